@@ -1,0 +1,274 @@
+"""`hotline`: the command an administrator runs the hotline with."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+
+from hotline import hours, pbx
+from hotline.db import calls as calls_db
+from hotline.db import state
+from hotline.db.base import make_engine, make_sessionmaker, session_scope
+from hotline.db.migrate import upgrade
+from hotline.privacy import mask_phone
+from hotline.secrets import load_or_create
+from hotline.settings import REPO_ROOT, Settings, SettingsError, load_settings
+
+HEARTBEAT_STALE_SECONDS = 10.0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        return int(args.func(settings, args) or 0)
+    except (SettingsError, pbx.PbxError) as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline", description="The 12368 court hotline.")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    for name, func, help_text in (
+        ("up", cmd_up, "start the PBX and the bridge; wait until healthy"),
+        ("down", cmd_down, "stop everything `up` started"),
+        ("status", cmd_status, "health of every part (exit 1 if one is unhealthy)"),
+        ("bridge", cmd_bridge, "run the bridge in the foreground"),
+    ):
+        sub.add_parser(name, help=help_text).set_defaults(func=func)
+    p = sub.add_parser("pbx", help="the Asterisk PBX alone")
+    p.add_argument("action", choices=["up", "down", "status", "cli"])
+    p.add_argument("command", nargs="?", default="", help="for `cli`: an Asterisk CLI command")
+    p.set_defaults(func=cmd_pbx)
+    p = sub.add_parser("db", help="the database")
+    p.add_argument("action", choices=["upgrade"])
+    p.set_defaults(func=cmd_db)
+    p = sub.add_parser("calls", help="recent call records")
+    p.add_argument("--last", type=int, default=20, metavar="N")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--unmask", action="store_true", help="show callers' full numbers")
+    p.set_defaults(func=cmd_calls)
+    p = sub.add_parser("mode", help="show or set the manual mode: auto, open, closed")
+    p.add_argument("mode", nargs="?", choices=hours.MODES)
+    p.set_defaults(func=cmd_mode)
+    return parser
+
+
+def _run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+async def _with_session(settings: Settings, work: Any) -> Any:
+    engine = make_engine(settings.database_url)
+    try:
+        async with session_scope(make_sessionmaker(engine)) as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+# --- up / down / status ---------------------------------------------------------------
+
+def cmd_up(settings: Settings, _args: argparse.Namespace) -> int:
+    upgrade(settings.database_url)
+    print("starting the PBX ...", flush=True)
+    inst = pbx.start(settings)
+    print("starting the bridge ...", flush=True)
+    start_bridge(settings)
+    wait_bridge_healthy(settings)
+    _print_welcome(settings, inst)
+    return 0
+
+
+def start_bridge(settings: Settings) -> None:
+    if _bridge_pid(settings):
+        return
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.log_dir / "bridge.out", "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "ivr"], cwd=REPO_ROOT,
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                start_new_session=True)
+    (settings.run_dir / "bridge.pid").write_text(str(proc.pid))
+
+
+def wait_bridge_healthy(settings: Settings, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not bridge_problems(settings):
+            return
+        time.sleep(0.3)
+    problems = "; ".join(bridge_problems(settings))
+    raise pbx.PbxError(f"the bridge did not become healthy: {problems}"
+                       f" (see {settings.log_dir / 'bridge.log'})")
+
+
+def cmd_down(settings: Settings, _args: argparse.Namespace) -> int:
+    pid = _bridge_pid(settings)
+    if pid:
+        os.kill(pid, signal.SIGTERM)
+        _wait_gone(pid, 15.0)
+        print("bridge stopped")
+    (settings.run_dir / "bridge.pid").unlink(missing_ok=True)
+    if pbx.stop(settings):
+        print("PBX stopped")
+    return 0
+
+
+def _wait_gone(pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+
+
+def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
+    parts = {"pbx": pbx_problems(settings), "bridge": bridge_problems(settings),
+             "database": database_problems(settings)}
+    for name, problems in parts.items():
+        print(f"{name:9} {'ok' if not problems else 'UNHEALTHY: ' + '; '.join(problems)}")
+    return 1 if any(parts.values()) else 0
+
+
+def pbx_problems(settings: Settings) -> list[str]:
+    if pbx.running_pid(settings) is None:
+        return ["Asterisk is not running (hotline up)"]
+    try:
+        if not pbx.ami_fully_booted(settings.pbx.ami_port, load_or_create(settings).ami_secret):
+            return ["Asterisk has not finished booting"]
+    except OSError as exc:
+        return [f"AMI does not answer: {exc}"]
+    return []
+
+
+def bridge_problems(settings: Settings) -> list[str]:
+    if not _bridge_pid(settings):
+        return ["the bridge is not running (hotline up)"]
+    try:
+        beat = json.loads((settings.run_dir / "bridge.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return ["the bridge has not reported yet"]
+    problems = []
+    if time.time() - beat["time"] > HEARTBEAT_STALE_SECONDS:
+        problems.append(f"no heartbeat for {time.time() - beat['time']:.0f} s")
+    if not beat["ami_connected"]:
+        problems.append("not connected to AMI")
+    return problems
+
+
+def database_problems(settings: Settings) -> list[str]:
+    async def check(session: Any) -> list[str]:
+        version = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        return [] if version else ["no schema (hotline db upgrade)"]
+    try:
+        result: list[str] = _run(_with_session(settings, check))
+        return result
+    except Exception as exc:  # any driver's error means the same to the operator
+        return [f"cannot read the database: {exc.__class__.__name__}: {exc}"]
+
+
+def _bridge_pid(settings: Settings) -> int | None:
+    try:
+        pid = int((settings.run_dir / "bridge.pid").read_text())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return pid
+
+
+def _print_welcome(settings: Settings, inst: pbx.PbxInstance) -> None:
+    p = settings.pbx
+    host, _, port = p.carrier_match.rpartition(":")
+    secrets = load_or_create(settings)
+    print(f"""
+The 12368 hotline is up ({'sandbox Asterisk' if inst.chroot else 'installed Asterisk'}).
+
+Call in as the public network: send an INVITE for sip:12368@{p.sip_bind}:{p.sip_port}
+from {p.carrier_match} (the carrier's address), e.g. with SIPp:
+  sipp -sn uac -s 12368 -i {host} -p {port} {p.sip_bind}:{p.sip_port} -m 1
+
+Register a softphone (server {p.sip_bind}:{p.sip_port}, UDP) with one of:""")
+    for ext in (*p.seats, *p.judges):
+        role = "seat" if ext in p.seats else "duty judge"
+        print(f"  {ext:6} password {secrets.phone_passwords[ext]:20} ({role})")
+    print("\nRecent calls: hotline calls   Health: hotline status   Stop: hotline down")
+
+
+def cmd_bridge(settings: Settings, _args: argparse.Namespace) -> int:
+    # The bridge is a part of its own: its public entry point, nothing deeper.
+    from ivr.main import main as bridge_main
+
+    return bridge_main()
+
+
+def cmd_pbx(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action == "up":
+        inst = pbx.start(settings)
+        print(f"PBX up ({inst.host_root})")
+    elif args.action == "down":
+        print("PBX stopped" if pbx.stop(settings) else "PBX was not running")
+    elif args.action == "status":
+        problems = pbx_problems(settings)
+        print("pbx ok" if not problems else "pbx UNHEALTHY: " + "; ".join(problems))
+        return 1 if problems else 0
+    else:
+        print(pbx.cli(settings, args.command), end="")
+    return 0
+
+
+def cmd_db(settings: Settings, _args: argparse.Namespace) -> int:
+    upgrade(settings.database_url)
+    print("database is up to date")
+    return 0
+
+
+def cmd_calls(settings: Settings, args: argparse.Namespace) -> int:
+    inst = pbx.instance_for(settings)
+    rows = _run(_with_session(settings, lambda s: calls_db.recent_calls(s, args.last)))
+    records = [_call_record(call, inst, args.unmask) for call in rows]
+    if args.json:
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+        return 0
+    for r in records:
+        rec = r["recordings"][0] if r["recordings"] else {}
+        print(f"{r['id']:18} {r['caller']:14} {r['started_at'][:19]} {r['disposition']:10} "
+              f"{r['route']:8} {rec.get('duration_seconds') or '':>6} {rec.get('path', '')}")
+    return 0
+
+
+def _call_record(call: Any, inst: pbx.PbxInstance, unmask: bool) -> dict[str, Any]:
+    def iso(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": call.id, "caller": call.caller_number if unmask else mask_phone(call.caller_number),
+        "started_at": iso(call.started_at), "answered_at": iso(call.answered_at),
+        "ended_at": iso(call.ended_at), "disposition": call.disposition, "route": call.route,
+        "menu_path": call.menu_path, "agent": call.agent, "source": call.source,
+        "hangup_cause": call.hangup_cause,
+        "recordings": [{"kind": r.kind, "path": str(inst.recordings_dir / r.path),
+                        "status": r.status, "duration_seconds": r.duration_seconds,
+                        "size_bytes": r.size_bytes} for r in call.recordings],
+    }
+
+
+def cmd_mode(settings: Settings, args: argparse.Namespace) -> int:
+    if args.mode:
+        _run(_with_session(settings, lambda s: state.set_state(s, hours.MODE_KEY, args.mode)))
+    mode = _run(_with_session(settings, lambda s: state.get_state(s, hours.MODE_KEY, "auto")))
+    print(f"mode: {mode}")
+    return 0

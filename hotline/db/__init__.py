@@ -1,0 +1,1 @@
+"""The hotline's database: models, sessions, one data-access module per aggregate."""

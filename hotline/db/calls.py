@@ -1,0 +1,101 @@
+"""Data access for the call aggregate: calls, their events and recordings.
+
+Every write is idempotent where the same fact can arrive twice (from AMI live and from the
+reconciler later): inserting a call or a recording that exists does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from hotline.db.base import Base, utcnow
+from hotline.db.models import Call, CallEvent, ReconcileMark, Recording
+
+
+async def _insert_ignore(session: AsyncSession, model: type[Base], values: dict[str, Any]) -> None:
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
+async def ensure_call(session: AsyncSession, call_id: str, **values: Any) -> None:
+    """Create the call unless it exists (the first writer wins; later ones change nothing)."""
+    values.setdefault("started_at", utcnow())
+    await _insert_ignore(session, Call, {"id": call_id, **_call_defaults(), **values})
+
+
+def _call_defaults() -> dict[str, Any]:
+    return {"caller_number": "", "channel": "", "disposition": "", "route": "", "menu_path": "",
+            "agent": "", "source": "live"}
+
+
+async def update_call(session: AsyncSession, call_id: str, **values: Any) -> None:
+    await session.execute(update(Call).where(Call.id == call_id).values(**values))
+
+
+async def add_event(session: AsyncSession, call_id: str, kind: str,
+                    detail: dict[str, str] | None = None, at: datetime | None = None) -> None:
+    session.add(CallEvent(call_id=call_id, kind=kind, detail=detail or {}, at=at or utcnow()))
+
+
+async def append_menu_key(session: AsyncSession, call_id: str, key: str) -> None:
+    call = await session.get(Call, call_id)
+    if call is not None:
+        call.menu_path = f"{call.menu_path},{key}" if call.menu_path else key
+
+
+async def add_recording(session: AsyncSession, call_id: str, path: str, kind: str = "call") -> None:
+    await _insert_ignore(session, Recording, {"call_id": call_id, "path": path, "kind": kind,
+                                              "status": "recording", "created_at": utcnow()})
+
+
+async def finish_recording(session: AsyncSession, path: str, status: str,
+                           duration_seconds: float | None, size_bytes: int | None) -> None:
+    await session.execute(
+        update(Recording).where(Recording.path == path)
+        .values(status=status, duration_seconds=duration_seconds, size_bytes=size_bytes))
+
+
+async def get_call(session: AsyncSession, call_id: str) -> Call | None:
+    query = (select(Call).where(Call.id == call_id)
+             .options(selectinload(Call.events), selectinload(Call.recordings)))
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def recent_calls(session: AsyncSession, limit: int = 20) -> list[Call]:
+    query = (select(Call).order_by(Call.started_at.desc()).limit(limit)
+             .options(selectinload(Call.recordings)))
+    return list((await session.execute(query)).scalars())
+
+
+async def existing_ids(session: AsyncSession, call_ids: Iterable[str]) -> dict[str, Call]:
+    ids = list(call_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(select(Call).where(Call.id.in_(ids)))
+    return {call.id: call for call in rows.scalars()}
+
+
+async def recordings_in_progress(session: AsyncSession) -> list[Recording]:
+    rows = await session.execute(select(Recording).where(Recording.status == "recording"))
+    return list(rows.scalars())
+
+
+async def get_mark(session: AsyncSession, source: str) -> ReconcileMark | None:
+    return await session.get(ReconcileMark, source)
+
+
+async def set_mark(session: AsyncSession, source: str, position: int, fingerprint: str) -> None:
+    mark = await session.get(ReconcileMark, source)
+    if mark is None:
+        session.add(ReconcileMark(source=source, position=position, fingerprint=fingerprint))
+    else:
+        mark.position, mark.fingerprint = position, fingerprint
+

@@ -1,0 +1,370 @@
+"""The PBX: find or provision Asterisk, render its configuration, start, stop, check it.
+
+An installed Asterisk (>= 20) is preferred. Otherwise the sandbox is used: Debian unstable's
+``asterisk`` package in an mmdebstrap chroot, built once per machine and shared by every
+instance. Each instance (the demo, a test run, production) has its own folder of etc, run,
+log, spool and recordings; inside the sandbox that folder is /srv/hotline/<name>, so the
+same path differs between what Asterisk sees and what the host sees (see PbxInstance).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from hotline import prompts
+from hotline.secrets import Secrets, load_or_create
+from hotline.settings import REPO_ROOT, Settings
+
+CONF_DIR = REPO_ROOT / "asterisk-conf"
+DIALPLAN_DIR = REPO_ROOT / "dialplan"
+MIN_ASTERISK_MAJOR = 20
+AMI_USER = "hotline"
+_MODULE_DIRS = ("usr/lib/x86_64-linux-gnu/asterisk/modules",
+                "usr/lib/aarch64-linux-gnu/asterisk/modules",
+                "usr/lib/asterisk/modules", "usr/lib64/asterisk/modules")
+_DATA_DIRS = ("usr/share/asterisk", "var/lib/asterisk")
+
+
+class PbxError(RuntimeError):
+    """The PBX could not be provisioned, started or reached; the message says why."""
+
+
+@dataclass(frozen=True)
+class PbxInstance:
+    """Where one Asterisk instance lives, as the host sees it and as Asterisk sees it."""
+
+    chroot: Path | None  # None: an installed Asterisk, paths are the same on both sides
+    pbx_root: Path  # the instance folder as Asterisk sees it
+
+    @property
+    def host_root(self) -> Path:
+        return self.to_host(self.pbx_root)
+
+    def to_host(self, pbx_path: Path | str) -> Path:
+        path = Path(pbx_path)
+        return self.chroot / path.relative_to("/") if self.chroot else path
+
+    def to_pbx(self, host_path: Path | str) -> Path:
+        path = Path(host_path)
+        return Path("/") / path.relative_to(self.chroot) if self.chroot else path
+
+    def dir(self, name: str) -> Path:
+        """Host path of one of the instance's folders: etc, run, log, spool, lib, ..."""
+        return self.host_root / name
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.dir("recordings")
+
+    @property
+    def sounds_dir(self) -> Path:
+        return self.dir("sounds")
+
+    @property
+    def cdr_file(self) -> Path:
+        return self.dir("log") / "cdr-custom" / "hotline-cdr.json"
+
+    def command(self, *args: str) -> list[str]:
+        """argv that runs the instance's asterisk binary with its own asterisk.conf."""
+        conf = str(self.pbx_root / "etc" / "asterisk.conf")
+        base = ["chroot", str(self.chroot), "/usr/sbin/asterisk"] if self.chroot else ["asterisk"]
+        return [*base, "-C", conf, *args]
+
+
+def installed_asterisk_major() -> int | None:
+    """Major version of an Asterisk on PATH, or None when there is none."""
+    binary = shutil.which("asterisk")
+    if not binary:
+        return None
+    out = subprocess.run([binary, "-V"], capture_output=True, text=True, check=False).stdout
+    match = re.search(r"Asterisk (\d+)", out)
+    return int(match.group(1)) if match else None
+
+
+def instance_for(settings: Settings) -> PbxInstance:
+    """The instance this configuration runs (deterministic: every process computes the same)."""
+    mode = settings.pbx.mode
+    if mode not in {"auto", "installed", "sandbox"}:
+        raise PbxError(f"[pbx] mode must be auto, installed or sandbox, not {mode!r}")
+    major = installed_asterisk_major() if mode != "sandbox" else None
+    if mode == "installed" and (major is None or major < MIN_ASTERISK_MAJOR):
+        raise PbxError(f"[pbx] mode=installed but no Asterisk >= {MIN_ASTERISK_MAJOR} is on PATH")
+    if major is not None and major >= MIN_ASTERISK_MAJOR:
+        return PbxInstance(chroot=None, pbx_root=settings.data_dir / "pbx")
+    name = hashlib.sha1(str(settings.data_dir).encode()).hexdigest()[:12]
+    return PbxInstance(chroot=settings.pbx.sandbox_dir, pbx_root=Path("/srv/hotline") / name)
+
+
+# --- the sandbox -------------------------------------------------------------------------
+
+def sandbox_ready(root: Path) -> bool:
+    if not (root / "usr/sbin/asterisk").exists():
+        return False
+    probe = subprocess.run(["chroot", str(root), "/usr/sbin/asterisk", "-V"],
+                           capture_output=True, text=True, check=False)
+    return probe.returncode == 0 and "Asterisk" in probe.stdout
+
+
+def ensure_sandbox(root: Path, log: Path | None = None) -> None:
+    """Build the sandbox chroot unless a working one is already there (about a minute)."""
+    if sandbox_ready(root):
+        return
+    if not shutil.which("mmdebstrap"):
+        raise PbxError("mmdebstrap is not installed; run `make setup` (apt-get install mmdebstrap)")
+    building = root.with_name(root.name + ".building")
+    shutil.rmtree(building, ignore_errors=True)
+    shutil.rmtree(root, ignore_errors=True)
+    building.parent.mkdir(parents=True, exist_ok=True)
+    argv = ["mmdebstrap", "--variant=apt", "--aptopt=Acquire::Check-Valid-Until \"false\"",
+            "--include=asterisk,tzdata", "sid", str(building)]
+    with open(log or os.devnull, "ab") as out:
+        if subprocess.run(argv, stdout=out, stderr=out, check=False).returncode != 0:
+            raise PbxError(f"building the Asterisk sandbox failed; see {log}")
+    building.rename(root)
+
+
+def _prepare_chroot(root: Path) -> None:
+    # Asterisk and PJSIP resolve the host name at start and on every call; without an
+    # answer from /etc/hosts each look-up waits for DNS this machine may not have.
+    host = socket.gethostname()
+    (root / "etc/hosts").write_text(f"127.0.0.1 localhost {host}\n::1 localhost ip6-localhost\n")
+    for sub in ("dev/null", "dev/urandom", "dev/random", "dev/zero"):
+        if not (root / sub).exists():
+            raise PbxError(f"the sandbox lacks /{sub}; delete {root} and run `hotline pbx up`")
+
+
+# --- configuration ---------------------------------------------------------------------
+
+def render_config(settings: Settings, inst: PbxInstance, secrets: Secrets) -> None:
+    """Copy the repo's asterisk-conf/ and dialplan/ into the instance and render site/."""
+    etc = inst.dir("etc")
+    for sub in ("etc/site", "etc/dialplan", "run", "log/cdr-custom", "spool", "lib", "cache",
+                "recordings", "sounds"):
+        (inst.host_root / sub).mkdir(parents=True, exist_ok=True)
+    for conf in CONF_DIR.glob("*.conf"):
+        shutil.copy2(conf, etc / conf.name)
+    for stale in (etc / "dialplan").glob("*.conf"):
+        stale.unlink()
+    for conf in DIALPLAN_DIR.glob("*.conf"):
+        shutil.copy2(conf, etc / "dialplan" / conf.name)
+    (etc / "asterisk.conf").write_text(_asterisk_conf(inst))
+    for name, text in site_files(settings, inst, secrets).items():
+        (etc / "site" / name).write_text(text)
+
+
+def install_sounds(settings: Settings, inst: PbxInstance) -> None:
+    """Mandarin prompts and hold music, where the dialplan and the bridge expect them."""
+    prompts.build(settings.data_dir / "prompt-cache", settings.data_dir / "prompts" / "zh",
+                  inst.sounds_dir / "zh")
+    prompts.build_hold_music(inst.sounds_dir / "moh")
+
+
+def _asterisk_conf(inst: PbxInstance) -> str:
+    host_base = inst.chroot or Path("/")
+    moddir = next((d for d in _MODULE_DIRS if (host_base / d).is_dir()), _MODULE_DIRS[0])
+    datadir = next((d for d in _DATA_DIRS if (host_base / d).is_dir()), _DATA_DIRS[0])
+    root = inst.pbx_root
+    values = {"ETC": root / "etc", "MODDIR": "/" + moddir, "DATADIR": "/" + datadir,
+              "LIB": root / "lib", "SPOOL": root / "spool", "RUN": root / "run",
+              "LOG": root / "log", "CACHE": root / "cache"}
+    text = (CONF_DIR / "asterisk.conf.in").read_text()
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", str(value))
+    return text
+
+
+def site_files(settings: Settings, inst: PbxInstance, secrets: Secrets) -> dict[str, str]:
+    """The few lines of Asterisk configuration that differ per site, from hotline.toml."""
+    return {
+        "pjsip.conf": _site_pjsip(settings, secrets),
+        "manager.conf": _site_manager(settings, secrets),
+        "extensions.conf": _site_extensions(settings, inst),
+        "musiconhold.conf": _site_moh(inst),
+        "rtp.conf": f"rtpstart = {settings.pbx.rtp_start}\nrtpend = {settings.pbx.rtp_end}\n",
+    }
+
+
+def _site_moh(inst: PbxInstance) -> str:
+    return f"[default]\nmode = files\ndirectory = {inst.pbx_root / 'sounds' / 'moh'}\n"
+
+
+def _site_pjsip(settings: Settings, secrets: Secrets) -> str:
+    pbx = settings.pbx
+    out = ["; Rendered from hotline.toml by `hotline pbx up`. Do not edit.",
+           "[transport-udp]", "type = transport", "protocol = udp",
+           f"bind = {pbx.sip_bind}:{pbx.sip_port}", "",
+           "[carrier](carrier-endpoint)", "",
+           "[carrier]", "type = identify", "endpoint = carrier", f"match = {pbx.carrier_match}", ""]
+    for ext in (*pbx.seats, *pbx.judges):
+        out += [f"[{ext}](staff-endpoint)", f"auth = {ext}", f"aors = {ext}",
+                f"callerid = <{ext}>", "",
+                f"[{ext}](staff-aor)", "",
+                f"[{ext}](staff-auth)", f"username = {ext}",
+                f"password = {secrets.phone_passwords[ext]}", ""]
+    return "\n".join(out)
+
+
+def _site_manager(settings: Settings, secrets: Secrets) -> str:
+    return "\n".join(["; Rendered from hotline.toml by `hotline pbx up`. Do not edit.",
+                      "[general](+)", f"port = {settings.pbx.ami_port}", "",
+                      f"[{AMI_USER}](bridge-user)", f"secret = {secrets.ami_secret}", ""])
+
+
+def _site_extensions(settings: Settings, inst: PbxInstance) -> str:
+    pbx, calls = settings.pbx, settings.calls
+    lines = ["; Rendered from hotline.toml by `hotline pbx up`. Do not edit.", "[globals]",
+             f"HOTLINE_AGI={pbx.agi_host}:{pbx.agi_port}",
+             f"HOTLINE_RECORDINGS={inst.pbx_root / 'recordings'}",
+             f"HOTLINE_SOUNDS={inst.pbx_root / 'sounds' / 'zh'}",
+             f"HOTLINE_QUEUE_MAX_WAIT={calls.queue_max_wait}",
+             f"HOTLINE_MESSAGE_MAX_SECONDS={calls.message_max_seconds}", ""]
+    return "\n".join(lines + office_hours_context(settings))
+
+
+def office_hours_context(settings: Settings) -> list[str]:
+    """[hotline-office-hours]: returns "open" inside office hours, for the fallback path."""
+    tz = settings.hours.timezone
+    out = ["; Office hours for the fallback path (no holidays: the bridge knows those).",
+           "[hotline-office-hours]", "exten => s,1,NoOp()"]
+    for months, spans in (("may-sep", settings.hours.summer), ("oct-apr", settings.hours.winter)):
+        for span in spans:
+            out.append(f" same => n,GotoIfTime({_last_minute(span)},mon-fri,*,{months},{tz}?open)")
+    out += [" same => n,Return(closed)", " same => n(open),Return(open)", ""]
+    return out
+
+
+def _last_minute(span: str) -> str:
+    # GotoIfTime ranges include their last minute: 08:00-12:00 would match 12:00:59.
+    start, end = span.split("-")
+    hours, minutes = (int(x) for x in end.split(":"))
+    total = hours * 60 + minutes - 1
+    return f"{start}-{total // 60:02d}:{total % 60:02d}"
+
+
+# --- running ---------------------------------------------------------------------------
+
+def pid_file(settings: Settings) -> Path:
+    return settings.run_dir / "asterisk.pid"
+
+
+def running_pid(settings: Settings) -> int | None:
+    try:
+        pid = int(pid_file(settings).read_text())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return pid
+
+
+def start(settings: Settings, timeout: float = 60.0) -> PbxInstance:
+    """Provision if needed, render the configuration, start Asterisk, wait for FullyBooted."""
+    inst = instance_for(settings)
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    if inst.chroot:
+        ensure_sandbox(inst.chroot, settings.log_dir / "sandbox-build.log")
+        _prepare_chroot(inst.chroot)
+    secrets = load_or_create(settings)
+    render_config(settings, inst, secrets)
+    install_sounds(settings, inst)
+    if running_pid(settings) is None:
+        _spawn(settings, inst)
+    wait_fully_booted(settings.pbx.ami_port, secrets.ami_secret, timeout)
+    return inst
+
+
+def _spawn(settings: Settings, inst: PbxInstance) -> None:
+    with open(settings.log_dir / "asterisk.out", "ab") as out:
+        proc = subprocess.Popen(inst.command("-f"), stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=out, start_new_session=True)
+    pid_file(settings).write_text(str(proc.pid))
+
+
+def stop(settings: Settings, timeout: float = 20.0) -> bool:
+    """Stop the instance's Asterisk; True when one was running."""
+    pid = running_pid(settings)
+    if pid is None:
+        pid_file(settings).unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.1)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    pid_file(settings).unlink(missing_ok=True)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        if waited == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def cli(settings: Settings, command: str) -> str:
+    """Run one Asterisk CLI command on the running instance and return its output."""
+    inst = instance_for(settings)
+    done = subprocess.run(inst.command("-rx", command), capture_output=True, text=True,
+                          check=False, timeout=30)
+    if done.returncode != 0:
+        raise PbxError(f"asterisk -rx {command!r} failed: {done.stderr.strip() or done.stdout}")
+    return done.stdout
+
+
+def wait_fully_booted(port: int, secret: str, timeout: float) -> None:
+    """Log in to AMI and wait for Asterisk's FullyBooted event (sent on login once booted)."""
+    deadline = time.monotonic() + timeout
+    last_error = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            if ami_fully_booted(port, secret, max(0.5, deadline - time.monotonic())):
+                return
+            last_error = "logged in, but Asterisk has not finished booting"
+        except OSError as exc:
+            last_error = str(exc)
+        time.sleep(0.3)
+    raise PbxError(f"Asterisk did not report FullyBooted on AMI port {port}: {last_error}")
+
+
+def ami_fully_booted(port: int, secret: str, timeout: float = 3.0) -> bool:
+    """One AMI login on loopback; True when Asterisk says FullyBooted."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        reader = sock.makefile("r", encoding="utf-8", newline="\r\n")
+        reader.readline()  # banner
+        sock.sendall(f"Action: Login\r\nUsername: {AMI_USER}\r\nSecret: {secret}\r\n"
+                     "Events: system\r\n\r\n".encode())
+        for _ in range(50):
+            block = _read_block(reader)
+            if "Response: Error" in block:
+                raise OSError("AMI login refused: " + block.split("Message: ")[-1].strip())
+            if "Event: FullyBooted" in block:
+                return True
+        return False
+
+
+def _read_block(reader: TextIO) -> str:
+    lines: list[str] = []
+    while True:
+        line = reader.readline()
+        if not line or line in ("\r\n", "\n"):
+            return "".join(lines)
+        lines.append(line)

@@ -1,0 +1,93 @@
+"""Mandarin prompts: the manifest (prompt id → sentence) and the placeholder synthesis.
+
+Placeholder audio: Chinese text → pinyin with tone numbers (pypinyin) → espeak-ng voice
+``cmn-latn-pinyin`` (the plain ``cmn`` voice reads tone digits aloud in English) → 8 kHz
+mono 16-bit WAV, which Asterisk plays without transcoding. A human recording with the same
+id in data_dir/prompts/zh/ wins over the placeholder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+from pypinyin import Style, lazy_pinyin
+
+MANIFEST = Path(__file__).parent / "resources" / "prompts_zh.toml"
+VOICE = "cmn-latn-pinyin"
+_PUNCTUATION = str.maketrans({"，": ", ", "。": ". ", "、": ", ", "？": "? ", "！": "! ",
+                              "；": "; ", "：": ": "})
+
+
+class PromptError(RuntimeError):
+    pass
+
+
+def manifest(path: Path = MANIFEST) -> dict[str, str]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    prompts = data.get("prompts", {})
+    if not prompts or not all(isinstance(v, str) and v for v in prompts.values()):
+        raise PromptError(f"{path}: [prompts] must map every id to a non-empty sentence")
+    return dict(prompts)
+
+
+def to_pinyin(text: str) -> str:
+    """>>> to_pinyin("您好，幺二三六八")
+    'nin2 hao3 , yao1 er4 san1 liu4 ba1'
+    """
+    syllables = lazy_pinyin(text.translate(_PUNCTUATION), style=Style.TONE3,
+                            neutral_tone_with_five=True)
+    return " ".join(s.strip() for s in syllables)
+
+
+def synthesize(text: str, out: Path) -> None:
+    """Speak one sentence into an 8 kHz mono WAV file."""
+    if not shutil.which("espeak-ng") or not shutil.which("sox"):
+        raise PromptError("espeak-ng and sox are needed for placeholder prompts (make setup)")
+    raw = out.with_suffix(".espeak.wav")
+    subprocess.run(["espeak-ng", "-v", VOICE, "-s", "150", "-w", str(raw), to_pinyin(text)],
+                   check=True, capture_output=True)
+    subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(out)],
+                   check=True, capture_output=True)
+    raw.unlink()
+
+
+def build(cache: Path, custom: Path, target: Path) -> list[str]:
+    """Put every prompt of the manifest into target/<id>.wav; return the ids synthesized.
+
+    Placeholders are cached by the hash of their sentence, so set-up is fast after the
+    first run and a changed sentence is spoken again.
+    """
+    cache.mkdir(parents=True, exist_ok=True)
+    target.mkdir(parents=True, exist_ok=True)
+    made = []
+    for prompt_id, text in manifest().items():
+        human = custom / f"{prompt_id}.wav"
+        cached = cache / f"{prompt_id}-{hashlib.sha1(text.encode()).hexdigest()[:10]}.wav"
+        if not human.exists() and not cached.exists():
+            synthesize(text, cached)
+            made.append(prompt_id)
+        shutil.copyfile(human if human.exists() else cached, target / f"{prompt_id}.wav")
+    return made
+
+
+def build_hold_music(target: Path) -> None:
+    """A quiet, slow chime for callers waiting in the queue (replace with licensed music)."""
+    out = target / "chime.wav"
+    if out.exists():
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    notes = ["523.25", "659.25", "783.99", "659.25"]
+    parts: list[str] = []
+    for i, freq in enumerate(notes):
+        part = str(target / f".note{i}.wav")
+        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", part, "synth",
+                        "1.5", "sine", freq, "fade", "q", "0.05", "1.5", "1.2", "vol", "0.2"],
+                       check=True, capture_output=True)
+        parts.append(part)
+    subprocess.run(["sox", *parts, str(out)], check=True, capture_output=True)
+    for part in parts:
+        Path(part).unlink()

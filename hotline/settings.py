@@ -1,0 +1,185 @@
+"""Layered settings: typed defaults here → hotline.toml → HOTLINE_<SECTION>_<KEY> variables.
+
+>>> s = load_settings(env={"HOTLINE_PBX_SIP_PORT": "15060"}, config_path=None)
+>>> s.pbx.sip_port
+15060
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "hotline.toml"
+
+
+class SettingsError(ValueError):
+    """A setting is wrong; the message names the file, line or key."""
+
+
+@dataclass(frozen=True)
+class PathsSettings:
+    data_dir: Path = Path("data")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class PbxSettings:
+    mode: str = "auto"
+    sandbox_dir: Path = Path("/var/cache/hotline/asterisk-sid")
+    sip_bind: str = "127.0.0.1"
+    sip_port: int = 5060
+    carrier_match: str = "127.0.0.1:5070"
+    ami_port: int = 5038
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    rtp_start: int = 10000
+    rtp_end: int = 20000
+    seats: tuple[str, ...] = ("8001", "8002", "8003", "8004")
+    judges: tuple[str, ...] = ("8101",)
+
+
+@dataclass(frozen=True)
+class HoursSettings:
+    timezone: str = "Asia/Shanghai"
+    summer: tuple[str, ...] = ("08:00-12:00", "15:00-18:00")
+    winter: tuple[str, ...] = ("08:00-12:00", "14:30-17:30")
+
+
+@dataclass(frozen=True)
+class CallsSettings:
+    queue_max_wait: int = 300
+    message_max_seconds: int = 120
+
+
+@dataclass(frozen=True)
+class Settings:
+    paths: PathsSettings = field(default_factory=PathsSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    pbx: PbxSettings = field(default_factory=PbxSettings)
+    hours: HoursSettings = field(default_factory=HoursSettings)
+    calls: CallsSettings = field(default_factory=CallsSettings)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.paths.data_dir
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL; the embedded default is SQLite in the data folder."""
+        return self.database.url or f"sqlite:///{self.data_dir / 'hotline.db'}"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data_dir / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "log"
+
+
+_SECTIONS = {f.name: f.type for f in dataclasses.fields(Settings)}
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, config_path: Path | None = DEFAULT_CONFIG
+) -> Settings:
+    """Defaults, then the config file (HOTLINE_CONFIG overrides the path), then env vars."""
+    env = os.environ if env is None else env
+    if "HOTLINE_CONFIG" in env:
+        config_path = Path(env["HOTLINE_CONFIG"])
+    raw = _read_file(config_path) if config_path else {}
+    base = config_path.parent if config_path else Path.cwd()
+    _merge_env(raw, env)
+    settings = _build(raw)
+    return _absolute_paths(settings, base)
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise SettingsError(f"{path}: no such config file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message already says "(at line N, column M)".
+        raise SettingsError(f"{path}: {exc}") from exc
+
+
+def _merge_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    for name, value in env.items():
+        match = re.fullmatch(r"HOTLINE_([A-Z]+)_([A-Z0-9_]+)", name)
+        if not match or match.group(1).lower() not in _SECTIONS:
+            continue
+        section, key = match.group(1).lower(), match.group(2).lower()
+        raw.setdefault(section, {})[key] = value
+
+
+def _build(raw: dict[str, Any]) -> Settings:
+    sections: dict[str, Any] = {}
+    for section, values in raw.items():
+        if section not in _SECTIONS:
+            raise SettingsError(f"unknown section [{section}]")
+        if not isinstance(values, dict):
+            raise SettingsError(f"[{section}] must be a table")
+        cls = type(getattr(Settings(), section))
+        sections[section] = _build_section(cls, section, values)
+    return Settings(**sections)
+
+
+def _build_section(cls: type[Any], section: str, values: dict[str, Any]) -> Any:
+    defaults = cls()
+    known = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise SettingsError(f"[{section}] unknown key {key!r}")
+        kwargs[key] = _coerce(getattr(defaults, key), value, f"[{section}] {key}")
+    return cls(**kwargs)
+
+
+def _coerce(default: Any, value: Any, where: str) -> Any:
+    """Give a file or environment value the type of its default, or say what is wrong."""
+    try:
+        if isinstance(default, bool):
+            return _to_bool(value)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, Path):
+            return Path(value)
+        if isinstance(default, tuple):
+            items = value.split(",") if isinstance(value, str) else value
+            return tuple(str(item).strip() for item in items if str(item).strip())
+        if isinstance(value, str):
+            return value
+    except (TypeError, ValueError):
+        pass
+    raise SettingsError(f"{where}: {value!r} is not a valid {type(default).__name__}")
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in {"1", "true", "yes", "on"}:
+        return True
+    if str(value).lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(value)
+
+
+def _absolute_paths(settings: Settings, base: Path) -> Settings:
+    data_dir = settings.paths.data_dir
+    if not data_dir.is_absolute():
+        data_dir = (base / data_dir).resolve()
+    return dataclasses.replace(settings, paths=PathsSettings(data_dir=data_dir))

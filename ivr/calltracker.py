@@ -1,0 +1,177 @@
+"""Every call's life, from AMI events to the database, as it happens.
+
+The events this module handles are listed once, in :meth:`CallTracker.subscriptions`;
+asterisk-conf/manager.conf filters AMI down to exactly those (a unit test keeps the two
+lists equal). Per-channel state is dropped on Hangup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from panoramisk.message import Message
+
+from hotline.db import calls
+from hotline.db.base import session_scope, utcnow
+from ivr import variables as v
+from ivr.services import Services
+from recordings import files
+
+log = logging.getLogger(__name__)
+
+STATE_UP = "6"
+
+
+@dataclass
+class _Channel:
+    started_at: datetime
+    caller_number: str
+    name: str
+    answered_at: datetime | None = None
+
+
+class CallTracker:
+    def __init__(self, services: Services, recording_timeout: float = 15.0) -> None:
+        self.services = services
+        self.recording_timeout = recording_timeout
+        self._channels: dict[str, _Channel] = {}
+        self._finishing: set[asyncio.Task[None]] = set()
+
+    def subscriptions(self) -> dict[str, Callable[[Message], Awaitable[None]]]:
+        """Every AMI event the bridge handles, and its handler."""
+        return {
+            "Newchannel": self.on_newchannel,
+            "Newstate": self.on_newstate,
+            "Hangup": self.on_hangup,
+            "QueueCallerJoin": self.on_queue_join,
+            "QueueCallerAbandon": self.on_queue_abandon,
+            "AgentConnect": self.on_agent_connect,
+            "BlindTransfer": self.on_transfer,
+            "AttendedTransfer": self.on_transfer,
+            "UserEvent": self.on_user_event,
+        }
+
+    async def on_newchannel(self, event: Message) -> None:
+        self._channels[event.Uniqueid] = _Channel(
+            started_at=event_time(event), caller_number=event.get("CallerIDNum", ""),
+            name=event.get("Channel", ""))
+
+    async def on_newstate(self, event: Message) -> None:
+        if event.get("ChannelState") != STATE_UP or not _is_primary(event):
+            return
+        channel = self._channels.get(event.Uniqueid)
+        if channel is not None:
+            # Answer() comes before the call is registered; remembered for _recording_started.
+            channel.answered_at = event_time(event)
+        async with session_scope(self.services.sessions) as session:
+            await calls.update_call(session, event.Linkedid, answered_at=event_time(event))
+
+    async def on_user_event(self, event: Message) -> None:
+        name = event.get("UserEvent", "")
+        if name in (v.EVENT_RECORDING, v.EVENT_MESSAGE):
+            await self._recording_started(event, "call" if name == v.EVENT_RECORDING else "message")
+        elif name == v.EVENT_FALLBACK:
+            await self._event(event, "fallback", {"agi_status": event.get("AgiStatus", "")},
+                              route=v.CALL_ROUTE_FALLBACK)
+        elif name == v.EVENT_QUEUE_LEFT:
+            await self._event(event, "queue-left", {"status": event.get("Status", "")})
+
+    async def on_queue_join(self, event: Message) -> None:
+        await self._event(event, "queue", {"queue": event.get("Queue", ""),
+                                           "position": event.get("Position", "")})
+
+    async def on_queue_abandon(self, event: Message) -> None:
+        await self._event(event, "abandon", {"queue": event.get("Queue", "")})
+
+    async def on_agent_connect(self, event: Message) -> None:
+        agent = event.get("MemberName") or event.get("Interface", "")
+        await self._event(event, "agent", {"agent": agent}, agent=agent)
+
+    async def on_transfer(self, event: Message) -> None:
+        await self._event(event, "transfer", {"kind": event.get("Event", ""),
+                                              "result": event.get("Result", "")})
+
+    async def on_hangup(self, event: Message) -> None:
+        self._channels.pop(event.Uniqueid, None)
+        if not _is_primary(event):
+            return
+        cause = int(event.get("Cause", "0") or 0)
+        async with session_scope(self.services.sessions) as session:
+            call = (await calls.existing_ids(session, [event.Linkedid])).get(event.Linkedid)
+            if call is None:
+                return
+            answered = call.answered_at is not None
+            await calls.update_call(
+                session, call.id, ended_at=event_time(event), hangup_cause=cause,
+                disposition="answered" if answered else "unanswered")
+            await calls.add_event(session, call.id, "hangup", {"cause": str(cause)},
+                                  at=event_time(event))
+        self._finish_recordings_later(event.Linkedid)
+
+    async def _recording_started(self, event: Message, kind: str) -> None:
+        relative = event.get("Recording", "")
+        channel = self._channels.get(event.Uniqueid) or _Channel(
+            event_time(event), event.get("CallerIDNum", ""), event.get("Channel", ""))
+        facts = {"started_at": channel.started_at, "caller_number": channel.caller_number,
+                 "channel": channel.name, "answered_at": channel.answered_at}
+        async with session_scope(self.services.sessions) as session:
+            # The voice menu may have created the call a moment earlier; AMI knows better
+            # when the channel really started.
+            await calls.ensure_call(session, event.Linkedid, **facts)
+            await calls.update_call(session, event.Linkedid, **facts)
+            await calls.add_recording(session, event.Linkedid, relative, kind)
+            await calls.add_event(session, event.Linkedid, "recording",
+                                  {"path": relative, "kind": kind}, at=event_time(event))
+
+    async def _event(self, event: Message, kind: str, detail: dict[str, str],
+                     **call_values: str) -> None:
+        call_id = event.get("Linkedid", "")
+        async with session_scope(self.services.sessions) as session:
+            if not await calls.existing_ids(session, [call_id]):
+                return  # not a hotline call (e.g. staff calling each other)
+            await calls.add_event(session, call_id, kind, detail, at=event_time(event))
+            if call_values:
+                await calls.update_call(session, call_id, **call_values)
+
+    def _finish_recordings_later(self, call_id: str) -> None:
+        # MixMonitor closes the file a moment after the hang-up; waiting for it here would
+        # hold up every event behind this one.
+        task = asyncio.create_task(self.finish_recordings(call_id))
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
+
+    async def finish_recordings(self, call_id: str) -> None:
+        async with session_scope(self.services.sessions) as session:
+            call = await calls.get_call(session, call_id)
+            pending = [r.path for r in call.recordings if r.status == "recording"] if call else []
+        for relative in pending:
+            result = await files.wait_finished(self.services.recording_file(relative),
+                                               self.recording_timeout)
+            async with session_scope(self.services.sessions) as session:
+                await calls.finish_recording(session, relative, result.status,
+                                             result.duration_seconds, result.size_bytes)
+            if result.status != files.COMPLETE:
+                log.warning("call %s: recording %s is %s", call_id, relative, result.status)
+
+    async def close(self) -> None:
+        for task in list(self._finishing):
+            task.cancel()
+        await asyncio.gather(*self._finishing, return_exceptions=True)
+
+
+def _is_primary(event: Message) -> bool:
+    """The caller's own channel: the one whose uniqueid the whole call is named by."""
+    return bool(event.get("Uniqueid")) and event.get("Uniqueid") == event.get("Linkedid")
+
+
+def event_time(event: Message) -> datetime:
+    """Asterisk's own time of the event (timestampevents=yes), else now."""
+    stamp = event.get("Timestamp")
+    try:
+        return datetime.fromtimestamp(float(stamp), UTC) if stamp else utcnow()
+    except ValueError:
+        return utcnow()

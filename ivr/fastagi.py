@@ -1,0 +1,452 @@
+"""A small asyncio FastAGI server: Asterisk connects per call, one handler runs the call.
+
+Written in-house rather than using panoramisk.fast_agi: that server busy-loops when a
+connection closes before the AGI header block ends (health checks, port scans), which
+freezes every other call, and it wraps sync handlers with asyncio.coroutine, which
+Python 3.11 removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+__all__ = [
+    "AgiCommandError",
+    "AgiError",
+    "AgiHangup",
+    "AgiResult",
+    "AgiSession",
+    "FastAgiServer",
+    "Handler",
+    "RouteTable",
+    "route_from_script",
+]
+
+_log = logging.getLogger(__name__)
+
+# Asterisk sends ~25 headers plus one per AGI argument; anything far beyond that is
+# not Asterisk and must not be allowed to grow memory until header_timeout fires.
+_MAX_HEADER_LINES = 512
+# A peer that stops reading must not keep a finished session's socket alive forever.
+_CLOSE_GRACE = 2.0
+
+_STATUS_RE = re.compile(r"(\d{3})(?:([ -])(.*))?")
+# The data in parentheses is free text (a variable's value may contain parentheses or
+# spaces), so it is matched greedily and only trailing key=value tokens are split off.
+_RESULT_RE = re.compile(
+    r"result=(?P<result>\S*)(?:\s+\((?P<data>.*)\))?(?P<extra>(?:\s+[^\s=]+=\S*)*)\s*"
+)
+
+
+class AgiError(Exception):
+    """Base class for everything that goes wrong in an AGI conversation."""
+
+
+class AgiHangup(AgiError):
+    """The caller hung up: HANGUP + 511, or the connection closed mid-command."""
+
+
+class AgiCommandError(AgiError):
+    """Asterisk rejected a command (510 unknown command, 520 usage error)."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(f"{code} {text}")
+        self.code = code
+        self.text = text
+
+
+@dataclass(frozen=True)
+class AgiResult:
+    """A parsed ``200 result=<r> [(data)] [key=value ...]`` reply."""
+
+    code: int
+    result: str
+    data: str | None
+    extra: dict[str, str]
+
+    @classmethod
+    def parse(cls, line: str) -> AgiResult:
+        code, _, rest = line.partition(" ")
+        match = _RESULT_RE.fullmatch(rest)
+        if code != "200" or match is None:
+            raise AgiError(f"unparsable AGI reply: {line!r}")
+        tokens = (token.partition("=") for token in match["extra"].split())
+        extra = {key: value for key, _, value in tokens}
+        return cls(200, match["result"], match["data"], extra)
+
+
+Handler = Callable[["AgiSession"], Awaitable[None]]
+
+
+def route_from_script(script: str) -> str:
+    """Route name for an ``agi_network_script`` value (``entry?x=1`` -> ``entry``)."""
+    return script.partition("?")[0].strip("/")
+
+
+class RouteTable:
+    """The explicit table of voice-menu actions that the dialplan may ask for."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def add(self, name: str, handler: Handler) -> None:
+        if not name or route_from_script(name) != name:
+            raise ValueError(f"route name {name!r} could never match an AGI script name")
+        if name in self._handlers:
+            raise ValueError(f"route {name!r} is already registered")
+        # A sync function would only fail once a caller reaches it; refuse it at startup.
+        if not inspect.iscoroutinefunction(handler):
+            raise TypeError(f"handler for route {name!r} must be an async def function")
+        self._handlers[name] = handler
+
+    def get(self, name: str) -> Handler | None:
+        return self._handlers.get(name)
+
+    def names(self) -> list[str]:
+        return list(self._handlers)
+
+
+def _quote(arg: str) -> str:
+    """Quote one argument the way Asterisk's AGI argument parser unquotes it."""
+    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _decode(raw: bytes) -> str:
+    # Caller names can arrive in any encoding; a bad byte must not end the call.
+    return raw.decode("utf-8", "replace").rstrip("\r\n")
+
+
+def _split_status(line: str) -> tuple[int, bool, str]:
+    """Return (code, continues, text); ``continues`` marks a ``520-`` block opener."""
+    match = _STATUS_RE.fullmatch(line)
+    if match is None:
+        raise AgiError(f"unexpected line from Asterisk: {line!r}")
+    return int(match[1]), match[2] == "-", match[3] or ""
+
+
+class AgiSession:
+    """One call's AGI conversation: send a command, read its final reply."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        headers: dict[str, str],
+    ) -> None:
+        self.headers = headers
+        self.route = route_from_script(headers.get("network_script", ""))
+        self.hung_up = False
+        self._reader = reader
+        self._writer = writer
+        # Two tasks interleaving commands would read each other's replies.
+        self._lock = asyncio.Lock()
+        self._out_of_step = False
+
+    # The per-command timeout is part of the agreed API; it is applied with asyncio.timeout.
+    async def command(self, line: str, timeout: float | None = None) -> AgiResult:
+        if not line or "\n" in line or "\r" in line:
+            raise ValueError(f"an AGI command must be one non-empty line: {line!r}")
+        async with self._lock:
+            if self._out_of_step:
+                raise AgiError("an earlier command was abandoned; replies are out of step")
+            try:
+                async with asyncio.timeout(timeout):
+                    return await self._exchange(line)
+            except (AgiHangup, AgiCommandError):
+                raise
+            except BaseException:
+                # The reply (or the rest of it) may still arrive and would be taken
+                # for the reply to the next command.
+                self._out_of_step = True
+                raise
+
+    async def _exchange(self, line: str) -> AgiResult:
+        try:
+            self._writer.write(line.encode() + b"\n")
+            await self._writer.drain()
+        except ConnectionError as exc:
+            self.hung_up = True
+            raise AgiHangup(f"connection lost while sending {line.split()[0]}") from exc
+        return await self._read_reply()
+
+    async def _read_line(self) -> str | None:
+        """The next line without its terminator; None once Asterisk has closed."""
+        try:
+            raw = await self._reader.readline()
+        except ConnectionError:
+            return None
+        except ValueError as exc:  # StreamReader's limit, i.e. max_line
+            raise AgiError("reply line longer than max_line") from exc
+        return _decode(raw) if raw.endswith(b"\n") else None
+
+    async def _read_reply(self) -> AgiResult:
+        while True:
+            line = await self._read_line()
+            if line is None:
+                self.hung_up = True
+                raise AgiHangup("Asterisk closed the connection before replying")
+            if line == "HANGUP":
+                # The command may still complete; its reply tells us whether it ran.
+                self.hung_up = True
+                continue
+            code, continues, text = _split_status(line)
+            if code == 200:
+                return AgiResult.parse(line)
+            if code != 100:  # 100 is "Trying...", a provisional reply
+                raise await self._failure(code, continues, text)
+
+    async def _failure(self, code: int, continues: bool, text: str) -> AgiError:
+        if code == 511:
+            self.hung_up = True
+            return AgiHangup(f"{code} {text}")
+        if continues:
+            text = await self._read_continuation(code, text)
+        return AgiCommandError(code, text)
+
+    async def _read_continuation(self, code: int, first: str) -> str:
+        """Collect a multi-line block up to its ``<code> <text>`` closing line."""
+        parts = [first]
+        closing = f"{code} "
+        while True:
+            line = await self._read_line()
+            if line is None:
+                self.hung_up = True
+                raise AgiHangup(f"connection closed inside a {code} reply")
+            if line == "HANGUP":
+                self.hung_up = True
+            elif line.startswith(closing):
+                parts.append(line[len(closing) :])
+                return "\n".join(parts)
+            else:
+                parts.append(line)
+
+    def _failed(self, what: str, reply: AgiResult) -> AgiError:
+        # -1 is both "channel gone" and "could not do it" (e.g. a missing sound file).
+        if self.hung_up:
+            return AgiHangup(f"{what} failed after the caller hung up")
+        return AgiError(f"{what} failed: result={reply.result}")
+
+    def _number(self, what: str, reply: AgiResult) -> int:
+        try:
+            value = int(reply.result)
+        except ValueError:
+            raise AgiError(f"{what}: non-numeric result {reply.result!r}") from None
+        if value < 0:
+            raise self._failed(what, reply)
+        return value
+
+    async def answer(self) -> None:
+        reply = await self.command("ANSWER")
+        self._number("ANSWER", reply)
+
+    async def exec(self, app: str, *args: str) -> AgiResult:
+        """Run a dialplan application; args are joined with ',' as the app expects."""
+        if not app or any(ch.isspace() or ch == '"' for ch in app):
+            raise ValueError(f"invalid application name {app!r}")
+        line = f"EXEC {app}"
+        if args:
+            line += " " + _quote(",".join(args))
+        return await self.command(line)
+
+    async def get_variable(self, name: str) -> str | None:
+        reply = await self.command(f"GET VARIABLE {_quote(name)}")
+        if reply.result != "1":
+            return None
+        return reply.data if reply.data is not None else ""
+
+    async def set_variable(self, name: str, value: str) -> None:
+        await self.command(f"SET VARIABLE {_quote(name)} {_quote(value)}")
+
+    async def stream_file(self, filename: str, escape_digits: str = "") -> str:
+        """Play a prompt; return the escape digit pressed, or "" if none was."""
+        reply = await self.command(f"STREAM FILE {_quote(filename)} {_quote(escape_digits)}")
+        code = self._number("STREAM FILE", reply)
+        return chr(code) if code else ""
+
+    async def get_data(self, filename: str, timeout_ms: int, max_digits: int) -> tuple[str, bool]:
+        """Play a prompt and collect digits; return (digits, timed_out)."""
+        line = f"GET DATA {_quote(filename)} {int(timeout_ms)} {int(max_digits)}"
+        reply = await self.command(line)
+        if reply.result.startswith("-"):
+            raise self._failed("GET DATA", reply)
+        return reply.result, reply.data == "timeout"
+
+    async def verbose(self, message: str, level: int = 1) -> None:
+        await self.command(f"VERBOSE {_quote(message)} {int(level)}")
+
+
+class _HeaderAbort(Exception):
+    """The peer went away or misbehaved before finishing the header block."""
+
+
+class _MalformedHeader(Exception):
+    """A header line that is not ``agi_name: value``."""
+
+
+async def _read_header_line(reader: asyncio.StreamReader) -> str:
+    try:
+        raw = await reader.readline()
+    except ValueError as exc:  # StreamReader's limit, i.e. max_line
+        raise _HeaderAbort("header line longer than max_line") from exc
+    except ConnectionError as exc:
+        raise _HeaderAbort(f"connection error: {exc}") from exc
+    # Checking for EOF here is the whole point: looping on b"" is what froze panoramisk.
+    if not raw.endswith(b"\n"):
+        raise _HeaderAbort("connection closed before the header block ended")
+    return _decode(raw)
+
+
+async def _read_header_block(reader: asyncio.StreamReader) -> list[str]:
+    lines: list[str] = []
+    while line := await _read_header_line(reader):
+        if len(lines) >= _MAX_HEADER_LINES:
+            raise _HeaderAbort("too many header lines")
+        lines.append(line)
+    return lines
+
+
+def _parse_headers(lines: list[str]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for line in lines:
+        name, sep, value = line.partition(": ")
+        if not sep and line.endswith(":"):  # an empty value whose space was trimmed
+            name, sep = line[:-1], ":"
+        if not sep or not name:
+            raise _MalformedHeader(line)
+        headers[name.removeprefix("agi_")] = value
+    return headers
+
+
+async def _close_writer(writer: asyncio.StreamWriter) -> None:
+    writer.close()  # flushes what is buffered, then closes
+    try:
+        async with asyncio.timeout(_CLOSE_GRACE):
+            await writer.wait_closed()
+    except ConnectionError:
+        pass
+    except TimeoutError:
+        writer.transport.abort()
+
+
+class FastAgiServer:
+    """Accepts FastAGI connections and runs each one's route handler in its own task."""
+
+    def __init__(
+        self,
+        routes: RouteTable,
+        host: str = "127.0.0.1",
+        port: int = 4573,
+        *,
+        header_timeout: float = 5.0,
+        max_line: int = 8192,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.routes = routes
+        self.host = host
+        self.port = port
+        self._header_timeout = header_timeout
+        self._max_line = max_line
+        self._log = logger or _log
+        self._server: asyncio.Server | None = None
+        self._sessions: set[asyncio.Task[None]] = set()
+
+    @property
+    def active_sessions(self) -> int:
+        return len(self._sessions)
+
+    async def start(self) -> None:
+        if self._server is not None:
+            raise RuntimeError("FastAGI server already started")
+        self._server = await asyncio.start_server(
+            self._accept, self.host, self.port, limit=self._max_line
+        )
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        self._log.info("FastAGI server listening on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        # A connection accepted just before close() may add a task while we wait.
+        while self._sessions:
+            tasks = list(self._sessions)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()
+        self._log.info("FastAGI server on port %d stopped", self.port)
+
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.create_task(self._serve(reader, writer))
+        self._sessions.add(task)
+        task.add_done_callback(self._sessions.discard)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            opened = await self._open(reader, writer)
+            if opened is not None:
+                await self._run(*opened)
+        except Exception:
+            # Never let one connection's surprise become an unretrieved task exception.
+            self._log.exception("FastAGI connection failed")
+        finally:
+            await _close_writer(writer)
+
+    async def _open(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> tuple[AgiSession, Handler] | None:
+        headers = await self._read_headers(reader)
+        if headers is None:
+            return None
+        session = AgiSession(reader, writer, headers)
+        handler = self.routes.get(session.route)
+        if handler is None:
+            self._log.warning(
+                "no FastAGI route %r (uniqueid %s); closing",
+                session.route,
+                headers.get("uniqueid", "?"),
+            )
+            return None
+        return session, handler
+
+    async def _read_headers(self, reader: asyncio.StreamReader) -> dict[str, str] | None:
+        try:
+            async with asyncio.timeout(self._header_timeout):
+                lines = await _read_header_block(reader)
+        except TimeoutError:
+            self._log.debug(
+                "FastAGI header block not complete in %ss; closing", self._header_timeout
+            )
+            return None
+        except _HeaderAbort as exc:
+            self._log.debug("FastAGI connection dropped before the session began: %s", exc)
+            return None
+        return self._parse_header_lines(lines)
+
+    def _parse_header_lines(self, lines: list[str]) -> dict[str, str] | None:
+        try:
+            headers = _parse_headers(lines)
+        except _MalformedHeader as exc:
+            # The line itself may carry the caller's number, so only debug shows it.
+            self._log.warning("malformed FastAGI header line; closing")
+            self._log.debug("malformed FastAGI header line: %r", exc.args[0])
+            return None
+        self._log.debug("FastAGI headers: %r", headers)
+        return headers
+
+    async def _run(self, session: AgiSession, handler: Handler) -> None:
+        uniqueid = session.headers.get("uniqueid", "?")
+        try:
+            await handler(session)
+        except AgiHangup:
+            self._log.info("caller hung up in route %r (uniqueid %s)", session.route, uniqueid)
+        except Exception:
+            self._log.exception(
+                "FastAGI handler for route %r failed (uniqueid %s)", session.route, uniqueid
+            )

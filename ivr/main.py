@@ -1,0 +1,113 @@
+"""The bridge process: FastAGI voice menus and the AMI call tracker in one asyncio loop.
+
+This is the one place that wires the bridge together; every component gets what it needs
+in its constructor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from hotline import logs
+from hotline.db.base import make_engine, make_sessionmaker
+from hotline.db.migrate import upgrade
+from hotline.pbx import AMI_USER, instance_for
+from hotline.secrets import load_or_create
+from hotline.settings import Settings, load_settings
+from ivr.ami import AmiClient
+from ivr.calltracker import CallTracker
+from ivr.fastagi import FastAgiServer
+from ivr.reconcile import Reconciler
+from ivr.routes import build_routes
+from ivr.services import Services
+
+log = logging.getLogger("ivr")
+
+HEARTBEAT_SECONDS = 2.0
+RECONCILE_SECONDS = 60.0
+
+
+class Bridge:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.database_url)
+        self.services = Services(settings, make_sessionmaker(self.engine), instance_for(settings))
+        self.agi = FastAgiServer(build_routes(self.services), settings.pbx.agi_host,
+                                 settings.pbx.agi_port)
+        self.tracker = CallTracker(self.services)
+        self.reconciler = Reconciler(self.services)
+        self.ami = AmiClient("127.0.0.1", settings.pbx.ami_port, AMI_USER,
+                             load_or_create(settings).ami_secret)
+        for name, handler in self.tracker.subscriptions().items():
+            self.ami.on_event(name, handler)
+        self.ami.on_connect(self.reconcile)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.agi.start()
+        log.info("FastAGI listening on %s:%d", self.settings.pbx.agi_host, self.agi.port)
+        self._tasks = [asyncio.create_task(self.ami.connect(wait=None)),
+                       asyncio.create_task(self._every(RECONCILE_SECONDS, self.reconcile)),
+                       asyncio.create_task(self._every(HEARTBEAT_SECONDS, self.heartbeat))]
+        await stop.wait()
+        await self.close()
+
+    async def reconcile(self) -> None:
+        try:
+            await self.reconciler.run()
+        except Exception:
+            log.exception("reconciling from Asterisk's CDR failed; will retry")
+
+    async def heartbeat(self) -> None:
+        """What `hotline status` reads: this process is alive and what it is connected to."""
+        beat = {"pid": os.getpid(), "time": time.time(), "ami_connected": self.ami.connected,
+                "agi_port": self.agi.port, "agi_sessions": self.agi.active_sessions}
+        path = heartbeat_file(self.settings)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(beat))
+        tmp.replace(path)
+
+    async def _every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await job()
+            await asyncio.sleep(seconds)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.agi.stop()
+        await self.ami.close()
+        await self.tracker.close()
+        await self.engine.dispose()
+        heartbeat_file(self.settings).unlink(missing_ok=True)
+
+
+def heartbeat_file(settings: Settings) -> Path:
+    return settings.run_dir / "bridge.json"
+
+
+async def _serve(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await Bridge(settings).run(stop)
+
+
+def main() -> int:
+    settings = load_settings()
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    logs.configure(settings.log_dir / "bridge.log")
+    upgrade(settings.database_url)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(settings))
+    return 0

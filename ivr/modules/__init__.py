@@ -1,0 +1,1 @@
+"""Voice-menu actions, one per module, registered in ivr/routes.py."""

@@ -1,0 +1,174 @@
+"""Rebuild calls the bridge did not see live, from Asterisk's CDR file.
+
+Asterisk writes one JSON line per call leg to <logdir>/cdr-custom/hotline-cdr.json
+(asterisk-conf/cdr_custom.conf). After any gap — the bridge was down, AMI was cut — the
+reconciler reads the lines it has not read yet (its position is kept in the database, so a
+restart resumes there), and for each call:
+  * unknown to the database → created from the CDR, marked source=reconciled;
+  * known but never ended (the bridge died mid-call) → ended from the CDR.
+Its recordings are attached and checked like live ones. Running it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hotline.db import calls
+from hotline.db.base import session_scope
+from ivr.services import Services
+from recordings import files
+
+log = logging.getLogger(__name__)
+
+SOURCE = "cdr-custom"
+
+
+@dataclass
+class CallFacts:
+    """What the CDR legs of one call say about it."""
+
+    call_id: str
+    caller_number: str = ""
+    channel: str = ""
+    started_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    disposition: str = ""
+    route: str = ""
+    recordings: dict[str, str] = field(default_factory=dict)  # relative path → kind
+
+    def add_leg(self, leg: dict[str, Any]) -> None:
+        if leg.get("uniqueid") == self.call_id:
+            self.caller_number = str(leg.get("src", ""))
+            self.channel = str(leg.get("channel", ""))
+            self.started_at = _time(leg.get("start"))
+            self.answered_at = _time(leg.get("answer"))
+            self.disposition = "answered" if leg.get("disposition") == "ANSWERED" else "unanswered"
+        ended = _time(leg.get("end"))
+        if ended and (self.ended_at is None or ended > self.ended_at):
+            self.ended_at = ended
+        self.route = self.route or str(leg.get("hotline_route", ""))
+        for key, kind in (("hotline_recording", "call"), ("hotline_message", "message")):
+            if leg.get(key):
+                self.recordings[str(leg[key])] = kind
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        stamp = float(value)
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(stamp, UTC) if stamp > 0 else None
+
+
+def read_new_lines(path: Path, position: int, fingerprint: str) -> tuple[list[str], int, str]:
+    """Complete lines after position; starts over when the file was replaced or truncated."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return [], 0, ""
+    current = f"{stat.st_dev}:{stat.st_ino}"
+    if current != fingerprint or stat.st_size < position:
+        position = 0
+    with path.open("rb") as handle:
+        handle.seek(position)
+        data = handle.read()
+    complete = data[: data.rfind(b"\n") + 1]  # a line being written is read next time
+    lines = complete.decode("utf-8", errors="replace").splitlines()
+    return lines, position + len(complete), current
+
+
+def group_legs(lines: list[str]) -> dict[str, CallFacts]:
+    facts: dict[str, CallFacts] = {}
+    legs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for number, line in enumerate(lines, 1):
+        try:
+            leg = json.loads(line)
+        except json.JSONDecodeError:
+            log.warning("CDR line %d is not JSON; skipped", number)
+            continue
+        if leg.get("linkedid"):
+            legs[str(leg["linkedid"])].append(leg)
+    for call_id, call_legs in legs.items():
+        facts[call_id] = CallFacts(call_id)
+        for leg in call_legs:
+            facts[call_id].add_leg(leg)
+    # Legs of calls that never entered the hotline (staff calling staff) carry no route.
+    return {cid: f for cid, f in facts.items() if f.route or f.recordings}
+
+
+class Reconciler:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        # A pass on reconnect and the periodic pass must not read the same lines at once.
+        self._lock = asyncio.Lock()
+
+    async def run(self) -> list[str]:
+        """One pass; returns the ids of calls it created or completed."""
+        async with self._lock:
+            return await self._pass()
+
+    async def _pass(self) -> list[str]:
+        async with session_scope(self.services.sessions) as session:
+            mark = await calls.get_mark(session, SOURCE)
+        position, fingerprint = (mark.position, mark.fingerprint) if mark else (0, "")
+        lines, position, fingerprint = read_new_lines(self.services.pbx.cdr_file, position,
+                                                      fingerprint)
+        changed = await self._apply(group_legs(lines))
+        async with session_scope(self.services.sessions) as session:
+            await calls.set_mark(session, SOURCE, position, fingerprint)
+        if changed:
+            log.info("reconciled %d call(s) from Asterisk's CDR", len(changed))
+        return changed
+
+    async def _apply(self, facts: dict[str, CallFacts]) -> list[str]:
+        changed = []
+        async with session_scope(self.services.sessions) as session:
+            known = await calls.existing_ids(session, facts)
+            for call_id, fact in facts.items():
+                call = known.get(call_id)
+                if call is not None and call.ended_at is not None:
+                    continue
+                if call is None:
+                    await calls.ensure_call(session, call_id, source="reconciled",
+                                            **_call_values(fact))
+                    await calls.add_event(session, call_id, "reconciled", {"from": SOURCE})
+                else:
+                    await calls.update_call(session, call_id, ended_at=fact.ended_at,
+                                            disposition=fact.disposition)
+                for relative, kind in fact.recordings.items():
+                    await calls.add_recording(session, call_id, relative, kind)
+                changed.append(call_id)
+        await self._check_recordings()
+        return changed
+
+    async def _check_recordings(self) -> None:
+        async with session_scope(self.services.sessions) as session:
+            pending = await calls.recordings_in_progress(session)
+            ended = {c.id for c in (await calls.existing_ids(
+                session, {r.call_id for r in pending})).values() if c.ended_at}
+        for recording in pending:
+            if recording.call_id not in ended:
+                continue
+            result = files.probe(self.services.recording_file(recording.path))
+            async with session_scope(self.services.sessions) as session:
+                await calls.finish_recording(session, recording.path, result.status,
+                                             result.duration_seconds, result.size_bytes)
+
+
+def _call_values(fact: CallFacts) -> dict[str, Any]:
+    values: dict[str, Any] = {"caller_number": fact.caller_number, "channel": fact.channel,
+                              "answered_at": fact.answered_at, "ended_at": fact.ended_at,
+                              "disposition": fact.disposition, "route": fact.route}
+    if fact.started_at:
+        values["started_at"] = fact.started_at
+    return values
+
+

@@ -1,0 +1,1 @@
+"""Full-call recordings: checking the files MixMonitor writes, and (later) keeping them."""
