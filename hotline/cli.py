@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     ):
         sub.add_parser(name, help=help_text).set_defaults(func=func)
     p = sub.add_parser("pbx", help="the Asterisk PBX alone")
-    p.add_argument("action", choices=["up", "down", "status", "cli"])
+    p.add_argument("action", choices=["setup", "up", "down", "status", "cli"])
     p.add_argument("command", nargs="?", default="", help="for `cli`: an Asterisk CLI command")
     p.set_defaults(func=cmd_pbx)
     p = sub.add_parser("db", help="the database")
@@ -216,7 +216,9 @@ def cmd_bridge(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_pbx(settings: Settings, args: argparse.Namespace) -> int:
-    if args.action == "up":
+    if args.action == "setup":
+        print(pbx.setup(settings))
+    elif args.action == "up":
         inst = pbx.start(settings)
         print(f"PBX up ({inst.host_root})")
     elif args.action == "down":

@@ -133,6 +133,16 @@ def ensure_sandbox(root: Path, log: Path | None = None) -> None:
     building.rename(root)
 
 
+def setup(settings: Settings) -> str:
+    """Make sure an Asterisk can run: the installed one, or the sandbox (built if needed)."""
+    inst = instance_for(settings)
+    if inst.chroot is None:
+        return f"using the installed Asterisk {installed_asterisk_major()}"
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    ensure_sandbox(inst.chroot, settings.log_dir / "sandbox-build.log")
+    return f"using the sandboxed Asterisk in {inst.chroot}"
+
+
 def _prepare_chroot(root: Path) -> None:
     # Asterisk and PJSIP resolve the host name at start and on every call; without an
     # answer from /etc/hosts each look-up waits for DNS this machine may not have.

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install everything the hotline needs on a Debian 12 machine, as root. Safe to repeat:
+# what is already there is kept (apt is only asked when a package is missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  python3 python3-venv       # the hotline itself
+  mmdebstrap                 # builds the sandboxed Asterisk when none is installed
+  sip-tester                 # SIPp: test callers, seats and judges
+  ffmpeg sox espeak-ng       # prompts and recordings
+  tzdata ca-certificates
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+if [ ! -e "$stamp" ]; then
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[dev]'
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+
+.venv/bin/hotline pbx setup
+.venv/bin/hotline db upgrade
