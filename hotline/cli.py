@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -25,6 +23,7 @@ from hotline.secrets import load_or_create
 from hotline.settings import REPO_ROOT, Settings, SettingsError, load_settings
 
 HEARTBEAT_STALE_SECONDS = 10.0
+BRIDGE_PROCESS = "python"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -92,14 +91,9 @@ def cmd_up(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def start_bridge(settings: Settings) -> None:
-    if _bridge_pid(settings):
-        return
-    settings.log_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.log_dir / "bridge.out", "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "ivr"], cwd=REPO_ROOT,
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                start_new_session=True)
-    (settings.run_dir / "bridge.pid").write_text(str(proc.pid))
+    if not _bridge_pid(settings):
+        pbx.spawn_detached([sys.executable, "-m", "ivr"], settings.log_dir / "bridge.out",
+                           cwd=REPO_ROOT)
 
 
 def wait_bridge_healthy(settings: Settings, timeout: float = 30.0) -> None:
@@ -114,26 +108,11 @@ def wait_bridge_healthy(settings: Settings, timeout: float = 30.0) -> None:
 
 
 def cmd_down(settings: Settings, _args: argparse.Namespace) -> int:
-    pid = _bridge_pid(settings)
-    if pid:
-        os.kill(pid, signal.SIGTERM)
-        _wait_gone(pid, 15.0)
+    if pbx.terminate(bridge_pid_file(settings), BRIDGE_PROCESS, 15.0):
         print("bridge stopped")
-    (settings.run_dir / "bridge.pid").unlink(missing_ok=True)
     if pbx.stop(settings):
         print("PBX stopped")
     return 0
-
-
-def _wait_gone(pid: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
 
 
 def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
@@ -181,13 +160,13 @@ def database_problems(settings: Settings) -> list[str]:
         return [f"cannot read the database: {exc.__class__.__name__}: {exc}"]
 
 
+def bridge_pid_file(settings: Settings) -> Path:
+    """Written by the bridge itself (ivr/main.py) while it runs."""
+    return settings.run_dir / "bridge.pid"
+
+
 def _bridge_pid(settings: Settings) -> int | None:
-    try:
-        pid = int((settings.run_dir / "bridge.pid").read_text())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return None
-    return pid
+    return pbx.live_pid(bridge_pid_file(settings), BRIDGE_PROCESS)
 
 
 def _print_welcome(settings: Settings, inst: pbx.PbxInstance) -> None:
@@ -274,3 +253,7 @@ def cmd_mode(settings: Settings, args: argparse.Namespace) -> int:
     mode = _run(_with_session(settings, lambda s: state.get_state(s, hours.MODE_KEY, "auto")))
     print(f"mode: {mode}")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -263,17 +263,31 @@ def _last_minute(span: str) -> str:
 
 # --- running ---------------------------------------------------------------------------
 
-def pid_file(settings: Settings) -> Path:
-    return settings.run_dir / "asterisk.pid"
-
-
 def running_pid(settings: Settings) -> int | None:
+    """The pid Asterisk wrote into its run folder, if that process is alive."""
+    return live_pid(instance_for(settings).dir("run") / "asterisk.pid", "asterisk")
+
+
+def live_pid(pid_path: Path, name: str) -> int | None:
+    """The pid in pid_path if that process runs and is `name` (pids get reused)."""
     try:
-        pid = int(pid_file(settings).read_text())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
+        pid = int(pid_path.read_text().strip())
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ValueError):
+        return None
+    fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+    if fields.get("State", "").startswith("Z") or not fields.get("Name", "").startswith(name[:15]):
         return None
     return pid
+
+
+def spawn_detached(argv: list[str], log: Path, cwd: Path | None = None) -> None:
+    """Start a long-running process in its own session, not as our child: it outlives
+    the command that started it, and writes its own pid file."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        subprocess.run(["setsid", "-f", *argv], stdin=subprocess.DEVNULL, stdout=out,
+                       stderr=out, cwd=cwd, check=True)
 
 
 def start(settings: Settings, timeout: float = 60.0) -> PbxInstance:
@@ -288,45 +302,29 @@ def start(settings: Settings, timeout: float = 60.0) -> PbxInstance:
     render_config(settings, inst, secrets)
     install_sounds(settings, inst)
     if running_pid(settings) is None:
-        _spawn(settings, inst)
+        spawn_detached(inst.command("-f"), settings.log_dir / "asterisk.out")
     wait_fully_booted(settings.pbx.ami_port, secrets.ami_secret, timeout)
     return inst
 
 
-def _spawn(settings: Settings, inst: PbxInstance) -> None:
-    with open(settings.log_dir / "asterisk.out", "ab") as out:
-        proc = subprocess.Popen(inst.command("-f"), stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=out, start_new_session=True)
-    pid_file(settings).write_text(str(proc.pid))
-
-
 def stop(settings: Settings, timeout: float = 20.0) -> bool:
     """Stop the instance's Asterisk; True when one was running."""
-    pid = running_pid(settings)
+    pid_path = instance_for(settings).dir("run") / "asterisk.pid"
+    return terminate(pid_path, "asterisk", timeout)
+
+
+def terminate(pid_path: Path, name: str, timeout: float) -> bool:
+    """SIGTERM the process of a pid file, SIGKILL it after timeout; True if one ran."""
+    pid = live_pid(pid_path, name)
     if pid is None:
-        pid_file(settings).unlink(missing_ok=True)
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _alive(pid):
+    while time.monotonic() < deadline and live_pid(pid_path, name):
         time.sleep(0.1)
-    if _alive(pid):
+    if live_pid(pid_path, name):
         os.kill(pid, signal.SIGKILL)
-    pid_file(settings).unlink(missing_ok=True)
-    return True
-
-
-def _alive(pid: int) -> bool:
-    try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        if waited == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
+    pid_path.unlink(missing_ok=True)
     return True
 
 

@@ -108,6 +108,11 @@ def main() -> int:
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     logs.configure(settings.log_dir / "bridge.log")
     upgrade(settings.database_url)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(settings))
+    pid_file = settings.run_dir / "bridge.pid"
+    pid_file.write_text(str(os.getpid()))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(settings))
+    finally:
+        pid_file.unlink(missing_ok=True)
     return 0

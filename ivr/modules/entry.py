@@ -63,14 +63,18 @@ class Entry:
         # Every path ends in [hotline-closed]: the caller leaves a message, nobody is dropped.
 
     async def _ask(self, agi: AgiSession, call_id: str, prompt: str) -> str:
+        await self._log(call_id, "prompt", {"prompt": prompt})
         digits, timed_out = await agi.get_data(self.services.sound(prompt), MENU_TIMEOUT_MS, 1)
         await self._log(call_id, "menu", {"prompt": prompt, "key": digits or "",
                                           "timeout": "yes" if timed_out and not digits else "no"})
         return digits
 
     async def _play(self, agi: AgiSession, call_id: str, prompt: str, keys: str = "") -> str:
+        # Logged as it starts: a caller who hangs up mid-prompt still heard part of it.
+        await self._log(call_id, "prompt", {"prompt": prompt})
         key = await agi.stream_file(self.services.sound(prompt), keys)
-        await self._log(call_id, "prompt", {"prompt": prompt, "key": key})
+        if key:
+            await self._log(call_id, "menu", {"prompt": prompt, "key": key, "timeout": "no"})
         return key
 
     async def _set_route(self, agi: AgiSession, call_id: str, route: str, dialplan: str) -> None:

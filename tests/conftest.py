@@ -1,0 +1,91 @@
+"""Fixtures shared by the unit tests: a database on each backend, sessions, the bridge's
+services.
+
+``db_url`` runs a test twice: on a SQLite file and on a fresh PostgreSQL database (skipped
+when the server at HOTLINE_TEST_PG_URL cannot be reached).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.db.base import make_engine, make_sessionmaker
+from hotline.db.migrate import upgrade
+from hotline.pbx import PbxInstance
+from hotline.settings import DatabaseSettings, PathsSettings, Settings
+from ivr.services import Services
+
+PG_URL_VAR = "HOTLINE_TEST_PG_URL"
+PG_DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _libpq(url: URL) -> str:
+    """The URL as libpq (psycopg.connect) reads it: no SQLAlchemy driver suffix."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> URL | None:
+    """The PostgreSQL server's URL when it answers, else None (checked once per run)."""
+    url = make_url(os.environ.get(PG_URL_VAR, PG_DEFAULT_URL))
+    try:
+        with psycopg.connect(_libpq(url), autocommit=True, connect_timeout=3):
+            return url
+    except psycopg.OperationalError:
+        return None
+
+
+@pytest.fixture
+def _pg_database(pg_server: URL | None) -> Iterator[str]:
+    if pg_server is None:
+        url = os.environ.get(PG_URL_VAR, PG_DEFAULT_URL)
+        pytest.skip(f"PostgreSQL not reachable at {url} (set {PG_URL_VAR} to another server)")
+    name = f"hotline_t_{secrets.token_hex(6)}"
+    with psycopg.connect(_libpq(pg_server), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _libpq(pg_server.set(database=name))
+    finally:
+        with psycopg.connect(_libpq(pg_server), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database nobody else uses, not yet migrated."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db' / 'hotline.db'}"
+    return str(request.getfixturevalue("_pg_database"))
+
+
+@pytest.fixture
+async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on a migrated database."""
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    """Settings() defaults, with the data folder and the database of this test."""
+    return dataclasses.replace(Settings(), paths=PathsSettings(data_dir=tmp_path),
+                               database=DatabaseSettings(url=db_url))
+
+
+@pytest.fixture
+def services(settings: Settings, sessions: async_sessionmaker[AsyncSession],
+             tmp_path: Path) -> Services:
+    return Services(settings, sessions, PbxInstance(chroot=None, pbx_root=tmp_path / "pbx"))

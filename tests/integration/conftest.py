@@ -1,0 +1,141 @@
+"""The real thing: Asterisk with the repo's own asterisk-conf/ and dialplan/, the bridge as
+its own process, SIPp callers, a real database.
+
+Integration runs use their own ports and data folder, so they never disturb a hotline
+started with `make run` on the same machine.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline import cli, pbx
+from hotline.db.base import make_engine, make_sessionmaker
+from hotline.db.migrate import upgrade
+from hotline.settings import REPO_ROOT, Settings, load_settings
+
+PORTS = {"sip": 25060, "carrier": 25070, "ami": 25038, "agi": 24573}
+MEDIA_PORT = 26000
+
+CONFIG = """
+[paths]
+data_dir = "{data}"
+[pbx]
+sip_port = {sip}
+carrier_match = "127.0.0.1:{carrier}"
+ami_port = {ami}
+agi_port = {agi}
+rtp_start = 30000
+rtp_end = 30999
+[calls]
+queue_max_wait = 20
+message_max_seconds = 10
+"""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("hotline-data")
+    path = data / "hotline.toml"
+    path.write_text(CONFIG.format(data=data, **PORTS))
+    return path
+
+
+@pytest.fixture(scope="session")
+def settings(config_file: Path) -> Settings:
+    return load_settings(env={}, config_path=config_file)
+
+
+@pytest.fixture(scope="session")
+def env(config_file: Path) -> dict[str, str]:
+    return {**os.environ, "HOTLINE_CONFIG": str(config_file)}
+
+
+@pytest.fixture(scope="session")
+def asterisk(settings: Settings) -> Iterator[pbx.PbxInstance]:
+    upgrade(settings.database_url)
+    inst = pbx.start(settings)
+    yield inst
+    pbx.stop(settings)
+
+
+class BridgeProcess:
+    """The bridge as `hotline up` runs it: `python -m ivr`, its own process."""
+
+    def __init__(self, settings: Settings, env: dict[str, str]) -> None:
+        self.settings, self.env = settings, env
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = open(self.settings.log_dir / "bridge-test.out", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen([sys.executable, "-m", "ivr"], cwd=REPO_ROOT, env=self.env,
+                                     stdout=log, stderr=log)
+        log.close()
+        cli.wait_bridge_healthy(self.settings, timeout=30)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        self.proc = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+@pytest.fixture(scope="session")
+def bridge_process(asterisk: pbx.PbxInstance, settings: Settings,
+                   env: dict[str, str]) -> Iterator[BridgeProcess]:
+    bridge = BridgeProcess(settings, env)
+    bridge.start()
+    yield bridge
+    bridge.stop()
+
+
+@pytest.fixture
+def bridge(bridge_process: BridgeProcess) -> BridgeProcess:
+    """The bridge, running (a test that stopped it leaves it to be started again here)."""
+    if not bridge_process.running:
+        bridge_process.start()
+    return bridge_process
+
+
+@pytest.fixture
+async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(settings.database_url)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+def hotline_cli(env: dict[str, str]) -> object:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hotline.cli", *args], cwd=REPO_ROOT,
+                              env=env, capture_output=True, text=True, timeout=60)
+    return run
+
+
+def wait_for(predicate: object, timeout: float = 20.0, interval: float = 0.25) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()  # type: ignore[operator]
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
