@@ -125,16 +125,15 @@ def test_wrong_type_in_environment_is_named() -> None:
 
 
 def test_broken_toml_names_file_and_line(tmp_path: Path) -> None:
-    path = _config(tmp_path, "[pbx]\nsip_port = 5060\nseats = [\"8001\"\n\n[hours]\n")
+    path = _config(tmp_path, "[pbx]\nsip_port = 5060\nami_port = \n")
     with pytest.raises(SettingsError) as error:
         load_settings(env={}, config_path=path)
-    message = str(error.value)
-    assert message.startswith(f"{path}: ")
-    assert "line 3" in message or "line 4" in message or "line 5" in message
+    assert str(error.value).startswith(f"{path}: ")
+    assert "line 3" in str(error.value)
 
 
-def test_broken_toml_value_line(tmp_path: Path) -> None:
-    path = _config(tmp_path, "[pbx]\nsip_port = 5060\nami_port = \n")
+def test_unclosed_string_names_its_line(tmp_path: Path) -> None:
+    path = _config(tmp_path, '\n[hours]\ntimezone = "Asia/Shanghai\n')
     with pytest.raises(SettingsError, match=r"line 3"):
         load_settings(env={}, config_path=path)
 
