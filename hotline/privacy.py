@@ -20,9 +20,11 @@ _PHONE_RE = re.compile(r"(?<![0-9*.])(\d{3})\d{0,8}(\d{4})(?![0-9]|\.\d)")
 
 
 def mask_phone(number: str) -> str:
+    """Keep the last 4 digits, and the first 3 of a mobile number (11 digits or more)."""
     if len(number) < 7:
         return number
-    return number[:3] + "*" * (len(number) - 7) + number[-4:]
+    head = 3 if len(number) >= 11 else 0
+    return number[:head] + "*" * (len(number) - head - 4) + number[-4:]
 
 
 def mask_text(text: str) -> str:

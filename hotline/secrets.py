@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hotline.settings import Settings
@@ -17,8 +17,9 @@ from hotline.settings import Settings
 
 @dataclass(frozen=True)
 class Secrets:
-    ami_secret: str
-    phone_passwords: dict[str, str]
+    # Kept out of repr, so a traceback or a debug print never shows them.
+    ami_secret: str = field(repr=False)
+    phone_passwords: dict[str, str] = field(repr=False)
 
 
 def load_or_create(settings: Settings) -> Secrets:

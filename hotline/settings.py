@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "hotline.toml"
@@ -103,7 +104,22 @@ def load_settings(
     base = config_path.parent if config_path else Path.cwd()
     _merge_env(raw, env)
     settings = _build(raw)
+    _check_hours(settings.hours)
     return _absolute_paths(settings, base)
+
+
+def _check_hours(hours: HoursSettings) -> None:
+    """Office hours are used in the middle of calls; a typo must stop the start instead."""
+    for season in ("summer", "winter"):
+        for span in getattr(hours, season):
+            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", span) or (
+                    span[:5] >= span[6:]):
+                raise SettingsError(f"[hours] {season}: {span!r} is not HH:MM-HH:MM "
+                                    "with the end after the start")
+    try:
+        ZoneInfo(hours.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(f"[hours] timezone: unknown time zone {hours.timezone!r}") from exc
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -154,7 +170,7 @@ def _coerce(default: Any, value: Any, where: str) -> Any:
     try:
         if isinstance(default, bool):
             return _to_bool(value)
-        if isinstance(default, int):
+        if isinstance(default, int) and not isinstance(value, bool | float):
             return int(value)
         if isinstance(default, Path):
             return Path(value)

@@ -226,7 +226,8 @@ class AmiClient:
         self._delivery = asyncio.create_task(self._deliver(), name=f"ami-events {self._address}")
         self._supervisor = asyncio.create_task(self._supervise(), name=f"ami {self._address}")
         try:
-            await asyncio.wait_for(self._ready.wait(), wait)
+            async with asyncio.timeout(wait):  # not wait_for: see _open()
+                await self._ready.wait()
         except TimeoutError:
             await self.close()
             raise AmiTimeout(
@@ -319,9 +320,10 @@ class AmiClient:
 
     async def _open(self) -> _AmiProtocol:
         loop = asyncio.get_running_loop()
-        transport, protocol = await asyncio.wait_for(
-            loop.create_connection(_AmiProtocol, self._host, self._port), self._action_timeout
-        )
+        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands as
+        # the connect attempt fails, and close() would then wait for this task forever.
+        async with asyncio.timeout(self._action_timeout):
+            transport, protocol = await loop.create_connection(_AmiProtocol, self._host, self._port)
         # Manager.connection_made wires the protocol to the manager (dispatch, encoding,
         # reply table); it takes the future its own connect() would have produced.
         handed_over = loop.create_future()

@@ -24,6 +24,7 @@ from recordings import files
 log = logging.getLogger(__name__)
 
 STATE_UP = "6"
+TRANSFER_ROLES = ("Transferee", "OrigTransferer", "Transferer")
 
 
 @dataclass
@@ -92,8 +93,12 @@ class CallTracker:
         await self._event(event, "agent", {"agent": agent}, agent=agent)
 
     async def on_transfer(self, event: Message) -> None:
+        # Transfer events name their channels by role, with no plain Linkedid.
+        call_id = next((event.get(f"{role}Linkedid") for role in TRANSFER_ROLES
+                        if event.get(f"{role}Linkedid")), "")
         await self._event(event, "transfer", {"kind": event.get("Event", ""),
-                                              "result": event.get("Result", "")})
+                                              "result": event.get("Result", "")},
+                          call_id=call_id)
 
     async def on_hangup(self, event: Message) -> None:
         self._channels.pop(event.Uniqueid, None)
@@ -128,8 +133,8 @@ class CallTracker:
                                   {"path": relative, "kind": kind}, at=event_time(event))
 
     async def _event(self, event: Message, kind: str, detail: dict[str, str],
-                     **call_values: str) -> None:
-        call_id = event.get("Linkedid", "")
+                     call_id: str = "", **call_values: str) -> None:
+        call_id = call_id or event.get("Linkedid", "")
         async with session_scope(self.services.sessions) as session:
             if not await calls.existing_ids(session, [call_id]):
                 return  # not a hotline call (e.g. staff calling each other)

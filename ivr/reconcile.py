@@ -46,11 +46,7 @@ class CallFacts:
 
     def add_leg(self, leg: dict[str, Any]) -> None:
         if leg.get("uniqueid") == self.call_id:
-            self.caller_number = str(leg.get("src", ""))
-            self.channel = str(leg.get("channel", ""))
-            self.started_at = _time(leg.get("start"))
-            self.answered_at = _time(leg.get("answer"))
-            self.disposition = "answered" if leg.get("disposition") == "ANSWERED" else "unanswered"
+            self._add_caller_record(leg)
         ended = _time(leg.get("end"))
         if ended and (self.ended_at is None or ended > self.ended_at):
             self.ended_at = ended
@@ -58,6 +54,22 @@ class CallFacts:
         for key, kind in (("hotline_recording", "call"), ("hotline_message", "message")):
             if leg.get(key):
                 self.recordings[str(leg[key])] = kind
+
+
+    def _add_caller_record(self, leg: dict[str, Any]) -> None:
+        # The caller's channel has one record per party it met (each seat the queue rang):
+        # the call started with the first, was answered at the first answer, and counts as
+        # answered if any of them was.
+        started = _time(leg.get("start"))
+        if started and (self.started_at is None or started < self.started_at):
+            self.started_at = started
+            self.caller_number = str(leg.get("src", ""))
+            self.channel = str(leg.get("channel", ""))
+        answered = _time(leg.get("answer"))
+        if answered and (self.answered_at is None or answered < self.answered_at):
+            self.answered_at = answered
+        if leg.get("disposition") == "ANSWERED" or not self.disposition:
+            self.disposition = "answered" if leg.get("disposition") == "ANSWERED" else "unanswered"
 
 
 def _time(value: Any) -> datetime | None:
@@ -81,7 +93,8 @@ def read_new_lines(path: Path, position: int, fingerprint: str) -> tuple[list[st
         handle.seek(position)
         data = handle.read()
     complete = data[: data.rfind(b"\n") + 1]  # a line being written is read next time
-    lines = complete.decode("utf-8", errors="replace").splitlines()
+    # Only "\n" ends a record: str.splitlines() would also split on U+2028 inside a string.
+    lines = complete.decode("utf-8", errors="replace").split("\n")[:-1]
     return lines, position + len(complete), current
 
 
@@ -92,7 +105,9 @@ def group_legs(lines: list[str]) -> dict[str, CallFacts]:
         try:
             leg = json.loads(line)
         except json.JSONDecodeError:
-            log.warning("CDR line %d is not JSON; skipped", number)
+            leg = None
+        if not isinstance(leg, dict):
+            log.warning("CDR line %d is not a JSON object; skipped", number)
             continue
         if leg.get("linkedid"):
             legs[str(leg["linkedid"])].append(leg)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+import wave
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -89,3 +90,24 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
 def services(settings: Settings, sessions: async_sessionmaker[AsyncSession],
              tmp_path: Path) -> Services:
     return Services(settings, sessions, PbxInstance(chroot=None, pbx_root=tmp_path / "pbx"))
+
+
+WavWriter = Callable[[Path, float], Path]
+
+
+def write_wav(path: Path, seconds: float, rate: int = 8000) -> Path:
+    """A real 8 kHz mono 16-bit WAV of quiet noise, like MixMonitor's files."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = int(seconds * rate)
+    with wave.open(str(path), "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(rate)
+        audio.writeframes(bytes((i * 7) % 32 for i in range(frames * 2)))
+    return path
+
+
+@pytest.fixture
+def make_wav() -> WavWriter:
+    """write_wav(path, seconds): for tests that need a recording on disk."""
+    return write_wav

@@ -56,3 +56,41 @@ def call(steps: str, *, target: str, local: str, caller: str, media_port: int,
     started = time.monotonic()
     done = subprocess.run(argv, cwd=workdir, capture_output=True, text=True, timeout=timeout + 10)
     return SippResult(done.returncode, time.monotonic() - started, done.stdout[-3000:])
+
+
+class Phone:
+    """A registered desk phone (seat or judge) that answers every call after one ring.
+
+    Two SIPp instances, as a real phone is one device: one answers INVITE and OPTIONS on
+    `port`, the other registers with a Contact pointing there (SIPp ties messages to a call
+    by Call-ID, so one instance cannot both register and answer).
+    """
+
+    def __init__(self, user: str, password: str, *, target: str, port: int, media_port: int,
+                 workdir: Path) -> None:
+        self.user, self.password, self.target = user, password, target
+        self.port, self.media_port, self.workdir = port, media_port, workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Phone:
+        self.proc = subprocess.Popen(
+            ["sipp", self.target, "-sf", str(SCENARIOS / "phone.xml"), "-i", "127.0.0.1",
+             "-p", str(self.port), "-mp", str(self.media_port), "-nostdin", "-trace_err"],
+            cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.register()
+        return self
+
+    def register(self, expires_ok: bool = True) -> None:
+        done = subprocess.run(
+            ["sipp", self.target, "-sf", str(SCENARIOS / "register.xml"), "-i", "127.0.0.1",
+             "-p", str(self.port + 1), "-m", "1", "-key", "user", self.user,
+             "-au", self.user, "-ap", self.password, "-key", "contact_port", str(self.port),
+             "-nostdin", "-timeout", "10s", "-timeout_error"],
+            cwd=self.workdir, capture_output=True, text=True, timeout=20)
+        if done.returncode != 0:
+            raise AssertionError(f"{self.user} could not register: {done.stdout[-800:]}")
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)

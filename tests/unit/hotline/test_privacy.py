@@ -35,6 +35,11 @@ def test_mobile_number_keeps_prefix_and_last_four() -> None:
     assert mask_text("from 13812345678.") == "from 138****5678."
 
 
+def test_numbers_inside_chinese_text_and_with_country_code() -> None:
+    assert mask_text("来电13812345678，请回电") == "来电138****5678，请回电"
+    assert "13812345678" not in mask_text("sip:+8613812345678@carrier")
+
+
 def test_short_numbers_are_left_alone() -> None:
     # Extensions, queue positions, causes: not personal data.
     assert mask_phone("8001") == "8001"

@@ -55,7 +55,7 @@ def test_new_seat_gets_a_password_and_others_keep_theirs(tmp_path: Path) -> None
     assert load_or_create(_settings(tmp_path, seats=("8001", "8002", "8005"))) == grown
 
 
-def test_secrets_are_not_in_their_repr_free_places(tmp_path: Path) -> None:
+def test_each_data_folder_gets_its_own_secrets(tmp_path: Path) -> None:
     # Two data folders, two different sets of secrets: nothing is shared or hard-coded.
     one = load_or_create(_settings(tmp_path / "one"))
     two = load_or_create(_settings(tmp_path / "two"))

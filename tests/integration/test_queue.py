@@ -1,0 +1,50 @@
+"""Office hours: the call goes to the seats queue, a registered SIPp seat answers, and the
+call record shows the queue, the agent and the recording (tracked live from AMI)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.pbx import AMI_USER
+from hotline.secrets import load_or_create
+from hotline.settings import Settings
+from ivr.ami import AmiClient
+from recordings import files
+from tests.integration import sipp
+from tests.integration.conftest import PORTS, BridgeProcess
+from tests.integration.test_walking_skeleton import place_call, recording_done, set_mode, wait_call
+
+
+async def test_office_hours_call_reaches_a_seat(
+        bridge: BridgeProcess, settings: Settings,
+        sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    await set_mode(sessions, "open")
+    secrets = load_or_create(settings)
+    target = f"127.0.0.1:{PORTS['sip']}"
+    ami = AmiClient("127.0.0.1", settings.pbx.ami_port, AMI_USER, secrets.ami_secret)
+    await ami.connect()
+    try:
+        with sipp.Phone("8001", secrets.phone_passwords["8001"], target=target, port=25081,
+                        media_port=26100, workdir=tmp_path):
+            await ami.action({"Action": "QueueAdd", "Queue": "seats",
+                              "Interface": "PJSIP/8001", "MemberName": "8001"})
+            await asyncio.sleep(1.0)  # the seat's device state settles after registering
+            result = await place_call(settings, sipp.speak(12), tmp_path)
+            assert result.returncode == 0, result.output
+            call = await wait_call(sessions, recording_done)
+    finally:
+        await ami.action({"Action": "QueueRemove", "Queue": "seats", "Interface": "PJSIP/8001"})
+        await ami.close()
+        await set_mode(sessions, "closed")
+
+    assert call.route == "queue"
+    assert call.agent == "8001"
+    kinds = [e.kind for e in call.events]
+    assert kinds.index("queue") < kinds.index("agent") < kinds.index("hangup")
+    assert [e.detail["prompt"] for e in call.events if e.kind == "prompt"] == ["transfer-seat"]
+    [recording] = call.recordings
+    assert recording.status == files.COMPLETE
+    assert recording.duration_seconds and recording.duration_seconds > 5

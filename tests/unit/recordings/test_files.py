@@ -1,0 +1,100 @@
+"""recordings.files: judging a recording file, and waiting until MixMonitor has closed it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import wave
+from pathlib import Path
+
+import pytest
+
+from recordings.files import COMPLETE, INVALID, MISSING, Probe, probe, wait_finished
+from tests.conftest import WavWriter
+
+
+def test_probe_valid_wav(tmp_path: Path, make_wav: WavWriter) -> None:
+    path = make_wav(tmp_path / "2026/11/27/1795747054.0.wav", 2.5)
+
+    result = probe(path)
+
+    assert result == Probe(COMPLETE, 2.5, path.stat().st_size)
+    assert result.size_bytes == 44 + 2.5 * 8000 * 2
+
+
+def test_probe_duration_uses_the_file_rate(tmp_path: Path) -> None:
+    path = tmp_path / "wide.wav"
+    with wave.open(str(path), "wb") as audio:
+        audio.setnchannels(2)
+        audio.setsampwidth(2)
+        audio.setframerate(16000)
+        audio.writeframes(b"\0" * 4 * 4000)
+
+    assert probe(path).duration_seconds == 0.25
+
+
+def test_probe_missing_file(tmp_path: Path) -> None:
+    assert probe(tmp_path / "absent.wav") == Probe(MISSING, None, None)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a wav at all", b"RIFF\x10\x00\x00\x00WAVE"])
+def test_probe_garbage_is_invalid(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "bad.wav"
+    path.write_bytes(content)
+
+    assert probe(path) == Probe(INVALID, None, len(content))
+
+
+def test_probe_truncated_header_is_invalid(tmp_path: Path, make_wav: WavWriter) -> None:
+    path = make_wav(tmp_path / "cut.wav", 1.0)
+    path.write_bytes(path.read_bytes()[:30])
+
+    assert probe(path) == Probe(INVALID, None, 30)
+
+
+def test_probe_directory_is_invalid_not_an_exception(tmp_path: Path) -> None:
+    folder = tmp_path / "looks-like.wav"
+    folder.mkdir()
+
+    assert probe(folder).status == INVALID
+
+
+async def test_wait_finished_returns_once_the_size_is_stable(
+        tmp_path: Path, make_wav: WavWriter) -> None:
+    path = make_wav(tmp_path / "done.wav", 1.0)
+
+    started = time.monotonic()
+    result = await wait_finished(path, timeout=5.0, settle=0.02)
+
+    assert result == Probe(COMPLETE, 1.0, path.stat().st_size)
+    assert time.monotonic() - started < 1.0
+
+
+async def test_wait_finished_waits_while_the_file_grows(tmp_path: Path,
+                                                        make_wav: WavWriter) -> None:
+    whole = make_wav(tmp_path / "source.wav", 1.0).read_bytes()
+    path = tmp_path / "growing.wav"
+    chunks = [whole[i:i + 2000] for i in range(0, len(whole), 2000)]
+    path.write_bytes(chunks[0])
+
+    async def mixmonitor() -> None:
+        # Keeps writing faster than wait_finished's settle time, like a recording in progress.
+        for chunk in chunks[1:]:
+            await asyncio.sleep(0.005)
+            with path.open("ab") as handle:
+                handle.write(chunk)
+
+    writer = asyncio.create_task(mixmonitor())
+    result = await wait_finished(path, timeout=5.0, settle=0.05)
+
+    assert writer.done()
+    assert result == Probe(COMPLETE, 1.0, len(whole))
+
+
+async def test_wait_finished_gives_up_at_the_timeout(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = await wait_finished(tmp_path / "never.wav", timeout=0.2, settle=0.05)
+
+    assert result == Probe(MISSING)
+    assert 0.15 <= time.monotonic() - started < 1.0
+
