@@ -134,11 +134,37 @@ def _require_async(func: object) -> None:
         raise TypeError(f"{func!r} must be an async function (async def)")
 
 
+class _ListAwareMixin:
+    """Event lists are announced by ``EventList: start`` (Asterisk 12+), nothing else.
+
+    panoramisk also takes a reply whose message starts "Added" and ends "to queue"
+    (QueueAdd's "Added interface to queue") or ends "successfully queued" (Originate) for
+    the start of an event list, and then waits for an end that never comes.
+    """
+
+    responses: list[Message]
+
+    @property
+    def multi(self) -> bool:
+        first = self.responses[0]
+        return (str(first.get("EventList", "")).lower() == "start"
+                or first.get("SubEvent") == "Start"
+                or "will follow" in str(first.get("Message", "")).lower())
+
+
+class _Action(_ListAwareMixin, actions.Action):  # type: ignore[misc]  # panoramisk is untyped
+    pass
+
+
+class _Command(_ListAwareMixin, actions.Command):  # type: ignore[misc]
+    pass
+
+
 def _new_action(fields: ActionFields) -> Any:
     if not any(key.lower() == "action" for key in fields):
         raise ValueError(f"an AMI action needs an 'Action' field: {dict(fields)!r}")
     # Same choice Manager.send_action makes for plain dicts: Command gets a CommandID.
-    klass = actions.Command if "Command" in fields else actions.Action
+    klass = _Command if "Command" in fields else _Action
     return klass(fields)
 
 

@@ -128,6 +128,8 @@ class FakeAmi:
             return [["Response: Goodbye", aid, "Message: Thanks for all the fish."]], False
         if action == "coreshowchannels":
             return _core_show_channels(aid), True
+        if action == "queueadd":
+            return [["Response: Success", aid, "Message: Added interface to queue"]], True
         unknown = f"Message: Invalid/unknown command: {request['Action']}."
         return [["Response: Error", aid, unknown]], True
 
@@ -248,6 +250,19 @@ async def test_error_response_raises_ami_error_with_the_message(client: AmiClien
     assert not isinstance(caught.value.reply, list)
     assert caught.value.reply is not None and caught.value.reply.response == "Error"
     assert client.connected  # an error reply is not a link problem
+
+
+async def test_single_replies_that_panoramisk_mistakes_for_lists_return_at_once(
+    client: AmiClient,
+) -> None:
+    # panoramisk 1.4 waits for an event list after "Added interface to queue".
+    await client.connect(wait=2)
+
+    reply = await client.action({"Action": "QueueAdd", "Queue": "seats",
+                                 "Interface": "PJSIP/8001"}, timeout=1.0)
+
+    assert not isinstance(reply, list)
+    assert reply.message == "Added interface to queue"
 
 
 async def test_action_without_action_field_is_rejected(client: AmiClient) -> None:
