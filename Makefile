@@ -1,5 +1,5 @@
 # The two commands of a fresh machine: `make run` and `make test` (both set up first).
-.PHONY: setup run down status test unit integration lint bench
+.PHONY: setup run down status test unit integration lint
 
 setup:
 	bash scripts/setup.sh
@@ -26,5 +26,3 @@ lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/mypy
 
-bench: setup
-	.venv/bin/python -m bench
