@@ -303,6 +303,8 @@ def start(settings: Settings, timeout: float = 60.0) -> PbxInstance:
     install_sounds(settings, inst)
     if running_pid(settings) is None:
         spawn_detached(inst.command("-f"), settings.log_dir / "asterisk.out")
+    else:
+        cli(settings, "core reload")  # already running: take the freshly rendered files
     wait_fully_booted(settings.pbx.ami_port, secrets.ami_secret, timeout)
     return inst
 
