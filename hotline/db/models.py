@@ -1,10 +1,11 @@
-"""Tables of the call aggregate: a call, the events of its life, its recordings."""
+"""The hotline's tables, one section per aggregate: calls (with their events and
+recordings), the calendar, cases, the knowledge base, tickets and SMS."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db.base import Base, UTCDateTime, utcnow
@@ -99,3 +100,117 @@ class StateEntry(Base):
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(String(200), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# --- the working-day calendar -----------------------------------------------------------
+
+class CalendarOverride(Base):
+    """A date whose working-day status the court sets itself, over the state calendar:
+    next year's holidays before the package knows them, a local closure, a court event."""
+
+    __tablename__ = "calendar_overrides"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    workday: Mapped[bool]
+    name: Mapped[str] = mapped_column(String(60), default="")
+    updated_by: Mapped[str] = mapped_column(String(60), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# --- cases, as the case-flow system exports them ----------------------------------------
+
+class Case(Base):
+    """One case as the court's case-flow system last exported it (Art. 5(1))."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # the query code printed on the case acceptance notice
+    query_code: Mapped[str] = mapped_column(String(40), unique=True)
+    case_number: Mapped[str] = mapped_column(String(80), default="")
+    stage: Mapped[str] = mapped_column(String(40), default="")
+    department: Mapped[str] = mapped_column(String(80), default="")
+    judge: Mapped[str] = mapped_column(String(40), default="")
+    next_hearing: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    parties: Mapped[list[CaseParty]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseParty.id")
+
+
+class CaseParty(Base):
+    """A party's resident ID number on a case: a caller may look cases up by it."""
+
+    __tablename__ = "case_parties"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+
+    case: Mapped[Case] = relationship(back_populates="parties")
+
+
+class QueryFailure(Base):
+    """A wrong query code keyed from a number; enough of them lock the number out."""
+
+    __tablename__ = "query_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    caller_number: Mapped[str] = mapped_column(String(40), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- knowledge base ------------------------------------------------------------------
+
+class KnowledgeEntry(Base):
+    """A procedural answer the voice menu plays and agents search (Art. 5(2))."""
+
+    __tablename__ = "knowledge_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # the key that plays it in the consultation menu ("1".."9"), or empty: console only
+    menu_key: Mapped[str] = mapped_column(String(2), default="")
+    title: Mapped[str] = mapped_column(String(80))
+    answer: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(40), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# --- tickets and messages -----------------------------------------------------------
+
+class Ticket(Base):
+    """A matter a caller raised (Art. 4-6). The tickets issue extends this minimal table
+    with departments, deadlines and escalation."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # what the caller is told and keys in later: YYMMDD + a 4-digit sequence
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    type: Mapped[str] = mapped_column(String(20))  # hotline.catalog.TICKET_TYPES
+    subtype: Mapped[str] = mapped_column(String(30), default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    caller_number: Mapped[str] = mapped_column(String(40), default="")
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"),
+                                                index=True)
+    # a voice message, relative to the recordings folder
+    audio_path: Mapped[str] = mapped_column(String(300), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class SmsMessage(Base):
+    """An SMS to a caller. The SMS issue adds the drivers that send them; until then they
+    wait here, in the outbox."""
+
+    __tablename__ = "sms_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    to_number: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
