@@ -5,14 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from hotline.db import calls
-from hotline.db.base import make_engine, make_sessionmaker, session_scope, sync_url
-from hotline.db.migrate import upgrade
+from hotline.db import models as _models  # noqa: F401  (every table on Base.metadata)
+from hotline.db.base import Base, make_engine, make_sessionmaker, session_scope, sync_url
+from hotline.db.migrate import alembic_config, upgrade
 
-TABLES = {"alembic_version", "calls", "call_events", "recordings", "reconcile_marks", "state"}
+TABLES = {"alembic_version", *Base.metadata.tables}
+HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def _schema(url: str) -> tuple[set[str], list[str]]:
@@ -32,7 +37,20 @@ def test_upgrade_creates_every_table(db_url: str) -> None:
 
     tables, versions = _schema(db_url)
     assert tables == TABLES
-    assert versions == ["0001"]
+    assert versions == [HEAD]
+
+
+def test_migrations_match_the_models(db_url: str) -> None:
+    # A model changed without a migration would pass every other test on a fresh database
+    # and break the first server that upgrades.
+    upgrade(db_url)
+    engine = create_engine(sync_url(db_url))
+    try:
+        with engine.connect() as connection:
+            diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == []
 
 
 def test_upgrade_creates_the_sqlite_folder(tmp_path: Path) -> None:
@@ -54,7 +72,7 @@ async def test_upgrade_twice_is_harmless_and_keeps_data(db_url: str) -> None:
     upgrade(db_url)
 
     tables, versions = _schema(db_url)
-    assert tables == TABLES and versions == ["0001"]
+    assert tables == TABLES and versions == [HEAD]
     engine = make_engine(db_url)
     try:
         async with session_scope(make_sessionmaker(engine)) as session:
