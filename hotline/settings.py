@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import tomllib
@@ -56,6 +57,23 @@ class HoursSettings:
     timezone: str = "Asia/Shanghai"
     summer: tuple[str, ...] = ("08:00-12:00", "15:00-18:00")
     winter: tuple[str, ...] = ("08:00-12:00", "14:30-17:30")
+    # Per-weekday exceptions: {"fri": ["08:00-12:00"]} (both seasons) or
+    # {"summer-fri": [...], "winter-fri": [...]}; an empty list closes that weekday.
+    weekday: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CasesSettings:
+    # "local": the cases table, filled by `hotline cases import`; "http": the court's
+    # case-flow API at http_url.
+    source: str = "local"
+    http_url: str = ""
+    http_timeout: float = 3.0
+    # Brute-force protection of case queries: this many wrong codes from one number within
+    # the window lock that number out of queries for lock_minutes.
+    lockout_failures: int = 5
+    lockout_window_minutes: int = 30
+    lockout_minutes: int = 30
 
 
 @dataclass(frozen=True)
@@ -71,6 +89,7 @@ class Settings:
     pbx: PbxSettings = field(default_factory=PbxSettings)
     hours: HoursSettings = field(default_factory=HoursSettings)
     calls: CallsSettings = field(default_factory=CallsSettings)
+    cases: CasesSettings = field(default_factory=CasesSettings)
 
     @property
     def data_dir(self) -> Path:
@@ -172,6 +191,10 @@ def _coerce(default: Any, value: Any, where: str) -> Any:
             return _to_bool(value)
         if isinstance(default, int) and not isinstance(value, bool | float):
             return int(value)
+        if isinstance(default, float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(default, dict):
+            return _coerce_spans_table(value)
         if isinstance(default, Path):
             return Path(value)
         if isinstance(default, tuple):
@@ -182,6 +205,15 @@ def _coerce(default: Any, value: Any, where: str) -> Any:
     except (TypeError, ValueError):
         pass
     raise SettingsError(f"{where}: {value!r} is not a valid {type(default).__name__}")
+
+
+def _coerce_spans_table(value: Any) -> dict[str, tuple[str, ...]]:
+    """A TOML table of span lists, or (from the environment) JSON of the same shape."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    if not isinstance(value, dict):
+        raise ValueError(value)
+    return {str(key): tuple(str(span) for span in spans) for key, spans in value.items()}
 
 
 def _to_bool(value: Any) -> bool:
