@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from hotline import hours, pbx
+from hotline import cli_calendar, cli_cases, hours, pbx
 from hotline.db import calls as calls_db
 from hotline.db import state
 from hotline.db.base import make_engine, make_sessionmaker, session_scope
@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mode", help="show or set the manual mode: auto, open, closed")
     p.add_argument("mode", nargs="?", choices=hours.MODES)
     p.set_defaults(func=cmd_mode)
+    cli_calendar.register(sub)
+    cli_cases.register(sub)
     return parser
 
 
@@ -120,7 +122,21 @@ def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
              "database": database_problems(settings)}
     for name, problems in parts.items():
         print(f"{name:9} {'ok' if not problems else 'UNHEALTHY: ' + '; '.join(problems)}")
+    for warning in calendar_warnings(settings):
+        print(f"WARNING   {warning}")
     return 1 if any(parts.values()) else 0
+
+
+def calendar_warnings(settings: Settings) -> list[str]:
+    """Days ahead the calendar has no data for: a warning, not a failure (routing falls
+    back to Monday to Friday)."""
+    today = hours.court_today(settings)
+    try:
+        result: list[str] = _run(_with_session(
+            settings, lambda s: hours.calendar_warnings(s, settings, today)))
+    except Exception:  # the database part already reports an unreadable database
+        return []
+    return result
 
 
 def pbx_problems(settings: Settings) -> list[str]:

@@ -1,47 +1,92 @@
-"""Is the hotline open (Art. 1)? Office hours per season, Monday to Friday, and the manual
-mode an administrator sets for emergencies and maintenance.
+"""Is the hotline open (Art. 1)? The one question every part asks, answered from the
+working-day calendar (hotline.calendar), the court's overrides in the database and the
+manual mode an administrator sets for emergencies and maintenance.
 
-The working-day calendar (statutory holidays, make-up days) plugs in here: `is_open` is the
-one question every part asks.
+A year the calendar knows nothing about never fails a call: the Monday-to-Friday rule
+answers, a warning is logged, and `hotline status` lists the days to import.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time
+import logging
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hotline.settings import HoursSettings
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.calendar import WorkingCalendar
+from hotline.db import calendar_days
+from hotline.db.base import utcnow
+from hotline.db.state import get_state
+from hotline.settings import Settings
 
 MODES = ("auto", "open", "closed")
 MODE_KEY = "hotline.mode"
+# Overrides loaded around a day: enough behind for recent deadlines, ahead for a year of them.
+WINDOW_BEFORE = timedelta(days=30)
+WINDOW_AFTER = timedelta(days=400)
+WARNING_DAYS = 60
+
+log = logging.getLogger(__name__)
+# Days already warned about in this process: one log line per unknown day, not per call.
+_warned_days: set[date] = set()
 
 
-def parse_span(span: str) -> tuple[time, time]:
-    """>>> parse_span("14:30-17:30")
-    (datetime.time(14, 30), datetime.time(17, 30))
+async def load_calendar(session: AsyncSession, settings: Settings,
+                        around: date | None = None) -> WorkingCalendar:
+    """The calendar with the court's overrides from 30 days before `around` (default: today
+    in the court's time zone) to 400 days after."""
+    around = around or court_today(settings)
+    rows = await calendar_days.overrides_between(session, around - WINDOW_BEFORE,
+                                                 around + WINDOW_AFTER)
+    overrides = {row.day: (row.workday, row.name) for row in rows}
+    years = await calendar_days.declared_years(session)
+    return WorkingCalendar(settings.hours, overrides, years)
+
+
+async def hotline_open(session: AsyncSession, settings: Settings, now: datetime) -> bool:
+    """Are the seats staffed at `now` (UTC-aware)? The manual mode wins over the calendar."""
+    mode = await get_state(session, MODE_KEY, "auto")
+    if mode in ("open", "closed"):
+        return mode == "open"
+    calendar = await load_calendar(session, settings, court_today(settings, now))
+    _warn_if_guessing(calendar, now)
+    return calendar.is_open(now)
+
+
+async def calendar_warnings(session: AsyncSession, settings: Settings,
+                            today: date) -> list[str]:
+    """What `hotline status` should say about the calendar: days it only guesses."""
+    calendar = await load_calendar(session, settings, today)
+    gaps = calendar.coverage_gaps(today, WARNING_DAYS)
+    if not gaps:
+        return []
+    return [f"calendar: no holiday data for {_ranges(gaps)} ({len(gaps)} of the next "
+            f"{WARNING_DAYS} days): Monday to Friday are taken as working days; import the "
+            "State Council notice with `hotline calendar import FILE`"]
+
+
+def court_today(settings: Settings, now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(ZoneInfo(settings.hours.timezone)).date()
+
+
+def _warn_if_guessing(calendar: WorkingCalendar, now: datetime) -> None:
+    day = now.astimezone(calendar.zone).date()
+    if calendar.has_data(day) or day in _warned_days:
+        return
+    _warned_days.add(day)
+    log.warning("no holiday data for %s: the Monday-to-Friday rule decides whether the hotline "
+                "is open; import the State Council notice (hotline calendar import)", day)
+
+
+def _ranges(days: list[date]) -> str:
+    """>>> _ranges([date(2027, 1, 1), date(2027, 1, 2), date(2027, 1, 5)])
+    '2027-01-01..2027-01-02, 2027-01-05'
     """
-    try:
-        start, end = (time.fromisoformat(part.strip()) for part in span.split("-"))
-    except ValueError as exc:
-        raise ValueError(f"office hours {span!r}: write them as HH:MM-HH:MM") from exc
-    if end <= start:
-        raise ValueError(f"office hours {span!r}: the end must come after the start")
-    return start, end
-
-
-def spans_for(moment: datetime, hours: HoursSettings) -> list[tuple[time, time]]:
-    """Office hours of the day of `moment` (court time zone); summer runs May to September."""
-    local = moment.astimezone(ZoneInfo(hours.timezone))
-    season = hours.summer if 5 <= local.month <= 9 else hours.winter
-    return [parse_span(span) for span in season]
-
-
-def is_open(moment: datetime, hours: HoursSettings, mode: str = "auto") -> bool:
-    if mode == "open":
-        return True
-    if mode == "closed":
-        return False
-    local = moment.astimezone(ZoneInfo(hours.timezone))
-    if local.weekday() >= 5:
-        return False
-    return any(start <= local.time() < end for start, end in spans_for(moment, hours))
+    runs: list[list[date]] = []
+    for day in days:
+        if runs and day - runs[-1][-1] == timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}..{r[-1]}" for r in runs)

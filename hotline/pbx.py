@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from hotline import prompts
+from hotline.calendar import WEEKDAY_KEYS, weekday_spans
 from hotline.secrets import Secrets, load_or_create
 from hotline.settings import REPO_ROOT, Settings
 
@@ -246,11 +247,26 @@ def office_hours_context(settings: Settings) -> list[str]:
     tz = settings.hours.timezone
     out = ["; Office hours for the fallback path (no holidays: the bridge knows those).",
            "[hotline-office-hours]", "exten => s,1,NoOp()"]
-    for months, spans in (("may-sep", settings.hours.summer), ("oct-apr", settings.hours.winter)):
-        for span in spans:
-            out.append(f" same => n,GotoIfTime({_last_minute(span)},mon-fri,*,{months},{tz}?open)")
+    for season, months in (("summer", "may-sep"), ("winter", "oct-apr")):
+        for days, spans in _weekday_runs(settings, season):
+            out += [f" same => n,GotoIfTime({_last_minute(span)},{days},*,{months},{tz}?open)"
+                    for span in spans]
     out += [" same => n,Return(closed)", " same => n(open),Return(open)", ""]
     return out
+
+
+def _weekday_runs(settings: Settings, season: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Monday to Friday grouped into runs of days with the same spans ("mon-thu", "fri").
+    Weekends stay closed here: only the bridge knows which ones are make-up working days."""
+    runs: list[tuple[list[str], tuple[str, ...]]] = []
+    for weekday in range(5):
+        spans = weekday_spans(settings.hours, season, weekday)
+        if runs and runs[-1][1] == spans:
+            runs[-1][0].append(WEEKDAY_KEYS[weekday])
+        else:
+            runs.append(([WEEKDAY_KEYS[weekday]], spans))
+    return [(days[0] if len(days) == 1 else f"{days[0]}-{days[-1]}", spans)
+            for days, spans in runs]
 
 
 def _last_minute(span: str) -> str:

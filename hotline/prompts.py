@@ -9,8 +9,10 @@ id in data_dir/prompts/zh/ wins over the placeholder.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
+import threading
 import tomllib
 from pathlib import Path
 
@@ -53,6 +55,25 @@ def synthesize(text: str, out: Path) -> None:
     subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(out)],
                    check=True, capture_output=True)
     raw.unlink()
+
+
+_SPOKEN_DIGITS = str.maketrans("0123456789", "零幺二三四五六七八九")
+
+
+def synthesize_cached(text: str, folder: Path) -> Path:
+    """Speak data at call time (a case number, a judge's name, an answer), once per text.
+
+    Digits are read one by one, as codes are. Safe when two calls ask for the same text
+    at once: each writes its own file and the last rename wins.
+    """
+    spoken = text.translate(_SPOKEN_DIGITS)
+    out = folder / f"{hashlib.sha1(spoken.encode()).hexdigest()[:16]}.wav"
+    if not out.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{out.stem}.{os.getpid()}.{threading.get_ident()}.wav"
+        synthesize(spoken, tmp)
+        tmp.replace(out)
+    return out
 
 
 def build(cache: Path, custom: Path, target: Path) -> list[str]:

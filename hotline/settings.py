@@ -127,18 +127,31 @@ def load_settings(
     return _absolute_paths(settings, base)
 
 
+_SPAN = re.compile(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d")
+_WEEKDAY_KEY = re.compile(r"((summer|winter)-)?(mon|tue|wed|thu|fri|sat|sun)")
+
+
 def _check_hours(hours: HoursSettings) -> None:
     """Office hours are used in the middle of calls; a typo must stop the start instead."""
     for season in ("summer", "winter"):
-        for span in getattr(hours, season):
-            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", span) or (
-                    span[:5] >= span[6:]):
-                raise SettingsError(f"[hours] {season}: {span!r} is not HH:MM-HH:MM "
-                                    "with the end after the start")
+        _check_spans(season, getattr(hours, season))
+    for key, spans in hours.weekday.items():
+        if not _WEEKDAY_KEY.fullmatch(key):
+            raise SettingsError(f"[hours] weekday: unknown key {key!r} (use mon..sun, or "
+                                "summer-fri / winter-fri for one season)")
+        _check_spans(f"weekday.{key}", spans)
     try:
         ZoneInfo(hours.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise SettingsError(f"[hours] timezone: unknown time zone {hours.timezone!r}") from exc
+
+
+def _check_spans(where: str, spans: tuple[str, ...]) -> None:
+    for span in spans:
+        # "HH:MM" strings compare like times, so a backwards span is caught as text.
+        if not _SPAN.fullmatch(span) or span[:5] >= span[6:]:
+            raise SettingsError(f"[hours] {where}: {span!r} is not HH:MM-HH:MM "
+                                "with the end after the start")
 
 
 def _read_file(path: Path) -> dict[str, Any]:

@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from hotline import logs
-from hotline.db.base import make_engine, make_sessionmaker
+from hotline.db.base import make_engine, make_sessionmaker, session_scope
 from hotline.db.migrate import upgrade
+from hotline.knowledge import ensure_default_knowledge
 from hotline.pbx import AMI_USER, instance_for
 from hotline.secrets import load_or_create
 from hotline.settings import Settings, load_settings
@@ -52,6 +53,10 @@ class Bridge:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def run(self, stop: asyncio.Event) -> None:
+        async with session_scope(self.services.sessions) as session:
+            # A new site's consultation menu is not empty: the shipped entries until the
+            # administrator imports the court's own.
+            await ensure_default_knowledge(session)
         await self.agi.start()
         log.info("FastAGI listening on %s:%d", self.settings.pbx.agi_host, self.agi.port)
         self._tasks = [asyncio.create_task(self.ami.connect(wait=None)),

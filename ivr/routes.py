@@ -1,13 +1,18 @@
-"""The one table of voice-menu actions: the name in agi://host:port/<name> → its handler."""
+"""The one table of FastAGI routes: the name in agi://host:port/<name> → its handler."""
 
 from __future__ import annotations
 
+from hotline.prompts import manifest
+from ivr.actions import build_actions
 from ivr.fastagi import RouteTable
+from ivr.menu import MENU_FILE, MenuStore
 from ivr.modules.entry import Entry
 from ivr.services import Services
 
 
 def build_routes(services: Services) -> RouteTable:
+    actions = build_actions()
+    menus = MenuStore(MENU_FILE, set(manifest()), actions.checks())
     routes = RouteTable()
-    routes.add("entry", Entry(services).handle)
+    routes.add("entry", Entry(services, menus, actions).handle)
     return routes

@@ -71,7 +71,20 @@ def make_engine(url: str) -> AsyncEngine:
     engine = create_async_engine(async_url(url), pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_own_transactions)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
+
+
+def _sqlite_own_transactions(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite begins transactions lazily and on its own terms, which breaks SAVEPOINTs
+    # (releasing one would commit the outer work). SQLAlchemy's documented remedy: take
+    # transaction control from the driver and emit BEGIN ourselves.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

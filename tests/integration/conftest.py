@@ -39,6 +39,8 @@ rtp_end = 30999
 [calls]
 queue_max_wait = 20
 message_max_seconds = 10
+[cases]
+lockout_failures = 3
 """
 
 
@@ -114,6 +116,15 @@ def bridge(bridge_process: BridgeProcess) -> BridgeProcess:
     if not bridge_process.running:
         bridge_process.start()
     return bridge_process
+
+
+@pytest.fixture(scope="session")
+def cases_imported(asterisk: pbx.PbxInstance, env: dict[str, str]) -> None:
+    """The example export of the case-flow system, imported as an administrator would."""
+    done = subprocess.run([sys.executable, "-m", "hotline.cli", "cases", "import",
+                           str(REPO_ROOT / "docs" / "cases.example.csv")], cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.fixture

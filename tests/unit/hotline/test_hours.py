@@ -1,41 +1,52 @@
-"""hotline.hours: office hours by season, weekends, the manual mode, the court's time zone."""
+"""hotline.hours: is the hotline open — office hours by season, weekends and holidays, the
+court's overrides and the manual mode from the database, the court's time zone, and the
+warnings when the calendar has to guess."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+import dataclasses
+import logging
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline.hours import MODES, is_open, parse_span, spans_for
-from hotline.settings import HoursSettings
+from hotline import hours
+from hotline.calendar import WorkingCalendar
+from hotline.db import calendar_days, state
+from hotline.db.base import session_scope
+from hotline.db.calendar_days import DayOverride
+from hotline.settings import HoursSettings, Settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOURS = HoursSettings()
-SUMMER_WEDNESDAY = (2025, 7, 16)
-WINTER_WEDNESDAY = (2025, 1, 15)
+SETTINGS = Settings()
+SUMMER_WEDNESDAY = date(2025, 7, 16)
+WINTER_WEDNESDAY = date(2025, 1, 15)
+Sessions = async_sessionmaker[AsyncSession]
 
 
-def _at(day: tuple[int, int, int], hh: int, mm: int) -> datetime:
-    return datetime(*day, hh, mm, tzinfo=SHANGHAI)
+def _at(day: date, hh: int, mm: int = 0) -> datetime:
+    return datetime.combine(day, time(hh, mm), SHANGHAI)
 
 
-def test_parse_span() -> None:
-    assert parse_span("08:00-12:00") == (time(8, 0), time(12, 0))
-    assert parse_span(" 14:30 - 17:30 ") == (time(14, 30), time(17, 30))
+async def _open(sessions: Sessions, moment: datetime, settings: Settings = SETTINGS) -> bool:
+    async with session_scope(sessions) as session:
+        return await hours.hotline_open(session, settings, moment)
 
 
-@pytest.mark.parametrize("span", ["8-12", "08:00", "08:00-12:00-13:00", "morning", "25:00-26:00"])
-def test_parse_span_refuses_malformed_spans(span: str) -> None:
-    with pytest.raises(ValueError, match="HH:MM-HH:MM"):
-        parse_span(span)
+async def _set(sessions: Sessions, *overrides: DayOverride) -> None:
+    async with session_scope(sessions) as session:
+        await calendar_days.set_overrides(session, overrides, "test")
 
 
-@pytest.mark.parametrize("span", ["12:00-08:00", "09:00-09:00"])
-def test_parse_span_refuses_backwards_spans(span: str) -> None:
-    with pytest.raises(ValueError, match="end must come after"):
-        parse_span(span)
+async def _mode(sessions: Sessions, mode: str) -> None:
+    async with session_scope(sessions) as session:
+        await state.set_state(session, hours.MODE_KEY, mode)
 
+
+# --- the synchronous answer (no overrides) ----------------------------------------------
 
 @pytest.mark.parametrize(("day", "hh", "mm", "expected"), [
     # summer: 08:00-12:00, 15:00-18:00
@@ -56,61 +67,119 @@ def test_parse_span_refuses_backwards_spans(span: str) -> None:
     (WINTER_WEDNESDAY, 17, 29, True),
     (WINTER_WEDNESDAY, 17, 30, False),
 ])
-def test_office_hours_by_season(day: tuple[int, int, int], hh: int, mm: int,
-                                expected: bool) -> None:
-    assert is_open(_at(day, hh, mm), HOURS) is expected
+def test_office_hours_by_season(day: date, hh: int, mm: int, expected: bool) -> None:
+    assert WorkingCalendar(HOURS).is_open(_at(day, hh, mm)) is expected
 
 
-@pytest.mark.parametrize("day", [(2025, 7, 19), (2025, 7, 20), (2025, 1, 18), (2025, 1, 19)])
-def test_weekends_are_closed(day: tuple[int, int, int]) -> None:
-    assert not any(is_open(_at(day, hh, 0), HOURS) for hh in range(24))
-
-
-def test_season_follows_the_local_month() -> None:
-    # 2025-04-30 22:00 UTC is already 1 May in Shanghai: summer hours.
-    moment = datetime(2025, 4, 30, 22, 0, tzinfo=UTC)
-    assert spans_for(moment, HOURS) == [parse_span(s) for s in HOURS.summer]
-    assert spans_for(datetime(2025, 9, 30, 17, 0, tzinfo=UTC), HOURS) == [
-        parse_span(s) for s in HOURS.winter]
+@pytest.mark.parametrize("day", [date(2025, 7, 19), date(2025, 7, 20), date(2025, 1, 18),
+                                 date(2025, 1, 19), date(2025, 10, 1), date(2026, 2, 17)])
+def test_weekends_and_holidays_are_closed(day: date) -> None:
+    assert not any(WorkingCalendar(HOURS).is_open(_at(day, hh)) for hh in range(24))
 
 
 def test_time_zone_00_30_utc_is_08_30_in_shanghai() -> None:
-    monday_utc = datetime(2025, 7, 21, 0, 30, tzinfo=UTC)
-    assert is_open(monday_utc, HOURS)
-    # 08:30 UTC is 16:30 in Shanghai: open in summer, open in winter too.
-    assert is_open(datetime(2025, 7, 21, 8, 30, tzinfo=UTC), HOURS)
+    assert WorkingCalendar(HOURS).is_open(datetime(2025, 7, 21, 0, 30, tzinfo=UTC))
     # 10:30 UTC is 18:30 in Shanghai: closed, although 10:30 would be office hours in UTC.
-    assert not is_open(datetime(2025, 7, 21, 10, 30, tzinfo=UTC), HOURS)
-
-
-def test_weekday_is_the_local_one() -> None:
-    # Sunday 23:30 UTC is Monday 07:30 in Shanghai; Sunday 00:30 UTC is Sunday 08:30 there.
-    assert not is_open(datetime(2025, 7, 20, 0, 30, tzinfo=UTC), HOURS)
-    assert is_open(datetime(2025, 7, 21, 0, 30, tzinfo=UTC), HOURS)
-    assert not is_open(datetime(2025, 7, 20, 23, 30, tzinfo=UTC), HOURS)
-
-
-def test_other_time_zone_setting() -> None:
-    urumqi = HoursSettings(timezone="Asia/Urumqi")  # UTC+6
-    monday_02_30_utc = datetime(2025, 7, 21, 2, 30, tzinfo=UTC)  # 08:30 Urumqi, 10:30 Shanghai
-    assert is_open(monday_02_30_utc, urumqi) and is_open(monday_02_30_utc, HOURS)
-    monday_01_30_utc = datetime(2025, 7, 21, 1, 30, tzinfo=UTC)  # 07:30 Urumqi
-    assert not is_open(monday_01_30_utc, urumqi) and is_open(monday_01_30_utc, HOURS)
+    assert not WorkingCalendar(HOURS).is_open(datetime(2025, 7, 21, 10, 30, tzinfo=UTC))
 
 
 def test_manual_mode_overrides_the_clock() -> None:
-    sunday_night = _at((2025, 7, 20), 3, 0)
-    wednesday_morning = _at(SUMMER_WEDNESDAY, 10, 0)
+    sunday_night = _at(date(2025, 7, 20), 3)
+    wednesday_morning = _at(SUMMER_WEDNESDAY, 10)
 
-    assert MODES == ("auto", "open", "closed")
-    assert is_open(sunday_night, HOURS, "open")
-    assert not is_open(wednesday_morning, HOURS, "closed")
-    assert is_open(wednesday_morning, HOURS, "auto")
-    assert not is_open(sunday_night, HOURS, "auto")
+    assert hours.MODES == ("auto", "open", "closed")
+    assert WorkingCalendar(HOURS).is_open(sunday_night, "open")
+    assert not WorkingCalendar(HOURS).is_open(wednesday_morning, "closed")
+    assert WorkingCalendar(HOURS).is_open(wednesday_morning, "auto")
+    assert not WorkingCalendar(HOURS).is_open(sunday_night, "auto")
 
 
 def test_custom_season_hours() -> None:
     custom = HoursSettings(winter=("09:00-11:00",))
-    assert not is_open(_at(WINTER_WEDNESDAY, 8, 30), custom)
-    assert is_open(_at(WINTER_WEDNESDAY, 10, 59), custom)
-    assert not is_open(_at(WINTER_WEDNESDAY, 15, 0), custom)
+    assert not WorkingCalendar(custom).is_open(_at(WINTER_WEDNESDAY, 8, 30))
+    assert WorkingCalendar(custom).is_open(_at(WINTER_WEDNESDAY, 10, 59))
+    assert not WorkingCalendar(custom).is_open(_at(WINTER_WEDNESDAY, 15, 0))
+
+
+def test_court_today_is_the_local_date() -> None:
+    assert hours.court_today(SETTINGS, datetime(2026, 3, 9, 17, 0, tzinfo=UTC)) == date(2026, 3,
+                                                                                         10)
+
+
+# --- the async façade: database state and overrides -------------------------------------
+
+async def test_hotline_open_follows_the_calendar(sessions: Sessions) -> None:
+    assert await _open(sessions, _at(date(2026, 2, 14), 10))  # make-up Saturday
+    assert not await _open(sessions, _at(date(2026, 10, 1), 10))  # National Day
+    assert not await _open(sessions, _at(date(2026, 3, 11), 12, 30))  # lunch
+
+
+async def test_hotline_open_follows_the_courts_overrides(sessions: Sessions) -> None:
+    wednesday, sunday = date(2026, 3, 11), date(2026, 3, 15)
+    await _set(sessions, DayOverride(wednesday, False, "院庆"), DayOverride(sunday, True))
+
+    assert not await _open(sessions, _at(wednesday, 10))
+    assert await _open(sessions, _at(sunday, 10))
+
+
+async def test_manual_mode_from_the_database_wins(sessions: Sessions) -> None:
+    national_day, wednesday = _at(date(2026, 10, 1), 10), _at(date(2026, 3, 11), 10)
+
+    await _mode(sessions, "open")
+    assert await _open(sessions, national_day)
+    await _mode(sessions, "closed")
+    assert not await _open(sessions, wednesday)
+    await _mode(sessions, "auto")
+    assert await _open(sessions, wednesday) and not await _open(sessions, national_day)
+
+
+async def test_hotline_open_in_an_unknown_year_falls_back_and_warns(
+        sessions: Sessions, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hours, "_warned_days", set())  # another test may have warned already
+    friday, saturday = _at(date(2027, 3, 5), 10), _at(date(2027, 3, 6), 10)
+
+    with caplog.at_level(logging.WARNING, logger="hotline.hours"):
+        assert await _open(sessions, friday)
+        assert not await _open(sessions, saturday)
+        assert await _open(sessions, friday)
+
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 2  # once per day, not once per call
+    assert "2027-03-05" in warnings[0] and "import" in warnings[0]
+
+
+async def test_load_calendar_reads_overrides_around_a_day(sessions: Sessions) -> None:
+    around = date(2026, 6, 1)
+    inside, before, after = date(2026, 5, 5), date(2026, 4, 1), date(2027, 7, 7)
+    await _set(sessions, *(DayOverride(d, True) for d in (inside, before, after)))
+
+    async with session_scope(sessions) as session:
+        calendar = await hours.load_calendar(session, SETTINGS, around)
+
+    assert set(calendar.overrides) == {inside}
+    assert calendar.hours == SETTINGS.hours
+
+
+async def test_calendar_warnings(sessions: Sessions) -> None:
+    async with session_scope(sessions) as session:
+        assert await hours.calendar_warnings(session, SETTINGS, date(2026, 6, 1)) == []
+        warnings = await hours.calendar_warnings(session, SETTINGS, date(2026, 12, 1))
+
+    assert len(warnings) == 1
+    assert "2027-01-01..2027-01-29 (29 of the next 60 days)" in warnings[0]
+    assert "hotline calendar import" in warnings[0]
+
+
+async def test_an_imported_year_silences_the_warning(sessions: Sessions) -> None:
+    async with session_scope(sessions) as session:
+        await calendar_days.declare_years(session, [2027])
+    async with session_scope(sessions) as session:
+        assert await hours.calendar_warnings(session, SETTINGS, date(2026, 12, 1)) == []
+
+
+async def test_hotline_open_uses_the_weekday_exceptions(sessions: Sessions) -> None:
+    settings = dataclasses.replace(SETTINGS, hours=HoursSettings(weekday={"fri": ()}))
+    friday = _at(date(2026, 3, 13), 10)
+
+    assert await _open(sessions, friday) and not await _open(sessions, friday, settings)

@@ -42,16 +42,15 @@ def test_manifest_ids_and_sentences_are_all_non_empty() -> None:
     assert all(prompt_id.strip() and sentence.strip() for prompt_id, sentence in prompts_.items())
 
 
-def test_manifest_has_every_prompt_the_dialplan_and_menu_play() -> None:
+def test_manifest_has_every_prompt_the_dialplan_and_the_bridge_play() -> None:
     dialplan = "".join(p.read_text() for p in (REPO_ROOT / "dialplan").glob("*.conf"))
     in_dialplan = set(re.findall(r"\$\{HOTLINE_SOUNDS\}/([\w-]+)", dialplan))
-    entry = (REPO_ROOT / "ivr" / "modules" / "entry.py").read_text()
-    in_menu = set(re.findall(r'"(welcome|main-menu[\w-]*|service-[\w-]+|transfer-[\w-]+)"',
-                             entry))
+    code = "".join(p.read_text() for p in (REPO_ROOT / "ivr").rglob("*.py"))
+    in_code = set(re.findall(r'(?:play|choose|ask_number)\(\[?"([\w-]+)"', code))
 
     assert in_dialplan >= {"closed-leave-message", "goodbye"}
-    assert in_menu >= {"welcome", "main-menu", "main-menu-retry", "service-not-ready"}
-    assert (in_dialplan | in_menu) <= set(manifest())
+    assert in_code >= {"transfer-seat", "case-query-input", "record-playback", "kb-intro"}
+    assert (in_dialplan | in_code) <= set(manifest())
 
 
 @pytest.mark.parametrize("body", ['[prompts]\nwelcome = ""\n', "[other]\nx = 'y'\n",

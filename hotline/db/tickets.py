@@ -1,0 +1,114 @@
+"""Data access for tickets: the matters callers raise (Art. 4-6).
+
+Each ticket gets a reference the caller is told and keys in later: the court's local date
+as YYMMDD and a daily sequence of at least 4 digits, e.g. "2611270001". Two processes (the
+bridge, the console) may create tickets at the same moment; the unique constraint decides,
+and the loser retries with the next number inside a SAVEPOINT, so the caller's other work
+in the same transaction is kept.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.catalog import APPOINTMENT_KINDS, TICKET_TYPES
+from hotline.db.base import utcnow
+from hotline.db.models import Ticket
+from hotline.settings import HoursSettings
+
+OPEN = "open"
+COURT_TIMEZONE = HoursSettings().timezone
+SEQUENCE_DIGITS = 4
+# Each failed attempt means another creation won, so this bounds the number of concurrent
+# creations of one day we can outlast, not the number of tickets.
+MAX_ATTEMPTS = 100
+
+
+async def create_ticket(session: AsyncSession, type: str, caller_number: str,
+                        call_id: str | None, audio_path: str = "", text: str = "",
+                        subtype: str = "", detail: dict[str, str] | None = None,
+                        now: datetime | None = None,
+                        timezone: str = COURT_TIMEZONE) -> Ticket:
+    """Create an open ticket with the next free reference of the court's day.
+
+    Raises ValueError for a type not in hotline.catalog.TICKET_TYPES (or an appointment
+    kind not in APPOINTMENT_KINDS).
+    """
+    _check_type(type, subtype)
+    now = now or utcnow()
+    prefix = now.astimezone(ZoneInfo(timezone)).strftime("%y%m%d")
+    values = {"type": type, "subtype": subtype, "status": OPEN, "caller_number": caller_number,
+              "call_id": call_id, "audio_path": audio_path, "text": text,
+              "detail": dict(detail or {}), "created_at": now}
+    await _serialize_writers_on_sqlite(session)
+    for _ in range(MAX_ATTEMPTS):
+        reference = await _next_reference(session, prefix)
+        if ticket := await _try_insert(session, Ticket(reference=reference, **values)):
+            return ticket
+    raise RuntimeError(f"no free ticket reference for {prefix} after {MAX_ATTEMPTS} attempts")
+
+
+def _check_type(type: str, subtype: str) -> None:
+    if type not in TICKET_TYPES:
+        raise ValueError(f"unknown ticket type {type!r}; known: {', '.join(TICKET_TYPES)}")
+    if type == "appointment" and subtype and subtype not in APPOINTMENT_KINDS:
+        raise ValueError(f"unknown appointment kind {subtype!r}; "
+                         f"known: {', '.join(APPOINTMENT_KINDS)}")
+
+
+async def _serialize_writers_on_sqlite(session: AsyncSession) -> None:
+    # SQLite has one writer at a time. Reading the day's last reference before holding the
+    # write lock would leave us on a stale snapshot ("database is locked" at the insert,
+    # with no retry possible); a write that changes nothing takes the lock first (others
+    # wait out the busy timeout) and opens a real transaction, so the SAVEPOINT below is
+    # nested in it instead of committing on its own when released.
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(text("UPDATE tickets SET id = id WHERE 0 = 1"))
+
+
+async def _next_reference(session: AsyncSession, prefix: str) -> str:
+    # Longest first: after 9999 the sequence grows a digit, and "…10000" < "…9999" as text.
+    query = (select(Ticket.reference).where(Ticket.reference.startswith(prefix))
+             .order_by(func.length(Ticket.reference).desc(), Ticket.reference.desc()).limit(1))
+    last = (await session.execute(query)).scalar_one_or_none()
+    sequence = int(last[len(prefix):]) + 1 if last else 1
+    return f"{prefix}{sequence:0{SEQUENCE_DIGITS}d}"
+
+
+async def _try_insert(session: AsyncSession, ticket: Ticket) -> Ticket | None:
+    """The ticket, or None when a concurrent creation took its reference first."""
+    try:
+        async with session.begin_nested():
+            session.add(ticket)
+    except IntegrityError:
+        if not await _reference_taken(session, ticket.reference):
+            raise  # another constraint (e.g. an unknown call id): retrying cannot help
+        return None
+    return ticket
+
+
+async def _reference_taken(session: AsyncSession, reference: str) -> bool:
+    query = select(exists().where(Ticket.reference == reference))
+    return bool((await session.execute(query)).scalar())
+
+
+async def tickets_for_call(session: AsyncSession, call_id: str) -> list[Ticket]:
+    query = select(Ticket).where(Ticket.call_id == call_id).order_by(Ticket.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def open_tickets_for_number(session: AsyncSession, number: str) -> list[Ticket]:
+    """A caller's matters still open, newest first (the menu can tell them where they are)."""
+    query = (select(Ticket).where(Ticket.caller_number == number, Ticket.status == OPEN)
+             .order_by(Ticket.created_at.desc(), Ticket.id.desc()))
+    return list((await session.execute(query)).scalars())
+
+
+async def recent_tickets(session: AsyncSession, limit: int = 20) -> list[Ticket]:
+    query = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
+    return list((await session.execute(query)).scalars())

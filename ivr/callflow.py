@@ -1,0 +1,142 @@
+"""One call in the voice menu: what every action does with it — play, ask, say numbers,
+speak data, record — each step written to the call's log as it happens.
+
+Prompts are logged as they start (a caller who hangs up mid-prompt still heard part of
+it), keys and timeouts as they come.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hotline import prompts
+from hotline.db import calls
+from hotline.db.base import session_scope
+from ivr import variables as v
+from ivr.fastagi import AgiError, AgiSession
+from ivr.services import Services
+from recordings import files
+
+ANY_KEY = "0123456789*#"
+
+
+class CallFlow:
+    def __init__(self, agi: AgiSession, services: Services, call_id: str,
+                 caller_number: str) -> None:
+        self.agi, self.services = agi, services
+        self.call_id, self.caller_number = call_id, caller_number
+
+    @classmethod
+    async def start(cls, agi: AgiSession, services: Services) -> CallFlow:
+        """Register the call (the AMI tracker may have done it already: no harm)."""
+        call_id = await agi.get_variable(v.LINKEDID) or agi.headers.get("uniqueid", "")
+        caller = agi.headers.get("callerid", "")
+        async with session_scope(services.sessions) as session:
+            await calls.ensure_call(session, call_id, caller_number=caller,
+                                    channel=agi.headers.get("channel", ""))
+        return cls(agi, services, call_id, caller)
+
+    # --- listening ------------------------------------------------------------------
+
+    async def play(self, prompt_ids: str | Sequence[str], keys: str = "") -> str:
+        """Play prompts in order; a key from `keys` stops them and is returned."""
+        for prompt in [prompt_ids] if isinstance(prompt_ids, str) else prompt_ids:
+            key = await self._stream(self.services.sound(prompt), prompt, keys)
+            if key:
+                return key
+        return ""
+
+    async def choose(self, prompt_ids: Sequence[str], timeout: float) -> str:
+        """Play prompts, then wait `timeout` seconds for one key; a key during a prompt
+        counts at once."""
+        *lead, last = prompt_ids
+        key = await self.play(lead, ANY_KEY) if lead else ""
+        return key or await self._ask(self.services.sound(last), last, timeout, 1)
+
+    async def ask_number(self, prompt: str, timeout: float, max_digits: int) -> str:
+        """A code or ID number keyed by the caller, ended by #. It is personal data: the
+        call's log records only how many digits came, never the digits."""
+        return await self._ask(self.services.sound(prompt), prompt, timeout, max_digits,
+                               private=True)
+
+    async def ask_text(self, text: str, label: str, timeout: float) -> str:
+        """Like choose() with a sentence made from data (e.g. the knowledge-base menu)."""
+        return await self._ask(await self._tts(text), label, timeout, 1)
+
+    async def _ask(self, sound: str, label: str, timeout: float, max_digits: int,
+                   private: bool = False) -> str:
+        await self.log("prompt", {"prompt": label})
+        digits, timed_out = await self.agi.get_data(sound, int(timeout * 1000), max_digits)
+        shown = f"<{len(digits)} digits>" if private and digits else digits
+        await self.log("menu", {"prompt": label, "key": shown,
+                                "timeout": "yes" if timed_out and not digits else "no"},
+                       path=not private)
+        return digits
+
+    async def _stream(self, sound: str, label: str, keys: str) -> str:
+        await self.log("prompt", {"prompt": label})
+        key = await self.agi.stream_file(sound, keys)
+        if key:
+            await self.log("menu", {"prompt": label, "key": key, "timeout": "no"})
+        return key
+
+    # --- speaking data --------------------------------------------------------------
+
+    async def say(self, words: Sequence[str]) -> None:
+        """Numbers, dates, times: a run of digit and unit prompts (ivr/say.py), in one go."""
+        if words:
+            await self.log("say", {"words": " ".join(words)})
+            await self.agi.exec("Playback", "&".join(self.services.sound(w) for w in words))
+
+    async def speak(self, text: str, label: str, keys: str = "") -> str:
+        """A sentence made from data, synthesized once and cached."""
+        await self.log("prompt", {"prompt": label})
+        return await self.agi.stream_file(await self._tts(text), keys)
+
+    async def _tts(self, text: str) -> str:
+        folder = self.services.pbx.sounds_dir / "tts"
+        path = await asyncio.to_thread(prompts.synthesize_cached, text, folder)
+        return str(self.services.pbx.to_pbx(path.with_suffix("")))
+
+    # --- recording ------------------------------------------------------------------
+
+    async def record(self, relative: str, max_seconds: int, silence: int = 3) -> files.Probe:
+        """Record the caller into recordings/<relative>.wav after a beep; # ends it."""
+        host = self.services.recording_file(relative + ".wav")
+        host.parent.mkdir(parents=True, exist_ok=True)
+        target = self.services.pbx.to_pbx(host.with_suffix(""))
+        await self.log("record", {"path": relative + ".wav"})
+        reply = await self.agi.command(
+            f'RECORD FILE "{target}" wav "#" {max_seconds * 1000} BEEP s={silence}')
+        if reply.result == "-1" and reply.data != "hangup":
+            raise AgiError(f"recording failed: {reply}")
+        return files.probe(host)
+
+    async def play_recording(self, relative: str, keys: str = "") -> str:
+        """Play back something the caller recorded (recordings/<relative>)."""
+        sound = self.services.pbx.to_pbx(self.recording_path(relative).with_suffix(""))
+        return await self._stream(str(sound), "recording", keys)
+
+    def recording_path(self, relative: str) -> Path:
+        return self.services.recording_file(relative)
+
+    # --- the call's log -------------------------------------------------------------
+
+    async def log(self, kind: str, detail: dict[str, Any], path: bool = True) -> None:
+        """One event in the call's log; menu keys also extend its menu path."""
+        async with session_scope(self.services.sessions) as session:
+            await calls.add_event(session, self.call_id, kind,
+                                  {k: str(val) for k, val in detail.items()})
+            if path and kind == "menu" and detail.get("key"):
+                await calls.append_menu_key(session, self.call_id, str(detail["key"]))
+
+    async def set_route(self, route: str, dialplan: str) -> None:
+        """What the call record says (route) and where the dialplan goes next (dialplan)."""
+        await self.agi.set_variable(v.CDR_ROUTE, route)
+        await self.agi.set_variable(v.ROUTE_VAR, dialplan)
+        async with session_scope(self.services.sessions) as session:
+            await calls.update_call(session, self.call_id, route=route)
+            await calls.add_event(session, self.call_id, "route", {"route": route})

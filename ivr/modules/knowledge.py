@@ -1,0 +1,92 @@
+"""knowledge: procedural questions answered from the knowledge base (Art. 5(2)) — the
+same entries agents search in the console. Substantive legal questions are not answered:
+key 9 tells the caller where to ask instead.
+
+The menu sentence is made from the entries with a menu key, so an administrator's edit is
+heard on the next call. Node parameter: back (the node # and * return to).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hotline.db import knowledge, tickets
+from hotline.db.base import session_scope
+from hotline.db.models import KnowledgeEntry
+from ivr.callflow import CallFlow
+from ivr.menu import Node
+from ivr.modules.common import announce_reference, check_known
+
+SUBSTANTIVE_KEY = "9"
+TRIES = 3
+TIMEOUT = 6.0
+_CN_DIGITS = dict(zip("123456789", "一二三四五六七八九", strict=True))
+
+
+def check(params: Mapping[str, Any]) -> list[str]:
+    return check_known(params, {"back"})
+
+
+async def run(flow: CallFlow, node: Node) -> str | None:
+    async with session_scope(flow.services.sessions) as session:
+        entries = {e.menu_key: e for e in await knowledge.active_entries(session) if e.menu_key}
+    if not entries:
+        await flow.play("kb-empty")
+        return None
+    heard, back = await _topics(flow, entries)
+    if back:
+        return str(node.params.get("back", "")) or None
+    reference = await _file_ticket(flow, heard)
+    await announce_reference(flow, reference)
+    return None
+
+
+def menu_sentence(entries: Mapping[str, KnowledgeEntry]) -> str:
+    choices = [f"{e.title}请按{_CN_DIGITS[key]}" for key, e in sorted(entries.items())]
+    return "，".join([*choices, "实体法律问题请按九", "返回主菜单请按星号"]) + "。"
+
+
+async def _topics(flow: CallFlow,
+                  entries: Mapping[str, KnowledgeEntry]) -> tuple[list[str], bool]:
+    """The topics the caller heard, and whether they asked to go back (*)."""
+    heard: list[str] = []
+    misses = 0
+    await flow.play("kb-intro")
+    while misses < TRIES:
+        key = await flow.ask_text(menu_sentence(entries), "kb-menu", TIMEOUT)
+        if key == "*":
+            return heard, True
+        if key == SUBSTANTIVE_KEY:
+            await flow.play("kb-substantive")
+            heard.append("实体法律问题")
+        elif key in entries:
+            heard.append(entries[key].title)
+            if await _answer(flow, entries[key]) == "#":
+                break
+        else:
+            misses += 1
+    return heard, False
+
+
+async def _answer(flow: CallFlow, entry: KnowledgeEntry) -> str:
+    """Speak one answer; the caller may hear it again (1), go back to the topics (*) or
+    finish (#)."""
+    for _ in range(TRIES):
+        key = await flow.speak(entry.answer, f"kb-answer:{entry.title}", "1*#")
+        key = key or await flow.choose(["kb-after"], TIMEOUT)
+        if key != "1":
+            return key
+    return ""
+
+
+async def _file_ticket(flow: CallFlow, heard: list[str]) -> str:
+    async with session_scope(flow.services.sessions) as session:
+        ticket = await tickets.create_ticket(
+            session, "consultation", flow.caller_number, flow.call_id,
+            text="；".join(heard) or "（未选择）", detail={"answered_by": "voice menu"},
+            timezone=flow.services.settings.hours.timezone)
+        ticket.status = "answered"
+        reference = ticket.reference
+    await flow.log("ticket", {"reference": reference, "type": "consultation"})
+    return reference

@@ -1,0 +1,102 @@
+"""voice_ticket: the caller says their matter after a beep; it becomes a ticket with the
+audio (messages, complaints, suggestions, appointments, mediation requests — Art. 5(3)-(5)).
+
+The caller hears what they said and may record again. A caller who hangs up instead of
+pressing # still leaves the matter: the ticket is made from what was recorded.
+
+Node parameters: ticket_type (hotline.catalog.TICKET_TYPES), subtype (for appointments,
+hotline.catalog.APPOINTMENT_KINDS), intro and closing (prompt ids).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hotline.catalog import APPOINTMENT_KINDS, TICKET_TYPES
+from hotline.db import calls, tickets
+from hotline.db.base import session_scope, utcnow
+from ivr.callflow import CallFlow
+from ivr.fastagi import AgiHangup
+from ivr.menu import Node
+from ivr.modules.common import announce_reference, check_known, check_prompts
+from recordings import files
+
+ATTEMPTS = 3
+MIN_SECONDS = 1.0
+CONFIRM_TIMEOUT = 5.0
+
+
+def check(params: Mapping[str, Any]) -> list[str]:
+    problems = check_known(params, {"ticket_type", "subtype", "intro", "closing"})
+    if params.get("ticket_type") not in TICKET_TYPES:
+        problems.append(f"field 'ticket_type': {params.get('ticket_type')!r} is not one of "
+                        f"{', '.join(TICKET_TYPES)}")
+    if "subtype" in params and params["subtype"] not in APPOINTMENT_KINDS:
+        problems.append(f"field 'subtype': {params['subtype']!r} is not one of "
+                        f"{', '.join(APPOINTMENT_KINDS)}")
+    return problems + check_prompts(params, "intro") + check_prompts(params, "closing",
+                                                                      required=False)
+
+
+async def run(flow: CallFlow, node: Node) -> str | None:
+    base = _audio_name(flow, node)
+    relative = ""
+    try:
+        relative = await _record_until_confirmed(flow, node, base)
+    except AgiHangup:
+        if await _has_audio(flow, base):
+            await _file_ticket(flow, node, f"{base}.wav", hung_up=True)
+        raise
+    if not relative:
+        return None
+    reference = await _file_ticket(flow, node, relative)
+    await announce_reference(flow, reference, node.params.get("closing", ""))
+    return None
+
+
+def _audio_name(flow: CallFlow, node: Node) -> str:
+    day = utcnow().strftime("%Y/%m/%d")
+    return f"{day}/{flow.call_id}-{node.id}"
+
+
+async def _record_until_confirmed(flow: CallFlow, node: Node, base: str) -> str:
+    """The recording's relative path once the caller accepts it, "" if nothing was said."""
+    for _ in range(ATTEMPTS):
+        await flow.play(node.params["intro"])
+        probe = await flow.record(base, flow.services.settings.calls.message_max_seconds)
+        if (probe.duration_seconds or 0) < MIN_SECONDS:
+            await flow.play("record-empty")
+            continue
+        if await _confirmed(flow, base):
+            return f"{base}.wav"
+    return ""
+
+
+async def _confirmed(flow: CallFlow, base: str) -> bool:
+    key = await flow.play("record-playback", "12")
+    key = key or await flow.play_recording(f"{base}.wav", "12")
+    key = key or await flow.choose(["record-confirm"], CONFIRM_TIMEOUT)
+    # No answer after hearing it back: the caller meant to leave it as it is.
+    return key != "2"
+
+
+async def _has_audio(flow: CallFlow, base: str) -> bool:
+    probe = files.probe(flow.recording_path(f"{base}.wav"))
+    return (probe.duration_seconds or 0) >= MIN_SECONDS
+
+
+async def _file_ticket(flow: CallFlow, node: Node, relative: str, hung_up: bool = False) -> str:
+    probe = files.probe(flow.recording_path(relative))
+    async with session_scope(flow.services.sessions) as session:
+        ticket = await tickets.create_ticket(
+            session, node.params["ticket_type"], flow.caller_number, flow.call_id,
+            audio_path=relative, subtype=node.params.get("subtype", ""),
+            detail={"menu_node": node.id, "hung_up": "yes" if hung_up else "no"},
+            timezone=flow.services.settings.hours.timezone)
+        await calls.add_recording(session, flow.call_id, relative, "message")
+        await calls.finish_recording(session, relative, probe.status, probe.duration_seconds,
+                                     probe.size_bytes)
+        reference = ticket.reference
+    await flow.log("ticket", {"reference": reference, "type": node.params["ticket_type"]})
+    return reference

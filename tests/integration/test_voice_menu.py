@@ -1,0 +1,184 @@
+"""After hours: every self-service path of the Mandarin voice menu, through the real
+Asterisk, with RFC 4733 keys from a SIPp caller (Art. 1, 3, 4, 5(1)-(5)).
+
+Prompts interrupt on a key, so a test presses its key a moment after the prompt starts;
+sentences that cannot be interrupted (readouts, confirmations) are waited out, their length
+read from the prompt files themselves.
+"""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.db import calls
+from hotline.db.base import session_scope
+from hotline.db.models import Call, SmsMessage, Ticket
+from hotline.pbx import instance_for
+from hotline.settings import Settings
+from recordings import files
+from tests.integration import sipp
+from tests.integration.conftest import BridgeProcess
+from tests.integration.test_walking_skeleton import place_call, set_mode
+
+QUERY_CODE = "2026030001"  # docs/cases.example.csv
+MOBILE = "13912345678"
+
+
+@pytest.fixture(autouse=True)
+async def after_hours(bridge: BridgeProcess, sessions: async_sessionmaker[AsyncSession],
+                      cases_imported: None) -> None:
+    await set_mode(sessions, "closed")
+
+
+def seconds(settings: Settings, prompt: str) -> float:
+    with wave.open(str(instance_for(settings).sounds_dir / "zh" / f"{prompt}.wav")) as audio:
+        return audio.getnframes() / audio.getframerate()
+
+
+def keys(text: str, gap: float = 0.3) -> str:
+    return "".join(sipp.key(k, gap) for k in text)
+
+
+def press_every(key: str, interval: float, total: float) -> str:
+    return "".join(sipp.key(key, interval) for _ in range(int(total / interval)))
+
+
+async def finished_call(sessions: async_sessionmaker[AsyncSession], caller: str) -> Call:
+    async with session_scope(sessions) as session:
+        rows = await session.execute(select(Call).where(Call.caller_number == caller)
+                                     .order_by(Call.started_at.desc()).limit(1))
+        call = rows.scalar_one()
+        loaded = await calls.get_call(session, call.id)
+    assert loaded is not None
+    return loaded
+
+
+def prompts_of(call: Call) -> list[str]:
+    return [e.detail["prompt"] for e in call.events if e.kind == "prompt"]
+
+
+async def tickets_of(sessions: async_sessionmaker[AsyncSession], call: Call) -> list[Ticket]:
+    async with session_scope(sessions) as session:
+        rows = await session.execute(select(Ticket).where(Ticket.call_id == call.id))
+        return list(rows.scalars())
+
+
+async def test_case_query_by_code_read_out_and_sent_by_sms(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    steps = (sipp.speak(1) + sipp.key("1", 1.5)           # 1 during the welcome
+             + keys(QUERY_CODE + "#")                        # the code, ended by #
+             + press_every("1", 1.0, 40))                    # 1 = "send it by SMS" when asked
+    result = await place_call(settings, steps, tmp_path, caller=MOBILE)
+    assert result.returncode == 0, result.output
+
+    call = await finished_call(sessions, MOBILE)
+    heard = prompts_of(call)
+    for prompt in ("welcome", "case-query-input", "case-found", "case-details", "case-hearing",
+                   "case-sms-offer", "sms-queued", "ticket-created", "goodbye"):
+        assert prompt in heard, (prompt, heard)
+    assert call.menu_path.startswith("1,")
+    assert QUERY_CODE not in call.menu_path  # the code is personal data: never in the log
+    [ticket] = await tickets_of(sessions, call)
+    assert (ticket.type, ticket.status) == ("case_query", "answered")
+    assert "（2026）豫03民初1234号" in ticket.text
+    async with session_scope(sessions) as session:
+        sms = (await session.execute(select(SmsMessage).where(SmsMessage.call_id == call.id)))
+        [message] = sms.scalars()
+    assert message.to_number == MOBILE and "豫03民初1234号" in message.text
+
+
+async def test_wrong_codes_lock_the_number_out(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    caller = "13700000001"
+    retry = seconds(settings, "case-query-retry")
+    wrong = sipp.key("1", 1.5) + keys("999999#") + sipp.speak(1.5) + keys("888888#")
+    wrong += sipp.speak(1.5) + keys("777777#") + sipp.speak(seconds(settings, "case-query-locked") + retry)
+    result = await place_call(settings, wrong, tmp_path, caller=caller)
+    assert result.returncode == 0, result.output
+    first = await finished_call(sessions, caller)
+    assert "case-query-locked" in prompts_of(first)  # third wrong code (lockout_failures = 3)
+
+    again = sipp.key("1", 1.5) + sipp.speak(seconds(settings, "case-query-locked") + 1)
+    await place_call(settings, again, tmp_path, caller=caller)
+    second = await finished_call(sessions, caller)
+    heard = prompts_of(second)
+    assert "case-query-locked" in heard and "case-query-input" not in heard
+
+
+async def test_consultation_from_the_knowledge_base(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    caller = "13700000002"
+    steps = (sipp.key("2", 1.5) + sipp.speak(seconds(settings, "kb-intro") + 1.5)
+             + sipp.key("3", 2.0) + sipp.key("#", 2.0) + sipp.speak(25))
+    result = await place_call(settings, steps, tmp_path, caller=caller)
+    assert result.returncode == 0, result.output
+    call = await finished_call(sessions, caller)
+    heard = prompts_of(call)
+    assert "kb-intro" in heard and "kb-menu" in heard
+    assert "kb-answer:上诉期限" in heard
+    [ticket] = await tickets_of(sessions, call)
+    assert ticket.type == "consultation" and "上诉期限" in ticket.text
+
+
+@pytest.mark.parametrize(("menu_keys", "intro", "ticket_type", "subtype"), [
+    ("0", "message-intro", "callback", ""),
+    ("53", "appointment-intro", "appointment", "meet_judge"),
+    ("61", "mediation-intro", "mediation", ""),
+    ("4", "suggestion-intro", "suggestion", ""),
+])
+async def test_voice_ticket_with_playback_and_confirmation(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], tmp_path: Path,
+        menu_keys: str, intro: str, ticket_type: str, subtype: str) -> None:
+    caller = f"1370000{10 + len(menu_keys) * 10 + int(menu_keys[-1]):04d}"
+    steps = "".join(sipp.key(k, 1.5) for k in menu_keys)
+    steps += sipp.speak(seconds(settings, intro) + 1.0)   # the intro, then the beep
+    steps += sipp.speak(4) + sipp.key("#", 1.0)           # the message, ended by #
+    steps += press_every("1", 1.0, 30)                    # 1 = keep it, when played back
+    result = await place_call(settings, steps, tmp_path, caller=caller)
+    assert result.returncode == 0, result.output
+
+    call = await finished_call(sessions, caller)
+    heard = prompts_of(call)
+    for prompt in (intro, "record-playback", "ticket-created"):
+        assert prompt in heard, (prompt, heard)
+    [ticket] = await tickets_of(sessions, call)
+    assert (ticket.type, ticket.subtype, ticket.status) == (ticket_type, subtype, "open")
+    assert len(ticket.reference) == 10 and ticket.caller_number == caller
+    audio = files.probe(instance_for(settings).recordings_dir / ticket.audio_path)
+    assert audio.status == files.COMPLETE
+    assert 3.0 <= (audio.duration_seconds or 0) <= 6.0
+
+
+async def test_complaint_left_by_hanging_up_is_kept(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    caller = "13700000099"
+    steps = (sipp.key("3", 1.5) + sipp.speak(seconds(settings, "complaint-intro") + 1.0)
+             + sipp.speak(4))                              # says it, then hangs up
+    result = await place_call(settings, steps, tmp_path, caller=caller)
+    assert result.returncode == 0, result.output
+    call = await finished_call(sessions, caller)
+    [ticket] = await tickets_of(sessions, call)
+    assert ticket.type == "complaint" and ticket.detail["hung_up"] == "yes"
+    assert files.probe(instance_for(settings).recordings_dir / ticket.audio_path).status == "complete"
+
+
+async def test_invalid_key_and_silence_end_in_a_message_not_silence(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    caller = "13700000098"
+    wait = seconds(settings, "main-menu-retry") + 6 + 1
+    steps = (sipp.key("9", 1.5) + sipp.speak(2 * wait)
+             + sipp.speak(seconds(settings, "menu-to-message") + 2))
+    result = await place_call(settings, steps, tmp_path, caller=caller)
+    assert result.returncode == 0, result.output
+    call = await finished_call(sessions, caller)
+    heard = prompts_of(call)
+    assert heard[:2] == ["welcome", "main-menu-retry"]  # 9 is not a choice: asked again
+    assert heard.count("main-menu-retry") == 2           # three tries in all
+    assert "menu-to-message" in heard and "message-intro" in heard
+    menu = [e.detail for e in call.events if e.kind == "menu"]
+    assert menu[0]["key"] == "9" and [m["timeout"] for m in menu[1:3]] == ["yes", "yes"]
