@@ -177,6 +177,7 @@ def install_sounds(settings: Settings, inst: PbxInstance) -> None:
     """Mandarin prompts and hold music, where the dialplan and the bridge expect them."""
     prompts.build(settings.data_dir / "prompt-cache", settings.data_dir / "prompts" / "zh",
                   inst.sounds_dir / "zh")
+    prompts.build_tones(inst.sounds_dir / "tones")
     prompts.build_hold_music(inst.sounds_dir / "moh")
 
 

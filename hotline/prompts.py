@@ -20,6 +20,8 @@ from pypinyin import Style, lazy_pinyin
 
 MANIFEST = Path(__file__).parent / "resources" / "prompts_zh.toml"
 VOICE = "cmn-latn-pinyin"
+# Part of every cache key: a change to how placeholders are made remakes them all.
+SYNTH_VERSION = "2"
 _PUNCTUATION = str.maketrans({"，": ", ", "。": ". ", "、": ", ", "？": "? ", "！": "! ",
                               "；": "; ", "：": ": "})
 
@@ -52,8 +54,11 @@ def synthesize(text: str, out: Path) -> None:
     raw = out.with_suffix(".espeak.wav")
     subprocess.run(["espeak-ng", "-v", VOICE, "-s", "150", "-w", str(raw), to_pinyin(text)],
                    check=True, capture_output=True)
-    subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(out)],
-                   check=True, capture_output=True)
+    # espeak pads every sentence with silence; trimmed, a number read from digit files
+    # sounds like one word, not a list.
+    subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(out),
+                    "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%",
+                    "reverse", "pad", "0", "0.08"], check=True, capture_output=True)
     raw.unlink()
 
 
@@ -67,13 +72,17 @@ def synthesize_cached(text: str, folder: Path) -> Path:
     at once: each writes its own file and the last rename wins.
     """
     spoken = text.translate(_SPOKEN_DIGITS)
-    out = folder / f"{hashlib.sha1(spoken.encode()).hexdigest()[:16]}.wav"
+    out = folder / f"{_cache_key(spoken)}.wav"
     if not out.exists():
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{out.stem}.{os.getpid()}.{threading.get_ident()}.wav"
         synthesize(spoken, tmp)
         tmp.replace(out)
     return out
+
+
+def _cache_key(text: str) -> str:
+    return hashlib.sha1(f"{SYNTH_VERSION}:{VOICE}:{text}".encode()).hexdigest()[:16]
 
 
 def build(cache: Path, custom: Path, target: Path) -> list[str]:
@@ -87,12 +96,22 @@ def build(cache: Path, custom: Path, target: Path) -> list[str]:
     made = []
     for prompt_id, text in manifest().items():
         human = custom / f"{prompt_id}.wav"
-        cached = cache / f"{prompt_id}-{hashlib.sha1(text.encode()).hexdigest()[:10]}.wav"
+        cached = cache / f"{prompt_id}-{_cache_key(text)[:10]}.wav"
         if not human.exists() and not cached.exists():
             synthesize(text, cached)
             made.append(prompt_id)
         shutil.copyfile(human if human.exists() else cached, target / f"{prompt_id}.wav")
     return made
+
+
+def build_tones(target: Path) -> None:
+    """The beep before a recording: Asterisk's own lives in its sound packages, which a
+    minimal install (the sandbox) does not have."""
+    out = target / "beep.wav"
+    if not out.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(out), "synth",
+                        "0.25", "sine", "1000", "vol", "0.3"], check=True, capture_output=True)
 
 
 def build_hold_music(target: Path) -> None:

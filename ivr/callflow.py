@@ -8,19 +8,20 @@ it), keys and timeouts as they come.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hotline import prompts
 from hotline.db import calls
 from hotline.db.base import session_scope
 from ivr import variables as v
-from ivr.fastagi import AgiError, AgiSession
+from ivr.fastagi import AgiError, AgiHangup, AgiSession
 from ivr.services import Services
 from recordings import files
 
 ANY_KEY = "0123456789*#"
+T = TypeVar("T")
 
 
 class CallFlow:
@@ -69,7 +70,8 @@ class CallFlow:
     async def _ask(self, sound: str, label: str, timeout: float, max_digits: int,
                    private: bool = False) -> str:
         await self.log("prompt", {"prompt": label})
-        digits, timed_out = await self.agi.get_data(sound, int(timeout * 1000), max_digits)
+        digits, timed_out = await self._hangup_aware(
+            self.agi.get_data(sound, int(timeout * 1000), max_digits))
         shown = f"<{len(digits)} digits>" if private and digits else digits
         await self.log("menu", {"prompt": label, "key": shown,
                                 "timeout": "yes" if timed_out and not digits else "no"},
@@ -78,10 +80,22 @@ class CallFlow:
 
     async def _stream(self, sound: str, label: str, keys: str) -> str:
         await self.log("prompt", {"prompt": label})
-        key = await self.agi.stream_file(sound, keys)
+        key = await self._hangup_aware(self.agi.stream_file(sound, keys))
         if key:
             await self.log("menu", {"prompt": label, "key": key, "timeout": "no"})
         return key
+
+    async def _hangup_aware(self, command: Awaitable[T]) -> T:
+        """A prompt that fails as the caller hangs up answers -1 before Asterisk says
+        HANGUP; ask the channel, so a hang-up ends the call quietly and a real failure
+        (a missing sound file) is still an error."""
+        try:
+            return await command
+        except AgiHangup:
+            raise
+        except AgiError:
+            await self.agi.command("CHANNEL STATUS")  # raises AgiHangup on a dead channel
+            raise
 
     # --- speaking data --------------------------------------------------------------
 
@@ -93,8 +107,7 @@ class CallFlow:
 
     async def speak(self, text: str, label: str, keys: str = "") -> str:
         """A sentence made from data, synthesized once and cached."""
-        await self.log("prompt", {"prompt": label})
-        return await self.agi.stream_file(await self._tts(text), keys)
+        return await self._stream(await self._tts(text), label, keys)
 
     async def _tts(self, text: str) -> str:
         folder = self.services.pbx.sounds_dir / "tts"
@@ -109,8 +122,9 @@ class CallFlow:
         host.parent.mkdir(parents=True, exist_ok=True)
         target = self.services.pbx.to_pbx(host.with_suffix(""))
         await self.log("record", {"path": relative + ".wav"})
+        await self.agi.stream_file(str(self.services.pbx.pbx_root / "sounds" / "tones" / "beep"))
         reply = await self.agi.command(
-            f'RECORD FILE "{target}" wav "#" {max_seconds * 1000} BEEP s={silence}')
+            f'RECORD FILE "{target}" wav "#" {max_seconds * 1000} s={silence}')
         if reply.result == "-1" and reply.data != "hangup":
             raise AgiError(f"recording failed: {reply}")
         return files.probe(host)

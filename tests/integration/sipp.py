@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-PCAPS = Path("/usr/share/sip-tester")
+from tests.integration.rtp import PRESS_PACKETS, CallerMedia
+
 SCENARIOS = Path(__file__).parent / "scenarios"
-SPEECH = PCAPS / "g711a.pcap"  # 7 s of A-law audio
-SPEECH_SECONDS = 7.0
+PRESS_SECONDS = PRESS_PACKETS * 0.02
 
 
 def _play(pcap: Path) -> str:
@@ -21,20 +22,33 @@ def _pause(seconds: float) -> str:
     return f'  <pause milliseconds="{int(seconds * 1000)}"/>\n'
 
 
+# Steps are written as markers and turned into media files when the call is placed, so
+# the whole call is one continuous RTP stream (tests/integration/rtp.py).
+
 def speak(seconds: float) -> str:
-    """Send real audio for `seconds` (a phone sends RTP all the time; MixMonitor needs it)."""
-    steps = ""
-    while seconds > 0:
-        chunk = min(seconds, SPEECH_SECONDS)
-        steps += _play(SPEECH) + _pause(chunk)
-        seconds -= chunk
-    return steps
+    """The caller talks for `seconds` (real speech)."""
+    return f"@SPEAK:{seconds}@"
+
+
+def quiet(seconds: float) -> str:
+    """The caller listens for `seconds` (the phone still sends audio: silence)."""
+    return f"@QUIET:{seconds}@"
 
 
 def key(digit: str, then_wait: float = 0.5) -> str:
-    """One RFC 4733 key press."""
-    name = {"*": "star", "#": "pound"}.get(digit, digit)
-    return _play(PCAPS / f"dtmf_2833_{name}.pcap") + _pause(then_wait)
+    """One RFC 4733 key press, then `then_wait` seconds of listening."""
+    return f"@KEY:{digit}@" + quiet(then_wait)
+
+
+def _render(steps: str, media: CallerMedia) -> str:
+    def step(match: re.Match[str]) -> str:
+        kind, value = match.group(1), match.group(2)
+        if kind == "KEY":
+            return _play(media.press(value)) + _pause(PRESS_SECONDS)
+        seconds = float(value)
+        pcap = media.speech(seconds) if kind == "SPEAK" else media.quiet(seconds)
+        return _play(pcap) + _pause(seconds)
+    return re.sub(r"@(SPEAK|QUIET|KEY):([^@]+)@", step, steps)
 
 
 @dataclass
@@ -47,7 +61,9 @@ class SippResult:
 def call(steps: str, *, target: str, local: str, caller: str, media_port: int,
          service: str = "12368", workdir: Path, timeout: float = 120.0) -> SippResult:
     """Place one call from `local` (ip:port) to `target`, run `steps`, hang up."""
-    scenario = workdir / f"caller-{time.monotonic_ns()}.xml"
+    name = f"caller-{time.monotonic_ns()}"
+    scenario = workdir / f"{name}.xml"
+    steps = _render(steps, CallerMedia(workdir, name))
     scenario.write_text((SCENARIOS / "caller.xml.in").read_text().replace("@STEPS@", steps))
     ip, port = local.rsplit(":", 1)
     argv = ["sipp", target, "-sf", str(scenario), "-m", "1", "-l", "1", "-i", ip, "-p", port,

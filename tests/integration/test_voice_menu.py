@@ -8,6 +8,7 @@ read from the prompt files themselves.
 
 from __future__ import annotations
 
+import asyncio
 import wave
 from pathlib import Path
 
@@ -49,13 +50,16 @@ def press_every(key: str, interval: float, total: float) -> str:
 
 
 async def finished_call(sessions: async_sessionmaker[AsyncSession], caller: str) -> Call:
-    async with session_scope(sessions) as session:
-        rows = await session.execute(select(Call).where(Call.caller_number == caller)
-                                     .order_by(Call.started_at.desc()).limit(1))
-        call = rows.scalar_one()
-        loaded = await calls.get_call(session, call.id)
-    assert loaded is not None
-    return loaded
+    """The caller's newest call, once the bridge has seen it end."""
+    for _ in range(100):
+        async with session_scope(sessions) as session:
+            rows = await session.execute(select(Call.id).where(Call.caller_number == caller)
+                                         .order_by(Call.started_at.desc()).limit(1))
+            call = await calls.get_call(session, rows.scalar_one())
+        if call is not None and call.ended_at is not None:
+            return call
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no ended call from {caller}")
 
 
 def prompts_of(call: Call) -> list[str]:
@@ -63,16 +67,23 @@ def prompts_of(call: Call) -> list[str]:
 
 
 async def tickets_of(sessions: async_sessionmaker[AsyncSession], call: Call) -> list[Ticket]:
-    async with session_scope(sessions) as session:
-        rows = await session.execute(select(Ticket).where(Ticket.call_id == call.id))
-        return list(rows.scalars())
+    """The call's tickets; a ticket filed as the caller hangs up may land a moment later."""
+    for _ in range(25):
+        async with session_scope(sessions) as session:
+            rows = await session.execute(select(Ticket).where(Ticket.call_id == call.id))
+            found = list(rows.scalars())
+        if found:
+            return found
+        await asyncio.sleep(0.2)
+    return []
 
 
 async def test_case_query_by_code_read_out_and_sent_by_sms(
         settings: Settings, sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
     steps = (sipp.speak(1) + sipp.key("1", 1.5)           # 1 during the welcome
              + keys(QUERY_CODE + "#")                        # the code, ended by #
-             + press_every("1", 1.0, 40))                    # 1 = "send it by SMS" when asked
+             + press_every("1", 1.0, 40)                     # 1 = "send it by SMS" when asked
+             + sipp.speak(20))                               # the reference number, goodbye
     result = await place_call(settings, steps, tmp_path, caller=MOBILE)
     assert result.returncode == 0, result.output
 
@@ -151,7 +162,8 @@ async def test_voice_ticket_with_playback_and_confirmation(
     assert len(ticket.reference) == 10 and ticket.caller_number == caller
     audio = files.probe(instance_for(settings).recordings_dir / ticket.audio_path)
     assert audio.status == files.COMPLETE
-    assert 3.0 <= (audio.duration_seconds or 0) <= 6.0
+    # From the beep to the #: the rest of the intro wait, 4 s of speech, the key.
+    assert audio.duration_seconds == pytest.approx(1.5 + 0.16 + 1.0 + 4.0 - 0.3, abs=0.8)
 
 
 async def test_complaint_left_by_hanging_up_is_kept(

@@ -67,7 +67,7 @@ async def test_call_through_voice_menu_is_recorded_and_logged(
         bridge: BridgeProcess, settings: Settings,
         sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
     await set_mode(sessions, "closed")  # after hours: the voice menu answers
-    # The caller talks through the welcome, presses 1, keeps talking, hangs up: ~15.5 s.
+    # The caller talks through the welcome, presses 1 (case query), keeps talking, hangs up.
     steps = sipp.speak(7) + sipp.key("1") + sipp.speak(8)
     result = await place_call(settings, steps, tmp_path)
     assert result.returncode == 0, result.output
@@ -81,10 +81,10 @@ async def test_call_through_voice_menu_is_recorded_and_logged(
     assert call.answered_at is not None and call.ended_at is not None
     assert call.started_at <= call.answered_at < call.ended_at
     talked = (call.ended_at - call.answered_at).total_seconds()
-    assert talked == pytest.approx(15.5, rel=0.1)
+    assert talked == pytest.approx(7 + 0.16 + 0.5 + 8, rel=0.1)
 
     prompts = [e.detail["prompt"] for e in call.events if e.kind == "prompt"]
-    assert prompts[:2] == ["welcome", "service-not-ready"]
+    assert prompts[:2] == ["welcome", "case-query-input"]
     kinds = [e.kind for e in call.events]
     assert kinds.index("recording") < kinds.index("hangup")
 
@@ -154,8 +154,9 @@ async def wait_reconciled(sessions: async_sessionmaker[AsyncSession], call_id: s
 def test_status_reports_each_part(bridge: BridgeProcess, hotline_cli: object) -> None:
     healthy = hotline_cli("status")  # type: ignore[operator]
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
-    assert [line.split()[:2] for line in healthy.stdout.splitlines()] == [
-        ["pbx", "ok"], ["bridge", "ok"], ["database", "ok"]]
+    parts = [line.split()[:2] for line in healthy.stdout.splitlines()
+             if not line.startswith("WARNING")]  # e.g. next year's holidays not imported yet
+    assert parts == [["pbx", "ok"], ["bridge", "ok"], ["database", "ok"]]
     bridge.stop()
     sick = hotline_cli("status")  # type: ignore[operator]
     assert sick.returncode == 1
