@@ -13,6 +13,8 @@ from ivr.services import Services
 def build_routes(services: Services) -> RouteTable:
     actions = build_actions()
     menus = MenuStore(MENU_FILE, set(manifest()), actions.checks())
+    entry = Entry(services, menus, actions)
     routes = RouteTable()
-    routes.add("entry", Entry(services, menus, actions).handle)
+    routes.add("entry", entry.handle)
+    routes.add("menu", entry.menu_only)
     return routes

@@ -71,25 +71,15 @@ def make_engine(url: str) -> AsyncEngine:
     engine = create_async_engine(async_url(url), pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "connect", _sqlite_own_transactions)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
-
-
-def _sqlite_own_transactions(dbapi_connection: Any, _record: Any) -> None:
-    # pysqlite begins transactions lazily and on its own terms, which breaks SAVEPOINTs
-    # (releasing one would commit the outer work). SQLAlchemy's documented remedy: take
-    # transaction control from the driver and emit BEGIN ourselves.
-    dbapi_connection.isolation_level = None
-
-
-def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the CLI and the console read while the bridge writes; the busy timeout makes
-    # concurrent writers wait instead of failing.
+    # concurrent writers wait instead of failing. pysqlite's own lazy transactions are kept
+    # on purpose: a transaction begins at its first write, so a read-then-write unit never
+    # holds a stale snapshot that SQLite would refuse to upgrade ("database is locked",
+    # which no busy timeout cures). Savepoints need care under it: see db/tickets.py.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")

@@ -1,7 +1,8 @@
 """entry: the first thing every 12368 call meets once it is answered and recording.
 
-In office hours the caller goes to the seats. Otherwise the voice menu (ivr/menu.toml)
-serves them until a node ends the call. While the menu runs the dialplan's next stop is
+In office hours the caller goes to the seats (and comes back to the menu through the
+"menu" route when nobody is logged in). Otherwise the voice menu (ivr/menu.toml) serves
+them until a node ends the call. While the menu runs the dialplan's next stop is
 the closed message, so if the bridge fails mid-menu the caller can still leave a message.
 """
 
@@ -30,6 +31,12 @@ class Entry:
             await flow.set_route(v.CALL_ROUTE_QUEUE, v.ROUTE_QUEUE)
             await flow.play("transfer-seat")
             return
+        await self.menu_only(agi, flow)
+
+    async def menu_only(self, agi: AgiSession, flow: CallFlow | None = None) -> None:
+        """The voice menu without asking whether the hotline is open: for callers the
+        seats queue could not take (nobody logged in), route "menu"."""
+        flow = flow or await CallFlow.start(agi, self.services)
         await flow.set_route(v.CALL_ROUTE_MENU, v.ROUTE_CLOSED)
         await self.run_menu(flow, self.menus.current())
 

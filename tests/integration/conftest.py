@@ -108,6 +108,11 @@ def bridge_process(asterisk: pbx.PbxInstance, settings: Settings,
     bridge.start()
     yield bridge
     bridge.stop()
+    # Handlers log what they could not do and carry on, so a swallowed failure would
+    # pass every other check: the whole run's log must be free of errors.
+    errors = [line for line in (settings.log_dir / "bridge.log").read_text().splitlines()
+              if " ERROR " in line]
+    assert not errors, "the bridge logged errors:\n" + "\n".join(errors)
 
 
 @pytest.fixture

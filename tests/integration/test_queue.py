@@ -48,3 +48,20 @@ async def test_office_hours_call_reaches_a_seat(
     [recording] = call.recordings
     assert recording.status == files.COMPLETE
     assert recording.duration_seconds and recording.duration_seconds > 5
+
+
+async def test_nobody_logged_in_sends_the_caller_to_the_voice_menu(
+        bridge: BridgeProcess, settings: Settings,
+        sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    await set_mode(sessions, "open")
+    try:
+        result = await place_call(settings, sipp.speak(8), tmp_path, caller="13600000001")
+        assert result.returncode == 0, result.output
+        call = await wait_call(sessions, recording_done, caller="13600000001")
+    finally:
+        await set_mode(sessions, "closed")
+    left = [e.detail["status"] for e in call.events if e.kind == "queue-left"]
+    assert left == ["JOINEMPTY"]
+    prompts = [e.detail["prompt"] for e in call.events if e.kind == "prompt"]
+    assert prompts[:2] == ["transfer-seat", "welcome"]
+    assert call.route == "menu"

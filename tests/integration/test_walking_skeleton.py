@@ -48,10 +48,10 @@ async def newest_call(sessions: async_sessionmaker[AsyncSession],
 
 
 async def wait_call(sessions: async_sessionmaker[AsyncSession], done: object,
-                    timeout: float = 30.0) -> Call:
+                    timeout: float = 30.0, caller: str = CALLER) -> Call:
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
-        call = await newest_call(sessions)
+        call = await newest_call(sessions, caller)
         if call is not None and done(call):  # type: ignore[operator]
             return call
         await asyncio.sleep(0.3)

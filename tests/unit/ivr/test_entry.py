@@ -164,3 +164,16 @@ async def test_a_caller_looping_forever_is_still_ended(services: Services, tmp_p
 
     assert agi.variables[v.ROUTE_VAR] == v.ROUTE_DONE
     assert len([p for p in agi.prompts() if p == "welcome"]) == MAX_STEPS
+
+
+async def test_menu_route_serves_the_menu_even_in_office_hours(
+        services: Services, tmp_path: Path) -> None:
+    # The seats queue was empty: the caller is sent back to the bridge's "menu" route.
+    await force_mode(services, "open")
+    agi = FakeAgi(stream_keys=["1"])
+    handler, ran = entry(services, tmp_path)
+
+    await handler.menu_only(agi)  # type: ignore[arg-type]
+
+    assert ran == ["act"] and agi.prompts()[0] == "welcome"
+    assert (await the_call(services)).route == v.CALL_ROUTE_MENU
