@@ -3,7 +3,8 @@
 Placeholder audio: Chinese text → pinyin with tone numbers (pypinyin) → espeak-ng voice
 ``cmn-latn-pinyin`` (the plain ``cmn`` voice reads tone digits aloud in English) → 8 kHz
 mono 16-bit WAV, which Asterisk plays without transcoding. A human recording with the same
-id in data_dir/prompts/zh/ wins over the placeholder.
+id in data_dir/prompts/zh/ (WAV, MP3, M4A, OGG or FLAC, any rate) wins over the placeholder
+and is converted to that format with pydub and ffmpeg.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import shutil
 import subprocess
 import threading
 import tomllib
+import warnings
 from pathlib import Path
 
 from pypinyin import Style, lazy_pinyin
@@ -95,13 +97,38 @@ def build(cache: Path, custom: Path, target: Path) -> list[str]:
     target.mkdir(parents=True, exist_ok=True)
     made = []
     for prompt_id, text in manifest().items():
-        human = custom / f"{prompt_id}.wav"
+        human = human_recording(custom, prompt_id)
+        if human is not None:
+            convert_recording(human, target / f"{prompt_id}.wav")
+            continue
         cached = cache / f"{prompt_id}-{_cache_key(text)[:10]}.wav"
-        if not human.exists() and not cached.exists():
+        if not cached.exists():
             synthesize(text, cached)
             made.append(prompt_id)
-        shutil.copyfile(human if human.exists() else cached, target / f"{prompt_id}.wav")
+        shutil.copyfile(cached, target / f"{prompt_id}.wav")
     return made
+
+
+HUMAN_FORMATS = (".wav", ".mp3", ".m4a", ".ogg", ".flac")
+
+
+def human_recording(folder: Path, prompt_id: str) -> Path | None:
+    """A recording a person made for this prompt, in any common format."""
+    return next((folder / f"{prompt_id}{ext}" for ext in HUMAN_FORMATS
+                 if (folder / f"{prompt_id}{ext}").exists()), None)
+
+
+def convert_recording(source: Path, out: Path) -> None:
+    """Any audio file → 8 kHz mono 16-bit WAV, the format Asterisk plays as it is."""
+    with warnings.catch_warnings():
+        # pydub imports audioop, deprecated since Python 3.11; pydub works regardless.
+        warnings.filterwarnings("ignore", message="'audioop' is deprecated",
+                                category=DeprecationWarning)
+        from pydub import AudioSegment
+
+    audio = AudioSegment.from_file(source)
+    converted = audio.set_frame_rate(8000).set_channels(1).set_sample_width(2)
+    converted.export(out, format="wav").close()
 
 
 def build_tones(target: Path) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import wave
 from pathlib import Path
 
 import pytest
 
 from hotline import prompts
-from hotline.prompts import PromptError, manifest, synthesize, to_pinyin
+from hotline.prompts import PromptError, build, manifest, synthesize, to_pinyin
 from hotline.settings import REPO_ROOT
 
 SYLLABLE = re.compile(r"[a-zü]+[1-5]")
@@ -83,7 +84,8 @@ def test_build_prefers_the_human_recording(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(prompts, "synthesize", fake_synthesize)
     custom = tmp_path / "custom"
     custom.mkdir()
-    (custom / "welcome.wav").write_bytes(b"human")
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(custom / "welcome.wav"),
+                    "synth", "0.5", "sine", "440"], check=True)
     target, cache = tmp_path / "target", tmp_path / "cache"
 
     made = prompts.build(cache, custom, target)
@@ -92,6 +94,23 @@ def test_build_prefers_the_human_recording(tmp_path: Path, monkeypatch: pytest.M
     everything = manifest()
     assert sorted(made) == sorted(set(everything) - {"welcome"})
     assert again == []  # cached
-    assert (target / "welcome.wav").read_bytes() == b"human"
+    with wave.open(str(target / "welcome.wav"), "rb") as human:
+        assert human.getnframes() == 4000  # the person's 0.5 s, not a placeholder
     assert (target / "goodbye.wav").read_bytes() == b"placeholder:" + everything["goodbye"].encode()
     assert len(spoken) == len(everything) - 1
+
+
+def test_a_human_recording_in_any_format_replaces_the_placeholder(tmp_path: Path) -> None:
+    custom, target = tmp_path / "custom", tmp_path / "sounds"
+    custom.mkdir()
+    # A studio recording: 44.1 kHz stereo MP3, 1.5 s.
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=1.5:sample_rate=44100", "-ac", "2",
+                    str(custom / "goodbye.mp3")], check=True)
+
+    made = build(tmp_path / "cache", custom, target)
+
+    assert "goodbye" not in made and "welcome" in made
+    with wave.open(str(target / "goodbye.wav"), "rb") as audio:
+        assert (audio.getframerate(), audio.getnchannels(), audio.getsampwidth()) == (8000, 1, 2)
+        assert audio.getnframes() / 8000 == pytest.approx(1.5, abs=0.1)
