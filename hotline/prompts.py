@@ -126,7 +126,8 @@ def convert_recording(source: Path, out: Path) -> None:
                                 category=DeprecationWarning)
         from pydub import AudioSegment
 
-    audio = AudioSegment.from_file(source)
+    with source.open("rb") as handle:  # pydub leaves files it opens itself open
+        audio = AudioSegment.from_file(handle, format=source.suffix.lstrip("."))
     converted = audio.set_frame_rate(8000).set_channels(1).set_sample_width(2)
     converted.export(out, format="wav").close()
 
