@@ -43,10 +43,13 @@ class CallFacts:
     disposition: str = ""
     route: str = ""
     recordings: dict[str, str] = field(default_factory=dict)  # relative path → kind
+    from_public: bool = False  # came in from the carrier or reached the hotline's contexts
 
     def add_leg(self, leg: dict[str, Any]) -> None:
         if leg.get("uniqueid") == self.call_id:
             self._add_caller_record(leg)
+        context = str(leg.get("dcontext", ""))
+        self.from_public |= context == "from-carrier" or context.startswith("hotline-")
         ended = _time(leg.get("end"))
         if ended and (self.ended_at is None or ended > self.ended_at):
             self.ended_at = ended
@@ -115,8 +118,9 @@ def group_legs(lines: list[str]) -> dict[str, CallFacts]:
         facts[call_id] = CallFacts(call_id)
         for leg in call_legs:
             facts[call_id].add_leg(leg)
-    # Legs of calls that never entered the hotline (staff calling staff) carry no route.
-    return {cid: f for cid, f in facts.items() if f.route or f.recordings}
+    # Calls between staff phones are not hotline calls; a caller who hung up before the
+    # dialplan marked the call (no route, no recording yet) still is one.
+    return {cid: f for cid, f in facts.items() if f.route or f.recordings or f.from_public}
 
 
 class Reconciler:

@@ -173,6 +173,16 @@ def test_group_legs_several_calls_and_staff_calls_dropped() -> None:
     assert facts[other].caller_number == "037965432178"
 
 
+def test_group_legs_keeps_a_caller_who_hung_up_before_the_dialplan_marked_the_call() -> None:
+    early = "1795747400.2"
+    facts = group_legs([line(linkedid=early, uniqueid=early, hotline_route="",
+                             hotline_recording="", dcontext="hotline-entry", lastapp="Answer",
+                             billsec=0, duration=0)])
+
+    assert list(facts) == [early]
+    assert facts[early].recordings == {} and facts[early].caller_number == "13812345678"
+
+
 def test_group_legs_skips_a_non_json_line(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="ivr.reconcile"):
         facts = group_legs(['{"linkedid": "1795747054.0", "src": "138', line()])
