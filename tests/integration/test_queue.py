@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.pbx import AMI_USER
@@ -47,7 +49,10 @@ async def test_office_hours_call_reaches_a_seat(
     assert [e.detail["prompt"] for e in call.events if e.kind == "prompt"] == ["transfer-seat"]
     [recording] = call.recordings
     assert recording.status == files.COMPLETE
-    assert recording.duration_seconds and recording.duration_seconds > 5
+    # The whole call, prompt, queue and agent alike, is in the one recording.
+    assert call.answered_at is not None and call.ended_at is not None
+    talked = (call.ended_at - call.answered_at).total_seconds()
+    assert recording.duration_seconds == pytest.approx(talked, rel=0.1)
 
 
 async def test_nobody_logged_in_sends_the_caller_to_the_voice_menu(
