@@ -7,7 +7,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.pbx import AMI_USER
