@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import time
@@ -16,7 +15,7 @@ from sqlalchemy import text
 from hotline import cli_calendar, cli_cases, hours, pbx
 from hotline.db import calls as calls_db
 from hotline.db import state
-from hotline.db.base import make_engine, make_sessionmaker, session_scope
+from hotline.db.base import run_once
 from hotline.db.migrate import upgrade
 from hotline.privacy import mask_phone
 from hotline.secrets import load_or_create
@@ -64,19 +63,6 @@ def _parser() -> argparse.ArgumentParser:
     cli_calendar.register(sub)
     cli_cases.register(sub)
     return parser
-
-
-def _run(coro: Any) -> Any:
-    return asyncio.run(coro)
-
-
-async def _with_session(settings: Settings, work: Any) -> Any:
-    engine = make_engine(settings.database_url)
-    try:
-        async with session_scope(make_sessionmaker(engine)) as session:
-            return await work(session)
-    finally:
-        await engine.dispose()
 
 
 # --- up / down / status ---------------------------------------------------------------
@@ -132,8 +118,8 @@ def calendar_warnings(settings: Settings) -> list[str]:
     back to Monday to Friday)."""
     today = hours.court_today(settings)
     try:
-        result: list[str] = _run(_with_session(
-            settings, lambda s: hours.calendar_warnings(s, settings, today)))
+        result: list[str] = run_once(
+            settings.database_url, lambda s: hours.calendar_warnings(s, settings, today))
     except Exception:  # the database part already reports an unreadable database
         return []
     return result
@@ -170,7 +156,7 @@ def database_problems(settings: Settings) -> list[str]:
         version = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
         return [] if version else ["no schema (hotline db upgrade)"]
     try:
-        result: list[str] = _run(_with_session(settings, check))
+        result: list[str] = run_once(settings.database_url, check)
         return result
     except Exception as exc:  # any driver's error means the same to the operator
         return [f"cannot read the database: {exc.__class__.__name__}: {exc}"]
@@ -235,7 +221,7 @@ def cmd_db(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_calls(settings: Settings, args: argparse.Namespace) -> int:
     inst = pbx.instance_for(settings)
-    rows = _run(_with_session(settings, lambda s: calls_db.recent_calls(s, args.last)))
+    rows = run_once(settings.database_url, lambda s: calls_db.recent_calls(s, args.last))
     records = [_call_record(call, inst, args.unmask) for call in rows]
     if args.json:
         print(json.dumps(records, ensure_ascii=False, indent=2))
@@ -265,8 +251,8 @@ def _call_record(call: Any, inst: pbx.PbxInstance, unmask: bool) -> dict[str, An
 
 def cmd_mode(settings: Settings, args: argparse.Namespace) -> int:
     if args.mode:
-        _run(_with_session(settings, lambda s: state.set_state(s, hours.MODE_KEY, args.mode)))
-    mode = _run(_with_session(settings, lambda s: state.get_state(s, hours.MODE_KEY, "auto")))
+        run_once(settings.database_url, lambda s: state.set_state(s, hours.MODE_KEY, args.mode))
+    mode = run_once(settings.database_url, lambda s: state.get_state(s, hours.MODE_KEY, "auto"))
     print(f"mode: {mode}")
     return 0
 

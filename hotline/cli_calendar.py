@@ -14,12 +14,10 @@ afterwards (their other days follow Monday to Friday without a warning).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import getpass
 import re
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import TypeVar
@@ -29,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline import hours
 from hotline.calendar import WorkingCalendar, staff_label
 from hotline.db import calendar_days
-from hotline.db.base import make_engine, make_sessionmaker, session_scope
+from hotline.db.base import run_once
 from hotline.db.calendar_days import DayOverride
 from hotline.settings import Settings
 
@@ -64,7 +62,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
     year, month = args.month
-    calendar = _in_session(settings, lambda s: hours.load_calendar(s, settings,
+    calendar = run_once(settings.database_url, lambda s: hours.load_calendar(s, settings,
                                                                    date(year, month, 1)))
     print(calendar.month_table(year, month))
     return 0
@@ -80,7 +78,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     if errors:
         print("\n".join([*errors, "nothing was imported"]), file=sys.stderr)
         return 2
-    _in_session(settings, lambda s: _store_import(s, overrides))
+    run_once(settings.database_url, lambda s: _store_import(s, overrides))
     for o in overrides:
         print(f"{o.day}  {_kind_label(o.workday):8} {o.name}")
     years = ", ".join(str(y) for y in sorted({o.day.year for o in overrides}))
@@ -93,17 +91,17 @@ def cmd_set(settings: Settings, args: argparse.Namespace) -> int:
     if len(override.name) > NAME_MAX:
         print(f"hotline: the name is longer than {NAME_MAX} characters", file=sys.stderr)
         return 2
-    _in_session(settings, lambda s: calendar_days.set_override(s, override, _who()))
+    run_once(settings.database_url, lambda s: calendar_days.set_override(s, override, _who()))
     print(f"{override.day}  {_kind_label(override.workday)} {override.name}".rstrip())
     return 0
 
 
 def cmd_unset(settings: Settings, args: argparse.Namespace) -> int:
-    removed = _in_session(settings, lambda s: calendar_days.delete_override(s, args.day))
+    removed = run_once(settings.database_url, lambda s: calendar_days.delete_override(s, args.day))
     if not removed:
         print(f"{args.day}: the court had set nothing for this day")
         return 1
-    now = _in_session(settings, lambda s: hours.load_calendar(s, settings, args.day))
+    now = run_once(settings.database_url, lambda s: hours.load_calendar(s, settings, args.day))
     print(f"{args.day}: the court's setting is removed; now {_describe(now, args.day)}")
     return 0
 
@@ -220,14 +218,3 @@ def _who() -> str:
         return "cli"
 
 
-def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run one unit of work against the configured database (hotline.cli's helper has
-    the same shape; importing it here would be circular once cli.py registers us)."""
-    async def run() -> T:
-        engine = make_engine(settings.database_url)
-        try:
-            async with session_scope(make_sessionmaker(engine)) as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-    return asyncio.run(run())

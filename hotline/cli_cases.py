@@ -11,11 +11,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-# The module, not its names: hotline.cli imports this module while it is being loaded.
-from hotline import cli
 from hotline.cases import CaseImportError, ImportReport, import_cases_csv, mask_id_number
 from hotline.db import cases as cases_db
 from hotline.db import knowledge as knowledge_db
+from hotline.db.base import run_once
 from hotline.db.models import Case, KnowledgeEntry
 from hotline.knowledge import KnowledgeImportError, KnowledgeReport, import_knowledge
 from hotline.settings import Settings
@@ -40,7 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _in_session(settings: Settings, work: Any) -> Any:
-    return cli._run(cli._with_session(settings, work))
+    return run_once(settings.database_url, work)
 
 
 def cmd_cases_import(settings: Settings, args: argparse.Namespace) -> int:

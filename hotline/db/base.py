@@ -6,10 +6,11 @@ error, so no caller forgets either.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect, make_url
@@ -21,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -89,6 +92,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def run_once(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """One unit of work from a synchronous command (the CLI): its own engine, disposed after,
+    committed or rolled back like any session_scope."""
+    async def run() -> T:
+        engine = make_engine(url)
+        try:
+            async with session_scope(make_sessionmaker(engine)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+    return asyncio.run(run())
 
 
 @asynccontextmanager
