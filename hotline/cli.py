@@ -7,7 +7,6 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -96,7 +95,7 @@ def wait_bridge_healthy(settings: Settings, timeout: float = 30.0) -> None:
 
 
 def cmd_down(settings: Settings, _args: argparse.Namespace) -> int:
-    if pbx.terminate(bridge_pid_file(settings), BRIDGE_PROCESS, 15.0):
+    if pbx.terminate(settings.bridge_pid_file, BRIDGE_PROCESS, 15.0):
         print("bridge stopped")
     if pbx.stop(settings):
         print("PBX stopped")
@@ -140,7 +139,7 @@ def bridge_problems(settings: Settings) -> list[str]:
     if not _bridge_pid(settings):
         return ["the bridge is not running (hotline up)"]
     try:
-        beat = json.loads((settings.run_dir / "bridge.json").read_text())
+        beat = json.loads(settings.bridge_heartbeat_file.read_text())
     except (FileNotFoundError, ValueError):
         return ["the bridge has not reported yet"]
     problems = []
@@ -162,13 +161,8 @@ def database_problems(settings: Settings) -> list[str]:
         return [f"cannot read the database: {exc.__class__.__name__}: {exc}"]
 
 
-def bridge_pid_file(settings: Settings) -> Path:
-    """Written by the bridge itself (ivr/main.py) while it runs."""
-    return settings.run_dir / "bridge.pid"
-
-
 def _bridge_pid(settings: Settings) -> int | None:
-    return pbx.live_pid(bridge_pid_file(settings), BRIDGE_PROCESS)
+    return pbx.live_pid(settings.bridge_pid_file, BRIDGE_PROCESS)
 
 
 def _print_welcome(settings: Settings, inst: pbx.PbxInstance) -> None:

@@ -108,6 +108,16 @@ class Settings:
     def log_dir(self) -> Path:
         return self.data_dir / "log"
 
+    @property
+    def bridge_pid_file(self) -> Path:
+        """Written by the bridge itself while it runs (ivr/main.py)."""
+        return self.run_dir / "bridge.pid"
+
+    @property
+    def bridge_heartbeat_file(self) -> Path:
+        """The bridge's heartbeat, which `hotline status` reads."""
+        return self.run_dir / "bridge.json"
+
 
 _SECTIONS = {f.name: f.type for f in dataclasses.fields(Settings)}
 

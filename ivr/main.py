@@ -14,7 +14,6 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from hotline import logs
 from hotline.db.base import make_engine, make_sessionmaker, session_scope
@@ -75,7 +74,7 @@ class Bridge:
         """What `hotline status` reads: this process is alive and what it is connected to."""
         beat = {"pid": os.getpid(), "time": time.time(), "ami_connected": self.ami.connected,
                 "agi_port": self.agi.port, "agi_sessions": self.agi.active_sessions}
-        path = heartbeat_file(self.settings)
+        path = self.settings.bridge_heartbeat_file
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(beat))
         tmp.replace(path)
@@ -93,11 +92,7 @@ class Bridge:
         await self.ami.close()
         await self.tracker.close()
         await self.engine.dispose()
-        heartbeat_file(self.settings).unlink(missing_ok=True)
-
-
-def heartbeat_file(settings: Settings) -> Path:
-    return settings.run_dir / "bridge.json"
+        self.settings.bridge_heartbeat_file.unlink(missing_ok=True)
 
 
 async def _serve(settings: Settings) -> None:
@@ -113,7 +108,7 @@ def main() -> int:
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     logs.configure(settings.log_dir / "bridge.log")
     upgrade(settings.database_url)
-    pid_file = settings.run_dir / "bridge.pid"
+    pid_file = settings.bridge_pid_file
     pid_file.write_text(str(os.getpid()))
     try:
         with contextlib.suppress(KeyboardInterrupt):
