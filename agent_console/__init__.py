@@ -1,4 +1,5 @@
 """The web console for agents, duty judges, departments, leaders and administrators.
 
-Not built yet: the office-hours issue brings it (FastAPI, zh-CN pages, roles).
+`create_app` (agent_console.app) wires it; `register` (agent_console.cli) adds the
+`hotline user ...` and `hotline console` commands.
 """

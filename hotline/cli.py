@@ -6,11 +6,13 @@ import argparse
 import json
 import sys
 import time
+import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
 
+from agent_console import cli as console_cli
 from hotline import cli_calendar, cli_cases, hours, pbx
 from hotline.db import calls as calls_db
 from hotline.db import state
@@ -61,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_mode)
     cli_calendar.register(sub)
     cli_cases.register(sub)
+    console_cli.register(sub)
     return parser
 
 
@@ -70,9 +73,11 @@ def cmd_up(settings: Settings, _args: argparse.Namespace) -> int:
     upgrade(settings.database_url)
     print("starting the PBX ...", flush=True)
     inst = pbx.start(settings)
-    print("starting the bridge ...", flush=True)
+    print("starting the bridge and the console ...", flush=True)
     start_bridge(settings)
+    start_console(settings)
     wait_bridge_healthy(settings)
+    wait_console_healthy(settings)
     _print_welcome(settings, inst)
     return 0
 
@@ -81,6 +86,34 @@ def start_bridge(settings: Settings) -> None:
     if not _bridge_pid(settings):
         pbx.spawn_detached([sys.executable, "-m", "ivr"], settings.log_dir / "bridge.out",
                            cwd=REPO_ROOT)
+
+
+def start_console(settings: Settings) -> None:
+    if not pbx.live_pid(settings.console_pid_file, BRIDGE_PROCESS):
+        pbx.spawn_detached([sys.executable, "-m", "hotline.cli", "console"],
+                           settings.log_dir / "console.out", cwd=REPO_ROOT)
+
+
+def wait_console_healthy(settings: Settings, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not console_problems(settings):
+            return
+        time.sleep(0.3)
+    problems = "; ".join(console_problems(settings))
+    raise pbx.PbxError(f"the console did not become healthy: {problems}"
+                       f" (see {settings.log_dir / 'console.out'})")
+
+
+def console_problems(settings: Settings) -> list[str]:
+    if not pbx.live_pid(settings.console_pid_file, BRIDGE_PROCESS):
+        return ["the console is not running (hotline up)"]
+    url = f"http://{settings.console.host}:{settings.console.port}/login"
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return [] if response.status == 200 else [f"{url} answered {response.status}"]
+    except OSError as exc:
+        return [f"{url} does not answer: {exc}"]
 
 
 def wait_bridge_healthy(settings: Settings, timeout: float = 30.0) -> None:
@@ -97,6 +130,8 @@ def wait_bridge_healthy(settings: Settings, timeout: float = 30.0) -> None:
 def cmd_down(settings: Settings, _args: argparse.Namespace) -> int:
     if pbx.terminate(settings.bridge_pid_file, BRIDGE_PROCESS, 15.0):
         print("bridge stopped")
+    if pbx.terminate(settings.console_pid_file, BRIDGE_PROCESS, 15.0):
+        print("console stopped")
     if pbx.stop(settings):
         print("PBX stopped")
     return 0
@@ -104,7 +139,7 @@ def cmd_down(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
     parts = {"pbx": pbx_problems(settings), "bridge": bridge_problems(settings),
-             "database": database_problems(settings)}
+             "console": console_problems(settings), "database": database_problems(settings)}
     for name, problems in parts.items():
         print(f"{name:9} {'ok' if not problems else 'UNHEALTHY: ' + '; '.join(problems)}")
     for warning in calendar_warnings(settings):
@@ -180,7 +215,9 @@ Register a softphone (server {p.sip_bind}:{p.sip_port}, UDP) with one of:""")
     for ext in (*p.seats, *p.judges):
         role = "seat" if ext in p.seats else "duty judge"
         print(f"  {ext:6} password {secrets.phone_passwords[ext]:20} ({role})")
-    print("\nRecent calls: hotline calls   Health: hotline status   Stop: hotline down")
+    print(f"\nThe console: http://{settings.console.host}:{settings.console.port}/"
+          "  (add people with `hotline user add NAME --role agent|admin|...`)")
+    print("Recent calls: hotline calls   Health: hotline status   Stop: hotline down")
 
 
 def cmd_bridge(settings: Settings, _args: argparse.Namespace) -> int:

@@ -83,6 +83,16 @@ class CallsSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    host: str = "127.0.0.1"
+    port: int = 8368
+    # A console session left alone this long ends; every request starts the count again.
+    session_idle_minutes: int = 480
+    # Mark the session cookie Secure: only when the console is served over HTTPS.
+    secure_cookies: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     paths: PathsSettings = field(default_factory=PathsSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -90,6 +100,7 @@ class Settings:
     hours: HoursSettings = field(default_factory=HoursSettings)
     calls: CallsSettings = field(default_factory=CallsSettings)
     cases: CasesSettings = field(default_factory=CasesSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
     @property
     def data_dir(self) -> Path:
@@ -112,6 +123,11 @@ class Settings:
     def bridge_pid_file(self) -> Path:
         """Written by the bridge itself while it runs (ivr/main.py)."""
         return self.run_dir / "bridge.pid"
+
+    @property
+    def console_pid_file(self) -> Path:
+        """Written by the console itself while it runs (agent_console/cli.py)."""
+        return self.run_dir / "console.pid"
 
     @property
     def bridge_heartbeat_file(self) -> Path:

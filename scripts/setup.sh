@@ -10,6 +10,8 @@ APT_PACKAGES=(
   sip-tester                 # SIPp: test callers, seats and judges
   ffmpeg sox espeak-ng       # prompts and recordings
   tzdata ca-certificates
+  chromium                   # the browser tests of the web console (through Playwright)
+  fonts-wqy-microhei         # a CJK font, so the console's Chinese renders in that browser
 )
 
 missing=()

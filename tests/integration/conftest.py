@@ -23,7 +23,7 @@ from hotline.db.base import make_engine, make_sessionmaker
 from hotline.db.migrate import upgrade
 from hotline.settings import REPO_ROOT, Settings, load_settings
 
-PORTS = {"sip": 25060, "carrier": 25070, "ami": 25038, "agi": 24573}
+PORTS = {"sip": 25060, "carrier": 25070, "ami": 25038, "agi": 24573, "console": 28368}
 MEDIA_PORT = 26000
 
 CONFIG = """
@@ -41,6 +41,8 @@ queue_max_wait = 20
 message_max_seconds = 10
 [cases]
 lockout_failures = 3
+[console]
+port = {console}
 """
 
 
@@ -121,6 +123,21 @@ def bridge(bridge_process: BridgeProcess) -> BridgeProcess:
     if not bridge_process.running:
         bridge_process.start()
     return bridge_process
+
+
+@pytest.fixture(scope="session")
+def console(asterisk: pbx.PbxInstance, settings: Settings, env: dict[str, str]) -> Iterator[None]:
+    """The web console as `hotline up` runs it: its own process."""
+    log = open(settings.log_dir / "console-test.out", "ab")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "console"], cwd=REPO_ROOT,
+                            env=env, stdout=log, stderr=log)
+    log.close()
+    try:
+        cli.wait_console_healthy(settings)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="session")

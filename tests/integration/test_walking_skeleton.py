@@ -151,27 +151,33 @@ async def wait_reconciled(sessions: async_sessionmaker[AsyncSession], call_id: s
     raise AssertionError(f"call {call_id} was not reconciled")
 
 
-def test_status_reports_each_part(bridge: BridgeProcess, hotline_cli: object) -> None:
+def test_status_reports_each_part(bridge: BridgeProcess, console: None,
+                                  hotline_cli: object) -> None:
     healthy = hotline_cli("status")  # type: ignore[operator]
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
     parts = [line.split()[:2] for line in healthy.stdout.splitlines()
              if not line.startswith("WARNING")]  # e.g. next year's holidays not imported yet
-    assert parts == [["pbx", "ok"], ["bridge", "ok"], ["database", "ok"]]
+    assert parts == [["pbx", "ok"], ["bridge", "ok"], ["console", "ok"], ["database", "ok"]]
     bridge.stop()
     sick = hotline_cli("status")  # type: ignore[operator]
     assert sick.returncode == 1
     assert "bridge    UNHEALTHY" in sick.stdout
 
 
-def test_calls_command_lists_records_with_masked_numbers(
-        bridge: BridgeProcess, hotline_cli: object) -> None:
-    listed = hotline_cli("calls", "--json", "--last", "5")  # type: ignore[operator]
+async def test_calls_command_lists_records_with_masked_numbers(
+        bridge: BridgeProcess, settings: Settings, sessions: async_sessionmaker[AsyncSession],
+        hotline_cli: object, tmp_path: Path) -> None:
+    await set_mode(sessions, "closed")
+    await place_call(settings, sipp.speak(3), tmp_path)
+    await wait_call(sessions, recording_done)
+    listed = await asyncio.to_thread(hotline_cli, "calls", "--json", "--last", "5")  # type: ignore[arg-type]
     assert listed.returncode == 0, listed.stderr
     records = json.loads(listed.stdout)
-    assert records, "the earlier tests' calls should be listed"
+    assert records[0]["caller"] == "138****5678"
     assert all("****" in r["caller"] for r in records)
     for key in ("id", "started_at", "answered_at", "ended_at", "disposition", "route",
                 "recordings"):
         assert key in records[0]
-    full = json.loads(hotline_cli("calls", "--json", "--unmask").stdout)  # type: ignore[operator]
+    full = json.loads((await asyncio.to_thread(
+        hotline_cli, "calls", "--json", "--unmask")).stdout)  # type: ignore[arg-type]
     assert CALLER in {r["caller"] for r in full}

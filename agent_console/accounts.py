@@ -1,0 +1,188 @@
+"""Console users and their credentials: argon2 password hashes, browser sessions and API
+tokens. Secrets (session cookies, bearer tokens) are random and stored only as SHA-256."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent_console.texts import ROLE_LABELS, ROLES
+from hotline.db.models import ApiToken, User, WebSession
+
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
+
+
+class AccountError(ValueError):
+    """A user command cannot be done; the message says why (in English, for the CLI)."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """A logged-in user, as the pages and the API see them (no password hash)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    extension: str
+
+    @classmethod
+    def of(cls, user: User) -> Account:
+        return cls(user.id, user.username, user.display_name, user.role, user.extension)
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role, self.role)
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+
+@dataclass(frozen=True)
+class FoundSession:
+    row: WebSession
+    user: User | None
+
+
+def check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def hash_password(password: str) -> str:
+    check_new_password(password)
+    return _hasher.hash(password)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# --- users ------------------------------------------------------------------------------
+
+async def add_user(session: AsyncSession, username: str, password: str, role: str,
+                   display_name: str = "", extension: str = "") -> User:
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+    if await get_user(session, username) is not None:
+        raise AccountError(f"user {username!r} already exists")
+    user = User(username=username, password_hash=await asyncio.to_thread(hash_password, password),
+                role=role, display_name=display_name, extension=extension, active=True)
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def get_user(session: AsyncSession, username: str) -> User | None:
+    user: User | None = await session.scalar(select(User).where(User.username == username))
+    return user
+
+
+async def set_password(session: AsyncSession, username: str, password: str) -> None:
+    user = await get_user(session, username)
+    if user is None:
+        raise AccountError(f"no user {username!r}")
+    user.password_hash = await asyncio.to_thread(hash_password, password)
+
+
+async def list_users(session: AsyncSession) -> Sequence[User]:
+    return (await session.scalars(select(User).order_by(User.username))).all()
+
+
+async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
+    """The active user with this name and password, or None. An unknown name costs the same
+    hashing work as a wrong password, so the answer's timing does not tell them apart."""
+    user = await get_user(session, username)
+    if user is None or not user.active:
+        await asyncio.to_thread(_verify, _dummy_hash(), password)
+        return None
+    if not await asyncio.to_thread(_verify, user.password_hash, password):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = await asyncio.to_thread(_hasher.hash, password)
+    return user
+
+
+# --- browser sessions -------------------------------------------------------------------
+
+async def open_session(session: AsyncSession, user_id: int | None, now: datetime,
+                       idle: timedelta) -> tuple[str, WebSession]:
+    """A new session: the secret for the cookie, and its row (with the CSRF token)."""
+    secret = secrets.token_urlsafe(32)
+    row = WebSession(id_hash=_digest(secret), user_id=user_id,
+                     csrf_token=secrets.token_urlsafe(32), created_at=now, last_seen_at=now,
+                     expires_at=now + idle)
+    session.add(row)
+    await session.flush()
+    return secret, row
+
+
+async def find_session(session: AsyncSession, secret: str, now: datetime,
+                       idle: timedelta) -> FoundSession | None:
+    """The live session with this cookie secret, its idle time started again; None when
+    unknown, expired, or its user was deactivated."""
+    row = await session.get(WebSession, _digest(secret))
+    if row is None or row.expires_at <= now:
+        return None
+    user = await session.get(User, row.user_id) if row.user_id is not None else None
+    if user is not None and not user.active:
+        return None
+    row.last_seen_at, row.expires_at = now, now + idle
+    return FoundSession(row, user)
+
+
+async def close_session(session: AsyncSession, secret: str) -> None:
+    await session.execute(delete(WebSession).where(WebSession.id_hash == _digest(secret)))
+
+
+async def purge_expired(session: AsyncSession, now: datetime) -> None:
+    await session.execute(delete(WebSession).where(WebSession.expires_at <= now))
+    await session.execute(delete(ApiToken).where(ApiToken.expires_at <= now))
+
+
+# --- API tokens -------------------------------------------------------------------------
+
+async def issue_token(session: AsyncSession, user_id: int, now: datetime,
+                      idle: timedelta) -> tuple[str, ApiToken]:
+    secret = secrets.token_urlsafe(32)
+    row = ApiToken(token_hash=_digest(secret), user_id=user_id, created_at=now,
+                   last_used_at=now, expires_at=now + idle)
+    session.add(row)
+    await session.flush()
+    return secret, row
+
+
+async def find_token_user(session: AsyncSession, secret: str, now: datetime,
+                          idle: timedelta) -> User | None:
+    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    if row is None or row.expires_at <= now:
+        return None
+    user = await session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    row.last_used_at, row.expires_at = now, now + idle
+    return user

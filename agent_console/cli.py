@@ -1,0 +1,110 @@
+"""`hotline user ...` (console users) and `hotline console` (the web console, foreground)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent_console import accounts
+from agent_console.accounts import AccountError
+from agent_console.app import create_app
+from agent_console.texts import ROLE_LABELS, ROLES
+from hotline.db.base import make_engine, make_sessionmaker, run_once
+from hotline.db.migrate import upgrade
+from hotline.settings import Settings
+
+PASSWORD_VAR = "HOTLINE_NEW_PASSWORD"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `user` and `console` commands to hotline's subcommands."""
+    user = sub.add_parser("user", help="the web console's users")
+    actions = user.add_subparsers(required=True, metavar="ACTION")
+    p = actions.add_parser("add", help=f"add a user (password asked, or from ${PASSWORD_VAR})")
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--name", default="", help="the name the console shows")
+    p.add_argument("--extension", default="", help="the user's seat phone, e.g. 8001")
+    p.set_defaults(func=cmd_user_add)
+    actions.add_parser("list", help="every user").set_defaults(func=cmd_user_list)
+    p = actions.add_parser("passwd", help=f"set a user's password (or from ${PASSWORD_VAR})")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_user_passwd)
+    sub.add_parser("console", help="run the web console in the foreground"
+                   ).set_defaults(func=cmd_console)
+
+
+def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(session: AsyncSession) -> None:
+        await accounts.add_user(session, args.username, password, args.role, args.name,
+                                args.extension)
+    try:
+        password = _new_password()
+        run_once(settings.database_url, work)
+    except AccountError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+    print(f"user {args.username} added ({args.role})")
+    return 0
+
+
+def cmd_user_list(settings: Settings, _args: argparse.Namespace) -> int:
+    for u in run_once(settings.database_url, accounts.list_users):
+        state = "active" if u.active else "inactive"
+        print(f"{u.username:20} {u.role:13} {ROLE_LABELS.get(u.role, ''):6} "
+              f"{u.extension:6} {state:8} {u.display_name}")
+    return 0
+
+
+def cmd_user_passwd(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        password = _new_password()
+        run_once(settings.database_url,
+                 lambda s: accounts.set_password(s, args.username, password))
+    except AccountError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+    print(f"password of {args.username} changed")
+    return 0
+
+
+def _new_password() -> str:
+    """From the environment (for scripts), else typed twice without echo."""
+    if PASSWORD_VAR in os.environ:
+        password = os.environ[PASSWORD_VAR]
+    else:
+        password = getpass.getpass("new password: ")
+        if getpass.getpass("again: ") != password:
+            raise AccountError("the two passwords differ")
+    accounts.check_new_password(password)
+    return password
+
+
+def cmd_console(settings: Settings, _args: argparse.Namespace) -> int:
+    upgrade(settings.database_url)
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    # `hotline down` and `hotline status` find the console by this file.
+    settings.console_pid_file.write_text(str(os.getpid()))
+    try:
+        asyncio.run(serve(settings))
+    finally:
+        settings.console_pid_file.unlink(missing_ok=True)
+    return 0
+
+
+async def serve(settings: Settings) -> None:
+    """The console on the configured address until SIGINT/SIGTERM."""
+    engine = make_engine(settings.database_url)
+    try:
+        app = create_app(settings, make_sessionmaker(engine))
+        config = uvicorn.Config(app, host=settings.console.host, port=settings.console.port,
+                                log_level="info", proxy_headers=False)
+        await uvicorn.Server(config).serve()
+    finally:
+        await engine.dispose()
