@@ -7,7 +7,7 @@ import json
 import sys
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -95,14 +95,19 @@ def start_console(settings: Settings) -> None:
 
 
 def wait_console_healthy(settings: Settings, timeout: float = 30.0) -> None:
+    _wait_healthy("console", lambda: console_problems(settings),
+                  settings.log_dir / "console.out", timeout)
+
+
+def _wait_healthy(part: str, problems: Callable[[], list[str]], log: Path,
+                  timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not console_problems(settings):
+        if not problems():
             return
         time.sleep(0.3)
-    problems = "; ".join(console_problems(settings))
-    raise pbx.PbxError(f"the console did not become healthy: {problems}"
-                       f" (see {settings.log_dir / 'console.out'})")
+    raise pbx.PbxError(f"the {part} did not become healthy: {'; '.join(problems())}"
+                       f" (see {log})")
 
 
 def console_problems(settings: Settings) -> list[str]:
@@ -117,14 +122,8 @@ def console_problems(settings: Settings) -> list[str]:
 
 
 def wait_bridge_healthy(settings: Settings, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not bridge_problems(settings):
-            return
-        time.sleep(0.3)
-    problems = "; ".join(bridge_problems(settings))
-    raise pbx.PbxError(f"the bridge did not become healthy: {problems}"
-                       f" (see {settings.log_dir / 'bridge.log'})")
+    _wait_healthy("bridge", lambda: bridge_problems(settings), settings.log_dir / "bridge.log",
+                  timeout)
 
 
 def cmd_down(settings: Settings, _args: argparse.Namespace) -> int:
