@@ -199,6 +199,15 @@ class Ticket(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # the agent who answered the call (Art. 6), or who picked up an after-hours ticket
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                 index=True)
+    # who is asked to act on it now: the duty judge for a consultation, a handler, ...
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # when the caller first joined the queue: callbacks are returned in this order, so a
+    # caller who gave up waiting keeps their turn
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SmsMessage(Base):
@@ -263,3 +272,72 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+# --- office hours: phones, presence, call logs, the duty roster -------------------------
+
+class Phone(Base):
+    """A SIP desk phone: a seat agent's or a duty judge's. Administrators add, disable and
+    re-key them in the console; site/pjsip.conf is rendered from this table. The SIP
+    password must be kept readable (Asterisk answers the digest challenge with it); it is
+    shown to administrators only, and only when it is set."""
+
+    __tablename__ = "phones"
+
+    extension: Mapped[str] = mapped_column(String(20), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # seat | judge
+    label: Mapped[str] = mapped_column(String(60), default="")
+    enabled: Mapped[bool] = mapped_column(default=True)
+    password: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AgentPresence(Base):
+    """Where an agent is: logged out, ready in the seats queue, or paused with a reason.
+    Asterisk holds the live queue; this row is what the console asked for, so the queue
+    is rebuilt after Asterisk restarts and the console shows it without asking."""
+
+    __tablename__ = "agent_presence"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    extension: Mapped[str] = mapped_column(String(20), default="")
+    state: Mapped[str] = mapped_column(String(10), default="out")  # out | ready | paused
+    reason: Mapped[str] = mapped_column(String(20), default="")
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CallLog(Base):
+    """The agent's record of one call (Art. 9): who called, about what, what they were told
+    and what happened next. The agent who answered owns it (Art. 6)."""
+
+    __tablename__ = "call_logs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"),
+                                                index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                 index=True)
+    caller_name: Mapped[str] = mapped_column(String(60))
+    caller_kind: Mapped[str] = mapped_column(String(20))  # party | lawyer | public
+    contact: Mapped[str] = mapped_column(String(40))
+    id_number: Mapped[str] = mapped_column(String(20), default="")
+    case_number: Mapped[str] = mapped_column(String(60), default="")
+    category: Mapped[str] = mapped_column(String(20))  # hotline.catalog.SERVICES
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    # answered | duty_judge | forwarded | substantive
+    outcome: Mapped[str] = mapped_column(String(20))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DutyAssignment(Base):
+    """The duty judge of one court day (Art. 7), set by the administrator."""
+
+    __tablename__ = "duty_roster"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    judge_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    note: Mapped[str] = mapped_column(String(200), default="")

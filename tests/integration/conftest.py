@@ -23,8 +23,19 @@ from hotline.db.base import make_engine, make_sessionmaker
 from hotline.db.migrate import upgrade
 from hotline.settings import REPO_ROOT, Settings, load_settings
 
-PORTS = {"sip": 25060, "carrier": 25070, "ami": 25038, "agi": 24573, "console": 28368}
-MEDIA_PORT = 26000
+# Two runs on one machine (two developers, or a test run beside another) keep apart by
+# setting HOTLINE_TEST_PORT_OFFSET (e.g. 100, 200): every port below moves by it.
+OFFSET = int(os.environ.get("HOTLINE_TEST_PORT_OFFSET", "0"))
+
+
+def port(base: int) -> int:
+    """A local port for a test's SIPp phone or caller, moved by the run's offset."""
+    return base + OFFSET
+
+
+PORTS = {name: port(base) for name, base in
+         {"sip": 25060, "carrier": 25070, "ami": 25038, "agi": 24573, "console": 28368}.items()}
+MEDIA_PORT = port(26000)
 
 CONFIG = """
 [paths]
@@ -34,8 +45,8 @@ sip_port = {sip}
 carrier_match = "127.0.0.1:{carrier}"
 ami_port = {ami}
 agi_port = {agi}
-rtp_start = 30000
-rtp_end = 30999
+rtp_start = {rtp_start}
+rtp_end = {rtp_end}
 [calls]
 queue_max_wait = 20
 message_max_seconds = 10
@@ -56,7 +67,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("hotline-data")
     path = data / "hotline.toml"
-    path.write_text(CONFIG.format(data=data, **PORTS))
+    path.write_text(CONFIG.format(data=data, rtp_start=30000 + OFFSET * 10,
+                                   rtp_end=30999 + OFFSET * 10, **PORTS))
     return path
 
 
