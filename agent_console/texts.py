@@ -30,3 +30,7 @@ MESSAGES = {
     "role": "您的角色无权访问此页面。",
     "csrf": "安全校验未通过（页面可能已过期），请返回刷新后重试。",
 }
+
+# Roles that see callers' phone and ID numbers whole: the agent who talks to the caller and
+# the handler who must reply. Everyone else sees them masked (hotline.privacy).
+SEES_PERSONAL_DATA = frozenset({AGENT, DEPT_HANDLER})
