@@ -33,7 +33,8 @@ async def create_ticket(session: AsyncSession, type: str, caller_number: str,
                         call_id: str | None, audio_path: str = "", text: str = "",
                         subtype: str = "", detail: dict[str, str] | None = None,
                         now: datetime | None = None,
-                        timezone: str = COURT_TIMEZONE) -> Ticket:
+                        timezone: str = COURT_TIMEZONE, owner_id: int | None = None,
+                        assignee_id: int | None = None) -> Ticket:
     """Create an open ticket with the next free reference of the court's day.
 
     Raises ValueError for a type not in hotline.catalog.TICKET_TYPES (or an appointment
@@ -44,7 +45,8 @@ async def create_ticket(session: AsyncSession, type: str, caller_number: str,
     prefix = now.astimezone(ZoneInfo(timezone)).strftime("%y%m%d")
     values = {"type": type, "subtype": subtype, "status": OPEN, "caller_number": caller_number,
               "call_id": call_id, "audio_path": audio_path, "text": text,
-              "detail": dict(detail or {}), "created_at": now}
+              "detail": dict(detail or {}), "created_at": now, "owner_id": owner_id,
+              "assignee_id": assignee_id}
     await _serialize_writers_on_sqlite(session)
     for _ in range(MAX_ATTEMPTS):
         reference = await _next_reference(session, prefix)
