@@ -56,7 +56,7 @@ async def upsert_entry(session: AsyncSession, title: str, answer: str, menu_key:
 
 async def search_entries(session: AsyncSession, words: str, limit: int = 20,
                          include_inactive: bool = False) -> list[KnowledgeEntry]:
-    """Entries whose title or answer contains every word (case-insensitive).
+    """Entries whose title, answer or category contains every word (case-insensitive).
 
     Chinese has no spaces between words: "上诉 期限" finds more than "上诉期限".
     """
@@ -74,4 +74,5 @@ def _mentions(word: str) -> ColumnElement[bool]:
     # An agent typing "100%" means the characters, not a wildcard.
     pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return or_(KnowledgeEntry.title.ilike(pattern, escape="\\"),
-               KnowledgeEntry.answer.ilike(pattern, escape="\\"))
+               KnowledgeEntry.answer.ilike(pattern, escape="\\"),
+               KnowledgeEntry.category.ilike(pattern, escape="\\"))
