@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agent_console import api, pages
+from agent_console import api, pages, phones
 from agent_console.auth import Console, Forbidden, NotLoggedIn
 from agent_console.texts import MESSAGES
 from hotline.db.base import utcnow
@@ -41,6 +41,7 @@ def create_app(settings: Settings, sessions: async_sessionmaker[AsyncSession], *
     app.state.console = Console(settings, sessions, clock, _templates())
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(phones.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(NotLoggedIn, _not_logged_in)
     app.add_exception_handler(Forbidden, _forbidden)

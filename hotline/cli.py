@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import text
 
 from agent_console import cli as console_cli
-from hotline import cli_calendar, cli_cases, hours, pbx
+from hotline import cli_calendar, cli_cases, cli_phones, hours, pbx
 from hotline.db import calls as calls_db
 from hotline.db import state
 from hotline.db.base import run_once
@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_mode)
     cli_calendar.register(sub)
     cli_cases.register(sub)
+    cli_phones.register(sub)
     console_cli.register(sub)
     return parser
 
@@ -212,9 +213,10 @@ from {p.carrier_match} (the carrier's address), e.g. with SIPp:
   sipp -sn uac -s 12368 -i {host} -p {port} {p.sip_bind}:{p.sip_port} -m 1
 
 Register a softphone (server {p.sip_bind}:{p.sip_port}, UDP) with one of:""")
-    for ext in (*p.seats, *p.judges):
-        role = "seat" if ext in p.seats else "duty judge"
-        print(f"  {ext:6} password {secrets.phone_passwords[ext]:20} ({role})")
+    for phone in pbx.seed_phones(settings, secrets):
+        if phone.enabled:
+            role = "seat" if phone.kind == "seat" else "duty judge"
+            print(f"  {phone.extension:6} password {phone.password:20} ({role})")
     print(f"\nThe console: http://{settings.console.host}:{settings.console.port}/"
           "  (add people with `hotline user add NAME --role agent|admin|...`)")
     print("Recent calls: hotline calls   Health: hotline status   Stop: hotline down")
@@ -246,7 +248,8 @@ def cmd_pbx(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_db(settings: Settings, _args: argparse.Namespace) -> int:
     upgrade(settings.database_url)
-    print("database is up to date")
+    phones = pbx.seed_phones(settings, load_or_create(settings))  # hotline.toml's seeds
+    print(f"database is up to date ({len(phones)} phones)")
     return 0
 
 

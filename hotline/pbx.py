@@ -16,15 +16,23 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from hotline import prompts
 from hotline.calendar import WEEKDAY_KEYS, weekday_spans
+from hotline.db import phones as phones_db
+from hotline.db.base import run_once
+from hotline.db.migrate import upgrade
+from hotline.db.models import Phone
 from hotline.secrets import Secrets, load_or_create
-from hotline.settings import REPO_ROOT, Settings
+from hotline.settings import REPO_ROOT, PbxSettings, Settings
 
 CONF_DIR = REPO_ROOT / "asterisk-conf"
 DIALPLAN_DIR = REPO_ROOT / "dialplan"
@@ -156,8 +164,10 @@ def _prepare_chroot(root: Path) -> None:
 
 # --- configuration ---------------------------------------------------------------------
 
-def render_config(settings: Settings, inst: PbxInstance, secrets: Secrets) -> None:
-    """Copy the repo's asterisk-conf/ and dialplan/ into the instance and render site/."""
+def render_config(settings: Settings, inst: PbxInstance, secrets: Secrets,
+                  phones: Sequence[Phone] | None = None) -> None:
+    """Copy the repo's asterisk-conf/ and dialplan/ into the instance and render site/
+    (the phones from the phones table; without them, hotline.toml's seeds)."""
     etc = inst.dir("etc")
     for sub in ("etc/site", "etc/dialplan", "run", "log/cdr-custom", "spool", "lib", "cache",
                 "recordings", "sounds"):
@@ -169,8 +179,8 @@ def render_config(settings: Settings, inst: PbxInstance, secrets: Secrets) -> No
     for conf in DIALPLAN_DIR.glob("*.conf"):
         shutil.copy2(conf, etc / "dialplan" / conf.name)
     (etc / "asterisk.conf").write_text(_asterisk_conf(inst))
-    for name, text in site_files(settings, inst, secrets).items():
-        (etc / "site" / name).write_text(text)
+    for name, text in site_files(settings, inst, secrets, phones).items():
+        write_atomic(etc / "site" / name, text)
 
 
 def install_sounds(settings: Settings, inst: PbxInstance) -> None:
@@ -195,10 +205,14 @@ def _asterisk_conf(inst: PbxInstance) -> str:
     return text
 
 
-def site_files(settings: Settings, inst: PbxInstance, secrets: Secrets) -> dict[str, str]:
-    """The few lines of Asterisk configuration that differ per site, from hotline.toml."""
+def site_files(settings: Settings, inst: PbxInstance, secrets: Secrets,
+               phones: Sequence[Phone] | None = None) -> dict[str, str]:
+    """The few lines of Asterisk configuration that differ per site, from hotline.toml
+    and the phones table (None: the phones hotline.toml seeds, with secrets' passwords)."""
+    if phones is None:
+        phones = phones_db.seed_rows(settings.pbx, secrets.phone_passwords)
     return {
-        "pjsip.conf": _site_pjsip(settings, secrets),
+        "pjsip.conf": render_pjsip(settings.pbx, phones),
         "manager.conf": _site_manager(settings, secrets),
         "extensions.conf": _site_extensions(settings, inst),
         "musiconhold.conf": _site_moh(inst),
@@ -210,20 +224,29 @@ def _site_moh(inst: PbxInstance) -> str:
     return f"[default]\nmode = files\ndirectory = {inst.pbx_root / 'sounds' / 'moh'}\n"
 
 
-def _site_pjsip(settings: Settings, secrets: Secrets) -> str:
-    pbx = settings.pbx
-    out = ["; Rendered from hotline.toml by `hotline pbx up`. Do not edit.",
+def render_pjsip(pbx: PbxSettings, phones: Sequence[Phone]) -> str:
+    """site/pjsip.conf: the transport, the carrier, and each enabled phone of the table."""
+    out = ["; Rendered from hotline.toml and the phones table by `hotline pbx up` and on",
+           "; every change of a phone (console, `hotline phones`). Do not edit.",
            "[transport-udp]", "type = transport", "protocol = udp",
            f"bind = {pbx.sip_bind}:{pbx.sip_port}", "",
            "[carrier](carrier-endpoint)", "",
            "[carrier]", "type = identify", "endpoint = carrier", f"match = {pbx.carrier_match}", ""]
-    for ext in (*pbx.seats, *pbx.judges):
+    for phone in sorted((p for p in phones if p.enabled), key=lambda p: p.extension):
+        ext = phone.extension
         out += [f"[{ext}](staff-endpoint)", f"auth = {ext}", f"aors = {ext}",
                 f"callerid = <{ext}>", "",
                 f"[{ext}](staff-aor)", "",
                 f"[{ext}](staff-auth)", f"username = {ext}",
-                f"password = {secrets.phone_passwords[ext]}", ""]
+                f"password = {phone.password}", ""]
     return "\n".join(out)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace path's content in one step: a reload never reads a half-written file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 def _site_manager(settings: Settings, secrets: Secrets) -> str:
@@ -278,6 +301,129 @@ def _last_minute(span: str) -> str:
     return f"{start}-{total // 60:02d}:{total % 60:02d}"
 
 
+# --- phones: the table, site/pjsip.conf, and a reload that keeps calls up ---------------
+
+_PJSIP_LOCK = threading.Lock()  # one write-and-reload at a time in a process
+SEATS_QUEUE = "seats"
+
+
+def seed_phones(settings: Settings, secrets: Secrets) -> list[Phone]:
+    """Every phone of the table, after adding those hotline.toml names and the table lacks
+    (with an older site's passwords from secrets.toml). Migrates the database first."""
+    upgrade(settings.database_url)
+
+    async def work(session: AsyncSession) -> list[Phone]:
+        try:
+            await phones_db.seed(session, settings.pbx, secrets.phone_passwords)
+        except phones_db.PhoneError as exc:
+            raise PbxError(f"hotline.toml {exc}") from None
+        return await phones_db.list_phones(session)
+    return run_once(settings.database_url, work)
+
+
+def apply_phones(settings: Settings, phones: Sequence[Phone],
+                 leave_queue: Sequence[str] = ()) -> None:
+    """Render site/pjsip.conf from `phones` and have the running Asterisk reload PJSIP.
+
+    A PJSIP reload leaves calls in progress up; a phone no longer in the file can place no
+    new call, a new password is asked at the phone's next registration. Extensions in
+    leave_queue are taken out of the seats queue (a disabled seat must stop ringing).
+    Raises PbxError when the file cannot be written or Asterisk does not take it: the
+    next `hotline pbx up` renders the same file from the table anyway.
+    """
+    site = instance_for(settings).dir("etc") / "site"
+    if not site.is_dir():
+        raise PbxError("the PBX has not been set up yet (hotline pbx up)")
+    secret = load_or_create(settings).ami_secret
+    with _PJSIP_LOCK:
+        write_atomic(site / "pjsip.conf", render_pjsip(settings.pbx, phones))
+        ami_action(settings.pbx.ami_port, secret,
+                   {"Action": "Reload", "Module": "res_pjsip.so"})
+    for ext in leave_queue:
+        queue_remove(settings, secret, ext)
+
+
+def queue_remove(settings: Settings, secret: str, extension: str) -> None:
+    """Take a seat out of the seats queue; a seat that was not in it is fine."""
+    try:
+        ami_action(settings.pbx.ami_port, secret, {
+            "Action": "QueueRemove", "Queue": SEATS_QUEUE, "Interface": f"PJSIP/{extension}"})
+    except AmiRefused as exc:
+        if "not there" not in str(exc).lower():
+            raise
+
+
+def registered_phones(settings: Settings) -> dict[str, str]:
+    """Phones with a registered contact, and its status (Reachable, Unknown, ...)."""
+    replies = ami_action(settings.pbx.ami_port, load_or_create(settings).ami_secret,
+                         {"Action": "PJSIPShowContacts"})
+    found: dict[str, str] = {}
+    for event in replies[1:]:
+        if event.get("Event") == "ContactList":
+            aor = event.get("Aor") or event.get("ObjectName", "").split(";@")[0]
+            found[aor] = event.get("Status", "")
+    return found
+
+
+class AmiRefused(PbxError):
+    """Asterisk answered an AMI action with an error; the message is Asterisk's."""
+
+
+def ami_action(port: int, secret: str, action: dict[str, str],
+               timeout: float = 10.0) -> list[dict[str, str]]:
+    """One AMI action on loopback, from a synchronous caller (the CLI, or the console
+    through asyncio.to_thread): log in, act, log off.
+
+    Returns the response, then the events a list action sends (up to its EventList:
+    Complete). Raises AmiRefused for an error response, PbxError when AMI does not answer.
+    """
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+            reader = sock.makefile("r", encoding="utf-8", newline="\r\n")
+            reader.readline()  # banner
+            login = _ami_exchange(sock, reader, {"Action": "Login", "Username": AMI_USER,
+                                                 "Secret": secret, "Events": "off"})
+            if login[0].get("Response") != "Success":
+                raise PbxError("AMI login refused: " + login[0].get("Message", ""))
+            replies = _ami_exchange(sock, reader, action)
+            sock.sendall(b"Action: Logoff\r\n\r\n")
+    except OSError as exc:
+        raise PbxError(f"AMI on port {port} does not answer: {exc}") from exc
+    if replies[0].get("Response") == "Error":
+        raise AmiRefused(f"{action['Action']}: {replies[0].get('Message', '')}")
+    return replies
+
+
+def _ami_exchange(sock: socket.socket, reader: TextIO,
+                  action: dict[str, str]) -> list[dict[str, str]]:
+    action_id = f"hotline-{os.getpid()}-{time.monotonic_ns()}"
+    sock.sendall("".join(f"{k}: {v}\r\n" for k, v in {**action, "ActionID": action_id}.items())
+                 .encode() + b"\r\n")
+    replies: list[dict[str, str]] = []
+    while True:
+        fields = _read_message(reader)
+        if fields.get("ActionID") != action_id:
+            continue  # an event nobody asked for
+        replies.append(fields)
+        listing = replies[0].get("EventList") == "start"
+        if not listing or fields.get("EventList") == "Complete":
+            return replies
+
+
+def _read_message(reader: TextIO) -> dict[str, str]:
+    """The next AMI message's fields; OSError when AMI hangs up."""
+    fields: dict[str, str] = {}
+    while True:
+        line = reader.readline()
+        if not line:
+            raise OSError("AMI closed the connection")
+        key, sep, value = line.rstrip("\r\n").partition(": ")
+        if sep:
+            fields[key] = value
+        elif not line.strip() and fields:
+            return fields
+
+
 # --- running ---------------------------------------------------------------------------
 
 def running_pid(settings: Settings) -> int | None:
@@ -316,7 +462,7 @@ def start(settings: Settings, timeout: float = 60.0) -> PbxInstance:
         ensure_sandbox(inst.chroot, settings.log_dir / "sandbox-build.log")
         _prepare_chroot(inst.chroot)
     secrets = load_or_create(settings)
-    render_config(settings, inst, secrets)
+    render_config(settings, inst, secrets, seed_phones(settings, secrets))
     install_sounds(settings, inst)
     if running_pid(settings) is None:
         spawn_detached(inst.command("-f"), settings.log_dir / "asterisk.out")

@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline import cli, pbx
-from hotline.db.base import make_engine, make_sessionmaker
+from hotline.db import phones as phones_db
+from hotline.db.base import make_engine, make_sessionmaker, session_scope
 from hotline.db.migrate import upgrade
 from hotline.settings import REPO_ROOT, Settings, load_settings
 
@@ -174,6 +175,12 @@ def hotline_cli(env: dict[str, str]) -> object:
         return subprocess.run([sys.executable, "-m", "hotline.cli", *args], cwd=REPO_ROOT,
                               env=env, capture_output=True, text=True, timeout=60)
     return run
+
+
+async def phone_password(sessions: async_sessionmaker[AsyncSession], extension: str) -> str:
+    """A desk phone's SIP password, from the phones table (seeded by `pbx.start`)."""
+    async with session_scope(sessions) as db:
+        return (await phones_db.get_phone(db, extension)).password
 
 
 def wait_for(predicate: object, timeout: float = 20.0, interval: float = 0.25) -> object:

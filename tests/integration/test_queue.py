@@ -15,7 +15,7 @@ from hotline.settings import Settings
 from ivr.ami import AmiClient
 from recordings import files
 from tests.integration import sipp
-from tests.integration.conftest import PORTS, BridgeProcess, port
+from tests.integration.conftest import PORTS, BridgeProcess, phone_password, port
 from tests.integration.test_walking_skeleton import place_call, recording_done, set_mode, wait_call
 
 
@@ -28,7 +28,8 @@ async def test_office_hours_call_reaches_a_seat(
     ami = AmiClient("127.0.0.1", settings.pbx.ami_port, AMI_USER, secrets.ami_secret)
     await ami.connect()
     try:
-        with sipp.Phone("8001", secrets.phone_passwords["8001"], target=target, port=port(25081),
+        with sipp.Phone("8001", await phone_password(sessions, "8001"), target=target,
+                        port=port(25081),
                         media_port=port(26100), workdir=tmp_path):
             await ami.action({"Action": "QueueAdd", "Queue": "seats",
                               "Interface": "PJSIP/8001", "MemberName": "8001"})

@@ -1,4 +1,4 @@
-"""hotline.secrets: generated once, private, stable, and extended for new phones."""
+"""hotline.secrets: generated once, private, stable; an older site's phone passwords kept."""
 
 from __future__ import annotations
 
@@ -23,11 +23,9 @@ def test_generated_on_first_load(tmp_path: Path) -> None:
     path = data_dir / "secrets.toml"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len(created.ami_secret) == 32
-    assert set(created.phone_passwords) == {"8001", "8002", "8101"}
-    assert len(set(created.phone_passwords.values())) == 3
-    assert all(len(p) >= 16 for p in created.phone_passwords.values())
-    on_disk = tomllib.loads(path.read_text())
-    assert on_disk == {"ami_secret": created.ami_secret, "phones": created.phone_passwords}
+    # Phone passwords are the phones table's now (hotline.db.phones), not generated here.
+    assert created.phone_passwords == {}
+    assert tomllib.loads(path.read_text()) == {"ami_secret": created.ami_secret}
     assert [p.name for p in data_dir.iterdir()] == ["secrets.toml"]  # no temporary left
 
 
@@ -36,23 +34,25 @@ def test_stable_on_reload_and_not_rewritten(tmp_path: Path) -> None:
     path = tmp_path / "secrets.toml"
     before = path.stat()
 
-    second = load_or_create(_settings(tmp_path))
+    second = load_or_create(_settings(tmp_path, seats=("8001", "8002", "8005")))
 
     assert second == first
     after = path.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
-def test_new_seat_gets_a_password_and_others_keep_theirs(tmp_path: Path) -> None:
-    first = load_or_create(_settings(tmp_path))
+def test_an_older_sites_phone_passwords_are_read_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.toml"
+    path.write_text('ami_secret = ""\n\n[phones]\n"8001" = "old-8001"\n8101 = "old-8101"\n')
 
-    grown = load_or_create(_settings(tmp_path, seats=("8001", "8002", "8005")))
+    loaded = load_or_create(_settings(tmp_path))
 
-    assert grown.ami_secret == first.ami_secret
-    assert {k: grown.phone_passwords[k] for k in first.phone_passwords} == first.phone_passwords
-    assert grown.phone_passwords["8005"] not in first.phone_passwords.values()
-    assert stat.S_IMODE((tmp_path / "secrets.toml").stat().st_mode) == 0o600
-    assert load_or_create(_settings(tmp_path, seats=("8001", "8002", "8005"))) == grown
+    assert loaded.phone_passwords == {"8001": "old-8001", "8101": "old-8101"}
+    assert len(loaded.ami_secret) == 32  # the empty one was replaced, the phones kept
+    assert tomllib.loads(path.read_text()) == {
+        "ami_secret": loaded.ami_secret, "phones": {"8001": "old-8001", "8101": "old-8101"}}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "old-8001" not in repr(loaded)
 
 
 def test_each_data_folder_gets_its_own_secrets(tmp_path: Path) -> None:
@@ -61,4 +61,3 @@ def test_each_data_folder_gets_its_own_secrets(tmp_path: Path) -> None:
     two = load_or_create(_settings(tmp_path / "two"))
 
     assert one.ami_secret != two.ami_secret
-    assert one.phone_passwords["8001"] != two.phone_passwords["8001"]
