@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agent_console import api, pages, phones
+from agent_console import api, calllog, consult, kb, pages, phones, roster
 from agent_console.auth import Console, Forbidden, NotLoggedIn
 from agent_console.texts import MESSAGES
 from hotline.db.base import utcnow
@@ -42,6 +42,9 @@ def create_app(settings: Settings, sessions: async_sessionmaker[AsyncSession], *
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(phones.router)
+    for work in (calllog, consult, kb, roster):
+        app.include_router(work.pages)
+        app.include_router(work.api)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(NotLoggedIn, _not_logged_in)
     app.add_exception_handler(Forbidden, _forbidden)

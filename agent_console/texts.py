@@ -34,3 +34,63 @@ MESSAGES = {
 # Roles that see callers' phone and ID numbers whole: the agent who talks to the caller and
 # the handler who must reply. Everyone else sees them masked (hotline.privacy).
 SEES_PERSONAL_DATA = frozenset({AGENT, DEPT_HANDLER})
+
+# --- work pages: call logs, consultations, the duty roster, the knowledge base ----------
+
+MESSAGES.update({
+    "not_owner": "只有登记此记录的座席员本人可以修改。",
+    "not_found": "没有找到该记录。",
+    "fix_fields": "请更正下面标出的内容。",
+    "saved": "已保存。",
+    "consultation_sent": "咨询单已发送给今日值班法官。",
+    "consultation_answered": "已答复。",
+})
+
+CALLER_KIND_LABELS = {"party": "当事人", "lawyer": "律师或代理人", "public": "社会公众"}
+OUTCOME_LABELS = {
+    "answered": "当场解答",
+    "duty_judge": "请示值班法官",
+    "forwarded": "转办部门",
+    "substantive": "告知属实体法律问题",
+}
+CONSULTATION_STATUS_LABELS = {"open": "待答复", "answered": "已答复"}
+
+# Field names as staff see them next to the field, and in every error about it.
+FIELD_LABELS = {
+    "caller_name": "来电人姓名",
+    "caller_kind": "来电人类型",
+    "contact": "联系电话",
+    "id_number": "身份证号码",
+    "case_number": "案号",
+    "category": "事项类别",
+    "question": "咨询问题",
+    "answer": "答复内容",
+    "outcome": "处理结果",
+    "call": "来电",
+    "consult": "咨询单",
+    "day": "日期",
+    "start": "开始日期",
+    "end": "结束日期",
+    "judge": "值班法官",
+    "note": "备注",
+    "title": "标题",
+    "menu_key": "语音菜单按键",
+}
+
+# {label} is the field's name from FIELD_LABELS.
+FIELD_ERRORS = {
+    "required": "请填写{label}。",
+    "choose": "请选择{label}。",
+    "too_long": "{label}不能超过{limit}个字。",
+    "contact": "{label}应为7至20位数字，可含空格、连字符和开头的“+”。",
+    "id_length": "{label}应为18位：17位数字加1位数字或X。",
+    "id_check": "{label}的校验位不正确，请核对。",
+    "id_birth": "{label}中的出生日期不正确，请核对。",
+    "case_number": "{label}格式不正确，应如“（2026）京0105民初1234号”。",
+    "answer_needed": "当场解答或告知属实体法律问题时，请填写{label}。",
+    "no_call": "{label}不存在（编号有误或已删除）。",
+    "no_duty_judge": "今日值班表中没有值班法官，无法发送{label}；请联系管理员排班。",
+    "date": "{label}格式不正确，应如 2026-12-01。",
+    "range": "{label}须不早于开始日期，且一次最多填写366天。",
+    "not_judge": "所选用户不是在职的值班法官，请重新选择{label}。",
+}

@@ -1,0 +1,353 @@
+"""The call log (Art. 9): the agent's form for each call, their own list, and everyone's
+list for leaders and administrators. Pages and API check input with the same check_log.
+
+The agent who saves a log owns it (Art. 6) and alone may change it. Contact and ID numbers
+are shown whole only to roles in texts.SEES_PERSONAL_DATA.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent_console.auth import Console, Forbidden, Principal, console, require_role
+from agent_console.forms import Errors, Invalid, api_error, field_error, form_values, local_time
+from agent_console.pages import render
+from agent_console.texts import (
+    ADMIN,
+    AGENT,
+    CALLER_KIND_LABELS,
+    CONSULTATION_STATUS_LABELS,
+    FIELD_LABELS,
+    LEADER,
+    MESSAGES,
+    OUTCOME_LABELS,
+    SEES_PERSONAL_DATA,
+)
+from hotline.catalog import SERVICES
+from hotline.db import calllogs, calls, consultations, roster
+from hotline.db.base import session_scope
+from hotline.db.calllogs import CALLER_KINDS, OUTCOMES, LogFields, LogRow
+from hotline.db.models import CallLog
+from hotline.hours import court_today
+from hotline.identity import IdNumberError, normalize_case_number, normalize_id_number
+from hotline.privacy import mask_phone, mask_text
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["call logs"])
+
+Writer = Annotated[Principal, Depends(require_role(AGENT))]
+Reader = Annotated[Principal, Depends(require_role(AGENT, LEADER, ADMIN))]
+
+FIELDS = ("caller_name", "caller_kind", "contact", "id_number", "case_number", "category",
+          "question", "answer", "outcome")
+LIMITS = {"caller_name": 60, "id_number": 20, "case_number": 60, "question": 4000,
+          "answer": 4000}
+_CONTACT_RE = re.compile(r"^\+?\d{7,20}$")
+# Outcomes where the agent told the caller something, and must write down what.
+ANSWER_NEEDED = ("answered", "substantive")
+
+
+# --- checking what was typed ------------------------------------------------------------
+
+def check_log(raw: Mapping[str, str]) -> LogFields:
+    """The log's fields, checked and normalised; Invalid naming every wrong field."""
+    values = {name: raw.get(name, "").strip() for name in FIELDS}
+    errors: Errors = {}
+    for name in ("caller_name", "contact", "question"):
+        if not values[name]:
+            errors[name] = field_error(name, "required")
+    for name, choices in (("caller_kind", CALLER_KINDS), ("category", tuple(SERVICES)),
+                          ("outcome", OUTCOMES)):
+        if values[name] not in choices:
+            errors[name] = field_error(name, "choose")
+    for name, limit in LIMITS.items():
+        if len(values[name]) > limit and name not in errors:
+            errors[name] = field_error(name, "too_long", limit=limit)
+    values["contact"] = _check_contact(values["contact"], errors)
+    values["id_number"] = _check_id_number(values["id_number"], errors)
+    values["case_number"] = _check_case_number(values["case_number"], errors)
+    if values["outcome"] in ANSWER_NEEDED and not values["answer"]:
+        errors.setdefault("answer", field_error("answer", "answer_needed"))
+    if errors:
+        raise Invalid(errors)
+    return LogFields(**values)
+
+
+def _check_contact(value: str, errors: Errors) -> str:
+    compact = re.sub(r"[\s\-]", "", value)
+    if value and not _CONTACT_RE.match(compact):
+        errors["contact"] = field_error("contact", "contact")
+    return compact
+
+
+def _check_id_number(value: str, errors: Errors) -> str:
+    if not value:
+        return ""
+    try:
+        return normalize_id_number(value)
+    except IdNumberError as refused:
+        errors["id_number"] = field_error("id_number", f"id_{refused.reason}")
+        return value
+
+
+def _check_case_number(value: str, errors: Errors) -> str:
+    if not value or "case_number" in errors:
+        return value
+    normal = normalize_case_number(value)
+    if normal is None:
+        errors["case_number"] = field_error("case_number", "case_number")
+        return value
+    return normal
+
+
+# --- what the lists and the API show ----------------------------------------------------
+
+class ConsultationOut(BaseModel):
+    reference: str
+    status: str
+    status_label: str
+    answer: str
+
+
+class CallLogIn(BaseModel):
+    """A call log as typed. Every field is text: the checks, not the parser, refuse bad
+    input, so each error names its field in Chinese."""
+
+    caller_name: str = ""
+    caller_kind: str = Field("", description="party | lawyer | public")
+    contact: str = ""
+    id_number: str = ""
+    case_number: str = ""
+    category: str = Field("", description="one of hotline.catalog.SERVICES")
+    question: str = ""
+    answer: str = ""
+    outcome: str = Field("", description="answered | duty_judge | forwarded | substantive")
+    call_id: str | None = None
+    send_to_duty_judge: bool = Field(
+        False, description="also send the question to today's duty judge as a consultation")
+
+
+class CallLogOut(BaseModel):
+    id: int
+    call_id: str | None
+    owner: str
+    created_at: str
+    caller_name: str
+    caller_kind: str
+    caller_kind_label: str
+    contact: str = Field(description="masked unless the reader's role sees personal data")
+    id_number: str
+    case_number: str
+    category: str
+    category_label: str
+    question: str
+    answer: str
+    outcome: str
+    outcome_label: str
+    consultation: ConsultationOut | None
+    editable: bool
+
+    @classmethod
+    def of(cls, row: LogRow, reader: Principal, timezone: str) -> CallLogOut:
+        log, whole = row.log, reader.account.role in SEES_PERSONAL_DATA
+        return cls(
+            id=log.id, call_id=log.call_id, owner=row.owner_name,
+            created_at=local_time(log.created_at, timezone), caller_name=log.caller_name,
+            caller_kind=log.caller_kind,
+            caller_kind_label=CALLER_KIND_LABELS.get(log.caller_kind, log.caller_kind),
+            contact=log.contact if whole else mask_phone(log.contact),
+            id_number=log.id_number if whole else mask_text(log.id_number),
+            case_number=log.case_number, category=log.category,
+            category_label=SERVICES.get(log.category, log.category),
+            question=log.question, answer=log.answer, outcome=log.outcome,
+            outcome_label=OUTCOME_LABELS.get(log.outcome, log.outcome),
+            consultation=_consultation(row), editable=_owns(reader, log))
+
+
+def _consultation(row: LogRow) -> ConsultationOut | None:
+    ticket = row.ticket
+    if ticket is None:
+        return None
+    return ConsultationOut(reference=ticket.reference, status=ticket.status,
+                           status_label=CONSULTATION_STATUS_LABELS.get(ticket.status,
+                                                                       ticket.status),
+                           answer=ticket.detail.get("answer", ""))
+
+
+def _owns(who: Principal, log: CallLog) -> bool:
+    return who.account.role == AGENT and log.owner_id == who.account.id
+
+
+# --- saving -----------------------------------------------------------------------------
+
+async def _save_new(c: Console, db: AsyncSession, who: Principal, fields: LogFields,
+                    call_id: str | None, consult: bool) -> CallLog:
+    """Create the log (and its consultation); Invalid when the call or the judge is missing."""
+    if call_id and await calls.get_call(db, call_id) is None:
+        raise Invalid({"call": field_error("call", "no_call")})
+    judge_id = await _todays_judge(c, db) if consult else None
+    log = await calllogs.create_log(db, fields, who.account.id, call_id or None, c.clock())
+    if judge_id is not None:
+        ticket = await consultations.send_consultation(
+            db, fields.question, who.account.id, judge_id, fields.contact, log.call_id,
+            c.clock())
+        await calllogs.link_ticket(db, log, ticket.id)
+    return log
+
+
+async def _todays_judge(c: Console, db: AsyncSession) -> int:
+    judge = await roster.duty_judge_for(db, court_today(c.settings, c.clock()))
+    if judge is None:
+        raise Invalid({"consult": field_error("consult", "no_duty_judge")})
+    return judge.id
+
+
+async def _owned_log(db: AsyncSession, who: Principal, log_id: int) -> CallLog:
+    log = await calllogs.get_log(db, log_id)
+    if log is None:
+        raise HTTPException(404, MESSAGES["not_found"])
+    if not _owns(who, log):
+        raise Forbidden("not_owner")
+    return log
+
+
+async def _row(db: AsyncSession, log: CallLog) -> LogRow:
+    row = await calllogs.log_row(db, log.id)
+    assert row is not None, "the log was just read or written in this session"
+    return row
+
+
+# --- pages ------------------------------------------------------------------------------
+
+def _form(request: Request, who: Principal, values: Mapping[str, str | None],
+          errors: Errors, status: int = 200, log_id: int | None = None,
+          has_consultation: bool = False) -> Response:
+    return render(request, "calllog_form.html", status, user=who.account,
+                  csrf_token=who.csrf_token, values=values, errors=errors, log_id=log_id,
+                  has_consultation=has_consultation, labels=FIELD_LABELS,
+                  kinds=CALLER_KIND_LABELS, services=SERVICES, outcomes=OUTCOME_LABELS)
+
+
+@pages.get("/calls/log")
+async def new_log_form(request: Request, who: Writer, call: str = "") -> Response:
+    values: dict[str, str | None] = {"call_id": call}
+    errors: Errors = {}
+    if call:
+        async with session_scope(console(request).sessions) as db:
+            found = await calls.get_call(db, call)
+        if found is None:
+            errors["call"] = field_error("call", "no_call")
+        else:
+            values["contact"] = found.caller_number
+    return _form(request, who, values, errors, 404 if errors else 200)
+
+
+@pages.post("/calls/log")
+async def save_new_log(request: Request, who: Writer) -> Response:
+    values = await form_values(request, (*FIELDS, "call_id", "consult"))
+    c = console(request)
+    try:
+        fields = check_log(values)
+        async with session_scope(c.sessions) as db:
+            log = await _save_new(c, db, who, fields, values["call_id"], values["consult"] == "1")
+    except Invalid as refused:
+        return _form(request, who, values, refused.errors, 422)
+    return RedirectResponse(f"/calls/logs?saved={log.id}", status_code=303)
+
+
+@pages.get("/calls/log/{log_id}")
+async def edit_log_form(request: Request, who: Writer, log_id: int) -> Response:
+    async with session_scope(console(request).sessions) as db:
+        log = await _owned_log(db, who, log_id)
+    values = {name: getattr(log, name) for name in FIELDS} | {"call_id": log.call_id}
+    return _form(request, who, values, {}, log_id=log.id,
+                 has_consultation=log.ticket_id is not None)
+
+
+@pages.post("/calls/log/{log_id}")
+async def save_log(request: Request, who: Writer, log_id: int) -> Response:
+    values = await form_values(request, FIELDS)
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        log = await _owned_log(db, who, log_id)
+        try:
+            await calllogs.update_log(db, log, check_log(values), c.clock())
+        except Invalid as refused:
+            return _form(request, who, values | {"call_id": log.call_id}, refused.errors, 422,
+                         log_id=log.id, has_consultation=log.ticket_id is not None)
+    return RedirectResponse(f"/calls/logs?saved={log_id}", status_code=303)
+
+
+@pages.get("/calls/logs")
+async def list_logs(request: Request, who: Reader, saved: int | None = None) -> Response:
+    logs = await _list(request, who)
+    return render(request, "calllogs.html", user=who.account, csrf_token=who.csrf_token,
+                  logs=logs, saved=saved, mine=who.account.role == AGENT)
+
+
+async def _list(request: Request, who: Principal) -> list[CallLogOut]:
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        if who.account.role == AGENT:
+            rows = await calllogs.logs_of_owner(db, who.account.id)
+        else:
+            rows = await calllogs.all_logs(db)
+    return [CallLogOut.of(row, who, c.settings.hours.timezone) for row in rows]
+
+
+# --- API --------------------------------------------------------------------------------
+
+@api.get("/calllogs", summary="call logs: an agent's own; every agent's for leaders and "
+                              "administrators (numbers masked for them)")
+async def api_list_logs(request: Request, who: Reader) -> list[CallLogOut]:
+    return await _list(request, who)
+
+
+@api.post("/calllogs", status_code=201, summary="log a call (agents); 422 names each wrong "
+                                                "field in detail.errors")
+async def api_create_log(request: Request, who: Writer, body: CallLogIn) -> CallLogOut:
+    c = console(request)
+    try:
+        fields = check_log(body.model_dump(include=set(FIELDS)))
+        async with session_scope(c.sessions) as db:
+            log = await _save_new(c, db, who, fields, body.call_id, body.send_to_duty_judge)
+            row = await _row(db, log)
+    except Invalid as refused:
+        raise api_error(refused.errors) from None
+    return CallLogOut.of(row, who, c.settings.hours.timezone)
+
+
+@api.get("/calllogs/{log_id}", summary="one call log (its owner, leaders, administrators)")
+async def api_get_log(request: Request, who: Reader, log_id: int) -> CallLogOut:
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        log = await calllogs.get_log(db, log_id)
+        if log is None:
+            raise HTTPException(404, MESSAGES["not_found"])
+        if who.account.role == AGENT and log.owner_id != who.account.id:
+            raise Forbidden("not_owner")
+        row = await _row(db, log)
+    return CallLogOut.of(row, who, c.settings.hours.timezone)
+
+
+@api.put("/calllogs/{log_id}", summary="change a call log (its owner only)")
+async def api_update_log(request: Request, who: Writer, log_id: int,
+                         body: CallLogIn) -> CallLogOut:
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        log = await _owned_log(db, who, log_id)
+        try:
+            await calllogs.update_log(db, log, check_log(body.model_dump(include=set(FIELDS))),
+                                      c.clock())
+        except Invalid as refused:
+            raise api_error(refused.errors) from None
+        row = await _row(db, log)
+    return CallLogOut.of(row, who, c.settings.hours.timezone)
+

@@ -1,0 +1,234 @@
+"""Consultation tickets to the duty judge (Art. 5(2), 7): an agent sends a question that
+cannot wait for a transfer; today's duty judge answers it on their page; the agent reads
+the answer on theirs and calls the caller back (they own the matter, Art. 6)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent_console.auth import Console, Principal, console, require_role
+from agent_console.forms import Errors, Invalid, api_error, field_error, form_values, local_time
+from agent_console.pages import render
+from agent_console.texts import (
+    AGENT,
+    CONSULTATION_STATUS_LABELS,
+    DUTY_JUDGE,
+    FIELD_LABELS,
+    MESSAGES,
+    SEES_PERSONAL_DATA,
+)
+from hotline.db import calls, consultations, roster
+from hotline.db.base import session_scope
+from hotline.db.consultations import ConsultationError
+from hotline.db.models import Ticket, User
+from hotline.hours import court_today
+from hotline.privacy import mask_phone
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["consultations"])
+
+Agent = Annotated[Principal, Depends(require_role(AGENT))]
+Judge = Annotated[Principal, Depends(require_role(DUTY_JUDGE))]
+Either = Annotated[Principal, Depends(require_role(AGENT, DUTY_JUDGE))]
+
+TEXT_LIMIT = 4000
+
+
+class ConsultationIn(BaseModel):
+    question: str = ""
+    contact: str = Field("", description="the caller's number, to call them back")
+    call_id: str | None = None
+
+
+class AnswerIn(BaseModel):
+    answer: str = ""
+
+
+class ConsultationOut(BaseModel):
+    id: int
+    reference: str
+    question: str
+    contact: str = Field(description="masked unless the reader's role sees personal data")
+    call_id: str | None
+    status: str = Field(description="open | answered")
+    status_label: str
+    answer: str
+    created_at: str
+    answered_at: str
+    agent: str
+    judge: str
+
+
+async def _out(db: AsyncSession, ticket: Ticket, who: Principal, timezone: str
+               ) -> ConsultationOut:
+    answered = ticket.detail.get("answered_at", "")
+    return ConsultationOut(
+        id=ticket.id, reference=ticket.reference, question=ticket.text,
+        contact=(ticket.caller_number if who.account.role in SEES_PERSONAL_DATA
+                 else mask_phone(ticket.caller_number)),
+        call_id=ticket.call_id, status=ticket.status,
+        status_label=CONSULTATION_STATUS_LABELS.get(ticket.status, ticket.status),
+        answer=ticket.detail.get("answer", ""), created_at=local_time(ticket.created_at, timezone),
+        answered_at=local_time(datetime.fromisoformat(answered), timezone) if answered else "",
+        agent=await _name(db, ticket.owner_id), judge=await _name(db, ticket.assignee_id))
+
+
+async def _name(db: AsyncSession, user_id: int | None) -> str:
+    user = await db.get(User, user_id) if user_id is not None else None
+    return (user.display_name or user.username) if user else ""
+
+
+def _text(field: str, raw: str, errors: Errors) -> str:
+    value = raw.strip()
+    if not value:
+        errors[field] = field_error(field, "required")
+    elif len(value) > TEXT_LIMIT:
+        errors[field] = field_error(field, "too_long", limit=TEXT_LIMIT)
+    return value
+
+
+async def send(c: Console, db: AsyncSession, who: Principal, raw: Mapping[str, str | None]
+               ) -> Ticket:
+    """Check the question and send it to today's duty judge; Invalid naming the field."""
+    errors: Errors = {}
+    question = _text("question", raw.get("question") or "", errors)
+    contact = (raw.get("contact") or "").strip()
+    if len(contact) > 40:
+        errors["contact"] = field_error("contact", "too_long", limit=40)
+    call_id = (raw.get("call_id") or "").strip() or None
+    if call_id and await calls.get_call(db, call_id) is None:
+        errors["call"] = field_error("call", "no_call")
+    judge = await roster.duty_judge_for(db, court_today(c.settings, c.clock()))
+    if judge is None:
+        errors["consult"] = field_error("consult", "no_duty_judge")
+    if errors or judge is None:
+        raise Invalid(errors)
+    return await consultations.send_consultation(db, question, who.account.id, judge.id,
+                                                 contact, call_id, c.clock())
+
+
+async def answer(c: Console, db: AsyncSession, who: Principal, ticket_id: int,
+                 raw: str) -> Ticket:
+    errors: Errors = {}
+    text = _text("answer", raw, errors)
+    if errors:
+        raise Invalid(errors)
+    try:
+        return await consultations.answer_consultation(db, ticket_id, who.account.id, text,
+                                                       c.clock())
+    except ConsultationError as refused:
+        if refused.reason == "not_found":
+            raise HTTPException(404, MESSAGES["not_found"]) from None
+        raise Invalid({"answer": MESSAGES["consultation_answered"]}) from None
+
+
+async def _list(c: Console, db: AsyncSession, who: Principal) -> list[ConsultationOut]:
+    if who.account.role == DUTY_JUDGE:
+        tickets = await consultations.consultations_for_judge(db, who.account.id)
+    else:
+        tickets = await consultations.consultations_of_owner(db, who.account.id)
+    return [await _out(db, t, who, c.settings.hours.timezone) for t in tickets]
+
+
+# --- pages ------------------------------------------------------------------------------
+
+async def _agent_page(request: Request, who: Principal, status: int = 200,
+                      values: Mapping[str, str | None] | None = None,
+                      errors: Errors | None = None, sent: str = "") -> Response:
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        items = await _list(c, db, who)
+        judge = await roster.duty_judge_for(db, court_today(c.settings, c.clock()))
+    return render(request, "consultations.html", status, user=who.account,
+                  csrf_token=who.csrf_token, items=items, judge=judge, values=values or {},
+                  errors=errors or {}, labels=FIELD_LABELS, sent=sent)
+
+
+@pages.get("/consultations")
+async def consultations_page(request: Request, who: Agent, call: str = "", contact: str = "",
+                             sent: str = "") -> Response:
+    return await _agent_page(request, who, values={"call_id": call, "contact": contact},
+                             sent=sent)
+
+
+@pages.post("/consultations")
+async def send_page(request: Request, who: Agent) -> Response:
+    values = await form_values(request, ("question", "contact", "call_id"))
+    c = console(request)
+    try:
+        async with session_scope(c.sessions) as db:
+            ticket = await send(c, db, who, values)
+    except Invalid as refused:
+        return await _agent_page(request, who, 422, values, refused.errors)
+    return RedirectResponse(f"/consultations?sent={ticket.reference}", status_code=303)
+
+
+async def _judge_page(request: Request, who: Principal, status: int = 200,
+                      errors: dict[int, Errors] | None = None,
+                      typed: dict[int, str] | None = None) -> Response:
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        items = await _list(c, db, who)
+    return render(request, "judge_consultations.html", status, user=who.account,
+                  csrf_token=who.csrf_token, items=items, errors=errors or {},
+                  typed=typed or {})
+
+
+@pages.get("/judge/consultations")
+async def judge_page(request: Request, who: Judge) -> Response:
+    return await _judge_page(request, who)
+
+
+@pages.post("/judge/consultations/{ticket_id}/answer")
+async def answer_page(request: Request, who: Judge, ticket_id: int) -> Response:
+    values = await form_values(request, ("answer",))
+    c = console(request)
+    try:
+        async with session_scope(c.sessions) as db:
+            await answer(c, db, who, ticket_id, values["answer"])
+    except Invalid as refused:
+        return await _judge_page(request, who, 422, {ticket_id: refused.errors},
+                                 {ticket_id: values["answer"]})
+    return RedirectResponse("/judge/consultations", status_code=303)
+
+
+# --- API --------------------------------------------------------------------------------
+
+@api.get("/consultations", summary="consultations: those an agent sent, or those assigned "
+                                   "to the duty judge asking")
+async def api_list(request: Request, who: Either) -> list[ConsultationOut]:
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        return await _list(c, db, who)
+
+
+@api.post("/consultations", status_code=201,
+          summary="send a question to today's duty judge (agents)")
+async def api_send(request: Request, who: Agent, body: ConsultationIn) -> ConsultationOut:
+    c = console(request)
+    try:
+        async with session_scope(c.sessions) as db:
+            ticket = await send(c, db, who, body.model_dump())
+            return await _out(db, ticket, who, c.settings.hours.timezone)
+    except Invalid as refused:
+        raise api_error(refused.errors) from None
+
+
+@api.post("/consultations/{ticket_id}/answer",
+          summary="answer a consultation assigned to you (duty judges)")
+async def api_answer(request: Request, who: Judge, ticket_id: int,
+                     body: AnswerIn) -> ConsultationOut:
+    c = console(request)
+    try:
+        async with session_scope(c.sessions) as db:
+            ticket = await answer(c, db, who, ticket_id, body.answer)
+            return await _out(db, ticket, who, c.settings.hours.timezone)
+    except Invalid as refused:
+        raise api_error(refused.errors) from None
