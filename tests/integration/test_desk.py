@@ -1,0 +1,216 @@
+"""The agent's desk with everything real: Asterisk, the bridge, `hotline console` with its
+own AMI link, SIPp desk phones for the seat and the duty judge, a SIPp caller, and the page
+in Chromium (Playwright, Debian's /usr/bin/chromium)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Page, async_playwright, expect
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agent_console import accounts
+from agent_console.texts import AGENT, DUTY_JUDGE
+from hotline import pbx
+from hotline.db import roster
+from hotline.db.base import session_scope
+from hotline.db.models import Call, User
+from hotline.hours import court_today
+from hotline.settings import Settings
+from tests.integration import sipp
+from tests.integration.conftest import PORTS, BridgeProcess, phone_password, port
+from tests.integration.test_walking_skeleton import CALLER, place_call, set_mode, wait_call
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+PASSWORD = "desk-test-12368"
+AGENT_EXT, JUDGE_EXT = "8001", "8101"
+CONSOLE = f"http://127.0.0.1:{PORTS['console']}"
+
+
+async def ensure_user(sessions: async_sessionmaker[AsyncSession], username: str, role: str,
+                      name: str, extension: str) -> User:
+    async with session_scope(sessions) as session:
+        found = await accounts.get_user(session, username)
+        if found is None:
+            await accounts.add_user(session, username, PASSWORD, role, name, extension)
+            found = await accounts.get_user(session, username)
+        assert found is not None
+        return found
+
+
+@pytest.fixture
+async def staff(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Agent 李四 on seat 8001 and judge 王法官 on 8101, on duty today."""
+    await ensure_user(sessions, "lisi", AGENT, "李四", AGENT_EXT)
+    judge = await ensure_user(sessions, "wangfg", DUTY_JUDGE, "王法官", JUDGE_EXT)
+    async with session_scope(sessions) as session:
+        await roster.set_duty(session, court_today(settings), judge)
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Page]:
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                          args=CHROMIUM_ARGS)
+        try:
+            yield await browser.new_page()
+        finally:
+            await browser.close()
+
+
+async def phone(sessions: async_sessionmaker[AsyncSession], ext: str, base: int,
+                workdir: Path) -> sipp.Phone:
+    password = await phone_password(sessions, ext)
+    return sipp.Phone(ext, password, target=f"127.0.0.1:{PORTS['sip']}", port=port(base),
+                      media_port=port(base + 1000), workdir=workdir)
+
+
+async def log_in(page: Page, username: str) -> None:
+    await page.goto(f"{CONSOLE}/login")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+
+
+def channels(settings: Settings) -> list[list[str]]:
+    """Asterisk's channels now: name, context, ..., state, application, ... (concise)."""
+    out = pbx.cli(settings, "core show channels concise")
+    return [line.split("!") for line in out.splitlines() if "!" in line]
+
+
+async def wait_channels(settings: Settings, check: object, timeout: float = 20.0
+                        ) -> list[list[str]]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        found = await asyncio.to_thread(channels, settings)
+        if check(found):  # type: ignore[operator]
+            return found
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"channels never as expected: {found}")
+
+
+def up(found: list[list[str]], prefix: str) -> bool:
+    return any(c[0].startswith(prefix) and c[4] == "Up" for c in found)
+
+
+def done(call: Call) -> bool:
+    return call.ended_at is not None
+
+
+async def test_ring_pops_up_then_attended_transfer_to_the_duty_judge(
+        bridge: BridgeProcess, console: None, staff: None, settings: Settings,
+        sessions: async_sessionmaker[AsyncSession], page: Page, tmp_path: Path) -> None:
+    await set_mode(sessions, "open")
+    try:
+        with await phone(sessions, AGENT_EXT, 25181, tmp_path), \
+                await phone(sessions, JUDGE_EXT, 25191, tmp_path):
+            await log_in(page, "lisi")
+            # Logging in to the console signs the agent in to the seats queue.
+            await expect(page).to_have_url(f"{CONSOLE}/desk")
+            await expect(page.locator("#presence-state")).to_have_text("空闲")
+            await expect(page.locator("#device-state")).to_have_text("空闲", timeout=10_000)
+            await expect(page.locator("#duty-judge")).to_contain_text("王法官")
+
+            caller = asyncio.create_task(place_call(settings, sipp.speak(40), tmp_path))
+            popup = page.locator("#call")
+            await expect(popup).to_be_visible(timeout=15_000)
+            await expect(page.locator("#call-number")).to_have_text(CALLER)
+            await expect(page.locator("#call-state")).to_have_text("通话中", timeout=10_000)
+            pops = await page.evaluate("window.hotlinePops")
+            assert len(pops) == 1 and pops[0]["call_id"] == await popup.get_attribute(
+                "data-call-id")
+            assert pops[0]["ami_time"] > 0, "the pop carries Asterisk's time of the ring"
+
+            await page.click("#btn-transfer-attended")
+            await expect(page.locator("#call-state")).to_have_text("咨询中")
+            # The agent and the judge talk while the caller holds.
+            await wait_channels(settings, lambda f: up(f, f"PJSIP/{JUDGE_EXT}-"))
+            await page.click("#btn-transfer-complete")
+            # The agent leaves; the caller and the judge stay, talking.
+            after = await wait_channels(settings, lambda f: up(f, f"PJSIP/{JUDGE_EXT}-")
+                                        and not any(c[0].startswith(f"PJSIP/{AGENT_EXT}-")
+                                                    for c in f))
+            assert up(after, "PJSIP/carrier-")
+            await expect(popup).to_be_hidden(timeout=10_000)
+
+            result = await caller
+            assert result.returncode == 0, result.output
+            call = await wait_call(sessions, done)
+    finally:
+        await set_mode(sessions, "closed")
+        await page.close()
+
+    kinds = [e.kind for e in call.events]
+    assert call.agent in {AGENT_EXT, "李四"}
+    judge_rings = [e.detail for e in call.events if e.kind == "judge-ringing"]
+    assert judge_rings == [{"kind": "attended", "target": JUDGE_EXT, "back": ""}]
+    transfers = [e.detail for e in call.events if e.kind == "transfer"]
+    assert transfers and transfers[-1] == {"kind": "AttendedTransfer", "result": "Success"}
+    assert kinds.index("agent") < kinds.index("transfer") < kinds.index("hangup")
+
+
+async def test_signing_in_pausing_and_out_changes_who_rings(
+        bridge: BridgeProcess, console: None, staff: None, settings: Settings,
+        sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    """Through the JSON API, as another court system would drive it."""
+    await set_mode(sessions, "open")
+    async with httpx.AsyncClient(base_url=CONSOLE) as client:
+        token = (await client.post("/api/login", json={"username": "lisi",
+                                                       "password": PASSWORD})).json()
+        client.headers["Authorization"] = f"Bearer {token['access_token']}"
+
+        async def presence(action: str, reason: str = "") -> dict[str, str]:
+            reply = await client.post("/api/desk/presence",
+                                      json={"action": action, "reason": reason})
+            assert reply.status_code == 200, reply.text
+            return dict(reply.json())
+
+        async def seat() -> dict[str, object]:
+            return dict((await client.get("/api/desk/state")).json()["seat"])
+
+        try:
+            with await phone(sessions, AGENT_EXT, 25281, tmp_path):
+                assert (await presence("sign_in"))["state"] == "ready"
+                await _until(lambda s: s.get("member") is True and not s.get("paused"), seat)
+                first = await place_call(settings, sipp.speak(6), tmp_path)
+                assert first.returncode == 0, first.output
+                answered = await wait_call(sessions, done)
+                assert answered.route == "queue" and answered.agent
+
+                paused = await presence("pause", "after_call")
+                assert paused == {"state": "paused", "reason": "after_call",
+                                  "reason_label": "话后处理"}
+                await _until(lambda s: s.get("paused") is True, seat)
+                # Nobody free to ring: the paused seat is skipped and the caller is
+                # served by the voice menu (queues.conf joinempty includes paused).
+                second = await place_call(settings, sipp.speak(6), tmp_path)
+                assert second.returncode == 0, second.output
+                unanswered = await wait_call(sessions, lambda c: done(c) and c.id != answered.id)
+                assert not unanswered.agent
+
+                bad = await client.post("/api/desk/presence",
+                                        json={"action": "pause", "reason": "nap"})
+                assert bad.status_code == 422 and "示忙原因" in bad.json()["detail"]
+
+                await presence("resume")
+                await _until(lambda s: s.get("member") is True and not s.get("paused"), seat)
+                assert (await presence("sign_out"))["state"] == "out"
+                await _until(lambda s: s.get("member") is False, seat)
+        finally:
+            await set_mode(sessions, "closed")
+
+
+async def _until(check: object, read: object, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    value: object = None
+    while asyncio.get_running_loop().time() < deadline:
+        value = await read()  # type: ignore[operator]
+        if check(value):  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"never reached: {value}")
