@@ -239,3 +239,13 @@ async def test_the_api_refuses_other_roles_and_strangers(client: httpx.AsyncClie
     assert (await client.post("/api/calllogs", json=GOOD)).status_code == 401
     admin = await _api_token(client, ADMIN_NAME)
     assert (await client.post("/api/calllogs", headers=admin, json=GOOD)).status_code == 403
+
+
+async def test_openapi_lists_the_work_api_and_not_the_pages(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/api/openapi.json")).json()["paths"]
+
+    for path in ("/api/calllogs", "/api/calllogs/{log_id}", "/api/consultations",
+                 "/api/consultations/{ticket_id}/answer", "/api/roster", "/api/roster/today",
+                 "/api/roster/{day}", "/api/roster/fill", "/api/kb"):
+        assert path in paths, path
+    assert not [p for p in paths if p.startswith(("/calls", "/kb", "/admin", "/judge"))]
