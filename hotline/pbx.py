@@ -25,7 +25,7 @@ from typing import TextIO
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline import prompts
+from hotline import prompts, waiting
 from hotline.calendar import WEEKDAY_KEYS, weekday_spans
 from hotline.db import phones as phones_db
 from hotline.db.base import run_once
@@ -189,6 +189,8 @@ def install_sounds(settings: Settings, inst: PbxInstance) -> None:
                   inst.sounds_dir / "zh")
     prompts.build_tones(inst.sounds_dir / "tones")
     prompts.build_hold_music(inst.sounds_dir / "moh")
+    # What app_queue says to waiting callers names these files by path: rendered here.
+    waiting.write_site_files(settings, inst.dir("etc") / "site", inst.pbx_root / "sounds" / "zh")
 
 
 def _asterisk_conf(inst: PbxInstance) -> str:

@@ -80,6 +80,12 @@ class CasesSettings:
 class CallsSettings:
     queue_max_wait: int = 300
     message_max_seconds: int = 120
+    # Callers waiting in the seats queue hear their position this often, in seconds (and
+    # once on joining); Asterisk's min-announce-frequency keeps it at 15 or more.
+    queue_announce_seconds: int = 45
+    # How often the bridge checks whether office hours ended, to hand callers still
+    # waiting in the queue over to the message/callback path.
+    closing_check_seconds: int = 20
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from hotline.secrets import load_or_create
 from hotline.settings import Settings, load_settings
 from ivr.ami import AmiClient
 from ivr.calltracker import CallTracker
+from ivr.closing import ClosingHandover
 from ivr.fastagi import FastAgiServer
 from ivr.reconcile import Reconciler
 from ivr.routes import build_routes
@@ -49,6 +50,7 @@ class Bridge:
         for name, handler in self.tracker.subscriptions().items():
             self.ami.on_event(name, handler)
         self.ami.on_connect(self.reconcile)
+        self.closing = ClosingHandover(self.services, self.ami)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -60,7 +62,9 @@ class Bridge:
         log.info("FastAGI listening on %s:%d", self.settings.pbx.agi_host, self.agi.port)
         self._tasks = [asyncio.create_task(self.ami.connect(wait=None)),
                        asyncio.create_task(self._every(RECONCILE_SECONDS, self.reconcile)),
-                       asyncio.create_task(self._every(HEARTBEAT_SECONDS, self.heartbeat))]
+                       asyncio.create_task(self._every(HEARTBEAT_SECONDS, self.heartbeat)),
+                       asyncio.create_task(self._every(closing_check_interval(self.settings),
+                                                       self.check_closing))]
         await stop.wait()
         await self.close()
 
@@ -69,6 +73,14 @@ class Bridge:
             await self.reconciler.run()
         except Exception:
             log.exception("reconciling from Asterisk's CDR failed; will retry")
+
+    async def check_closing(self) -> None:
+        if not self.ami.connected:
+            return  # nothing to redirect through; the next check tries again
+        try:
+            await self.closing.check()
+        except Exception:
+            log.exception("closing-time handover of waiting callers failed; will retry")
 
     async def heartbeat(self) -> None:
         """What `hotline status` reads: this process is alive and what it is connected to."""
@@ -93,6 +105,11 @@ class Bridge:
         await self.tracker.close()
         await self.engine.dispose()
         self.settings.bridge_heartbeat_file.unlink(missing_ok=True)
+
+
+def closing_check_interval(settings: Settings) -> float:
+    """How often the closing-time handover looks at the queue (at least once a second)."""
+    return float(max(1, settings.calls.closing_check_seconds))
 
 
 async def _serve(settings: Settings) -> None:

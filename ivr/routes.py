@@ -7,6 +7,7 @@ from ivr.actions import build_actions
 from ivr.fastagi import RouteTable
 from ivr.menu import MENU_FILE, MenuStore
 from ivr.modules.entry import Entry
+from ivr.modules.queue_callback import QueueCallback
 from ivr.services import Services
 
 
@@ -17,4 +18,7 @@ def build_routes(services: Services) -> RouteTable:
     routes = RouteTable()
     routes.add("entry", entry.handle)
     routes.add("menu", entry.menu_only)
+    callback = QueueCallback(services)
+    routes.add("queue-offer", callback.offer)
+    routes.add("queue-closing", callback.closing)
     return routes

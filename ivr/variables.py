@@ -17,6 +17,15 @@ CDR_RECORDING = "CDR(hotline_recording)"
 
 LINKEDID = "CHANNEL(linkedid)"
 
+# The seats queue (dialplan/queue.conf): when the caller first joined (epoch seconds, set
+# once per call), the position Asterisk gave them when they left it, and the position
+# to rejoin at when they choose to keep waiting.
+QUEUED_AT = "HOTLINE_QUEUED_AT"
+QUEUE_POSITION_LEFT = "QUEUEPOSITION"
+QUEUE_POSITION = "HOTLINE_QUEUE_POSITION"
+# Where the bridge moves callers still waiting in the queue at closing time.
+QUEUE_CLOSING_CONTEXT = "hotline-queue-closing"
+
 # What a call record's route says.
 CALL_ROUTE_MENU = "menu"
 CALL_ROUTE_QUEUE = "queue"

@@ -114,3 +114,26 @@ async def open_tickets_for_number(session: AsyncSession, number: str) -> list[Ti
 async def recent_tickets(session: AsyncSession, limit: int = 20) -> list[Ticket]:
     query = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
     return list((await session.execute(query)).scalars())
+
+
+CALLBACK = "callback"
+
+
+async def note_queued_at(session: AsyncSession, call_id: str, queued_at: datetime) -> int:
+    """Give the call's callback tickets the time the caller first joined the queue (those
+    that have none yet); the number of tickets changed."""
+    query = select(Ticket).where(Ticket.call_id == call_id, Ticket.type == CALLBACK,
+                                 Ticket.queued_at.is_(None))
+    found = list((await session.execute(query)).scalars())
+    for ticket in found:
+        ticket.queued_at = queued_at
+    return len(found)
+
+
+async def callbacks_in_order(session: AsyncSession, status: str = OPEN) -> list[Ticket]:
+    """Callback requests to return, in the callers' arrival order: who joined the queue
+    first is called back first (a request without a queue time counts from its creation)."""
+    turn = func.coalesce(Ticket.queued_at, Ticket.created_at)
+    query = (select(Ticket).where(Ticket.type == CALLBACK, Ticket.status == status)
+             .order_by(turn, Ticket.id))
+    return list((await session.execute(query)).scalars())

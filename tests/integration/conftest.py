@@ -49,8 +49,9 @@ agi_port = {agi}
 rtp_start = {rtp_start}
 rtp_end = {rtp_end}
 [calls]
-queue_max_wait = 20
+queue_max_wait = 15
 message_max_seconds = 10
+closing_check_seconds = 2
 [cases]
 lockout_failures = 3
 [console]
