@@ -173,3 +173,34 @@ async def test_recent_tickets_newest_first_within_the_limit(sessions: Sessions) 
         everything = await tickets.recent_tickets(session)
     assert [t.created_at for t in found] == [T0 + timedelta(hours=2), T0 + timedelta(hours=1)]
     assert len(everything) == 3
+
+
+async def test_callbacks_come_back_in_the_callers_arrival_order(sessions: Sessions) -> None:
+    async with session_scope(sessions) as session:
+        for call_id in ("c1", "c2", "c3"):
+            await calls.ensure_call(session, call_id)
+    # Created in another order than the callers joined the queue.
+    late = await _create(sessions, call_id="c1", now=T0 + timedelta(minutes=9))
+    early = await _create(sessions, call_id="c2", now=T0 + timedelta(minutes=10))
+    unqueued = await _create(sessions, call_id="c3", now=T0 + timedelta(minutes=4))
+    other = await _create(sessions, type="complaint", now=T0)
+    async with session_scope(sessions) as session:
+        assert await tickets.note_queued_at(session, "c1", T0 + timedelta(minutes=5)) == 1
+        assert await tickets.note_queued_at(session, "c2", T0 + timedelta(minutes=1)) == 1
+    async with session_scope(sessions) as session:
+        # A second note does not move a caller's turn.
+        assert await tickets.note_queued_at(session, "c2", T0 + timedelta(minutes=8)) == 0
+        ordered = [t.id for t in await tickets.callbacks_in_order(session)]
+    # without a queue time, a request counts from its creation (minute 4)
+    assert ordered == [early.id, unqueued.id, late.id]
+    assert other.id not in ordered
+
+
+async def test_answered_callbacks_leave_the_list(sessions: Sessions) -> None:
+    ticket = await _create(sessions)
+    async with session_scope(sessions) as session:
+        (await session.get(Ticket, ticket.id)).status = "answered"  # type: ignore[union-attr]
+    async with session_scope(sessions) as session:
+        assert await tickets.callbacks_in_order(session) == []
+        assert [t.id for t in await tickets.callbacks_in_order(session, "answered")] == [
+            ticket.id]
