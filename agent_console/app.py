@@ -15,8 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agent_console import api, calllog, consult, kb, pages, phones, roster
+from agent_console import api, calllog, consult, desk, kb, pages, phones, roster
 from agent_console.auth import Console, Forbidden, NotLoggedIn
+from agent_console.live import LiveDesk
 from agent_console.texts import MESSAGES
 from hotline.db.base import utcnow
 from hotline.privacy import mask_phone, mask_text
@@ -35,11 +36,15 @@ SECURITY_HEADERS = {
 
 
 def create_app(settings: Settings, sessions: async_sessionmaker[AsyncSession], *,
-               clock: Callable[[], datetime] = utcnow) -> FastAPI:
+               clock: Callable[[], datetime] = utcnow, live: LiveDesk | None = None) -> FastAPI:
+    """The console. live is the PBX side (screen pops, queue, transfers); without it the
+    desk's actions answer 503 and everything else works."""
     app = FastAPI(title=MESSAGES["title"], openapi_url="/api/openapi.json", docs_url=None,
                   redoc_url=None)
     app.state.console = Console(settings, sessions, clock, _templates())
+    app.state.live = live
     app.include_router(pages.router)
+    app.include_router(desk.router)
     app.include_router(api.router)
     app.include_router(phones.router)
     for work in (calllog, consult, kb, roster):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import os
 import sys
 
@@ -14,10 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent_console import accounts
 from agent_console.accounts import AccountError
 from agent_console.app import create_app
+from agent_console.live import LiveDesk
 from agent_console.texts import ROLE_LABELS, ROLES
 from hotline.db.base import make_engine, make_sessionmaker, run_once
 from hotline.db.migrate import upgrade
+from hotline.pbx import CONSOLE_AMI_USER, console_ami_secret
+from hotline.secrets import load_or_create
 from hotline.settings import Settings
+from ivr.ami import AmiClient
+from ivr.control import PbxControl
 
 PASSWORD_VAR = "HOTLINE_NEW_PASSWORD"
 
@@ -101,10 +107,25 @@ def cmd_console(settings: Settings, _args: argparse.Namespace) -> int:
 async def serve(settings: Settings) -> None:
     """The console on the configured address until SIGINT/SIGTERM."""
     engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    ami = AmiClient("127.0.0.1", settings.pbx.ami_port, CONSOLE_AMI_USER,
+                    console_ami_secret(load_or_create(settings)),
+                    logger=logging.getLogger("agent_console.ami"))
+    live = LiveDesk(PbxControl(ami), sessions)
+    for name, handler in live.subscriptions().items():
+        ami.on_event(name, handler)
+    ami.on_connect(live.restore)
+    # The console serves pages whether or not the PBX is up; the client keeps trying.
+    connecting = asyncio.create_task(ami.connect(wait=None))
     try:
-        app = create_app(settings, make_sessionmaker(engine))
+        app = create_app(settings, sessions, live=live)
+        # Open event streams would hold a shutdown forever; they reconnect by themselves.
         config = uvicorn.Config(app, host=settings.console.host, port=settings.console.port,
-                                log_level="info", proxy_headers=False)
+                                log_level="info", proxy_headers=False,
+                                timeout_graceful_shutdown=2)
         await uvicorn.Server(config).serve()
     finally:
+        connecting.cancel()
+        await asyncio.gather(connecting, return_exceptions=True)
+        await ami.close()
         await engine.dispose()

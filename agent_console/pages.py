@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from agent_console import accounts
+from agent_console.accounts import Account
 from agent_console.auth import SESSION_COOKIE, Principal, console, require_role
-from agent_console.texts import ADMIN, MESSAGES, ROLE_LABELS, ROLES
+from agent_console.texts import ADMIN, AGENT, MESSAGES, ROLE_LABELS, ROLES
 from hotline.db.base import session_scope
+from ivr.control import ControlError
 
+log = logging.getLogger("agent_console")
 router = APIRouter(include_in_schema=False)
 Anyone = Annotated[Principal, Depends(require_role(*ROLES))]
 Admin = Annotated[Principal, Depends(require_role(ADMIN))]
@@ -69,11 +73,35 @@ async def login(request: Request, username: Annotated[str, Form()] = "",
         await accounts.close_session(db, secret)
         await accounts.purge_expired(db, c.clock())
         new_secret, _ = await accounts.open_session(db, user.id, c.clock(), c.idle)
+        account = Account.of(user)
+    # Agents join the seats queue by logging in to the console, and leave it by logging out.
+    if account.role == AGENT and account.extension:
+        await _presence(request, account, signing_in=True)
+        return _set_cookie(request, RedirectResponse("/desk", status_code=303), new_secret)
     return _set_cookie(request, RedirectResponse("/", status_code=303), new_secret)
 
 
+async def _presence(request: Request, account: Account, *, signing_in: bool) -> None:
+    """Sign the agent in to or out of the queue; a PBX that cannot be reached does not
+    stop the login or logout (the desk shows the state and offers the button)."""
+    live = getattr(request.app.state, "live", None)
+    if live is None or live.control is None:
+        return
+    try:
+        if signing_in:
+            await live.sign_in(account.id, account.extension, account.name,
+                               console(request).clock())
+        else:
+            await live.sign_out(account.id, account.extension, console(request).clock())
+    except ControlError as exc:
+        log.warning("queue %s for %s failed: %s", "sign-in" if signing_in else "sign-out",
+                    account.username, exc)
+
+
 @router.post("/logout")
-async def logout(request: Request, _who: Anyone) -> Response:
+async def logout(request: Request, who: Anyone) -> Response:
+    if who.account.role == AGENT and who.account.extension:
+        await _presence(request, who.account, signing_in=False)
     c = console(request)
     async with session_scope(c.sessions) as db:
         await accounts.close_session(db, request.cookies.get(SESSION_COOKIE, ""))

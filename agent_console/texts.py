@@ -94,3 +94,19 @@ FIELD_ERRORS = {
     "range": "{label}须不早于开始日期，且一次最多填写366天。",
     "not_judge": "所选用户不是在职的值班法官，请重新选择{label}。",
 }
+
+# Why an agent is paused in the seats queue (stored as the key; Asterisk gets the key too).
+PAUSE_REASONS = {
+    "break": "小休",
+    "after_call": "话后处理",
+    "meeting": "会议",
+    "training": "培训",
+}
+
+MESSAGES.update({
+    "pbx_down": "交换机未连接，暂时无法操作话务，请稍后重试或联系管理员。",
+    "no_extension": "您的账号未绑定座席分机，请联系管理员。",
+    "pause_reason": "请选择示忙原因。",
+    "no_duty_judge": "今天没有安排值班法官（或其未绑定分机），请联系管理员排班。",
+    "no_call": "当前没有正在通话的来电。",
+})

@@ -10,6 +10,7 @@ same path differs between what Asterisk sees and what the host sees (see PbxInst
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import re
 import shutil
@@ -38,6 +39,8 @@ CONF_DIR = REPO_ROOT / "asterisk-conf"
 DIALPLAN_DIR = REPO_ROOT / "dialplan"
 MIN_ASTERISK_MAJOR = 20
 AMI_USER = "hotline"
+# The web console's own AMI user (manager.conf console-user), with fewer rights.
+CONSOLE_AMI_USER = "console"
 _MODULE_DIRS = ("usr/lib/x86_64-linux-gnu/asterisk/modules",
                 "usr/lib/aarch64-linux-gnu/asterisk/modules",
                 "usr/lib/asterisk/modules", "usr/lib64/asterisk/modules")
@@ -179,6 +182,7 @@ def render_config(settings: Settings, inst: PbxInstance, secrets: Secrets,
     for conf in DIALPLAN_DIR.glob("*.conf"):
         shutil.copy2(conf, etc / "dialplan" / conf.name)
     (etc / "asterisk.conf").write_text(_asterisk_conf(inst))
+    _link_data_dir(inst)
     for name, text in site_files(settings, inst, secrets, phones).items():
         write_atomic(etc / "site" / name, text)
 
@@ -193,12 +197,37 @@ def install_sounds(settings: Settings, inst: PbxInstance) -> None:
     waiting.write_site_files(settings, inst.dir("etc") / "site", inst.pbx_root / "sounds" / "zh")
 
 
+def _system_data_dir(inst: PbxInstance) -> str:
+    host_base = inst.chroot or Path("/")
+    return "/" + next((d for d in _DATA_DIRS if (host_base / d).is_dir()), _DATA_DIRS[0])
+
+
+def _link_data_dir(inst: PbxInstance) -> None:
+    """The instance's own Asterisk data folder: the system's, except sounds/, which is
+    ours. Asterisk finds a few sounds only by name in sounds/<language>/ (the attended
+    transfer's "pbx-transfer"), and no core sounds are installed; ours are in Mandarin."""
+    data, system = inst.dir("astdata"), _system_data_dir(inst)
+    data.mkdir(parents=True, exist_ok=True)
+    wanted = {"sounds": inst.pbx_root / "sounds"}
+    host_system = inst.to_host(system)
+    if host_system.is_dir():
+        wanted |= {e.name: Path(system) / e.name for e in host_system.iterdir()
+                   if e.name != "sounds"}
+    for name, target in wanted.items():
+        link = data / name
+        if link.is_symlink() and Path(os.readlink(link)) == target:
+            continue
+        if link.is_symlink():
+            link.unlink()
+        link.symlink_to(target)  # resolved by Asterisk, inside the sandbox when there is one
+
+
 def _asterisk_conf(inst: PbxInstance) -> str:
     host_base = inst.chroot or Path("/")
     moddir = next((d for d in _MODULE_DIRS if (host_base / d).is_dir()), _MODULE_DIRS[0])
-    datadir = next((d for d in _DATA_DIRS if (host_base / d).is_dir()), _DATA_DIRS[0])
     root = inst.pbx_root
-    values = {"ETC": root / "etc", "MODDIR": "/" + moddir, "DATADIR": "/" + datadir,
+    values = {"ETC": root / "etc", "MODDIR": "/" + moddir, "DATADIR": _system_data_dir(inst),
+              "OWNDATA": root / "astdata",
               "LIB": root / "lib", "SPOOL": root / "spool", "RUN": root / "run",
               "LOG": root / "log", "CACHE": root / "cache"}
     text = (CONF_DIR / "asterisk.conf.in").read_text()
@@ -254,7 +283,14 @@ def write_atomic(path: Path, text: str) -> None:
 def _site_manager(settings: Settings, secrets: Secrets) -> str:
     return "\n".join(["; Rendered from hotline.toml by `hotline pbx up`. Do not edit.",
                       "[general](+)", f"port = {settings.pbx.ami_port}", "",
-                      f"[{AMI_USER}](bridge-user)", f"secret = {secrets.ami_secret}", ""])
+                      f"[{AMI_USER}](bridge-user)", f"secret = {secrets.ami_secret}", "",
+                      f"[{CONSOLE_AMI_USER}](console-user)",
+                      f"secret = {console_ami_secret(secrets)}", ""])
+
+
+def console_ami_secret(secrets: Secrets) -> str:
+    """The console's AMI password, derived from the site's secret (nothing more to keep)."""
+    return hmac.new(secrets.ami_secret.encode(), b"console-ami", hashlib.sha256).hexdigest()[:32]
 
 
 def _site_extensions(settings: Settings, inst: PbxInstance) -> str:
@@ -264,6 +300,7 @@ def _site_extensions(settings: Settings, inst: PbxInstance) -> str:
              f"HOTLINE_RECORDINGS={inst.pbx_root / 'recordings'}",
              f"HOTLINE_SOUNDS={inst.pbx_root / 'sounds' / 'zh'}",
              f"HOTLINE_QUEUE_MAX_WAIT={calls.queue_max_wait}",
+             f"HOTLINE_TRANSFER_RING={calls.transfer_ring_seconds}",
              f"HOTLINE_MESSAGE_MAX_SECONDS={calls.message_max_seconds}", ""]
     return "\n".join(lines + office_hours_context(settings))
 
@@ -336,7 +373,7 @@ def apply_phones(settings: Settings, phones: Sequence[Phone],
     site = instance_for(settings).dir("etc") / "site"
     if not site.is_dir():
         raise PbxError("the PBX has not been set up yet (hotline pbx up)")
-    secret = load_or_create(settings).ami_secret
+    secret = console_ami_secret(load_or_create(settings))
     with _PJSIP_LOCK:
         write_atomic(site / "pjsip.conf", render_pjsip(settings.pbx, phones))
         ami_action(settings.pbx.ami_port, secret,
@@ -357,7 +394,7 @@ def queue_remove(settings: Settings, secret: str, extension: str) -> None:
 
 def registered_phones(settings: Settings) -> dict[str, str]:
     """Phones with a registered contact, and its status (Reachable, Unknown, ...)."""
-    replies = ami_action(settings.pbx.ami_port, load_or_create(settings).ami_secret,
+    replies = ami_action(settings.pbx.ami_port, console_ami_secret(load_or_create(settings)),
                          {"Action": "PJSIPShowContacts"})
     found: dict[str, str] = {}
     for event in replies[1:]:
@@ -373,8 +410,9 @@ class AmiRefused(PbxError):
 
 def ami_action(port: int, secret: str, action: dict[str, str],
                timeout: float = 10.0) -> list[dict[str, str]]:
-    """One AMI action on loopback, from a synchronous caller (the CLI, or the console
-    through asyncio.to_thread): log in, act, log off.
+    """One AMI action on loopback as the console's AMI user (secret: console_ami_secret),
+    from a synchronous caller (the CLI, or the console through asyncio.to_thread): log in,
+    act, log off.
 
     Returns the response, then the events a list action sends (up to its EventList:
     Complete). Raises AmiRefused for an error response, PbxError when AMI does not answer.
@@ -383,7 +421,7 @@ def ami_action(port: int, secret: str, action: dict[str, str],
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
             reader = sock.makefile("r", encoding="utf-8", newline="\r\n")
             reader.readline()  # banner
-            login = _ami_exchange(sock, reader, {"Action": "Login", "Username": AMI_USER,
+            login = _ami_exchange(sock, reader, {"Action": "Login", "Username": CONSOLE_AMI_USER,
                                                  "Secret": secret, "Events": "off"})
             if login[0].get("Response") != "Success":
                 raise PbxError("AMI login refused: " + login[0].get("Message", ""))

@@ -80,6 +80,8 @@ class CasesSettings:
 class CallsSettings:
     queue_max_wait: int = 300
     message_max_seconds: int = 120
+    # How long a transfer rings the duty judge before the caller comes back to the agent.
+    transfer_ring_seconds: int = 25
     # Callers waiting in the seats queue hear their position this often, in seconds (and
     # once on joining); Asterisk's min-announce-frequency keeps it at 15 or more.
     queue_announce_seconds: int = 45

@@ -80,6 +80,14 @@ class CallTracker:
                               route=v.CALL_ROUTE_FALLBACK)
         elif name == v.EVENT_QUEUE_LEFT:
             await self._event(event, "queue-left", {"status": event.get("Status", "")})
+        elif name in (v.EVENT_TRANSFER, v.EVENT_TRANSFER_RETURNED):
+            kind = "judge-ringing" if name == v.EVENT_TRANSFER else "transfer-returned"
+            detail = {"target": event.get("Target", ""), "back": event.get("Back", "")}
+            if name == v.EVENT_TRANSFER:
+                detail["kind"] = event.get("Kind", "")
+            else:
+                detail["status"] = event.get("Status", "")  # Dial's: NOANSWER, BUSY, ...
+            await self._event(event, kind, detail)
 
     async def on_queue_join(self, event: Message) -> None:
         await self._event(event, "queue", {"queue": event.get("Queue", ""),

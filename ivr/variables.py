@@ -37,4 +37,9 @@ EVENT_RECORDING = "HotlineRecording"
 EVENT_MESSAGE = "HotlineMessage"
 EVENT_FALLBACK = "HotlineFallback"
 EVENT_QUEUE_LEFT = "HotlineQueueLeft"
-USER_EVENTS = (EVENT_RECORDING, EVENT_MESSAGE, EVENT_FALLBACK, EVENT_QUEUE_LEFT)
+# dialplan/transfer.conf: the caller rings the duty judge; the judge did not answer and
+# the caller goes back to the agent.
+EVENT_TRANSFER = "HotlineTransfer"
+EVENT_TRANSFER_RETURNED = "HotlineTransferReturned"
+USER_EVENTS = (EVENT_RECORDING, EVENT_MESSAGE, EVENT_FALLBACK, EVENT_QUEUE_LEFT,
+               EVENT_TRANSFER, EVENT_TRANSFER_RETURNED)

@@ -75,6 +75,16 @@ async def recent_calls(session: AsyncSession, limit: int = 20) -> list[Call]:
     return list((await session.execute(query)).scalars())
 
 
+async def calls_from_number(session: AsyncSession, number: str, limit: int = 5,
+                            before: str = "") -> list[Call]:
+    """A caller's earlier calls, newest first, leaving out the call `before` (the one now)."""
+    query = select(Call).where(Call.caller_number == number)
+    if before:
+        query = query.where(Call.id != before)
+    query = query.order_by(Call.started_at.desc()).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
 async def existing_ids(session: AsyncSession, call_ids: Iterable[str]) -> dict[str, Call]:
     ids = list(call_ids)
     if not ids:

@@ -52,6 +52,7 @@ rtp_end = {rtp_end}
 queue_max_wait = 15
 message_max_seconds = 10
 closing_check_seconds = 2
+transfer_ring_seconds = 6
 [cases]
 lockout_failures = 3
 [console]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -74,6 +75,20 @@ def call(steps: str, *, target: str, local: str, caller: str, media_port: int,
     return SippResult(done.returncode, time.monotonic() - started, done.stdout[-3000:])
 
 
+def wait_bound(port: int, timeout: float = 10.0) -> None:
+    """Return once a process listens on UDP `port`: a phone registered before it can answer
+    Asterisk's first OPTIONS would count as unreachable until the next qualify."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on UDP {port} after {timeout} s")
+
+
 class Phone:
     """A registered desk phone (seat or judge) that answers every call after one ring.
 
@@ -93,6 +108,7 @@ class Phone:
             ["sipp", self.target, "-sf", str(SCENARIOS / "phone.xml"), "-i", "127.0.0.1",
              "-p", str(self.port), "-mp", str(self.media_port), "-nostdin", "-trace_err"],
             cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_bound(self.port)
         self.register()
         return self
 

@@ -23,6 +23,7 @@ from hotline.hours import court_today
 from hotline.settings import Settings
 from tests.integration import sipp
 from tests.integration.conftest import PORTS, BridgeProcess, phone_password, port
+from tests.integration.test_queue_caller import RingingPhone
 from tests.integration.test_walking_skeleton import CALLER, place_call, set_mode, wait_call
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -214,3 +215,51 @@ async def _until(check: object, read: object, timeout: float = 10.0) -> None:
             return
         await asyncio.sleep(0.2)
     raise AssertionError(f"never reached: {value}")
+
+
+async def test_blind_transfer_the_judge_does_not_answer_comes_back_to_the_agent(
+        bridge: BridgeProcess, console: None, staff: None, settings: Settings,
+        sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    await set_mode(sessions, "open")
+    async with httpx.AsyncClient(base_url=CONSOLE) as client:
+        token = (await client.post("/api/login", json={"username": "lisi",
+                                                       "password": PASSWORD})).json()
+        client.headers["Authorization"] = f"Bearer {token['access_token']}"
+        judge = RingingPhone(JUDGE_EXT, await phone_password(sessions, JUDGE_EXT),
+                             target=f"127.0.0.1:{PORTS['sip']}", port=port(25391),
+                             media_port=port(26391), workdir=tmp_path)
+        try:
+            with await phone(sessions, AGENT_EXT, 25381, tmp_path), judge:
+                signed = await client.post("/api/desk/presence", json={"action": "sign_in"})
+                assert signed.status_code == 200, signed.text
+                await asyncio.sleep(1.0)  # the seat's device state settles
+                caller = asyncio.create_task(place_call(settings, sipp.speak(30), tmp_path))
+                await _until(lambda s: (s.get("call") or {}).get("state") == "connected",
+                             lambda: _json(client, "/api/desk/state"), timeout=20)
+
+                moved = await client.post("/api/desk/transfer", json={"mode": "blind"})
+                assert moved.status_code == 200, moved.text
+                assert moved.json() == {"mode": "blind", "judge": "王法官",
+                                        "extension": JUDGE_EXT}
+                # The judge's phone rings unanswered; then the caller is back on the seat.
+                back = await wait_channels(
+                    settings, lambda f: up(f, f"PJSIP/{AGENT_EXT}-")
+                    and not any(c[0].startswith(f"PJSIP/{JUDGE_EXT}-") for c in f),
+                    timeout=settings.calls.transfer_ring_seconds + 10)
+                assert up(back, "PJSIP/carrier-")
+                result = await caller
+                assert result.returncode == 0, result.output
+                call = await wait_call(sessions, done)
+        finally:
+            await client.post("/api/desk/presence", json={"action": "sign_out"})
+            await set_mode(sessions, "closed")
+
+    details = [(e.kind, e.detail) for e in call.events
+               if e.kind in {"judge-ringing", "transfer-returned"}]
+    assert details == [
+        ("judge-ringing", {"kind": "blind", "target": JUDGE_EXT, "back": AGENT_EXT}),
+        ("transfer-returned", {"status": "NOANSWER", "target": JUDGE_EXT, "back": AGENT_EXT})]
+
+
+async def _json(client: httpx.AsyncClient, path: str) -> dict[str, object]:
+    return dict((await client.get(path)).json())

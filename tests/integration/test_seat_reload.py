@@ -26,7 +26,7 @@ ADMIN, ADMIN_PASSWORD = "seat-admin", "seat-admin-12368"
 
 def channels(settings: Settings) -> list[dict[str, str]]:
     """Asterisk's live channels (AMI CoreShowChannels)."""
-    replies = pbx.ami_action(settings.pbx.ami_port, load_or_create(settings).ami_secret,
+    replies = pbx.ami_action(settings.pbx.ami_port, pbx.console_ami_secret(load_or_create(settings)),
                              {"Action": "CoreShowChannels"})
     return [r for r in replies[1:] if r.get("Event") == "CoreShowChannel"]
 
@@ -59,7 +59,7 @@ async def test_seat_reload_keeps_the_call_in_progress(
     assert "Unable to find object 8005" in await asyncio.to_thread(endpoint, settings, "8005")
     old_8002 = await phone_password(sessions, "8002")
     target = f"127.0.0.1:{PORTS['sip']}"
-    secret = load_or_create(settings).ami_secret
+    secret = pbx.console_ami_secret(load_or_create(settings))
     await set_mode(sessions, "open")
     try:
         with sipp.Phone("8001", await phone_password(sessions, "8001"), target=target,
@@ -121,7 +121,7 @@ async def test_seat_reload_keeps_the_call_in_progress(
 async def test_a_disabled_seat_is_gone_from_pjsip_and_the_queue(
         asterisk: pbx.PbxInstance, console: None, settings: Settings, env: dict[str, str],
         hotline_cli: object) -> None:
-    secret = load_or_create(settings).ami_secret
+    secret = pbx.console_ami_secret(load_or_create(settings))
     await asyncio.to_thread(pbx.ami_action, settings.pbx.ami_port, secret, {
         "Action": "QueueAdd", "Queue": "seats", "Interface": "PJSIP/8004", "MemberName": "8004"})
 

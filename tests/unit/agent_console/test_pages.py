@@ -31,7 +31,8 @@ async def test_login_page_is_chinese_with_a_safe_cookie(client: httpx.AsyncClien
 async def test_login_greets_the_agent_with_their_role(client: httpx.AsyncClient) -> None:
     response = await log_in(client)
 
-    assert response.status_code == 303 and response.headers["location"] == "/"
+    # An agent with a seat goes straight to the desk (and into the queue, with a PBX).
+    assert response.status_code == 303 and response.headers["location"] == "/desk"
     home = await client.get("/")
     assert home.status_code == 200
     assert "您好，张三！" in home.text and "您的角色：<strong class=\"role\">座席员" in home.text

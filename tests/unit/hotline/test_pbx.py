@@ -133,10 +133,14 @@ def test_site_manager_port_and_bridge_user() -> None:
     found = sections(site_files(_settings(), PbxInstance(None, Path("/x")), SECRETS)
                      ["manager.conf"])
 
-    assert [(s.name, s.templates) for s in found] == [("general", "+"),
-                                                      (pbx.AMI_USER, "bridge-user")]
+    assert [(s.name, s.templates) for s in found] == [
+        ("general", "+"), (pbx.AMI_USER, "bridge-user"), (pbx.CONSOLE_AMI_USER, "console-user")]
     assert found[0].options == {"port": "15038"}
     assert found[1].options == {"secret": "ami-Secret-42"}
+    # The console's password is its own, and stable for one site secret.
+    console_secret = found[2].options["secret"]
+    assert console_secret == pbx.console_ami_secret(SECRETS)
+    assert len(console_secret) == 32 and "ami-Secret-42" not in console_secret
     shipped = (pbx.CONF_DIR / "manager.conf").read_text()
     assert "[bridge-user](!)" in shipped
 
@@ -152,6 +156,7 @@ def test_site_extensions_use_paths_as_asterisk_sees_them(sandboxed: PbxInstance)
         "HOTLINE_RECORDINGS": "/srv/hotline/0123456789ab/recordings",
         "HOTLINE_SOUNDS": "/srv/hotline/0123456789ab/sounds/zh",
         "HOTLINE_QUEUE_MAX_WAIT": "300",
+        "HOTLINE_TRANSFER_RING": "25",
         "HOTLINE_MESSAGE_MAX_SECONDS": "120",
     }
     assert "GotoIfTime(08:00-11:59,mon-fri,*,may-sep,Asia/Shanghai?open)" in office_hours

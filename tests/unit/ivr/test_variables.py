@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from agent_console.live import LiveDesk
 from hotline.pbx import CONF_DIR, DIALPLAN_DIR, PbxInstance
 from hotline.settings import Settings
 from ivr import variables as v
@@ -80,7 +81,8 @@ def test_manager_event_filter_is_exactly_what_the_tracker_handles(tmp_path: Path
     services = Services(Settings(), async_sessionmaker(), PbxInstance(None, tmp_path))
     handled = set(CallTracker(services).subscriptions())
     manager = _code((CONF_DIR / "manager.conf").read_text())
-    filters = re.findall(r"^\s*eventfilter\s*=\s*(.*?)\s*$", manager, re.M)
+    filters = re.findall(r"^\s*eventfilter\s*=\s*(.*?)\s*$", _context(manager, "bridge-user"),
+                         re.M)
 
     assert all(f.startswith("Event: ") for f in filters), filters
     filtered = [f.removeprefix("Event: ") for f in filters]
@@ -98,3 +100,16 @@ def test_manager_user_reads_the_classes_of_every_handled_event() -> None:
     assert read is not None
     # call: channels and transfers; agent: queue events; user: UserEvent; system: FullyBooted.
     assert set(read.group(1).split(",")) == {"system", "call", "agent", "user"}
+
+
+def test_console_event_filter_is_exactly_what_the_live_desk_handles() -> None:
+    handled = set(LiveDesk(None, async_sessionmaker()).subscriptions())
+    user = _context(_code((CONF_DIR / "manager.conf").read_text()), "console-user")
+    filtered = [f.removeprefix("Event: ") for f in
+                re.findall(r"^\s*eventfilter\s*=\s*(.*?)\s*$", user, re.M)]
+
+    assert len(filtered) == len(set(filtered)), "an event is filtered in twice"
+    assert set(filtered) == handled | {"FullyBooted"}
+    # The console acts on queues and calls and reloads PJSIP; it never originates.
+    write = re.search(r"^\s*write\s*=\s*(.*?)\s*$", user, re.M)
+    assert write is not None and set(write.group(1).split(",")) == {"call", "agent", "system"}
