@@ -193,3 +193,26 @@ async def test_callers_still_waiting_at_closing_time_leave_a_message(
     assert [e.detail["status"] for e in record.events if e.kind == "queue-left"] == ["CLOSING"]
     prompts = [e.detail["prompt"] for e in record.events if e.kind == "prompt"]
     assert prompts[:3] == ["transfer-seat", "queue-closing", "callback-intro"]
+
+
+async def test_a_caller_who_keeps_waiting_keeps_their_first_turn(
+        busy_seat: None, asterisk: pbx.PbxInstance, settings: Settings, sessions: Sessions,
+        tmp_path: Path) -> None:
+    caller = "13600000031"
+    wait = settings.calls.queue_max_wait
+    again = seconds(asterisk, "queue-keep-waiting") + wait
+    steps = (sipp.quiet(seconds(asterisk, "transfer-seat") + wait + 3) + sipp.key("2", again + 3)
+             + sipp.key("1", 2.5) + sipp.key("1")
+             + sipp.speak(seconds(asterisk, "callback-intro") + 6) + sipp.quiet(30))
+    result = await call(steps, caller, tmp_path)
+    assert result.returncode == 0, result.output
+
+    [ticket] = await callback_tickets(sessions, caller)
+    async with session_scope(sessions) as session:
+        record = await calls.get_call(session, ticket.call_id or "")
+    assert record is not None and ticket.queued_at is not None
+    # The turn is the first joining, not the second.
+    assert abs((ticket.queued_at - record.started_at).total_seconds()) < 6
+    kinds = [(e.kind, e.detail) for e in record.events if e.kind in ("queue-left", "queue-wait")]
+    assert kinds == [("queue-left", {"status": "TIMEOUT"}), ("queue-wait", {"position": "1"}),
+                     ("queue-left", {"status": "TIMEOUT"})]
