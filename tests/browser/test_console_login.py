@@ -110,7 +110,11 @@ def _log_in(page: Page, url: str, password: str = PASSWORD) -> None:
 def test_an_agent_logs_in_and_is_greeted_with_their_role(page: Page, console_url: str) -> None:
     _log_in(page, console_url)
 
-    expect(page).to_have_url(f"{console_url}/")
+    # An agent with a seat phone starts at the desk; with no PBX reachable the desk says so.
+    expect(page).to_have_url(f"{console_url}/desk")
+    expect(page.get_by_role("heading", level=1)).to_have_text("座席工作台")
+    expect(page.locator("#pbx-state")).to_have_text("交换机未连接")
+    page.goto(f"{console_url}/")
     expect(page.get_by_role("heading")).to_have_text("您好，张三！")
     expect(page.locator("strong.role")).to_have_text("座席员")
     page.screenshot(path=str(SCREENSHOT), full_page=True)

@@ -1,0 +1,54 @@
+"""agent_console.desk without a PBX: who may use the desk, and what a console that cannot
+reach Asterisk answers. Queue and transfer actions against the real Asterisk are in
+tests/integration/test_desk.py."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.unit.agent_console.conftest import ADMIN_NAME, log_in
+
+
+async def test_the_desk_page_greets_the_agent_with_their_seat(client: httpx.AsyncClient) -> None:
+    await log_in(client)
+
+    page = await client.get("/desk")
+
+    assert page.status_code == 200
+    assert "座席工作台" in page.text and "<strong>8001</strong>" in page.text
+    assert 'data-state="out"' in page.text, "nobody signed the agent in without a PBX"
+    assert "今天没有安排值班法官" in page.text
+
+
+async def test_only_agents_use_the_desk(client: httpx.AsyncClient) -> None:
+    await log_in(client, ADMIN_NAME)
+
+    assert (await client.get("/desk")).status_code == 403
+    state = await client.get("/api/desk/state")
+    assert state.status_code == 403
+
+
+async def test_without_a_pbx_the_actions_say_so(client: httpx.AsyncClient) -> None:
+    await log_in(client)
+    csrf = (await client.get("/desk")).text.split('name="csrf-token" content="')[1].split('"')[0]
+
+    reply = await client.post("/api/desk/presence", json={"action": "sign_in"},
+                              headers={"X-CSRF-Token": csrf})
+
+    assert reply.status_code == 503 and "交换机未连接" in reply.json()["detail"]
+
+
+async def test_the_desk_actions_need_the_csrf_token(client: httpx.AsyncClient) -> None:
+    await log_in(client)
+
+    reply = await client.post("/api/desk/transfer", json={"mode": "blind"})
+
+    assert reply.status_code == 403
+
+
+async def test_the_api_lists_the_desk(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/api/openapi.json")).json()["paths"]
+
+    assert {"/api/desk/presence", "/api/desk/state", "/api/desk/events",
+            "/api/desk/transfer"} <= set(paths)
+    assert "/desk" not in paths
