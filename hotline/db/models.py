@@ -4,6 +4,7 @@ recordings), the calendar, cases, the knowledge base, tickets and SMS."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -76,8 +77,59 @@ class Recording(Base):
     duration_seconds: Mapped[float | None]
     size_bytes: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When Asterisk splits one call's audio, the parts play in this order.
+    part: Mapped[int] = mapped_column(Integer, default=0)
+    channels: Mapped[int] = mapped_column(Integer, default=1)
+    # --- post-processing (recordings/): the compact copy kept, and what was checked
+    kept_path: Mapped[str] = mapped_column(String(300), default="")
+    kept_format: Mapped[str] = mapped_column(String(12), default="")
+    kept_size_bytes: Mapped[int | None]
+    original_deleted: Mapped[bool] = mapped_column(default=False)
+    level_dbfs: Mapped[float | None]
+    silent: Mapped[bool] = mapped_column(default=False)
+    # pending | done | failed (process_error says why)
+    process_state: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    process_error: Mapped[str] = mapped_column(Text, default="")
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # --- keeping and deleting
+    legal_hold: Mapped[bool] = mapped_column(default=False)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     call: Mapped[Call] = relationship(back_populates="recordings")
+
+
+class RecordingAccess(Base):
+    """Every play, download, refusal and deletion of a recording: who, when, from where."""
+
+    __tablename__ = "recording_access"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recording_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recordings.id", ondelete="SET NULL"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                index=True)
+    # play | download | denied | delete | hold | release
+    action: Mapped[str] = mapped_column(String(12))
+    address: Mapped[str] = mapped_column(String(60), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Alert(Base):
+    """Something wrong that staff must see (status, console) until it is resolved: a call
+    without a recording, a file without a call, the disk filling up, an SMS gateway down.
+    (kind, key) names one problem, so raising it again does not repeat it."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    key: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    __table_args__ = (Index("ux_alerts_kind_key", "kind", "key", unique=True),)
 
 
 class ReconcileMark(Base):
@@ -208,21 +260,123 @@ class Ticket(Base):
     # when the caller first joined the queue: callbacks are returned in this order, so a
     # caller who gave up waiting keeps their turn
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # --- forwarding and deadlines (Art. 5(6), 10)
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL"), index=True)
+    forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the close of office hours on the 2nd working day after forwarding
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 0 none, 1 the department head was pushed (督办), 2 the supervising leader
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    # when the next level is due if still unanswered; NULL when nothing more is due.
+    # The escalation pass reads only this indexed column.
+    next_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # --- the answer that closes it: a recorded reply call or a delivered SMS
+    reply_text: Mapped[str] = mapped_column(Text, default="")
+    answer_call_id: Mapped[str | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="SET NULL"))
+    answer_sms_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sms_messages.id", ondelete="SET NULL", use_alter=True,
+                   name="fk_tickets_answer_sms_id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TicketEvent(Base):
+    """One step in a ticket's history, which its owner agent sees whole (Art. 6):
+    created, picked up, forwarded, notified, escalated, replied, closed, note."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"),
+                                           index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Escalation(Base):
+    """A push of an overdue ticket up one level: who was told, when, with which messages.
+    Unique per (ticket, level): two passes at once cannot both notify."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    level: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # the moment the pass was run "as of" (hotline escalate --now)
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)
+    notified_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    sms_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    notice_id: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (Index("ux_escalations_ticket_level", "ticket_id", "level", unique=True),)
+
+
+class Department(Base):
+    """A court department that matters are forwarded to (Art. 5(3)-(6)): its named handler,
+    its head (pushed at level 1) and its supervising court leader (level 2)."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    head_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Notice(Base):
+    """A message to a member of staff in the console (forwarded to you, 督办, an SMS
+    needing a reply); read_at set when they open it."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SmsMessage(Base):
-    """An SMS to a caller. The SMS issue adds the drivers that send them; until then they
-    wait here, in the outbox."""
+    """An SMS, out to a caller or a member of staff, or in from a caller. Outgoing ones
+    wait here until the configured driver (hotline.sms) has sent them; nothing is lost
+    while the gateway is down."""
 
     __tablename__ = "sms_messages"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     to_number: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="queued")
+    # out: queued | sending | sent | delivered | failed (gave up) | undeliverable
+    # in: received | replied
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    direction: Mapped[str] = mapped_column(String(3), default="out")  # out | in
+    from_number: Mapped[str] = mapped_column(String(40), default="")
+    # a member of staff it was sent to (notices), so the console can show their messages
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    # the gateway's message id(s), one per part of a long message
+    provider_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # in: the agent who answered it (Art. 8)
+    handled_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # --- console users, sessions and API tokens -------------------------------------------
@@ -241,6 +395,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     # the seat (or judge) phone this user answers on, e.g. "8001"; empty for none
     extension: Mapped[str] = mapped_column(String(20), default="")
+    # where notices by SMS go (department handlers, heads, leaders); empty for none
+    mobile: Mapped[str] = mapped_column(String(20), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
