@@ -75,11 +75,13 @@ def cmd_up(settings: Settings, _args: argparse.Namespace) -> int:
     upgrade(settings.database_url)
     print("starting the PBX ...", flush=True)
     inst = pbx.start(settings)
-    print("starting the bridge and the console ...", flush=True)
+    print("starting the bridge, the console and the scheduler ...", flush=True)
     start_bridge(settings)
     start_console(settings)
+    start_scheduler(settings)
     wait_bridge_healthy(settings)
     wait_console_healthy(settings)
+    wait_scheduler_healthy(settings)
     _print_welcome(settings, inst)
     return 0
 
@@ -94,6 +96,32 @@ def start_console(settings: Settings) -> None:
     if not pbx.live_pid(settings.console_pid_file, BRIDGE_PROCESS):
         pbx.spawn_detached([sys.executable, "-m", "hotline.cli", "console"],
                            settings.log_dir / "console.out", cwd=REPO_ROOT)
+
+
+def start_scheduler(settings: Settings) -> None:
+    if not pbx.live_pid(settings.scheduler_pid_file, BRIDGE_PROCESS):
+        pbx.spawn_detached([sys.executable, "-m", "scheduler"],
+                           settings.log_dir / "scheduler.out", cwd=REPO_ROOT)
+
+
+def wait_scheduler_healthy(settings: Settings, timeout: float = 30.0) -> None:
+    _wait_healthy("scheduler", lambda: scheduler_problems(settings),
+                  settings.log_dir / "scheduler.out", timeout)
+
+
+def scheduler_problems(settings: Settings) -> list[str]:
+    if not pbx.live_pid(settings.scheduler_pid_file, BRIDGE_PROCESS):
+        return ["the scheduler is not running (hotline up)"]
+    try:
+        beat = json.loads(settings.scheduler_heartbeat_file.read_text())
+    except (FileNotFoundError, ValueError):
+        return ["the scheduler has not reported yet"]
+    problems = []
+    if time.time() - beat["time"] > HEARTBEAT_STALE_SECONDS:
+        problems.append(f"no heartbeat for {time.time() - beat['time']:.0f} s")
+    problems += [f"job {name} failed: {last.get('error', '')}"
+                 for name, last in sorted(beat.get("jobs", {}).items()) if not last.get("ok")]
+    return problems
 
 
 def wait_console_healthy(settings: Settings, timeout: float = 30.0) -> None:
@@ -133,6 +161,8 @@ def cmd_down(settings: Settings, _args: argparse.Namespace) -> int:
         print("bridge stopped")
     if pbx.terminate(settings.console_pid_file, BRIDGE_PROCESS, 15.0):
         print("console stopped")
+    if pbx.terminate(settings.scheduler_pid_file, BRIDGE_PROCESS, 15.0):
+        print("scheduler stopped")
     if pbx.stop(settings):
         print("PBX stopped")
     return 0
@@ -140,7 +170,8 @@ def cmd_down(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
     parts = {"pbx": pbx_problems(settings), "bridge": bridge_problems(settings),
-             "console": console_problems(settings), "database": database_problems(settings)}
+             "console": console_problems(settings),
+             "scheduler": scheduler_problems(settings), "database": database_problems(settings)}
     for name, problems in parts.items():
         print(f"{name:9} {'ok' if not problems else 'UNHEALTHY: ' + '; '.join(problems)}")
     for warning in calendar_warnings(settings):

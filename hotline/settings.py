@@ -138,6 +138,16 @@ class Settings:
         return self.run_dir / "console.pid"
 
     @property
+    def scheduler_pid_file(self) -> Path:
+        """Written by the scheduler itself while it runs (scheduler/main.py)."""
+        return self.run_dir / "scheduler.pid"
+
+    @property
+    def scheduler_heartbeat_file(self) -> Path:
+        """The scheduler's heartbeat and its jobs' last runs, which `hotline status` reads."""
+        return self.run_dir / "scheduler.json"
+
+    @property
     def bridge_heartbeat_file(self) -> Path:
         """The bridge's heartbeat, which `hotline status` reads."""
         return self.run_dir / "bridge.json"

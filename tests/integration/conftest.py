@@ -156,6 +156,25 @@ def console(asterisk: pbx.PbxInstance, settings: Settings, env: dict[str, str]) 
 
 
 @pytest.fixture(scope="session")
+def scheduler(asterisk: pbx.PbxInstance, settings: Settings, env: dict[str, str]
+              ) -> Iterator[subprocess.Popen[bytes]]:
+    """The scheduler as `hotline up` runs it: `python -m scheduler`, its own process."""
+    log = open(settings.log_dir / "scheduler-test.out", "ab")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "scheduler"], cwd=REPO_ROOT, env=env,
+                            stdout=log, stderr=log)
+    log.close()
+    try:
+        cli.wait_scheduler_healthy(settings)
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    errors = [line for line in (settings.log_dir / "scheduler.log").read_text().splitlines()
+              if " ERROR " in line]
+    assert not errors, "the scheduler logged errors:\n" + "\n".join(errors)
+
+
+@pytest.fixture(scope="session")
 def cases_imported(asterisk: pbx.PbxInstance, env: dict[str, str]) -> None:
     """The example export of the case-flow system, imported as an administrator would."""
     done = subprocess.run([sys.executable, "-m", "hotline.cli", "cases", "import",

@@ -152,12 +152,13 @@ async def wait_reconciled(sessions: async_sessionmaker[AsyncSession], call_id: s
 
 
 def test_status_reports_each_part(bridge: BridgeProcess, console: None,
-                                  hotline_cli: object) -> None:
+                                  scheduler: object, hotline_cli: object) -> None:
     healthy = hotline_cli("status")  # type: ignore[operator]
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
     parts = [line.split()[:2] for line in healthy.stdout.splitlines()
              if not line.startswith("WARNING")]  # e.g. next year's holidays not imported yet
-    assert parts == [["pbx", "ok"], ["bridge", "ok"], ["console", "ok"], ["database", "ok"]]
+    assert parts == [["pbx", "ok"], ["bridge", "ok"], ["console", "ok"], ["scheduler", "ok"],
+                     ["database", "ok"]]
     bridge.stop()
     sick = hotline_cli("status")  # type: ignore[operator]
     assert sick.returncode == 1

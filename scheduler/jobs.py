@@ -1,0 +1,37 @@
+"""Every timed job, in one list. A job is an async function of the Context; it returns a
+short line for the log (or None when there was nothing to do) and raises on failure (the
+scheduler logs it and runs it again at the next interval)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.settings import Settings
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Callable[[], datetime]
+
+
+JobFunction = Callable[[Context], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every_seconds: float
+    run: JobFunction
+
+
+def all_jobs(settings: Settings) -> list[Job]:
+    """The jobs this site runs, in the order they start."""
+    jobs: list[Job] = []
+    # Each part adds its jobs here, one line each.
+    return jobs
