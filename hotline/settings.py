@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+# [recordings] format → the container file's extension.
+RECORDING_FORMATS = {"opus": "ogg", "mp3": "mp3"}
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "hotline.toml"
 
@@ -101,6 +103,28 @@ class ConsoleSettings:
 
 
 @dataclass(frozen=True)
+class RecordingsSettings:
+    # The compact copy kept after a call: "opus" (Ogg Opus) or "mp3"; mono, this bitrate.
+    format: str = "opus"
+    bitrate: str = "16k"
+    # Court archive rule: recordings are kept this many days, then deleted by the retention
+    # job unless held (linked to a ticket or a case).
+    retention_days: int = 3650
+    # A recording whose loudest moment is below this level is flagged silent.
+    silent_below_dbfs: float = -50.0
+    # A recording whose post-processing failed is tried this many times in all.
+    max_attempts: int = 3
+    # Alert when the recordings folder's filesystem has less than this share free (percent).
+    disk_warn_percent: float = 15.0
+    # The periodic reconciler looks at calls and day folders this many days back
+    # (`hotline recordings check --all` looks at everything).
+    reconcile_days: int = 3
+    # Also record caller and staff on separate legs, merged into a stereo file (left: caller,
+    # right: staff) for quality review.
+    two_channel: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     paths: PathsSettings = field(default_factory=PathsSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -109,6 +133,7 @@ class Settings:
     calls: CallsSettings = field(default_factory=CallsSettings)
     cases: CasesSettings = field(default_factory=CasesSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    recordings: RecordingsSettings = field(default_factory=RecordingsSettings)
 
     @property
     def data_dir(self) -> Path:
@@ -168,6 +193,7 @@ def load_settings(
     _merge_env(raw, env)
     settings = _build(raw)
     _check_hours(settings.hours)
+    _check_recordings(settings.recordings)
     return _absolute_paths(settings, base)
 
 
@@ -188,6 +214,20 @@ def _check_hours(hours: HoursSettings) -> None:
         ZoneInfo(hours.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise SettingsError(f"[hours] timezone: unknown time zone {hours.timezone!r}") from exc
+
+
+def _check_recordings(rec: RecordingsSettings) -> None:
+    if rec.format not in RECORDING_FORMATS:
+        raise SettingsError(f"[recordings] format: {rec.format!r} is not one of "
+                            f"{', '.join(RECORDING_FORMATS)}")
+    if not re.fullmatch(r"[1-9]\d{0,2}k", rec.bitrate):
+        raise SettingsError(f"[recordings] bitrate: {rec.bitrate!r} is not like 16k")
+    if rec.retention_days < 1 or rec.max_attempts < 1 or rec.reconcile_days < 1:
+        raise SettingsError("[recordings] retention_days, max_attempts and reconcile_days "
+                            "must be 1 or more")
+    if not 0 <= rec.disk_warn_percent < 100:
+        raise SettingsError(f"[recordings] disk_warn_percent: {rec.disk_warn_percent} is not "
+                            "between 0 and 100")
 
 
 def _check_spans(where: str, spans: tuple[str, ...]) -> None:
