@@ -125,6 +125,61 @@ class RecordingsSettings:
 
 
 @dataclass(frozen=True)
+class SmsSettings:
+    # "outbox": nothing is sent, messages wait in the console (the embedded default);
+    # "smpp": an SMSC over SMPP 3.4; "http": a cloud SMS provider's HTTP API.
+    driver: str = "outbox"
+    # How often the sender job runs (sends what is due; with smpp, reads receipts/inbound).
+    poll_seconds: float = 2.0
+    # A failed send is tried again after backoff_seconds, doubling each time up to
+    # backoff_max_seconds; after max_attempts tries the message is "failed" and alerted.
+    backoff_seconds: float = 30.0
+    backoff_max_seconds: float = 1800.0
+    max_attempts: int = 8
+    # --- smpp: one transceiver session kept open by the scheduler
+    smpp_host: str = "127.0.0.1"
+    smpp_port: int = 2775
+    smpp_system_id: str = ""
+    # Set through HOTLINE_SMS_SMPP_PASSWORD, never in the repository.
+    smpp_password: str = field(default="", repr=False)
+    smpp_system_type: str = ""
+    # The number callers see as the sender (the court's SMS service number).
+    source_addr: str = "12368"
+    smpp_timeout: float = 10.0
+    # --- http: one request per message, built from these templates. {to} {text} {id} and
+    # {secret} are replaced (escaped for body_format: json, form or raw; URL-quoted in url).
+    http_url: str = ""
+    http_method: str = "POST"
+    # "Name: value" lines, e.g. "Authorization: Bearer {secret}"
+    http_headers: tuple[str, ...] = ()
+    http_body: str = ""
+    http_body_format: str = "json"
+    # Set through HOTLINE_SMS_HTTP_SECRET, never in the repository.
+    http_secret: str = field(default="", repr=False)
+    # A 2xx answer whose body matches this regular expression is a success ("" = any 2xx).
+    http_success: str = ""
+    # The provider's message id: a dotted JSON path (data.messageId, result.0.sid) or,
+    # if that is empty, the first group of a regular expression on the body.
+    http_id_path: str = ""
+    http_id_regex: str = ""
+    http_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        # Checked at start-up: a typo here would otherwise only show when an SMS is sent.
+        if self.driver not in SMS_DRIVERS:
+            raise SettingsError(f"[sms] driver: {self.driver!r} is not one of "
+                                f"{', '.join(SMS_DRIVERS)}")
+        if self.http_body_format not in ("json", "form", "raw"):
+            raise SettingsError(f"[sms] http_body_format: {self.http_body_format!r} is not "
+                                "json, form or raw")
+        if self.driver == "http" and not self.http_url:
+            raise SettingsError("[sms] http_url: needed when driver = \"http\"")
+
+
+SMS_DRIVERS = ("outbox", "smpp", "http")
+
+
+@dataclass(frozen=True)
 class Settings:
     paths: PathsSettings = field(default_factory=PathsSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -134,6 +189,7 @@ class Settings:
     cases: CasesSettings = field(default_factory=CasesSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     recordings: RecordingsSettings = field(default_factory=RecordingsSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
 
     @property
     def data_dir(self) -> Path:
