@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import text
 
 from agent_console import cli as console_cli
-from hotline import cli_calendar, cli_cases, cli_phones, hours, pbx
+from hotline import cli_calendar, cli_cases, cli_escalate, cli_phones, hours, pbx
 from hotline.db import calls as calls_db
 from hotline.db import state
 from hotline.db.base import run_once
@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_mode)
     cli_calendar.register(sub)
     cli_cases.register(sub)
+    cli_escalate.register(sub)
     cli_phones.register(sub)
     console_cli.register(sub)
     return parser

@@ -9,6 +9,9 @@ The import file is CSV, one day a line: ``date,kind,name`` with kind ``workday``
 (or 班/休); ``#`` comments, blank lines and a first header line are allowed. The import is
 all or nothing: one bad line and nothing is written. The years in the file count as known
 afterwards (their other days follow Monday to Friday without a warning).
+
+Every change recounts the deadlines of open forwarded tickets not yet due
+(hotline.deadlines.recompute_deadlines), in the same transaction.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import csv
 import getpass
 import re
 import sys
+from collections.abc import Awaitable
 from datetime import date
 from pathlib import Path
 from typing import TypeVar
@@ -27,8 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline import hours
 from hotline.calendar import WorkingCalendar, staff_label
 from hotline.db import calendar_days
-from hotline.db.base import run_once
+from hotline.db.base import run_once, utcnow
 from hotline.db.calendar_days import DayOverride
+from hotline.deadlines import recompute_deadlines
 from hotline.settings import Settings
 
 # The words a notice or an administrator uses for a day: is it worked?
@@ -78,11 +83,13 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     if errors:
         print("\n".join([*errors, "nothing was imported"]), file=sys.stderr)
         return 2
-    run_once(settings.database_url, lambda s: _store_import(s, overrides))
+    _, moved = run_once(settings.database_url,
+                        lambda s: _recounted(s, settings, _store_import(s, overrides)))
     for o in overrides:
         print(f"{o.day}  {_kind_label(o.workday):8} {o.name}")
     years = ", ".join(str(y) for y in sorted({o.day.year for o in overrides}))
     print(f"imported {len(overrides)} days from {args.file}; calendar years known: {years}")
+    _print_moved(moved)
     return 0
 
 
@@ -91,19 +98,37 @@ def cmd_set(settings: Settings, args: argparse.Namespace) -> int:
     if len(override.name) > NAME_MAX:
         print(f"hotline: the name is longer than {NAME_MAX} characters", file=sys.stderr)
         return 2
-    run_once(settings.database_url, lambda s: calendar_days.set_override(s, override, _who()))
+    _, moved = run_once(settings.database_url, lambda s: _recounted(
+        s, settings, calendar_days.set_override(s, override, _who())))
     print(f"{override.day}  {_kind_label(override.workday)} {override.name}".rstrip())
+    _print_moved(moved)
     return 0
 
 
 def cmd_unset(settings: Settings, args: argparse.Namespace) -> int:
-    removed = run_once(settings.database_url, lambda s: calendar_days.delete_override(s, args.day))
+    removed, moved = run_once(settings.database_url, lambda s: _recounted(
+        s, settings, calendar_days.delete_override(s, args.day)))
     if not removed:
         print(f"{args.day}: the court had set nothing for this day")
         return 1
     now = run_once(settings.database_url, lambda s: hours.load_calendar(s, settings, args.day))
     print(f"{args.day}: the court's setting is removed; now {_describe(now, args.day)}")
+    _print_moved(moved)
     return 0
+
+
+async def _recounted(session: AsyncSession, settings: Settings,
+                     change: Awaitable[T]) -> tuple[T, int]:
+    """Make the calendar change, then move the deadlines of tickets not yet due to the new
+    calendar, in the same transaction (hotline.deadlines.recompute_deadlines)."""
+    result = await change
+    await session.flush()
+    return result, (await recompute_deadlines(session, settings, utcnow())).total
+
+
+def _print_moved(moved: int) -> None:
+    if moved:
+        print(f"deadlines recounted: {moved} open ticket(s) not yet due moved to the new calendar")
 
 
 # --- the import file -------------------------------------------------------------------

@@ -1,19 +1,134 @@
 """When forwarded matters are due (Art. 5(6)): the close of office hours on the 2nd working
-day after the day of forwarding (the starting day is not counted)."""
+day after the day of forwarding (the starting day is not counted; make-up working days
+count), and the next escalation level 2 working days after that, counted the same way.
+
+Forwarded Fri 2026-02-13 10:00 → day 1 is the make-up Saturday 02-14, day 2 Tue 02-24 (after
+the Spring Festival) → due 2026-02-24 at closing time.
+
+The deadlines live on the ticket (due_at, next_escalation_at), so the escalation pass only
+polls an indexed column. When the court changes its calendar, `recompute_deadlines` moves
+the deadlines still ahead; what was already due stays as it was.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
-from hotline.hours import court_today, load_calendar
+from hotline.calendar import WorkingCalendar
+from hotline.db import calendar_days
+from hotline.db.models import Ticket
+from hotline.hours import court_today
 from hotline.settings import Settings
 
 REPLY_WORKING_DAYS = 2
+# Overrides are loaded this far around the days a computation starts from: a long holiday
+# plus the working days counted after it fit well inside.
+MARGIN = timedelta(days=60)
+
+
+@dataclass
+class Deadlines:
+    """Deadline arithmetic over one calendar, remembered per starting day (a pass over many
+    tickets asks about the same few days again and again)."""
+
+    calendar: WorkingCalendar
+    _by_day: dict[date, datetime] = field(default_factory=dict)
+
+    def due_after(self, start: datetime) -> datetime:
+        """Close of office hours on the 2nd working day after the court day of `start` (UTC)."""
+        day = start.astimezone(self.calendar.zone).date()
+        if day not in self._by_day:
+            self._by_day[day] = self.calendar.deadline(start, REPLY_WORKING_DAYS)
+        return self._by_day[day]
+
+
+async def load_deadlines(session: AsyncSession, settings: Settings, first: date,
+                         last: date) -> Deadlines:
+    """Deadlines for starting days from `first` to `last`, with every court override that
+    can matter to them."""
+    rows = await calendar_days.overrides_between(session, first - MARGIN, last + MARGIN)
+    overrides = {row.day: (row.workday, row.name) for row in rows}
+    years = await calendar_days.declared_years(session)
+    return Deadlines(WorkingCalendar(settings.hours, overrides, years))
 
 
 async def due_after(session: AsyncSession, settings: Settings, forwarded_at: datetime) -> datetime:
     """The moment (UTC) a matter forwarded at `forwarded_at` must have been answered."""
-    calendar = await load_calendar(session, settings, court_today(settings, forwarded_at))
-    return calendar.deadline(forwarded_at, REPLY_WORKING_DAYS)
+    day = court_today(settings, forwarded_at)
+    deadlines = await load_deadlines(session, settings, day, day)
+    return deadlines.due_after(forwarded_at)
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    due: int  # not yet due: due_at and the first escalation moved
+    second_step: int  # escalated to the head, the leader not yet due: that step moved
+
+    @property
+    def total(self) -> int:
+        return self.due + self.second_step
+
+
+async def recompute_deadlines(session: AsyncSession, settings: Settings,
+                              now: datetime) -> Recomputed:
+    """After a calendar change: recount the deadlines of unanswered tickets not yet due as
+    of `now`. A step already due keeps its time (the push has happened or is happening).
+
+    Tickets that start counting on the same court day share a deadline, so the updates go
+    one court day at a time: a handful of statements however many tickets are open.
+    """
+    ahead = (Ticket.next_escalation_at > now, Ticket.answered_at.is_(None),
+             Ticket.closed_at.is_(None))
+    first = await _recount(session, settings, Ticket.forwarded_at,
+                           [*ahead, Ticket.escalation_level == 0],
+                           {"due_at": True, "next_escalation_at": True})
+    second = await _recount(session, settings, Ticket.due_at,
+                            [*ahead, Ticket.escalation_level == 1],
+                            {"next_escalation_at": True})
+    return Recomputed(first, second)
+
+
+async def _recount(session: AsyncSession, settings: Settings,
+                   start: InstrumentedAttribute[datetime | None],
+                   where: list[ColumnElement[bool]], targets: dict[str, bool]) -> int:
+    """Set the `targets` columns to due_after(start) on the rows matching `where`."""
+    where = [*where, start.is_not(None)]
+    low, high = (await session.execute(
+        select(func.min(start), func.max(start)).where(*where))).one()
+    if low is None:
+        return 0
+    zone = WorkingCalendar(settings.hours).zone
+    first, last = (_aware(v).astimezone(zone).date() for v in (low, high or low))
+    deadlines = await load_deadlines(session, settings, first, last)
+    changed, day = 0, first
+    while day <= last:
+        day_start = datetime.combine(day, datetime.min.time(), zone)
+        due = deadlines.due_after(day_start)
+        columns = [getattr(Ticket, name) for name in targets]
+        result = await session.execute(
+            update(Ticket)
+            .where(*where, start >= day_start, start < day_start + timedelta(days=1),
+                   or_(*(c.is_(None) | (c != due) for c in columns)))
+            .values({name: due for name in targets})
+            .execution_options(synchronize_session=False))
+        changed += _rowcount(result)
+        day += timedelta(days=1)
+    return changed
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _aware(value: datetime | str) -> datetime:
+    # An aggregate over the column comes back without the column type's conversion
+    # (SQLite: naive, or even text).
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

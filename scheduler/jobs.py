@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.settings import Settings
+from scheduler import escalation
 
 
 @dataclass(frozen=True)
@@ -34,4 +35,5 @@ def all_jobs(settings: Settings) -> list[Job]:
     """The jobs this site runs, in the order they start."""
     jobs: list[Job] = []
     # Each part adds its jobs here, one line each.
+    jobs.append(Job("escalation", escalation.EVERY_SECONDS, escalation.escalate))
     return jobs
