@@ -17,7 +17,9 @@ from panoramisk.message import Message
 
 from hotline.db import calls
 from hotline.db.base import session_scope, utcnow
+from hotline.db.recording_access import user_on_extension
 from ivr import variables as v
+from ivr.control import extension_of
 from ivr.services import Services
 from recordings import files
 
@@ -98,7 +100,17 @@ class CallTracker:
 
     async def on_agent_connect(self, event: Message) -> None:
         agent = event.get("MemberName") or event.get("Interface", "")
-        await self._event(event, "agent", {"agent": agent}, agent=agent)
+        detail = {"agent": agent}
+        # Who answered, resolved now: seats change hands, and recordings are heard only
+        # by the agent who handled the call (hotline.recording_access).
+        extension = extension_of(event.get("Interface", ""))
+        if extension:
+            detail["extension"] = extension
+            async with session_scope(self.services.sessions) as session:
+                user_id = await user_on_extension(session, extension)
+            if user_id is not None:
+                detail["user_id"] = str(user_id)
+        await self._event(event, "agent", detail, agent=agent)
 
     async def on_transfer(self, event: Message) -> None:
         # Transfer events name their channels by role, with no plain Linkedid.

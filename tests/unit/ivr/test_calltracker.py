@@ -100,7 +100,7 @@ async def test_a_queued_call_from_first_event_to_hangup(services: Services,
     assert [(e.kind, e.detail) for e in call.events] == [
         ("recording", {"path": RECORDING, "kind": "call"}),
         ("queue", {"queue": "seats", "position": "1"}),
-        ("agent", {"agent": "8001"}),
+        ("agent", {"agent": "8001", "extension": "8001"}),
         ("hangup", {"cause": "16"}),
     ]
     assert [e.at for e in call.events] == [_utc(events[i].Timestamp) for i in (2, 3, 6, 8)]
