@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.settings import Settings
 from scheduler import escalation
+from scheduler.sms import sms_job
 
 
 @dataclass(frozen=True)
@@ -36,4 +37,5 @@ def all_jobs(settings: Settings) -> list[Job]:
     jobs: list[Job] = []
     # Each part adds its jobs here, one line each.
     jobs.append(Job("escalation", escalation.EVERY_SECONDS, escalation.escalate))
+    jobs.append(sms_job(settings))
     return jobs

@@ -1,0 +1,48 @@
+"""The sms job: every [sms] poll_seconds, one pass of hotline.sms.sender.
+
+The driver lives as long as the scheduler process, so the SMPP driver's session stays
+bound between passes: receipts and inbound messages wait in its socket until the next pass
+reads them (a few seconds), and the session is bound again by the first pass after a drop.
+Everything else is in the database, so a late, repeated or interrupted pass loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from hotline.settings import Settings
+from hotline.sms import make_driver
+from hotline.sms.sender import Sender
+
+if TYPE_CHECKING:  # scheduler.jobs lists this job
+    from scheduler.jobs import Context, Job
+
+log = logging.getLogger("scheduler")
+
+
+def sms_job(settings: Settings) -> Job:
+    from scheduler.jobs import Job
+
+    senders: list[Sender] = []
+
+    async def send_and_receive(ctx: Context) -> str | None:
+        if not senders:
+            # Import the parts that react to deliveries (their hooks register on import).
+            _load_delivery_hooks()
+            senders.append(Sender(ctx.settings.sms, make_driver(ctx.settings.sms),
+                                  ctx.sessions, ctx.clock))
+        return (await senders[0].run_once()).summary()
+
+    return Job("sms", settings.sms.poll_seconds, send_and_receive)
+
+
+def _load_delivery_hooks() -> None:
+    from hotline import sms
+
+    try:
+        from hotline import tickets
+    except ModuleNotFoundError:  # a site without the tickets part: nothing to close
+        log.warning("hotline.tickets not found: delivered SMS close no tickets")
+        return
+    sms.register_delivery_hook(tickets.close_on_delivered)
