@@ -2,6 +2,13 @@
 # Every check the project has: lint, types, the dialplan linter, unit and integration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The SMS tests' SMSC (tests/smsc, Node.js): installed from its lock file when missing or
+# when the lock file changed since.
+if [ ! -e tests/smsc/node_modules/.package-lock.json ] \
+   || ! cmp -s tests/smsc/package-lock.json tests/smsc/node_modules/.installed-lock.json; then
+  npm ci --prefix tests/smsc --no-audit --no-fund --loglevel=error
+  cp tests/smsc/package-lock.json tests/smsc/node_modules/.installed-lock.json
+fi
 .venv/bin/ruff check .
 .venv/bin/mypy
 .venv/bin/pytest tests "$@"
