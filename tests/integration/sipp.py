@@ -60,14 +60,17 @@ class SippResult:
 
 
 def call(steps: str, *, target: str, local: str, caller: str, media_port: int,
-         service: str = "12368", workdir: Path, timeout: float = 120.0) -> SippResult:
-    """Place one call from `local` (ip:port) to `target`, run `steps`, hang up."""
+         service: str = "12368", workdir: Path, timeout: float = 120.0, count: int = 1,
+         every_ms: int = 1000) -> SippResult:
+    """Place one call from `local` (ip:port) to `target`, run `steps`, hang up; or `count`
+    such calls, one every `every_ms`, from the same address (as a carrier trunk does)."""
     name = f"caller-{time.monotonic_ns()}"
     scenario = workdir / f"{name}.xml"
     steps = _render(steps, CallerMedia(workdir, name))
     scenario.write_text((SCENARIOS / "caller.xml.in").read_text().replace("@STEPS@", steps))
     ip, port = local.rsplit(":", 1)
-    argv = ["sipp", target, "-sf", str(scenario), "-m", "1", "-l", "1", "-i", ip, "-p", port,
+    argv = ["sipp", target, "-sf", str(scenario), "-m", str(count), "-l", str(count),
+            "-r", "1", "-rp", str(every_ms), "-i", ip, "-p", port,
             "-mp", str(media_port), "-s", service, "-key", "caller", caller, "-nostdin",
             "-timeout", f"{int(timeout)}s", "-timeout_error", "-trace_err"]
     started = time.monotonic()
