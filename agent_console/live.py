@@ -20,6 +20,7 @@ from panoramisk.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console.texts import SEES_PERSONAL_DATA
+from hotline.db import phones as phones_db
 from hotline.db import presence as presence_db
 from hotline.db.base import session_scope
 from hotline.db.calls import calls_from_number
@@ -229,7 +230,11 @@ class LiveDesk:
             return
         async with session_scope(self.sessions) as session:
             wanted = await presence_db.signed_in(session)
+            # A seat an administrator has disabled since is not put back.
+            enabled = {p.extension for p in await phones_db.list_phones(session) if p.enabled}
         for row, user in wanted:
+            if row.extension not in enabled:
+                continue
             try:
                 await self.control.join(row.extension, user.display_name or user.username,
                                         paused=row.state == presence_db.PAUSED,
