@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.settings import Settings
+from recordings import jobs as recordings_jobs
 from scheduler import escalation
 from scheduler.sms import sms_job
 
@@ -36,6 +37,7 @@ def all_jobs(settings: Settings) -> list[Job]:
     """The jobs this site runs, in the order they start."""
     jobs: list[Job] = []
     # Each part adds its jobs here, one line each.
+    jobs += [Job(name, every, run) for name, every, run in recordings_jobs.schedule(settings)]
     jobs.append(Job("escalation", escalation.EVERY_SECONDS, escalation.escalate))
     jobs.append(sms_job(settings))
     return jobs

@@ -7,7 +7,7 @@ alerts clear themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -50,22 +50,20 @@ async def resolve_alert(session: AsyncSession, kind: str, key: str,
 
 
 async def sync_alerts(session: AsyncSession, kind: str, found: dict[str, str],
-                      scope: Iterable[str] | None = None,
+                      in_scope: Callable[[str], bool] | None = None,
                       now: datetime | None = None) -> tuple[int, int]:
     """Make the open alerts of `kind` match what a check found ({key: message}).
 
-    Open alerts of that kind not found again are resolved; with `scope`, only those whose
+    Open alerts of that kind not found again are resolved; with `in_scope`, only those whose
     key the check looked at (a check of the last few days leaves older alerts alone).
     Returns (newly raised, resolved).
     """
     raised = 0
     for key, message in found.items():
         raised += await raise_alert(session, kind, key, message, now)
-    looked_at = None if scope is None else set(scope)
     resolved = 0
     for alert in await list_open_alerts(session, kind):
-        gone = alert.key not in found and (looked_at is None or alert.key in looked_at)
-        if gone:
+        if alert.key not in found and (in_scope is None or in_scope(alert.key)):
             alert.resolved_at = now or utcnow()
             resolved += 1
     return raised, resolved

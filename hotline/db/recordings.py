@@ -110,9 +110,10 @@ async def held_call_ids(session: AsyncSession, call_ids: Iterable[str]) -> set[s
 
 
 async def expired(session: AsyncSession, before: datetime, limit: int = 500) -> list[Recording]:
-    """Recordings made before `before` and not yet deleted, oldest first."""
+    """Recordings made before `before`, not yet deleted and not held, oldest first."""
     query = (select(Recording)
              .where(Recording.created_at < before, Recording.deleted_at.is_(None),
+                    Recording.legal_hold.is_(False),
                     Recording.status != "recording")
              .order_by(Recording.created_at, Recording.id).limit(limit))
     return list((await session.execute(query)).scalars())
