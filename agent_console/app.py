@@ -15,7 +15,17 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agent_console import api, calllog, consult, desk, kb, pages, phones, roster
+from agent_console import (
+    api,
+    calllog,
+    consult,
+    desk,
+    kb,
+    pages,
+    phones,
+    recordings,
+    roster,
+)
 from agent_console.auth import Console, Forbidden, NotLoggedIn
 from agent_console.live import LiveDesk
 from agent_console.texts import MESSAGES
@@ -50,6 +60,9 @@ def create_app(settings: Settings, sessions: async_sessionmaker[AsyncSession], *
     for work in (calllog, consult, kb, roster):
         app.include_router(work.pages)
         app.include_router(work.api)
+    # After the call log's /calls/log pages, which /calls/{call_id} would otherwise shadow.
+    app.include_router(recordings.pages)
+    app.include_router(recordings.api)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(NotLoggedIn, _not_logged_in)
     app.add_exception_handler(Forbidden, _forbidden)

@@ -110,3 +110,12 @@ MESSAGES.update({
     "no_duty_judge": "今天没有安排值班法官（或其未绑定分机），请联系管理员排班。",
     "no_call": "当前没有正在通话的来电。",
 })
+
+# --- recordings: who may hear them, and the log of every listen ----------------------------
+
+MESSAGES.update({
+    "recording_denied": "您无权收听此通话录音。本次访问已记录。",
+    "recording_not_found": "没有找到该录音（可能已按保存期限删除）。",
+    "call_not_found": "没有找到该通话。",
+})
+FIELD_LABELS.update({"action": "操作类型", "user": "用户名"})
