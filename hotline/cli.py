@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from agent_console import cli as console_cli
 from hotline import cli_calendar, cli_cases, cli_escalate, cli_phones, hours, pbx
+from hotline.db import alerts as alerts_db
 from hotline.db import calls as calls_db
 from hotline.db import state
 from hotline.db.base import run_once
@@ -22,6 +23,7 @@ from hotline.db.migrate import upgrade
 from hotline.privacy import mask_phone
 from hotline.secrets import load_or_create
 from hotline.settings import REPO_ROOT, Settings, SettingsError, load_settings
+from recordings import cli as recordings_cli
 
 HEARTBEAT_STALE_SECONDS = 10.0
 BRIDGE_PROCESS = "python"
@@ -67,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_escalate.register(sub)
     cli_phones.register(sub)
     console_cli.register(sub)
+    recordings_cli.register(sub)
     return parser
 
 
@@ -177,7 +180,22 @@ def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
         print(f"{name:9} {'ok' if not problems else 'UNHEALTHY: ' + '; '.join(problems)}")
     for warning in calendar_warnings(settings):
         print(f"WARNING   {warning}")
+    for line in alert_lines(settings):
+        print(line)
     return 1 if any(parts.values()) else 0
+
+
+def alert_lines(settings: Settings, limit: int = 10) -> list[str]:
+    """Open alerts (recordings missing, orphan files, disk, ...): shown, not a failure."""
+    try:
+        open_alerts = run_once(settings.database_url, alerts_db.list_open_alerts)
+    except Exception:  # the database part already reports an unreadable database
+        return []
+    lines = [f"{'alerts':9} {len(open_alerts)} open" if open_alerts else f"{'alerts':9} none"]
+    lines += [f"  {a.kind}: {a.message}" for a in open_alerts[:limit]]
+    if len(open_alerts) > limit:
+        lines.append(f"  ... and {len(open_alerts) - limit} more")
+    return lines
 
 
 def calendar_warnings(settings: Settings) -> list[str]:
