@@ -77,7 +77,7 @@ def verbose_log(asterisk: pbx.PbxInstance, settings: Settings) -> Iterator[Path]
     path = asterisk.dir("log") / name
     path.unlink(missing_ok=True)
     pbx.cli(settings, "core set verbose 3")
-    pbx.cli(settings, f"logger add channel {name} verbose")
+    pbx.cli(settings, f"logger add channel {name} verbose(3)")
     try:
         yield path
     finally:
