@@ -21,20 +21,30 @@ if TYPE_CHECKING:  # scheduler.jobs lists this job
 log = logging.getLogger("scheduler")
 
 
+class SmsPass:
+    """The job's function: one sender, made on the first run, kept for the process."""
+
+    def __init__(self) -> None:
+        self.sender: Sender | None = None
+
+    async def __call__(self, ctx: Context) -> str | None:
+        if self.sender is None:
+            # Import the parts that react to deliveries (their hooks register on import).
+            _load_delivery_hooks()
+            self.sender = Sender(ctx.settings.sms, make_driver(ctx.settings.sms),
+                                 ctx.sessions, ctx.clock)
+        return (await self.sender.run_once()).summary()
+
+    async def close(self) -> None:
+        """Unbind from the gateway (the process's exit does it too)."""
+        if self.sender is not None:
+            await self.sender.driver.close()
+
+
 def sms_job(settings: Settings) -> Job:
     from scheduler.jobs import Job
 
-    senders: list[Sender] = []
-
-    async def send_and_receive(ctx: Context) -> str | None:
-        if not senders:
-            # Import the parts that react to deliveries (their hooks register on import).
-            _load_delivery_hooks()
-            senders.append(Sender(ctx.settings.sms, make_driver(ctx.settings.sms),
-                                  ctx.sessions, ctx.clock))
-        return (await senders[0].run_once()).summary()
-
-    return Job("sms", settings.sms.poll_seconds, send_and_receive)
+    return Job("sms", settings.sms.poll_seconds, SmsPass())
 
 
 def _load_delivery_hooks() -> None:

@@ -134,7 +134,8 @@ class Sender:
         if message is None or message.status in (sms_db.DELIVERED, sms_db.UNDELIVERABLE):
             return  # not ours, or a receipt we already have
         if receipt.delivered:
-            message.status, message.delivered_at = sms_db.DELIVERED, receipt.at
+            # The sender's clock, not the driver's: one time line for everything stored.
+            message.status, message.delivered_at = sms_db.DELIVERED, self.clock()
             await db.flush()
             await on_delivered(db, message)
             report.delivered += 1
@@ -142,12 +143,12 @@ class Sender:
         message.status, message.last_error = sms_db.UNDELIVERABLE, f"receipt: {receipt.state}"
         await raise_alert(db, ALERT_KIND, f"undeliverable:{message.id}", TEXTS[
             "undeliverable"].format(id=message.id, to=mask_phone(message.to_number),
-                                    state=receipt.state), receipt.at)
+                                    state=receipt.state), self.clock())
         report.undeliverable += 1
 
     async def _inbound(self, db: AsyncSession, inbound: Inbound, report: PassReport) -> None:
         message = await sms_db.record_inbound(db, inbound.from_number, inbound.to_number,
-                                              inbound.text, inbound.at)
+                                              inbound.text, self.clock())
         report.inbound += 1
         ticket = await db.get(Ticket, message.ticket_id) if message.ticket_id else None
         if ticket is not None and ticket.owner_id is not None:
@@ -155,7 +156,7 @@ class Sender:
             db.add(Notice(user_id=ticket.owner_id, ticket_id=ticket.id, kind="sms_in",
                           text=TEXTS["inbound"].format(number=mask_phone(inbound.from_number),
                                                        reference=ticket.reference),
-                          created_at=inbound.at))
+                          created_at=message.created_at))
         log.info("SMS from %s stored as #%d", mask_phone(inbound.from_number), message.id)
 
     # --- sending ------------------------------------------------------------------------
