@@ -1,0 +1,81 @@
+"""Recordings of real calls: a SIPp caller plays known audio (speech in one interval, then
+silence) through the real Asterisk; the whole-call recording holds it where it was spoken,
+its length matches the call, and post-processing keeps a verified compact copy."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.db.base import session_scope
+from hotline.db.models import Recording
+from hotline.pbx import instance_for
+from hotline.settings import Settings
+from recordings import audio, process
+from tests.integration import sipp
+from tests.integration.conftest import BridgeProcess
+from tests.integration.test_walking_skeleton import (
+    place_call,
+    recording_done,
+    set_mode,
+    wait_call,
+)
+
+CALLER = "13800006000"
+SPEAK, QUIET = 2.5, 3.0
+
+
+def prompt_seconds(settings: Settings, *prompts: str) -> float:
+    total = 0.0
+    for prompt in prompts:
+        with wave.open(str(instance_for(settings).sounds_dir / "zh" / f"{prompt}.wav")) as w:
+            total += w.getnframes() / w.getframerate()
+    return total
+
+
+def rms_dbfs(segment: audio.AudioSegment) -> float:
+    return audio.level(segment).rms_dbfs
+
+
+async def test_recording_holds_the_callers_speech_where_spoken_and_lasts_the_call(
+        bridge: BridgeProcess, settings: Settings,
+        sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    await set_mode(sessions, "closed")
+    # After hours the voice menu plays its welcome and main menu, then waits 6 s for a key
+    # in silence: the caller speaks in that silence, then is quiet, then hangs up.
+    prompts = prompt_seconds(settings, "welcome", "main-menu")
+    start = prompts + 0.6
+    steps = sipp.quiet(start) + sipp.speak(SPEAK) + sipp.quiet(QUIET)
+    result = await place_call(settings, steps, tmp_path, caller=CALLER)
+    assert result.returncode == 0, result.output
+
+    call = await wait_call(sessions, recording_done, caller=CALLER)
+    [rec] = call.recordings
+    assert rec.status == "complete" and rec.duration_seconds is not None
+    assert call.answered_at is not None and call.ended_at is not None
+    call_seconds = (call.ended_at - call.answered_at).total_seconds()
+    assert abs(rec.duration_seconds - call_seconds) < 0.5, (rec.duration_seconds, call_seconds)
+    assert abs(rec.duration_seconds - (start + SPEAK + QUIET)) < 1.5
+
+    root = instance_for(settings).recordings_dir
+    sound = audio.load(root / rec.path)
+    ms = lambda seconds: int(seconds * 1000)  # noqa: E731
+    prompt_part = sound[ms(1.0):ms(prompts - 1.0)]
+    spoken = sound[ms(start + 0.4):ms(start + SPEAK - 0.3)]
+    quiet = sound[ms(start + SPEAK + 0.5):ms(start + SPEAK + QUIET - 0.5)]
+    assert rms_dbfs(prompt_part) > -40, "the prompts the caller heard are in the recording"
+    assert rms_dbfs(spoken) > -35, f"no speech where the caller spoke: {rms_dbfs(spoken)}"
+    assert rms_dbfs(quiet) < -55, f"sound where the caller was quiet: {rms_dbfs(quiet)}"
+
+    # Post-processing the real recording keeps a compact copy of the same length.
+    outcome = await process.process_one(sessions, root, rec.id, settings.recordings)
+    assert outcome.ok, outcome.message
+    async with session_scope(sessions) as session:
+        kept = await session.get(Recording, rec.id)
+        assert kept is not None
+    copy = audio.load(root / kept.kept_path)
+    assert audio.same_length(rec.duration_seconds, len(copy) / 1000)
+    assert not (root / rec.path).exists() and not kept.silent
+    assert kept.kept_size_bytes is not None and kept.kept_size_bytes < rec.size_bytes / 5  # type: ignore[operator]
