@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from recordings import audio  # noqa: E402
+from recordings import audio
 
 SPEECH = Path("/usr/share/sip-tester/g711a.pcap")
 
