@@ -19,12 +19,14 @@ from agent_console import (
     api,
     calllog,
     consult,
+    departments,
     desk,
     kb,
     pages,
     phones,
     recordings,
     roster,
+    tickets,
 )
 from agent_console.auth import Console, Forbidden, NotLoggedIn
 from agent_console.live import LiveDesk
@@ -58,6 +60,9 @@ def create_app(settings: Settings, sessions: async_sessionmaker[AsyncSession], *
     app.include_router(api.router)
     app.include_router(phones.router)
     for work in (calllog, consult, kb, roster):
+        app.include_router(work.pages)
+        app.include_router(work.api)
+    for work in (departments, tickets):
         app.include_router(work.pages)
         app.include_router(work.api)
     # After the call log's /calls/log pages, which /calls/{call_id} would otherwise shadow.

@@ -111,6 +111,51 @@ MESSAGES.update({
     "no_call": "当前没有正在通话的来电。",
 })
 
+# --- departments and tickets (forwarding, the handler's desk, replies) ----------------
+
+FIELD_LABELS.update({
+    "name": "部门名称",
+    "handler": "部门专人",
+    "head": "部门负责人",
+    "leader": "分管院领导",
+    "mobile": "手机号码",
+    "department": "转办部门",
+    "reply": "回复内容",
+    "ticket": "事项",
+})
+FIELD_ERRORS.update({
+    "taken": "{label}已存在，请换一个。",
+    "no_user": "{label}不存在或已停用，请重新选择。",
+    "wrong_role": "{label}须由角色为“{role}”的用户担任，请重新选择。",
+})
+MESSAGES.update({
+    "no_proof": "须有回复录音或短信送达回执，才能办结。",
+    "ticket_closed": "该事项已办结。",
+    "ticket_taken": "该事项已被其他座席员领取。",
+    "no_number": "该事项没有来电人号码，无法回复。",
+    "no_handler": "该部门未指定在职的部门专人，请联系管理员。",
+    "forwarded": "已转办，部门专人已收到通知。",
+    "reply_queued": "回复短信已排队发送，送达后自动办结。",
+    "reply_calling": "正在呼叫您的话机，接听后将自动呼叫来电人并全程录音。",
+    "closed_ok": "已办结。",
+    "no_callbacks": "回电清单已全部领取。",
+    "read_only": "您只能查看本部门的事项。",
+})
+TICKET_STATUS_LABELS = {"open": "办理中", "closed": "已办结", "answered": "已答复"}
+TICKET_EVENT_LABELS = {
+    "created": "登记",
+    "picked_up": "座席员领取",
+    "forwarded": "转办",
+    "notified": "通知",
+    "escalated": "督办",
+    "replied": "短信回复",
+    "reply_call": "发起电话回复",
+    "call_answered": "电话回复已接通",
+    "call_failed": "电话回复未接通",
+    "closed": "办结",
+    "note": "备注",
+}
+
 # --- recordings: who may hear them, and the log of every listen ----------------------------
 
 MESSAGES.update({
@@ -119,3 +164,25 @@ MESSAGES.update({
     "call_not_found": "没有找到该通话。",
 })
 FIELD_LABELS.update({"action": "操作类型", "user": "用户名"})
+
+# --- SMS: the inbox of SMS needing a reply (Art. 8) and the outbox of SMS waiting -------
+
+FIELD_LABELS.update({"sms_text": "短信内容"})
+MESSAGES.update({
+    "sms_replied": "回复已排队发送。",
+    "sms_already_replied": "这条短信已由其他座席员回复。",
+    "sms_requeued": "已重新排队发送。",
+    "sms_not_failed": "只有发送失败的短信可以重新发送。",
+    "sms_outbox_driver": "未配置短信网关（outbox 驱动）：短信保存在这里，不会发出。"
+                         "请管理员在 hotline.toml [sms] 中配置 smpp 或 http 驱动。",
+})
+SMS_STATUS_LABELS = {
+    "queued": "待发送",
+    "sending": "发送中",
+    "sent": "已发出",
+    "delivered": "已送达",
+    "failed": "发送失败",
+    "undeliverable": "未送达",
+    "received": "待回复",
+    "replied": "已回复",
+}

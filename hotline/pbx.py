@@ -261,8 +261,7 @@ def render_pjsip(pbx: PbxSettings, phones: Sequence[Phone]) -> str:
            "; every change of a phone (console, `hotline phones`). Do not edit.",
            "[transport-udp]", "type = transport", "protocol = udp",
            f"bind = {pbx.sip_bind}:{pbx.sip_port}", "",
-           "[carrier](carrier-endpoint)", "",
-           "[carrier]", "type = identify", "endpoint = carrier", f"match = {pbx.carrier_match}", ""]
+           *_carrier(pbx.carrier_match)]
     for phone in sorted((p for p in phones if p.enabled), key=lambda p: p.extension):
         ext = phone.extension
         out += [f"[{ext}](staff-endpoint)", f"auth = {ext}", f"aors = {ext}",
@@ -271,6 +270,16 @@ def render_pjsip(pbx: PbxSettings, phones: Sequence[Phone]) -> str:
                 f"[{ext}](staff-auth)", f"username = {ext}",
                 f"password = {phone.password}", ""]
     return "\n".join(out)
+
+
+def _carrier(match: str) -> list[str]:
+    """The carrier endpoint, found by its address; when that address is one host (not a
+    network), also an AOR there, so Dial(PJSIP/<number>@carrier) reaches callers
+    (dialplan/reply.conf)."""
+    single_host = "/" not in match and "," not in match
+    aor = ["[carrier]", "type = aor", f"contact = sip:{match}", ""] if single_host else []
+    return ["[carrier](carrier-endpoint)", *(["aors = carrier"] if single_host else []), "",
+            *aor, "[carrier]", "type = identify", "endpoint = carrier", f"match = {match}", ""]
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from panoramisk.message import Message
 
+from hotline import tickets
 from hotline.db import calls
 from hotline.db.base import session_scope, utcnow
 from hotline.db.recording_access import user_on_extension
@@ -90,6 +91,19 @@ class CallTracker:
             else:
                 detail["status"] = event.get("Status", "")  # Dial's: NOANSWER, BUSY, ...
             await self._event(event, kind, detail)
+        elif name == v.EVENT_REPLY:
+            await self._reply_ended(event)
+
+    async def _reply_ended(self, event: Message) -> None:
+        """A handler's reply call ended: link it to its ticket (hotline.tickets)."""
+        ticket = event.get("Ticket", "")
+        if not ticket.isdigit():
+            log.warning("reply call %s names no ticket", event.get("Linkedid", ""))
+            return
+        async with session_scope(self.services.sessions) as session:
+            await tickets.link_reply_call(session, int(ticket), event.get("Linkedid", ""),
+                                          event.get("DialStatus", ""), event.get("Talked", ""),
+                                          at=event_time(event))
 
     async def on_queue_join(self, event: Message) -> None:
         await self._event(event, "queue", {"queue": event.get("Queue", ""),

@@ -13,14 +13,20 @@ cannot be reached; nothing here retries, the person who clicked decides.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from ivr import variables as v
 from ivr.ami import AmiClient, AmiError
 
 QUEUE = "seats"
 # Dialplan contexts of dialplan/transfer.conf.
 BLIND_CONTEXT = "hotline-transfer"
 CONSULT_CONTEXT = "hotline-consult"
+
+# How long the handler's phone rings for a click-to-call reply before Asterisk gives up.
+REPLY_RING_MS = 30000
+_DIALABLE = re.compile(r"^\+?[0-9]{3,20}$")
 
 # Asterisk's QueueMemberStatus Status codes (ast_device_state), as the console says them.
 DEVICE_STATES = {
@@ -43,6 +49,28 @@ def extension_of(channel_or_interface: str) -> str:
     if tech.upper() != "PJSIP" or not rest:
         return ""
     return rest.rsplit("-", 1)[0] if "-" in rest else rest
+
+
+def reply_call_action(handler_ext: str, caller_number: str, ticket_ref: str,
+                      ticket_id: int) -> dict[str, str]:
+    """The AMI Originate of a click-to-call reply: ring the handler's phone; once they answer,
+    dialplan/reply.conf records the call and dials the caller through the carrier.
+
+    It is asynchronous in Asterisk. Send it where only the first response is awaited
+    (hotline.pbx.ami_action, as the console does): panoramisk would wait for the
+    OriginateResponse event, which comes only after the handler answers.
+    """
+    if not handler_ext.isdigit():
+        raise ControlError(f"分机号码无效：{handler_ext}")
+    if not _DIALABLE.match(caller_number):
+        raise ControlError(f"来电人号码无法拨打：{caller_number}")
+    return {"Action": "Originate", "Channel": interface(handler_ext),
+            "Context": v.REPLY_CONTEXT, "Exten": "s", "Priority": "1",
+            # The handler's phone shows the ticket and the number it is about to call.
+            "CallerID": f'"{ticket_ref}" <{caller_number}>',
+            "Timeout": str(REPLY_RING_MS),
+            "Variable": f"{v.REPLY_TICKET}={ticket_id},{v.REPLY_NUMBER}={caller_number}",
+            "Async": "true"}
 
 
 @dataclass(frozen=True)

@@ -41,5 +41,14 @@ EVENT_QUEUE_LEFT = "HotlineQueueLeft"
 # the caller goes back to the agent.
 EVENT_TRANSFER = "HotlineTransfer"
 EVENT_TRANSFER_RETURNED = "HotlineTransferReturned"
+# dialplan/reply.conf: a handler's click-to-call reply to a caller ended; it carries the
+# ticket, Dial's status (ANSWER when the caller picked up) and the seconds talked.
+EVENT_REPLY = "HotlineReply"
 USER_EVENTS = (EVENT_RECORDING, EVENT_MESSAGE, EVENT_FALLBACK, EVENT_QUEUE_LEFT,
-               EVENT_TRANSFER, EVENT_TRANSFER_RETURNED)
+               EVENT_TRANSFER, EVENT_TRANSFER_RETURNED, EVENT_REPLY)
+
+# The click-to-call reply (ivr.control.reply_call_action): the context the
+# handler's phone enters on answering, and the variables the console sets on it.
+REPLY_CONTEXT = "hotline-reply"
+REPLY_TICKET = "HOTLINE_TICKET"
+REPLY_NUMBER = "HOTLINE_REPLY_NUMBER"

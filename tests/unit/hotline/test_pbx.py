@@ -100,9 +100,21 @@ def test_site_pjsip_transport_and_carrier() -> None:
     assert transport.options == {"type": "transport", "protocol": "udp",
                                  "bind": "192.0.2.10:15060"}
     carrier = [s for s in found if s.name == "carrier"]
-    assert [c.templates for c in carrier] == ["carrier-endpoint", ""]
-    assert carrier[1].options == {"type": "identify", "endpoint": "carrier",
+    assert [c.templates for c in carrier] == ["carrier-endpoint", "", ""]
+    # Calls out to callers (dialplan/reply.conf) go to the carrier's one address.
+    assert carrier[0].options == {"aors": "carrier"}
+    assert carrier[1].options == {"type": "aor", "contact": "sip:198.51.100.7:5060"}
+    assert carrier[2].options == {"type": "identify", "endpoint": "carrier",
                                   "match": "198.51.100.7:5060"}
+
+
+def test_site_pjsip_carrier_network_has_no_aor() -> None:
+    pbx_settings = dataclasses.replace(_settings().pbx, carrier_match="198.51.100.0/24")
+    found = sections(pbx.render_pjsip(pbx_settings, []))
+
+    carrier = [s for s in found if s.name == "carrier"]
+    assert [c.options.get("type") for c in carrier] == [None, "identify"]
+    assert "aors" not in carrier[0].options
 
 
 def test_site_pjsip_one_endpoint_aor_auth_per_phone() -> None:

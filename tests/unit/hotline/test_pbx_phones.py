@@ -33,7 +33,7 @@ def test_enabled_phones_only_each_with_endpoint_aor_and_auth() -> None:
 def test_no_phones_still_has_the_transport_and_the_carrier() -> None:
     found = sections(render_pjsip(PBX, [_phone("8001", enabled=False)]))
 
-    assert [s.name for s in found] == ["transport-udp", "carrier", "carrier"]
+    assert [s.name for s in found] == ["transport-udp", "carrier", "carrier", "carrier"]
     assert found[0].options["bind"] == "192.0.2.10:15060"
 
 

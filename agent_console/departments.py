@@ -1,0 +1,208 @@
+"""Departments, managed by the administrator (Art. 5(6)): the handler who answers the
+matters forwarded there, the head pushed when one is overdue, the supervising leader.
+Also the staff's mobile numbers, where their notices go by SMS."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent_console.auth import Principal, console, require_role
+from agent_console.forms import Errors, Invalid, api_error, field_error, form_values
+from agent_console.pages import render
+from agent_console.texts import ADMIN, FIELD_LABELS, MESSAGES, ROLE_LABELS
+from hotline.db import departments as db_departments
+from hotline.db.base import session_scope
+from hotline.db.departments import PEOPLE, DepartmentInvalid
+from hotline.db.models import Department, User
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["departments"])
+Admin = Annotated[Principal, Depends(require_role(ADMIN))]
+FIELDS = ("name", "handler", "head", "leader", "active")
+
+
+class DepartmentIn(BaseModel):
+    name: str = ""
+    handler_id: int | None = None
+    head_id: int | None = None
+    leader_id: int | None = None
+    active: bool = True
+
+
+class DepartmentOut(BaseModel):
+    id: int
+    name: str
+    handler_id: int | None
+    head_id: int | None
+    leader_id: int | None
+    active: bool
+
+
+class MobileIn(BaseModel):
+    mobile: str = ""
+
+
+class MobileOut(BaseModel):
+    user_id: int
+    username: str
+    mobile: str
+
+
+def _out(d: Department) -> DepartmentOut:
+    return DepartmentOut(id=d.id, name=d.name, handler_id=d.handler_id, head_id=d.head_id,
+                         leader_id=d.leader_id, active=d.active)
+
+
+def _errors(invalid: DepartmentInvalid) -> Errors:
+    return {field: field_error(field, kind, limit=db_departments.NAME_LIMIT,
+                               role=ROLE_LABELS[PEOPLE.get(field, "admin")])
+            for field, kind in invalid.errors.items()}
+
+
+async def _save(db: AsyncSession, body: DepartmentIn, department_id: int | None = None
+                ) -> Department:
+    try:
+        return await db_departments.save_department(
+            db, body.name, handler_id=body.handler_id, head_id=body.head_id,
+            leader_id=body.leader_id, active=body.active, department_id=department_id)
+    except DepartmentInvalid as refused:
+        raise Invalid(_errors(refused)) from None
+    except LookupError:
+        raise HTTPException(404, MESSAGES["not_found"]) from None
+
+
+async def _set_mobile(db: AsyncSession, user_id: int, mobile: str) -> User:
+    try:
+        return await db_departments.set_mobile(db, user_id, mobile)
+    except ValueError as wrong:
+        raise Invalid({"mobile": field_error("mobile", str(wrong))}) from None
+    except LookupError:
+        raise HTTPException(404, MESSAGES["not_found"]) from None
+
+
+# --- pages ------------------------------------------------------------------------------
+
+def _from_form(values: Mapping[str, str]) -> DepartmentIn:
+    def user_id(field: str) -> int | None:
+        raw = values.get(field, "").strip()
+        return int(raw) if raw.isdigit() else None
+    return DepartmentIn(name=values.get("name", ""), handler_id=user_id("handler"),
+                        head_id=user_id("head"), leader_id=user_id("leader"),
+                        active=values.get("active", "") == "on")
+
+
+async def _page(request: Request, who: Principal, status: int = 200,
+                values: Mapping[str, str] | None = None, errors: Errors | None = None,
+                editing: int | None = None, saved: str = "",
+                mobile_errors: dict[int, Errors] | None = None,
+                mobile_typed: dict[int, str] | None = None) -> Response:
+    async with session_scope(console(request).sessions) as db:
+        departments = await db_departments.list_departments(db)
+        users = list((await db.execute(select(User).order_by(User.username))).scalars())
+    choices = {field: {str(u.id): f"{u.display_name or u.username}（{u.username}）"
+                       for u in users if u.role == role and u.active}
+               for field, role in PEOPLE.items()}
+    names = {u.id: u.display_name or u.username for u in users}
+    return render(request, "admin_departments.html", status, user=who.account,
+                  csrf_token=who.csrf_token, departments=departments, users=users,
+                  choices=choices, names=names, values=values or {"active": "on"},
+                  errors=errors or {}, labels=FIELD_LABELS, editing=editing, saved=saved,
+                  mobile_errors=mobile_errors or {}, mobile_typed=mobile_typed or {})
+
+
+@pages.get("/admin/departments")
+async def departments_page(request: Request, who: Admin, edit: int | None = None,
+                           saved: str = "") -> Response:
+    values: dict[str, str] = {"active": "on"}
+    if edit is not None:
+        async with session_scope(console(request).sessions) as db:
+            found = await db_departments.get_department(db, edit)
+        if found is None:
+            raise HTTPException(404, MESSAGES["not_found"])
+        values = {"name": found.name, "handler": str(found.handler_id or ""),
+                  "head": str(found.head_id or ""), "leader": str(found.leader_id or ""),
+                  "active": "on" if found.active else ""}
+    return await _page(request, who, values=values, editing=edit, saved=saved)
+
+
+@pages.post("/admin/departments")
+async def save_page(request: Request, who: Admin, edit: int | None = None) -> Response:
+    values = await form_values(request, FIELDS)
+    try:
+        async with session_scope(console(request).sessions) as db:
+            await _save(db, _from_form(values), edit)
+    except Invalid as refused:
+        return await _page(request, who, 422, values, refused.errors, editing=edit)
+    return RedirectResponse("/admin/departments?saved=1", status_code=303)
+
+
+@pages.post("/admin/departments/{department_id}/delete")
+async def delete_page(request: Request, who: Admin, department_id: int) -> Response:
+    async with session_scope(console(request).sessions) as db:
+        await db_departments.delete_department(db, department_id)
+    return RedirectResponse("/admin/departments?saved=1", status_code=303)
+
+
+@pages.post("/admin/users/{user_id}/mobile")
+async def mobile_page(request: Request, who: Admin, user_id: int) -> Response:
+    values = await form_values(request, ("mobile",))
+    try:
+        async with session_scope(console(request).sessions) as db:
+            await _set_mobile(db, user_id, values["mobile"])
+    except Invalid as refused:
+        return await _page(request, who, 422, mobile_errors={user_id: refused.errors},
+                           mobile_typed={user_id: values["mobile"]})
+    return RedirectResponse("/admin/departments?saved=1#mobiles", status_code=303)
+
+
+# --- API --------------------------------------------------------------------------------
+
+@api.get("/departments", summary="every department with its handler, head and leader")
+async def api_list(request: Request, who: Admin) -> list[DepartmentOut]:
+    async with session_scope(console(request).sessions) as db:
+        return [_out(d) for d in await db_departments.list_departments(db)]
+
+
+@api.post("/departments", status_code=201, summary="add a department (administrators)")
+async def api_create(request: Request, who: Admin, body: DepartmentIn) -> DepartmentOut:
+    try:
+        async with session_scope(console(request).sessions) as db:
+            return _out(await _save(db, body))
+    except Invalid as refused:
+        raise api_error(refused.errors) from None
+
+
+@api.put("/departments/{department_id}", summary="change a department (administrators)")
+async def api_update(request: Request, who: Admin, department_id: int,
+                     body: DepartmentIn) -> DepartmentOut:
+    try:
+        async with session_scope(console(request).sessions) as db:
+            return _out(await _save(db, body, department_id))
+    except Invalid as refused:
+        raise api_error(refused.errors) from None
+
+
+@api.delete("/departments/{department_id}", status_code=204,
+            summary="remove a department; its tickets keep their history")
+async def api_delete(request: Request, who: Admin, department_id: int) -> Response:
+    async with session_scope(console(request).sessions) as db:
+        if not await db_departments.delete_department(db, department_id):
+            raise HTTPException(404, MESSAGES["not_found"])
+    return Response(status_code=204)
+
+
+@api.put("/users/{user_id}/mobile", summary="set the mobile number a user's notices go to")
+async def api_mobile(request: Request, who: Admin, user_id: int, body: MobileIn) -> MobileOut:
+    try:
+        async with session_scope(console(request).sessions) as db:
+            user = await _set_mobile(db, user_id, body.mobile)
+            return MobileOut(user_id=user.id, username=user.username, mobile=user.mobile)
+    except Invalid as refused:
+        raise api_error(refused.errors) from None

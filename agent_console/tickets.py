@@ -1,0 +1,555 @@
+"""Matters after the call (Art. 5(3)-(6), 6, 8): agents forward them to a department and
+follow them; the department's handler answers the caller by SMS or by a recorded call from
+their desk phone, and closes them only with that proof; heads and leaders read their
+departments' matters. After-hours callbacks and messages wait in a shared list that agents
+take from one at a time.
+
+Who may do what with one ticket (_access):
+  act  - the owner agent, and the handler it is forwarded to: forward, reply, close
+  read - an agent looking at an untaken callback (to take it); the department's head and
+         leader; administrators
+Callers' numbers are shown whole only to roles in texts.SEES_PERSONAL_DATA.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent_console.auth import Console, Forbidden, Principal, console, require_role
+from agent_console.forms import Errors, Invalid, api_error, field_error, form_values, local_time
+from agent_console.pages import render
+from agent_console.texts import (
+    ADMIN,
+    AGENT,
+    DEPT_HANDLER,
+    DEPT_HEAD,
+    FIELD_LABELS,
+    LEADER,
+    MESSAGES,
+    SEES_PERSONAL_DATA,
+    TICKET_EVENT_LABELS,
+    TICKET_STATUS_LABELS,
+)
+from hotline import pbx, tickets
+from hotline.catalog import TICKET_TYPES
+from hotline.db import calllogs
+from hotline.db import departments as db_departments
+from hotline.db.base import session_scope
+from hotline.db.models import Department, Recording, RecordingAccess, Ticket, User
+from hotline.privacy import mask_phone
+from hotline.secrets import load_or_create
+from hotline.tickets import TicketRefused
+from ivr.control import ControlError, reply_call_action
+
+log = logging.getLogger("agent_console")
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["tickets"])
+
+Agent = Annotated[Principal, Depends(require_role(AGENT))]
+Actor = Annotated[Principal, Depends(require_role(AGENT, DEPT_HANDLER))]
+Reader = Annotated[Principal, Depends(require_role(AGENT, DEPT_HANDLER, DEPT_HEAD, LEADER,
+                                                   ADMIN))]
+Desk = Annotated[Principal, Depends(require_role(DEPT_HANDLER, DEPT_HEAD, LEADER))]
+
+ACT, READ = "act", "read"
+REFUSALS = {"closed": (409, "ticket_closed"), "no_proof": (409, "no_proof"),
+            "taken": (409, "ticket_taken"), "no_number": (409, "no_number"),
+            "no_handler": (409, "no_handler"), "not_found": (404, "not_found")}
+
+
+class ForwardIn(BaseModel):
+    department_id: int | None = None
+    note: str = ""
+
+
+class ReplyIn(BaseModel):
+    text: str = ""
+
+
+class EventOut(BaseModel):
+    at: str
+    kind: str
+    label: str
+    actor: str
+    detail: dict[str, Any]
+
+
+class TicketOut(BaseModel):
+    id: int
+    reference: str
+    type: str
+    type_label: str
+    status: str = Field(description="open | closed")
+    status_label: str
+    caller_number: str = Field(description="masked unless the reader's role sees personal data")
+    text: str
+    has_audio: bool
+    created_at: str
+    owner: str
+    assignee: str
+    department: str
+    forwarded_at: str
+    due_at: str
+    overdue: bool
+    escalation_level: int = Field(description="1: the head was pushed (督办); 2: the leader")
+    reply_text: str
+    answer_call_id: str | None
+    answer_sms_id: int | None
+    answered_at: str
+    closed_at: str
+    may_act: bool
+    history: list[EventOut] = Field(default_factory=list)
+
+
+# --- who may see and do what ------------------------------------------------------------
+
+async def _access(db: AsyncSession, who: Principal, ticket: Ticket) -> str:
+    """ACT or READ; Forbidden when the ticket is none of the reader's business."""
+    me, role = who.account.id, who.account.role
+    if ticket.subtype == tickets.JUDGE_SUBTYPE and ticket.owner_id != me:
+        raise Forbidden("role")
+    if role == AGENT:
+        if ticket.owner_id == me:
+            return ACT
+        if ticket.owner_id is None:
+            return READ
+    elif role == DEPT_HANDLER:
+        department = (await db.get(Department, ticket.department_id)
+                      if ticket.department_id else None)
+        if ticket.assignee_id == me or (department and department.handler_id == me):
+            return ACT
+    elif role in (DEPT_HEAD, LEADER):
+        mine = {d.id for d in await db_departments.departments_of(db, me)}
+        if ticket.department_id in mine:
+            return READ
+    elif role == ADMIN:
+        return READ
+    raise Forbidden("role")
+
+
+async def _ticket(db: AsyncSession, who: Principal, ticket_id: int,
+                  need: str = READ) -> tuple[Ticket, str]:
+    ticket = await db.get(Ticket, ticket_id)
+    if ticket is None:
+        raise HTTPException(404, MESSAGES["not_found"])
+    access = await _access(db, who, ticket)
+    if need == ACT and access != ACT:
+        raise Forbidden("read_only")
+    return ticket, access
+
+
+async def _name(db: AsyncSession, user_id: int | None) -> str:
+    user = await db.get(User, user_id) if user_id is not None else None
+    return (user.display_name or user.username) if user else ""
+
+
+async def _out(c: Console, db: AsyncSession, who: Principal, ticket: Ticket, access: str,
+               with_history: bool = False) -> TicketOut:
+    tz = c.settings.hours.timezone
+    department = await db.get(Department, ticket.department_id) if ticket.department_id else None
+    history = [EventOut(at=local_time(e.at, tz), kind=e.kind,
+                        label=TICKET_EVENT_LABELS.get(e.kind, e.kind),
+                        actor=await _name(db, e.actor_id), detail=e.detail)
+               for e in await tickets.history(db, ticket.id)] if with_history else []
+    return TicketOut(
+        id=ticket.id, reference=ticket.reference, type=ticket.type,
+        type_label=TICKET_TYPES.get(ticket.type, ticket.type), status=ticket.status,
+        status_label=TICKET_STATUS_LABELS.get(ticket.status, ticket.status),
+        caller_number=(ticket.caller_number if who.account.role in SEES_PERSONAL_DATA
+                       else mask_phone(ticket.caller_number)),
+        text=ticket.text, has_audio=bool(ticket.audio_path),
+        created_at=local_time(ticket.created_at, tz), owner=await _name(db, ticket.owner_id),
+        assignee=await _name(db, ticket.assignee_id),
+        department=department.name if department else "",
+        forwarded_at=local_time(ticket.forwarded_at, tz), due_at=local_time(ticket.due_at, tz),
+        overdue=bool(ticket.status == "open" and ticket.due_at and ticket.due_at < c.clock()),
+        escalation_level=ticket.escalation_level, reply_text=ticket.reply_text,
+        answer_call_id=ticket.answer_call_id, answer_sms_id=ticket.answer_sms_id,
+        answered_at=local_time(ticket.answered_at, tz), closed_at=local_time(ticket.closed_at, tz),
+        may_act=access == ACT, history=history)
+
+
+def _refused(refusal: TicketRefused) -> HTTPException:
+    status, key = REFUSALS.get(refusal.reason, (409, "not_found"))
+    return HTTPException(status, MESSAGES[key])
+
+
+# --- the steps, shared by pages and API -------------------------------------------------
+
+async def _forward(c: Console, db: AsyncSession, who: Principal, ticket: Ticket,
+                   department_id: int | None, note: str = "") -> Ticket:
+    department = await db.get(Department, department_id) if department_id else None
+    if department is None or not department.active:
+        raise Invalid({"department": field_error("department", "choose")})
+    return await tickets.forward(db, c.settings, ticket, department, who.account.id,
+                                 c.clock(), note.strip()[:500])
+
+
+def _reply_text(raw: str) -> str:
+    text = raw.strip()
+    if not text:
+        raise Invalid({"reply": field_error("reply", "required")})
+    if len(text) > tickets.REPLY_LIMIT:
+        raise Invalid({"reply": field_error("reply", "too_long", limit=tickets.REPLY_LIMIT)})
+    return text
+
+
+def _originate(c: Console, action: dict[str, str]) -> None:
+    """Hand the Originate to Asterisk over the console's AMI user, returning once queued."""
+    pbx.ami_action(c.settings.pbx.ami_port, pbx.console_ami_secret(load_or_create(c.settings)),
+                   action)
+
+
+async def _reply_call(c: Console, who: Principal, ticket_id: int) -> None:
+    extension = who.account.extension
+    if not extension:
+        raise HTTPException(409, MESSAGES["no_extension"])
+    async with session_scope(c.sessions) as db:
+        ticket, _ = await _ticket(db, who, ticket_id, ACT)
+        if ticket.status == tickets.CLOSED:
+            raise TicketRefused("closed")
+        if not ticket.caller_number:
+            raise TicketRefused("no_number")
+        try:
+            action = reply_call_action(extension, ticket.caller_number, ticket.reference,
+                                       ticket.id)
+        except ControlError as wrong:
+            raise HTTPException(409, str(wrong)) from None
+    try:
+        await asyncio.to_thread(_originate, c, action)
+    except pbx.PbxError as exc:
+        log.warning("reply call for ticket %s failed: %s", ticket_id, exc)
+        raise HTTPException(503, MESSAGES["pbx_down"]) from None
+    async with session_scope(c.sessions) as db:
+        ticket, _ = await _ticket(db, who, ticket_id, ACT)
+        await tickets.note_reply_call(db, ticket, who.account.id, extension, c.clock())
+
+
+async def _list(c: Console, db: AsyncSession, who: Principal) -> list[TicketOut]:
+    me, role = who.account.id, who.account.role
+    if role == DEPT_HANDLER:
+        found = await tickets.tickets_of_handler(db, me)
+    elif role == AGENT:
+        found = await tickets.tickets_of_owner(db, me)
+    elif role == ADMIN:
+        query = (select(Ticket).where(Ticket.forwarded_at.is_not(None))
+                 .order_by(Ticket.id.desc()).limit(200))
+        found = list((await db.execute(query)).scalars())
+    else:
+        mine = [d.id for d in await db_departments.departments_of(db, me)]
+        found = await tickets.tickets_of_departments(db, mine)
+    return [await _out(c, db, who, t, await _access(db, who, t)) for t in found]
+
+
+async def _callbacks(c: Console, db: AsyncSession, who: Principal) -> list[TicketOut]:
+    return [await _out(c, db, who, t, READ) for t in await tickets.callback_list(db)]
+
+
+# --- pages ------------------------------------------------------------------------------
+
+async def _list_page(request: Request, who: Principal, title: str, callbacks: bool = False,
+                     notice: str = "") -> Response:
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        items = await (_callbacks(c, db, who) if callbacks else _list(c, db, who))
+    return render(request, "tickets.html", user=who.account, csrf_token=who.csrf_token,
+                  items=items, title=title, callbacks=callbacks, notice=notice)
+
+
+@pages.get("/handler")
+async def handler_page(request: Request, who: Desk) -> Response:
+    title = "部门待办事项" if who.account.role == DEPT_HANDLER else "本部门转办事项（只读）"
+    return await _list_page(request, who, title)
+
+
+@pages.get("/tickets/mine")
+async def mine_page(request: Request, who: Agent, notice: str = "") -> Response:
+    return await _list_page(request, who, "我负责的事项", notice=notice)
+
+
+@pages.get("/callbacks")
+async def callbacks_page(request: Request, who: Agent, notice: str = "") -> Response:
+    return await _list_page(request, who, "非工作时间回电清单", callbacks=True, notice=notice)
+
+
+@pages.post("/callbacks/take")
+async def take_page(request: Request, who: Agent) -> Response:
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        ticket = await tickets.take_next(db, who.account.id, c.clock())
+    if ticket is None:
+        return RedirectResponse("/callbacks?notice=no_callbacks", status_code=303)
+    return RedirectResponse(f"/tickets/{ticket.id}", status_code=303)
+
+
+async def _ticket_page(request: Request, who: Principal, ticket_id: int, status: int = 200,
+                       errors: Errors | None = None, values: dict[str, str] | None = None,
+                       notice: str = "", error: str = "") -> Response:
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        ticket, access = await _ticket(db, who, ticket_id)
+        item = await _out(c, db, who, ticket, access, with_history=True)
+        departments = await db_departments.list_departments(db, active_only=True)
+    return render(request, "ticket.html", status, user=who.account, csrf_token=who.csrf_token,
+                  t=item, departments={str(d.id): d.name for d in departments},
+                  errors=errors or {}, values=values or {}, labels=FIELD_LABELS,
+                  notice=notice, error=error)
+
+
+@pages.get("/tickets/{ticket_id}")
+async def ticket_page(request: Request, who: Reader, ticket_id: int,
+                      notice: str = "") -> Response:
+    return await _ticket_page(request, who, ticket_id, notice=notice)
+
+
+def _done(ticket_id: int, notice: str) -> Response:
+    return RedirectResponse(f"/tickets/{ticket_id}?notice={notice}", status_code=303)
+
+
+@pages.post("/tickets/{ticket_id}/forward")
+async def forward_page(request: Request, who: Actor, ticket_id: int) -> Response:
+    values = await form_values(request, ("department", "note"))
+    c = console(request)
+    try:
+        async with session_scope(c.sessions) as db:
+            ticket, _ = await _ticket(db, who, ticket_id, ACT)
+            raw = values["department"]
+            await _forward(c, db, who, ticket, int(raw) if raw.isdigit() else None,
+                           values["note"])
+    except Invalid as refused:
+        return await _ticket_page(request, who, ticket_id, 422, refused.errors, values)
+    except TicketRefused as refusal:
+        return await _ticket_page(request, who, ticket_id, 409, values=values,
+                                  error=_refused(refusal).detail)
+    return _done(ticket_id, "forwarded")
+
+
+@pages.post("/tickets/{ticket_id}/pick-up")
+async def pick_up_page(request: Request, who: Agent, ticket_id: int) -> Response:
+    c = console(request)
+    try:
+        async with session_scope(c.sessions) as db:
+            await tickets.pick_up(db, ticket_id, who.account.id, c.clock())
+    except TicketRefused:
+        return RedirectResponse("/callbacks?notice=ticket_taken", status_code=303)
+    return _done(ticket_id, "saved")
+
+
+@pages.post("/tickets/{ticket_id}/reply-sms")
+async def reply_sms_page(request: Request, who: Actor, ticket_id: int) -> Response:
+    values = await form_values(request, ("reply",))
+    c = console(request)
+    try:
+        async with session_scope(c.sessions) as db:
+            ticket, _ = await _ticket(db, who, ticket_id, ACT)
+            await tickets.reply_by_sms(db, ticket, _reply_text(values["reply"]),
+                                       who.account.id, c.clock())
+    except Invalid as refused:
+        return await _ticket_page(request, who, ticket_id, 422, refused.errors, values)
+    except TicketRefused as refusal:
+        return await _ticket_page(request, who, ticket_id, 409, values=values,
+                                  error=_refused(refusal).detail)
+    return _done(ticket_id, "reply_queued")
+
+
+@pages.post("/tickets/{ticket_id}/reply-call")
+async def reply_call_page(request: Request, who: Actor, ticket_id: int) -> Response:
+    try:
+        await _reply_call(console(request), who, ticket_id)
+    except TicketRefused as refusal:
+        return await _ticket_page(request, who, ticket_id, 409, error=_refused(refusal).detail)
+    except HTTPException as failed:
+        return await _ticket_page(request, who, ticket_id, failed.status_code,
+                                  error=str(failed.detail))
+    return _done(ticket_id, "reply_calling")
+
+
+@pages.post("/tickets/{ticket_id}/close")
+async def close_page(request: Request, who: Actor, ticket_id: int) -> Response:
+    c = console(request)
+    try:
+        async with session_scope(c.sessions) as db:
+            ticket, _ = await _ticket(db, who, ticket_id, ACT)
+            await tickets.close(db, ticket, who.account.id, c.clock())
+    except TicketRefused as refusal:
+        return await _ticket_page(request, who, ticket_id, 409, error=_refused(refusal).detail)
+    return _done(ticket_id, "closed_ok")
+
+
+@pages.post("/calls/logs/{log_id}/forward")
+async def forward_log_page(request: Request, who: Agent, log_id: int) -> Response:
+    """The matter of a call log becomes a ticket (the agent owns it) shown for forwarding."""
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        ticket = await _log_ticket(c, db, who, log_id)
+    return RedirectResponse(f"/tickets/{ticket.id}#forward", status_code=303)
+
+
+async def _log_ticket(c: Console, db: AsyncSession, who: Principal, log_id: int) -> Ticket:
+    found = await calllogs.get_log(db, log_id)
+    if found is None:
+        raise HTTPException(404, MESSAGES["not_found"])
+    if found.owner_id != who.account.id:
+        raise Forbidden("not_owner")
+    return await tickets.ticket_for_call_log(db, found, c.clock())
+
+
+def _recordings_dir(request: Request, c: Console) -> Path:
+    # Finding the instance runs `asterisk -V` once; the folder does not move while running.
+    cached = getattr(request.app.state, "recordings_dir", None)
+    if cached is None:
+        cached = pbx.instance_for(c.settings).recordings_dir
+        request.app.state.recordings_dir = cached
+    return Path(cached)
+
+
+@pages.get("/tickets/{ticket_id}/audio")
+async def audio(request: Request, who: Actor, ticket_id: int) -> Response:
+    """The caller's voice message, to the owner agent and the handler only; every play and
+    every refusal is written to the recordings' access log."""
+    c = console(request)
+    address = request.client.host if request.client else ""
+    async with session_scope(c.sessions) as db:
+        ticket = await db.get(Ticket, ticket_id)
+        if ticket is None or not ticket.audio_path:
+            raise HTTPException(404, MESSAGES["not_found"])
+        query = select(Recording.id).where(Recording.path == ticket.audio_path)
+        recording_id = (await db.execute(query)).scalar_one_or_none()
+        try:
+            access = await _access(db, who, ticket)
+        except Forbidden:
+            access = READ
+        db.add(RecordingAccess(recording_id=recording_id, user_id=who.account.id,
+                               action="play" if access == ACT else "denied", address=address,
+                               reason=f"ticket {ticket.reference}"))
+    if access != ACT:
+        raise Forbidden("role")
+    root = _recordings_dir(request, c).resolve()
+    path = (root / ticket.audio_path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise HTTPException(404, MESSAGES["not_found"])
+    return FileResponse(path, media_type="audio/wav")
+
+
+# --- API --------------------------------------------------------------------------------
+
+@api.get("/tickets", summary="your tickets: an agent's own, a handler's forwarded ones, a "
+                             "head's or leader's departments' (read only)")
+async def api_list(request: Request, who: Reader) -> list[TicketOut]:
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        return await _list(c, db, who)
+
+
+@api.get("/tickets/callbacks", summary="after-hours callbacks and messages no agent has taken")
+async def api_callbacks(request: Request, who: Agent) -> list[TicketOut]:
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        return await _callbacks(c, db, who)
+
+
+@api.post("/tickets/callbacks/take", summary="take the first callback of the list (agents); "
+                                             "204 when the list is empty")
+async def api_take(request: Request, who: Agent) -> Response:
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        ticket = await tickets.take_next(db, who.account.id, c.clock())
+        if ticket is None:
+            return Response(status_code=204)
+        item = await _out(c, db, who, ticket, ACT, with_history=True)
+    return Response(item.model_dump_json(), media_type="application/json")
+
+
+@api.get("/tickets/{ticket_id}", summary="one ticket with its whole history")
+async def api_get(request: Request, who: Reader, ticket_id: int) -> TicketOut:
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        ticket, access = await _ticket(db, who, ticket_id)
+        return await _out(c, db, who, ticket, access, with_history=True)
+
+
+async def _api_step(request: Request, who: Principal, ticket_id: int, step: Any) -> TicketOut:
+    c = console(request)
+    try:
+        async with session_scope(c.sessions) as db:
+            ticket, _ = await _ticket(db, who, ticket_id, ACT)
+            await step(c, db, ticket)
+            return await _out(c, db, who, ticket, ACT, with_history=True)
+    except Invalid as refused:
+        raise api_error(refused.errors) from None
+    except TicketRefused as refusal:
+        raise _refused(refusal) from None
+
+
+@api.post("/tickets/{ticket_id}/forward", summary="forward to a department; its handler is "
+                                                  "notified and the 2-working-day count starts")
+async def api_forward(request: Request, who: Actor, ticket_id: int,
+                      body: ForwardIn) -> TicketOut:
+    async def step(c: Console, db: AsyncSession, ticket: Ticket) -> None:
+        await _forward(c, db, who, ticket, body.department_id, body.note)
+    return await _api_step(request, who, ticket_id, step)
+
+
+@api.post("/tickets/{ticket_id}/pick-up", summary="become the owner of an untaken ticket")
+async def api_pick_up(request: Request, who: Agent, ticket_id: int) -> TicketOut:
+    c = console(request)
+    try:
+        async with session_scope(c.sessions) as db:
+            ticket = await tickets.pick_up(db, ticket_id, who.account.id, c.clock())
+            return await _out(c, db, who, ticket, ACT, with_history=True)
+    except TicketRefused as refusal:
+        raise _refused(refusal) from None
+
+
+@api.post("/tickets/{ticket_id}/reply-sms", summary="answer the caller by SMS; the ticket "
+                                                    "closes when the SMS is delivered")
+async def api_reply_sms(request: Request, who: Actor, ticket_id: int,
+                        body: ReplyIn) -> TicketOut:
+    async def step(c: Console, db: AsyncSession, ticket: Ticket) -> None:
+        await tickets.reply_by_sms(db, ticket, _reply_text(body.text), who.account.id,
+                                   c.clock())
+    return await _api_step(request, who, ticket_id, step)
+
+
+@api.post("/tickets/{ticket_id}/reply-call", status_code=202,
+          summary="ring your desk phone, then the caller; the call is recorded and linked")
+async def api_reply_call(request: Request, who: Actor, ticket_id: int) -> dict[str, str]:
+    try:
+        await _reply_call(console(request), who, ticket_id)
+    except TicketRefused as refusal:
+        raise _refused(refusal) from None
+    return {"message": MESSAGES["reply_calling"]}
+
+
+@api.post("/tickets/{ticket_id}/close", summary="close: 409 unless a linked reply call's "
+                                                "recording or a delivered reply SMS proves it")
+async def api_close(request: Request, who: Actor, ticket_id: int) -> TicketOut:
+    async def step(c: Console, db: AsyncSession, ticket: Ticket) -> None:
+        await tickets.close(db, ticket, who.account.id, c.clock())
+    return await _api_step(request, who, ticket_id, step)
+
+
+@api.post("/call-logs/{log_id}/forward", summary="forward a call log's matter: its ticket "
+                                                 "(created on first use) goes to a department")
+async def api_forward_log(request: Request, who: Agent, log_id: int,
+                          body: ForwardIn) -> TicketOut:
+    c = console(request)
+    try:
+        async with session_scope(c.sessions) as db:
+            ticket = await _log_ticket(c, db, who, log_id)
+            await _forward(c, db, who, ticket, body.department_id, body.note)
+            return await _out(c, db, who, ticket, ACT, with_history=True)
+    except Invalid as refused:
+        raise api_error(refused.errors) from None
+    except TicketRefused as refusal:
+        raise _refused(refusal) from None
+

@@ -1,0 +1,141 @@
+"""Data access for departments (Art. 5(3)-(6)): each names the handler who answers the
+matters forwarded to it, the head pushed when they are overdue, and the supervising leader.
+
+Checks return error kinds per field (the console words them in Chinese):
+
+    errors = await check_department(session, "立案庭", handler_id=3, head_id=4, leader_id=5)
+    # {} when fine, e.g. {"handler": "wrong_role"} when user 3 is not a department handler
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.db.models import Department, User
+
+NAME_LIMIT = 60
+# Which role each named person must have (agent_console.texts role codes).
+PEOPLE = {"handler": "dept_handler", "head": "dept_head", "leader": "leader"}
+
+
+class DepartmentInvalid(ValueError):
+    """errors maps a field (name, handler, head, leader) to a kind: required, too_long,
+    taken, no_user, wrong_role."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+async def list_departments(session: AsyncSession, active_only: bool = False) -> list[Department]:
+    query = select(Department).order_by(Department.name)
+    if active_only:
+        query = query.where(Department.active.is_(True))
+    return list((await session.execute(query)).scalars())
+
+
+async def get_department(session: AsyncSession, department_id: int) -> Department | None:
+    return await session.get(Department, department_id)
+
+
+async def check_department(session: AsyncSession, name: str, *, handler_id: int | None,
+                           head_id: int | None, leader_id: int | None,
+                           department_id: int | None = None) -> dict[str, str]:
+    """What is wrong with these values, by field; {} when nothing."""
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "required"
+    elif len(name) > NAME_LIMIT:
+        errors["name"] = "too_long"
+    elif await _name_taken(session, name, department_id):
+        errors["name"] = "taken"
+    for field, user_id in (("handler", handler_id), ("head", head_id), ("leader", leader_id)):
+        if kind := await _person_error(session, field, user_id):
+            errors[field] = kind
+    return errors
+
+
+async def _name_taken(session: AsyncSession, name: str, department_id: int | None) -> bool:
+    query = select(func.count()).select_from(Department).where(Department.name == name)
+    if department_id is not None:
+        query = query.where(Department.id != department_id)
+    return bool((await session.execute(query)).scalar())
+
+
+async def _person_error(session: AsyncSession, field: str, user_id: int | None) -> str:
+    if user_id is None:
+        return "required"
+    user = await session.get(User, user_id)
+    if user is None or not user.active:
+        return "no_user"
+    return "" if user.role == PEOPLE[field] else "wrong_role"
+
+
+async def save_department(session: AsyncSession, name: str, *, handler_id: int | None,
+                          head_id: int | None, leader_id: int | None, active: bool = True,
+                          department_id: int | None = None) -> Department:
+    """Create (department_id None) or change a department; DepartmentInvalid when wrong,
+    LookupError when department_id names none."""
+    name = name.strip()
+    errors = await check_department(session, name, handler_id=handler_id, head_id=head_id,
+                                    leader_id=leader_id, department_id=department_id)
+    if errors:
+        raise DepartmentInvalid(errors)
+    if department_id is None:
+        department = Department(name=name)
+        session.add(department)
+    else:
+        found = await session.get(Department, department_id)
+        if found is None:
+            raise LookupError(f"no department {department_id}")
+        department = found
+    department.name, department.active = name, active
+    department.handler_id, department.head_id, department.leader_id = handler_id, head_id, leader_id
+    await session.flush()
+    return department
+
+
+async def delete_department(session: AsyncSession, department_id: int) -> bool:
+    """Remove a department; its tickets keep their history (department_id becomes NULL).
+    False when there was none."""
+    found = await session.get(Department, department_id)
+    if found is None:
+        return False
+    await session.delete(found)
+    await session.flush()
+    return True
+
+
+async def departments_of(session: AsyncSession, user_id: int) -> list[Department]:
+    """The departments a user serves in, as handler, head or leader."""
+    query = (select(Department)
+             .where((Department.handler_id == user_id) | (Department.head_id == user_id)
+                    | (Department.leader_id == user_id))
+             .order_by(Department.name))
+    return list((await session.execute(query)).scalars())
+
+
+MOBILE_DIGITS = (7, 20)
+
+
+def check_mobile(mobile: str) -> str:
+    """'' when fine (empty clears it), else the error kind: contact."""
+    digits = mobile.removeprefix("+")
+    if not mobile or (digits.isdigit() and MOBILE_DIGITS[0] <= len(digits) <= MOBILE_DIGITS[1]):
+        return ""
+    return "contact"
+
+
+async def set_mobile(session: AsyncSession, user_id: int, mobile: str) -> User:
+    """Set the number staff notices go to by SMS; ValueError("contact") when malformed,
+    LookupError when no such user."""
+    mobile = mobile.strip().replace(" ", "").replace("-", "")
+    if kind := check_mobile(mobile):
+        raise ValueError(kind)
+    user = await session.get(User, user_id)
+    if user is None:
+        raise LookupError(f"no user {user_id}")
+    user.mobile = mobile
+    await session.flush()
+    return user

@@ -1,0 +1,311 @@
+"""The life of a matter after the call (Art. 5(3)-(6), 6, 8): forwarded to a department,
+answered by the handler by phone or SMS, closed only with proof the caller was answered.
+
+Every step writes a TicketEvent, so the owner agent reads the whole history (Art. 6):
+
+    await forward(session, settings, ticket, department, by_user_id=agent.id)
+    await reply_by_sms(session, ticket, "您反映的事项已处理……", by_user_id=handler.id)
+    ...  # the SMS driver marks the message delivered, then calls close_on_delivered
+    await close(session, ticket, by_user_id=handler.id)   # TicketRefused("no_proof") if none
+
+Refusals carry a reason code; the console words them (agent_console.texts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.catalog import TICKET_TYPES
+from hotline.db import calls
+from hotline.db.base import utcnow
+from hotline.db.models import (
+    CallLog,
+    Department,
+    Recording,
+    SmsMessage,
+    Ticket,
+    TicketEvent,
+    User,
+)
+from hotline.db.sms import queue_sms
+from hotline.db.tickets import OPEN, create_ticket
+from hotline.deadlines import due_after
+from hotline.notify import notify
+from hotline.settings import Settings
+
+CLOSED = "closed"
+DELIVERED = "delivered"
+COMPLETE = "complete"
+REPLY_LIMIT = 500
+# The dialplan's DIALSTATUS when the caller picked up the reply call.
+ANSWERED_DIALSTATUS = "ANSWER"
+# Questions an agent sent to the duty judge (hotline.db.consultations) are the agent's own
+# business: never a callback, never forwarded.
+JUDGE_SUBTYPE = "duty_judge"
+
+# TicketEvent kinds.
+FORWARDED, NOTIFIED, PICKED_UP, REPLIED = "forwarded", "notified", "picked_up", "replied"
+REPLY_CALL, REPLY_CALL_ANSWERED, REPLY_CALL_FAILED = "reply_call", "call_answered", "call_failed"
+CLOSED_EVENT, CREATED = "closed", "created"
+
+# What staff are told when a matter reaches them (the SMS and the console notice).
+FORWARD_NOTICE = "12368热线转办事项{reference}（{type}）已转至{department}，请于{due}前答复来电人。"
+
+
+class TicketRefused(Exception):
+    """A step that cannot be done. reason: closed, no_proof, taken, no_number, no_handler,
+    not_found."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Proof:
+    kind: str  # call | sms
+    call_id: str | None = None
+    sms_id: int | None = None
+    recording: str = ""
+
+
+def _event(session: AsyncSession, ticket: Ticket, kind: str, actor_id: int | None,
+           at: datetime, **detail: object) -> None:
+    session.add(TicketEvent(ticket_id=ticket.id, kind=kind, actor_id=actor_id, at=at,
+                            detail=detail))
+
+
+def _open(ticket: Ticket) -> None:
+    if ticket.status == CLOSED:
+        raise TicketRefused("closed")
+
+
+def local(moment: datetime, settings: Settings) -> str:
+    return moment.astimezone(ZoneInfo(settings.hours.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+# --- forwarding -------------------------------------------------------------------------
+
+async def forward(session: AsyncSession, settings: Settings, ticket: Ticket,
+                  department: Department, by_user_id: int | None,
+                  now: datetime | None = None, note: str = "") -> Ticket:
+    """Send the matter to the department's handler with a fresh 2-working-day deadline
+    (forwarding again, e.g. to the right department, starts the count again)."""
+    _open(ticket)
+    handler = await session.get(User, department.handler_id) if department.handler_id else None
+    if handler is None or not handler.active:
+        raise TicketRefused("no_handler")
+    now = now or utcnow()
+    due = await due_after(session, settings, now)
+    ticket.department_id, ticket.assignee_id, ticket.forwarded_at = department.id, handler.id, now
+    ticket.due_at, ticket.next_escalation_at, ticket.escalation_level = due, due, 0
+    _event(session, ticket, FORWARDED, by_user_id, now, department_id=department.id,
+           department=department.name, handler_id=handler.id, due_at=due.isoformat(), note=note)
+    text = FORWARD_NOTICE.format(reference=ticket.reference, department=department.name,
+                                 type=TICKET_TYPES.get(ticket.type, ticket.type),
+                                 due=local(due, settings))
+    told = await notify(session, handler, FORWARDED, text, ticket.id)
+    _event(session, ticket, NOTIFIED, by_user_id, now, user_id=handler.id,
+           notice_id=told.notice_id, sms_id=told.sms_id, reason=FORWARDED)
+    await session.flush()
+    return ticket
+
+
+async def ticket_for_call_log(session: AsyncSession, log: CallLog,
+                              now: datetime | None = None) -> Ticket:
+    """The ticket of a call log's matter, created on first use (the agent owns both)."""
+    if log.ticket_id is not None:
+        found = await session.get(Ticket, log.ticket_id)
+        if found is not None:
+            return found
+    kind = log.category if log.category in TICKET_TYPES else "consultation"
+    ticket = await create_ticket(session, kind, log.contact, log.call_id, text=log.question,
+                                 detail={"call_log": str(log.id)}, now=now,
+                                 owner_id=log.owner_id)
+    log.ticket_id = ticket.id
+    _event(session, ticket, CREATED, log.owner_id, now or utcnow(), call_log_id=log.id)
+    await session.flush()
+    return ticket
+
+
+# --- the after-hours callback list ------------------------------------------------------
+
+def _callback_query() -> Select[Ticket]:
+    return (select(Ticket).where(Ticket.owner_id.is_(None), Ticket.status == OPEN,
+                                 Ticket.subtype != JUDGE_SUBTYPE)
+            .order_by(func.coalesce(Ticket.queued_at, Ticket.created_at), Ticket.id))
+
+
+async def callback_list(session: AsyncSession, limit: int = 200) -> list[Ticket]:
+    """Matters left with the voice menu (callback requests, messages) that no agent has
+    taken yet, in the callers' order."""
+    query = _callback_query().limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
+async def pick_up(session: AsyncSession, ticket_id: int, agent_id: int,
+                  now: datetime | None = None) -> Ticket:
+    """The agent becomes the owner of an unowned matter; TicketRefused("taken") when another
+    agent was first (the conditional UPDATE decides between two clicks)."""
+    now = now or utcnow()
+    done = await session.execute(
+        update(Ticket).where(Ticket.id == ticket_id, Ticket.owner_id.is_(None),
+                             Ticket.status == OPEN)
+        .values(owner_id=agent_id).execution_options(synchronize_session=False))
+    ticket = await session.get(Ticket, ticket_id, populate_existing=True)
+    if ticket is None:
+        raise TicketRefused("not_found")
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise TicketRefused("taken")
+    _event(session, ticket, PICKED_UP, agent_id, now)
+    await session.flush()
+    return ticket
+
+
+async def take_next(session: AsyncSession, agent_id: int, now: datetime | None = None
+                    ) -> Ticket | None:
+    """The first matter of the callback list, now the agent's; None when the list is empty.
+    Agents who click at once each get a different one."""
+    for ticket in await callback_list(session, limit=20):
+        try:
+            return await pick_up(session, ticket.id, agent_id, now)
+        except TicketRefused:
+            continue
+    return None
+
+
+# --- replies and proof ------------------------------------------------------------------
+
+async def reply_by_sms(session: AsyncSession, ticket: Ticket, text: str,
+                       by_user_id: int | None, now: datetime | None = None) -> SmsMessage:
+    """Queue the reply to the caller's number; the ticket closes when it is delivered."""
+    _open(ticket)
+    if not ticket.caller_number:
+        raise TicketRefused("no_number")
+    now = now or utcnow()
+    message = await queue_sms(session, ticket.caller_number, text, call_id=ticket.call_id,
+                              ticket_id=ticket.id)
+    ticket.answer_sms_id, ticket.reply_text = message.id, text
+    _event(session, ticket, REPLIED, by_user_id, now, channel="sms", sms_id=message.id)
+    await session.flush()
+    return message
+
+
+async def note_reply_call(session: AsyncSession, ticket: Ticket, by_user_id: int,
+                          extension: str, now: datetime | None = None) -> None:
+    """The handler asked the PBX to ring their phone and then the caller."""
+    _open(ticket)
+    if not ticket.caller_number:
+        raise TicketRefused("no_number")
+    _event(session, ticket, REPLY_CALL, by_user_id, now or utcnow(), extension=extension)
+    await session.flush()
+
+
+async def link_reply_call(session: AsyncSession, ticket_id: int, call_id: str,
+                          dial_status: str, talked_seconds: str = "",
+                          at: datetime | None = None) -> Ticket | None:
+    """Record how a reply call ended (dialplan/reply.conf's HotlineReply event): answered by
+    the caller, the call becomes the ticket's answer; otherwise the attempt is noted."""
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
+        return None
+    at = at or utcnow()
+    await calls.ensure_call(session, call_id, caller_number=ticket.caller_number)
+    if dial_status == ANSWERED_DIALSTATUS:
+        ticket.answer_call_id = call_id
+        _event(session, ticket, REPLY_CALL_ANSWERED, None, at, call_id=call_id,
+               seconds=talked_seconds)
+    else:
+        _event(session, ticket, REPLY_CALL_FAILED, None, at, call_id=call_id,
+               status=dial_status)
+    await session.flush()
+    return ticket
+
+
+async def proof_of_answer(session: AsyncSession, ticket: Ticket) -> Proof | None:
+    """A complete recording of the linked reply call, or a delivered reply SMS."""
+    if ticket.answer_call_id:
+        query = select(Recording.path).where(Recording.call_id == ticket.answer_call_id,
+                                             Recording.kind == "call",
+                                             Recording.status == COMPLETE)
+        path = (await session.execute(query.limit(1))).scalar_one_or_none()
+        if path is not None:
+            return Proof("call", call_id=ticket.answer_call_id, recording=path)
+    if ticket.answer_sms_id:
+        message = await session.get(SmsMessage, ticket.answer_sms_id)
+        if message is not None and (message.status == DELIVERED or message.delivered_at):
+            return Proof("sms", sms_id=message.id)
+    return None
+
+
+async def close(session: AsyncSession, ticket: Ticket, by_user_id: int | None,
+                now: datetime | None = None) -> Proof:
+    """Close the matter, which stops its escalation; TicketRefused("no_proof") unless the
+    caller was demonstrably answered."""
+    _open(ticket)
+    proof = await proof_of_answer(session, ticket)
+    if proof is None:
+        raise TicketRefused("no_proof")
+    now = now or utcnow()
+    ticket.status, ticket.closed_at, ticket.next_escalation_at = CLOSED, now, None
+    ticket.answered_at = ticket.answered_at or now
+    _event(session, ticket, CLOSED_EVENT, by_user_id, now, proof=proof.kind,
+           call_id=proof.call_id, sms_id=proof.sms_id, recording=proof.recording)
+    await session.flush()
+    return proof
+
+
+async def close_on_delivered(session: AsyncSession, message: SmsMessage) -> Ticket | None:
+    """The SMS delivery hook: a delivered reply closes its ticket (once). None when the
+    message answers no open ticket."""
+    query = select(Ticket).where(Ticket.answer_sms_id == message.id, Ticket.status == OPEN)
+    ticket = (await session.execute(query)).scalar_one_or_none()
+    if ticket is None:
+        return None
+    try:
+        await close(session, ticket, None, message.delivered_at or utcnow())
+    except TicketRefused:
+        return None  # not delivered after all (a receipt for another state)
+    return ticket
+
+
+# --- lists ------------------------------------------------------------------------------
+
+async def history(session: AsyncSession, ticket_id: int) -> list[TicketEvent]:
+    query = (select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
+             .order_by(TicketEvent.at, TicketEvent.id))
+    return list((await session.execute(query)).scalars())
+
+
+def _open_first(query: Select[Ticket], limit: int) -> Select[Ticket]:
+    return query.order_by((Ticket.status == OPEN).desc(), Ticket.due_at,
+                          Ticket.id.desc()).limit(limit)
+
+
+async def tickets_of_handler(session: AsyncSession, user_id: int, limit: int = 200
+                             ) -> list[Ticket]:
+    """Matters forwarded to a handler (as assignee, or as their department's handler)."""
+    departments = select(Department.id).where(Department.handler_id == user_id)
+    query = select(Ticket).where(Ticket.forwarded_at.is_not(None),
+                                 (Ticket.assignee_id == user_id)
+                                 | Ticket.department_id.in_(departments))
+    return list((await session.execute(_open_first(query, limit))).scalars())
+
+
+async def tickets_of_departments(session: AsyncSession, department_ids: Sequence[int],
+                                 limit: int = 200) -> list[Ticket]:
+    query = select(Ticket).where(Ticket.department_id.in_(list(department_ids)))
+    return list((await session.execute(_open_first(query, limit))).scalars())
+
+
+async def tickets_of_owner(session: AsyncSession, owner_id: int, limit: int = 200
+                           ) -> list[Ticket]:
+    query = select(Ticket).where(Ticket.owner_id == owner_id,
+                                 Ticket.subtype != JUDGE_SUBTYPE)
+    return list((await session.execute(_open_first(query, limit))).scalars())

@@ -1,0 +1,222 @@
+"""The ticket workflow on each database: forwarding, picking up, replies and the proof that
+alone lets a ticket close."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline import tickets
+from hotline.db import calls
+from hotline.db.base import session_scope
+from hotline.db.models import (
+    CallLog,
+    Department,
+    Notice,
+    SmsMessage,
+    Ticket,
+    TicketEvent,
+    User,
+)
+from hotline.db.tickets import create_ticket
+from hotline.settings import Settings
+from hotline.tickets import TicketRefused
+
+Sessions = async_sessionmaker[AsyncSession]
+# Fri 2026-02-13 10:00 in Beijing; day 1 is the make-up Saturday, day 2 Tue 02-24.
+FORWARDED = datetime(2026, 2, 13, 2, 0, tzinfo=UTC)
+CALLER = "13812345678"
+
+
+async def _people(db: AsyncSession) -> dict[str, User]:
+    people = {name: User(username=name, role=role, password_hash="x", display_name=name,
+                         mobile=mobile)
+              for name, role, mobile in (("agent", "agent", ""), ("agent2", "agent", ""),
+                                         ("handler", "dept_handler", "13900000001"),
+                                         ("head", "dept_head", ""), ("leader", "leader", ""))}
+    db.add_all(people.values())
+    await db.flush()
+    return people
+
+
+async def _setup(sessions: Sessions) -> tuple[int, int, dict[str, int]]:
+    async with session_scope(sessions) as db:
+        people = await _people(db)
+        department = Department(name="立案庭", handler_id=people["handler"].id,
+                                head_id=people["head"].id, leader_id=people["leader"].id)
+        db.add(department)
+        ticket = await create_ticket(db, "complaint", CALLER, None, text="立案窗口推诿",
+                                     owner_id=people["agent"].id, now=FORWARDED)
+        await db.flush()
+        return ticket.id, department.id, {k: u.id for k, u in people.items()}
+
+
+async def _forwarded(sessions: Sessions, settings: Settings) -> tuple[int, dict[str, int]]:
+    ticket_id, department_id, ids = await _setup(sessions)
+    async with session_scope(sessions) as db:
+        ticket = await db.get(Ticket, ticket_id)
+        department = await db.get(Department, department_id)
+        assert ticket is not None and department is not None
+        await tickets.forward(db, settings, ticket, department, ids["agent"], FORWARDED)
+    return ticket_id, ids
+
+
+async def _kinds(db: AsyncSession, ticket_id: int) -> list[str]:
+    return [e.kind for e in await tickets.history(db, ticket_id)]
+
+
+async def test_forwarding_sets_the_deadline_and_tells_the_handler(
+        sessions: Sessions, settings: Settings) -> None:
+    ticket_id, ids = await _forwarded(sessions, settings)
+
+    async with session_scope(sessions) as db:
+        ticket = await db.get(Ticket, ticket_id)
+        assert ticket is not None
+        assert ticket.assignee_id == ids["handler"] and ticket.forwarded_at == FORWARDED
+        assert ticket.due_at == datetime(2026, 2, 24, 9, 30, tzinfo=UTC)  # 17:30, winter hours
+        assert ticket.next_escalation_at == ticket.due_at and ticket.escalation_level == 0
+        notice = (await db.execute(select(Notice))).scalar_one()
+        assert notice.user_id == ids["handler"] and notice.kind == "forwarded"
+        assert ticket.reference in notice.text and "立案庭" in notice.text
+        sms = (await db.execute(select(SmsMessage))).scalar_one()
+        assert sms.to_number == "13900000001" and sms.user_id == ids["handler"]
+        assert await _kinds(db, ticket_id) == ["forwarded", "notified"]
+
+
+async def test_closing_without_proof_is_refused_and_changes_nothing(
+        sessions: Sessions, settings: Settings) -> None:
+    ticket_id, ids = await _forwarded(sessions, settings)
+
+    async with session_scope(sessions) as db:
+        ticket = await db.get(Ticket, ticket_id)
+        assert ticket is not None
+        with pytest.raises(TicketRefused) as refused:
+            await tickets.close(db, ticket, ids["handler"])
+        assert refused.value.reason == "no_proof"
+        # An SMS queued but not delivered is no proof either.
+        await tickets.reply_by_sms(db, ticket, "已转立案庭核查。", ids["handler"])
+        with pytest.raises(TicketRefused):
+            await tickets.close(db, ticket, ids["handler"])
+        assert ticket.status == "open" and ticket.next_escalation_at is not None
+
+
+async def test_a_delivered_reply_sms_closes_the_ticket_once(
+        sessions: Sessions, settings: Settings) -> None:
+    ticket_id, ids = await _forwarded(sessions, settings)
+    async with session_scope(sessions) as db:
+        ticket = await db.get(Ticket, ticket_id)
+        assert ticket is not None
+        message = await tickets.reply_by_sms(db, ticket, "已转立案庭核查。", ids["handler"],
+                                             datetime(2026, 2, 14, 2, 0, tzinfo=UTC))
+        message_id = message.id
+    delivered = datetime(2026, 2, 14, 3, 0, tzinfo=UTC)
+
+    async with session_scope(sessions) as db:
+        message = await db.get(SmsMessage, message_id)
+        assert message is not None and message.to_number == CALLER
+        message.status, message.delivered_at = "delivered", delivered
+        closed = await tickets.close_on_delivered(db, message)
+        again = await tickets.close_on_delivered(db, message)
+
+    assert closed is not None and closed.id == ticket_id and again is None
+    async with session_scope(sessions) as db:
+        ticket = await db.get(Ticket, ticket_id)
+        assert ticket is not None and ticket.status == "closed"
+        assert ticket.closed_at == ticket.answered_at == delivered
+        assert ticket.next_escalation_at is None and ticket.answer_sms_id == message_id
+        assert await _kinds(db, ticket_id) == ["forwarded", "notified", "replied", "closed"]
+        last = (await tickets.history(db, ticket_id))[-1]
+        assert last.detail["proof"] == "sms" and last.detail["sms_id"] == message_id
+
+
+async def test_an_answered_reply_call_closes_only_once_its_recording_is_complete(
+        sessions: Sessions, settings: Settings) -> None:
+    ticket_id, ids = await _forwarded(sessions, settings)
+    async with session_scope(sessions) as db:
+        await calls.ensure_call(db, "1771000000.7")
+        await calls.add_recording(db, "1771000000.7", "2026/02/14/1771000000.7.wav")
+        failed = await tickets.link_reply_call(db, ticket_id, "1771000000.8", "NOANSWER")
+        linked = await tickets.link_reply_call(db, ticket_id, "1771000000.7", "ANSWER", "42")
+        assert failed is not None and linked is not None
+        assert linked.answer_call_id == "1771000000.7"
+
+    async with session_scope(sessions) as db:
+        ticket = await db.get(Ticket, ticket_id)
+        assert ticket is not None
+        with pytest.raises(TicketRefused):  # still recording
+            await tickets.close(db, ticket, ids["handler"])
+        await calls.finish_recording(db, "2026/02/14/1771000000.7.wav", "complete", 42.0, 672044)
+        proof = await tickets.close(db, ticket, ids["handler"])
+
+    assert proof.kind == "call" and proof.recording == "2026/02/14/1771000000.7.wav"
+    async with session_scope(sessions) as db:
+        kinds = await _kinds(db, ticket_id)
+        assert kinds == ["forwarded", "notified", "call_failed", "call_answered", "closed"]
+        with pytest.raises(TicketRefused) as refused:
+            ticket = await db.get(Ticket, ticket_id)
+            assert ticket is not None
+            await tickets.reply_by_sms(db, ticket, "再次答复", ids["handler"])
+        assert refused.value.reason == "closed"
+
+
+async def test_agents_take_after_hours_tickets_in_callers_order_and_never_the_same(
+        sessions: Sessions) -> None:
+    async with session_scope(sessions) as db:
+        people = await _people(db)
+        first = await create_ticket(db, "callback", "13800000001", None,
+                                    now=datetime(2026, 2, 13, 14, 0, tzinfo=UTC))
+        second = await create_ticket(db, "suggestion", "13800000002", None,
+                                     now=datetime(2026, 2, 13, 15, 0, tzinfo=UTC))
+        await create_ticket(db, "consultation", "", None, subtype="duty_judge",
+                            owner_id=None)  # a question to the judge: never a callback
+        agent, agent2 = people["agent"].id, people["agent2"].id
+        assert [t.id for t in await tickets.callback_list(db)] == [first.id, second.id]
+
+    async with session_scope(sessions) as db:
+        taken = await tickets.take_next(db, agent)
+        with pytest.raises(TicketRefused) as refused:
+            await tickets.pick_up(db, first.id, agent2)
+        assert refused.value.reason == "taken"
+        taken2 = await tickets.take_next(db, agent2)
+        nothing = await tickets.take_next(db, agent2)
+
+    assert taken is not None and taken.id == first.id and taken.owner_id == agent
+    assert taken2 is not None and taken2.id == second.id and taken2.owner_id == agent2
+    assert nothing is None
+    async with session_scope(sessions) as db:
+        events = (await db.execute(select(TicketEvent).order_by(TicketEvent.id))).scalars()
+        assert [(e.ticket_id, e.kind, e.actor_id) for e in events] == [
+            (first.id, "picked_up", agent), (second.id, "picked_up", agent2)]
+
+
+async def test_a_call_logs_matter_becomes_one_ticket_owned_by_the_agent(
+        sessions: Sessions) -> None:
+    async with session_scope(sessions) as db:
+        people = await _people(db)
+        log = CallLog(owner_id=people["agent"].id, caller_name="赵六", caller_kind="party",
+                      contact=CALLER, category="appointment", question="预约立案",
+                      outcome="forwarded")
+        db.add(log)
+        await db.flush()
+        ticket = await tickets.ticket_for_call_log(db, log)
+        again = await tickets.ticket_for_call_log(db, log)
+
+    assert again.id == ticket.id and log.ticket_id == ticket.id
+    assert (ticket.type, ticket.caller_number, ticket.text) == ("appointment", CALLER, "预约立案")
+    assert ticket.owner_id == people["agent"].id
+
+
+async def test_forwarding_to_a_department_without_handler_is_refused(
+        sessions: Sessions, settings: Settings) -> None:
+    ticket_id, _department_id, ids = await _setup(sessions)
+    async with session_scope(sessions) as db:
+        empty = Department(name="无人部门")
+        db.add(empty)
+        ticket = await db.get(Ticket, ticket_id)
+        assert ticket is not None
+        with pytest.raises(TicketRefused) as refused:
+            await tickets.forward(db, settings, ticket, empty, ids["agent"])
+    assert refused.value.reason == "no_handler"
