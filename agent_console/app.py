@@ -26,6 +26,7 @@ from agent_console import (
     phones,
     recordings,
     roster,
+    sms,
     tickets,
 )
 from agent_console.auth import Console, Forbidden, NotLoggedIn
@@ -65,6 +66,8 @@ def create_app(settings: Settings, sessions: async_sessionmaker[AsyncSession], *
     for work in (departments, tickets):
         app.include_router(work.pages)
         app.include_router(work.api)
+    app.include_router(sms.pages)
+    app.include_router(sms.api)
     # After the call log's /calls/log pages, which /calls/{call_id} would otherwise shadow.
     app.include_router(recordings.pages)
     app.include_router(recordings.api)
