@@ -221,3 +221,31 @@ async def test_the_scheduler_job_keeps_one_session_across_runs(
     finally:
         await job.run.close()
     assert len(smsc.events("bound")) == 1
+
+
+async def test_a_ticket_answered_by_sms_closes_on_the_smscs_receipt(
+        sessions: async_sessionmaker[AsyncSession], smsc: Smsc) -> None:
+    from hotline import tickets
+
+    async with session_scope(sessions) as db:
+        ticket = Ticket(reference="2603020009", type="message", caller_number="13800138000")
+        db.add(ticket)
+        await db.flush()
+        reply = await tickets.reply_by_sms(db, ticket, "您反映的事项已办理完毕。", None, T0)
+    settings = Settings(sms=_settings(smsc.port))
+    job = sms_job(settings)
+    assert isinstance(job.run, SmsPass)
+    try:
+        for _ in range(40):
+            await job.run(Context(settings, sessions, Clock()))
+            async with session_scope(sessions) as db:
+                closed = await db.get(Ticket, ticket.id)
+                assert closed is not None
+                if closed.status == "closed":
+                    break
+            await asyncio.sleep(0.1)
+    finally:
+        await job.run.close()
+        unregister_delivery_hook(tickets.close_on_delivered)
+    assert (closed.status, closed.answer_sms_id, closed.closed_at) == ("closed", reply.id, T0)
+    smsc.wait_for("message", lambda e: e["text"] == "您反映的事项已办理完毕。")
