@@ -4,7 +4,9 @@ its length matches the call, and post-processing keeps a verified compact copy."
 
 from __future__ import annotations
 
+import time
 import wave
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,7 +15,7 @@ from hotline.db.base import session_scope
 from hotline.db.models import Recording
 from hotline.pbx import instance_for
 from hotline.settings import Settings
-from recordings import audio, process
+from recordings import audio, process, reconcile
 from tests.integration import sipp
 from tests.integration.conftest import BridgeProcess
 from tests.integration.test_walking_skeleton import (
@@ -79,3 +81,34 @@ async def test_recording_holds_the_callers_speech_where_spoken_and_lasts_the_cal
     assert audio.same_length(rec.duration_seconds, len(copy) / 1000)
     assert not (root / rec.path).exists() and not kept.silent
     assert kept.kept_size_bytes is not None and kept.kept_size_bytes < rec.size_bytes / 5  # type: ignore[operator]
+
+
+async def test_a_call_still_connects_when_the_recording_cannot_be_written(
+        bridge: BridgeProcess, settings: Settings,
+        sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    """A full or broken recordings disk must not cost the caller the call: MixMonitor's
+    failure to open its file is logged by Asterisk, the dialplan goes on, and the reconciler
+    reports the call without a recording."""
+    await set_mode(sessions, "closed")
+    root = instance_for(settings).recordings_dir
+    year = root / time.strftime("%Y", time.gmtime())
+    aside = year.with_name(year.name + ".aside")
+    if year.exists():
+        year.rename(aside)
+    year.write_text("not a folder: MixMonitor cannot create its file under it")
+    try:
+        result = await place_call(settings, sipp.quiet(4.0), tmp_path, caller=CALLER)
+        assert result.returncode == 0, result.output
+        call = await wait_call(sessions, recording_done, timeout=40, caller=CALLER)
+    finally:
+        year.unlink()
+        if aside.exists():
+            aside.rename(year)
+    assert call.answered_at is not None and call.route == "menu"
+    assert call.ended_at is not None
+    assert (call.ended_at - call.answered_at).total_seconds() > 3.5  # not cut short
+    assert [r.status for r in call.recordings] in (["missing"], ["invalid"])
+
+    later = call.ended_at + timedelta(seconds=reconcile.GRACE_SECONDS + 1)
+    found = await reconcile.reconcile(sessions, root, later, days=1)
+    assert call.id in found.missing
