@@ -119,9 +119,6 @@ class RecordingsSettings:
     # The periodic reconciler looks at calls and day folders this many days back
     # (`hotline recordings check --all` looks at everything).
     reconcile_days: int = 3
-    # Also record caller and staff on separate legs, merged into a stereo file (left: caller,
-    # right: staff) for quality review.
-    two_channel: bool = False
 
 
 @dataclass(frozen=True)

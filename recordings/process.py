@@ -37,7 +37,8 @@ from recordings.texts import ALERTS
 
 log = logging.getLogger(__name__)
 
-# MixMonitor's two legs when [recordings] two_channel is on (dialplan/entry.conf).
+# MixMonitor's two legs (its r() and t() files) beside the mixed file: when both are there
+# the kept copy is stereo, caller left, staff right. The dialplan does not write them yet.
 CALLER_LEG, STAFF_LEG = "-caller.wav", "-staff.wav"
 
 
