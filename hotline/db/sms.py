@@ -92,8 +92,12 @@ async def claim(session: AsyncSession, message_id: int, now: datetime,
 async def release_interrupted(session: AsyncSession, now: datetime) -> int:
     """Give back messages whose sender died mid-send (lease over): never lost, though one
     may go out twice."""
+    stale = (SmsMessage.status == SENDING, SmsMessage.next_attempt_at <= now)
+    # Read first: on SQLite even an UPDATE of no rows takes the write lock, every pass.
+    if (await session.execute(select(SmsMessage.id).where(*stale).limit(1))).first() is None:
+        return 0
     result = await session.execute(
-        update(SmsMessage).where(SmsMessage.status == SENDING, SmsMessage.next_attempt_at <= now)
+        update(SmsMessage).where(*stale)
         .values(status=QUEUED, next_attempt_at=now, last_error=INTERRUPTED)
         .execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)

@@ -95,8 +95,9 @@ class Sender:
         """One pass: give back interrupted sends, store what the gateway reported, send
         what is due."""
         report = PassReport()
-        async with session_scope(self.sessions) as db:
-            report.released = await sms_db.release_interrupted(db, self.clock())
+        if self.driver.sends:
+            async with session_scope(self.sessions) as db:
+                report.released = await sms_db.release_interrupted(db, self.clock())
         await self._receive(report)
         if self.driver.sends:
             # Even when the poll found the gateway down: the first due message's try is
