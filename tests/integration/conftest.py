@@ -70,8 +70,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("hotline-data")
     path = data / "hotline.toml"
-    path.write_text(CONFIG.format(data=data, rtp_start=30000 + OFFSET * 10,
-                                   rtp_end=30999 + OFFSET * 10, **PORTS))
+    path.write_text(CONFIG.format(data=data, rtp_start=30000 + OFFSET,
+                                   rtp_end=30999 + OFFSET, **PORTS))
     return path
 
 
