@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline import cli
 from hotline.db import calendar_days
 from hotline.db.base import session_scope
 from hotline.db.calendar_days import DayOverride
@@ -132,3 +135,29 @@ async def test_override_moves_only_deadlines_not_yet_due(
         ahead = await session.get(Ticket, tickets["ahead"].id, populate_existing=True)
     assert again.total == 0
     assert ahead is not None and ahead.due_at == court(2026, 2, 24, 17, 30)
+
+
+async def test_calendar_set_through_the_command_moves_deadlines(
+        sessions: async_sessionmaker[AsyncSession], db_url: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # A ticket due far ahead (2035: no state data, Monday to Friday), so "now" (the real clock) is before it.
+    forwarded = court(2035, 3, 7, 10)  # Wed → Thu 03-08, Fri 03-09
+    async with session_scope(sessions) as session:
+        ticket = _ticket("F", forwarded, court(2035, 3, 9, 17, 30), court(2035, 3, 9, 17, 30))
+        session.add(ticket)
+    config = tmp_path / "hotline.toml"
+    config.write_text(f'[paths]\ndata_dir = "data"\n[database]\nurl = "{db_url}"\n',
+                      encoding="utf-8")
+    monkeypatch.setenv("HOTLINE_CONFIG", str(config))
+
+    assert await asyncio.to_thread(cli.main, ["calendar", "set", "2035-03-08", "holiday"]) == 0
+    assert "deadlines recounted: 1 open ticket(s)" in capsys.readouterr().out
+    async with sessions() as session:
+        moved = await session.get(Ticket, ticket.id)
+    assert moved is not None and moved.due_at == court(2035, 3, 12, 17, 30)
+    assert moved.next_escalation_at == moved.due_at
+
+    assert await asyncio.to_thread(cli.main, ["calendar", "unset", "2035-03-08"]) == 0
+    async with sessions() as session:
+        back = await session.get(Ticket, ticket.id)
+    assert back is not None and back.due_at == court(2035, 3, 9, 17, 30)

@@ -29,6 +29,7 @@ from hotline.db.models import (
 from hotline.escalation import run_pass
 from hotline.notify import notify
 from hotline.settings import Settings
+from scheduler.jobs import Context, all_jobs
 
 COURT = ZoneInfo("Asia/Shanghai")
 FORWARDED = datetime(2026, 2, 13, 10, 0, tzinfo=COURT)
@@ -235,3 +236,15 @@ async def test_a_crash_mid_pass_loses_nothing_and_repeats_nothing(
     rows = await escalations(sessions)
     assert [e.ticket_id for e in rows] == data.ticket_ids
     assert (await counts(sessions))["Notice"] == 10
+
+
+async def test_the_scheduler_job_runs_the_pass_as_of_its_clock(
+        sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    await seed(sessions)
+    job = next(j for j in all_jobs(settings) if j.name == "escalation")
+    assert job.every_seconds == 60
+    before = Context(settings, sessions, lambda: utc(DUE) - MINUTE)
+    assert await job.run(before) is None
+    said = await job.run(Context(settings, sessions, lambda: utc(DUE)))
+    assert said is not None and "escalated 1 step(s) on 1 ticket(s)" in said
+    assert (await counts(sessions))["Notice"] == 1
