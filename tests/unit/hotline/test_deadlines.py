@@ -140,7 +140,7 @@ async def test_override_moves_only_deadlines_not_yet_due(
 async def test_calendar_set_through_the_command_moves_deadlines(
         sessions: async_sessionmaker[AsyncSession], db_url: str, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    # A ticket due far ahead (2035: no state data, Monday to Friday), so "now" (the real clock) is before it.
+    # Due far ahead (2035: no state data, Monday to Friday): the real clock is before it.
     forwarded = court(2035, 3, 7, 10)  # Wed → Thu 03-08, Fri 03-09
     async with session_scope(sessions) as session:
         ticket = _ticket("F", forwarded, court(2035, 3, 9, 17, 30), court(2035, 3, 9, 17, 30))
