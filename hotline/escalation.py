@@ -5,10 +5,11 @@ supervising court leader (level 2).
     report = await run_pass(sessions, settings, as_of=utcnow())
     print("\\n".join(report.lines()))
 
-The pass reads only tickets whose indexed next_escalation_at has come, in batches of ids,
-and handles each ticket in one small transaction of its own: the Escalation row (unique per
-ticket and level) first, then the notice and the queued SMS, the ticket's next step and its
-history event. So it can run late, twice, or twice at once, or die in the middle:
+The pass reads only tickets whose indexed next_escalation_at has come, in batches (a keyset
+over that index, oldest deadline first), and handles each ticket in one small transaction
+of its own: the Escalation row (unique per ticket and level) first, then the notice and the
+queued SMS, the ticket's next step and its history event. So it can run late, twice, or
+twice at once, or die in the middle:
 
 - a second pass at the same time waits for the ticket's row, then finds it no longer due
   (or, failing that, cannot insert the same Escalation row) and skips it without notifying;
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -139,10 +140,10 @@ async def run_pass(sessions: async_sessionmaker[AsyncSession], settings: Setting
     if deadlines is None:
         return report
     people = _People(sessions)
-    last_id = 0
-    while ids := await _due_ids(sessions, as_of, last_id, batch_size):
-        last_id = ids[-1]
-        for ticket_id in ids:
+    after: tuple[datetime, int] | None = None
+    while batch := await _due_batch(sessions, as_of, after, batch_size):
+        after = batch[-1]
+        for _due_at, ticket_id in batch:
             if dry_run:
                 report.steps += await _plan(sessions, ticket_id, as_of, deadlines, people)
             else:
@@ -174,14 +175,23 @@ async def _deadlines_for(sessions: async_sessionmaker[AsyncSession], settings: S
                                     as_of.astimezone(zone).date())
 
 
-async def _due_ids(sessions: async_sessionmaker[AsyncSession], as_of: datetime,
-                   after_id: int, limit: int) -> list[int]:
-    """The next batch of due tickets' ids, in id order (a ticket handled leaves the set, one
-    skipped stays behind the cursor: the pass always ends)."""
+async def _due_batch(sessions: async_sessionmaker[AsyncSession], as_of: datetime,
+                     after: tuple[datetime, int] | None,
+                     limit: int) -> list[tuple[datetime, int]]:
+    """The next due tickets as (next_escalation_at, id), oldest deadline first, after the
+    cursor `after`. The order is the index's own (SQLite's index holds the rowid after the
+    key; PostgreSQL sorts each key's few ties), so a batch reads only its own rows of the
+    index however many tickets are open. A ticket handled leaves the due set; one skipped
+    or dry-run stays behind the cursor, so the pass always ends."""
+    query = select(Ticket.next_escalation_at, Ticket.id).where(*_due(as_of))  # type: ignore[arg-type]
+    if after is not None:
+        # The plain range lets the index be used; the row comparison breaks the ties.
+        query = query.where(Ticket.next_escalation_at >= after[0],
+                            tuple_(Ticket.next_escalation_at, Ticket.id) > tuple_(*after))
+    query = query.order_by(Ticket.next_escalation_at, Ticket.id).limit(limit)
     async with sessions() as session:
-        query = (select(Ticket.id).where(*_due(as_of), Ticket.id > after_id)  # type: ignore[arg-type]
-                 .order_by(Ticket.id).limit(limit))
-        return list((await session.execute(query)).scalars())
+        return [(at, ticket_id) for at, ticket_id in (await session.execute(query)).all()
+                if at is not None]
 
 
 async def _escalate_ticket(sessions: async_sessionmaker[AsyncSession], ticket_id: int,
