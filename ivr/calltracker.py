@@ -186,7 +186,11 @@ class CallTracker:
     async def finish_recordings(self, call_id: str) -> None:
         async with session_scope(self.services.sessions) as session:
             call = await calls.get_call(session, call_id)
-            pending = [r.path for r in call.recordings if r.status == "recording"] if call else []
+            # Not only those still recording: the reconciler may have judged a file while
+            # the call went on (a leg's CDR ends at an attended transfer); the real
+            # hang-up has the last word.
+            pending = [r.path for r in call.recordings
+                       if r.status != files.COMPLETE and r.deleted_at is None] if call else []
         for relative in pending:
             result = await files.wait_finished(self.services.recording_file(relative),
                                                self.recording_timeout)

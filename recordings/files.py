@@ -44,14 +44,19 @@ def _size_or_none(path: Path) -> int | None:
 
 
 async def wait_finished(path: Path, timeout: float = 10.0, settle: float = 0.5) -> Probe:
-    """Wait until the file has stopped growing (or the timeout), then probe it."""
+    """Wait until the file has stopped growing and its header is final (or the timeout),
+    then probe it. MixMonitor may pause writing for a while before its last flush (after an
+    attended transfer, for one): a file that stands still with its header still unwritten
+    is not finished yet."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     last_size = -1
     while loop.time() < deadline:
         size = _size_or_none(path)
         if size is not None and size == last_size:
-            return probe(path)
+            found = probe(path)
+            if found.status == COMPLETE:
+                return found
         last_size = size if size is not None else -1
         await asyncio.sleep(settle)
     return probe(path)

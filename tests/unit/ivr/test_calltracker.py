@@ -212,3 +212,21 @@ def test_event_time_from_timestamp_else_now() -> None:
     before = datetime.now(UTC)
     assert before <= event_time(event(Timestamp="garbage")) <= datetime.now(UTC)
     assert before <= event_time(event()) <= datetime.now(UTC)
+
+
+async def test_the_hangup_judges_a_recording_the_reconciler_judged_too_early(
+        services: Services, make_wav: WavWriter) -> None:
+    """After an attended transfer the agent's CDR ends while the call goes on; the
+    reconciler reads it and finds the file half-written. The real hang-up re-checks it."""
+    events = load_events("queue_call.txt")
+    tracker = CallTracker(services, recording_timeout=3.0)
+    await feed(tracker, *events[:-1])
+    async with session_scope(services.sessions) as session:
+        await calls.finish_recording(session, RECORDING, "invalid", None, 4096)
+    wav = make_wav(services.recording_file(RECORDING), 15.0)
+    await feed(tracker, events[-1])
+    await settle(tracker)
+
+    [recording] = (await _call(services)).recordings
+    assert (recording.status, recording.duration_seconds) == ("complete", 15.0)
+    assert recording.size_bytes == wav.stat().st_size

@@ -98,3 +98,23 @@ async def test_wait_finished_gives_up_at_the_timeout(tmp_path: Path) -> None:
     assert result == Probe(MISSING)
     assert 0.15 <= time.monotonic() - started < 1.0
 
+
+
+async def test_wait_finished_waits_for_the_header_of_a_file_that_stood_still(
+        tmp_path: Path, make_wav: WavWriter) -> None:
+    """MixMonitor after an attended transfer: the file stops growing for seconds with its
+    header unwritten (RIFF and data sizes 0), then gets its last audio and its header."""
+    whole = make_wav(tmp_path / "source.wav", 1.0).read_bytes()
+    path = tmp_path / "paused.wav"
+    unfinished = whole[:4] + b"\0\0\0\0" + whole[8:40] + b"\0\0\0\0" + whole[44:]
+    path.write_bytes(unfinished[:6000])
+
+    async def mixmonitor() -> None:
+        await asyncio.sleep(0.5)  # ten settle times without a byte
+        path.write_bytes(whole)
+
+    writer = asyncio.create_task(mixmonitor())
+    result = await wait_finished(path, timeout=5.0, settle=0.05)
+
+    assert writer.done()
+    assert result == Probe(COMPLETE, 1.0, len(whole))
