@@ -36,6 +36,7 @@ class _Channel:
     caller_number: str
     name: str
     answered_at: datetime | None = None
+    linkedid: str = ""
 
 
 class CallTracker:
@@ -62,7 +63,13 @@ class CallTracker:
     async def on_newchannel(self, event: Message) -> None:
         self._channels[event.Uniqueid] = _Channel(
             started_at=event_time(event), caller_number=event.get("CallerIDNum", ""),
-            name=event.get("Channel", ""))
+            name=event.get("Channel", ""), linkedid=event.get("Linkedid", ""))
+
+    def live_calls(self) -> set[str]:
+        """Calls with a channel still up, as this bridge has seen them: the reconciler
+        leaves these to the tracker (a leg's CDR, e.g. the agent's after a transfer, is
+        not the end of the call)."""
+        return {c.linkedid for c in self._channels.values() if c.linkedid}
 
     async def on_newstate(self, event: Message) -> None:
         if event.get("ChannelState") != STATE_UP or not _is_primary(event):

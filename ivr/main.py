@@ -44,7 +44,7 @@ class Bridge:
         self.agi = FastAgiServer(build_routes(self.services), settings.pbx.agi_host,
                                  settings.pbx.agi_port)
         self.tracker = CallTracker(self.services)
-        self.reconciler = Reconciler(self.services)
+        self.reconciler = Reconciler(self.services, self.tracker.live_calls)
         self.ami = AmiClient("127.0.0.1", settings.pbx.ami_port, AMI_USER,
                              load_or_create(settings).ami_secret)
         for name, handler in self.tracker.subscriptions().items():

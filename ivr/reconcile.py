@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,8 +125,11 @@ def group_legs(lines: list[str]) -> dict[str, CallFacts]:
 
 
 class Reconciler:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services,
+                 live_calls: Callable[[], set[str]] = set) -> None:
+        """live_calls: the calls the bridge sees up right now, which are left alone."""
         self.services = services
+        self.live_calls = live_calls
         # A pass on reconnect and the periodic pass must not read the same lines at once.
         self._lock = asyncio.Lock()
 
@@ -149,11 +153,12 @@ class Reconciler:
 
     async def _apply(self, facts: dict[str, CallFacts]) -> list[str]:
         changed = []
+        live = self.live_calls()
         async with session_scope(self.services.sessions) as session:
             known = await calls.existing_ids(session, facts)
             for call_id, fact in facts.items():
                 call = known.get(call_id)
-                if call is not None and call.ended_at is not None:
+                if call is not None and (call.ended_at is not None or call_id in live):
                     continue
                 if call is None:
                     await calls.ensure_call(session, call_id, source="reconciled",
@@ -173,8 +178,9 @@ class Reconciler:
             pending = await calls.recordings_in_progress(session)
             ended = {c.id for c in (await calls.existing_ids(
                 session, {r.call_id for r in pending})).values() if c.ended_at}
+        live = self.live_calls()
         for recording in pending:
-            if recording.call_id not in ended:
+            if recording.call_id not in ended or recording.call_id in live:
                 continue
             result = files.probe(self.services.recording_file(recording.path))
             async with session_scope(self.services.sessions) as session:

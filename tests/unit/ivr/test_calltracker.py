@@ -230,3 +230,22 @@ async def test_the_hangup_judges_a_recording_the_reconciler_judged_too_early(
     [recording] = (await _call(services)).recordings
     assert (recording.status, recording.duration_seconds) == ("complete", 15.0)
     assert recording.size_bytes == wav.stat().st_size
+
+
+async def test_live_calls_are_those_with_a_channel_up(services: Services) -> None:
+    tracker = CallTracker(services)
+    await feed(tracker,
+               event(Event="Newchannel", Uniqueid=CALL, Linkedid=CALL, Channel="PJSIP/carrier-1",
+                     CallerIDNum="13812345678", Timestamp="1795747054.1"),
+               event(Event="Newchannel", Uniqueid="1795747060.2", Linkedid=CALL,
+                     Channel="PJSIP/8001-2", CallerIDNum="8001", Timestamp="1795747060.2"))
+    assert tracker.live_calls() == {CALL}
+
+    await feed(tracker, event(Event="Hangup", Uniqueid="1795747060.2", Linkedid=CALL,
+                              Channel="PJSIP/8001-2", Cause="16", Timestamp="1795747070.0"))
+    assert tracker.live_calls() == {CALL}, "the caller's channel is still up"
+
+    await feed(tracker, event(Event="Hangup", Uniqueid=CALL, Linkedid=CALL,
+                              Channel="PJSIP/carrier-1", Cause="16", Timestamp="1795747080.0"))
+    await settle(tracker)
+    assert tracker.live_calls() == set()

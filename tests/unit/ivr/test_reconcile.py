@@ -324,6 +324,24 @@ async def test_known_call_not_ended_gets_ended(services: Services, make_wav: Wav
         (RECORDING, "complete", 3.0)]
 
 
+async def test_a_call_still_up_is_left_to_the_tracker(
+        services: Services, make_wav: WavWriter) -> None:
+    """A leg's CDR (the agent's, after an attended transfer) is written while the caller
+    still talks to the judge: the call is not ended and its recording not judged yet."""
+    async with session_scope(services.sessions) as session:
+        await calls.ensure_call(session, CALL, caller_number="13812345678",
+                                started_at=_utc(1795747055.0), route="queue")
+        await calls.add_recording(session, CALL, RECORDING)
+    make_wav(services.recording_file(RECORDING), 1.0)
+    _write_cdr(services, line(disposition="ANSWERED"))
+
+    assert await Reconciler(services, lambda: {CALL}).run() == []
+
+    call = await _call(services)
+    assert call.ended_at is None
+    assert [(r.path, r.status) for r in call.recordings] == [(RECORDING, "recording")]
+
+
 async def test_call_already_ended_is_untouched(services: Services) -> None:
     ended = _utc(1795747060.0)
     async with session_scope(services.sessions) as session:
