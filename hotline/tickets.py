@@ -36,6 +36,7 @@ from hotline.db.models import (
 from hotline.db.sms import queue_sms
 from hotline.db.tickets import OPEN, create_ticket
 from hotline.deadlines import due_after
+from hotline.escalation import TOP_LEVEL
 from hotline.notify import notify
 from hotline.settings import Settings
 
@@ -95,8 +96,13 @@ def local(moment: datetime, settings: Settings) -> str:
 async def forward(session: AsyncSession, settings: Settings, ticket: Ticket,
                   department: Department, by_user_id: int | None,
                   now: datetime | None = None, note: str = "") -> Ticket:
-    """Send the matter to the department's handler with a fresh 2-working-day deadline
-    (forwarding again, e.g. to the right department, starts the count again)."""
+    """Send the matter to the department's handler with a fresh 2-working-day deadline.
+
+    Forwarding again (e.g. to the right department) gives the new handler their own 2
+    working days, but the escalation already reached stands: a ticket pushed to a head
+    (督办) goes to the next level, the leader, if this deadline passes too. Each level is
+    notified once per ticket (the escalations table), so starting again from 0 would
+    silence it."""
     _open(ticket)
     handler = await session.get(User, department.handler_id) if department.handler_id else None
     if handler is None or not handler.active:
@@ -104,7 +110,8 @@ async def forward(session: AsyncSession, settings: Settings, ticket: Ticket,
     now = now or utcnow()
     due = await due_after(session, settings, now)
     ticket.department_id, ticket.assignee_id, ticket.forwarded_at = department.id, handler.id, now
-    ticket.due_at, ticket.next_escalation_at, ticket.escalation_level = due, due, 0
+    ticket.due_at = due
+    ticket.next_escalation_at = due if ticket.escalation_level < TOP_LEVEL else None
     _event(session, ticket, FORWARDED, by_user_id, now, department_id=department.id,
            department=department.name, handler_id=handler.id, due_at=due.isoformat(), note=note)
     text = FORWARD_NOTICE.format(reference=ticket.reference, department=department.name,

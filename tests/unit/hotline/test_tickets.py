@@ -22,6 +22,7 @@ from hotline.db.models import (
     User,
 )
 from hotline.db.tickets import create_ticket
+from hotline.escalation import run_pass
 from hotline.settings import Settings
 from hotline.tickets import TicketRefused
 
@@ -220,3 +221,32 @@ async def test_forwarding_to_a_department_without_handler_is_refused(
         with pytest.raises(TicketRefused) as refused:
             await tickets.forward(db, settings, ticket, empty, ids["agent"])
     assert refused.value.reason == "no_handler"
+
+
+async def test_forwarding_again_after_督办_goes_on_to_the_leader(
+        sessions: Sessions, settings: Settings) -> None:
+    """A ticket pushed to the head and then sent to the right department gets that
+    department's 2 working days; if those pass too, the leader is told (level 2)."""
+    ticket_id, ids = await _forwarded(sessions, settings)
+    overdue = datetime(2026, 2, 24, 10, 0, tzinfo=UTC)
+    await run_pass(sessions, settings, overdue)
+    async with session_scope(sessions) as db:
+        ticket = await db.get(Ticket, ticket_id)
+        department = Department(name="民一庭", handler_id=ids["handler"], head_id=ids["head"],
+                                leader_id=ids["leader"])
+        db.add(department)
+        await db.flush()
+        assert ticket is not None and ticket.escalation_level == 1
+        await tickets.forward(db, settings, ticket, department, ids["agent"], overdue)
+        new_due = ticket.due_at
+        assert ticket.escalation_level == 1 and ticket.next_escalation_at == new_due
+
+    assert new_due is not None
+    await run_pass(sessions, settings, new_due)
+    async with session_scope(sessions) as db:
+        ticket = await db.get(Ticket, ticket_id)
+        leader_notices = list((await db.execute(select(Notice).where(
+            Notice.user_id == ids["leader"]))).scalars())
+    assert ticket is not None and ticket.escalation_level == 2
+    assert ticket.next_escalation_at is None
+    assert len(leader_notices) == 1
