@@ -310,6 +310,7 @@ def _site_extensions(settings: Settings, inst: PbxInstance) -> str:
              f"HOTLINE_SOUNDS={inst.pbx_root / 'sounds' / 'zh'}",
              f"HOTLINE_QUEUE_MAX_WAIT={calls.queue_max_wait}",
              f"HOTLINE_TRANSFER_RING={calls.transfer_ring_seconds}",
+             f"HOTLINE_TWO_CHANNEL={'yes' if settings.recordings.two_channel else 'no'}",
              f"HOTLINE_MESSAGE_MAX_SECONDS={calls.message_max_seconds}", ""]
     return "\n".join(lines + office_hours_context(settings))
 

@@ -116,6 +116,9 @@ class RecordingsSettings:
     max_attempts: int = 3
     # Alert when the recordings folder's filesystem has less than this share free (percent).
     disk_warn_percent: float = 15.0
+    # Also record the caller and what the caller heard as separate legs, kept as one stereo
+    # copy (caller left, staff right) for quality review; about twice the storage.
+    two_channel: bool = False
     # The periodic reconciler looks at calls and day folders this many days back
     # (`hotline recordings check --all` looks at everything).
     reconcile_days: int = 3

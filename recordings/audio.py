@@ -68,9 +68,11 @@ def _db(value: float) -> float:
 def transcode(audio: AudioSegment, target: Path, fmt: str, bitrate: str,
               channels: int = 1) -> None:
     """Write a copy of `audio` in the kept format, mono unless told (one encoder thread).
-    The bitrate is per file: a stereo copy shares it between its two channels."""
+    The bitrate is per channel: at a mono bitrate for both, Opus folds a stereo copy into
+    near-mono, and the two sides of a quality-review recording would bleed into each other."""
     if fmt not in CODECS:
         raise AudioError(f"unknown kept format {fmt!r}")
+    bitrate = per_file_bitrate(bitrate, channels)
     mixed = audio.set_channels(channels) if audio.channels != channels else audio
     try:
         # Our own handle: pydub leaves a file it opened by name open when ffmpeg fails.
@@ -80,6 +82,14 @@ def transcode(audio: AudioSegment, target: Path, fmt: str, bitrate: str,
     except (CouldntEncodeError, OSError) as exc:
         target.unlink(missing_ok=True)
         raise AudioError(f"{target.name}: cannot encode: {_short(exc)}") from exc
+
+
+def per_file_bitrate(bitrate: str, channels: int) -> str:
+    """"16k" for one channel → "32k" for two."""
+    digits = bitrate.rstrip("kK")
+    if channels == 1 or not digits.isdigit():
+        return bitrate
+    return f"{int(digits) * channels}{bitrate[len(digits):]}"
 
 
 def same_length(original_seconds: float, copy_seconds: float) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline import pbx
 from hotline.db.base import session_scope
 from hotline.db.models import Recording
 from hotline.pbx import instance_for
@@ -112,3 +113,41 @@ async def test_a_call_still_connects_when_the_recording_cannot_be_written(
     later = call.ended_at + timedelta(seconds=reconcile.GRACE_SECONDS + 1)
     found = await reconcile.reconcile(sessions, root, later, days=1)
     assert call.id in found.missing
+
+
+async def test_two_channel_recording_keeps_caller_and_staff_apart(
+        bridge: BridgeProcess, settings: Settings,
+        sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    """[recordings] two_channel: the caller's voice on the left, what they heard (here the
+    voice menu's prompts) on the right, in one stereo copy."""
+    await set_mode(sessions, "closed")
+    caller = "13800006002"
+    prompts = prompt_seconds(settings, "welcome", "main-menu")
+    start = prompts + 0.6
+    pbx.cli(settings, "dialplan set global HOTLINE_TWO_CHANNEL yes")
+    try:
+        result = await place_call(settings, sipp.quiet(start) + sipp.speak(SPEAK)
+                                  + sipp.quiet(QUIET), tmp_path, caller=caller)
+    finally:
+        pbx.cli(settings, "dialplan set global HOTLINE_TWO_CHANNEL no")
+    assert result.returncode == 0, result.output
+    call = await wait_call(sessions, recording_done, caller=caller)
+    [rec] = call.recordings
+    root = instance_for(settings).recordings_dir
+    caller_leg, staff_leg = process.legs(root, rec.path)
+    assert caller_leg.exists() and staff_leg.exists()
+
+    outcome = await process.process_one(sessions, root, rec.id, settings.recordings)
+    assert outcome.ok, outcome.message
+    async with session_scope(sessions) as session:
+        kept = await session.get(Recording, rec.id)
+        assert kept is not None and kept.channels == 2
+    left, right = audio.load(root / kept.kept_path).split_to_mono()
+    ms = lambda seconds: int(seconds * 1000)  # noqa: E731
+    spoken = slice(ms(start + 0.4), ms(start + SPEAK - 0.3))
+    prompt_part = slice(ms(1.0), ms(prompts - 1.0))
+    assert rms_dbfs(left[spoken]) > -35, "the caller's speech is on the left"
+    assert rms_dbfs(right[spoken]) < -50, "the caller's speech is not on the right"
+    assert rms_dbfs(right[prompt_part]) > -40, "what the caller heard is on the right"
+    assert rms_dbfs(left[prompt_part]) < -50, "the prompts are not on the caller's side"
+    assert not caller_leg.exists() and not staff_leg.exists() and not (root / rec.path).exists()

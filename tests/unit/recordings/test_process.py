@@ -161,3 +161,9 @@ def test_merge_legs_puts_the_caller_left_and_staff_right(tmp_path: Path) -> None
 def test_same_length_is_one_percent_or_a_tenth_of_a_second(
         original: float, copy: float, same: bool) -> None:
     assert audio.same_length(original, copy) is same
+
+
+def test_a_stereo_copy_gets_the_bitrate_for_each_channel() -> None:
+    assert audio.per_file_bitrate("16k", 1) == "16k"
+    assert audio.per_file_bitrate("16k", 2) == "32k"
+    assert audio.per_file_bitrate("24000", 2) == "48000"
