@@ -169,6 +169,7 @@ def test_site_extensions_use_paths_as_asterisk_sees_them(sandboxed: PbxInstance)
         "HOTLINE_SOUNDS": "/srv/hotline/0123456789ab/sounds/zh",
         "HOTLINE_QUEUE_MAX_WAIT": "300",
         "HOTLINE_TRANSFER_RING": "25",
+        "HOTLINE_TWO_CHANNEL": "no",
         "HOTLINE_MESSAGE_MAX_SECONDS": "120",
     }
     assert "GotoIfTime(08:00-11:59,mon-fri,*,may-sep,Asia/Shanghai?open)" in office_hours
