@@ -155,10 +155,14 @@ def test_status_reports_each_part(bridge: BridgeProcess, console: None,
                                   scheduler: object, hotline_cli: object) -> None:
     healthy = hotline_cli("status")  # type: ignore[operator]
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
-    parts = [line.split()[:2] for line in healthy.stdout.splitlines()
-             if not line.startswith("WARNING")]  # e.g. next year's holidays not imported yet
+    # Warnings (e.g. next year's holidays not imported yet) and open alerts (e.g. a call an
+    # earlier test left without a recording on purpose) are shown but are not parts.
+    lines = healthy.stdout.splitlines()
+    parts = [line.split()[:2] for line in lines
+             if not line.startswith(("WARNING", "alerts", " "))]
     assert parts == [["pbx", "ok"], ["bridge", "ok"], ["console", "ok"], ["scheduler", "ok"],
                      ["database", "ok"]]
+    assert any(line.startswith("alerts ") for line in lines)
     bridge.stop()
     sick = hotline_cli("status")  # type: ignore[operator]
     assert sick.returncode == 1
