@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.catalog import TICKET_TYPES
 from hotline.db import calls
+from hotline.db import presence as presence_db
 from hotline.db.base import utcnow
 from hotline.db.models import (
     CallLog,
@@ -37,6 +38,7 @@ from hotline.db.sms import queue_sms
 from hotline.db.tickets import OPEN, create_ticket
 from hotline.deadlines import due_after
 from hotline.escalation import TOP_LEVEL
+from hotline.hours import hotline_open
 from hotline.notify import notify
 from hotline.settings import Settings
 
@@ -185,6 +187,46 @@ async def take_next(session: AsyncSession, agent_id: int, now: datetime | None =
         except TicketRefused:
             continue
     return None
+
+
+SHARE_NOTICE = "今日回电待办：已为您分配{count}条来电留言/回电请求，请在“我的工单”中处理。"
+
+
+async def share_out_callbacks(session: AsyncSession, settings: Settings, now: datetime
+                              ) -> dict[int, list[str]]:
+    """In office hours, give every matter of the callback list to an agent signed in to
+    the queue, the least loaded first, in the callers' order; each agent is told once per
+    share-out. Returns agent id -> the references they were given (empty: nothing to do).
+
+    Runs every minute (scheduler/jobs.py): the first run after opening shares out what
+    came in after hours; later ones, what came in since. An agent who clicked 领取下一条
+    first keeps what they took (pick_up's conditional update decides)."""
+    if not await hotline_open(session, settings, now):
+        return {}
+    agents = [user for row, user in await presence_db.signed_in(session)
+              if user.role == "agent"]
+    waiting = await callback_list(session, limit=500)
+    if not agents or not waiting:
+        return {}
+    counted = await session.execute(
+        select(Ticket.owner_id, func.count()).where(
+            Ticket.owner_id.in_([a.id for a in agents]), Ticket.status == OPEN)
+        .group_by(Ticket.owner_id))
+    load: dict[int, int] = {owner: count for owner, count in counted.all() if owner is not None}
+    given: dict[int, list[str]] = {}
+    for ticket in waiting:
+        agent = min(agents, key=lambda a: (load.get(a.id, 0), a.id))
+        try:
+            await pick_up(session, ticket.id, agent.id, now)
+        except TicketRefused:
+            continue
+        load[agent.id] = load.get(agent.id, 0) + 1
+        given.setdefault(agent.id, []).append(ticket.reference)
+    for agent in agents:
+        if agent.id in given:
+            await notify(session, agent, "callbacks",
+                         SHARE_NOTICE.format(count=len(given[agent.id])))
+    return given
 
 
 # --- replies and proof ------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.settings import Settings
 from recordings import jobs as recordings_jobs
-from scheduler import escalation
+from scheduler import callbacks, escalation
 from scheduler.sms import sms_job
 
 
@@ -39,5 +39,6 @@ def all_jobs(settings: Settings) -> list[Job]:
     # Each part adds its jobs here, one line each.
     jobs += [Job(name, every, run) for name, every, run in recordings_jobs.schedule(settings)]
     jobs.append(Job("escalation", escalation.EVERY_SECONDS, escalation.escalate))
+    jobs.append(Job("callbacks", callbacks.EVERY_SECONDS, callbacks.share_out))
     jobs.append(sms_job(settings))
     return jobs

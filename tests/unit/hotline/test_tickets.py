@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline import tickets
-from hotline.db import calls
+from hotline import hours, tickets
+from hotline.db import calls, presence, state
 from hotline.db.base import session_scope
 from hotline.db.models import (
     CallLog,
@@ -250,3 +250,37 @@ async def test_forwarding_again_after_督办_goes_on_to_the_leader(
     assert ticket is not None and ticket.escalation_level == 2
     assert ticket.next_escalation_at is None
     assert len(leader_notices) == 1
+
+
+async def test_callbacks_are_shared_out_among_signed_in_agents_in_office_hours(
+        sessions: Sessions, settings: Settings) -> None:
+    monday = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Beijing, a working day
+    sunday = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
+    async with session_scope(sessions) as db:
+        people = await _people(db)
+        for name in ("agent", "agent2"):
+            await presence.set_presence(db, people[name].id, "8001", presence.READY, "",
+                                        sunday)
+        made = [await create_ticket(db, "callback", CALLER, None, now=sunday)
+                for _ in range(3)]
+        consultation = await create_ticket(db, "consultation", CALLER, None,
+                                           subtype=tickets.JUDGE_SUBTYPE, now=sunday)
+        await state.set_state(db, hours.MODE_KEY, "auto")
+        ids = {k: u.id for k, u in people.items()}
+
+    async with session_scope(sessions) as db:
+        assert await tickets.share_out_callbacks(db, settings, sunday) == {}, "closed: wait"
+    async with session_scope(sessions) as db:
+        given = await tickets.share_out_callbacks(db, settings, monday)
+    async with session_scope(sessions) as db:
+        again = await tickets.share_out_callbacks(db, settings, monday)
+        owners = {t.reference: t.owner_id for t in (await db.execute(select(Ticket))).scalars()}
+        notices = list((await db.execute(select(Notice).where(
+            Notice.kind == "callbacks"))).scalars())
+
+    # In the callers' order, the least loaded agent first: 2 and 1.
+    assert given == {ids["agent"]: [made[0].reference, made[2].reference],
+                     ids["agent2"]: [made[1].reference]}
+    assert again == {}, "what is shared out stays with its agent"
+    assert owners[consultation.reference] is None, "questions to the judge are not callbacks"
+    assert sorted(n.user_id for n in notices) == sorted([ids["agent"], ids["agent2"]])
