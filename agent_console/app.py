@@ -22,6 +22,7 @@ from agent_console import (
     departments,
     desk,
     kb,
+    notices,
     pages,
     phones,
     recordings,
@@ -68,6 +69,8 @@ def create_app(settings: Settings, sessions: async_sessionmaker[AsyncSession], *
         app.include_router(work.api)
     app.include_router(sms.pages)
     app.include_router(sms.api)
+    app.include_router(notices.pages)
+    app.include_router(notices.api)
     # After the call log's /calls/log pages, which /calls/{call_id} would otherwise shadow.
     app.include_router(recordings.pages)
     app.include_router(recordings.api)

@@ -1,0 +1,72 @@
+"""Notices (通知): what the hotline tells a member of staff in the console — a matter
+forwarded to them, a 督办, callbacks shared out, an SMS needing a reply. Every role has
+them; each user sees only their own. The navigation bar shows the unread count."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
+
+from agent_console.auth import Principal, console, require_role
+from agent_console.pages import render
+from agent_console.texts import ROLES
+from hotline.db import notices
+from hotline.db.base import session_scope
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["notices"])
+Anyone = Annotated[Principal, Depends(require_role(*ROLES))]
+
+
+class NoticeOut(BaseModel):
+    id: int
+    kind: str
+    text: str
+    ticket_id: int | None
+    created_at: datetime
+    read: bool
+
+
+class NoticesOut(BaseModel):
+    unread: int
+    notices: list[NoticeOut]
+
+
+@api.get("/notices", summary="the logged-in user's notices, unread first")
+async def list_notices(request: Request, who: Anyone) -> NoticesOut:
+    async with session_scope(console(request).sessions) as session:
+        rows = await notices.notices_for(session, who.account.id)
+        unread = await notices.unread_count(session, who.account.id)
+    return NoticesOut(unread=unread, notices=[
+        NoticeOut(id=n.id, kind=n.kind, text=n.text, ticket_id=n.ticket_id,
+                  created_at=n.created_at, read=n.read_at is not None) for n in rows])
+
+
+@api.post("/notices/{notice_id}/read", summary="mark one of your notices read")
+async def read_notice(request: Request, notice_id: int, who: Anyone) -> dict[str, int]:
+    c = console(request)
+    async with session_scope(c.sessions) as session:
+        marked = await notices.mark_read(session, who.account.id, c.clock(), notice_id)
+    if not marked:
+        raise HTTPException(404, "没有这条未读通知。")
+    return {"marked": marked}
+
+
+@pages.get("/notices")
+async def notices_page(request: Request, who: Anyone) -> Response:
+    async with session_scope(console(request).sessions) as session:
+        rows = await notices.notices_for(session, who.account.id)
+    return render(request, "notices.html", user=who.account, csrf_token=who.csrf_token,
+                  notices=rows)
+
+
+@pages.post("/notices/read")
+async def read_all(request: Request, who: Anyone) -> Response:
+    c = console(request)
+    async with session_scope(c.sessions) as session:
+        await notices.mark_read(session, who.account.id, c.clock())
+    return RedirectResponse("/notices", status_code=303)
