@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import sqlite3
 import wave
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -46,13 +47,16 @@ def pg_server() -> URL | None:
 
 
 @pytest.fixture
-def _pg_database(pg_server: URL | None) -> Iterator[str]:
+def _pg_database(request: pytest.FixtureRequest, pg_server: URL | None) -> Iterator[str]:
     if pg_server is None:
         url = os.environ.get(PG_URL_VAR, PG_DEFAULT_URL)
         pytest.skip(f"PostgreSQL not reachable at {url} (set {PG_URL_VAR} to another server)")
     name = f"hotline_t_{secrets.token_hex(6)}"
+    # A test that asks for sessions gets a copy of the migrated template at once.
+    template = (f' TEMPLATE "{request.getfixturevalue("_pg_template")}"'
+                if "sessions" in request.fixturenames else "")
     with psycopg.connect(_libpq(pg_server), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"{template}')
     try:
         yield _libpq(pg_server.set(database=name))
     finally:
@@ -68,10 +72,51 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("_pg_database"))
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once per run; tests get copies (migrating every test's
+    own database took most of the unit tests' time)."""
+    path = tmp_path_factory.mktemp("template") / "hotline.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_template(pg_server: URL | None) -> Iterator[str]:
+    """A PostgreSQL database migrated once per run, the template of every test's own."""
+    assert pg_server is not None
+    name = f"hotline_tpl_{secrets.token_hex(6)}"
+    with psycopg.connect(_libpq(pg_server), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        upgrade(_libpq(pg_server.set(database=name)))
+        yield name
+    finally:
+        with psycopg.connect(_libpq(pg_server), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _clone_migrated(request: pytest.FixtureRequest, db_url: str) -> None:
+    """Make the test's empty database a copy of the migrated template."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        target = Path(str(url.database))
+        if target.exists():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        template: Path = request.getfixturevalue("_sqlite_template")
+        with sqlite3.connect(template) as source, sqlite3.connect(target) as copy:
+            source.backup(copy)
+        return
+    # PostgreSQL: _pg_database made it from the template already.
+
+
 @pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+async def sessions(request: pytest.FixtureRequest,
+                   db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Sessions on a migrated database."""
-    upgrade(db_url)
+    _clone_migrated(request, db_url)
+    upgrade(db_url)  # a no-op on the copy; it still proves the copy is at head
     engine = make_engine(db_url)
     try:
         yield make_sessionmaker(engine)
