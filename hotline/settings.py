@@ -48,6 +48,9 @@ class PbxSettings:
     ami_port: int = 5038
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
+    # Asterisk's addresses or networks that may connect to FastAGI; empty: loopback only,
+    # and the bridge refuses to listen anywhere but loopback (ivr/fastagi.py).
+    agi_allow: tuple[str, ...] = ()
     rtp_start: int = 10000
     rtp_end: int = 20000
     seats: tuple[str, ...] = ("8001", "8002", "8003", "8004")

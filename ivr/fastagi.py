@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import ipaddress
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "AgiHangup",
     "AgiResult",
     "AgiSession",
+    "FastAgiBindError",
     "FastAgiServer",
     "Handler",
     "RouteTable",
@@ -34,6 +36,9 @@ _log = logging.getLogger(__name__)
 _MAX_HEADER_LINES = 512
 # A peer that stops reading must not keep a finished session's socket alive forever.
 _CLOSE_GRACE = 2.0
+# Refused addresses are logged once each; a scan from many addresses must not grow the
+# set (or the log) without bound.
+_MAX_REFUSED_LOGGED = 256
 
 _STATUS_RE = re.compile(r"(\d{3})(?:([ -])(.*))?")
 # The data in parentheses is free text (a variable's value may contain parentheses or
@@ -58,6 +63,46 @@ class AgiCommandError(AgiError):
         super().__init__(f"{code} {text}")
         self.code = code
         self.text = text
+
+
+class FastAgiBindError(ValueError):
+    """The server may not listen where it was asked to (see FastAgiServer)."""
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def parse_allowed_peers(entries: Iterable[str]) -> tuple[Network, ...]:
+    """Addresses or networks ("10.1.2.3", "10.1.2.0/28") that may speak FastAGI to us."""
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            raise FastAgiBindError(f"[pbx] agi_allow: {entry!r} is not an IP address or "
+                                   "network") from None
+    return tuple(networks)
+
+
+def _peer_address(peer: object) -> Address | None:
+    host = peer[0] if isinstance(peer, tuple) and peer else None
+    try:
+        address = ipaddress.ip_address(str(host).partition("%")[0])
+    except ValueError:
+        return None
+    # A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d.
+    mapped = getattr(address, "ipv4_mapped", None)
+    return mapped or address
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name or "" (every interface): not known to stay on this machine
 
 
 @dataclass(frozen=True)
@@ -334,7 +379,13 @@ async def _close_writer(writer: asyncio.StreamWriter) -> None:
 
 
 class FastAgiServer:
-    """Accepts FastAGI connections and runs each one's route handler in its own task."""
+    """Accepts FastAGI connections and runs each one's route handler in its own task.
+
+    Whoever connects is taken for Asterisk, so who may connect is checked on every
+    connection: with no ``allowed_peers`` the server listens on loopback only and serves
+    loopback peers; listening anywhere else needs the list of Asterisk's addresses
+    (``[pbx] agi_allow``), and then only those are served.
+    """
 
     def __init__(
         self,
@@ -342,6 +393,7 @@ class FastAgiServer:
         host: str = "127.0.0.1",
         port: int = 4573,
         *,
+        allowed_peers: Iterable[str] = (),
         header_timeout: float = 5.0,
         max_line: int = 8192,
         logger: logging.Logger | None = None,
@@ -349,6 +401,13 @@ class FastAgiServer:
         self.routes = routes
         self.host = host
         self.port = port
+        self._allowed = parse_allowed_peers(allowed_peers)
+        if not self._allowed and not _is_loopback_host(host):
+            raise FastAgiBindError(
+                f"FastAGI: refusing to listen on {host or 'every interface'!r}: any machine "
+                "that reaches it could act as Asterisk. Listen on 127.0.0.1, or list "
+                "Asterisk's addresses in [pbx] agi_allow")
+        self._refused_logged: set[str] = set()
         self._header_timeout = header_timeout
         self._max_line = max_line
         self._log = logger or _log
@@ -382,7 +441,34 @@ class FastAgiServer:
         await server.wait_closed()
         self._log.info("FastAGI server on port %d stopped", self.port)
 
+    def peer_allowed(self, peer: object) -> bool:
+        """Whether a connection from `peer` (a socket's peername) may speak FastAGI."""
+        address = _peer_address(peer)
+        if address is None:
+            return False
+        if not self._allowed:
+            return address.is_loopback
+        return any(address in network for network in self._allowed)
+
+    def _refuse(self, writer: asyncio.StreamWriter, peer: object) -> None:
+        writer.transport.abort()
+        shown = str(_peer_address(peer) or peer)
+        if shown in self._refused_logged or len(self._refused_logged) > _MAX_REFUSED_LOGGED:
+            return
+        self._refused_logged.add(shown)
+        if len(self._refused_logged) > _MAX_REFUSED_LOGGED:
+            self._log.warning("FastAGI: more than %d addresses refused; no longer logging "
+                              "each", _MAX_REFUSED_LOGGED)
+            return
+        self._log.warning("FastAGI connection from %s refused: not an allowed Asterisk "
+                          "address ([pbx] agi_allow); further ones from it are not logged",
+                          shown)
+
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        if not self.peer_allowed(peer):
+            self._refuse(writer, peer)
+            return
         task = asyncio.create_task(self._serve(reader, writer))
         self._sessions.add(task)
         task.add_done_callback(self._sessions.discard)

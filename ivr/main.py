@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable
 
@@ -25,7 +26,7 @@ from hotline.settings import Settings, load_settings
 from ivr.ami import AmiClient
 from ivr.calltracker import CallTracker
 from ivr.closing import ClosingHandover
-from ivr.fastagi import FastAgiServer
+from ivr.fastagi import FastAgiBindError, FastAgiServer
 from ivr.reconcile import Reconciler
 from ivr.routes import build_routes
 from ivr.services import Services
@@ -42,7 +43,7 @@ class Bridge:
         self.engine = make_engine(settings.database_url)
         self.services = Services(settings, make_sessionmaker(self.engine), instance_for(settings))
         self.agi = FastAgiServer(build_routes(self.services), settings.pbx.agi_host,
-                                 settings.pbx.agi_port)
+                                 settings.pbx.agi_port, allowed_peers=settings.pbx.agi_allow)
         self.tracker = CallTracker(self.services)
         self.reconciler = Reconciler(self.services, self.tracker.live_calls)
         self.ami = AmiClient("127.0.0.1", settings.pbx.ami_port, AMI_USER,
@@ -130,6 +131,10 @@ def main() -> int:
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_serve(settings))
+    except FastAgiBindError as exc:
+        log.error("%s", exc)
+        print(f"hotline bridge: {exc}", file=sys.stderr)
+        return 2
     finally:
         pid_file.unlink(missing_ok=True)
     return 0

@@ -18,6 +18,7 @@ from ivr.fastagi import (
     AgiHangup,
     AgiResult,
     AgiSession,
+    FastAgiBindError,
     FastAgiServer,
     RouteTable,
     route_from_script,
@@ -711,3 +712,109 @@ async def test_stop_cancels_session_waiting_for_reply(
     assert await client.closed_by_server()
     with pytest.raises(OSError):
         await broken_connection(server.port, b"")  # no longer listening
+
+
+# --- 10. who may speak FastAGI ------------------------------------------------------------
+
+
+async def connect_from(source: str, port: int) -> FakeAsterisk:
+    """A client whose socket is bound to `source` (any 127.x.y.z is this machine)."""
+    return FakeAsterisk(*await asyncio.open_connection("127.0.0.1", port,
+                                                       local_addr=(source, 0)))
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "", "::", "192.0.2.2", "agi.court.local"])
+def test_refuses_to_listen_beyond_loopback_without_an_allow_list(host: str) -> None:
+    with pytest.raises(FastAgiBindError, match=r"refusing to listen .*\[pbx\] agi_allow"):
+        FastAgiServer(RouteTable(), host, 0)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost"])
+def test_loopback_needs_no_allow_list(host: str) -> None:
+    FastAgiServer(RouteTable(), host, 0)
+
+
+def test_allow_list_entries_must_be_addresses() -> None:
+    with pytest.raises(FastAgiBindError, match="'asterisk-1' is not an IP address"):
+        FastAgiServer(RouteTable(), "0.0.0.0", 0, allowed_peers=["10.0.0.0/8", "asterisk-1"])
+
+
+async def test_only_listed_addresses_are_served(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    calls: list[str] = []
+    server = await start_server(answering_routes(calls), allowed_peers=["127.0.0.2"])
+
+    stranger = await connect_from("127.0.0.1", server.port)
+    await stranger.send_headers()
+    assert await stranger.closed_by_server()
+    await stranger.close()
+    asterisk = await connect_from("127.0.0.2", server.port)
+    await asterisk.send_headers()
+    await asterisk.expect("ANSWER", "200 result=0")
+    assert await asterisk.closed_by_server()
+    await asterisk.close()
+
+    assert calls == [HEADERS["agi_uniqueid"]]
+    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refused) == 1 and "127.0.0.1" in refused[0]
+
+
+async def test_a_refused_address_is_logged_once_not_per_connection(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    server = await start_server(answering_routes([]), allowed_peers=["10.9.9.9"])
+
+    for source in ["127.0.0.1"] * 20 + ["127.0.0.3"] * 5:
+        client = await connect_from(source, server.port)
+        assert await client.closed_by_server()
+        await client.close()
+
+    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refused) == 2
+    assert server.active_sessions == 0
+
+
+async def test_without_allow_list_loopback_peers_are_served(
+    start_server: StartServer, connect: Connect
+) -> None:
+    calls: list[str] = []
+    server = await start_server(answering_routes(calls))
+    await normal_call(connect, server.port)
+    assert calls == [HEADERS["agi_uniqueid"]]
+
+
+async def test_listening_everywhere_with_an_allow_list_still_checks_peers() -> None:
+    calls: list[str] = []
+    server = FastAgiServer(answering_routes(calls), "0.0.0.0", 0,
+                           allowed_peers=["127.0.0.2/32"])
+    await server.start()
+    try:
+        stranger = await connect_from("127.0.0.1", server.port)
+        assert await stranger.closed_by_server()
+        await stranger.close()
+        asterisk = await connect_from("127.0.0.2", server.port)
+        await asterisk.send_headers()
+        await asterisk.expect("ANSWER", "200 result=0")
+        await asterisk.close()
+    finally:
+        await server.stop()
+    assert calls == [HEADERS["agi_uniqueid"]]
+
+
+@pytest.mark.parametrize(("peer", "allowed"), [
+    (("127.0.0.1", 4000), True), (("::1", 4000, 0, 0), True),
+    (("::ffff:127.0.0.1", 4000, 0, 0), True), (("192.0.2.7", 4000), False),
+    (None, False), ("/run/agi.sock", False),
+])
+def test_default_peer_rule_is_loopback_only(peer: object, allowed: bool) -> None:
+    assert FastAgiServer(RouteTable(), "127.0.0.1", 0).peer_allowed(peer) is allowed
+
+
+def test_listed_networks_match_mapped_ipv4_peers() -> None:
+    server = FastAgiServer(RouteTable(), "::", 0, allowed_peers=["10.1.2.0/28"])
+    assert server.peer_allowed(("::ffff:10.1.2.9", 1, 0, 0))
+    assert not server.peer_allowed(("10.1.2.16", 1))
+    assert not server.peer_allowed(("127.0.0.1", 1))  # loopback too must be listed
