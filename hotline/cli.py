@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.request
@@ -27,9 +28,23 @@ from recordings import cli as recordings_cli
 
 HEARTBEAT_STALE_SECONDS = 10.0
 BRIDGE_PROCESS = "python"
+# 128 + SIGPIPE: what `yes | head -1` leaves in PIPESTATUS for the writer.
+SIGPIPE_EXIT = 141
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            return _run(argv)
+        finally:
+            # Output still buffered (argparse's --help too) is written here, where a
+            # closed pipe can still be caught.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
@@ -37,6 +52,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, pbx.PbxError) as exc:
         print(f"hotline: {exc}", file=sys.stderr)
         return 2
+
+
+def _reader_gone() -> int:
+    """Whatever reads our output stopped (`hotline status | head -5`): end quietly with
+    the status a shell gives a command killed by SIGPIPE. stdout is pointed at /dev/null
+    first, or Python's own flush at exit would fail again and print a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return SIGPIPE_EXIT
 
 
 def _parser() -> argparse.ArgumentParser:
