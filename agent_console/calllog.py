@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent_console.auth import Console, Forbidden, Principal, console, require_role
 from agent_console.forms import Errors, Invalid, api_error, field_error, form_values, local_time
 from agent_console.pages import render
+from agent_console.recordings import call_allowed, refuses_call
 from agent_console.texts import (
     ADMIN,
     AGENT,
@@ -31,7 +32,7 @@ from agent_console.texts import (
     SEES_PERSONAL_DATA,
 )
 from hotline.catalog import SERVICES
-from hotline.db import calllogs, calls, consultations, roster
+from hotline.db import calllogs, consultations, roster
 from hotline.db.base import session_scope
 from hotline.db.calllogs import CALLER_KINDS, OUTCOMES, LogFields, LogRow
 from hotline.db.models import CallLog
@@ -189,9 +190,8 @@ def _owns(who: Principal, log: CallLog) -> bool:
 
 async def _save_new(c: Console, db: AsyncSession, who: Principal, fields: LogFields,
                     call_id: str | None, consult: bool) -> CallLog:
-    """Create the log (and its consultation); Invalid when the call or the judge is missing."""
-    if call_id and await calls.get_call(db, call_id) is None:
-        raise Invalid({"call": field_error("call", "no_call")})
+    """Create the log (and its consultation); Invalid when the judge is missing. The call,
+    if named, was checked first (refuses_call)."""
     judge_id = await _todays_judge(c, db) if consult else None
     log = await calllogs.create_log(db, fields, who.account.id, call_id or None, c.clock())
     if judge_id is not None:
@@ -240,19 +240,23 @@ async def new_log_form(request: Request, who: Writer, call: str = "") -> Respons
     values: dict[str, str | None] = {"call_id": call}
     errors: Errors = {}
     if call:
-        async with session_scope(console(request).sessions) as db:
-            found = await calls.get_call(db, call)
+        found = await call_allowed(request, who, call)
         if found is None:
-            errors["call"] = field_error("call", "no_call")
+            errors["call"] = field_error("call", "not_your_call")
+            values["call_id"] = ""
         else:
             values["contact"] = found.caller_number
-    return _form(request, who, values, errors, 404 if errors else 200)
+    return _form(request, who, values, errors, 403 if errors else 200)
 
 
 @pages.post("/calls/log")
 async def save_new_log(request: Request, who: Writer) -> Response:
     values = await form_values(request, (*FIELDS, "call_id", "consult"))
     c = console(request)
+    if await refuses_call(request, who, values["call_id"]):
+        # What was typed is kept; the link is dropped, so saving again saves it unlinked.
+        return _form(request, who, values | {"call_id": ""},
+                     {"call": field_error("call", "not_your_call")}, 403)
     try:
         fields = check_log(values)
         async with session_scope(c.sessions) as db:
@@ -314,6 +318,8 @@ async def api_list_logs(request: Request, who: Reader) -> list[CallLogOut]:
                                                 "field in detail.errors")
 async def api_create_log(request: Request, who: Writer, body: CallLogIn) -> CallLogOut:
     c = console(request)
+    if await refuses_call(request, who, body.call_id):
+        raise Forbidden("not_your_call")
     try:
         fields = check_log(body.model_dump(include=set(FIELDS)))
         async with session_scope(c.sessions) as db:

@@ -13,9 +13,10 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_console.auth import Console, Principal, console, require_role
+from agent_console.auth import Console, Forbidden, Principal, console, require_role
 from agent_console.forms import Errors, Invalid, api_error, field_error, form_values, local_time
 from agent_console.pages import render
+from agent_console.recordings import refuses_call
 from agent_console.texts import (
     AGENT,
     CONSULTATION_STATUS_LABELS,
@@ -24,7 +25,7 @@ from agent_console.texts import (
     MESSAGES,
     SEES_PERSONAL_DATA,
 )
-from hotline.db import calls, consultations, roster
+from hotline.db import consultations, roster
 from hotline.db.base import session_scope
 from hotline.db.consultations import ConsultationError
 from hotline.db.models import Ticket, User
@@ -102,9 +103,7 @@ async def send(c: Console, db: AsyncSession, who: Principal, raw: Mapping[str, s
     contact = (raw.get("contact") or "").strip()
     if len(contact) > 40:
         errors["contact"] = field_error("contact", "too_long", limit=40)
-    call_id = (raw.get("call_id") or "").strip() or None
-    if call_id and await calls.get_call(db, call_id) is None:
-        errors["call"] = field_error("call", "no_call")
+    call_id = (raw.get("call_id") or "").strip() or None  # checked first: refuses_call
     judge = await roster.duty_judge_for(db, court_today(c.settings, c.clock()))
     if judge is None:
         errors["consult"] = field_error("consult", "no_duty_judge")
@@ -162,6 +161,9 @@ async def consultations_page(request: Request, who: Agent, call: str = "", conta
 async def send_page(request: Request, who: Agent) -> Response:
     values = await form_values(request, ("question", "contact", "call_id"))
     c = console(request)
+    if await refuses_call(request, who, (values["call_id"] or "").strip()):
+        return await _agent_page(request, who, 403, values | {"call_id": ""},
+                                 {"call": field_error("call", "not_your_call")})
     try:
         async with session_scope(c.sessions) as db:
             ticket = await send(c, db, who, values)
@@ -213,6 +215,8 @@ async def api_list(request: Request, who: Either) -> list[ConsultationOut]:
           summary="send a question to today's duty judge (agents)")
 async def api_send(request: Request, who: Agent, body: ConsultationIn) -> ConsultationOut:
     c = console(request)
+    if await refuses_call(request, who, (body.call_id or "").strip()):
+        raise Forbidden("not_your_call")
     try:
         async with session_scope(c.sessions) as db:
             ticket = await send(c, db, who, body.model_dump())

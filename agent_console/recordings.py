@@ -8,8 +8,10 @@
     GET /admin/recording-access             the access log and open alerts (administrators)
 
 Who may hear what is decided in hotline.recording_access; a refusal is answered 403 and
-logged as "denied". A play is logged once per playback start (no Range, or a range from
-byte 0), not once per chunk the player fetches while seeking.
+logged as "denied" — and so is a call or recording that does not exist, for everyone but
+administrators: call ids are predictable, and a 404 would tell which calls exist. A play is
+logged once per playback start (no Range, or a range from byte 0), not once per chunk the
+player fetches while seeking.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from agent_console.auth import Console, Forbidden, Principal, console, require_r
 from agent_console.forms import Errors, api_error, field_error, local_time
 from agent_console.pages import render
 from agent_console.texts import ADMIN, MESSAGES, ROLES, SEES_PERSONAL_DATA
-from hotline import pbx
+from hotline import pbx, recording_access
 from hotline.db import calls as calls_db
 from hotline.db import recording_access as access_db
 from hotline.db.alerts import list_open_alerts
@@ -81,6 +83,14 @@ class Playable:
     media_type: str
 
 
+def stored_file(root: Path, relative: str) -> Path | None:
+    """The file a database row names under the recordings folder, if it is one there: a
+    path (absolute, or with ..) never leads the console outside that folder."""
+    base = root.resolve()
+    path = (base / relative).resolve()
+    return path if path.is_relative_to(base) and path.is_file() else None
+
+
 def playable(rec: Recording, root: Path) -> Playable | None:
     candidates = []
     if rec.kept_path and rec.process_state == "done":
@@ -88,8 +98,8 @@ def playable(rec: Recording, root: Path) -> Playable | None:
     if not rec.original_deleted:
         candidates.append(rec.path)
     for relative in candidates:
-        path = root / relative
-        if path.is_file():
+        path = stored_file(root, relative)
+        if path is not None:
             return Playable(path, MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream"))
     return None
 
@@ -104,11 +114,38 @@ def _not_found() -> HTTPException:
     return HTTPException(404, MESSAGES["recording_not_found"])
 
 
-async def _log_refusal(db: AsyncSession, recordings: list[Recording], who: Principal,
-                       request: Request, c: Console) -> None:
-    for rec in recordings:
-        await access_db.log_access(db, rec.id, who.account.id, access_db.DENIED,
-                                   _address(request), request.url.path, at=c.clock())
+def refused(who: Principal, not_found: str) -> Exception:
+    """What a request for a call who may not see gets: for administrators, who may see
+    every call, it can only be missing (404); for anyone else missing and refused are one
+    answer (403)."""
+    if who.account.role == ADMIN:
+        return HTTPException(404, MESSAGES[not_found])
+    return Forbidden("recording_denied")
+
+
+async def log_refusal(db: AsyncSession, who: Principal, call_id: str, request: Request,
+                      c: Console) -> None:
+    if who.account.role != ADMIN:
+        await recording_access.log_refusal(db, listener(who), call_id, _address(request),
+                                           request.url.path, at=c.clock())
+
+
+async def call_allowed(request: Request, who: Principal, call_id: str) -> Call | None:
+    """The call, if who may name it in what they write (a call log, a consultation): it
+    exists and they handled it (hotline.recording_access). None otherwise, the attempt
+    logged and committed; the caller answers 403 whether the call exists or not."""
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        if await recording_access.may_use_call(db, listener(who), call_id):
+            return await calls_db.get_call(db, call_id)
+        await log_refusal(db, who, call_id, request, c)
+    return None
+
+
+async def refuses_call(request: Request, who: Principal, call_id: str | None) -> bool:
+    """A call named in a form that who did not handle (or that does not exist): refused, the
+    attempt logged (Art. 8: nobody reaches a call's caller or recording by declaring it)."""
+    return bool(call_id) and await call_allowed(request, who, call_id or "") is None
 
 
 # --- the audio ------------------------------------------------------------------------
@@ -121,11 +158,12 @@ async def recording_audio(recording_id: int, request: Request, who: Anyone,
     found: Playable | None = None
     async with session_scope(c.sessions) as db:
         rec = await access_db.get_recording(db, recording_id)
+        allowed = rec is not None and await may_hear_call(db, listener(who), rec.call_id)
         if rec is None:
-            raise _not_found()
-        allowed = await may_hear_call(db, listener(who), rec.call_id)
-        if not allowed:
-            await _log_refusal(db, [rec], who, request, c)
+            await log_refusal(db, who, "", request, c)
+        elif not allowed:
+            await access_db.log_access(db, rec.id, who.account.id, access_db.DENIED,
+                                       _address(request), request.url.path, at=c.clock())
         else:
             found = None if rec.deleted_at else playable(rec, recordings_dir(request))
             if found is not None and (download or starts_playback(request)):
@@ -134,8 +172,8 @@ async def recording_audio(recording_id: int, request: Request, who: Anyone,
                     access_db.DOWNLOAD if download else access_db.PLAY, _address(request),
                     at=c.clock())
     # Refused after the commit, so the refusal stays in the log.
-    if not allowed:
-        raise Forbidden("recording_denied")
+    if rec is None or not allowed:
+        raise refused(who, "recording_not_found")
     if found is None:
         raise _not_found()
     name = f"{rec.call_id}-{rec.part}{found.path.suffix}"
@@ -179,14 +217,12 @@ async def _call_for(request: Request, who: Principal, call_id: str
     c = console(request)
     async with session_scope(c.sessions) as db:
         call = await calls_db.get_call(db, call_id)
-        parts = await access_db.parts_of_call(db, call_id) if call else []
         allowed = call is not None and await may_hear_call(db, listener(who), call_id)
-        if call is not None and not allowed:
-            await _log_refusal(db, parts, who, request, c)
-    if call is None:
-        raise HTTPException(404, MESSAGES["call_not_found"])
-    if not allowed:
-        raise Forbidden("recording_denied")
+        if not allowed:
+            await log_refusal(db, who, call_id, request, c)
+        parts = await access_db.parts_of_call(db, call_id) if allowed else []
+    if call is None or not allowed:
+        raise refused(who, "call_not_found")
     return call, parts
 
 
@@ -231,8 +267,11 @@ def waveform(rec: Recording, root: Path) -> list[float]:
     empty when there is none yet."""
     if not rec.kept_path or rec.deleted_at:
         return []
+    peaks_file = stored_file(root, rec.kept_path + PEAKS_SUFFIX)
+    if peaks_file is None:
+        return []
     try:
-        data: Any = json.loads((root / (rec.kept_path + PEAKS_SUFFIX)).read_text())
+        data: Any = json.loads(peaks_file.read_text())
         peaks = [float(p) for p in data["peaks"]]
     except (OSError, ValueError, KeyError, TypeError):
         return []

@@ -89,6 +89,7 @@ FIELD_ERRORS = {
     "case_number": "{label}格式不正确，应如“（2026）京0105民初1234号”。",
     "answer_needed": "当场解答或告知属实体法律问题时，请填写{label}。",
     "no_call": "{label}不存在（编号有误或已删除）。",
+    "not_your_call": "{label}不存在，或不是您接听的通话：只能为自己接听的来电登记或咨询。",
     "no_duty_judge": "今日值班表中没有值班法官，无法发送{label}；请联系管理员排班。",
     "date": "{label}格式不正确，应如 2026-12-01。",
     "range": "{label}须不早于开始日期，且一次最多填写366天。",
@@ -159,7 +160,9 @@ TICKET_EVENT_LABELS = {
 # --- recordings: who may hear them, and the log of every listen ----------------------------
 
 MESSAGES.update({
-    "recording_denied": "您无权收听此通话录音。本次访问已记录。",
+    "recording_denied": "该通话不存在，或您无权收听其录音。本次访问已记录。",
+    "not_your_call": "该通话不存在，或不是您接听的通话：只能为自己接听的来电登记或咨询。"
+                     "本次访问已记录。",
     "recording_not_found": "没有找到该录音（可能已按保存期限删除）。",
     "call_not_found": "没有找到该通话。",
 })
@@ -186,3 +189,16 @@ SMS_STATUS_LABELS = {
     "received": "待回复",
     "replied": "已回复",
 }
+
+# --- logging in: the lock-out, the login log, ending sessions --------------------------------
+
+MESSAGES.update({
+    # {until} is the local time the lock ends; the same words whether the name or the
+    # address is locked, so the answer does not tell whether the name exists.
+    "login_locked": "登录失败次数过多，已暂时禁止登录，请于 {until} 后再试；"
+                    "如忘记密码，请联系管理员重置。",
+    "sessions_ended": "已结束用户 {name} 的全部登录（{count} 个会话或令牌），该用户需重新登录。",
+    "user_not_found": "没有找到该用户。",
+    "out_of_range": "编号或数值超出范围，没有对应的记录。",
+})
+LOGIN_VIA_LABELS = {"form": "网页", "api": "接口"}

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -27,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent_console.auth import Console, Forbidden, Principal, console, require_role
 from agent_console.forms import Errors, Invalid, api_error, field_error, form_values, local_time
 from agent_console.pages import render
+from agent_console.recordings import recordings_dir, stored_file
 from agent_console.texts import (
     ADMIN,
     AGENT,
@@ -221,7 +221,7 @@ async def _reply_call(c: Console, who: Principal, ticket_id: int) -> None:
             raise TicketRefused("no_number")
         try:
             action = reply_call_action(extension, ticket.caller_number, ticket.reference,
-                                       ticket.id)
+                                       ticket.id, who.account.id)
         except ControlError as wrong:
             raise HTTPException(409, str(wrong)) from None
     try:
@@ -403,15 +403,6 @@ async def _log_ticket(c: Console, db: AsyncSession, who: Principal, log_id: int)
     return await tickets.ticket_for_call_log(db, found, c.clock())
 
 
-def _recordings_dir(request: Request, c: Console) -> Path:
-    # Finding the instance runs `asterisk -V` once; the folder does not move while running.
-    cached = getattr(request.app.state, "recordings_dir", None)
-    if cached is None:
-        cached = pbx.instance_for(c.settings).recordings_dir
-        request.app.state.recordings_dir = cached
-    return Path(cached)
-
-
 @pages.get("/tickets/{ticket_id}/audio")
 async def audio(request: Request, who: Actor, ticket_id: int) -> Response:
     """The caller's voice message, to the owner agent and the handler only; every play and
@@ -433,9 +424,8 @@ async def audio(request: Request, who: Actor, ticket_id: int) -> Response:
                                reason=f"ticket {ticket.reference}"))
     if access != ACT:
         raise Forbidden("role")
-    root = _recordings_dir(request, c).resolve()
-    path = (root / ticket.audio_path).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    path = stored_file(recordings_dir(request), ticket.audio_path)
+    if path is None:
         raise HTTPException(404, MESSAGES["not_found"])
     return FileResponse(path, media_type="audio/wav")
 

@@ -1,11 +1,14 @@
-"""Who may hear a call's recordings (regulation Art. 8; issue 6 "Who may listen").
+"""Who may hear a call's recordings and see its caller (regulation Art. 8).
 
-- an agent: calls they handled (answered from the queue, logged, or own a matter of);
-- a department handler: calls of tickets forwarded to their department;
+"Handled" is what Asterisk and the bridge saw, never what a user declared (a call log or a
+consultation naming a call gives nothing):
+- an agent: calls they answered from the queue, and reply calls they made;
+- a department handler: calls of tickets forwarded to their department, and their replies;
 - a duty judge: calls transferred to their phone;
 - an administrator: every call.
-Everyone else: none. The console enforces this on every recording request
-(agent_console/recordings.py) and logs each play, download and refusal.
+Everyone else: none. The console enforces this on every request that names a call
+(recordings, call logs, consultations) and logs each play, download and refusal; a refusal
+and a call that does not exist look the same from outside (call ids are predictable).
 
 Role codes are agent_console.texts' (the core does not import the console).
 """
@@ -13,15 +16,19 @@ Role codes are agent_console.texts' (the core does not import the console).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.db import calls as calls_db
 from hotline.db import recording_access as db
 from hotline.db.models import CallEvent, Recording
 
 AGENT, DUTY_JUDGE, DEPT_HANDLER, ADMIN = "agent", "duty_judge", "dept_handler", "admin"
 # The call-event kinds that put a judge's phone on a call (ivr/calltracker.py).
 JUDGE_EVENTS = ("judge-ringing",)
+# The call-event kind that names the member of staff who made a reply call (hotline.tickets).
+REPLY_CALL_EVENT = "reply-call"
 
 
 @dataclass(frozen=True)
@@ -39,12 +46,33 @@ async def may_listen(session: AsyncSession, who: Listener, recording: Recording)
     return await may_hear_call(session, who, recording.call_id)
 
 
+async def may_use_call(session: AsyncSession, who: Listener, call_id: str) -> bool:
+    """The call exists and who may hear it: what any request naming a call must pass (a
+    recording, a call log, a consultation). The two are one answer on purpose."""
+    return (await calls_db.get_call(session, call_id) is not None
+            and await may_hear_call(session, who, call_id))
+
+
+async def log_refusal(session: AsyncSession, who: Listener, call_id: str, address: str,
+                      reason: str, at: datetime | None = None) -> None:
+    """A refused request naming call_id, in the access log: one "denied" line for each of
+    the call's recordings, or one without a recording (a call that has none, or does not
+    exist: somebody trying ids is worth seeing)."""
+    parts = await db.parts_of_call(session, call_id)
+    ids: list[int | None] = [rec.id for rec in parts]
+    for recording_id in ids or [None]:
+        await db.log_access(session, recording_id, who.id, db.DENIED, address,
+                            reason or call_id, at=at)
+
+
 async def may_hear_call(session: AsyncSession, who: Listener, call_id: str) -> bool:
     """Whether who may hear (and see) the recordings of call_id."""
     if who.role == ADMIN:
         return True
+    if await _made_reply(session, who, call_id):
+        return True
     if who.role == AGENT:
-        return await _agent_handled(session, who, call_id)
+        return await _agent_answered(session, who, call_id)
     if who.role == DEPT_HANDLER:
         return await db.forwarded_to_handler(session, call_id, who.id)
     if who.role == DUTY_JUDGE:
@@ -52,11 +80,14 @@ async def may_hear_call(session: AsyncSession, who: Listener, call_id: str) -> b
     return False
 
 
-async def _agent_handled(session: AsyncSession, who: Listener, call_id: str) -> bool:
+async def _agent_answered(session: AsyncSession, who: Listener, call_id: str) -> bool:
     events = await db.call_events(session, call_id, ("agent",))
-    if any(answered_by(event, who) for event in events):
-        return True
-    return await db.logged_or_owned_by(session, call_id, who.id)
+    return any(answered_by(event, who) for event in events)
+
+
+async def _made_reply(session: AsyncSession, who: Listener, call_id: str) -> bool:
+    events = await db.call_events(session, call_id, (REPLY_CALL_EVENT,))
+    return any((e.detail or {}).get("user_id") == str(who.id) for e in events)
 
 
 def answered_by(event: CallEvent, who: Listener) -> bool:

@@ -40,6 +40,7 @@ from hotline.deadlines import due_after
 from hotline.escalation import TOP_LEVEL
 from hotline.hours import hotline_open
 from hotline.notify import notify
+from hotline.recording_access import REPLY_CALL_EVENT
 from hotline.settings import Settings
 
 CLOSED = "closed"
@@ -258,14 +259,19 @@ async def note_reply_call(session: AsyncSession, ticket: Ticket, by_user_id: int
 
 async def link_reply_call(session: AsyncSession, ticket_id: int, call_id: str,
                           dial_status: str, talked_seconds: str = "",
-                          at: datetime | None = None) -> Ticket | None:
+                          at: datetime | None = None, staff: str = "") -> Ticket | None:
     """Record how a reply call ended (dialplan/reply.conf's HotlineReply event): answered by
-    the caller, the call becomes the ticket's answer; otherwise the attempt is noted."""
+    the caller, the call becomes the ticket's answer; otherwise the attempt is noted. staff
+    is the console user the PBX rang for it (the id the console set on the Originate): the
+    call is theirs to hear (hotline.recording_access)."""
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
         return None
     at = at or utcnow()
     await calls.ensure_call(session, call_id, caller_number=ticket.caller_number)
+    if staff.isdigit():
+        await calls.add_event(session, call_id, REPLY_CALL_EVENT,
+                              {"user_id": staff, "ticket": str(ticket.id)}, at)
     if dial_status == ANSWERED_DIALSTATUS:
         ticket.answer_call_id = call_id
         _event(session, ticket, REPLY_CALL_ANSWERED, None, at, call_id=call_id,

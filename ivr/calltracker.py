@@ -110,7 +110,7 @@ class CallTracker:
         async with session_scope(self.services.sessions) as session:
             await tickets.link_reply_call(session, int(ticket), event.get("Linkedid", ""),
                                           event.get("DialStatus", ""), event.get("Talked", ""),
-                                          at=event_time(event))
+                                          at=event_time(event), staff=event.get("Staff", ""))
 
     async def on_queue_join(self, event: Message) -> None:
         await self._event(event, "queue", {"queue": event.get("Queue", ""),

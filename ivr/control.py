@@ -52,7 +52,7 @@ def extension_of(channel_or_interface: str) -> str:
 
 
 def reply_call_action(handler_ext: str, caller_number: str, ticket_ref: str,
-                      ticket_id: int) -> dict[str, str]:
+                      ticket_id: int, staff_id: int) -> dict[str, str]:
     """The AMI Originate of a click-to-call reply: ring the handler's phone; once they answer,
     dialplan/reply.conf records the call and dials the caller through the carrier.
 
@@ -69,7 +69,8 @@ def reply_call_action(handler_ext: str, caller_number: str, ticket_ref: str,
             # The handler's phone shows the ticket and the number it is about to call.
             "CallerID": f'"{ticket_ref}" <{caller_number}>',
             "Timeout": str(REPLY_RING_MS),
-            "Variable": f"{v.REPLY_TICKET}={ticket_id},{v.REPLY_NUMBER}={caller_number}",
+            "Variable": f"{v.REPLY_TICKET}={ticket_id},{v.REPLY_NUMBER}={caller_number},"
+                        f"{v.REPLY_STAFF}={staff_id}",
             "Async": "true"}
 
 

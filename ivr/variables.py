@@ -52,3 +52,6 @@ USER_EVENTS = (EVENT_RECORDING, EVENT_MESSAGE, EVENT_FALLBACK, EVENT_QUEUE_LEFT,
 REPLY_CONTEXT = "hotline-reply"
 REPLY_TICKET = "HOTLINE_TICKET"
 REPLY_NUMBER = "HOTLINE_REPLY_NUMBER"
+# The console user who asked for the reply call: HotlineReply carries it back, so the
+# recording's access rule knows who made the call (hotline.recording_access).
+REPLY_STAFF = "HOTLINE_REPLY_STAFF"

@@ -14,7 +14,6 @@ from hotline.db.base import utcnow
 from hotline.db.models import (
     AgentPresence,
     CallEvent,
-    CallLog,
     Department,
     Recording,
     RecordingAccess,
@@ -43,16 +42,6 @@ async def call_events(session: AsyncSession, call_id: str, kinds: Sequence[str]
     query = (select(CallEvent).where(CallEvent.call_id == call_id, CallEvent.kind.in_(kinds))
              .order_by(CallEvent.id))
     return list((await session.execute(query)).scalars())
-
-
-async def logged_or_owned_by(session: AsyncSession, call_id: str, user_id: int) -> bool:
-    """The user wrote the call's log, or owns a ticket raised on or answered by the call
-    (Art. 6: the agent who answered owns the matter)."""
-    log = select(CallLog.id).where(CallLog.call_id == call_id, CallLog.owner_id == user_id)
-    if (await session.execute(log.limit(1))).first() is not None:
-        return True
-    ticket = select(Ticket.id).where(_ticket_of_call(call_id), Ticket.owner_id == user_id)
-    return (await session.execute(ticket.limit(1))).first() is not None
 
 
 async def forwarded_to_handler(session: AsyncSession, call_id: str, user_id: int) -> bool:

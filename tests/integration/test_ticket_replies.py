@@ -22,6 +22,7 @@ from agent_console import accounts
 from agent_console.texts import AGENT, DEPT_HANDLER, DEPT_HEAD, LEADER
 from hotline import pbx, tickets
 from hotline.db import departments
+from hotline.db import recording_access as recording_access_db
 from hotline.db.base import session_scope
 from hotline.db.models import Recording, SmsMessage, Ticket
 from hotline.db.tickets import create_ticket
@@ -216,6 +217,11 @@ async def test_a_click_to_call_reply_picked_up_by_the_caller_closes_with_its_rec
     assert probe.status == "complete" and (probe.duration_seconds or 0) >= 3
     ticket = await _ticket(sessions, ticket_id)
     assert ticket.next_escalation_at is None and ticket.answered_at is not None
+    # The PBX names who it rang for the reply (HotlineReply): theirs to hear, nobody else's
+    # but the department's and the administrators' (hotline.recording_access).
+    async with session_scope(sessions) as db:
+        made = await recording_access_db.call_events(db, call_id, ("reply-call",))
+    assert [e.detail["user_id"] for e in made] == [str(desk["handler"])]
 
 
 async def _recording_id(db: AsyncSession, call_id: str) -> int:

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agent_console import accounts
 from agent_console.calllog import check_log
 from agent_console.forms import Invalid
-from agent_console.texts import DUTY_JUDGE, LEADER, SEES_PERSONAL_DATA
-from hotline.db import calls, roster
+from agent_console.texts import AGENT, DUTY_JUDGE, LEADER, SEES_PERSONAL_DATA
+from hotline.db import calls, recording_access, roster
 from hotline.db.base import session_scope
 
 from .conftest import ADMIN_NAME, PASSWORD, csrf_of, log_in
@@ -113,20 +113,60 @@ async def test_the_form_is_refused_without_csrf(client: httpx.AsyncClient) -> No
     assert (await client.post("/calls/log", data=GOOD)).status_code == 403
 
 
-async def test_a_log_is_linked_to_its_call(client: httpx.AsyncClient,
-                                           sessions: Sessions) -> None:
+async def _answered_by_zhang(sessions: Sessions, call_id: str) -> None:
+    """A call seat 8001 (conftest's 张三) answered from the queue, as the bridge writes it."""
     async with session_scope(sessions) as db:
-        await calls.ensure_call(db, "1795747054.7", caller_number="13900001111")
+        await calls.ensure_call(db, call_id, caller_number="13900001111")
+        await calls.add_event(db, call_id, "agent", {"agent": "张三", "extension": "8001"})
+
+
+async def test_a_log_is_linked_to_the_call_its_agent_answered(
+        client: httpx.AsyncClient, sessions: Sessions) -> None:
+    await _answered_by_zhang(sessions, "1795747054.7")
     await log_in(client)
     form = await client.get("/calls/log", params={"call": "1795747054.7"})
+    assert form.status_code == 200
     assert 'value="13900001111"' in form.text, "the caller's number is filled in"
-    assert (await client.get("/calls/log", params={"call": "nope"})).status_code == 404
 
     response = await client.post("/calls/log", data={
         **GOOD, "call_id": "1795747054.7", "csrf_token": csrf_of(form.text)})
     assert response.status_code == 303
     [log] = (await client.get("/api/calllogs")).json()
     assert log["call_id"] == "1795747054.7"
+
+
+async def _denials(sessions: Sessions) -> list[tuple[str, int | None, str]]:
+    async with session_scope(sessions) as db:
+        rows = await recording_access.list_access(db, action=recording_access.DENIED)
+    return [(row.username, row.recording_id, row.reason) for row in rows]
+
+
+async def test_a_call_the_agent_did_not_answer_cannot_be_logged_nor_its_number_read(
+        client: httpx.AsyncClient, sessions: Sessions) -> None:
+    """Issue 10: a log naming any call was accepted, and its form showed the caller's whole
+    number; the log then counted as having handled the call, recording included."""
+    async with session_scope(sessions) as db:
+        await accounts.add_user(db, "li", PASSWORD, AGENT, "李四", "8002")
+    await _answered_by_zhang(sessions, "1795747054.7")
+    await log_in(client, "li")
+    token = await client.post("/api/login", json={"username": "li", "password": PASSWORD})
+    bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+    for call in ("1795747054.7", "1795747054.8"):  # another's call, and one that never was
+        form = await client.get("/calls/log", params={"call": call})
+        assert form.status_code == 403
+        assert "13900001111" not in form.text and "不是您接听的通话" in form.text
+        typed = await client.post("/calls/log", data={
+            **GOOD, "call_id": call, "csrf_token": csrf_of(form.text)})
+        assert typed.status_code == 403 and "上诉期限是多久？" in typed.text, "nothing lost"
+        assert 'name="call_id" value=""' in typed.text, "saving again saves it unlinked"
+        api = await client.post("/api/calllogs", json={**GOOD, "call_id": call},
+                                headers=bearer)
+        assert api.status_code == 403
+        assert api.json()["detail"].startswith("该通话不存在，或不是您接听的通话")
+    assert (await client.get("/api/calllogs", headers=bearer)).json() == []
+    assert len(await _denials(sessions)) == 6
+    assert {name for name, _, _ in await _denials(sessions)} == {"li"}
 
 
 async def test_only_the_owner_edits_a_log(client: httpx.AsyncClient,

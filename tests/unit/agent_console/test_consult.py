@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console import accounts
 from agent_console.texts import DUTY_JUDGE
-from hotline.db import roster
+from hotline.db import calls, recording_access, roster
 from hotline.db.base import session_scope
 
-from .conftest import ADMIN_NAME, PASSWORD, csrf_of, log_in
+from .conftest import ADMIN_NAME, AGENT_NAME, PASSWORD, csrf_of, log_in
 
 Sessions = async_sessionmaker[AsyncSession]
 TODAY = date(2026, 12, 1)
@@ -100,3 +100,33 @@ async def test_roles_and_assignment_are_checked(client: httpx.AsyncClient,
     assert again.status_code == 422 and again.json()["detail"]["errors"] == {"answer": "已答复。"}
     [mine] = (await client.get("/api/consultations", headers=tokens["zhang"])).json()
     assert mine["answer"] == "三十日。" and mine["status_label"] == "已答复"
+
+
+async def test_a_consultation_names_only_a_call_the_agent_answered(
+        client: httpx.AsyncClient, sessions: Sessions) -> None:
+    """Issue 10: a consultation naming any call was accepted (and owning it counted as
+    having handled the call). Now another agent's call, or none, is refused and logged."""
+    await _judge_on_duty(sessions)
+    async with session_scope(sessions) as db:
+        await calls.ensure_call(db, "1795747054.7", caller_number="13900001111")
+        await calls.add_event(db, "1795747054.7", "agent", {"agent": "李四", "extension": "8002"})
+    await log_in(client)
+    csrf = csrf_of((await client.get("/consultations")).text)
+    for call in ("1795747054.7", "1795747054.9"):
+        refused = await client.post("/consultations", data={
+            "question": "能否延期举证？", "call_id": call, "csrf_token": csrf})
+        assert refused.status_code == 403
+        assert "不是您接听的通话" in refused.text and "能否延期举证？</textarea>" in refused.text
+        api = await client.post("/api/consultations", headers={"X-CSRF-Token": csrf},
+                                json={"question": "能否延期举证？", "call_id": call})
+        assert api.status_code == 403
+    assert (await client.get("/api/consultations")).json() == []
+    async with session_scope(sessions) as db:
+        denied = await recording_access.list_access(db, action=recording_access.DENIED)
+    assert [row.username for row in denied] == [AGENT_NAME] * 4
+
+    async with session_scope(sessions) as db:
+        await calls.add_event(db, "1795747054.7", "agent", {"agent": "张三", "extension": "8001"})
+    sent = await client.post("/consultations", data={
+        "question": "能否延期举证？", "call_id": "1795747054.7", "csrf_token": csrf})
+    assert sent.status_code == 303, "the agent who answered the call may"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console import accounts
@@ -120,7 +120,7 @@ async def test_another_agents_recording_is_refused_and_the_attempt_logged(
                  f"/api/recordings/{handled.id}/audio?download=1"):
         refused = await client.get(path, headers={"Range": "bytes=0-"})
         assert refused.status_code == 403
-        assert refused.json()["detail"] == "您无权收听此通话录音。本次访问已记录。"
+        assert refused.json()["detail"] == "该通话不存在，或您无权收听其录音。本次访问已记录。"
         assert not refused.content.startswith(b"RIFF")
     playlist = await client.get(f"/api/calls/{CALL}/recordings")
     assert playlist.status_code == 403
@@ -131,6 +131,46 @@ async def test_another_agents_recording_is_refused_and_the_attempt_logged(
     logged = await _log(sessions)
     assert [(a, r, u) for a, r, u, _ in logged] == [("denied", handled.id, li)] * 4
     assert all(address for *_, address in logged), "the address is recorded"
+
+
+async def test_a_call_that_does_not_exist_looks_like_one_refused(
+        client: httpx.AsyncClient, sessions: Sessions, handled: Recording,
+        other_agent: None) -> None:
+    """Issue 10: call ids are predictable (epoch.N); a 404 for a missing call beside a 403
+    for another's told an outsider which calls exist. Administrators may see every call,
+    so for them it can only be missing."""
+    await log_in(client, "li")
+    pairs = [(f"/api/recordings/{handled.id}/audio", f"/api/recordings/{handled.id + 1}/audio"),
+             (f"/api/calls/{CALL}/recordings", "/api/calls/1795747000.1/recordings"),
+             (f"/calls/{CALL}", "/calls/1795747000.1")]
+    for existing, missing in pairs:
+        there, absent = await client.get(existing), await client.get(missing)
+        assert (there.status_code, there.text) == (absent.status_code, absent.text)
+        assert there.status_code == 403
+    li = await _user_id(sessions, "li")
+    assert [(a, u) for a, _, u, _ in await _log(sessions)] == [("denied", li)] * 6, \
+        "probing for calls is logged too"
+
+    client.cookies.clear()
+    await log_in(client, ADMIN_NAME)
+    for _, missing in pairs:
+        assert (await client.get(missing)).status_code == 404
+
+
+async def test_a_stored_path_never_leads_outside_the_recordings_folder(
+        client: httpx.AsyncClient, sessions: Sessions, root: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.wav"
+    write_wav(secret, 1.0)
+    absolute = await _recording(sessions, root, part=1)
+    climbing = await _recording(sessions, root, part=2)
+    async with session_scope(sessions) as db:
+        for rec, path in ((absolute, str(secret)),
+                          (climbing, "../" * 40 + str(secret).lstrip("/"))):
+            await db.execute(update(Recording).where(Recording.id == rec.id).values(path=path))
+    await log_in(client, ADMIN_NAME)
+    for rec in (absolute, climbing):
+        reply = await client.get(f"/api/recordings/{rec.id}/audio")
+        assert reply.status_code == 404 and not reply.content.startswith(b"RIFF")
 
 
 async def test_download_is_an_attachment_and_logged_as_such(

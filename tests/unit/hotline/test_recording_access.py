@@ -90,19 +90,36 @@ async def test_a_user_id_in_the_event_outranks_the_seat(
     assert await _who_may(sessions, staff, "c4") == {"wang", "admin"}
 
 
-async def test_the_agent_who_logged_or_owns_a_matter_of_the_call(
+async def test_a_call_log_or_a_matter_owned_gives_nobody_the_call(
         sessions: Sessions, staff: dict[str, Listener]) -> None:
+    """Issue 10: an agent who never handled a call wrote a log naming it, and from then on
+    could hear it. What a user declares is no evidence: only what the PBX saw counts."""
     async with session_scope(sessions) as db:
         await _call(db, "c5")
         await _call(db, "c6")
         db.add(CallLog(call_id="c5", owner_id=staff["li"].id, caller_name="甲",
                        caller_kind="party", contact="13812345678", category="consult",
                        question="?", outcome="answered"))
-        # A reply call the agent made for a ticket they own (Art. 6).
-        db.add(Ticket(reference="2612010001", type="consult", answer_call_id="c6",
+        db.add(Ticket(reference="2612010001", type="consult", call_id="c6",
+                      answer_call_id="c6", owner_id=staff["li"].id))
+    assert await _who_may(sessions, staff, "c5") == {"admin"}
+    assert await _who_may(sessions, staff, "c6") == {"admin"}
+
+
+async def test_the_staff_the_pbx_rang_for_a_reply_call_hear_it(
+        services: Services, staff: dict[str, Listener]) -> None:
+    """A reply call: dialplan/reply.conf's HotlineReply names the console user the PBX rang
+    (set on the Originate), and the bridge records it on the call."""
+    async with session_scope(services.sessions) as db:
+        db.add(Ticket(reference="2612010005", type="consult", caller_number="13812345678",
                       owner_id=staff["li"].id))
-    assert await _who_may(sessions, staff, "c5") == {"li", "admin"}
-    assert await _who_may(sessions, staff, "c6") == {"li", "admin"}
+        await db.flush()
+    tracker = CallTracker(services)
+    await tracker.on_user_event(Message({
+        "Event": "UserEvent", "UserEvent": "HotlineReply", "Linkedid": "1795747060.3",
+        "Uniqueid": "1795747060.3", "Ticket": "1", "Staff": str(staff["li"].id),
+        "DialStatus": "ANSWER", "Talked": "42", "Timestamp": "1795747100.0"}))
+    assert await _who_may(services.sessions, staff, "1795747060.3") == {"li", "admin"}
 
 
 async def test_department_handlers_hear_calls_of_tickets_forwarded_to_them(
