@@ -35,8 +35,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.db import cases as cases_db
+from hotline.db.alerts import raise_alert, resolve_alert
 from hotline.db.base import session_scope
 from hotline.db.models import Case
+from hotline.db.sms import number_variants
+from hotline.privacy import mask_phone
 from hotline.settings import HoursSettings, Settings, SettingsError
 
 logger = logging.getLogger(__name__)
@@ -92,11 +95,50 @@ def mask_id_number(value: str) -> str:
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 
+# A mobile number in its national form: what an SMS can be sent to.
+MOBILE = re.compile(r"1[3-9]\d{9}")
+# A phone as the case-flow system may write it, once spaces and dashes are taken out.
+_PHONE_RE = re.compile(r"\+?\d{7,20}")
+_PHONE_FILLER = re.compile(r"[\s\-()]")
+
+
+def mobile_number(number: str) -> str | None:
+    """The national form of a mobile number (13912345678), None for anything else.
+
+    >>> mobile_number("+86 139-1234-5678"), mobile_number("037965111111")
+    ('13912345678', None)
+    """
+    return next((v for v in number_variants(_PHONE_FILLER.sub("", number))
+                 if MOBILE.fullmatch(v)), None)
+
+
+def same_phone(first: str, second: str) -> bool:
+    """Whether two numbers are one phone, however each is written (+86, 0086, spaces)."""
+    a, b = _PHONE_FILLER.sub("", first), _PHONE_FILLER.sub("", second)
+    # Without digits, number_variants leaves only the bare country prefix, which must not
+    # make two unknown numbers equal.
+    if not (_PHONE_RE.fullmatch(a) and _PHONE_RE.fullmatch(b)):
+        return False
+    return bool(set(number_variants(a)) & set(number_variants(b)))
+
+
 # --- what a case source answers -------------------------------------------------------
 
 @dataclass(frozen=True)
+class Party:
+    """A party of a case as the case-flow system knows them: who may hear it by phone."""
+
+    id_number: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
 class CaseInfo:
-    """What the hotline may tell a caller about a case. next_hearing is UTC-aware."""
+    """What the hotline may tell a caller about a case. next_hearing is UTC-aware.
+
+    parties is not told to anyone: it decides who may hear the case (caller_is_party)
+    and where its SMS goes; kept out of repr so that no log shows it.
+    """
 
     query_code: str
     case_number: str
@@ -104,6 +146,21 @@ class CaseInfo:
     department: str = ""
     judge: str = ""
     next_hearing: datetime | None = None
+    parties: tuple[Party, ...] = field(default=(), repr=False, compare=False)
+
+
+def caller_is_party(case: CaseInfo, caller_number: str) -> bool:
+    """Whether the call comes from the phone of one of the case's parties: only then is a
+    case found by ID number read out (ID numbers are not secret; the phone on file is)."""
+    return any(same_phone(party.phone, caller_number) for party in case.parties)
+
+
+def party_mobiles(found: list[CaseInfo], id_number: str) -> list[str]:
+    """The mobiles on file of the person with this ID number, on the cases found: where
+    the result of a lookup by ID number from another phone is sent."""
+    numbers = (mobile_number(party.phone) for case in found for party in case.parties
+               if party.id_number == id_number)
+    return list(dict.fromkeys(number for number in numbers if number))
 
 
 class CaseSourceError(RuntimeError):
@@ -119,7 +176,8 @@ class CaseSource(Protocol):
 def case_info(case: Case) -> CaseInfo:
     return CaseInfo(query_code=case.query_code, case_number=case.case_number,
                     stage=case.stage, department=case.department, judge=case.judge,
-                    next_hearing=case.next_hearing)
+                    next_hearing=case.next_hearing,
+                    parties=tuple(Party(p.id_number, p.phone) for p in case.parties))
 
 
 class LocalCaseSource:
@@ -161,10 +219,13 @@ class HttpCaseSource:
 
         {"query_code": "20260001", "case_number": "（2026）豫03民初1234号",
          "stage": "审理中", "department": "民事审判第一庭", "judge": "王法官",
-         "next_hearing": "2026-12-03T09:30:00+08:00"}
+         "next_hearing": "2026-12-03T09:30:00+08:00",
+         "parties": [{"id_number": "11010519491231002X", "phone": "13912345678"}]}
 
     query_code and case_number are required; stage, department, judge may be missing or
-    null; next_hearing is ISO 8601 or null (without an offset it is court time). Not found
+    null; next_hearing is ISO 8601 or null (without an offset it is court time); parties
+    (each id_number and phone optional) may be missing: then a case found by ID number is
+    never read out on the phone and its SMS has nowhere to go. Not found
     is HTTP 404, ``null`` or ``[]``. Anything else (another status, a timeout, JSON we do
     not understand, a case with another query code) raises CaseSourceError.
 
@@ -234,7 +295,17 @@ class HttpCaseSource:
                         case_number=_required(item, "case_number"),
                         stage=_optional(item, "stage"), department=_optional(item, "department"),
                         judge=_optional(item, "judge"),
-                        next_hearing=_iso_datetime(item.get("next_hearing"), self._zone))
+                        next_hearing=_iso_datetime(item.get("next_hearing"), self._zone),
+                        parties=_parties(item.get("parties")))
+
+
+def _parties(value: Any) -> tuple[Party, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise TypeError("parties must be a list of objects")
+    return tuple(Party(_optional(item, "id_number").upper(), _optional(item, "phone"))
+                 for item in value)
 
 
 def _optional(item: dict[str, Any], key: str) -> str:
@@ -307,10 +378,45 @@ async def note_success(session: AsyncSession, number: str) -> None:
     await cases_db.clear_failures(session, number)
 
 
+# --- failures from every number: somebody trying codes from many phones -----------------
+
+ALERT_KIND = "case-query"
+FAILURE_RATE_KEY = "failures-per-hour"
+FAILURE_RATE_WINDOW = timedelta(hours=1)
+TEXTS = {
+    "failure_rate": "最近一小时案件查询失败{count}次（来自{numbers}个号码），超过警戒值{limit}次："
+                    "可能有人在用多个号码试查询码。单个号码的锁定挡不住这种尝试，请核查通话记录。",
+}
+
+
+async def watch_failure_rate(session: AsyncSession, settings: Settings,
+                             now: datetime | None = None) -> bool:
+    """After a failure: raise the alert when the failures of the last hour from all numbers
+    reach [cases] alert_failures_per_hour, resolve it once they are below. True when the
+    alert was newly raised (once per episode, however many failures follow)."""
+    limit = settings.cases.alert_failures_per_hour
+    if limit <= 0:
+        return False
+    now = now or datetime.now(UTC)
+    count, numbers = await cases_db.failures_since(session, now - FAILURE_RATE_WINDOW, now)
+    if count < limit:
+        await resolve_alert(session, ALERT_KIND, FAILURE_RATE_KEY, now)
+        return False
+    message = TEXTS["failure_rate"].format(count=count, numbers=numbers, limit=limit)
+    raised = await raise_alert(session, ALERT_KIND, FAILURE_RATE_KEY, message, now)
+    if raised:
+        logger.warning("case queries: %d failures in the last hour from %d numbers "
+                       "(alert at %d)", count, numbers, limit)
+    return raised
+
+
 # --- import from the case-flow system's export ----------------------------------------
 
 CSV_COLUMNS = ("query_code", "case_number", "stage", "department", "judge", "next_hearing",
                "party_id_numbers")
+# Optional, so that exports from before it still import: the parties' phones, in the order
+# of party_id_numbers ("13912345678;;037965111111": the second party has none on file).
+PHONES_COLUMN = "party_phones"
 HEARING_FORMAT = "%Y-%m-%d %H:%M"
 # The column sizes in hotline.db.models: PostgreSQL refuses longer values.
 _MAX_LENGTHS = {"case_number": 80, "stage": 40, "department": 80, "judge": 40}
@@ -338,14 +444,16 @@ class _CaseRow:
     judge: str
     next_hearing: datetime | None
     party_id_numbers: tuple[str, ...]
+    party_phones: dict[str, str]
 
 
 async def import_cases_csv(session: AsyncSession, path: Path,
                            timezone: str = COURT_TIMEZONE) -> ImportReport:
     """Upsert every good row of a case-flow export by query code; report the bad ones.
 
-    The CSV has the header of CSV_COLUMNS; next_hearing is ``YYYY-MM-DD HH:MM`` in court
-    time or empty; party_id_numbers are separated by ``;``. UTF-8, with or without BOM.
+    The CSV has the header of CSV_COLUMNS, and may have PHONES_COLUMN; next_hearing is
+    ``YYYY-MM-DD HH:MM`` in court time or empty; party_id_numbers and party_phones are
+    separated by ``;``, the n-th phone the n-th party's. UTF-8, with or without BOM.
     Raises CaseImportError when the file cannot be used at all.
     """
     report = ImportReport()
@@ -368,7 +476,7 @@ async def _store(session: AsyncSession, row: _CaseRow) -> bool:
     return await cases_db.upsert_case(
         session, row.query_code, case_number=row.case_number, stage=row.stage,
         department=row.department, judge=row.judge, next_hearing=row.next_hearing,
-        party_id_numbers=row.party_id_numbers)
+        party_id_numbers=row.party_id_numbers, party_phones=row.party_phones)
 
 
 def _read_csv(path: Path) -> list[tuple[int, dict[str | None, Any]]]:
@@ -405,15 +513,17 @@ def _parse_row(fields: dict[str | None, Any],
     problems += _text_problems(value)
     hearing, hearing_problems = _parse_hearing(value["next_hearing"], zone)
     parties, party_problems = _parse_parties(value["party_id_numbers"])
-    problems += hearing_problems + party_problems
+    # A row ending before the optional column is an older export's: no phones on file.
+    phones, phone_problems = _parse_phones(str(fields.get(PHONES_COLUMN) or ""), parties)
+    problems += hearing_problems + party_problems + phone_problems
     row = _CaseRow(value["query_code"], value["case_number"], value["stage"],
-                   value["department"], value["judge"], hearing, parties)
+                   value["department"], value["judge"], hearing, parties, phones)
     return row, problems
 
 
 def _shape_problems(fields: dict[str | None, Any]) -> list[str]:
     if None in fields:
-        return [f"more fields than the {len(CSV_COLUMNS)} columns of the header"]
+        return [f"more fields than the {len(fields) - 1} columns of the header"]
     if any(fields.get(column) is None for column in CSV_COLUMNS):
         return ["fewer fields than the columns of the header"]
     return []
@@ -448,3 +558,16 @@ def _parse_parties(text: str) -> tuple[tuple[str, ...], list[str]]:
                 for i, number in enumerate(numbers, 1)
                 if (problem := id_number_problem(number))]
     return tuple(numbers), problems
+
+
+def _parse_phones(text: str, parties: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+    phones = [_PHONE_FILLER.sub("", p) for p in _PARTY_SEPARATORS.split(text)]
+    while phones and not phones[-1]:
+        phones.pop()
+    if len(phones) > len(parties):
+        return {}, [f"{len(phones)} phones for {len(parties)} parties: write one per ID "
+                    "number, in the same order (empty for none)"]
+    problems = [f"bad phone {i} ({mask_phone(phone)}): write digits, like 13912345678"
+                for i, phone in enumerate(phones, 1) if phone and not _PHONE_RE.fullmatch(phone)]
+    on_file = {number: phone for number, phone in zip(parties, phones, strict=False) if phone}
+    return on_file, problems

@@ -17,6 +17,7 @@ from hotline.db import knowledge as knowledge_db
 from hotline.db.base import run_once
 from hotline.db.models import Case, KnowledgeEntry
 from hotline.knowledge import KnowledgeImportError, KnowledgeReport, import_knowledge
+from hotline.privacy import mask_phone
 from hotline.settings import Settings
 
 
@@ -72,10 +73,14 @@ def _case_lines(case: Case, timezone: str) -> list[tuple[str, str]]:
     hearing = "-"
     if case.next_hearing:
         hearing = case.next_hearing.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
-    parties = ", ".join(mask_id_number(p.id_number) for p in case.parties) or "-"
+    parties = ", ".join(_party(p.id_number, p.phone) for p in case.parties) or "-"
     return [("query code", case.query_code), ("case number", case.case_number),
             ("stage", case.stage), ("department", case.department), ("judge", case.judge),
             ("next hearing", hearing), ("parties", parties)]
+
+
+def _party(id_number: str, phone: str) -> str:
+    return mask_id_number(id_number) + (f" ({mask_phone(phone)})" if phone else "")
 
 
 def cmd_kb_import(settings: Settings, args: argparse.Namespace) -> int:

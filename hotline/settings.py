@@ -79,6 +79,9 @@ class CasesSettings:
     lockout_failures: int = 5
     lockout_window_minutes: int = 30
     lockout_minutes: int = 30
+    # Failed queries from all numbers together within an hour that raise an alert: one
+    # person trying codes from many phones is never locked out (0 turns the alert off).
+    alert_failures_per_hour: int = 30
 
 
 @dataclass(frozen=True)

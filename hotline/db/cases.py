@@ -1,9 +1,9 @@
 """Data access for the case aggregate: cases as the case-flow system exported them, their
-parties' ID numbers, and the wrong query codes that lock a caller out."""
+parties' ID numbers and phones, and the wrong query codes that lock a caller out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -30,11 +30,12 @@ async def cases_by_id_number(session: AsyncSession, id_number: str) -> list[Case
 async def upsert_case(session: AsyncSession, query_code: str, *, case_number: str,
                       stage: str = "", department: str = "", judge: str = "",
                       next_hearing: datetime | None = None,
-                      party_id_numbers: Iterable[str] = ()) -> bool:
+                      party_id_numbers: Iterable[str] = (),
+                      party_phones: Mapping[str, str] | None = None) -> bool:
     """Create or overwrite the case with this query code, replacing its parties.
 
-    Returns True when the case is new. The export is the truth: a party missing from it
-    is no longer on the case.
+    party_phones: the phone on file of each party, by ID number. Returns True when the
+    case is new. The export is the truth: a party missing from it is no longer on the case.
     """
     case = await case_by_query_code(session, query_code)
     created = case is None
@@ -43,7 +44,9 @@ async def upsert_case(session: AsyncSession, query_code: str, *, case_number: st
         session.add(case)
     case.case_number, case.stage, case.department = case_number, stage, department
     case.judge, case.next_hearing = judge, next_hearing
-    case.parties = [CaseParty(id_number=number) for number in dict.fromkeys(party_id_numbers)]
+    phones = party_phones or {}
+    case.parties = [CaseParty(id_number=number, phone=phones.get(number, ""))
+                    for number in dict.fromkeys(party_id_numbers)]
     await session.flush()
     return created
 
@@ -52,6 +55,15 @@ async def count_failures(session: AsyncSession, caller_number: str, since: datet
     query = (select(func.count()).select_from(QueryFailure)
              .where(QueryFailure.caller_number == caller_number, QueryFailure.at >= since))
     return int((await session.execute(query)).scalar_one())
+
+
+async def failures_since(session: AsyncSession, since: datetime,
+                         until: datetime) -> tuple[int, int]:
+    """Wrong codes from every number in [since, until]: (how many, from how many numbers)."""
+    query = (select(func.count(), func.count(QueryFailure.caller_number.distinct()))
+             .where(QueryFailure.at >= since, QueryFailure.at <= until))
+    count, numbers = (await session.execute(query)).one()
+    return int(count), int(numbers)
 
 
 async def failure_times(session: AsyncSession, caller_number: str,

@@ -198,6 +198,9 @@ class CaseParty(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     id_number: Mapped[str] = mapped_column(String(18), index=True)
+    # the party's phone in the case-flow system: a lookup by ID number is read out only to
+    # a call from a party's phone, and otherwise sent by SMS to this one ("" = none known)
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
     case: Mapped[Case] = relationship(back_populates="parties")
 
@@ -209,7 +212,8 @@ class QueryFailure(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     caller_number: Mapped[str] = mapped_column(String(40), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # indexed for the failures of the last hour from every number (hotline.cases)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 # --- knowledge base ------------------------------------------------------------------

@@ -2,13 +2,16 @@
 number (* for X); the case's stage, department, judge and next hearing are spoken, and can
 be sent by SMS to the calling mobile (Art. 5(1)).
 
-Wrong codes are asked again, three tries; repeated failures from one number lock it out
-of queries for a while (hotline.cases). Node parameter: back (the node * returns to).
+ID numbers are not secret, so a case found by one is spoken only to a call from the phone
+of one of its parties on file; to any other caller the menu says the result goes by SMS to
+the party's phone on file and sends it there, whether or not a case was found (the answer
+tells a stranger nothing). Wrong codes are asked again, three tries; repeated failures from
+one number lock it out of queries for a while, and many from all numbers raise an alert
+(hotline.cases). Node parameter: back (the node * returns to).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +28,6 @@ TRIES = 3
 INPUT_TIMEOUT = 10.0
 MAX_DIGITS = 20
 MAX_CASES_READ = 3
-MOBILE = re.compile(r"1[3-9]\d{9}")
 
 
 def check(params: Mapping[str, Any]) -> list[str]:
@@ -38,13 +40,24 @@ async def run(flow: CallFlow, node: Node) -> str | None:
         await flow.play("case-query-locked")
         return None
     source = cases.case_source(settings, sessions)
+    try:
+        return await _ask_up_to_three_times(flow, node, source)
+    except cases.CaseSourceError:  # the case-flow system did not answer
+        await flow.play("case-source-down")
+        return None
+
+
+async def _ask_up_to_three_times(flow: CallFlow, node: Node,
+                                 source: cases.CaseSource) -> str | None:
     for attempt in range(TRIES):
-        found = await _ask_and_look_up(flow, source, attempt)
-        if found is None:  # the case-flow system did not answer
-            await flow.play("case-source-down")
-            return None
+        prompt = "case-query-input" if attempt == 0 else "case-query-retry"
+        keyed = (await flow.ask_number(prompt, INPUT_TIMEOUT, MAX_DIGITS)).replace("*", "X")
+        if cases.valid_id_number(keyed):
+            return await _by_id_number(flow, node, source, keyed)
+        found = await source.by_query_code(keyed) if cases.valid_query_code(keyed) else None
+        await _note(flow, found is not None)
         if found:
-            return await _answer(flow, node, found)
+            return await _answer(flow, node, [found])
         if await _locked(flow):
             await flow.play("case-query-locked")
             return None
@@ -52,29 +65,32 @@ async def run(flow: CallFlow, node: Node) -> str | None:
     return None
 
 
-async def _ask_and_look_up(flow: CallFlow, source: cases.CaseSource,
-                           attempt: int) -> list[cases.CaseInfo] | None:
-    prompt = "case-query-input" if attempt == 0 else "case-query-retry"
-    keyed = (await flow.ask_number(prompt, INPUT_TIMEOUT, MAX_DIGITS)).replace("*", "X")
-    try:
-        found = await _look_up(source, keyed)
-    except cases.CaseSourceError:
-        return None
+async def _by_id_number(flow: CallFlow, node: Node, source: cases.CaseSource,
+                        id_number: str) -> str | None:
+    """Read out the cases the caller is a party to; send the others to the party."""
+    found = await source.by_id_number(id_number)
+    readable = [case for case in found if cases.caller_is_party(case, flow.caller_number)]
+    # Only a read-out is a success: an ID number keyed from a stranger's phone counts
+    # towards the lock-outs, which also bounds the SMS one phone can make us send.
+    await _note(flow, bool(readable))
+    withheld = [case for case in found if case not in readable]
+    if withheld:
+        await _send_to_party(flow, id_number, withheld)
+    if withheld or not readable:
+        await flow.play("case-sms-to-party")
+    if readable:
+        return await _answer(flow, node, readable)
+    return None
+
+
+async def _note(flow: CallFlow, success: bool) -> None:
     async with session_scope(flow.services.sessions) as session:
-        if found:
+        if success:
             await cases.note_success(session, flow.caller_number)
-        else:
-            await cases.note_failure(session, flow.caller_number, utcnow())
-    return found
-
-
-async def _look_up(source: cases.CaseSource, keyed: str) -> list[cases.CaseInfo]:
-    if cases.valid_id_number(keyed):
-        return await source.by_id_number(keyed)
-    if cases.valid_query_code(keyed):
-        found = await source.by_query_code(keyed)
-        return [found] if found else []
-    return []
+            return
+        now = utcnow()
+        await cases.note_failure(session, flow.caller_number, now)
+        await cases.watch_failure_rate(session, flow.services.settings, now)
 
 
 async def _locked(flow: CallFlow) -> bool:
@@ -118,8 +134,18 @@ def sms_text(found: list[cases.CaseInfo], timezone: str) -> str:
     return "【12368诉讼服务热线】" + "；".join(parts) + "。"
 
 
+async def _send_to_party(flow: CallFlow, id_number: str, found: list[cases.CaseInfo]) -> None:
+    numbers = cases.party_mobiles(found, id_number)
+    text = sms_text(found, flow.services.settings.hours.timezone)
+    async with session_scope(flow.services.sessions) as session:
+        for number in numbers:
+            await sms.queue_sms(session, number, text, call_id=flow.call_id)
+    # Neither the number nor whose it is: the call's log is read by staff of every role.
+    await flow.log("sms", {"to": "party", "kind": "case_query", "count": len(numbers)})
+
+
 async def _send_sms(flow: CallFlow, found: list[cases.CaseInfo]) -> None:
-    if not MOBILE.fullmatch(flow.caller_number):
+    if not cases.MOBILE.fullmatch(flow.caller_number):
         await flow.play("sms-not-mobile")
         return
     text = sms_text(found, flow.services.settings.hours.timezone)

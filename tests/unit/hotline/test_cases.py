@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hotline import cases
 from hotline.cases import CaseImportError, CaseInfo, CaseSourceError, HttpCaseSource
 from hotline.db import cases as cases_db
+from hotline.db.alerts import list_open_alerts
 from hotline.db.base import make_engine, make_sessionmaker, session_scope
 from hotline.settings import REPO_ROOT, CasesSettings, Settings, SettingsError
 
@@ -213,6 +214,93 @@ async def test_import_uses_the_given_time_zone(sessions: Sessions, tmp_path: Pat
     assert case is not None and case.next_hearing == datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
 
 
+# --- parties' phones: who may hear a case found by ID number --------------------------------
+
+PHONES_HEADER = HEADER.rstrip("\n") + ",party_phones\n"
+
+
+def _csv_with_phones(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "cases-phones.csv"
+    path.write_text(PHONES_HEADER + body, encoding="utf-8")
+    return path
+
+
+async def _parties(sessions: Sessions, code: str) -> list[tuple[str, str]]:
+    async with session_scope(sessions) as session:
+        case = await cases_db.case_by_query_code(session, code)
+    assert case is not None
+    return [(p.id_number, p.phone) for p in case.parties]
+
+
+async def test_import_keeps_each_partys_phone_in_order(sessions: Sessions,
+                                                       tmp_path: Path) -> None:
+    path = _csv_with_phones(tmp_path, "\n".join([
+        f"2026030001,（2026）豫03民初1号,,,,,{ALICE};{BOB},+86 139-1234-5678；0379-6511 0002",
+        f"2026030002,（2026）豫03民初2号,,,,,{ALICE};{BOB},;13812340002;",
+        f"2026030003,（2026）豫03民初3号,,,,,{ALICE}",  # an older row: no phone field
+    ]) + "\n")
+
+    report = await _import(sessions, path)
+
+    assert (report.imported, report.errors) == (3, [])
+    assert await _parties(sessions, "2026030001") == [(ALICE, "+8613912345678"),
+                                                      (BOB, "037965110002")]
+    assert await _parties(sessions, "2026030002") == [(ALICE, ""), (BOB, "13812340002")]
+    assert await _parties(sessions, "2026030003") == [(ALICE, "")]
+
+
+async def test_import_reports_bad_phones_masked(sessions: Sessions, tmp_path: Path) -> None:
+    path = _csv_with_phones(tmp_path, "\n".join([
+        f"2026030001,（2026）豫03民初1号,,,,,{ALICE},13912345678;13812340002",
+        f"2026030002,（2026）豫03民初2号,,,,,{ALICE};{BOB},1391234567x;12",
+    ]) + "\n")
+
+    report = await _import(sessions, path)
+
+    assert report.imported == 0
+    assert report.errors == [
+        (2, "2 phones for 1 parties: write one per ID number, in the same order "
+            "(empty for none)"),
+        (3, "bad phone 1 (139****567x): write digits, like 13912345678; "
+            "bad phone 2 (12): write digits, like 13912345678"),
+    ]
+
+
+async def test_example_file_has_phones(sessions: Sessions) -> None:
+    await _import(sessions, EXAMPLE)
+    assert await _parties(sessions, "2026030001") == [(ALICE, "13912345678"),
+                                                      (BOB, "13812340002")]
+
+
+async def test_local_source_tells_the_parties(sessions: Sessions) -> None:
+    await _import(sessions, EXAMPLE)
+    [first, second] = await cases.LocalCaseSource(sessions).by_id_number(ALICE)
+
+    assert second.parties == (cases.Party(ALICE, "13912345678"), cases.Party(BOB, "13812340002"))
+    assert ALICE not in repr(second) and "13912345678" not in repr(second)
+    assert cases.caller_is_party(second, "+86 139 1234 5678")
+    assert cases.caller_is_party(second, "8613812340002")
+    assert not cases.caller_is_party(second, "13700000009")
+    assert cases.party_mobiles([first, second], ALICE) == ["13912345678"]
+    assert cases.party_mobiles([first, second], BOB) == ["13812340002"]
+
+
+@pytest.mark.parametrize(("first", "second", "same"), [
+    ("13912345678", "+8613912345678", True), ("13912345678", "0086 139 1234 5678", True),
+    ("037965110002", "0379-65110002", True), ("13912345678", "13912345679", False),
+    ("", "", False), ("anonymous", "unknown", False), ("", "13912345678", False),
+    ("+86", "86", False),
+])
+def test_same_phone(first: str, second: str, same: bool) -> None:
+    assert cases.same_phone(first, second) is same
+
+
+def test_mobile_number_is_the_national_form_or_none() -> None:
+    assert cases.mobile_number("+86 139-1234-5678") == "13912345678"
+    assert cases.mobile_number("037965110002") is None
+    assert cases.mobile_number("") is None
+
+
 # --- lock-out -----------------------------------------------------------------------------
 
 T0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
@@ -281,6 +369,55 @@ async def test_note_failure_without_time_uses_now(sessions: Sessions) -> None:
         for _ in range(3):
             await cases.note_failure(session, CALLER)
         assert await cases.query_locked(session, RULES, CALLER, datetime.now(UTC))
+
+
+def _rate(limit: int) -> Settings:
+    return dataclasses.replace(Settings(), cases=CasesSettings(alert_failures_per_hour=limit))
+
+
+async def _watch(sessions: Sessions, minute: float, limit: int = 4) -> bool:
+    async with session_scope(sessions) as session:
+        return await cases.watch_failure_rate(session, _rate(limit),
+                                              T0 + timedelta(minutes=minute))
+
+
+async def _open_rate_alerts(sessions: Sessions) -> list[str]:
+    async with session_scope(sessions) as session:
+        return [a.message for a in await list_open_alerts(session, cases.ALERT_KIND)]
+
+
+async def test_failures_from_many_numbers_raise_one_alert(sessions: Sessions) -> None:
+    # One wrong code from each of 6 numbers: no number is ever locked out.
+    raised = []
+    for n in range(6):
+        await _fail(sessions, n, number=f"1370000000{n}")
+        raised.append(await _watch(sessions, n))
+
+    assert raised == [False, False, False, True, False, False]
+    [message] = await _open_rate_alerts(sessions)
+    assert "6次" in message and "6个号码" in message and "13700000000" not in message
+    assert not await _locked(sessions, 6, number="13700000000")
+
+
+async def test_the_failure_alert_counts_the_last_hour_only(sessions: Sessions) -> None:
+    await _fail(sessions, 0, 1, 2, 70)
+    assert not await _watch(sessions, 70)  # only one failure within the hour before
+    assert await _open_rate_alerts(sessions) == []
+
+
+async def test_the_failure_alert_clears_once_the_rate_drops(sessions: Sessions) -> None:
+    await _fail(sessions, 0, 1, 2, 3)
+    assert await _watch(sessions, 3)
+    await _fail(sessions, 90)
+    assert not await _watch(sessions, 90)
+    assert await _open_rate_alerts(sessions) == []
+    await _fail(sessions, 91, 92, 93)
+    assert await _watch(sessions, 93), "a new episode is a new alert"
+
+
+async def test_zero_turns_the_failure_alert_off(sessions: Sessions) -> None:
+    await _fail(sessions, 0, 1, 2, 3, 4)
+    assert not await _watch(sessions, 4, limit=0)
 
 
 async def test_zero_failures_setting_disables_the_lock(sessions: Sessions) -> None:
@@ -419,6 +556,36 @@ async def test_http_not_found_is_none(service: CaseService, status: int, body: o
     source = HttpCaseSource(service.url, 2.0)
 
     assert await source.by_query_code("2026030009") is None
+
+
+async def test_http_reads_the_parties_phones(service: CaseService) -> None:
+    parties = [{"id_number": ALICE.lower(), "phone": "13912345678"},
+               {"id_number": BOB, "phone": None}, {"phone": 13812340002}]
+    service.answer(f"id_number={ALICE}", 200, [{**CASE_JSON, "parties": parties}])
+
+    [found] = await HttpCaseSource(service.url, 2.0).by_id_number(ALICE)
+
+    assert found.parties == (cases.Party(ALICE, "13912345678"), cases.Party(BOB, ""),
+                             cases.Party("", "13812340002"))
+    assert cases.caller_is_party(found, "13812340002")
+    assert cases.party_mobiles([found], ALICE) == ["13912345678"]
+
+
+async def test_http_case_without_parties_is_nobodys_by_phone(service: CaseService) -> None:
+    service.answer(f"id_number={ALICE}", 200, CASE_JSON)
+
+    [found] = await HttpCaseSource(service.url, 2.0).by_id_number(ALICE)
+
+    assert found.parties == () and not cases.caller_is_party(found, "13912345678")
+
+
+@pytest.mark.parametrize("parties", [{"id_number": ALICE}, ["13912345678"],
+                                     [{"phone": ["13912345678"]}]])
+async def test_http_parties_not_understood_raise(service: CaseService, parties: object) -> None:
+    service.answer(f"id_number={ALICE}", 200, {**CASE_JSON, "parties": parties})
+
+    with pytest.raises(CaseSourceError, match="answer not understood"):
+        await HttpCaseSource(service.url, 2.0).by_id_number(ALICE)
 
 
 async def test_http_unknown_person_is_an_empty_list(service: CaseService) -> None:

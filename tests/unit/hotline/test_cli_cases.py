@@ -47,7 +47,8 @@ def test_cases_import_then_show(migrated: Settings, capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     assert "（2026）豫03民初1234号" in out and "民事审判第一庭" in out
     assert "2026-12-03 09:30" in out, "the hearing is shown in court time"
-    assert "410399********0018" in out and ALICE not in out
+    assert "410399********0018 (139****5678)" in out and ALICE not in out
+    assert "13912345678" not in out
 
 
 def test_cases_import_reports_bad_lines_and_keeps_good_ones(
