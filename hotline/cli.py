@@ -22,7 +22,7 @@ from hotline.db import state
 from hotline.db.base import run_once
 from hotline.db.migrate import upgrade
 from hotline.privacy import mask_phone
-from hotline.secrets import load_or_create
+from hotline.secrets import load_or_create, use_private_umask
 from hotline.settings import REPO_ROOT, Settings, SettingsError, load_settings
 from recordings import cli as recordings_cli
 
@@ -33,6 +33,7 @@ SIGPIPE_EXIT = 141
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    use_private_umask()  # before anything is written; what we start inherits it
     try:
         try:
             return _run(argv)

@@ -41,10 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
     rows: list[Phone] = run_once(settings.database_url, phones_db.list_phones)
-    try:
-        registered = pbx.registered_phones(settings)
-    except pbx.PbxError:
-        registered = None
+    registered, unknown = _registrations(settings)
     for phone in rows:
         status = "?" if registered is None else registered.get(phone.extension, "-")
         state = "enabled" if phone.enabled else "disabled"
@@ -52,8 +49,19 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{phone.extension:7} {phone.kind:6} {state:9} {status or '-':12}"
               f"{password} {phone.label}".rstrip())
     if registered is None:
-        print("(registration unknown: the PBX is not running)", file=sys.stderr)
+        print(f"(registration unknown: {unknown})", file=sys.stderr)
     return 0
+
+
+def _registrations(settings: Settings) -> tuple[dict[str, str] | None, str]:
+    """The PBX's registered phones, or None and why not: not running is one reason, not
+    the only one (the reason used to be assumed, whatever the error was)."""
+    try:
+        return pbx.registered_phones(settings), ""
+    except pbx.PbxError as exc:
+        if pbx.running_pid(settings) is None:
+            return None, "the PBX is not running"
+        return None, f"the PBX did not answer: {exc}"
 
 
 def cmd_add(settings: Settings, args: argparse.Namespace) -> int:

@@ -9,13 +9,16 @@ same path differs between what Asterisk sees and what the host sees (see PbxInst
 
 from __future__ import annotations
 
+import grp
 import hashlib
 import hmac
 import os
+import pwd
 import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import threading
 import time
@@ -32,7 +35,7 @@ from hotline.db import phones as phones_db
 from hotline.db.base import run_once
 from hotline.db.migrate import upgrade
 from hotline.db.models import Phone
-from hotline.secrets import Secrets, load_or_create
+from hotline.secrets import PRIVATE_UMASK, Secrets, keep_private, load_or_create
 from hotline.settings import REPO_ROOT, PbxSettings, Settings
 
 CONF_DIR = REPO_ROOT / "asterisk-conf"
@@ -41,6 +44,12 @@ MIN_ASTERISK_MAJOR = 20
 AMI_USER = "hotline"
 # The web console's own AMI user (manager.conf console-user), with fewer rights.
 CONSOLE_AMI_USER = "console"
+# Asterisk runs as this user and group, never as root: Debian's asterisk package creates
+# both, in the sandbox and on a server with an installed Asterisk.
+PBX_USER = "asterisk"
+# Asterisk writes in these instance folders: they are its own. It only reads the others.
+_PBX_WRITES = ("run", "log", "spool", "lib", "cache")
+_PBX_READS = ("etc", "sounds", "astdata")
 _MODULE_DIRS = ("usr/lib/x86_64-linux-gnu/asterisk/modules",
                 "usr/lib/aarch64-linux-gnu/asterisk/modules",
                 "usr/lib/asterisk/modules", "usr/lib64/asterisk/modules")
@@ -165,6 +174,90 @@ def _prepare_chroot(root: Path) -> None:
             raise PbxError(f"the sandbox lacks /{sub}; delete {root} and run `hotline pbx up`")
 
 
+def pbx_owner(inst: PbxInstance) -> tuple[int, int] | None:
+    """(uid, gid) of PBX_USER as Asterisk's system knows it: the sandbox's own /etc/passwd
+    and /etc/group, or this machine's. None when there is no such user."""
+    if inst.chroot is None:
+        try:
+            return pwd.getpwnam(PBX_USER).pw_uid, grp.getgrnam(PBX_USER).gr_gid
+        except KeyError:
+            return None
+    uid, gid = (_id_in(inst.chroot / "etc" / name) for name in ("passwd", "group"))
+    return (uid, gid) if uid is not None and gid is not None else None
+
+
+def _id_in(table: Path) -> int | None:
+    """PBX_USER's id in an /etc/passwd or /etc/group file (the third field)."""
+    for line in table.read_text().splitlines() if table.exists() else []:
+        fields = line.split(":")
+        if fields[0] == PBX_USER and len(fields) > 2 and fields[2].isdigit():
+            return int(fields[2])
+    return None
+
+
+def _require_owner(inst: PbxInstance) -> tuple[int, int]:
+    owner = pbx_owner(inst)
+    if owner is None:
+        where = f"the sandbox {inst.chroot}" if inst.chroot else "this machine"
+        raise PbxError(f"{where} has no {PBX_USER!r} user and group for Asterisk to run as "
+                       f"(Debian's asterisk package creates them; or: adduser --system "
+                       f"--group {PBX_USER})")
+    return owner
+
+
+def grant_pbx(inst: PbxInstance) -> None:
+    """Give the instance's folders to Asterisk's user: what it writes it owns, what it
+    reads (configuration with the AMI and SIP secrets, sounds) stays root's, readable by its
+    group only. Folders are set-group-id, so files the hotline adds later (a phone change's
+    pjsip.conf, a synthesized sentence, a recording's folder) get the group too."""
+    uid, gid = _require_owner(inst)
+    _let_through(inst, gid)
+    for name in _PBX_READS:
+        _own_tree(inst.dir(name), (0, gid), 0o2750, 0o640)
+    for name in _PBX_WRITES:
+        _own_tree(inst.dir(name), (uid, gid), 0o750, 0o640)
+    # Recordings: folders only (there are many files; a folder 0750 already keeps them in).
+    _own_tree(inst.recordings_dir, (uid, gid), 0o2750, None)
+
+
+def _let_through(inst: PbxInstance, gid: int) -> None:
+    """The instance folder is root's and the PBX group's; the folders above it let
+    Asterisk's user pass (never list: they keep other instances and the data folder)."""
+    root = inst.host_root
+    os.chown(root, 0, gid)
+    root.chmod(0o2750)
+    top = inst.chroot or Path("/")
+    for parent in root.parents:
+        if parent == top or top not in parent.parents:
+            break
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            parent.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+
+
+def _own_tree(top: Path, owner: tuple[int, int], dir_mode: int, file_mode: int | None) -> None:
+    """chown and chmod a folder tree; files too unless file_mode is None. Only folders
+    and regular files: not the control socket, not the links to the system's data."""
+    for folder, _dirs, files in os.walk(top):
+        os.chown(folder, *owner)
+        os.chmod(folder, dir_mode)
+        paths = [os.path.join(folder, name) for name in files] if file_mode is not None else []
+        for path in paths:
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                os.chown(path, *owner)
+                os.chmod(path, file_mode or 0)
+
+
+def make_pbx_dirs(inst: PbxInstance, folder: Path) -> None:
+    """mkdir -p of a folder Asterisk will write into (a recording's), owned by its user."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    owner = pbx_owner(inst) if os.geteuid() == 0 else None
+    if owner is not None:
+        for path in missing:
+            os.chown(path, *owner)
+
+
 # --- configuration ---------------------------------------------------------------------
 
 def render_config(settings: Settings, inst: PbxInstance, secrets: Secrets,
@@ -229,7 +322,8 @@ def _asterisk_conf(inst: PbxInstance) -> str:
     values = {"ETC": root / "etc", "MODDIR": "/" + moddir, "DATADIR": _system_data_dir(inst),
               "OWNDATA": root / "astdata",
               "LIB": root / "lib", "SPOOL": root / "spool", "RUN": root / "run",
-              "LOG": root / "log", "CACHE": root / "cache"}
+              "LOG": root / "log", "CACHE": root / "cache",
+              "RUNUSER": PBX_USER, "RUNGROUP": PBX_USER}
     text = (CONF_DIR / "asterisk.conf.in").read_text()
     for key, value in values.items():
         text = text.replace(f"@{key}@", str(value))
@@ -282,10 +376,20 @@ def _carrier(match: str) -> list[str]:
             *aor, "[carrier]", "type = identify", "endpoint = carrier", f"match = {match}", ""]
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replace path's content in one step: a reload never reads a half-written file."""
+def write_atomic(path: Path, text: str, mode: int = 0o640) -> None:
+    """Replace path's content in one step: a reload never reads a half-written file.
+
+    Site files hold the AMI and SIP secrets: root's, 0640, in the folder's group (the
+    PBX's, see grant_pbx), so Asterisk reads them and cannot change its own configuration.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as handle:
+        os.fchmod(fd, mode)  # O_CREAT's mode is cut by the umask; a left-over keeps its own
+        group = path.parent.stat().st_gid
+        if os.fstat(fd).st_gid != group:
+            os.fchown(fd, -1, group)
+        handle.write(text)
     tmp.replace(path)
 
 
@@ -383,11 +487,14 @@ def apply_phones(settings: Settings, phones: Sequence[Phone],
     site = instance_for(settings).dir("etc") / "site"
     if not site.is_dir():
         raise PbxError("the PBX has not been set up yet (hotline pbx up)")
-    secret = console_ami_secret(load_or_create(settings))
     with _PJSIP_LOCK:
         write_atomic(site / "pjsip.conf", render_pjsip(settings.pbx, phones))
-        ami_action(settings.pbx.ami_port, secret,
-                   {"Action": "Reload", "Module": "res_pjsip.so"})
+        # Through the control socket, not AMI: a reload is the system class, which no
+        # AMI user has (asterisk-conf/manager.conf).
+        out = cli(settings, "module reload res_pjsip.so")
+        if "reloaded" not in out.lower():
+            raise PbxError(f"Asterisk did not reload PJSIP: {out.strip()}")
+    secret = console_ami_secret(load_or_create(settings))
     for ext in leave_queue:
         queue_remove(settings, secret, ext)
 
@@ -402,16 +509,24 @@ def queue_remove(settings: Settings, secret: str, extension: str) -> None:
             raise
 
 
+# `pjsip show contacts` abbreviates the statuses AMI spells out; the console shows these.
+_CONTACT_STATUS = {"Avail": "Reachable", "Unavail": "Unreachable", "NonQual": "NonQualified"}
+_CONTACT_LINE = re.compile(r"^\s*Contact:\s+([^/<\s]+)/\S+\s+\S+\s+(\S+)", re.M)
+
+
 def registered_phones(settings: Settings) -> dict[str, str]:
-    """Phones with a registered contact, and its status (Reachable, Unknown, ...)."""
-    replies = ami_action(settings.pbx.ami_port, console_ami_secret(load_or_create(settings)),
-                         {"Action": "PJSIPShowContacts"})
-    found: dict[str, str] = {}
-    for event in replies[1:]:
-        if event.get("Event") == "ContactList":
-            aor = event.get("Aor") or event.get("ObjectName", "").split(";@")[0]
-            found[aor] = event.get("Status", "")
-    return found
+    """Phones with a registered contact, and its status (Reachable, Unknown, ...).
+
+    Asked through the control socket: AMI's PJSIPShowContacts needs the system class,
+    and answers an error, not an empty list, when no phone is registered.
+    """
+    return contact_statuses(cli(settings, "pjsip show contacts"))
+
+
+def contact_statuses(listing: str) -> dict[str, str]:
+    """AOR -> status, from what `pjsip show contacts` prints ("No objects found." too)."""
+    return {aor: _CONTACT_STATUS.get(status, status)
+            for aor, status in _CONTACT_LINE.findall(listing)}
 
 
 class AmiRefused(PbxError):
@@ -426,7 +541,10 @@ def ami_action(port: int, secret: str, action: dict[str, str],
 
     Returns the response, then the events a list action sends (up to its EventList:
     Complete). Raises AmiRefused for an error response, PbxError when AMI does not answer.
+    An Originate must ring a staff phone or a Local channel into one of our own hotline-*
+    contexts and continue there, never in an application (see check_originate).
     """
+    check_originate(action)
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
             reader = sock.makefile("r", encoding="utf-8", newline="\r\n")
@@ -442,6 +560,26 @@ def ami_action(port: int, secret: str, action: dict[str, str],
     if replies[0].get("Response") == "Error":
         raise AmiRefused(f"{action['Action']}: {replies[0].get('Message', '')}")
     return replies
+
+
+_ORIGINATE_CHANNEL = re.compile(r"^(PJSIP/[0-9]{1,20}|Local/[0-9A-Za-z]{1,20}@hotline-[a-z-]+)$")
+
+
+def check_originate(action: dict[str, str]) -> None:
+    """Refuse an Originate that is not the hotline's own: AMI's originate class alone lets
+    a channel run any application; ours only ring a staff phone (or a Local channel) into
+    a hotline-* context of dialplan/. Other actions pass."""
+    fields = {k.lower(): v for k, v in action.items()}
+    if fields.get("action", "").lower() != "originate":
+        return
+    if "application" in fields or "data" in fields:
+        raise PbxError("Originate refused: the hotline never originates into an application")
+    if not fields.get("context", "").startswith("hotline-"):
+        raise PbxError(f"Originate refused: context {fields.get('context', '')!r} is not "
+                       "one of the hotline's own (hotline-*)")
+    if not _ORIGINATE_CHANNEL.match(fields.get("channel", "")):
+        raise PbxError(f"Originate refused: channel {fields.get('channel', '')!r} is not a "
+                       "staff phone or a Local channel into a hotline-* context")
 
 
 def _ami_exchange(sock: socket.socket, reader: TextIO,
@@ -498,9 +636,10 @@ def spawn_detached(argv: list[str], log: Path, cwd: Path | None = None) -> None:
     """Start a long-running process in its own session, not as our child: it outlives
     the command that started it, and writes its own pid file."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
+    # Its output names callers' channels: 0640, whatever the caller's own umask.
+    with os.fdopen(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640), "ab") as out:
         subprocess.run(["setsid", "-f", *argv], stdin=subprocess.DEVNULL, stdout=out,
-                       stderr=out, cwd=cwd, check=True)
+                       stderr=out, cwd=cwd, check=True, umask=PRIVATE_UMASK)
 
 
 def start(settings: Settings, timeout: float = 60.0) -> PbxInstance:
@@ -514,6 +653,8 @@ def start(settings: Settings, timeout: float = 60.0) -> PbxInstance:
     secrets = load_or_create(settings)
     render_config(settings, inst, secrets, seed_phones(settings, secrets))
     install_sounds(settings, inst)
+    keep_private(settings)
+    grant_pbx(inst)
     if running_pid(settings) is None:
         spawn_detached(inst.command("-f"), settings.log_dir / "asterisk.out")
     else:

@@ -1,9 +1,11 @@
-"""Secrets generated at set-up: the AMI password.
+"""Secrets generated at set-up (the AMI password), and the file modes that keep them and
+the callers' data private.
 
 They live in data_dir/secrets.toml (mode 600), never in the repository and never in logs.
 The phones' SIP passwords live in the phones table (hotline.db.phones). Sites set up before
 that table existed kept them here, under [phones]: those are read, kept, and used once, to
 seed the table with the passwords the desk phones already have; new ones are not added.
+The table is as private as the database: its file is the owner's only (keep_private).
 """
 
 from __future__ import annotations
@@ -14,7 +16,19 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from hotline.settings import Settings
+
+# Files and folders every hotline process creates are its owner's (and group's) only:
+# 0640 and 0750. The CLI, the bridge and the scheduler set it first thing; the processes
+# the CLI starts (Asterisk too) inherit it.
+PRIVATE_UMASK = 0o027
+_LOG_SUFFIXES = (".log", ".out")
+
+
+def use_private_umask() -> None:
+    os.umask(PRIVATE_UMASK)
 
 
 @dataclass(frozen=True)
@@ -44,5 +58,32 @@ def _write(path: Path, ami: str, phones: dict[str, str]) -> None:
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
+        os.fchmod(fd, 0o600)  # a left-over .tmp keeps its old mode through O_CREAT
         handle.write("\n".join(lines) + "\n")
     tmp.replace(path)
+
+
+def keep_private(settings: Settings) -> None:
+    """Tighten what an older version (or another umask) left readable to every local
+    user: the data folder 0750, the secrets and the SQLite database with its -wal and
+    -shm 0600 (SQLite gives new -wal/-shm files the database's mode), logs 0640."""
+    data = settings.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    data.chmod(0o750)
+    for folder in (settings.log_dir, settings.run_dir):
+        if folder.is_dir():
+            folder.chmod(0o750)
+    for path in (data / "secrets.toml", *_sqlite_files(settings.database_url)):
+        if path.exists():
+            path.chmod(0o600)
+    for log in settings.log_dir.iterdir() if settings.log_dir.is_dir() else ():
+        if log.is_file() and log.suffix in _LOG_SUFFIXES:
+            log.chmod(0o640)
+
+
+def _sqlite_files(url: str) -> list[Path]:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return []
+    db = Path(parsed.database)
+    return [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hotline import prompts
+from hotline import pbx, prompts
 from hotline.db import calls
 from hotline.db.base import session_scope
 from ivr import variables as v
@@ -119,7 +119,8 @@ class CallFlow:
     async def record(self, relative: str, max_seconds: int, silence: int = 3) -> files.Probe:
         """Record the caller into recordings/<relative>.wav after a beep; # ends it."""
         host = self.services.recording_file(relative + ".wav")
-        host.parent.mkdir(parents=True, exist_ok=True)
+        # Asterisk writes the file: the folder must be its user's (hotline.pbx).
+        await asyncio.to_thread(pbx.make_pbx_dirs, self.services.pbx, host.parent)
         target = self.services.pbx.to_pbx(host.with_suffix(""))
         await self.log("record", {"path": relative + ".wav"})
         await self.agi.stream_file(str(self.services.pbx.pbx_root / "sounds" / "tones" / "beep"))

@@ -26,7 +26,11 @@ CONSULT_CONTEXT = "hotline-consult"
 
 # How long the handler's phone rings for a click-to-call reply before Asterisk gives up.
 REPLY_RING_MS = 30000
-_DIALABLE = re.compile(r"^\+?[0-9]{3,20}$")
+# The number shapes dialplan/transfer.conf and reply.conf let through to Dial, checked here
+# first so staff get a clear message: a staff extension (3 to 6 ASCII digits, as the phones
+# table has them; str.isdigit() would take other scripts' digits) and a phone number.
+_STAFF_EXTENSION = re.compile(r"[0-9]{3,6}")
+_DIALABLE = re.compile(r"\+?[0-9]{3,20}")
 
 # Asterisk's QueueMemberStatus Status codes (ast_device_state), as the console says them.
 DEVICE_STATES = {
@@ -60,9 +64,9 @@ def reply_call_action(handler_ext: str, caller_number: str, ticket_ref: str,
     (hotline.pbx.ami_action, as the console does): panoramisk would wait for the
     OriginateResponse event, which comes only after the handler answers.
     """
-    if not handler_ext.isdigit():
+    if not _STAFF_EXTENSION.fullmatch(handler_ext):
         raise ControlError(f"分机号码无效：{handler_ext}")
-    if not _DIALABLE.match(caller_number):
+    if not _DIALABLE.fullmatch(caller_number):
         raise ControlError(f"来电人号码无法拨打：{caller_number}")
     return {"Action": "Originate", "Channel": interface(handler_ext),
             "Context": v.REPLY_CONTEXT, "Exten": "s", "Priority": "1",
@@ -139,7 +143,7 @@ class PbxControl:
         Attended: the agent talks to the target first while the caller holds; the agent
         hanging up completes it, and no answer gives the agent the caller back.
         """
-        if not target.isdigit():
+        if not _STAFF_EXTENSION.fullmatch(target):
             raise ControlError(f"转接号码无效：{target}")
         if attended:
             await self._act({"Action": "Atxfer", "Channel": agent_channel, "Exten": target,

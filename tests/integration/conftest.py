@@ -204,6 +204,17 @@ async def phone_password(sessions: async_sessionmaker[AsyncSession], extension: 
         return (await phones_db.get_phone(db, extension)).password
 
 
+def live_channels(settings: Settings) -> list[dict[str, str]]:
+    """Asterisk's channels now, with the fields of AMI's CoreShowChannel events the tests
+    read. Through the control socket: no AMI user has the class CoreShowChannels needs."""
+    fields = ("Channel", "Context", "Exten", "Priority", "ChannelStateDesc", "Application",
+              "ApplicationData", "CallerIDNum", "AccountCode", "PeerAccount", "AMAFlags",
+              "Duration", "BridgeId", "Uniqueid")
+    out = pbx.cli(settings, "core show channels concise")
+    return [dict(zip(fields, line.split("!"), strict=False))
+            for line in out.splitlines() if "!" in line]
+
+
 def wait_for(predicate: object, timeout: float = 20.0, interval: float = 0.25) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

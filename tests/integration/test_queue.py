@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline.pbx import AMI_USER
+from hotline.pbx import CONSOLE_AMI_USER, console_ami_secret
 from hotline.secrets import load_or_create
 from hotline.settings import Settings
 from ivr.ami import AmiClient
@@ -25,7 +25,8 @@ async def test_office_hours_call_reaches_a_seat(
     await set_mode(sessions, "open")
     secrets = load_or_create(settings)
     target = f"127.0.0.1:{PORTS['sip']}"
-    ami = AmiClient("127.0.0.1", settings.pbx.ami_port, AMI_USER, secrets.ami_secret)
+    ami = AmiClient("127.0.0.1", settings.pbx.ami_port, CONSOLE_AMI_USER,
+                    console_ami_secret(secrets))
     await ami.connect()
     try:
         with sipp.Phone("8001", await phone_password(sessions, "8001"), target=target,

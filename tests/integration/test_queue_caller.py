@@ -20,7 +20,7 @@ from hotline import pbx
 from hotline.db import calls, tickets
 from hotline.db.base import session_scope
 from hotline.db.models import Ticket
-from hotline.pbx import AMI_USER
+from hotline.pbx import CONSOLE_AMI_USER, console_ami_secret
 from hotline.secrets import load_or_create
 from hotline.settings import Settings
 from ivr.ami import AmiClient
@@ -52,8 +52,8 @@ async def busy_seat(bridge: BridgeProcess, settings: Settings, sessions: Session
                     tmp_path: Path) -> AsyncIterator[None]:
     """Office hours, and one seat in the queue whose phone rings unanswered."""
     await set_mode(sessions, "open")
-    ami = AmiClient("127.0.0.1", settings.pbx.ami_port, AMI_USER,
-                    load_or_create(settings).ami_secret)
+    ami = AmiClient("127.0.0.1", settings.pbx.ami_port, CONSOLE_AMI_USER,
+                    console_ami_secret(load_or_create(settings)))
     await ami.connect()
     try:
         with RingingPhone(SEAT, await phone_password(sessions, SEAT),

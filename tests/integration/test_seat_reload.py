@@ -16,7 +16,13 @@ from hotline import pbx
 from hotline.secrets import load_or_create
 from hotline.settings import REPO_ROOT, Settings
 from tests.integration import sipp
-from tests.integration.conftest import PORTS, BridgeProcess, phone_password, port
+from tests.integration.conftest import (
+    PORTS,
+    BridgeProcess,
+    live_channels,
+    phone_password,
+    port,
+)
 from tests.integration.test_walking_skeleton import place_call, recording_done, set_mode, wait_call
 
 CALLER = "13600000305"
@@ -24,18 +30,11 @@ TALK_SECONDS = 16
 ADMIN, ADMIN_PASSWORD = "seat-admin", "seat-admin-12368"
 
 
-def channels(settings: Settings) -> list[dict[str, str]]:
-    """Asterisk's live channels (AMI CoreShowChannels)."""
-    replies = pbx.ami_action(settings.pbx.ami_port, pbx.console_ami_secret(load_or_create(settings)),
-                             {"Action": "CoreShowChannels"})
-    return [r for r in replies[1:] if r.get("Event") == "CoreShowChannel"]
-
-
 async def talking(settings: Settings, timeout: float = 20.0) -> list[dict[str, str]]:
     """The caller's and seat 8001's channels, once both are up and bridged together."""
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
-        found = await asyncio.to_thread(channels, settings)
+        found = await asyncio.to_thread(live_channels, settings)
         seat = [c for c in found if c["Channel"].startswith("PJSIP/8001-")]
         if seat and seat[0].get("BridgeId") and all(c["ChannelStateDesc"] == "Up"
                                                     for c in found):
@@ -91,7 +90,7 @@ async def test_seat_reload_keeps_the_call_in_progress(
             assert by_ext["8001"]["registered"] is True
             assert by_ext["8005"]["registered"] is False
             # ... and the call was not touched: the same two channels, still bridged.
-            after = await asyncio.to_thread(channels, settings)
+            after = await asyncio.to_thread(live_channels, settings)
             assert sorted(c["Channel"] for c in after) == sorted(c["Channel"] for c in before)
             assert all(c["ChannelStateDesc"] == "Up" and c.get("BridgeId") for c in after)
 

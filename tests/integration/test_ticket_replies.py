@@ -33,7 +33,13 @@ from hotline.sms.sender import Sender
 from hotline.sms.smpp_session import SmppDriver
 from recordings import files
 from tests.integration import sipp
-from tests.integration.conftest import PORTS, BridgeProcess, phone_password, port
+from tests.integration.conftest import (
+    PORTS,
+    BridgeProcess,
+    live_channels,
+    phone_password,
+    port,
+)
 from tests.sms.conftest import PASSWORD as SMSC_PASSWORD
 from tests.sms.conftest import SYSTEM_ID, Smsc, smsc  # noqa: F401  (the smsc fixture)
 
@@ -157,12 +163,6 @@ def carrier_caller(tmp_path: Path) -> Iterator[None]:
         proc.wait(timeout=10)
 
 
-def _channels(settings: Settings) -> list[dict[str, str]]:
-    secret = pbx.console_ami_secret(load_or_create(settings))
-    replies = pbx.ami_action(settings.pbx.ami_port, secret, {"Action": "CoreShowChannels"})
-    return [r for r in replies[1:] if r.get("Event") == "CoreShowChannel"]
-
-
 async def _wait(predicate: Any, timeout: float = 30.0) -> Any:
     for _ in range(int(timeout / 0.25)):
         if value := await predicate():
@@ -185,7 +185,7 @@ async def test_a_click_to_call_reply_picked_up_by_the_caller_closes_with_its_rec
         assert calling.status_code == 202, calling.text
 
         async def both_talking() -> bool:
-            up = [c for c in await asyncio.to_thread(_channels, settings)
+            up = [c for c in await asyncio.to_thread(live_channels, settings)
                   if c.get("ChannelStateDesc") == "Up"]
             return {c["Channel"].split("-")[0] for c in up} >= {f"PJSIP/{HANDLER_EXT}",
                                                               "PJSIP/carrier"}
