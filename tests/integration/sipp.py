@@ -41,15 +41,69 @@ def key(digit: str, then_wait: float = 0.5) -> str:
     return f"@KEY:{digit}@" + quiet(then_wait)
 
 
+def wait_go(mark: int) -> str:
+    """The caller holds on (sending nothing) until the test calls go(workdir, mark): keys
+    that follow land when the test saw the menu ready for them, however busy the machine.
+    Put it right after a key with no wait (key(d, 0)): a go arriving in a pause would be
+    a message the scenario does not expect there."""
+    return f"@WAIT:{mark}@"
+
+
+# SIPp runs an exec in the background, so the file may appear once the scenario already
+# waits; the rename makes it appear whole. The INFO goes unanswered: SIPp would send its
+# answer to Asterisk, its only peer, so the scenario says it went on with a second file.
+_WAIT = """  <nop><action><exec command="echo '[call_id] [local_port]' > {n}.tmp && mv {n}.tmp {n}"/>
+  </action></nop>
+  <recv request="INFO"/>
+  <nop><action><exec command="touch {n}.gone"/></action></nop>
+"""
+
+
+def _waiting_file(mark: int | str) -> str:
+    return f"waiting-{mark}"
+
+
 def _render(steps: str, media: CallerMedia) -> str:
     def step(match: re.Match[str]) -> str:
         kind, value = match.group(1), match.group(2)
         if kind == "KEY":
             return _play(media.press(value)) + _pause(PRESS_SECONDS)
+        if kind == "WAIT":
+            return _WAIT.format(n=_waiting_file(value))
         seconds = float(value)
         pcap = media.speech(seconds) if kind == "SPEAK" else media.quiet(seconds)
         return _play(pcap) + _pause(seconds)
-    return re.sub(r"@(SPEAK|QUIET|KEY):([^@]+)@", step, steps)
+    return re.sub(r"@(SPEAK|QUIET|KEY|WAIT):([^@]+)@", step, steps)
+
+
+def waiting(workdir: Path, mark: int) -> bool:
+    """Whether the caller has reached wait_go(mark) and holds on there."""
+    return (workdir / _waiting_file(mark)).exists()
+
+
+def go(workdir: Path, mark: int, timeout: float = 10.0) -> None:
+    """Let a caller waiting at wait_go(mark) go on: one in-dialog INFO (loopback UDP is not
+    lost; sent again, it would arrive where the scenario expects something else)."""
+    waiting_file = workdir / _waiting_file(mark)
+    call_id, sipp_port = waiting_file.read_text().split()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        request = _go_request(call_id, sock.getsockname()[1], mark)
+        sock.sendto(request.encode(), ("127.0.0.1", int(sipp_port)))
+    deadline = time.monotonic() + timeout
+    while not waiting_file.with_suffix(".gone").exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the caller did not take go {mark} within {timeout} s")
+        time.sleep(0.05)
+
+
+def _go_request(call_id: str, port: int, mark: int) -> str:
+    return "\r\n".join([
+        "INFO sip:caller@127.0.0.1 SIP/2.0",
+        f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-go-{mark}",
+        "From: <sip:test@127.0.0.1>;tag=go", "To: <sip:caller@127.0.0.1>",
+        f"Call-ID: {call_id}", f"CSeq: {100 + mark} INFO", "Max-Forwards: 70",
+        "Content-Length: 0", "", ""])
 
 
 @dataclass

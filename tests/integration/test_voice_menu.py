@@ -28,6 +28,8 @@ from tests.integration.test_walking_skeleton import place_call, set_mode
 
 QUERY_CODE = "2026030001"  # docs/cases.example.csv
 MOBILE = "13912345678"
+# docs/cases.example.csv: a party to two cases, whose phone on file is MOBILE
+PARTY_ID_NUMBER = "410399198001010018"
 
 
 @pytest.fixture(autouse=True)
@@ -60,6 +62,27 @@ async def finished_call(sessions: async_sessionmaker[AsyncSession], caller: str)
             return call
         await asyncio.sleep(0.2)
     raise AssertionError(f"no ended call from {caller}")
+
+
+async def go_when_heard(sessions: async_sessionmaker[AsyncSession], caller: str, prompt: str,
+                        workdir: Path, mark: int, timeout: float = 60.0) -> None:
+    """Let the caller waiting at sipp.wait_go(mark) go on once their call, still up, has
+    started `prompt`: keys then land while the menu listens, however slow the machine."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if sipp.waiting(workdir, mark) and prompt in await live_prompts(sessions, caller):
+            await asyncio.to_thread(sipp.go, workdir, mark)
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{caller} never heard {prompt} while waiting at mark {mark}")
+
+
+async def live_prompts(sessions: async_sessionmaker[AsyncSession], caller: str) -> list[str]:
+    async with session_scope(sessions) as session:
+        rows = await session.execute(select(Call.id).where(Call.caller_number == caller,
+                                                           Call.ended_at.is_(None)))
+        found = [await calls.get_call(session, call_id) for call_id in rows.scalars()]
+    return [prompt for call in found if call is not None for prompt in prompts_of(call)]
 
 
 def prompts_of(call: Call) -> list[str]:
@@ -101,6 +124,32 @@ async def test_case_query_by_code_read_out_and_sent_by_sms(
         sms = (await session.execute(select(SmsMessage).where(SmsMessage.call_id == call.id)))
         [message] = sms.scalars()
     assert message.to_number == MOBILE and "豫03民初1234号" in message.text
+
+
+async def test_case_query_by_id_number_from_a_strangers_phone_goes_by_sms_to_the_party(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    caller = "13700000003"  # not a party's phone
+    steps = (sipp.wait_go(1) + sipp.key("1", 0)                   # 1 during the welcome
+             + sipp.wait_go(2) + keys(PARTY_ID_NUMBER + "#")      # the ID number, ended by #
+             + sipp.quiet(60))                                    # until the hotline hangs up
+    placed = asyncio.create_task(place_call(settings, steps, tmp_path, caller=caller))
+    await go_when_heard(sessions, caller, "welcome", tmp_path, 1)
+    await go_when_heard(sessions, caller, "case-query-input", tmp_path, 2)
+    result = await placed
+    assert result.returncode == 0, result.output
+
+    call = await finished_call(sessions, caller)
+    heard = prompts_of(call)
+    assert "case-sms-to-party" in heard and "goodbye" in heard, heard
+    assert not {"case-found", "case-count", "case-details", "case-hearing",
+                "case-sms-offer"} & set(heard), heard
+    async with session_scope(sessions) as session:
+        sms = (await session.execute(select(SmsMessage).where(SmsMessage.call_id == call.id)))
+        [message] = sms.scalars()
+    assert message.to_number == MOBILE  # the party's phone on file, not the caller's
+    assert "豫03民初1234号" in message.text and "豫03执89号" in message.text
+    logged = repr([e.detail for e in call.events]) + call.menu_path
+    assert PARTY_ID_NUMBER not in logged and MOBILE not in logged
 
 
 async def test_wrong_codes_lock_the_number_out(
