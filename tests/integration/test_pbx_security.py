@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import stat
 import time
@@ -169,7 +170,6 @@ async def test_what_the_hotline_writes_is_its_owner_s_only(
     result = await place_call(settings, sipp.speak(3), tmp_path, caller=CALLER)
     assert result.returncode == 0, result.output
     await wait_call(sessions, recording_done, caller=CALLER)
-    uid, gid = pbx.pbx_owner(asterisk) or (-1, -1)
 
     data = settings.data_dir
     assert _mode(data) == 0o750
@@ -180,6 +180,7 @@ async def test_what_the_hotline_writes_is_its_owner_s_only(
     # (*-test.out: the output of the processes the test fixtures start themselves)
     assert [p.name for p in settings.log_dir.iterdir()
             if _mode(p) & 0o037 and not p.name.endswith("-test.out")] == []
+    uid, gid = pbx.pbx_owner(asterisk) or (-1, -1)
     for name in ("manager.conf", "pjsip.conf"):
         site = asterisk.dir("etc") / "site" / name
         assert (site.stat().st_uid, site.stat().st_gid, _mode(site)) == (0, gid, 0o640), name
@@ -203,7 +204,7 @@ async def test_phones_list_sees_the_registrations_pjsip_shows(
     # No phone registered: an answer ("-" for each phone), not "the PBX is not running".
     pbx.cli(settings, "database deltree registrar/contact")
     # (the carrier's contact is configured, not registered: AMI did not list it)
-    assert set(pbx.contact_statuses(pbx.cli(settings, "pjsip show contacts"))) <= {"carrier"}
+    assert not re.search(r"Contact:\s+[0-9]+/", pbx.cli(settings, "pjsip show contacts"))
     listed = hotline_cli("phones", "list")  # type: ignore[operator]
     assert listed.returncode == 0 and "registration unknown" not in listed.stderr, \
         listed.stderr
