@@ -16,7 +16,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_console.forms import field_error
 from agent_console.texts import ROLE_LABELS, ROLES
+from hotline.db import presence as presence_db
+from hotline.db.base import utcnow
 from hotline.db.models import ApiToken, User, WebSession
 
 _hasher = PasswordHasher()
@@ -25,6 +28,12 @@ MIN_PASSWORD_LENGTH = 8
 
 class AccountError(ValueError):
     """A user command cannot be done; the message says why (in English, for the CLI)."""
+
+
+class ExtensionRefused(AccountError):
+    """The extension cannot be the user's (another user has it, or it is not a number); the
+    message, Chinese for the console, its API and the CLI alike, names the field and who
+    has it."""
 
 
 @dataclass(frozen=True)
@@ -85,16 +94,64 @@ def _digest(secret: str) -> str:
 # --- users ------------------------------------------------------------------------------
 
 async def add_user(session: AsyncSession, username: str, password: str, role: str,
-                   display_name: str = "", extension: str = "") -> User:
+                   display_name: str = "", extension: str = "", *,
+                   move_extension: bool = False) -> User:
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
     if await get_user(session, username) is not None:
         raise AccountError(f"user {username!r} already exists")
     user = User(username=username, password_hash=await asyncio.to_thread(hash_password, password),
-                role=role, display_name=display_name, extension=extension, active=True)
+                role=role, display_name=display_name, extension="", active=True)
     session.add(user)
     await session.flush()
+    await assign_extension(session, user, extension, move=move_extension)
     return user
+
+
+async def assign_extension(session: AsyncSession, user: User, extension: str, *,
+                           move: bool = False) -> None:
+    """Give the user this seat ("" for none). An extension is one user's at a time: one
+    held by someone else is refused (ExtensionRefused), unless move, which takes it from
+    them and signs them out of it."""
+    extension = extension.strip()
+    if extension and not extension.isdigit():
+        raise ExtensionRefused(field_error("extension", "extension_digits"))
+    holder = await _holder(session, extension, user.id)
+    if holder is not None:
+        if not move:
+            raise ExtensionRefused(field_error("extension", "extension_taken", extension=extension,
+                                             holder=_who(holder)))
+        holder.extension = ""
+        await session.flush()
+    # Nobody stays signed in on a seat that is no longer theirs.
+    if user.extension and user.extension != extension:
+        await presence_db.vacate(session, user.extension, utcnow())
+    if holder is not None:
+        await presence_db.vacate(session, extension, utcnow())
+    user.extension = extension
+    await session.flush()
+
+
+async def set_extension(session: AsyncSession, username: str, extension: str, *,
+                        move: bool = False) -> User:
+    """assign_extension for the user of this name (the CLI and the API name users so)."""
+    user = await get_user(session, username)
+    if user is None:
+        raise AccountError(f"no user {username!r}")
+    await assign_extension(session, user, extension, move=move)
+    return user
+
+
+async def _holder(session: AsyncSession, extension: str, user_id: int) -> User | None:
+    if not extension:
+        return None
+    found: User | None = await session.scalar(
+        select(User).where(User.extension == extension, User.id != user_id))
+    return found
+
+
+def _who(user: User) -> str:
+    return f"{user.username}（{user.display_name}）" if user.display_name else user.username
 
 
 async def get_user(session: AsyncSession, username: str) -> User | None:

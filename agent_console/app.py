@@ -29,6 +29,7 @@ from agent_console import (
     roster,
     sms,
     tickets,
+    users,
 )
 from agent_console.auth import Console, Forbidden, NotLoggedIn
 from agent_console.live import LiveDesk
@@ -64,7 +65,7 @@ def create_app(settings: Settings, sessions: async_sessionmaker[AsyncSession], *
     for work in (calllog, consult, kb, roster):
         app.include_router(work.pages)
         app.include_router(work.api)
-    for work in (departments, tickets):
+    for work in (departments, tickets, users):
         app.include_router(work.pages)
         app.include_router(work.api)
     app.include_router(sms.pages)

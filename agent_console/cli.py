@@ -26,6 +26,8 @@ from ivr.ami import AmiClient
 from ivr.control import PbxControl
 
 PASSWORD_VAR = "HOTLINE_NEW_PASSWORD"
+MOVE_HELP = ("an extension another user has is refused; with this it is taken from them "
+             "(and they are signed out of the seat)")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,7 +39,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--name", default="", help="the name the console shows")
     p.add_argument("--extension", default="", help="the user's seat phone, e.g. 8001")
+    p.add_argument("--move-extension", action="store_true", help=MOVE_HELP)
     p.set_defaults(func=cmd_user_add)
+    p = actions.add_parser("extension", help="give a user a seat phone (one user per "
+                           "extension), or take it away with \"\"")
+    p.add_argument("username")
+    p.add_argument("extension", help='e.g. 8001; "" for none')
+    p.add_argument("--move", action="store_true", help=MOVE_HELP)
+    p.set_defaults(func=cmd_user_extension)
     actions.add_parser("list", help="every user").set_defaults(func=cmd_user_list)
     p = actions.add_parser("passwd", help=f"set a user's password (or from ${PASSWORD_VAR})")
     p.add_argument("username")
@@ -49,7 +58,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
     async def work(session: AsyncSession) -> None:
         await accounts.add_user(session, args.username, password, args.role, args.name,
-                                args.extension)
+                                args.extension, move_extension=args.move_extension)
     try:
         password = _new_password()
         run_once(settings.database_url, work)
@@ -57,6 +66,17 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
         print(f"hotline: {exc}", file=sys.stderr)
         return 2
     print(f"user {args.username} added ({args.role})")
+    return 0
+
+
+def cmd_user_extension(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        run_once(settings.database_url, lambda s: accounts.set_extension(
+            s, args.username, args.extension, move=args.move))
+    except AccountError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.username}: extension {args.extension or '(none)'}")
     return 0
 
 

@@ -111,6 +111,18 @@ MESSAGES.update({
     "no_duty_judge": "今天没有安排值班法官（或其未绑定分机），请联系管理员排班。",
     "no_call": "当前没有正在通话的来电。",
 })
+# An extension is one user's at a time (accounts.assign_extension).
+FIELD_LABELS["extension"] = "分机号"
+FIELD_ERRORS.update({
+    "extension_taken": "{label} {extension} 已分配给用户 {holder}，一个分机同一时间只属于一个"
+                       "用户。请换一个分机，或明确选择从 {holder} 移交过来"
+                       "（页面勾选“移交分机”，接口 move=true，命令行 --move-extension）。",
+    "extension_digits": "{label}只能由数字组成，如 8001。",
+})
+MESSAGES.update({
+    "extension_set": "用户 {name} 的分机已设为：{extension}。",
+    "no_extension_set": "无",
+})
 
 # --- departments and tickets (forwarding, the handler's desk, replies) ----------------
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db.base import Base, UTCDateTime, utcnow
@@ -390,6 +390,12 @@ class User(Base):
     agent_console.texts.ROLES; passwords are kept only as argon2 hashes."""
 
     __tablename__ = "users"
+    # An extension is one user's at a time: the PBX's queue member, the call's agent and
+    # the recording's listener are worked out from it. "" (no extension) is no claim.
+    __table_args__ = (Index("uq_users_extension", "extension", unique=True,
+                            sqlite_where=text("extension <> ''"),
+                            postgresql_where=text("extension <> ''")),)
+
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(40), unique=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.models import AgentPresence, User
@@ -28,8 +28,25 @@ async def set_presence(session: AsyncSession, user_id: int, extension: str, stat
         row = AgentPresence(user_id=user_id)
         session.add(row)
     row.extension, row.state, row.reason, row.since = extension, state, reason, at
+    if state != OUT:
+        await vacate(session, extension, at, keep_user_id=user_id)
     await session.flush()
     return row
+
+
+async def vacate(session: AsyncSession, extension: str, at: datetime, *,
+                 keep_user_id: int | None = None) -> None:
+    """Whoever else was signed in on this seat is out: one seat answers for one person, so
+    the call's agent and the recording's listener (recording_access.user_on_extension)
+    are who signed in last, never a colleague who sat there before."""
+    if not extension:
+        return
+    query = (update(AgentPresence)
+             .where(AgentPresence.extension == extension, AgentPresence.state != OUT)
+             .values(state=OUT, reason="", since=at))
+    if keep_user_id is not None:
+        query = query.where(AgentPresence.user_id != keep_user_id)
+    await session.execute(query)
 
 
 async def signed_in(session: AsyncSession) -> list[tuple[AgentPresence, User]]:

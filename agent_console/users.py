@@ -1,0 +1,78 @@
+"""Users' seat phones, set by the administrator on the users page and through the API.
+An extension is one user's at a time (accounts.assign_extension): one another user has is
+refused with the field and the holder named, and moved only when the administrator asks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent_console import accounts
+from agent_console.accounts import ExtensionRefused
+from agent_console.api import UserOut
+from agent_console.auth import Principal, console, require_role
+from agent_console.forms import Errors, api_error, form_values
+from agent_console.pages import render
+from agent_console.texts import ADMIN, MESSAGES
+from hotline.db.base import session_scope
+from hotline.db.models import User
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["users"])
+Admin = Annotated[Principal, Depends(require_role(ADMIN))]
+
+
+class ExtensionIn(BaseModel):
+    # "" takes the user's extension away
+    extension: str
+    # take the extension from the user who has it (they are signed out of the seat)
+    move: bool = False
+
+
+async def _assign(db: AsyncSession, user: User | None, extension: str, move: bool) -> User:
+    if user is None:
+        raise HTTPException(404, MESSAGES["user_not_found"])
+    await accounts.assign_extension(db, user, extension, move=move)
+    return user
+
+
+@pages.post("/admin/users/{user_id}/extension")
+async def extension_page(request: Request, who: Admin, user_id: int) -> Response:
+    values = await form_values(request, ("extension", "move"))
+    try:
+        async with session_scope(console(request).sessions) as db:
+            user = await _assign(db, await db.get(User, user_id), values["extension"],
+                                 values["move"] == "on")
+            notice = MESSAGES["extension_set"].format(
+                name=user.username, extension=user.extension or MESSAGES["no_extension_set"])
+    except ExtensionRefused as refused:
+        return await _users_page(request, who, 422, errors={user_id: {"extension": str(refused)}},
+                                 typed={user_id: values["extension"]})
+    return await _users_page(request, who, notice=notice)
+
+
+async def _users_page(request: Request, who: Principal, status: int = 200, notice: str = "",
+                      errors: dict[int, Errors] | None = None,
+                      typed: dict[int, str] | None = None) -> Response:
+    async with session_scope(console(request).sessions) as db:
+        users = await accounts.list_users(db)
+    return render(request, "admin_users.html", status, user=who.account,
+                  csrf_token=who.csrf_token, users=users, notice=notice,
+                  extension_errors=errors or {}, extension_typed=typed or {})
+
+
+@api.put("/users/{username}/extension", summary="give a user a seat phone, or none with "
+         "\"\" (administrators); another user's is refused unless move is true")
+async def api_extension(request: Request, who: Admin, username: str,
+                        body: ExtensionIn) -> UserOut:
+    try:
+        async with session_scope(console(request).sessions) as db:
+            user = await _assign(db, await accounts.get_user(db, username), body.extension,
+                                 body.move)
+            return UserOut.of(user)
+    except ExtensionRefused as refused:
+        raise api_error({"extension": str(refused)}) from None
