@@ -65,12 +65,14 @@ async def finished_call(sessions: async_sessionmaker[AsyncSession], caller: str)
 
 
 async def go_when_heard(sessions: async_sessionmaker[AsyncSession], caller: str, prompt: str,
-                        workdir: Path, mark: int, timeout: float = 60.0) -> None:
+                        workdir: Path, mark: int, times: int = 1, timeout: float = 60.0) -> None:
     """Let the caller waiting at sipp.wait_go(mark) go on once their call, still up, has
-    started `prompt`: keys then land while the menu listens, however slow the machine."""
+    started `prompt` (the `times`-th time): keys then land while the menu listens, however
+    slow the machine."""
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
-        if sipp.waiting(workdir, mark) and prompt in await live_prompts(sessions, caller):
+        heard = await live_prompts(sessions, caller)
+        if sipp.waiting(workdir, mark) and heard.count(prompt) >= times:
             await asyncio.to_thread(sipp.go, workdir, mark)
             return
         await asyncio.sleep(0.1)
@@ -103,11 +105,15 @@ async def tickets_of(sessions: async_sessionmaker[AsyncSession], call: Call) -> 
 
 async def test_case_query_by_code_read_out_and_sent_by_sms(
         settings: Settings, sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
-    steps = (sipp.speak(1) + sipp.key("1", 1.5)           # 1 during the welcome
-             + keys(QUERY_CODE + "#")                        # the code, ended by #
-             + press_every("1", 1.0, 40)                     # 1 = "send it by SMS" when asked
-             + sipp.speak(20))                               # the reference number, goodbye
-    result = await place_call(settings, steps, tmp_path, caller=MOBILE)
+    steps = (sipp.wait_go(1) + sipp.key("1", 0)           # 1 during the welcome
+             + sipp.wait_go(2) + keys(QUERY_CODE + "#")      # the code, ended by #
+             + sipp.wait_go(3) + sipp.key("1", 0)            # 1 = "send it by SMS" when asked
+             + sipp.speak(40))                               # the reference number, goodbye
+    placed = asyncio.create_task(place_call(settings, steps, tmp_path, caller=MOBILE))
+    await go_when_heard(sessions, MOBILE, "welcome", tmp_path, 1)
+    await go_when_heard(sessions, MOBILE, "case-query-input", tmp_path, 2)
+    await go_when_heard(sessions, MOBILE, "case-sms-offer", tmp_path, 3)
+    result = await placed
     assert result.returncode == 0, result.output
 
     call = await finished_call(sessions, MOBILE)
@@ -155,16 +161,26 @@ async def test_case_query_by_id_number_from_a_strangers_phone_goes_by_sms_to_the
 async def test_wrong_codes_lock_the_number_out(
         settings: Settings, sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
     caller = "13700000001"
-    retry = seconds(settings, "case-query-retry")
-    wrong = sipp.key("1", 1.5) + keys("999999#") + sipp.speak(1.5) + keys("888888#")
-    wrong += sipp.speak(1.5) + keys("777777#") + sipp.speak(seconds(settings, "case-query-locked") + retry)
-    result = await place_call(settings, wrong, tmp_path, caller=caller)
+    wrong = (sipp.wait_go(1) + sipp.key("1", 0) + sipp.wait_go(2) + keys("999999#")
+             + sipp.wait_go(3) + keys("888888#") + sipp.wait_go(4) + keys("777777#")
+             + sipp.speak(seconds(settings, "case-query-locked") + 20))
+    placed = asyncio.create_task(place_call(settings, wrong, tmp_path, caller=caller))
+    await go_when_heard(sessions, caller, "welcome", tmp_path, 1)
+    await go_when_heard(sessions, caller, "case-query-input", tmp_path, 2)
+    await go_when_heard(sessions, caller, "case-query-retry", tmp_path, 3)
+    await go_when_heard(sessions, caller, "case-query-retry", tmp_path, 4, times=2)
+    result = await placed
     assert result.returncode == 0, result.output
     first = await finished_call(sessions, caller)
     assert "case-query-locked" in prompts_of(first)  # third wrong code (lockout_failures = 3)
 
-    again = sipp.key("1", 1.5) + sipp.speak(seconds(settings, "case-query-locked") + 1)
-    await place_call(settings, again, tmp_path, caller=caller)
+    again = (sipp.wait_go(1) + sipp.key("1", 0)
+             + sipp.speak(seconds(settings, "case-query-locked") + 20))
+    workdir = tmp_path / "again"
+    workdir.mkdir()
+    placed = asyncio.create_task(place_call(settings, again, workdir, caller=caller))
+    await go_when_heard(sessions, caller, "welcome", workdir, 1)
+    await placed
     second = await finished_call(sessions, caller)
     heard = prompts_of(second)
     assert "case-query-locked" in heard and "case-query-input" not in heard
