@@ -99,13 +99,23 @@ class PbxControl:
 
     async def join(self, extension: str, name: str, *, paused: bool = False,
                    reason: str = "") -> None:
-        """Put the seat in the queue; a seat already there is left as it is."""
+        """Put the seat in the queue under this name, ready or paused. A seat already there
+        under another name (someone else signed in on it before) is taken out and put back
+        under this one: the member name is whom the call log, the recording's listener and
+        the figures credit with the calls the seat answers."""
         fields = {"Action": "QueueAdd", "Queue": self.queue, "Interface": interface(extension),
                   "MemberName": name or extension, "StateInterface": interface(extension),
                   "Paused": "true" if paused else "false"}
         if paused and reason:
             fields["Reason"] = reason
-        await self._act(fields, tolerate="Already there")
+        if await self._act(fields, tolerate="Already there") is not None:
+            return
+        current = (await self.members()).get(extension)
+        if current is None or current.name != fields["MemberName"]:
+            await self.leave(extension)
+            await self._act(fields)
+        elif current.paused != paused:
+            await (self.pause(extension, reason) if paused else self.resume(extension))
 
     async def leave(self, extension: str) -> None:
         """Take the seat out of the queue; a seat not there is fine."""
@@ -161,6 +171,7 @@ class PbxControl:
         await self._act({"Action": "Hangup", "Channel": agent_channel})
 
     async def _act(self, fields: dict[str, str], tolerate: str = "") -> object:
+        """Asterisk's reply; None when it refused with the tolerated reason."""
         try:
             return await self.ami.action(fields)
         except AmiError as exc:
