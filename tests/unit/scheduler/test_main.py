@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import pytest
 
@@ -43,3 +44,38 @@ async def test_jobs_run_again_after_failing_and_the_heartbeat_tells(
     assert beat["jobs"]["flaky"]["ok"] is True and beat["jobs"]["steady"]["ok"] is True
     assert any("job flaky failed" in r.getMessage() for r in caplog.records)
     assert not settings.scheduler_heartbeat_file.exists(), "a stopped scheduler leaves no beat"
+
+
+async def test_the_log_tells_what_jobs_did_not_that_they_ran(
+        settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 18: APScheduler logged four INFO lines every 2 seconds (running the heartbeat,
+    executed successfully). Its own chatter stays below WARNING; a run of ours that did
+    something is one INFO line, a run that found nothing to do is none."""
+    caplog.set_level(logging.DEBUG)
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    runs: list[str] = []
+
+    async def busy(_ctx: Context) -> str | None:
+        runs.append("busy")
+        return "sent 3" if runs.count("busy") == 1 else None
+
+    async def idle(_ctx: Context) -> None:
+        runs.append("idle")
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        Scheduler(settings, [Job("busy", 0.2, busy), Job("idle", 0.2, idle)]).run(stop))
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if runs.count("busy") >= 3 and runs.count("idle") >= 3:
+            break
+    stop.set()
+    await task
+
+    assert runs.count("busy") >= 3 and runs.count("idle") >= 3
+    chatter = [r.getMessage() for r in caplog.records
+               if r.name.startswith("apscheduler") and r.levelno < logging.WARNING]
+    assert chatter == []
+    ours = [r.getMessage() for r in caplog.records if r.name == "scheduler"
+            and r.levelno == logging.INFO and not r.getMessage().startswith("scheduler running")]
+    assert len(ours) == 1 and ours[0].startswith("busy: sent 3 (")
