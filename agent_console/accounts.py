@@ -10,10 +10,11 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.forms import field_error
@@ -62,7 +63,19 @@ class Account:
 @dataclass(frozen=True)
 class FoundSession:
     row: WebSession
-    user: User | None
+    user: User
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    """How long a session or token lives: idle, counted again at each use, and never past
+    absolute from its creation (a stolen cookie kept busy still dies)."""
+
+    idle: timedelta
+    absolute: timedelta
+
+    def end(self, created: datetime, now: datetime) -> datetime:
+        return min(now + self.idle, created + self.absolute)
 
 
 def check_new_password(password: str) -> None:
@@ -160,10 +173,22 @@ async def get_user(session: AsyncSession, username: str) -> User | None:
 
 
 async def set_password(session: AsyncSession, username: str, password: str) -> None:
+    """The new password, and every session and token of the user ended: whoever knew the
+    old one is out."""
     user = await get_user(session, username)
     if user is None:
         raise AccountError(f"no user {username!r}")
     user.password_hash = await asyncio.to_thread(hash_password, password)
+    await end_sessions(session, user.id)
+
+
+async def end_sessions(session: AsyncSession, user_id: int) -> int:
+    """Log the user out everywhere: every browser session and API token; how many ended."""
+    ended = 0
+    for table in (WebSession, ApiToken):
+        result = await session.execute(delete(table).where(table.user_id == user_id))
+        ended += cast(CursorResult[Any], result).rowcount or 0
+    return ended
 
 
 async def list_users(session: AsyncSession) -> Sequence[User]:
@@ -186,29 +211,29 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
 
 # --- browser sessions -------------------------------------------------------------------
 
-async def open_session(session: AsyncSession, user_id: int | None, now: datetime,
-                       idle: timedelta) -> tuple[str, WebSession]:
+async def open_session(session: AsyncSession, user_id: int, now: datetime,
+                       lifetime: Lifetime) -> tuple[str, WebSession]:
     """A new session: the secret for the cookie, and its row (with the CSRF token)."""
     secret = secrets.token_urlsafe(32)
     row = WebSession(id_hash=_digest(secret), user_id=user_id,
                      csrf_token=secrets.token_urlsafe(32), created_at=now, last_seen_at=now,
-                     expires_at=now + idle)
+                     expires_at=lifetime.end(now, now))
     session.add(row)
     await session.flush()
     return secret, row
 
 
 async def find_session(session: AsyncSession, secret: str, now: datetime,
-                       idle: timedelta) -> FoundSession | None:
+                       lifetime: Lifetime) -> FoundSession | None:
     """The live session with this cookie secret, its idle time started again; None when
     unknown, expired, or its user was deactivated."""
     row = await session.get(WebSession, _digest(secret))
     if row is None or row.expires_at <= now:
         return None
-    user = await session.get(User, row.user_id) if row.user_id is not None else None
-    if user is not None and not user.active:
+    user = await session.get(User, row.user_id)
+    if user is None or not user.active:
         return None
-    row.last_seen_at, row.expires_at = now, now + idle
+    row.last_seen_at, row.expires_at = now, lifetime.end(row.created_at, now)
     return FoundSession(row, user)
 
 
@@ -224,22 +249,26 @@ async def purge_expired(session: AsyncSession, now: datetime) -> None:
 # --- API tokens -------------------------------------------------------------------------
 
 async def issue_token(session: AsyncSession, user_id: int, now: datetime,
-                      idle: timedelta) -> tuple[str, ApiToken]:
+                      lifetime: Lifetime) -> tuple[str, ApiToken]:
     secret = secrets.token_urlsafe(32)
     row = ApiToken(token_hash=_digest(secret), user_id=user_id, created_at=now,
-                   last_used_at=now, expires_at=now + idle)
+                   last_used_at=now, expires_at=lifetime.end(now, now))
     session.add(row)
     await session.flush()
     return secret, row
 
 
 async def find_token_user(session: AsyncSession, secret: str, now: datetime,
-                          idle: timedelta) -> User | None:
+                          lifetime: Lifetime) -> User | None:
     row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
     if row is None or row.expires_at <= now:
         return None
     user = await session.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    row.last_used_at, row.expires_at = now, now + idle
+    row.last_used_at, row.expires_at = now, lifetime.end(row.created_at, now)
     return user
+
+
+async def revoke_token(session: AsyncSession, secret: str) -> None:
+    await session.execute(delete(ApiToken).where(ApiToken.token_hash == _digest(secret)))

@@ -11,9 +11,11 @@ Forbidden; the app turns them into a redirect or page for browsers and JSON for 
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import secrets
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any, cast
 
@@ -22,9 +24,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agent_console import accounts
-from agent_console.accounts import Account
-from agent_console.texts import ROLES
+from agent_console import accounts, logins
+from agent_console.accounts import Account, Lifetime
+from agent_console.forms import local_time
+from agent_console.texts import MESSAGES, ROLES
 from hotline.db.base import session_scope
 from hotline.settings import Settings
 
@@ -54,10 +57,36 @@ class Console:
     sessions: async_sessionmaker[AsyncSession]
     clock: Callable[[], datetime]
     templates: Jinja2Templates
+    # Signs the login form's CSRF token; new at each start (an open login form then says
+    # "expired" once), so nothing is stored for a visitor who has not logged in.
+    signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     @property
-    def idle(self) -> timedelta:
-        return timedelta(minutes=self.settings.console.session_idle_minutes)
+    def lifetime(self) -> Lifetime:
+        settings = self.settings.console
+        return Lifetime(idle=timedelta(minutes=settings.session_idle_minutes),
+                        absolute=timedelta(hours=settings.session_max_hours))
+
+
+def login_form_token(c: Console, nonce: str) -> str:
+    """The login form's CSRF token: bound to the nonce in the visitor's cookie and to the
+    time it was issued, signed instead of stored (a visitor costs no database row)."""
+    issued = str(int(c.clock().timestamp()))
+    return f"{issued}.{_sign(c, nonce, issued)}"
+
+
+def login_form_token_ok(c: Console, nonce: str, token: str) -> bool:
+    issued, _, mac = token.partition(".")
+    if not issued.isdigit() or not nonce:
+        return False
+    age = c.clock().timestamp() - int(issued)
+    if not 0 <= age <= c.lifetime.idle.total_seconds():
+        return False
+    return hmac.compare_digest(mac.encode(), _sign(c, nonce, issued).encode())
+
+
+def _sign(c: Console, nonce: str, issued: str) -> str:
+    return hmac.new(c.signing_key, f"{nonce}.{issued}".encode(), hashlib.sha256).hexdigest()
 
 
 def console(request: Request) -> Console:
@@ -99,15 +128,29 @@ async def _identify(request: Request, credentials: HTTPAuthorizationCredentials 
     c = console(request)
     async with session_scope(c.sessions) as db:
         if credentials is not None:
-            user = await accounts.find_token_user(db, credentials.credentials, c.clock(), c.idle)
+            user = await accounts.find_token_user(db, credentials.credentials, c.clock(),
+                                                  c.lifetime)
             if user is None:
                 raise NotLoggedIn()
             return Principal(Account.of(user), None)
         secret = request.cookies.get(SESSION_COOKIE)
-        found = await accounts.find_session(db, secret, c.clock(), c.idle) if secret else None
-        if found is None or found.user is None:
+        found = await accounts.find_session(db, secret, c.clock(), c.lifetime) if secret else None
+        if found is None:
             raise NotLoggedIn()
         return Principal(Account.of(found.user), found.row.csrf_token)
+
+
+def client_address(request: Request) -> str:
+    """The address the connection came from (the proxy's, behind a reverse proxy)."""
+    return request.client.host if request.client else ""
+
+
+def login_error(c: Console, outcome: logins.Outcome) -> str:
+    """Why a login failed, in Chinese: locked (until when, in local time) or wrong."""
+    if outcome.locked_until is None:
+        return MESSAGES["bad_credentials"]
+    return MESSAGES["login_locked"].format(
+        until=local_time(outcome.locked_until, c.settings.hours.timezone))
 
 
 async def check_csrf(request: Request, expected: str) -> None:

@@ -51,6 +51,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = actions.add_parser("passwd", help=f"set a user's password (or from ${PASSWORD_VAR})")
     p.add_argument("username")
     p.set_defaults(func=cmd_user_passwd)
+    p = actions.add_parser("logout", help="end a user's sessions and API tokens everywhere "
+                           "(a lost laptop, a leaked token); `passwd` does it too")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_user_logout)
     sub.add_parser("console", help="run the web console in the foreground"
                    ).set_defaults(func=cmd_console)
 
@@ -97,6 +101,21 @@ def cmd_user_passwd(settings: Settings, args: argparse.Namespace) -> int:
         print(f"hotline: {exc}", file=sys.stderr)
         return 2
     print(f"password of {args.username} changed")
+    return 0
+
+
+def cmd_user_logout(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(session: AsyncSession) -> int:
+        user = await accounts.get_user(session, args.username)
+        if user is None:
+            raise AccountError(f"no user {args.username!r}")
+        return await accounts.end_sessions(session, user.id)
+    try:
+        ended = run_once(settings.database_url, work)
+    except AccountError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.username} logged out: {ended} sessions and tokens ended")
     return 0
 
 

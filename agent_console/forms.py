@@ -8,9 +8,11 @@ the API answers 422 with {"detail": {"message": ..., "errors": {field: message}}
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException, Request
+from pydantic import BaseModel, Field
 
 from agent_console.texts import FIELD_ERRORS, FIELD_LABELS, MESSAGES
 
@@ -54,3 +56,41 @@ def parse_day(field: str, raw: str, errors: Errors) -> date | None:
 def local_time(moment: datetime | None, timezone: str) -> str:
     """A moment as staff read it: the court's local time, to the minute."""
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+# --- what the API answers when it refuses: documented once, for every route ----------------
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="why, in Chinese, for the user")
+
+
+class FieldErrorsOut(BaseModel):
+    message: str
+    errors: dict[str, str] = Field(description="each wrong field's message, in Chinese")
+
+
+class InvalidOut(BaseModel):
+    detail: str | FieldErrorsOut | list[dict[str, Any]] = Field(
+        description="a message; or the message and each wrong field's (the work forms); or "
+                    "FastAPI's list of validation errors (a value of the wrong type)")
+
+
+# Applied where create_app includes the routers, so the OpenAPI (and the fuzz test that
+# checks answers against it) knows every route can refuse these ways.
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "not logged in: no, an unknown or an expired "
+                                            "token or session"},
+    403: {"model": ErrorOut, "description": "the user's role may not do this, or (browser "
+                                            "sessions) the CSRF token is missing or wrong"},
+    404: {"model": ErrorOut, "description": "no such record, or not one this user may see"},
+    409: {"model": ErrorOut, "description": "not now: the record's state (or the user's, "
+                                            "e.g. no seat phone) does not allow it"},
+    422: {"model": InvalidOut, "description": "the request is not valid: a field, a value "
+                                              "out of range, or a number the database cannot "
+                                              "hold (such as an id far too large)"},
+}
+# Also for the routers that drive the PBX (the desk, reply calls).
+PBX_ERRORS: dict[int | str, dict[str, Any]] = {
+    502: {"model": ErrorOut, "description": "the PBX refused the action"},
+    503: {"model": ErrorOut, "description": "the PBX is not connected; try again later"},
+}

@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
+import re
+import secrets
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_console import accounts
+from agent_console import accounts, logins
 from agent_console.accounts import Account
-from agent_console.auth import SESSION_COOKIE, Principal, console, require_role
-from agent_console.texts import ADMIN, AGENT, MESSAGES, ROLE_LABELS, ROLES
+from agent_console.auth import (
+    SESSION_COOKIE,
+    Principal,
+    client_address,
+    console,
+    login_error,
+    login_form_token,
+    login_form_token_ok,
+    require_role,
+)
+from agent_console.forms import local_time
+from agent_console.texts import ADMIN, AGENT, LOGIN_VIA_LABELS, MESSAGES, ROLE_LABELS, ROLES
 from hotline.db.base import session_scope
+from hotline.db.models import User
 from ivr.control import ControlError
 
 log = logging.getLogger("agent_console")
 router = APIRouter(include_in_schema=False)
 Anyone = Annotated[Principal, Depends(require_role(*ROLES))]
 Admin = Annotated[Principal, Depends(require_role(ADMIN))]
+_NONCE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
@@ -34,21 +49,26 @@ def _set_cookie(request: Request, response: Response, secret: str) -> Response:
     return response
 
 
+def _login_page(request: Request, nonce: str, status_code: int = 200, **context: Any
+                ) -> Response:
+    """The login form; before login the session cookie holds only a random nonce, which
+    the form's signed CSRF token is bound to (no database row per visitor)."""
+    token = login_form_token(console(request), nonce)
+    return _set_cookie(request, render(request, "login.html", status_code, csrf_token=token,
+                                       **context), nonce)
+
+
 @router.get("/login")
 async def login_form(request: Request) -> Response:
     c = console(request)
     secret = request.cookies.get(SESSION_COOKIE, "")
-    async with session_scope(c.sessions) as db:
-        found = await accounts.find_session(db, secret, c.clock(), c.idle) if secret else None
-        if found is not None and found.user is not None:
-            return RedirectResponse("/", status_code=303)
-        # The form's CSRF token lives in a session of its own, without a user, until login.
-        if found is None:
-            secret, row = await accounts.open_session(db, None, c.clock(), c.idle)
-        else:
-            row = found.row
-        return _set_cookie(request, render(request, "login.html", csrf_token=row.csrf_token),
-                           secret)
+    if secret:
+        async with session_scope(c.sessions) as db:
+            if await accounts.find_session(db, secret, c.clock(), c.lifetime) is not None:
+                return RedirectResponse("/", status_code=303)
+    # A visitor's own nonce is kept, so two open login tabs both work.
+    nonce = secret if _NONCE.fullmatch(secret) else secrets.token_urlsafe(32)
+    return _login_page(request, nonce)
 
 
 @router.post("/login")
@@ -56,24 +76,20 @@ async def login(request: Request, username: Annotated[str, Form()] = "",
                 password: Annotated[str, Form()] = "",
                 csrf_token: Annotated[str, Form()] = "") -> Response:
     c = console(request)
-    secret = request.cookies.get(SESSION_COOKIE, "")
+    nonce = request.cookies.get(SESSION_COOKIE, "")
+    if not login_form_token_ok(c, nonce, csrf_token):
+        return _login_page(request, secrets.token_urlsafe(32), 403, username=username,
+                           error=MESSAGES["form_expired"])
     async with session_scope(c.sessions) as db:
-        found = await accounts.find_session(db, secret, c.clock(), c.idle) if secret else None
-        if found is None or not hmac.compare_digest(csrf_token.encode(),
-                                                    found.row.csrf_token.encode()):
-            secret, row = await accounts.open_session(db, None, c.clock(), c.idle)
-            page = render(request, "login.html", 403, csrf_token=row.csrf_token,
-                          username=username, error=MESSAGES["form_expired"])
-            return _set_cookie(request, page, secret)
-        user = await accounts.authenticate(db, username, password)
-        if user is None:
-            return render(request, "login.html", csrf_token=found.row.csrf_token,
-                          username=username, error=MESSAGES["bad_credentials"])
-        # A fresh session id once logged in: a session planted before login is worth nothing.
-        await accounts.close_session(db, secret)
+        outcome = await logins.log_in(db, username, password, client_address(request),
+                                      c.clock(), logins.Throttle.of(c.settings.console), "form")
+        if outcome.user is None:
+            return _login_page(request, nonce, 429 if outcome.locked_until else 200,
+                               username=username, error=login_error(c, outcome))
         await accounts.purge_expired(db, c.clock())
-        new_secret, _ = await accounts.open_session(db, user.id, c.clock(), c.idle)
-        account = Account.of(user)
+        # A fresh session id once logged in: a cookie planted before login is worth nothing.
+        new_secret, _ = await accounts.open_session(db, outcome.user.id, c.clock(), c.lifetime)
+        account = Account.of(outcome.user)
     # Agents join the seats queue by logging in to the console, and leave it by logging out.
     if account.role == AGENT and account.extension:
         await _presence(request, account, signing_in=True)
@@ -116,8 +132,40 @@ async def home(request: Request, who: Anyone) -> Response:
 
 
 @router.get("/admin/users")
-async def admin_users(request: Request, who: Admin) -> Response:
+async def admin_users(request: Request, who: Admin, ended: str = "", count: int = 0
+                      ) -> Response:
     async with session_scope(console(request).sessions) as db:
         users = await accounts.list_users(db)
+    # Only a real user's name goes into the notice: a link cannot make the page say more.
+    notice = (MESSAGES["sessions_ended"].format(name=ended, count=count)
+              if ended in {u.username for u in users} else "")
     return render(request, "admin_users.html", user=who.account, csrf_token=who.csrf_token,
-                  users=users)
+                  users=users, notice=notice)
+
+
+@router.post("/admin/users/{user_id}/logout")
+async def end_user_sessions(request: Request, who: Admin, user_id: int) -> Response:
+    async with session_scope(console(request).sessions) as db:
+        name, count = await end_sessions_of(db, user_id)
+    return RedirectResponse(f"/admin/users?{urlencode({'ended': name, 'count': count})}",
+                            status_code=303)
+
+
+async def end_sessions_of(db: AsyncSession, user_id: int) -> tuple[str, int]:
+    """An administrator logs a user out everywhere: their username and how many ended."""
+    user = await db.get(User, user_id)
+    if user is None:
+        raise HTTPException(404, MESSAGES["user_not_found"])
+    return user.username, await accounts.end_sessions(db, user_id)
+
+
+@router.get("/admin/logins")
+async def admin_logins(request: Request, who: Admin, username: str = "",
+                       address: str = "") -> Response:
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        attempts = await logins.recent(db, username.strip(), address.strip())
+    return render(request, "admin_logins.html", user=who.account, csrf_token=who.csrf_token,
+                  attempts=attempts, username=username, address=address,
+                  via_labels=LOGIN_VIA_LABELS, timezone=c.settings.hours.timezone,
+                  local_time=local_time)

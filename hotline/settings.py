@@ -104,6 +104,16 @@ class ConsoleSettings:
     port: int = 8368
     # A console session left alone this long ends; every request starts the count again.
     session_idle_minutes: int = 480
+    # However busy, a session or API token ends this long after its login (hours).
+    session_max_hours: int = 12
+    # This many wrong passwords for one username within login_lock_minutes lock that name
+    # for login_lock_minutes after the last of them; from one address (any usernames),
+    # login_address_max_failures do the same for that address.
+    login_max_failures: int = 5
+    login_address_max_failures: int = 20
+    login_lock_minutes: int = 15
+    # Administrators read the log of logins (/admin/logins) this many days back.
+    login_log_days: int = 365
     # Mark the session cookie Secure: only when the console is served over HTTPS.
     secure_cookies: bool = False
 

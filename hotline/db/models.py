@@ -412,14 +412,13 @@ class User(Base):
 
 class WebSession(Base):
     """A browser's session with the console. The cookie holds a random secret; only its
-    SHA-256 is stored, so a copy of the database logs nobody in. A session without a user
-    is a login form's, there only to carry that form's CSRF token."""
+    SHA-256 is stored, so a copy of the database logs nobody in. Only logged-in users have
+    one: the login form's CSRF token is signed, not stored (agent_console.auth)."""
 
     __tablename__ = "web_sessions"
 
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                                index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -438,6 +437,23 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class LoginAttempt(Base):
+    """One login whose password was checked, by the form or the API: what administrators
+    read, and what the lock-out counts (failures per name and per address)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),
+                      Index("ix_login_attempts_address_at", "address", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # as typed (cut to the column), so attempts on names that do not exist show too
+    username: Mapped[str] = mapped_column(String(40))
+    address: Mapped[str] = mapped_column(String(45))
+    success: Mapped[bool] = mapped_column(default=False)
+    via: Mapped[str] = mapped_column(String(10), default="form")  # form | api
 
 
 # --- office hours: phones, presence, call logs, the duty roster -------------------------

@@ -19,6 +19,11 @@ from hotline.db.models import User, WebSession
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 IDLE = timedelta(hours=8)
+LIFETIME = accounts.Lifetime(idle=IDLE, absolute=timedelta(hours=12))
+
+
+async def a_user(db: AsyncSession) -> int:
+    return (await accounts.add_user(db, "zhang", "secret-12368", AGENT)).id
 
 
 async def test_passwords_are_stored_as_argon2_hashes(
@@ -60,18 +65,19 @@ async def test_bad_users_are_refused(sessions: async_sessionmaker[AsyncSession])
 async def test_only_the_sha256_of_a_session_secret_is_stored(
         sessions: async_sessionmaker[AsyncSession]) -> None:
     async with session_scope(sessions) as db:
-        secret, row = await accounts.open_session(db, None, NOW, IDLE)
+        secret, row = await accounts.open_session(db, await a_user(db), NOW, LIFETIME)
 
     assert row.id_hash == hashlib.sha256(secret.encode()).hexdigest() != secret
     async with session_scope(sessions) as db:
-        assert await accounts.find_session(db, secret, NOW + IDLE / 2, IDLE) is not None
-        assert await accounts.find_session(db, secret + "x", NOW, IDLE) is None
+        assert await accounts.find_session(db, secret, NOW + IDLE / 2, LIFETIME) is not None
+        assert await accounts.find_session(db, secret + "x", NOW, LIFETIME) is None
 
 
 async def test_expired_sessions_are_purged(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with session_scope(sessions) as db:
-        await accounts.open_session(db, None, NOW, IDLE)
-        await accounts.open_session(db, None, NOW + IDLE, IDLE)
+        user_id = await a_user(db)
+        await accounts.open_session(db, user_id, NOW, LIFETIME)
+        await accounts.open_session(db, user_id, NOW + IDLE, LIFETIME)
         await accounts.purge_expired(db, NOW + IDLE)
 
     async with session_scope(sessions) as db:

@@ -76,7 +76,7 @@ async def test_the_user_list_is_for_administrators_only(client: httpx.AsyncClien
 async def test_a_token_lapses_when_left_idle(client: httpx.AsyncClient, clock: Clock) -> None:
     headers = await _token(client)
 
-    clock.advance(minutes=400)
+    clock.advance(minutes=200)
     assert (await client.get("/api/me", headers=headers)).status_code == 200
     clock.advance(minutes=481)
     assert (await client.get("/api/me", headers=headers)).status_code == 401
