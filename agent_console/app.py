@@ -5,6 +5,7 @@ Tests and `hotline console` call create_app with their own collaborators.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DataError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console import (
@@ -32,6 +34,7 @@ from agent_console import (
     users,
 )
 from agent_console.auth import Console, Forbidden, NotLoggedIn
+from agent_console.forms import API_ERRORS, PBX_ERRORS
 from agent_console.live import LiveDesk
 from agent_console.texts import MESSAGES
 from hotline.db.base import utcnow
@@ -39,6 +42,7 @@ from hotline.privacy import mask_phone, mask_text
 from hotline.settings import Settings
 
 HERE = Path(__file__).parent
+log = logging.getLogger("agent_console")
 
 # The pages show personal data: never framed by another site, never cached by the browser.
 SECURITY_HEADERS = {
@@ -58,26 +62,22 @@ def create_app(settings: Settings, sessions: async_sessionmaker[AsyncSession], *
                   redoc_url=None)
     app.state.console = Console(settings, sessions, clock, _templates())
     app.state.live = live
-    app.include_router(pages.router)
-    app.include_router(desk.router)
-    app.include_router(api.router)
-    app.include_router(phones.router)
-    for work in (calllog, consult, kb, roster):
-        app.include_router(work.pages)
-        app.include_router(work.api)
-    for work in (departments, tickets, users):
-        app.include_router(work.pages)
-        app.include_router(work.api)
-    app.include_router(sms.pages)
-    app.include_router(sms.api)
-    app.include_router(notices.pages)
-    app.include_router(notices.api)
-    # After the call log's /calls/log pages, which /calls/{call_id} would otherwise shadow.
-    app.include_router(recordings.pages)
-    app.include_router(recordings.api)
+    routers = [pages.router, desk.router, api.router, phones.router]
+    for work in (calllog, consult, kb, roster, departments, tickets, sms, notices, users,
+                 # After the call log's /calls/log pages, which /calls/{call_id} would
+                 # otherwise shadow.
+                 recordings):
+        routers += [work.pages, work.api]
+    for router in routers:
+        drives_pbx = router in (desk.router, tickets.api)
+        app.include_router(router, responses={**API_ERRORS, **(PBX_ERRORS if drives_pbx else {})})
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(NotLoggedIn, _not_logged_in)
     app.add_exception_handler(Forbidden, _forbidden)
+    # Any number in a path, query or body beyond what a column holds (an id of 30 digits)
+    # names no record: refused here once, for every route, instead of a 500.
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(DataError, _out_of_range)
     app.middleware("http")(_security_headers)
     return app
 
@@ -106,6 +106,12 @@ async def _forbidden(request: Request, exc: Exception) -> Response:
     if _is_api(request):
         return JSONResponse({"detail": message}, status_code=403)
     return pages.render(request, "forbidden.html", 403, message=message)
+
+
+async def _out_of_range(request: Request, exc: Exception) -> Response:
+    log.warning("%s %s: a value the database cannot hold: %s", request.method,
+                request.url.path, exc)
+    return JSONResponse({"detail": MESSAGES["out_of_range"]}, status_code=422)
 
 
 async def _security_headers(request: Request,

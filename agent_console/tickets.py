@@ -448,7 +448,8 @@ async def api_callbacks(request: Request, who: Agent) -> list[TicketOut]:
 
 
 @api.post("/tickets/callbacks/take", summary="take the first callback of the list (agents); "
-                                             "204 when the list is empty")
+                                             "204 when the list is empty",
+          response_model=TicketOut, responses={204: {"description": "the list is empty"}})
 async def api_take(request: Request, who: Agent) -> Response:
     c = console(request)
     async with session_scope(c.sessions) as db:
