@@ -10,6 +10,7 @@ import os
 import sys
 
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console import accounts
@@ -143,6 +144,14 @@ def cmd_console(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def uvicorn_config(settings: Settings, app: FastAPI) -> uvicorn.Config:
+    proxies = list(settings.console.trusted_proxies)
+    # Open event streams would hold a shutdown forever; they reconnect by themselves.
+    return uvicorn.Config(app, host=settings.console.host, port=settings.console.port,
+                          log_level="info", proxy_headers=bool(proxies),
+                          forwarded_allow_ips=proxies or None, timeout_graceful_shutdown=2)
+
+
 async def serve(settings: Settings) -> None:
     """The console on the configured address until SIGINT/SIGTERM."""
     engine = make_engine(settings.database_url)
@@ -157,11 +166,7 @@ async def serve(settings: Settings) -> None:
     # The console serves pages whether or not the PBX is up; the client keeps trying.
     connecting = asyncio.create_task(ami.connect(wait=None))
     try:
-        app = create_app(settings, sessions, live=live)
-        # Open event streams would hold a shutdown forever; they reconnect by themselves.
-        config = uvicorn.Config(app, host=settings.console.host, port=settings.console.port,
-                                log_level="info", proxy_headers=False,
-                                timeout_graceful_shutdown=2)
+        config = uvicorn_config(settings, create_app(settings, sessions, live=live))
         await uvicorn.Server(config).serve()
     finally:
         connecting.cancel()

@@ -114,6 +114,9 @@ class ConsoleSettings:
     login_lock_minutes: int = 15
     # Administrators read the log of logins (/admin/logins) this many days back.
     login_log_days: int = 365
+    # The reverse proxy's addresses: their X-Forwarded-For names the browser (for the login
+    # lock-out and log). Empty: every request is from the connection's own address.
+    trusted_proxies: tuple[str, ...] = ()
     # Mark the session cookie Secure: only when the console is served over HTTPS.
     secure_cookies: bool = False
 

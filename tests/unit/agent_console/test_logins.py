@@ -3,6 +3,7 @@ administrators read, and login pages that cost the database nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 
 import httpx
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console.app import create_app
+from agent_console.cli import uvicorn_config
 from agent_console.texts import MESSAGES
 from hotline.db.base import Base, session_scope
 from hotline.db.models import LoginAttempt
@@ -159,3 +161,20 @@ async def test_a_login_form_token_is_bound_to_its_cookie_and_expires(
     token = csrf_of((await client.get("/login")).text)
     clock.advance(minutes=481)
     assert (await client.post("/login", data={**form, "csrf_token": token})).status_code == 403
+
+
+@pytest.mark.parametrize("trusted", [(), ("127.0.0.1",)])
+async def test_behind_a_trusted_proxy_the_browser_address_counts(
+        settings: Settings, app: FastAPI, sessions: async_sessionmaker[AsyncSession],
+        trusted: tuple[str, ...]) -> None:
+    console = dataclasses.replace(settings.console, trusted_proxies=trusted)
+    config = uvicorn_config(dataclasses.replace(settings, console=console), app)
+    config.load()  # the app as `hotline console` serves it, with uvicorn's middleware
+    transport = httpx.ASGITransport(app=config.loaded_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        await c.post("/api/login", json={"username": AGENT_NAME, "password": "wrong"},
+                     headers={"X-Forwarded-For": "10.9.8.7"})
+
+    async with session_scope(sessions) as db:
+        address = await db.scalar(select(LoginAttempt.address))
+    assert address == ("10.9.8.7" if trusted else "127.0.0.1")
