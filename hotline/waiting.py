@@ -8,8 +8,11 @@ by absolute path in two files rendered per instance: site/queues.conf (the sound
 included in [seats]) and site/say.conf (app_playback's rule-based say engine, "new" mode,
 with one rule per number).
 
-"您现在排在第三位" and "预计等待时间约为五分钟" are made from the prompts queue-thereare +
-number + queue-callswaiting and queue-holdtime + number + queue-minutes.
+"您和您前面的来电共有三位" and "预计等待时间约为五分钟" are made from the prompts
+queue-thereare + number + queue-callswaiting and queue-holdtime + number + queue-minutes.
+app_queue says both numbers through the one say.conf rule num:N, so N is worded as a count
+before a measure word in both (两分钟, 两位): an ordinal (第二位) would need 二 where the
+hold time needs 两, and no rule can tell the two apart.
 """
 
 from __future__ import annotations
@@ -39,10 +42,12 @@ MAX_NUMBER = 99
 
 
 def number_words(n: int) -> list[str]:
-    """0-99 as prompt ids, the way quantities are said: 七, 十五, 二十一 (the same words
-    ivr/say.py uses; a unit test keeps them equal)."""
+    """0-99 as prompt ids, the way a count before a measure word is said: 两, 七, 十五,
+    二十一 (ivr/say.py quantity() for the voice menu; a unit test keeps them equal)."""
     if not 0 <= n <= MAX_NUMBER:
         raise ValueError(f"cannot say {n}: 0 to {MAX_NUMBER} only")
+    if n == 2:
+        return ["number-2-liang"]
     tens, ones = divmod(n, 10)
     ones_word = ["number-1" if ones == 1 else f"digit-{ones}"] if ones else []
     if tens == 0:

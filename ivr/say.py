@@ -7,6 +7,8 @@ from hotline/resources/prompts_zh.toml), so they play from recorded files.
 ['number-2-liang', 'number-1000', 'digit-0', 'digit-2', 'number-10', 'digit-6']
 >>> number(15)
 ['number-10', 'digit-5']
+>>> number(2), quantity(2), quantity(200)
+(['digit-2'], ['number-2-liang'], ['number-2-liang', 'number-100'])
 >>> " ".join(date_(datetime.date(2026, 12, 3)))
 'digit-2 digit-0 digit-2 digit-6 unit-year number-10 digit-2 unit-month digit-3 unit-day'
 >>> time_(datetime.time(14, 30))
@@ -31,7 +33,8 @@ def _quantity_digit(n: int) -> str:
 
 
 def number(n: int) -> list[str]:
-    """A quantity from 0 to 9999 as everyday speech says it: 十五, 一百零五, 两千零二十六."""
+    """A number from 0 to 9999 said by itself, as an ordinal after 第 (第二位) or in a date
+    (二月): 二, 十五, 一百零五, 两千零二十六. A count before a measure word is quantity()."""
     if not 0 <= n <= 9999:
         raise ValueError(f"cannot say {n}: 0 to 9999 only")
     if n == 0:
@@ -59,6 +62,15 @@ def _big(n: int) -> list[str]:
     return words
 
 
+def quantity(n: int) -> list[str]:
+    """A count before a measure word (两分钟, 两个工作日, 两件, 两百件): a leading 2 alone or
+    before 百 or 千 is 两; in tens and ones it stays 二 (十二分钟, 二十二件)."""
+    words = number(n)
+    if words[0] == "digit-2" and (len(words) == 1 or words[1] in {"number-100", "number-1000"}):
+        words[0] = "number-2-liang"
+    return words
+
+
 def _count_word(count: int, value: int) -> str:
     if count == 1:
         return "number-1"
@@ -74,17 +86,14 @@ def date_(day: datetime.date) -> list[str]:
 def time_(moment: datetime.time) -> list[str]:
     """上午九点, 下午两点半, 下午三点十五分: twelve-hour clock with the part of the day."""
     hour = moment.hour % 12 or 12
-    words = [_part_of_day(moment.hour), *_hour_words(hour), "unit-hour"]
+    # 点 is a measure word: 两点, 十二点
+    words = [_part_of_day(moment.hour), *quantity(hour), "unit-hour"]
     if moment.minute == 30:
         return [*words, "unit-half"]
     if moment.minute:
         words += [*(["digit-0"] if moment.minute < 10 else []), *number(moment.minute),
                   "unit-minute"]
     return words
-
-
-def _hour_words(hour: int) -> list[str]:
-    return ["number-2-liang"] if hour == 2 else number(hour)
 
 
 def _part_of_day(hour: int) -> str:

@@ -17,7 +17,18 @@ SOUNDS = Path("/srv/hotline/abc/sounds/zh")
 
 def test_number_words_say_quantities_as_the_voice_menu_does() -> None:
     for n in range(waiting.MAX_NUMBER + 1):
-        assert waiting.number_words(n) == say.number(n), n
+        assert waiting.number_words(n) == say.quantity(n), n
+
+
+def test_the_queue_says_two_minutes_and_two_callers_as_liang() -> None:
+    """Issue 18: 二分钟. app_queue says the position and the hold time through one rule,
+    so both sentences are counts before a measure word: 两分钟, 共有两位."""
+    prompts = manifest()
+    rule = dict(re.findall(r"^num:(\d+) => (.*)$", waiting.site_say_conf(SOUNDS), re.M))
+    assert rule["2"] == str(SOUNDS / "number-2-liang")
+    assert prompts[waiting.QUEUE_SOUNDS["queue-minutes"]].startswith("分钟")
+    position = prompts["queue-thereare"] + "两" + prompts["queue-callswaiting"]
+    assert position == "您和您前面的来电共有两位。" and "第" not in position
 
 
 @pytest.mark.parametrize("n", [-1, 100])

@@ -37,6 +37,22 @@ def test_quantities(n: int, text: str) -> None:
     assert spoken(say.number(n)) == text
 
 
+@pytest.mark.parametrize(("n", "unit", "text"), [
+    (2, "分钟", "两分钟"), (12, "分钟", "十二分钟"), (20, "分钟", "二十分钟"),
+    (22, "件", "二十二件"), (2, "个工作日", "两个工作日"), (2, "件", "两件"),
+    (200, "件", "两百件"), (250, "件", "两百五十件"), (1200, "件", "一千二百件"),
+    (2002, "件", "两千零二件"), (1, "件", "一件"), (0, "件", "零件"),
+])
+def test_a_count_before_a_measure_word_says_liang(n: int, unit: str, text: str) -> None:
+    """Issue 18: the voice menu said 二分钟."""
+    assert spoken(say.quantity(n)) + unit == text
+
+
+@pytest.mark.parametrize(("n", "text"), [(2, "第二位"), (12, "第十二位"), (20, "第二十位")])
+def test_an_ordinal_keeps_er(n: int, text: str) -> None:
+    assert "第" + spoken(say.number(n)) + "位" == text
+
+
 def test_quantity_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError, match="0 to 9999"):
         say.number(10000)
