@@ -3,9 +3,10 @@ number (* for X); the case's stage, department, judge and next hearing are spoke
 be sent by SMS to the calling mobile (Art. 5(1)).
 
 ID numbers are not secret, so a case found by one is spoken only to a call from the phone
-of one of its parties on file; to any other caller the menu says the result goes by SMS to
-the party's phone on file and sends it there, whether or not a case was found (the answer
-tells a stranger nothing). Wrong codes are asked again, three tries; repeated failures from
+of one of its parties on file; the other cases found go by SMS to the mobile on file of the
+person whose ID number it is. A caller who may hear none is told that the result goes by
+SMS to the party's phone, whether or not a case was found (the answer tells a stranger
+nothing). Wrong codes are asked again, three tries; repeated failures from
 one number lock it out of queries for a while, and many from all numbers raise an alert
 (hotline.cases). Node parameter: back (the node * returns to).
 """
@@ -76,10 +77,10 @@ async def _by_id_number(flow: CallFlow, node: Node, source: cases.CaseSource,
     withheld = [case for case in found if case not in readable]
     if withheld:
         await _send_to_party(flow, id_number, withheld)
-    if withheld or not readable:
-        await flow.play("case-sms-to-party")
     if readable:
+        # Not a word about the others: a co-party learns of no other case of this person.
         return await _answer(flow, node, readable)
+    await flow.play("case-sms-to-party")
     return None
 
 

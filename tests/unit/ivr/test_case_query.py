@@ -86,6 +86,18 @@ async def test_a_co_partys_phone_hears_the_shared_case_only(services: Services) 
     assert await sms_sent(services) == []
 
 
+async def test_a_co_party_hears_the_shared_case_and_the_rest_goes_to_the_party(
+        services: Services) -> None:
+    # ALICE's ID from BOB's phone: BOB is a party of 2026030001, not of 2026030003.
+    heard = await call_in(services, "13812340002", ALICE)
+
+    assert "case-found" in heard and heard.count("case-details") == 1
+    assert "case-sms-to-party" not in heard
+    [(to, text)] = await sms_sent(services)
+    assert to == ALICE_PHONE
+    assert "（2025）豫03执89号" in text and "（2026）豫03民初1234号" not in text
+
+
 async def test_id_number_from_another_phone_goes_by_sms_to_the_party(
         services: Services) -> None:
     heard = await call_in(services, STRANGER, ALICE)
