@@ -37,7 +37,8 @@ class LoginRequest(BaseModel):
 class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"
-    # the token lapses when unused this long after its last use; this is the current end
+    # the token lapses when unused for session_idle_minutes, and session_max_hours after the
+    # login however used; this is the current end
     expires_at: datetime
 
 
