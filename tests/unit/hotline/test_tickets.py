@@ -258,9 +258,9 @@ async def test_callbacks_are_shared_out_among_signed_in_agents_in_office_hours(
     sunday = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
     async with session_scope(sessions) as db:
         people = await _people(db)
-        for name in ("agent", "agent2"):
-            await presence.set_presence(db, people[name].id, "8001", presence.READY, "",
-                                        sunday)
+        # each on a seat of their own: a sign-in on a seat signs out whoever was on it
+        for name, seat in (("agent", "8001"), ("agent2", "8002")):
+            await presence.set_presence(db, people[name].id, seat, presence.READY, "", sunday)
         made = [await create_ticket(db, "callback", CALLER, None, now=sunday)
                 for _ in range(3)]
         consultation = await create_ticket(db, "consultation", CALLER, None,

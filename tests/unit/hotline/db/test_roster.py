@@ -19,9 +19,13 @@ PASSWORD = "judge-12368"
 MONDAY = date(2026, 12, 7)
 
 
+# Each judge's own phone: an extension is one user's at a time.
+EXTENSIONS = {"wang": "8101", "li": "8102", "zhang": "8001"}
+
+
 async def _user(sessions: Sessions, name: str, role: str = DUTY_JUDGE) -> User:
     async with session_scope(sessions) as db:
-        return await accounts.add_user(db, name, PASSWORD, role, name.upper(), "8101")
+        return await accounts.add_user(db, name, PASSWORD, role, name.upper(), EXTENSIONS[name])
 
 
 def test_the_roster_names_the_consoles_duty_judge_role() -> None:
