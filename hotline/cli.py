@@ -237,8 +237,11 @@ def calendar_warnings(settings: Settings) -> list[str]:
 
 
 def pbx_problems(settings: Settings) -> list[str]:
-    if pbx.running_pid(settings) is None:
+    pid = pbx.running_pid(settings)
+    if pid is None:
         return ["Asterisk is not running (hotline up)"]
+    if pbx.process_uid(pid) == 0:  # started by a version before runuser: a restart drops root
+        return ["Asterisk runs as root: restart it (hotline down, then hotline up)"]
     try:
         if not pbx.ami_fully_booted(settings.pbx.ami_port, load_or_create(settings).ami_secret):
             return ["Asterisk has not finished booting"]

@@ -619,6 +619,16 @@ def running_pid(settings: Settings) -> int | None:
     return live_pid(instance_for(settings).dir("run") / "asterisk.pid", "asterisk")
 
 
+def process_uid(pid: int) -> int | None:
+    """The real uid a process runs as (Asterisk's must not be 0), None if it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return None
+    uid = next((line.split()[1] for line in status.splitlines() if line.startswith("Uid:")), "")
+    return int(uid) if uid.isdigit() else None
+
+
 def live_pid(pid_path: Path, name: str) -> int | None:
     """The pid in pid_path if that process runs and is `name` (pids get reused)."""
     try:

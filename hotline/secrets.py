@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +70,8 @@ def keep_private(settings: Settings) -> None:
     -shm 0600 (SQLite gives new -wal/-shm files the database's mode), logs 0640."""
     data = settings.data_dir
     data.mkdir(parents=True, exist_ok=True)
-    data.chmod(0o750)
+    # o+x stays if it was there: an installed Asterisk passes through to data/pbx/.
+    data.chmod(0o750 | (data.stat().st_mode & stat.S_IXOTH))
     for folder in (settings.log_dir, settings.run_dir):
         if folder.is_dir():
             folder.chmod(0o750)

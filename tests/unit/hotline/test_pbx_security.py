@@ -199,7 +199,8 @@ def test_keep_private_tightens_what_an_older_version_left_open(tmp_path: Path) -
 
     keep_private(settings)
 
-    assert _mode(settings.data_dir) == 0o750 and _mode(settings.log_dir) == 0o750
+    # Not listable by others; passable if it was (an installed Asterisk's way to data/pbx).
+    assert _mode(settings.data_dir) == 0o751 and _mode(settings.log_dir) == 0o750
     assert _mode(settings.data_dir / "secrets.toml") == 0o600
     assert _mode(db) == 0o600 and _mode(db.with_name("hotline.db-wal")) == 0o600
     assert _mode(log) == 0o640
@@ -235,3 +236,10 @@ def test_entry_points_set_the_private_umask(name: str) -> None:
                           env={**os.environ, "PYTHONPATH": str(pbx.REPO_ROOT)})
 
     assert done.stdout.split() == [oct(PRIVATE_UMASK)], done.stderr
+
+
+def test_a_process_uid_is_read_from_proc() -> None:
+    assert pbx.process_uid(os.getpid()) == os.getuid()
+    child = subprocess.Popen(["true"])
+    child.wait()
+    assert pbx.process_uid(child.pid) is None
