@@ -62,3 +62,10 @@ def test_bad_input_names_the_field(migrated: Settings,
     assert "kind:" in capsys.readouterr().err
     assert _run(migrated, "phones", "disable", "8999") == 2
     assert "8999" in capsys.readouterr().err
+
+
+def test_list_says_why_registrations_are_unknown(migrated: Settings,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(migrated, "phones", "list") == 0
+
+    assert "(registration unknown: the PBX is not running)" in capsys.readouterr().err

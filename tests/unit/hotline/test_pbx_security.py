@@ -141,6 +141,16 @@ def test_pbx_owner_is_read_from_the_sandbox_own_tables(tmp_path: Path) -> None:
     assert pbx.pbx_owner(PbxInstance(tmp_path, Path("/srv/hotline/x"))) is None
 
 
+@pytest.mark.skipif(pbx.pbx_owner(PbxInstance(None, Path("/x"))) is not None,
+                    reason="this machine has an asterisk user")
+def test_without_an_asterisk_user_the_pbx_does_not_start_as_root(tmp_path: Path) -> None:
+    inst = PbxInstance(chroot=None, pbx_root=tmp_path / "pbx")
+    pbx.render_config(Settings(), inst, SECRETS)
+
+    with pytest.raises(pbx.PbxError, match=r"no 'asterisk' user .* adduser --system"):
+        pbx.grant_pbx(inst)
+
+
 @as_root
 def test_grant_gives_asterisk_what_it_writes_and_only_lets_it_read_the_rest(
         tmp_path: Path) -> None:
