@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                            "extension), or take it away with \"\"")
     p.add_argument("username")
     p.add_argument("extension", help='e.g. 8001; "" for none')
-    p.add_argument("--move", action="store_true", help=MOVE_HELP)
+    p.add_argument("--move-extension", action="store_true", help=MOVE_HELP)
     p.set_defaults(func=cmd_user_extension)
     actions.add_parser("list", help="every user").set_defaults(func=cmd_user_list)
     p = actions.add_parser("passwd", help=f"set a user's password (or from ${PASSWORD_VAR})")
@@ -77,7 +77,7 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_user_extension(settings: Settings, args: argparse.Namespace) -> int:
     try:
         run_once(settings.database_url, lambda s: accounts.set_extension(
-            s, args.username, args.extension, move=args.move))
+            s, args.username, args.extension, move=args.move_extension))
     except AccountError as exc:
         print(f"hotline: {exc}", file=sys.stderr)
         return 2

@@ -168,7 +168,7 @@ def test_the_cli_refuses_then_moves_when_asked(
     assert _hotline_user("extension", "li", "8001") == 2
     assert "--move-extension" in capsys.readouterr().err
 
-    assert _hotline_user("extension", "li", "8001", "--move") == 0
+    assert _hotline_user("extension", "li", "8001", "--move-extension") == 0
     capsys.readouterr()
     assert _hotline_user("list") == 0
     listed = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
