@@ -396,7 +396,6 @@ class User(Base):
                             sqlite_where=text("extension <> ''"),
                             postgresql_where=text("extension <> ''")),)
 
-
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(40), unique=True)
     display_name: Mapped[str] = mapped_column(String(60), default="")
