@@ -122,10 +122,12 @@ async def add_user(session: AsyncSession, username: str, password: str, role: st
 
 
 async def assign_extension(session: AsyncSession, user: User, extension: str, *,
-                           move: bool = False) -> None:
+                           move: bool = False) -> list[str]:
     """Give the user this seat ("" for none). An extension is one user's at a time: one
     held by someone else is refused (ExtensionRefused), unless move, which takes it from
-    them and signs them out of it."""
+    them and signs them out of it. Returns the seats whose sign-ins this ended, for the
+    caller to take out of the PBX's queue if it can (the next sign-in on a seat replaces
+    its queue member anyway)."""
     extension = extension.strip()
     if extension and not extension.isdigit():
         raise ExtensionRefused(field_error("extension", "extension_digits"))
@@ -137,12 +139,13 @@ async def assign_extension(session: AsyncSession, user: User, extension: str, *,
         holder.extension = ""
         await session.flush()
     # Nobody stays signed in on a seat that is no longer theirs.
-    if user.extension and user.extension != extension:
-        await presence_db.vacate(session, user.extension, utcnow())
-    if holder is not None:
-        await presence_db.vacate(session, extension, utcnow())
+    vacated = [seat for seat, gone in ((user.extension, user.extension != extension),
+                                       (extension, holder is not None)) if seat and gone]
+    for seat in vacated:
+        await presence_db.vacate(session, seat, utcnow())
     user.extension = extension
     await session.flush()
+    return vacated
 
 
 async def set_extension(session: AsyncSession, username: str, extension: str, *,

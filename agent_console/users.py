@@ -4,6 +4,7 @@ refused with the field and the holder named, and moved only when the administrat
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -20,7 +21,9 @@ from agent_console.pages import render
 from agent_console.texts import ADMIN, MESSAGES
 from hotline.db.base import session_scope
 from hotline.db.models import User
+from ivr.control import ControlError
 
+log = logging.getLogger("agent_console")
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["users"])
 Admin = Annotated[Principal, Depends(require_role(ADMIN))]
@@ -33,11 +36,25 @@ class ExtensionIn(BaseModel):
     move: bool = False
 
 
-async def _assign(db: AsyncSession, user: User | None, extension: str, move: bool) -> User:
+async def _assign(db: AsyncSession, user: User | None, extension: str, move: bool
+                  ) -> tuple[User, list[str]]:
     if user is None:
         raise HTTPException(404, MESSAGES["user_not_found"])
-    await accounts.assign_extension(db, user, extension, move=move)
-    return user
+    return user, await accounts.assign_extension(db, user, extension, move=move)
+
+
+async def _out_of_queue(request: Request, seats: list[str]) -> None:
+    """Seats whose holder is gone leave the queue now, rather than ring under the old
+    name until the new holder signs in; without a PBX that sign-in replaces the member."""
+    live = getattr(request.app.state, "live", None)
+    control = live.control if live is not None else None
+    if control is None:
+        return
+    for seat in seats:
+        try:
+            await control.leave(seat)
+        except ControlError as exc:
+            log.warning("seat %s could not leave the queue: %s", seat, exc)
 
 
 @pages.post("/admin/users/{user_id}/extension")
@@ -45,13 +62,14 @@ async def extension_page(request: Request, who: Admin, user_id: int) -> Response
     values = await form_values(request, ("extension", "move"))
     try:
         async with session_scope(console(request).sessions) as db:
-            user = await _assign(db, await db.get(User, user_id), values["extension"],
-                                 values["move"] == "on")
+            user, vacated = await _assign(db, await db.get(User, user_id),
+                                          values["extension"], values["move"] == "on")
             notice = MESSAGES["extension_set"].format(
                 name=user.username, extension=user.extension or MESSAGES["no_extension_set"])
     except ExtensionRefused as refused:
         return await _users_page(request, who, 422, errors={user_id: {"extension": str(refused)}},
                                  typed={user_id: values["extension"]})
+    await _out_of_queue(request, vacated)
     return await _users_page(request, who, notice=notice)
 
 
@@ -71,8 +89,10 @@ async def api_extension(request: Request, who: Admin, username: str,
                         body: ExtensionIn) -> UserOut:
     try:
         async with session_scope(console(request).sessions) as db:
-            user = await _assign(db, await accounts.get_user(db, username), body.extension,
-                                 body.move)
-            return UserOut.of(user)
+            user, vacated = await _assign(db, await accounts.get_user(db, username),
+                                          body.extension, body.move)
+            out = UserOut.of(user)
     except ExtensionRefused as refused:
         raise api_error({"extension": str(refused)}) from None
+    await _out_of_queue(request, vacated)
+    return out

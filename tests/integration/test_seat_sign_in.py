@@ -1,6 +1,6 @@
 """One seat, two users, everything real (issue 18): 李四 is signed in on seat 8001; the
-administrator moves 8001 to 赵六 through the API and 赵六 signs in at the desk. Asterisk's
-queue must then name 赵六, and the next call the seat answers is 赵六's — in the call
+administrator moves 8001 to 赵六 through the API, which takes the seat out of the queue,
+and 赵六 signs in at the desk. Asterisk's queue must then name 赵六, and the next call the seat answers is 赵六's — in the call
 record, in the agent event the recording permission reads, and so in the figures."""
 
 from __future__ import annotations
@@ -77,6 +77,8 @@ async def test_the_second_user_signing_in_on_a_seat_answers_its_next_call(
             moved = await admin.put("/api/users/zhaoliu/extension",
                                     json={"extension": AGENT_EXT, "move": True})
             assert moved.status_code == 200, moved.text
+            # 李四's seat is out of the queue at once, not ringing under his name.
+            await _until(lambda s: s.get("member") is False, lambda: _seat(second))
 
             assert await _presence(second, "sign_in") == "ready"
             await _until(lambda s: s.get("member") is True and not s.get("paused"),

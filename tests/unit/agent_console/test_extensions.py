@@ -72,6 +72,20 @@ async def test_moving_a_seat_is_explicit_and_signs_its_holder_out(
         assert await user_on_extension(db, "8001") == li_id
 
 
+async def test_assigning_says_which_seats_lost_their_sign_ins(
+        sessions: Sessions, staff: None) -> None:
+    """What the console takes out of the PBX's queue after a change."""
+    async with session_scope(sessions) as db:
+        zhang, admin = (await accounts.get_user(db, AGENT_NAME),
+                        await accounts.get_user(db, ADMIN_NAME))
+        assert zhang is not None and admin is not None
+        assert await accounts.assign_extension(db, zhang, "8001") == []
+        assert await accounts.assign_extension(db, zhang, "8005") == ["8001"]
+        assert await accounts.assign_extension(db, admin, "8005", move=True) == ["8005"]
+        assert await accounts.assign_extension(db, admin, "") == ["8005"]
+        assert await accounts.assign_extension(db, zhang, "8001") == []
+
+
 async def test_a_sign_in_on_a_seat_signs_out_whoever_was_on_it(
         sessions: Sessions, staff: None) -> None:
     """A database from before the rule (two users on one seat, both signed in): the last
