@@ -25,18 +25,19 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from hotline import prompts, waiting
+from hotline import waiting
 from hotline.calendar import WEEKDAY_KEYS, weekday_spans
-from hotline.db import phones as phones_db
-from hotline.db.base import run_once
-from hotline.db.migrate import upgrade
-from hotline.db.models import Phone
 from hotline.secrets import PRIVATE_UMASK, Secrets, keep_private, load_or_create
 from hotline.settings import REPO_ROOT, PbxSettings, Settings
+
+# The database layer and the prompt builder (pypinyin) take ~0.5 s to import: only the
+# functions that need them import them, so `hotline status` and `--help` start quickly.
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from hotline.db.models import Phone
 
 CONF_DIR = REPO_ROOT / "asterisk-conf"
 DIALPLAN_DIR = REPO_ROOT / "dialplan"
@@ -282,6 +283,8 @@ def render_config(settings: Settings, inst: PbxInstance, secrets: Secrets,
 
 def install_sounds(settings: Settings, inst: PbxInstance) -> None:
     """Mandarin prompts and hold music, where the dialplan and the bridge expect them."""
+    from hotline import prompts
+
     prompts.build(settings.data_dir / "prompt-cache", settings.data_dir / "prompts" / "zh",
                   inst.sounds_dir / "zh")
     prompts.build_tones(inst.sounds_dir / "tones")
@@ -335,6 +338,8 @@ def site_files(settings: Settings, inst: PbxInstance, secrets: Secrets,
     """The few lines of Asterisk configuration that differ per site, from hotline.toml
     and the phones table (None: the phones hotline.toml seeds, with secrets' passwords)."""
     if phones is None:
+        from hotline.db import phones as phones_db
+
         phones = phones_db.seed_rows(settings.pbx, secrets.phone_passwords)
     return {
         "pjsip.conf": render_pjsip(settings.pbx, phones),
@@ -463,6 +468,10 @@ SEATS_QUEUE = "seats"
 def seed_phones(settings: Settings, secrets: Secrets) -> list[Phone]:
     """Every phone of the table, after adding those hotline.toml names and the table lacks
     (with an older site's passwords from secrets.toml). Migrates the database first."""
+    from hotline.db import phones as phones_db
+    from hotline.db.base import run_once
+    from hotline.db.migrate import upgrade
+
     upgrade(settings.database_url)
 
     async def work(session: AsyncSession) -> list[Phone]:

@@ -17,8 +17,6 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from hotline.settings import Settings
 
 # Files and folders every hotline process creates are its owner's (and group's) only:
@@ -84,6 +82,9 @@ def keep_private(settings: Settings) -> None:
 
 
 def _sqlite_files(url: str) -> list[Path]:
+    # Imported here: every command sets the umask first thing, and sqlalchemy takes ~0.2 s.
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return []
