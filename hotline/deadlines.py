@@ -23,10 +23,13 @@ from sqlalchemy.orm import InstrumentedAttribute
 from hotline.calendar import WorkingCalendar
 from hotline.db import calendar_days
 from hotline.db.models import Ticket
+from hotline.db.tickets import OPEN
 from hotline.hours import court_today
 from hotline.settings import Settings
 
 REPLY_WORKING_DAYS = 2
+# The last escalation level (the supervising court leader): no step comes after it.
+TOP_LEVEL = 2
 # Overrides are loaded this far around the days a computation starts from: a long holiday
 # plus the working days counted after it fit well inside.
 MARGIN = timedelta(days=60)
@@ -47,6 +50,34 @@ class Deadlines:
             self._by_day[day] = self.calendar.deadline(start, REPLY_WORKING_DAYS)
         return self._by_day[day]
 
+    def next_step(self, level: int, start: datetime) -> datetime | None:
+        """When a ticket now at escalation `level` goes up next: 2 working days after
+        `start` (its forwarding, or the step before it); None once at the top level. The
+        one rule behind forwarding, the escalation pass and a recount after a calendar
+        change."""
+        return self.due_after(start) if level < TOP_LEVEL else None
+
+
+# --- "overdue", said once ---------------------------------------------------------------
+
+def overdue(ticket: Ticket, now: datetime) -> bool:
+    """The reply deadline has passed and the matter is still open (what staff see in red)."""
+    return ticket.status == OPEN and ticket.due_at is not None and ticket.due_at < now
+
+
+def step_due(ticket: Ticket, as_of: datetime) -> bool:
+    """The ticket's next escalation step is due at `as_of`: unanswered, open, below the top
+    level, its step deadline reached. step_due_where is the same rule for a query."""
+    return (ticket.next_escalation_at is not None and ticket.next_escalation_at <= as_of
+            and ticket.escalation_level < TOP_LEVEL and ticket.answered_at is None
+            and ticket.closed_at is None)
+
+
+def step_due_where(as_of: datetime) -> tuple[ColumnElement[bool], ...]:
+    """step_due as WHERE conditions (the pass reads them over next_escalation_at's index)."""
+    return (Ticket.next_escalation_at <= as_of, Ticket.escalation_level < TOP_LEVEL,
+            Ticket.answered_at.is_(None), Ticket.closed_at.is_(None))
+
 
 async def load_deadlines(session: AsyncSession, settings: Settings, first: date,
                          last: date) -> Deadlines:
@@ -58,11 +89,16 @@ async def load_deadlines(session: AsyncSession, settings: Settings, first: date,
     return Deadlines(WorkingCalendar(settings.hours, overrides, years))
 
 
+async def deadlines_from(session: AsyncSession, settings: Settings,
+                         start: datetime) -> Deadlines:
+    """Deadlines for counting from the court day of `start`."""
+    day = court_today(settings, start)
+    return await load_deadlines(session, settings, day, day)
+
+
 async def due_after(session: AsyncSession, settings: Settings, forwarded_at: datetime) -> datetime:
     """The moment (UTC) a matter forwarded at `forwarded_at` must have been answered."""
-    day = court_today(settings, forwarded_at)
-    deadlines = await load_deadlines(session, settings, day, day)
-    return deadlines.due_after(forwarded_at)
+    return (await deadlines_from(session, settings, forwarded_at)).due_after(forwarded_at)
 
 
 @dataclass(frozen=True)
@@ -85,20 +121,19 @@ async def recompute_deadlines(session: AsyncSession, settings: Settings,
     """
     ahead = (Ticket.next_escalation_at > now, Ticket.answered_at.is_(None),
              Ticket.closed_at.is_(None))
-    first = await _recount(session, settings, Ticket.forwarded_at,
-                           [*ahead, Ticket.escalation_level == 0],
+    first = await _recount(session, settings, Ticket.forwarded_at, 0, ahead,
                            {"due_at": True, "next_escalation_at": True})
-    second = await _recount(session, settings, Ticket.due_at,
-                            [*ahead, Ticket.escalation_level == 1],
+    second = await _recount(session, settings, Ticket.due_at, 1, ahead,
                             {"next_escalation_at": True})
     return Recomputed(first, second)
 
 
 async def _recount(session: AsyncSession, settings: Settings,
-                   start: InstrumentedAttribute[datetime | None],
-                   where: list[ColumnElement[bool]], targets: dict[str, bool]) -> int:
-    """Set the `targets` columns to due_after(start) on the rows matching `where`."""
-    where = [*where, start.is_not(None)]
+                   start: InstrumentedAttribute[datetime | None], level: int,
+                   ahead: tuple[ColumnElement[bool], ...], targets: dict[str, bool]) -> int:
+    """Set the `targets` columns to the next step counted from `start` on the tickets at
+    escalation `level` matching `ahead`."""
+    where = [*ahead, Ticket.escalation_level == level, start.is_not(None)]
     low, high = (await session.execute(
         select(func.min(start), func.max(start)).where(*where))).one()
     if low is None:
@@ -109,7 +144,8 @@ async def _recount(session: AsyncSession, settings: Settings,
     changed, day = 0, first
     while day <= last:
         day_start = datetime.combine(day, datetime.min.time(), zone)
-        due = deadlines.due_after(day_start)
+        due = deadlines.next_step(level, day_start)
+        assert due is not None  # only levels below the top have a step ahead
         columns = [getattr(Ticket, name) for name in targets]
         result = await session.execute(
             update(Ticket)

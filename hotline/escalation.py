@@ -34,12 +34,11 @@ from hotline.catalog import TICKET_TYPES
 from hotline.db.alerts import raise_alert
 from hotline.db.base import session_scope, utcnow
 from hotline.db.models import Department, Escalation, Ticket, TicketEvent, User
-from hotline.deadlines import Deadlines, load_deadlines
+from hotline.deadlines import Deadlines, load_deadlines, step_due, step_due_where
 from hotline.notify import notify
 from hotline.privacy import mask_phone
 from hotline.settings import Settings
 
-TOP_LEVEL = 2
 BATCH_SIZE = 500
 ALERT_KIND = "escalation"
 NOTICE_KIND = "escalated"
@@ -155,18 +154,13 @@ async def run_pass(sessions: async_sessionmaker[AsyncSession], settings: Setting
     return report
 
 
-def _due(as_of: datetime) -> tuple[object, ...]:
-    return (Ticket.next_escalation_at <= as_of, Ticket.escalation_level < TOP_LEVEL,
-            Ticket.answered_at.is_(None), Ticket.closed_at.is_(None))
-
-
 async def _deadlines_for(sessions: async_sessionmaker[AsyncSession], settings: Settings,
                          as_of: datetime) -> Deadlines | None:
     """The calendar for every starting day the pass may count from (the oldest missed
     deadline up to as_of); None when nothing is due."""
     async with sessions() as session:
         oldest = (await session.execute(
-            select(Ticket.next_escalation_at).where(*_due(as_of))  # type: ignore[arg-type]
+            select(Ticket.next_escalation_at).where(*step_due_where(as_of))
             .order_by(Ticket.next_escalation_at).limit(1))).scalar_one_or_none()
         if oldest is None:
             return None
@@ -183,7 +177,7 @@ async def _due_batch(sessions: async_sessionmaker[AsyncSession], as_of: datetime
     key; PostgreSQL sorts each key's few ties), so a batch reads only its own rows of the
     index however many tickets are open. A ticket handled leaves the due set; one skipped
     or dry-run stays behind the cursor, so the pass always ends."""
-    query = select(Ticket.next_escalation_at, Ticket.id).where(*_due(as_of))  # type: ignore[arg-type]
+    query = select(Ticket.next_escalation_at, Ticket.id).where(*step_due_where(as_of))
     if after is not None:
         # The plain range lets the index be used; the row comparison breaks the ties.
         query = query.where(Ticket.next_escalation_at >= after[0],
@@ -206,7 +200,7 @@ async def _escalate_ticket(sessions: async_sessionmaker[AsyncSession], ticket_id
                 return Skipped(ticket_id, "", "deleted")
             reference = ticket.reference
             steps = []
-            while _still_due(ticket, as_of):
+            while step_due(ticket, as_of):
                 steps.append(await _escalate_once(session, ticket, as_of, deadlines, people))
             if not steps:
                 return Skipped(ticket_id, reference, "no longer due (answered, or escalated "
@@ -224,12 +218,6 @@ async def _locked(session: AsyncSession, ticket_id: int) -> Ticket | None:
     await session.execute(update(Ticket).where(Ticket.id == ticket_id)
                           .values(escalation_level=Ticket.escalation_level))
     return await session.get(Ticket, ticket_id, populate_existing=True)
-
-
-def _still_due(ticket: Ticket, as_of: datetime) -> bool:
-    return (ticket.next_escalation_at is not None and ticket.next_escalation_at <= as_of
-            and ticket.escalation_level < TOP_LEVEL and ticket.answered_at is None
-            and ticket.closed_at is None)
 
 
 async def _escalate_once(session: AsyncSession, ticket: Ticket, as_of: datetime,
@@ -269,7 +257,7 @@ async def _next_step(ticket: Ticket, deadlines: Deadlines, people: _People) -> S
     person = await people.for_level(ticket.department_id, level)
     user = person.user
     return Step(ticket.id, ticket.reference, level, missed,
-                deadlines.due_after(missed) if level < TOP_LEVEL else None, person.role,
+                deadlines.next_step(level, missed), person.role,
                 user_id=user.id if user else None,
                 user_name=(user.display_name or user.username) if user else "",
                 mobile=user.mobile if user else "", alert=user is None)
@@ -284,7 +272,7 @@ async def _plan(sessions: async_sessionmaker[AsyncSession], ticket_id: int, as_o
             return []
         session.expunge(ticket)  # played forward below, never flushed
     steps = []
-    while _still_due(ticket, as_of):
+    while step_due(ticket, as_of):
         step = await _next_step(ticket, deadlines, people)
         steps.append(step)
         ticket.escalation_level, ticket.next_escalation_at = step.level, step.next_at

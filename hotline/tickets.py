@@ -36,8 +36,7 @@ from hotline.db.models import (
 )
 from hotline.db.sms import queue_sms
 from hotline.db.tickets import OPEN, create_ticket
-from hotline.deadlines import due_after
-from hotline.escalation import TOP_LEVEL
+from hotline.deadlines import deadlines_from
 from hotline.hours import hotline_open
 from hotline.notify import notify
 from hotline.recording_access import REPLY_CALL_EVENT
@@ -111,10 +110,11 @@ async def forward(session: AsyncSession, settings: Settings, ticket: Ticket,
     if handler is None or not handler.active:
         raise TicketRefused("no_handler")
     now = now or utcnow()
-    due = await due_after(session, settings, now)
+    deadlines = await deadlines_from(session, settings, now)
+    due = deadlines.due_after(now)
     ticket.department_id, ticket.assignee_id, ticket.forwarded_at = department.id, handler.id, now
     ticket.due_at = due
-    ticket.next_escalation_at = due if ticket.escalation_level < TOP_LEVEL else None
+    ticket.next_escalation_at = deadlines.next_step(ticket.escalation_level, now)
     _event(session, ticket, FORWARDED, by_user_id, now, department_id=department.id,
            department=department.name, handler_id=handler.id, due_at=due.isoformat(), note=note)
     text = FORWARD_NOTICE.format(reference=ticket.reference, department=department.name,

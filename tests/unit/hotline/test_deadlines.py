@@ -9,15 +9,24 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline import cli
+from hotline.calendar import WorkingCalendar
 from hotline.db import calendar_days
 from hotline.db.base import session_scope
 from hotline.db.calendar_days import DayOverride
 from hotline.db.models import Ticket
-from hotline.deadlines import due_after, recompute_deadlines
-from hotline.settings import Settings
+from hotline.deadlines import (
+    Deadlines,
+    due_after,
+    overdue,
+    recompute_deadlines,
+    step_due,
+    step_due_where,
+)
+from hotline.settings import HoursSettings, Settings
 
 COURT = ZoneInfo("Asia/Shanghai")
 
@@ -161,3 +170,62 @@ async def test_calendar_set_through_the_command_moves_deadlines(
     async with sessions() as session:
         back = await session.get(Ticket, ticket.id)
     assert back is not None and back.due_at == court(2035, 3, 9, 17, 30)
+
+
+# --- the rules said once: the next step, "overdue", a step due ------------------------------
+
+DEADLINES = Deadlines(WorkingCalendar(HoursSettings()))
+
+
+@pytest.mark.parametrize(("level", "start", "expected"), [
+    # forwarded Fri 02-13: the make-up Saturday 02-14 counts, the Spring Festival does not
+    pytest.param(0, court(2026, 2, 13, 10, 0), court(2026, 2, 24, 17, 30), id="makeup-day"),
+    # the head missed 02-24: the leader's step 2 working days on
+    pytest.param(1, court(2026, 2, 24, 17, 30), court(2026, 2, 26, 17, 30), id="second-step"),
+    # forwarded the day before National Day: the holiday week is skipped
+    pytest.param(0, court(2026, 9, 30, 9, 0), court(2026, 10, 9, 17, 30), id="holiday"),
+    pytest.param(2, court(2026, 2, 24, 17, 30), None, id="top-level"),
+])
+def test_next_step_is_two_working_days_after_the_previous(level: int, start: datetime,
+                                                          expected: datetime | None) -> None:
+    assert DEADLINES.next_step(level, start.astimezone(UTC)) == expected
+
+
+NOW = court(2026, 3, 2, 12, 0)
+
+
+@pytest.mark.parametrize(("status", "due", "expected"), [
+    ("open", court(2026, 3, 2, 11, 59), True),
+    ("open", NOW, False),  # due at this very moment: not yet late
+    ("open", court(2026, 3, 3, 17, 30), False),
+    ("open", None, False),  # never forwarded: no deadline
+    ("closed", court(2026, 2, 27, 17, 30), False),
+])
+def test_overdue_is_an_open_matter_past_its_reply_deadline(status: str, due: datetime | None,
+                                                           expected: bool) -> None:
+    assert overdue(Ticket(status=status, due_at=due), NOW) is expected
+
+
+async def test_step_due_in_python_and_in_sql_agree(
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    past, ahead = court(2026, 3, 2, 11, 0), court(2026, 3, 3, 17, 30)
+    cases = {
+        "due": _ticket("A", past, past, past),
+        "due-now": _ticket("B", past, NOW, NOW),
+        "ahead": _ticket("C", past, ahead, ahead),
+        "second-due": _ticket("D", past, past, past, level=1),
+        "top": _ticket("E", past, past, past, level=2),
+        "answered": _ticket("F", past, past, past, answered=past),
+        "no-step": _ticket("G", past, past, None),
+    }
+    closed = _ticket("H", past, past, past)
+    closed.closed_at = past
+    cases["closed"] = closed
+    async with session_scope(sessions) as session:
+        session.add_all(cases.values())
+    async with session_scope(sessions) as session:
+        found = set((await session.execute(
+            select(Ticket.reference).where(*step_due_where(NOW)))).scalars())
+        by_python = {t.reference for t in (await session.execute(select(Ticket))).scalars()
+                     if step_due(t, NOW)}
+    assert found == by_python == {"A", "B", "D"}
