@@ -38,6 +38,11 @@ Override = tuple[bool, str]
 WORKING_KINDS: frozenset[DayKind] = frozenset({"workday", "makeup", "override-workday"})
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SEASONS = ("summer", "winter")
+# The months of each season, first to last (winter runs over the new year). The calendar and
+# the fallback dialplan (hotline.pbx) both read them here.
+SEASON_MONTHS: dict[str, tuple[int, int]] = {"summer": (5, 9), "winter": (10, 4)}
+# Asterisk's month names (GotoIfTime), January first.
+MONTH_KEYS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 # The search for the next opening gives up after this long (hours configured empty).
 OPENING_HORIZON_DAYS = 400
 
@@ -73,8 +78,15 @@ def parse_span(span: str) -> Span:
 
 
 def season_of(day: date) -> str:
-    """Summer hours run May to September."""
-    return "summer" if 5 <= day.month <= 9 else "winter"
+    """Summer hours run May to September, winter hours the rest of the year."""
+    first, last = SEASON_MONTHS["summer"]
+    return "summer" if first <= day.month <= last else "winter"
+
+
+def season_month_range(season: str) -> str:
+    """The season's months as Asterisk's GotoIfTime writes them: "may-sep"."""
+    first, last = SEASON_MONTHS[season]
+    return f"{MONTH_KEYS[first - 1]}-{MONTH_KEYS[last - 1]}"
 
 
 def weekday_spans(hours: HoursSettings, season: str, weekday: int) -> tuple[str, ...]:

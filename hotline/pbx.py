@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from hotline import waiting
-from hotline.calendar import WEEKDAY_KEYS, weekday_spans
+from hotline.calendar import SEASONS, WEEKDAY_KEYS, season_month_range, weekday_spans
 from hotline.secrets import PRIVATE_UMASK, Secrets, keep_private, load_or_create
 from hotline.settings import REPO_ROOT, PbxSettings, Settings
 
@@ -429,7 +429,8 @@ def office_hours_context(settings: Settings) -> list[str]:
     tz = settings.hours.timezone
     out = ["; Office hours for the fallback path (no holidays: the bridge knows those).",
            "[hotline-office-hours]", "exten => s,1,NoOp()"]
-    for season, months in (("summer", "may-sep"), ("winter", "oct-apr")):
+    for season in SEASONS:
+        months = season_month_range(season)
         for days, spans in _weekday_runs(settings, season):
             out += [f" same => n,GotoIfTime({_last_minute(span)},{days},*,{months},{tz}?open)"
                     for span in spans]

@@ -10,7 +10,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hotline.calendar import DayInfo, WorkingCalendar, parse_span, staff_label, weekday_spans
+from hotline.calendar import (
+    MONTH_KEYS,
+    SEASONS,
+    DayInfo,
+    WorkingCalendar,
+    parse_span,
+    season_month_range,
+    season_of,
+    staff_label,
+    weekday_spans,
+)
 from hotline.pbx import office_hours_context
 from hotline.settings import HoursSettings, Settings, SettingsError, load_settings
 
@@ -388,3 +398,26 @@ def test_fallback_dialplan_leaves_out_a_closed_weekday() -> None:
     checks = [line for line in office_hours_context(settings) if "GotoIfTime" in line]
 
     assert all(",tue-fri,*," in line for line in checks) and len(checks) == 4
+
+
+@pytest.mark.parametrize(("day", "season"), [
+    (date(2026, 4, 30), "winter"), (date(2026, 5, 1), "summer"),
+    (date(2026, 9, 30), "summer"), (date(2026, 10, 1), "winter"),
+    (date(2026, 1, 15), "winter"), (date(2026, 12, 31), "winter"),
+])
+def test_season_of_a_day(day: date, season: str) -> None:
+    assert season_of(day) == season
+
+
+def test_the_dialplans_season_months_are_the_calendars() -> None:
+    assert [season_month_range(s) for s in SEASONS] == ["may-sep", "oct-apr"]
+    # Every month in exactly one season, the same one both ways.
+    for month, key in enumerate(MONTH_KEYS, start=1):
+        named = [s for s in SEASONS if _in_range(key, season_month_range(s))]
+        assert named == [season_of(date(2026, month, 1))], key
+
+
+def _in_range(key: str, months: str) -> bool:
+    first, last = (MONTH_KEYS.index(m) for m in months.split("-"))
+    spans = range(first, last + 1) if first <= last else [*range(first, 12), *range(last + 1)]
+    return MONTH_KEYS.index(key) in spans
