@@ -147,6 +147,8 @@ async def ticket_for_call_log(session: AsyncSession, log: CallLog,
 # --- the after-hours callback list ------------------------------------------------------
 
 def _callback_query() -> Select[Ticket]:
+    # The callers' order: who joined the queue first is called back first; a matter left
+    # without a queue time counts from its creation.
     return (select(Ticket).where(Ticket.owner_id.is_(None), Ticket.status == OPEN,
                                  Ticket.subtype != JUDGE_SUBTYPE)
             .order_by(func.coalesce(Ticket.queued_at, Ticket.created_at), Ticket.id))

@@ -128,12 +128,3 @@ async def note_queued_at(session: AsyncSession, call_id: str, queued_at: datetim
     for ticket in found:
         ticket.queued_at = queued_at
     return len(found)
-
-
-async def callbacks_in_order(session: AsyncSession, status: str = OPEN) -> list[Ticket]:
-    """Callback requests to return, in the callers' arrival order: who joined the queue
-    first is called back first (a request without a queue time counts from its creation)."""
-    turn = func.coalesce(Ticket.queued_at, Ticket.created_at)
-    query = (select(Ticket).where(Ticket.type == CALLBACK, Ticket.status == status)
-             .order_by(turn, Ticket.id))
-    return list((await session.execute(query)).scalars())

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline import pbx
+from hotline import tickets as matters
 from hotline.db import calls, tickets
 from hotline.db.base import session_scope
 from hotline.db.models import Ticket
@@ -152,7 +153,7 @@ async def test_waiting_callers_hear_their_position_and_keep_their_turn(
     assert timedelta(seconds=2) <= b.queued_at - a.queued_at <= timedelta(seconds=5)
     assert a.audio_path and b.audio_path and a.detail["hung_up"] == "no"
     async with session_scope(sessions) as session:
-        ordered = [t.id for t in await tickets.callbacks_in_order(session)
+        ordered = [t.id for t in await matters.callback_list(session)
                    if t.id in (a.id, b.id)]
         call_a = await calls.get_call(session, a.call_id or "")
     assert ordered == [a.id, b.id]
