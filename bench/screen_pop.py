@@ -34,7 +34,8 @@ sys.path.insert(0, str(REPO))
 
 from agent_console import accounts  # noqa: E402
 from agent_console.texts import AGENT  # noqa: E402
-from hotline import cli, hours, pbx  # noqa: E402
+from cli import health  # noqa: E402
+from hotline import hours, pbx  # noqa: E402
 from hotline.db import phones as phones_db  # noqa: E402
 from hotline.db import state  # noqa: E402
 from hotline.db.base import make_engine, make_sessionmaker, session_scope  # noqa: E402
@@ -84,13 +85,13 @@ class Rig:
     def start(self) -> None:
         upgrade(self.settings.database_url)
         pbx.start(self.settings)
-        for argv in (["-m", "ivr"], ["-m", "hotline.cli", "console"]):
+        for argv in (["-m", "ivr"], ["-m", "cli", "console"]):
             log = open(self.settings.log_dir / f"bench-{argv[1]}.out", "ab")  # noqa: SIM115
             self.procs.append(subprocess.Popen([sys.executable, *argv], cwd=REPO, env=self.env,
                                                stdout=log, stderr=log))
             log.close()
-        cli.wait_bridge_healthy(self.settings)
-        cli.wait_console_healthy(self.settings)
+        health.wait_bridge_healthy(self.settings)
+        health.wait_console_healthy(self.settings)
 
     def stop(self) -> None:
         for proc in self.procs:

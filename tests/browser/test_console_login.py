@@ -35,7 +35,7 @@ def _free_port() -> int:
 
 
 def _hotline(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hotline.cli", *argv], env=env, cwd=REPO_ROOT,
+    return subprocess.run([sys.executable, "-m", "cli", *argv], env=env, cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=60, check=True)
 
 
@@ -66,7 +66,7 @@ def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
              "--extension", "8001")
     log = data / "console.log"
     with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "hotline.cli", "console"], env=env,
+        server = subprocess.Popen([sys.executable, "-m", "cli", "console"], env=env,
                                   cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"

@@ -36,7 +36,7 @@ def work_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
              "--extension", "8001")
     log = data / "console.log"
     with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "hotline.cli", "console"], env=env,
+        server = subprocess.Popen([sys.executable, "-m", "cli", "console"], env=env,
                                   cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline import cli, pbx
+from cli import health
+from hotline import pbx
 from hotline.db import phones as phones_db
 from hotline.db.base import make_engine, make_sessionmaker, session_scope
 from hotline.db.migrate import upgrade
@@ -105,7 +106,7 @@ class BridgeProcess:
         self.proc = subprocess.Popen([sys.executable, "-m", "ivr"], cwd=REPO_ROOT, env=self.env,
                                      stdout=log, stderr=log)
         log.close()
-        cli.wait_bridge_healthy(self.settings, timeout=30)
+        health.wait_bridge_healthy(self.settings, timeout=30)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -144,11 +145,11 @@ def bridge(bridge_process: BridgeProcess) -> BridgeProcess:
 def console(asterisk: pbx.PbxInstance, settings: Settings, env: dict[str, str]) -> Iterator[None]:
     """The web console as `hotline up` runs it: its own process."""
     log = open(settings.log_dir / "console-test.out", "ab")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "console"], cwd=REPO_ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "console"], cwd=REPO_ROOT,
                             env=env, stdout=log, stderr=log)
     log.close()
     try:
-        cli.wait_console_healthy(settings)
+        health.wait_console_healthy(settings)
         yield
     finally:
         proc.terminate()
@@ -164,7 +165,7 @@ def scheduler(asterisk: pbx.PbxInstance, settings: Settings, env: dict[str, str]
                             stdout=log, stderr=log)
     log.close()
     try:
-        cli.wait_scheduler_healthy(settings)
+        health.wait_scheduler_healthy(settings)
         yield proc
     finally:
         proc.terminate()
@@ -177,7 +178,7 @@ def scheduler(asterisk: pbx.PbxInstance, settings: Settings, env: dict[str, str]
 @pytest.fixture(scope="session")
 def cases_imported(asterisk: pbx.PbxInstance, env: dict[str, str]) -> None:
     """The example export of the case-flow system, imported as an administrator would."""
-    done = subprocess.run([sys.executable, "-m", "hotline.cli", "cases", "import",
+    done = subprocess.run([sys.executable, "-m", "cli", "cases", "import",
                            str(REPO_ROOT / "docs" / "cases.example.csv")], cwd=REPO_ROOT,
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -193,7 +194,7 @@ async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[Async
 @pytest.fixture
 def hotline_cli(env: dict[str, str]) -> object:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "hotline.cli", *args], cwd=REPO_ROOT,
+        return subprocess.run([sys.executable, "-m", "cli", *args], cwd=REPO_ROOT,
                               env=env, capture_output=True, text=True, timeout=60)
     return run
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline import cli, pbx
+from cli import health
+from hotline import pbx
 from hotline.secrets import load_or_create
 from hotline.settings import Settings
 from tests.integration import sipp
@@ -133,7 +134,7 @@ def test_asterisk_runs_unprivileged_and_root_keeps_its_control_socket(
     uids, gids = status["Uid"].split(), status["Gid"].split()
     assert "0" not in uids and "0" not in gids, status["Uid"]
     assert (int(uids[0]), int(gids[0])) == pbx.pbx_owner(asterisk)
-    assert cli.pbx_problems(settings) == []
+    assert health.pbx_problems(settings) == []
     ctl = asterisk.dir("run") / "asterisk.ctl"
     assert stat.S_IMODE(ctl.stat().st_mode) == 0o660
     assert "Asterisk 2" in pbx.cli(settings, "core show version")

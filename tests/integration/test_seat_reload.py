@@ -51,7 +51,7 @@ async def test_seat_reload_keeps_the_call_in_progress(
         bridge: BridgeProcess, console: None, settings: Settings, env: dict[str, str],
         sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
     added = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "hotline.cli", "user", "add", ADMIN, "--role",
+        subprocess.run, [sys.executable, "-m", "cli", "user", "add", ADMIN, "--role",
                          "admin"], cwd=REPO_ROOT, capture_output=True, text=True,
         env={**env, "HOTLINE_NEW_PASSWORD": ADMIN_PASSWORD}, timeout=60)
     assert added.returncode == 0, added.stderr

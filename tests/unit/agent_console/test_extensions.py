@@ -157,7 +157,7 @@ async def test_the_api_refuses_then_moves_when_asked(
 
 
 def _hotline_user(*argv: str) -> int:
-    """What `hotline user ...` does (hotline/cli.py registers agent_console.cli)."""
+    """What `hotline user ...` does (cli/main.py registers agent_console.cli)."""
     parser = argparse.ArgumentParser(prog="hotline")
     console_cli.register(parser.add_subparsers(required=True, metavar="COMMAND"))
     args = parser.parse_args(["user", *argv])

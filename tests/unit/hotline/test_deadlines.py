@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline import cli
+from cli import main as cli
 from hotline.calendar import WorkingCalendar
 from hotline.db import calendar_days
 from hotline.db.base import session_scope

@@ -231,7 +231,7 @@ def test_processes_the_hotline_starts_get_the_private_umask(tmp_path: Path) -> N
 # the umask in force: set before anything is written, inherited by what it starts.
 SHOW_UMASK = "lambda *args: print(oct(os.umask(0))) or 0"
 ENTRY_POINTS = {
-    "hotline": f"from hotline import cli\ncli._run = {SHOW_UMASK}\nraise SystemExit(cli.main([]))",
+    "hotline": f"from cli import main\nmain._run = {SHOW_UMASK}\nraise SystemExit(main.main([]))",
     "bridge": f"import runpy, ivr.main\nivr.main.main = {SHOW_UMASK}\n"
               "runpy.run_module('ivr', run_name='__main__')",
     "scheduler": f"import runpy, scheduler.main\nscheduler.main.main = {SHOW_UMASK}\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.cli import SIGPIPE_EXIT
+from cli.main import SIGPIPE_EXIT
 from hotline.db.migrate import upgrade
 
 HOTLINE = Path(sys.executable).parent / "hotline"

@@ -32,7 +32,7 @@ def config(tmp_path: Path, db_url: str) -> Path:
 
 
 def _command(*argv: str) -> list[str]:
-    return [sys.executable, "-m", "hotline.cli", "escalate", *argv]
+    return [sys.executable, "-m", "cli", "escalate", *argv]
 
 
 def _env(config: Path) -> dict[str, str]:

@@ -7,7 +7,7 @@ import argparse
 
 import pytest
 
-from hotline import cli_phones
+from cli import phones as cli_phones
 from hotline.db import phones as phones_db
 from hotline.db.base import run_once
 from hotline.db.migrate import upgrade

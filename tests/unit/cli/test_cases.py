@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline import cli_cases
+from cli import cases as cli_cases
 from hotline.db.migrate import upgrade
 from hotline.settings import REPO_ROOT, Settings
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline import cli_calendar
+from cli import calendar as cli_calendar
 from hotline.db import calendar_days
 from hotline.db.base import make_engine, make_sessionmaker, session_scope
 from hotline.db.migrate import upgrade
@@ -46,7 +46,7 @@ def hotline_config(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch)
 
 
 def hotline(*argv: str) -> int:
-    """What `hotline calendar ...` does once hotline/cli.py registers the command."""
+    """What `hotline calendar ...` does once cli/main.py registers the command."""
     parser = argparse.ArgumentParser(prog="hotline")
     cli_calendar.register(parser.add_subparsers(required=True, metavar="COMMAND"))
     args = parser.parse_args(argv)

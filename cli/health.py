@@ -1,0 +1,163 @@
+"""`hotline status`: the health of every part, and the waits `hotline up` makes until each
+part is healthy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from hotline import hours, pbx
+from hotline.db import alerts as alerts_db
+from hotline.db.base import run_once
+from hotline.secrets import load_or_create
+from hotline.settings import Settings
+
+HEARTBEAT_STALE_SECONDS = 10.0
+BRIDGE_PROCESS = "python"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `status` to the `hotline` command's subparsers."""
+    sub.add_parser("status", help="health of every part (exit 1 if one is unhealthy)"
+                   ).set_defaults(func=cmd_status)
+
+
+def wait_scheduler_healthy(settings: Settings, timeout: float = 30.0) -> None:
+    _wait_healthy("scheduler", lambda: scheduler_problems(settings),
+                  settings.log_dir / "scheduler.out", timeout)
+
+
+def scheduler_problems(settings: Settings) -> list[str]:
+    if not pbx.live_pid(settings.scheduler_pid_file, BRIDGE_PROCESS):
+        return ["the scheduler is not running (hotline up)"]
+    try:
+        beat = json.loads(settings.scheduler_heartbeat_file.read_text())
+    except (FileNotFoundError, ValueError):
+        return ["the scheduler has not reported yet"]
+    problems = []
+    if time.time() - beat["time"] > HEARTBEAT_STALE_SECONDS:
+        problems.append(f"no heartbeat for {time.time() - beat['time']:.0f} s")
+    problems += [f"job {name} failed: {last.get('error', '')}"
+                 for name, last in sorted(beat.get("jobs", {}).items()) if not last.get("ok")]
+    return problems
+
+
+def wait_console_healthy(settings: Settings, timeout: float = 30.0) -> None:
+    _wait_healthy("console", lambda: console_problems(settings),
+                  settings.log_dir / "console.out", timeout)
+
+
+def _wait_healthy(part: str, problems: Callable[[], list[str]], log: Path,
+                  timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not problems():
+            return
+        time.sleep(0.3)
+    raise pbx.PbxError(f"the {part} did not become healthy: {'; '.join(problems())}"
+                       f" (see {log})")
+
+
+def console_problems(settings: Settings) -> list[str]:
+    if not pbx.live_pid(settings.console_pid_file, BRIDGE_PROCESS):
+        return ["the console is not running (hotline up)"]
+    url = f"http://{settings.console.host}:{settings.console.port}/login"
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return [] if response.status == 200 else [f"{url} answered {response.status}"]
+    except OSError as exc:
+        return [f"{url} does not answer: {exc}"]
+
+
+def wait_bridge_healthy(settings: Settings, timeout: float = 30.0) -> None:
+    _wait_healthy("bridge", lambda: bridge_problems(settings), settings.log_dir / "bridge.log",
+                  timeout)
+
+
+def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
+    parts = {"pbx": pbx_problems(settings), "bridge": bridge_problems(settings),
+             "console": console_problems(settings),
+             "scheduler": scheduler_problems(settings), "database": database_problems(settings)}
+    for name, problems in parts.items():
+        print(f"{name:9} {'ok' if not problems else 'UNHEALTHY: ' + '; '.join(problems)}")
+    for warning in calendar_warnings(settings):
+        print(f"WARNING   {warning}")
+    for line in alert_lines(settings):
+        print(line)
+    return 1 if any(parts.values()) else 0
+
+
+def alert_lines(settings: Settings, limit: int = 10) -> list[str]:
+    """Open alerts (recordings missing, orphan files, disk, ...): shown, not a failure."""
+    try:
+        open_alerts = run_once(settings.database_url, alerts_db.list_open_alerts)
+    except Exception:  # the database part already reports an unreadable database
+        return []
+    lines = [f"{'alerts':9} {len(open_alerts)} open" if open_alerts else f"{'alerts':9} none"]
+    lines += [f"  {a.kind}: {a.message}" for a in open_alerts[:limit]]
+    if len(open_alerts) > limit:
+        lines.append(f"  ... and {len(open_alerts) - limit} more")
+    return lines
+
+
+def calendar_warnings(settings: Settings) -> list[str]:
+    """Days ahead the calendar has no data for: a warning, not a failure (routing falls
+    back to Monday to Friday)."""
+    today = hours.court_today(settings)
+    try:
+        result: list[str] = run_once(
+            settings.database_url, lambda s: hours.calendar_warnings(s, settings, today))
+    except Exception:  # the database part already reports an unreadable database
+        return []
+    return result
+
+
+def pbx_problems(settings: Settings) -> list[str]:
+    pid = pbx.running_pid(settings)
+    if pid is None:
+        return ["Asterisk is not running (hotline up)"]
+    if pbx.process_uid(pid) == 0:  # started by a version before runuser: a restart drops root
+        return ["Asterisk runs as root: restart it (hotline down, then hotline up)"]
+    try:
+        if not pbx.ami_fully_booted(settings.pbx.ami_port, load_or_create(settings).ami_secret):
+            return ["Asterisk has not finished booting"]
+    except OSError as exc:
+        return [f"AMI does not answer: {exc}"]
+    return []
+
+
+def bridge_problems(settings: Settings) -> list[str]:
+    if not bridge_pid(settings):
+        return ["the bridge is not running (hotline up)"]
+    try:
+        beat = json.loads(settings.bridge_heartbeat_file.read_text())
+    except (FileNotFoundError, ValueError):
+        return ["the bridge has not reported yet"]
+    problems = []
+    if time.time() - beat["time"] > HEARTBEAT_STALE_SECONDS:
+        problems.append(f"no heartbeat for {time.time() - beat['time']:.0f} s")
+    if not beat["ami_connected"]:
+        problems.append("not connected to AMI")
+    return problems
+
+
+def database_problems(settings: Settings) -> list[str]:
+    async def check(session: Any) -> list[str]:
+        version = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        return [] if version else ["no schema (hotline db upgrade)"]
+    try:
+        result: list[str] = run_once(settings.database_url, check)
+        return result
+    except Exception as exc:  # any driver's error means the same to the operator
+        return [f"cannot read the database: {exc.__class__.__name__}: {exc}"]
+
+
+def bridge_pid(settings: Settings) -> int | None:
+    return pbx.live_pid(settings.bridge_pid_file, BRIDGE_PROCESS)
