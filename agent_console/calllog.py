@@ -1,7 +1,8 @@
 """The call log (Art. 9): the agent's form for each call, their own list, and everyone's
 list for leaders and administrators. Pages and API check input with the same check_log.
 
-The agent who saves a log owns it (Art. 6) and alone may change it. Contact and ID numbers
+The agent who saves a log owns it (Art. 6) and alone may change it (hotline.access decides;
+a refusal is a 403 here). Contact and ID numbers
 are shown whole only to roles in texts.SEES_PERSONAL_DATA.
 """
 
@@ -31,6 +32,7 @@ from agent_console.texts import (
     OUTCOME_LABELS,
     SEES_PERSONAL_DATA,
 )
+from hotline.access import may_read_log, owns_log
 from hotline.catalog import SERVICES
 from hotline.db import calllogs, consultations, roster
 from hotline.db.base import session_scope
@@ -183,7 +185,7 @@ def _consultation(row: LogRow) -> ConsultationOut | None:
 
 
 def _owns(who: Principal, log: CallLog) -> bool:
-    return who.account.role == AGENT and log.owner_id == who.account.id
+    return owns_log(who.account.id, who.account.role, log)
 
 
 # --- saving -----------------------------------------------------------------------------
@@ -337,7 +339,7 @@ async def api_get_log(request: Request, who: Reader, log_id: int) -> CallLogOut:
         log = await calllogs.get_log(db, log_id)
         if log is None:
             raise HTTPException(404, MESSAGES["not_found"])
-        if who.account.role == AGENT and log.owner_id != who.account.id:
+        if not may_read_log(who.account.id, who.account.role, log):
             raise Forbidden("not_owner")
         row = await _row(db, log)
     return CallLogOut.of(row, who, c.settings.hours.timezone)

@@ -3,12 +3,13 @@ are in templates/. Role codes (the keys of ROLE_LABELS) are what the database st
 
 from __future__ import annotations
 
-AGENT = "agent"
-DUTY_JUDGE = "duty_judge"
-DEPT_HANDLER = "dept_handler"
-DEPT_HEAD = "dept_head"
-LEADER = "leader"
-ADMIN = "admin"
+# The role codes live in the core; the console's modules keep naming them from here.
+from hotline.roles import ADMIN as ADMIN
+from hotline.roles import AGENT as AGENT
+from hotline.roles import DEPT_HANDLER as DEPT_HANDLER
+from hotline.roles import DEPT_HEAD as DEPT_HEAD
+from hotline.roles import DUTY_JUDGE as DUTY_JUDGE
+from hotline.roles import LEADER as LEADER
 
 ROLE_LABELS = {
     AGENT: "座席员",

@@ -4,10 +4,8 @@ their desk phone, and closes them only with that proof; heads and leaders read t
 departments' matters. After-hours callbacks and messages wait in a shared list that agents
 take from one at a time.
 
-Who may do what with one ticket (_access):
-  act  - the owner agent, and the handler it is forwarded to: forward, reply, close
-  read - an agent looking at an untaken callback (to take it); the department's head and
-         leader; administrators
+Who may do what with one ticket is decided in hotline.access (act: forward, reply, close;
+read: look); a refusal is answered 403 here.
 Callers' numbers are shown whole only to roles in texts.SEES_PERSONAL_DATA.
 """
 
@@ -40,11 +38,13 @@ from agent_console.texts import (
     TICKET_STATUS_LABELS,
 )
 from hotline import pbx, tickets
+from hotline.access import ACT, READ, owns_log, ticket_access
 from hotline.catalog import TICKET_TYPES
 from hotline.db import calllogs
 from hotline.db import departments as db_departments
 from hotline.db.base import session_scope
 from hotline.db.models import Department, Recording, RecordingAccess, Ticket, User
+from hotline.deadlines import overdue
 from hotline.privacy import mask_phone
 from hotline.secrets import load_or_create
 from hotline.tickets import TicketRefused
@@ -60,7 +60,6 @@ Reader = Annotated[Principal, Depends(require_role(AGENT, DEPT_HANDLER, DEPT_HEA
                                                    ADMIN))]
 Desk = Annotated[Principal, Depends(require_role(DEPT_HANDLER, DEPT_HEAD, LEADER))]
 
-ACT, READ = "act", "read"
 REFUSALS = {"closed": (409, "ticket_closed"), "no_proof": (409, "no_proof"),
             "taken": (409, "ticket_taken"), "no_number": (409, "no_number"),
             "no_handler": (409, "no_handler"), "not_found": (404, "not_found")}
@@ -114,26 +113,10 @@ class TicketOut(BaseModel):
 
 async def _access(db: AsyncSession, who: Principal, ticket: Ticket) -> str:
     """ACT or READ; Forbidden when the ticket is none of the reader's business."""
-    me, role = who.account.id, who.account.role
-    if ticket.subtype == tickets.JUDGE_SUBTYPE and ticket.owner_id != me:
+    access = await ticket_access(db, who.account.id, who.account.role, ticket)
+    if access is None:
         raise Forbidden("role")
-    if role == AGENT:
-        if ticket.owner_id == me:
-            return ACT
-        if ticket.owner_id is None:
-            return READ
-    elif role == DEPT_HANDLER:
-        department = (await db.get(Department, ticket.department_id)
-                      if ticket.department_id else None)
-        if ticket.assignee_id == me or (department and department.handler_id == me):
-            return ACT
-    elif role in (DEPT_HEAD, LEADER):
-        mine = {d.id for d in await db_departments.departments_of(db, me)}
-        if ticket.department_id in mine:
-            return READ
-    elif role == ADMIN:
-        return READ
-    raise Forbidden("role")
+    return access
 
 
 async def _ticket(db: AsyncSession, who: Principal, ticket_id: int,
@@ -171,7 +154,7 @@ async def _out(c: Console, db: AsyncSession, who: Principal, ticket: Ticket, acc
         assignee=await _name(db, ticket.assignee_id),
         department=department.name if department else "",
         forwarded_at=local_time(ticket.forwarded_at, tz), due_at=local_time(ticket.due_at, tz),
-        overdue=bool(ticket.status == "open" and ticket.due_at and ticket.due_at < c.clock()),
+        overdue=overdue(ticket, c.clock()),
         escalation_level=ticket.escalation_level, reply_text=ticket.reply_text,
         answer_call_id=ticket.answer_call_id, answer_sms_id=ticket.answer_sms_id,
         answered_at=local_time(ticket.answered_at, tz), closed_at=local_time(ticket.closed_at, tz),
@@ -398,7 +381,7 @@ async def _log_ticket(c: Console, db: AsyncSession, who: Principal, log_id: int)
     found = await calllogs.get_log(db, log_id)
     if found is None:
         raise HTTPException(404, MESSAGES["not_found"])
-    if found.owner_id != who.account.id:
+    if not owns_log(who.account.id, who.account.role, found):
         raise Forbidden("not_owner")
     return await tickets.ticket_for_call_log(db, found, c.clock())
 

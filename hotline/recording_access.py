@@ -10,7 +10,7 @@ Everyone else: none. The console enforces this on every request that names a cal
 (recordings, call logs, consultations) and logs each play, download and refusal; a refusal
 and a call that does not exist look the same from outside (call ids are predictable).
 
-Role codes are agent_console.texts' (the core does not import the console).
+Role codes are hotline.roles'.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.db import calls as calls_db
 from hotline.db import recording_access as db
 from hotline.db.models import CallEvent, Recording
+from hotline.roles import ADMIN, AGENT, DEPT_HANDLER, DUTY_JUDGE
 
-AGENT, DUTY_JUDGE, DEPT_HANDLER, ADMIN = "agent", "duty_judge", "dept_handler", "admin"
 # The call-event kinds that put a judge's phone on a call (ivr/calltracker.py).
 JUDGE_EVENTS = ("judge-ringing",)
 # The call-event kind that names the member of staff who made a reply call (hotline.tickets).

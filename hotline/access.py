@@ -1,0 +1,63 @@
+"""Who may do what with a matter (ticket) and a call log, decided here for pages and API
+alike; the console only turns a refusal into its 403 or 404. Who may hear a call is
+hotline.recording_access.
+
+A ticket (Art. 5(6), 6):
+  ACT  - the owner agent, and the handler it is forwarded to (its assignee, or its
+         department's handler): forward, reply, close, hear the caller's voice message;
+  READ - an agent looking at a matter no agent has taken (to take it); the department's
+         head and leader; administrators;
+  None - everyone else. A question an agent sent to the duty judge is that agent's alone.
+A call log (Art. 9): the agent who wrote it owns it: they alone change it and forward its
+matter; leaders and administrators read every log.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.db import departments as departments_db
+from hotline.db.models import CallLog, Department, Ticket
+from hotline.roles import ADMIN, AGENT, DEPT_HANDLER, DEPT_HEAD, LEADER
+from hotline.tickets import JUDGE_SUBTYPE
+
+ACT, READ = "act", "read"
+
+
+async def ticket_access(session: AsyncSession, user_id: int, role: str,
+                        ticket: Ticket) -> str | None:
+    """ACT, READ, or None when the ticket is none of this member of staff's business."""
+    if ticket.subtype == JUDGE_SUBTYPE and ticket.owner_id != user_id:
+        return None
+    if role == AGENT:
+        return _agent_access(user_id, ticket)
+    if role == DEPT_HANDLER:
+        return ACT if await _handles(session, user_id, ticket) else None
+    if role in (DEPT_HEAD, LEADER):
+        mine = {d.id for d in await departments_db.departments_of(session, user_id)}
+        return READ if ticket.department_id in mine else None
+    return READ if role == ADMIN else None
+
+
+def _agent_access(user_id: int, ticket: Ticket) -> str | None:
+    if ticket.owner_id == user_id:
+        return ACT
+    return READ if ticket.owner_id is None else None
+
+
+async def _handles(session: AsyncSession, user_id: int, ticket: Ticket) -> bool:
+    if ticket.assignee_id == user_id:
+        return True
+    department = (await session.get(Department, ticket.department_id)
+                  if ticket.department_id else None)
+    return department is not None and department.handler_id == user_id
+
+
+def owns_log(user_id: int, role: str, log: CallLog) -> bool:
+    """The call log is this agent's: they alone change it and forward its matter."""
+    return role == AGENT and log.owner_id == user_id
+
+
+def may_read_log(user_id: int, role: str, log: CallLog) -> bool:
+    """Agents read their own call logs; leaders and administrators read every one."""
+    return role in (LEADER, ADMIN) or owns_log(user_id, role, log)
