@@ -20,6 +20,7 @@ from panoramisk.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console.texts import SEES_PERSONAL_DATA
+from hotline.callid import from_ami
 from hotline.db import phones as phones_db
 from hotline.db import presence as presence_db
 from hotline.db.base import session_scope
@@ -122,11 +123,11 @@ class LiveDesk:
         ext = extension_of(str(event.get("Interface", "")))
         if not ext:
             return
-        call = SeatCall(call_id=str(event.get("Linkedid") or event.get("Uniqueid", "")),
-                        caller_number=str(event.get("CallerIDNum", "")),
+        ringing = from_ami(event)
+        call = SeatCall(call_id=ringing.call_id, caller_number=ringing.caller_number,
                         caller_channel=str(event.get("Channel", "")),
                         agent_channel=str(event.get("DestChannel", "")),
-                        state="ringing", ami_time=_event_time(event))
+                        state="ringing", ami_time=ringing.at.timestamp())
         self.calls[ext] = call
         # The ring goes out first; what the database knows follows a moment later, so a
         # slow query never delays the pop itself.
@@ -163,9 +164,9 @@ class LiveDesk:
             self._push(ext, "ended", _ended(call, str(event.get("Event", ""))))
 
     async def _caller_abandon(self, event: Message) -> None:
-        linked = str(event.get("Linkedid", ""))
+        abandoned = from_ami(event).call_id
         for ext, call in list(self.calls.items()):
-            if call.call_id == linked:
+            if call.call_id == abandoned:
                 del self.calls[ext]
                 self._push(ext, "ended", _ended(call, "abandoned"))
 
@@ -253,10 +254,3 @@ class LiveDesk:
 
 def _ended(call: SeatCall, reason: str) -> Callable[[str], dict[str, Any]]:
     return lambda role: {**call.view(role), "reason": reason}
-
-
-def _event_time(event: Message) -> float:
-    try:
-        return float(str(event.get("Timestamp", "")))
-    except ValueError:
-        return datetime.now().timestamp()

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hotline import pbx, prompts
+from hotline import callid, pbx, prompts
 from hotline.db import calls
 from hotline.db.base import session_scope
 from ivr import variables as v
@@ -33,12 +33,11 @@ class CallFlow:
     @classmethod
     async def start(cls, agi: AgiSession, services: Services) -> CallFlow:
         """Register the call (the AMI tracker may have done it already: no harm)."""
-        call_id = await agi.get_variable(v.LINKEDID) or agi.headers.get("uniqueid", "")
-        caller = agi.headers.get("callerid", "")
+        call = callid.from_agi(agi.headers, await agi.get_variable(v.LINKEDID))
         async with session_scope(services.sessions) as session:
-            await calls.ensure_call(session, call_id, caller_number=caller,
+            await calls.ensure_call(session, call.call_id, caller_number=call.caller_number,
                                     channel=agi.headers.get("channel", ""))
-        return cls(agi, services, call_id, caller)
+        return cls(agi, services, call.call_id, call.caller_number)
 
     # --- listening ------------------------------------------------------------------
 

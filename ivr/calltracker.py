@@ -11,13 +11,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from panoramisk.message import Message
 
 from hotline import tickets
+from hotline.callid import from_ami
 from hotline.db import calls
-from hotline.db.base import session_scope, utcnow
+from hotline.db.base import session_scope
 from hotline.db.recording_access import user_on_extension
 from ivr import variables as v
 from ivr.control import extension_of
@@ -27,7 +28,6 @@ from recordings import files
 log = logging.getLogger(__name__)
 
 STATE_UP = "6"
-TRANSFER_ROLES = ("Transferee", "OrigTransferer", "Transferer")
 
 
 @dataclass
@@ -36,7 +36,7 @@ class _Channel:
     caller_number: str
     name: str
     answered_at: datetime | None = None
-    linkedid: str = ""
+    call_id: str = ""
 
 
 class CallTracker:
@@ -61,25 +61,27 @@ class CallTracker:
         }
 
     async def on_newchannel(self, event: Message) -> None:
+        call = from_ami(event)
         self._channels[event.Uniqueid] = _Channel(
-            started_at=event_time(event), caller_number=event.get("CallerIDNum", ""),
-            name=event.get("Channel", ""), linkedid=event.get("Linkedid", ""))
+            started_at=call.at, caller_number=call.caller_number,
+            name=event.get("Channel", ""), call_id=call.call_id)
 
     def live_calls(self) -> set[str]:
         """Calls with a channel still up, as this bridge has seen them: the reconciler
         leaves these to the tracker (a leg's CDR, e.g. the agent's after a transfer, is
         not the end of the call)."""
-        return {c.linkedid for c in self._channels.values() if c.linkedid}
+        return {c.call_id for c in self._channels.values() if c.call_id}
 
     async def on_newstate(self, event: Message) -> None:
-        if event.get("ChannelState") != STATE_UP or not _is_primary(event):
+        call = from_ami(event)
+        if event.get("ChannelState") != STATE_UP or not call.primary:
             return
         channel = self._channels.get(event.Uniqueid)
         if channel is not None:
             # Answer() comes before the call is registered; remembered for _recording_started.
-            channel.answered_at = event_time(event)
+            channel.answered_at = call.at
         async with session_scope(self.services.sessions) as session:
-            await calls.update_call(session, event.Linkedid, answered_at=event_time(event))
+            await calls.update_call(session, call.call_id, answered_at=call.at)
 
     async def on_user_event(self, event: Message) -> None:
         name = event.get("UserEvent", "")
@@ -103,14 +105,14 @@ class CallTracker:
 
     async def _reply_ended(self, event: Message) -> None:
         """A handler's reply call ended: link it to its ticket (hotline.tickets)."""
-        ticket = event.get("Ticket", "")
+        ticket, call = event.get("Ticket", ""), from_ami(event)
         if not ticket.isdigit():
-            log.warning("reply call %s names no ticket", event.get("Linkedid", ""))
+            log.warning("reply call %s names no ticket", call.call_id)
             return
         async with session_scope(self.services.sessions) as session:
-            await tickets.link_reply_call(session, int(ticket), event.get("Linkedid", ""),
+            await tickets.link_reply_call(session, int(ticket), call.call_id,
                                           event.get("DialStatus", ""), event.get("Talked", ""),
-                                          at=event_time(event), staff=event.get("Staff", ""))
+                                          at=call.at, staff=event.get("Staff", ""))
 
     async def on_queue_join(self, event: Message) -> None:
         await self._event(event, "queue", {"queue": event.get("Queue", ""),
@@ -134,54 +136,51 @@ class CallTracker:
         await self._event(event, "agent", detail, agent=agent)
 
     async def on_transfer(self, event: Message) -> None:
-        # Transfer events name their channels by role, with no plain Linkedid.
-        call_id = next((event.get(f"{role}Linkedid") for role in TRANSFER_ROLES
-                        if event.get(f"{role}Linkedid")), "")
         await self._event(event, "transfer", {"kind": event.get("Event", ""),
-                                              "result": event.get("Result", "")},
-                          call_id=call_id)
+                                              "result": event.get("Result", "")})
 
     async def on_hangup(self, event: Message) -> None:
         self._channels.pop(event.Uniqueid, None)
-        if not _is_primary(event):
+        ended = from_ami(event)
+        if not ended.primary:
             return
         cause = int(event.get("Cause", "0") or 0)
         async with session_scope(self.services.sessions) as session:
-            call = (await calls.existing_ids(session, [event.Linkedid])).get(event.Linkedid)
+            call = (await calls.existing_ids(session, [ended.call_id])).get(ended.call_id)
             if call is None:
                 return
             answered = call.answered_at is not None
             await calls.update_call(
-                session, call.id, ended_at=event_time(event), hangup_cause=cause,
+                session, call.id, ended_at=ended.at, hangup_cause=cause,
                 disposition="answered" if answered else "unanswered")
             await calls.add_event(session, call.id, "hangup", {"cause": str(cause)},
-                                  at=event_time(event))
-        self._finish_recordings_later(event.Linkedid)
+                                  at=ended.at)
+        self._finish_recordings_later(ended.call_id)
 
     async def _recording_started(self, event: Message, kind: str) -> None:
-        relative = event.get("Recording", "")
+        relative, call = event.get("Recording", ""), from_ami(event)
         channel = self._channels.get(event.Uniqueid) or _Channel(
-            event_time(event), event.get("CallerIDNum", ""), event.get("Channel", ""))
+            call.at, call.caller_number, event.get("Channel", ""))
         facts = {"started_at": channel.started_at, "caller_number": channel.caller_number,
                  "channel": channel.name, "answered_at": channel.answered_at}
         async with session_scope(self.services.sessions) as session:
             # The voice menu may have created the call a moment earlier; AMI knows better
             # when the channel really started.
-            await calls.ensure_call(session, event.Linkedid, **facts)
-            await calls.update_call(session, event.Linkedid, **facts)
-            await calls.add_recording(session, event.Linkedid, relative, kind)
-            await calls.add_event(session, event.Linkedid, "recording",
-                                  {"path": relative, "kind": kind}, at=event_time(event))
+            await calls.ensure_call(session, call.call_id, **facts)
+            await calls.update_call(session, call.call_id, **facts)
+            await calls.add_recording(session, call.call_id, relative, kind)
+            await calls.add_event(session, call.call_id, "recording",
+                                  {"path": relative, "kind": kind}, at=call.at)
 
     async def _event(self, event: Message, kind: str, detail: dict[str, str],
-                     call_id: str = "", **call_values: str) -> None:
-        call_id = call_id or event.get("Linkedid", "")
+                     **call_values: str) -> None:
+        call = from_ami(event)
         async with session_scope(self.services.sessions) as session:
-            if not await calls.existing_ids(session, [call_id]):
+            if not await calls.existing_ids(session, [call.call_id]):
                 return  # not a hotline call (e.g. staff calling each other)
-            await calls.add_event(session, call_id, kind, detail, at=event_time(event))
+            await calls.add_event(session, call.call_id, kind, detail, at=call.at)
             if call_values:
-                await calls.update_call(session, call_id, **call_values)
+                await calls.update_call(session, call.call_id, **call_values)
 
     def _finish_recordings_later(self, call_id: str) -> None:
         # MixMonitor closes the file a moment after the hang-up; waiting for it here would
@@ -212,16 +211,3 @@ class CallTracker:
             task.cancel()
         await asyncio.gather(*self._finishing, return_exceptions=True)
 
-
-def _is_primary(event: Message) -> bool:
-    """The caller's own channel: the one whose uniqueid the whole call is named by."""
-    return bool(event.get("Uniqueid")) and event.get("Uniqueid") == event.get("Linkedid")
-
-
-def event_time(event: Message) -> datetime:
-    """Asterisk's own time of the event (timestampevents=yes), else now."""
-    stamp = event.get("Timestamp")
-    try:
-        return datetime.fromtimestamp(float(stamp), UTC) if stamp else utcnow()
-    except ValueError:
-        return utcnow()

@@ -17,10 +17,11 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hotline.callid import CallIdentity, epoch_utc, from_cdr
 from hotline.db import calls
 from hotline.db.base import session_scope
 from ivr.services import Services
@@ -47,11 +48,12 @@ class CallFacts:
     from_public: bool = False  # came in from the carrier or reached the hotline's contexts
 
     def add_leg(self, leg: dict[str, Any]) -> None:
-        if leg.get("uniqueid") == self.call_id:
-            self._add_caller_record(leg)
+        identity = from_cdr(leg)
+        if identity.primary:
+            self._add_caller_record(leg, identity)
         context = str(leg.get("dcontext", ""))
         self.from_public |= context == "from-carrier" or context.startswith("hotline-")
-        ended = _time(leg.get("end"))
+        ended = epoch_utc(leg.get("end"))
         if ended and (self.ended_at is None or ended > self.ended_at):
             self.ended_at = ended
         self.route = self.route or str(leg.get("hotline_route", ""))
@@ -59,29 +61,21 @@ class CallFacts:
             if leg.get(key):
                 self.recordings[str(leg[key])] = kind
 
-
-    def _add_caller_record(self, leg: dict[str, Any]) -> None:
+    def _add_caller_record(self, leg: dict[str, Any],
+                           identity: CallIdentity[datetime | None]) -> None:
         # The caller's channel has one record per party it met (each seat the queue rang):
         # the call started with the first, was answered at the first answer, and counts as
         # answered if any of them was.
-        started = _time(leg.get("start"))
+        started = identity.at
         if started and (self.started_at is None or started < self.started_at):
             self.started_at = started
-            self.caller_number = str(leg.get("src", ""))
+            self.caller_number = identity.caller_number
             self.channel = str(leg.get("channel", ""))
-        answered = _time(leg.get("answer"))
+        answered = epoch_utc(leg.get("answer"))
         if answered and (self.answered_at is None or answered < self.answered_at):
             self.answered_at = answered
         if leg.get("disposition") == "ANSWERED" or not self.disposition:
             self.disposition = "answered" if leg.get("disposition") == "ANSWERED" else "unanswered"
-
-
-def _time(value: Any) -> datetime | None:
-    try:
-        stamp = float(value)
-    except (TypeError, ValueError):
-        return None
-    return datetime.fromtimestamp(stamp, UTC) if stamp > 0 else None
 
 
 def read_new_lines(path: Path, position: int, fingerprint: str) -> tuple[list[str], int, str]:
@@ -113,8 +107,9 @@ def group_legs(lines: list[str]) -> dict[str, CallFacts]:
         if not isinstance(leg, dict):
             log.warning("CDR line %d is not a JSON object; skipped", number)
             continue
-        if leg.get("linkedid"):
-            legs[str(leg["linkedid"])].append(leg)
+        call_id = from_cdr(leg).call_id
+        if call_id:
+            legs[call_id].append(leg)
     for call_id, call_legs in legs.items():
         facts[call_id] = CallFacts(call_id)
         for leg in call_legs:

@@ -4,6 +4,7 @@ the database is real and the events are written out by hand."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from panoramisk.message import Message
@@ -73,6 +74,33 @@ async def test_a_role_without_personal_data_sees_the_number_masked(
     assert kind == "ring"
     assert data["caller_number"] != CALLER and str(data["caller_number"]).endswith("5678")
     assert desk.snapshot("8001", AGENT)["call"]["caller_number"] == CALLER
+
+
+async def test_a_ring_without_a_usable_time_is_stamped_now(
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    # A NaN would reach the page as JSON it cannot parse.
+    ring = agent_called()
+    ring["Timestamp"] = "nan"
+    desk = LiveDesk(None, sessions)
+    await desk.subscriptions()["AgentCalled"](ring)
+
+    assert abs(desk.calls["8001"].ami_time - time.time()) < 5
+
+
+async def test_the_callers_abandon_ends_the_pop_of_that_call_only(
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    desk = LiveDesk(None, sessions)
+    handlers = desk.subscriptions()
+    other = agent_called("1795756999.0")
+    other["Interface"] = "PJSIP/8002"
+    await handlers["AgentCalled"](agent_called())
+    await handlers["AgentCalled"](other)
+
+    await handlers["QueueCallerAbandon"](event(Event="QueueCallerAbandon", Queue="seats",
+                                               Uniqueid="1795756476.0",
+                                               Linkedid="1795756476.0"))
+
+    assert list(desk.calls) == ["8002"]
 
 
 async def test_connect_then_complete_ends_the_pop(

@@ -13,11 +13,12 @@ from pathlib import Path
 from panoramisk.message import Message
 from sqlalchemy import func, select
 
+from hotline.callid import event_time
 from hotline.db import calls
 from hotline.db.base import session_scope
 from hotline.db.models import Call, CallEvent, Recording
 from ivr import variables as v
-from ivr.calltracker import CallTracker, event_time
+from ivr.calltracker import CallTracker
 from ivr.services import Services
 from tests.conftest import WavWriter
 
@@ -205,6 +206,21 @@ async def test_queue_abandon_and_queue_left(services: Services) -> None:
     call = await _call(services)
     assert [(e.kind, e.detail) for e in call.events][-2:] == [
         ("abandon", {"queue": "seats"}), ("queue-left", {"status": "TIMEOUT"})]
+
+
+async def test_an_event_without_linkedid_names_its_own_channels_call(
+        services: Services) -> None:
+    """hotline.callid's one rule, as the voice menu and the screen pop read it: a channel
+    that gives no Linkedid is its own call (not a call with an empty id)."""
+    tracker = CallTracker(services, recording_timeout=0.1)
+
+    await feed(tracker, event(Event="UserEvent", UserEvent=v.EVENT_RECORDING, Uniqueid=CALL,
+                              Channel="PJSIP/carrier-1", CallerIDNum="13812345678",
+                              Recording=RECORDING, Timestamp="1795747054.9"))
+
+    call = await _call(services)
+    assert (call.caller_number, call.started_at) == ("13812345678", _utc("1795747054.9"))
+    assert await _rows(services) == (1, 1, 1)
 
 
 def test_event_time_from_timestamp_else_now() -> None:

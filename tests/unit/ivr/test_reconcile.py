@@ -223,6 +223,14 @@ def test_call_facts_ignores_missing_times() -> None:
     assert (fact.started_at, fact.answered_at, fact.ended_at) == (None, None, None)
 
 
+def test_call_facts_a_time_beyond_any_date_is_no_time() -> None:
+    # json.loads reads "Infinity" and 1e400 as inf; one such line must not stop every pass.
+    facts = group_legs([line(start=float("inf"), end=1e400)])
+
+    assert (facts[CALL].started_at, facts[CALL].ended_at) == (None, None)
+    assert facts[CALL].caller_number == ""
+
+
 # --- Reconciler against a real database --------------------------------------------------
 
 def _write_cdr(services: Services, *lines: str) -> Path:
