@@ -13,9 +13,10 @@ caller waited; the bridge redirected them here (ivr/closing.py). Straight to the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from hotline import hours
+from hotline.callid import epoch_utc
 from hotline.db import tickets
 from hotline.db.base import session_scope, utcnow
 from ivr import variables as v
@@ -95,7 +96,4 @@ class QueueCallback:
 def queued_at_from(epoch: str | None) -> datetime:
     """The dialplan's ${EPOCH} when the caller joined; now if it is missing or garbled
     (the caller then keeps at least the turn of this moment)."""
-    try:
-        return datetime.fromtimestamp(float(epoch or ""), UTC)
-    except (ValueError, OverflowError, OSError):
-        return utcnow()
+    return epoch_utc(epoch) or utcnow()

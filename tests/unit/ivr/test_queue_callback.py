@@ -17,7 +17,7 @@ def test_queued_at_is_the_dialplan_epoch() -> None:
     assert queued_at_from("1795747054.5") == datetime.fromtimestamp(1795747054.5, UTC)
 
 
-@pytest.mark.parametrize("garbled", [None, "", "soon", "1e400"])
+@pytest.mark.parametrize("garbled", [None, "", "soon", "1e400", "nan", "0"])
 def test_a_missing_queue_time_counts_from_now(garbled: str | None) -> None:
     assert utcnow() - queued_at_from(garbled) < timedelta(seconds=5)
 
