@@ -26,10 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console import accounts, logins
 from agent_console.accounts import Account, Lifetime
-from agent_console.forms import local_time
 from agent_console.texts import MESSAGES, ROLES
 from hotline.db.base import session_scope
 from hotline.settings import Settings
+from hotline.timefmt import local_time
 
 SESSION_COOKIE = "hotline_console"
 CSRF_FIELD = "csrf_token"

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import Console, Forbidden, Principal, console, require_role
-from agent_console.forms import Errors, Invalid, api_error, field_error, form_values, local_time
+from agent_console.forms import Errors, Invalid, api_error, field_error, form_values
 from agent_console.pages import render
 from agent_console.recordings import call_allowed, refuses_call
 from agent_console.texts import (
@@ -41,6 +41,7 @@ from hotline.db.models import CallLog
 from hotline.hours import court_today
 from hotline.identity import IdNumberError, normalize_case_number, normalize_id_number
 from hotline.privacy import mask_phone, mask_text
+from hotline.timefmt import local_time
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["call logs"])

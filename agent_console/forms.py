@@ -7,9 +7,8 @@ the API answers 422 with {"detail": {"message": ..., "errors": {field: message}}
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException, Request
 from pydantic import BaseModel, Field
@@ -51,11 +50,6 @@ def parse_day(field: str, raw: str, errors: Errors) -> date | None:
     except ValueError:
         errors[field] = field_error(field, "required" if not raw.strip() else "date")
         return None
-
-
-def local_time(moment: datetime | None, timezone: str) -> str:
-    """A moment as staff read it: the court's local time, to the minute."""
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 # --- what the API answers when it refuses: documented once, for every route ----------------

@@ -24,10 +24,10 @@ from agent_console.auth import (
     login_form_token_ok,
     require_role,
 )
-from agent_console.forms import local_time
 from agent_console.texts import ADMIN, AGENT, LOGIN_VIA_LABELS, MESSAGES, ROLE_LABELS, ROLES
 from hotline.db.base import session_scope
 from hotline.db.models import User
+from hotline.timefmt import local_time
 from ivr.control import ControlError
 
 log = logging.getLogger("agent_console")

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import Console, Forbidden, Principal, console, require_role
-from agent_console.forms import Errors, api_error, field_error, local_time
+from agent_console.forms import Errors, api_error, field_error
 from agent_console.pages import render
 from agent_console.texts import ADMIN, MESSAGES, ROLES, SEES_PERSONAL_DATA
 from hotline import pbx, recording_access
@@ -41,6 +41,7 @@ from hotline.db.models import Call, Recording
 from hotline.db.recordings import PEAKS_SUFFIX
 from hotline.privacy import mask_phone
 from hotline.recording_access import Listener, may_hear_call
+from hotline.timefmt import clock_time, iso, local_time
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["recordings"])
@@ -248,7 +249,7 @@ async def call_page(call_id: str, request: Request, who: Anyone) -> Response:
 
 
 def _event_view(at: datetime, kind: str, detail: dict[str, str], tz: str) -> dict[str, str]:
-    moment = at.astimezone(ZoneInfo(tz)).strftime("%H:%M:%S")
+    moment = clock_time(at, tz)
     shown = {k: v for k, v in (detail or {}).items() if k != "user_id"}
     return {"at": moment, "kind": kind, "label": EVENT_LABELS.get(kind, kind),
             "detail": "，".join(f"{k}={v}" for k, v in shown.items())}
@@ -336,7 +337,7 @@ async def access_log_api(request: Request, _who: Admin, user: str = "", start: s
         raise api_error(errors)
     async with session_scope(c.sessions) as db:
         rows = await _access_rows(db, wanted)
-    return [AccessOut(id=r.id, at=r.at.isoformat(), action=r.action, username=r.username,
+    return [AccessOut(id=r.id, at=iso(r.at), action=r.action, username=r.username,
                       display_name=r.display_name, recording_id=r.recording_id,
                       call_id=r.call_id, address=r.address, reason=r.reason) for r in rows]
 

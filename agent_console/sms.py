@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import Console, Principal, console, require_role
-from agent_console.forms import Errors, Invalid, api_error, field_error, form_values, local_time
+from agent_console.forms import Errors, Invalid, api_error, field_error, form_values
 from agent_console.pages import render
 from agent_console.texts import ADMIN, AGENT, MESSAGES, SEES_PERSONAL_DATA, SMS_STATUS_LABELS
 from hotline.db import sms as sms_db
@@ -26,6 +26,7 @@ from hotline.db.models import SmsMessage, Ticket
 from hotline.privacy import mask_phone
 from hotline.sms.encoding import parts_needed
 from hotline.sms.sender import ALERT_KIND
+from hotline.timefmt import local_time
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/sms", tags=["sms"])

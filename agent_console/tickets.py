@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import Console, Forbidden, Principal, console, require_role
-from agent_console.forms import Errors, Invalid, api_error, field_error, form_values, local_time
+from agent_console.forms import Errors, Invalid, api_error, field_error, form_values
 from agent_console.pages import render
 from agent_console.recordings import recordings_dir, stored_file
 from agent_console.texts import (
@@ -48,6 +48,7 @@ from hotline.deadlines import overdue
 from hotline.privacy import mask_phone
 from hotline.secrets import load_or_create
 from hotline.tickets import TicketRefused
+from hotline.timefmt import local_time
 from ivr.control import ControlError, reply_call_action
 
 log = logging.getLogger("agent_console")

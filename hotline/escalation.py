@@ -38,6 +38,7 @@ from hotline.deadlines import Deadlines, load_deadlines, step_due, step_due_wher
 from hotline.notify import notify
 from hotline.privacy import mask_phone
 from hotline.settings import Settings
+from hotline.timefmt import local_time_with_offset, short_time
 
 BATCH_SIZE = 500
 ALERT_KIND = "escalation"
@@ -125,7 +126,7 @@ class PassReport:
         return f"{'would: ' if self.dry_run else ''}{head} → {who}{sent}{after}"
 
     def _local(self, moment: datetime) -> str:
-        return moment.astimezone(ZoneInfo(self.timezone)).strftime("%Y-%m-%d %H:%M %z")
+        return local_time_with_offset(moment, self.timezone)
 
 
 # --- the pass ----------------------------------------------------------------------------
@@ -280,16 +281,11 @@ async def _plan(sessions: async_sessionmaker[AsyncSession], ticket_id: int, as_o
 
 
 def _text(step: Step, ticket: Ticket, department: str, deadlines: Deadlines) -> str:
-    zone = deadlines.calendar.zone
-
-    def when(moment: datetime | None) -> str:
-        local = moment.astimezone(zone) if moment else None
-        return f"{local.month}月{local.day}日{local:%H:%M}" if local else ""
-
+    zone = deadlines.calendar.hours.timezone
     return TEXTS[step.level].format(reference=ticket.reference,
                                     type=TICKET_TYPES.get(ticket.type, ticket.type),
-                                    department=department, due=when(step.missed),
-                                    next=when(step.next_at))
+                                    department=department, due=short_time(step.missed, zone),
+                                    next=short_time(step.next_at, zone))
 
 
 class _People:

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +40,7 @@ from hotline.hours import hotline_open
 from hotline.notify import notify
 from hotline.recording_access import REPLY_CALL_EVENT
 from hotline.settings import Settings
+from hotline.timefmt import local_time
 
 CLOSED = "closed"
 DELIVERED = "delivered"
@@ -89,10 +89,6 @@ def _open(ticket: Ticket) -> None:
         raise TicketRefused("closed")
 
 
-def local(moment: datetime, settings: Settings) -> str:
-    return moment.astimezone(ZoneInfo(settings.hours.timezone)).strftime("%Y-%m-%d %H:%M")
-
-
 # --- forwarding -------------------------------------------------------------------------
 
 async def forward(session: AsyncSession, settings: Settings, ticket: Ticket,
@@ -119,7 +115,7 @@ async def forward(session: AsyncSession, settings: Settings, ticket: Ticket,
            department=department.name, handler_id=handler.id, due_at=due.isoformat(), note=note)
     text = FORWARD_NOTICE.format(reference=ticket.reference, department=department.name,
                                  type=TICKET_TYPES.get(ticket.type, ticket.type),
-                                 due=local(due, settings))
+                                 due=local_time(due, settings.hours.timezone))
     told = await notify(session, handler, FORWARDED, text, ticket.id)
     _event(session, ticket, NOTIFIED, by_user_id, now, user_id=handler.id,
            notice_id=told.notice_id, sms_id=told.sms_id, reason=FORWARDED)

@@ -31,6 +31,7 @@ from sqlalchemy.orm import selectinload
 from hotline.db import alerts
 from hotline.db.base import session_scope
 from hotline.db.models import Call, Recording
+from hotline.timefmt import utc_day_folder
 from recordings.texts import ALERTS
 
 # A call that ended moments ago may still have its file being closed; a file written
@@ -51,7 +52,7 @@ class Findings:
 
 def _day_folders(now: datetime, days: int) -> list[str]:
     # The dialplan names folders by the UTC date (entry.conf, STRFTIME(...,UTC,...)).
-    return [(now - timedelta(days=n)).strftime("%Y/%m/%d") for n in range(days + 1)]
+    return [utc_day_folder(now - timedelta(days=n)) for n in range(days + 1)]
 
 
 def _files(root: Path, folders: list[str] | None, older_than: float) -> list[str]:

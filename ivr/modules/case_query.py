@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from hotline import cases
 from hotline.db import sms, tickets
 from hotline.db.base import session_scope, utcnow
+from hotline.timefmt import local_time
 from ivr import say
 from ivr.callflow import CallFlow
 from ivr.menu import Node
@@ -128,8 +129,7 @@ async def _read_case(flow: CallFlow, case: cases.CaseInfo) -> None:
 def sms_text(found: list[cases.CaseInfo], timezone: str) -> str:
     parts = []
     for case in found[:MAX_CASES_READ]:
-        hearing = (case.next_hearing.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
-                   if case.next_hearing else "暂无")
+        hearing = local_time(case.next_hearing, timezone) or "暂无"
         parts.append(f"{case.case_number}：{case.stage}，承办部门{case.department}，"
                      f"承办法官{case.judge}，下次开庭{hearing}")
     return "【12368诉讼服务热线】" + "；".join(parts) + "。"

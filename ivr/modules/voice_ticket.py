@@ -16,6 +16,7 @@ from typing import Any
 from hotline.catalog import APPOINTMENT_KINDS, TICKET_TYPES
 from hotline.db import calls, tickets
 from hotline.db.base import session_scope, utcnow
+from hotline.timefmt import utc_day_folder
 from ivr.callflow import CallFlow
 from ivr.fastagi import AgiHangup
 from ivr.menu import Node
@@ -56,7 +57,7 @@ async def run(flow: CallFlow, node: Node) -> str | None:
 
 
 def _audio_name(flow: CallFlow, node: Node) -> str:
-    day = utcnow().strftime("%Y/%m/%d")
+    day = utc_day_folder(utcnow())
     return f"{day}/{flow.call_id}-{node.id}"
 
 
