@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, String, cast, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.models import SmsMessage, Ticket
+from hotline.db.tickets import OPEN
 
 QUEUED = "queued"
 SENDING = "sending"
@@ -29,7 +30,6 @@ REPLIED = "replied"
 OUT, IN = "out", "in"
 # What the console's outbox page lists: not (yet) out of our hands.
 WAITING = (QUEUED, SENDING, FAILED)
-TICKET_OPEN = "open"
 TEXT_LIMIT = 1000
 INTERRUPTED = "interrupted while sending; it may have gone out, and is sent again"
 
@@ -168,7 +168,7 @@ def number_variants(number: str) -> list[str]:
 async def newest_open_ticket(session: AsyncSession, number: str) -> Ticket | None:
     query = (select(Ticket)
              .where(Ticket.caller_number.in_(number_variants(number)),
-                    Ticket.status == TICKET_OPEN)
+                    Ticket.status == OPEN)
              .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1))
     return (await session.execute(query)).scalar_one_or_none()
 
