@@ -38,7 +38,7 @@ from hotline.deadlines import Deadlines, load_deadlines, step_due, step_due_wher
 from hotline.notify import notify
 from hotline.privacy import mask_phone
 from hotline.settings import Settings
-from hotline.timefmt import local_time_with_offset, short_time
+from hotline.timefmt import iso, local_time_with_offset, short_time
 
 BATCH_SIZE = 500
 ALERT_KIND = "escalation"
@@ -243,7 +243,7 @@ async def _escalate_once(session: AsyncSession, ticket: Ticket, as_of: datetime,
                                                 department=department, role=step.role), as_of)
     ticket.escalation_level, ticket.next_escalation_at = step.level, step.next_at
     session.add(TicketEvent(ticket_id=ticket.id, at=as_of, kind=EVENT_KIND, detail={
-        "level": step.level, "missed": step.missed.isoformat(), "as_of": as_of.isoformat(),
+        "level": step.level, "missed": iso(step.missed), "as_of": iso(as_of),
         "notified_user_id": escalation.notified_user_id, "notice_id": escalation.notice_id,
         "sms_ids": list(step.sms_ids), "alert": step.alert}))
     await session.flush()

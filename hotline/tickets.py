@@ -40,7 +40,7 @@ from hotline.hours import hotline_open
 from hotline.notify import notify
 from hotline.recording_access import REPLY_CALL_EVENT
 from hotline.settings import Settings
-from hotline.timefmt import local_time
+from hotline.timefmt import iso, local_time
 
 CLOSED = "closed"
 DELIVERED = "delivered"
@@ -112,7 +112,7 @@ async def forward(session: AsyncSession, settings: Settings, ticket: Ticket,
     ticket.due_at = due
     ticket.next_escalation_at = deadlines.next_step(ticket.escalation_level, now)
     _event(session, ticket, FORWARDED, by_user_id, now, department_id=department.id,
-           department=department.name, handler_id=handler.id, due_at=due.isoformat(), note=note)
+           department=department.name, handler_id=handler.id, due_at=iso(due), note=note)
     text = FORWARD_NOTICE.format(reference=ticket.reference, department=department.name,
                                  type=TICKET_TYPES.get(ticket.type, ticket.type),
                                  due=local_time(due, settings.hours.timezone))

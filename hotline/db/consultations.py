@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.db.base import utcnow
 from hotline.db.models import Ticket
 from hotline.db.tickets import OPEN, create_ticket
+from hotline.timefmt import iso
 
 TYPE, SUBTYPE = "consultation", "duty_judge"
 ANSWERED = "answered"
@@ -54,7 +55,7 @@ async def answer_consultation(session: AsyncSession, ticket_id: int, judge_id: i
         raise ConsultationError("not_found")
     if ticket.status != OPEN:
         raise ConsultationError("answered")
-    answered_at = (now or utcnow()).isoformat()
+    answered_at = iso(now or utcnow())
     # A new dict: the JSON column notices reassignment, not changes inside it.
     ticket.detail = {**ticket.detail, "answer": answer, "answered_at": answered_at}
     ticket.status = ANSWERED
