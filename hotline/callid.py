@@ -15,7 +15,8 @@ reconciler (CDR rows) all learn it here, so one call has one id in every room.
 '2026-11-27T02:37:34.917697+00:00'
 
 The caller number is what the source says, unchanged: a withheld number is "unknown" in
-AGI, "<unknown>" in AMI and "" in a CDR row, as Asterisk spells it in each.
+AGI, "<unknown>" in AMI and "" in a CDR row, as Asterisk spells it in each. Such a number
+is everybody's, so it never links one caller to another (known_number).
 """
 
 from __future__ import annotations
@@ -32,6 +33,19 @@ from hotline.db.base import utcnow
 TRANSFER_ROLES = ("Transferee", "OrigTransferer", "Transferer")
 
 When = TypeVar("When", bound=datetime | None)
+
+# How a withheld or absent caller number reaches us (Asterisk, carriers).
+_WITHHELD = frozenset({"", "unknown", "<unknown>", "anonymous", "restricted", "private"})
+
+
+def known_number(number: str) -> bool:
+    """Whether a caller number names one caller. A withheld number is shared by every
+    anonymous caller: their earlier calls and matters must not be shown to each other.
+
+    >>> known_number("13812345678"), known_number("<unknown>"), known_number("anonymous")
+    (True, False, False)
+    """
+    return number.strip().lower() not in _WITHHELD and any(c.isdigit() for c in number)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from hotline.callid import known_number
 from hotline.db.base import Base, utcnow
 from hotline.db.models import Call, CallEvent, ReconcileMark, Recording
 
@@ -77,7 +78,10 @@ async def recent_calls(session: AsyncSession, limit: int = 20) -> list[Call]:
 
 async def calls_from_number(session: AsyncSession, number: str, limit: int = 5,
                             before: str = "") -> list[Call]:
-    """A caller's earlier calls, newest first, leaving out the call `before` (the one now)."""
+    """A caller's earlier calls, newest first, leaving out the call `before` (the one now).
+    None for a withheld number: that is every anonymous caller's."""
+    if not known_number(number):
+        return []
     query = select(Call).where(Call.caller_number == number)
     if before:
         query = query.where(Call.id != before)

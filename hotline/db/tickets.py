@@ -16,6 +16,7 @@ from sqlalchemy import exists, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.callid import known_number
 from hotline.catalog import APPOINTMENT_KINDS, TICKET_TYPES
 from hotline.db.base import utcnow
 from hotline.db.models import Ticket
@@ -105,7 +106,10 @@ async def tickets_for_call(session: AsyncSession, call_id: str) -> list[Ticket]:
 
 
 async def open_tickets_for_number(session: AsyncSession, number: str) -> list[Ticket]:
-    """A caller's matters still open, newest first (the menu can tell them where they are)."""
+    """A caller's matters still open, newest first (the menu can tell them where they are).
+    None for a withheld number: that is every anonymous caller's."""
+    if not known_number(number):
+        return []
     query = (select(Ticket).where(Ticket.caller_number == number, Ticket.status == OPEN)
              .order_by(Ticket.created_at.desc(), Ticket.id.desc()))
     return list((await session.execute(query)).scalars())

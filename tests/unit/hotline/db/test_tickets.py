@@ -165,6 +165,18 @@ async def test_open_tickets_for_number_newest_first(sessions: Sessions) -> None:
     assert [t.reference for t in found] == [new.reference, old.reference]
 
 
+@pytest.mark.parametrize("withheld", ["unknown", "<unknown>", "anonymous", ""])
+async def test_a_withheld_number_links_no_caller_to_another(sessions: Sessions,
+                                                            withheld: str) -> None:
+    """Every anonymous caller has the same "number": an agent answering one must not be
+    shown another's open matters, nor their earlier calls."""
+    await _create(sessions, "complaint", caller=withheld)
+    async with session_scope(sessions) as session:
+        await calls.ensure_call(session, "1795747054.1", caller_number=withheld, started_at=T0)
+        assert await tickets.open_tickets_for_number(session, withheld) == []
+        assert await calls.calls_from_number(session, withheld, before="1795747054.9") == []
+
+
 async def test_recent_tickets_newest_first_within_the_limit(sessions: Sessions) -> None:
     for hours in (0, 2, 1):
         await _create(sessions, now=T0 + timedelta(hours=hours))
