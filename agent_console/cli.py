@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import os
 import sys
 
@@ -13,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import pbx
 from agent_console import accounts
 from agent_console.accounts import AccountError
 from agent_console.app import create_app
@@ -20,11 +20,7 @@ from agent_console.live import LiveDesk
 from agent_console.texts import ROLE_LABELS, ROLES
 from hotline.db.base import make_engine, make_sessionmaker, run_once
 from hotline.db.migrate import upgrade
-from hotline.pbx import CONSOLE_AMI_USER, console_ami_secret
-from hotline.secrets import load_or_create
 from hotline.settings import Settings
-from ivr.ami import AmiClient
-from ivr.control import PbxControl
 
 PASSWORD_VAR = "HOTLINE_NEW_PASSWORD"
 MOVE_HELP = ("an extension another user has is refused; with this it is taken from them "
@@ -156,10 +152,8 @@ async def serve(settings: Settings) -> None:
     """The console on the configured address until SIGINT/SIGTERM."""
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
-    ami = AmiClient("127.0.0.1", settings.pbx.ami_port, CONSOLE_AMI_USER,
-                    console_ami_secret(load_or_create(settings)),
-                    logger=logging.getLogger("agent_console.ami"))
-    live = LiveDesk(PbxControl(ami), sessions)
+    ami = pbx.console_client(settings)
+    live = LiveDesk(pbx.PbxControl(ami), sessions)
     for name, handler in live.subscriptions().items():
         ami.on_event(name, handler)
     ami.on_connect(live.restore)

@@ -22,7 +22,7 @@ from hotline.db import presence as presence_db
 from hotline.db.base import session_scope
 from hotline.db.roster import duty_judge_for
 from hotline.hours import court_today
-from ivr.control import ControlError, PbxControl
+from pbx import ControlError, PbxControl
 
 router = APIRouter()
 Agent = Annotated[Principal, Depends(require_role(AGENT))]

@@ -2,7 +2,7 @@
 page, and queue state changes show as they happen.
 
 The console holds its own AMI connection (the `console` AMI user, manager.conf) and
-asks the PBX for queue and transfer actions through ivr.control. Pages listen with
+asks the PBX for queue and transfer actions through the pbx part (pbx.PbxControl). Pages listen with
 server-sent events (GET /api/desk/events); each listener gets what happens on its
 user's extension, masked for its role.
 """
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from fastapi import Request
 from panoramisk.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,7 +28,7 @@ from hotline.db.base import session_scope
 from hotline.db.calls import calls_from_number
 from hotline.db.tickets import open_tickets_for_number
 from hotline.privacy import mask_phone
-from ivr.control import DEVICE_STATES, ControlError, PbxControl, extension_of
+from pbx import DEVICE_STATES, ControlError, PbxControl, extension_of
 
 log = logging.getLogger("agent_console.live")
 
@@ -254,3 +255,10 @@ class LiveDesk:
 
 def _ended(call: SeatCall, reason: str) -> Callable[[str], dict[str, Any]]:
     return lambda role: {**call.view(role), "reason": reason}
+
+
+def pbx_control(request: Request) -> PbxControl | None:
+    """The console's PBX control (its one AMI connection), None when the console runs
+    without a PBX (some tests)."""
+    desk = getattr(request.app.state, "live", None)
+    return desk.control if isinstance(desk, LiveDesk) else None

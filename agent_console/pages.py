@@ -28,7 +28,7 @@ from agent_console.texts import ADMIN, AGENT, LOGIN_VIA_LABELS, MESSAGES, ROLE_L
 from hotline.db.base import session_scope
 from hotline.db.models import User
 from hotline.timefmt import local_time
-from ivr.control import ControlError
+from pbx import ControlError
 
 log = logging.getLogger("agent_console")
 router = APIRouter(include_in_schema=False)

@@ -1,6 +1,6 @@
 """Administrators manage the seats' and duty judges' SIP phones: the page /admin/phones and
 the API under /api/phones. Each change is saved in the phones table, then site/pjsip.conf
-is rendered from the table and Asterisk reloads PJSIP (hotline.pbx.apply_phones), which
+is rendered from the table and Asterisk reloads PJSIP (pbx.apply_phones), which
 leaves calls in progress connected. A new password is shown once, in the answer to the
 request that made it."""
 
@@ -15,10 +15,11 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+import pbx
 from agent_console.auth import Console, Principal, console, require_role
+from agent_console.live import pbx_control
 from agent_console.pages import render
 from agent_console.texts import ADMIN
-from hotline import pbx
 from hotline.db import phones as phones_db
 from hotline.db.base import session_scope
 from hotline.db.models import Phone
@@ -51,34 +52,42 @@ class Outcome:
     password: str | None  # set only when this change made a new one
 
 
-async def _apply(c: Console, leave_queue: list[str]) -> bool:
+async def _apply(c: Console, control: pbx.PbxControl | None, leave_queue: list[str]) -> bool:
+    """Reload PJSIP from the table, and take disabled seats out of the queue (a disabled
+    seat must stop ringing)."""
     async with _apply_lock:
         async with session_scope(c.sessions) as db:
             rows = await phones_db.list_phones(db)
         try:
-            await asyncio.to_thread(pbx.apply_phones, c.settings, rows, leave_queue)
+            await asyncio.to_thread(pbx.apply_phones, c.settings, rows)
+            for extension in leave_queue:
+                if control is None:
+                    raise pbx.ControlError("the console runs without a PBX")
+                await control.leave(extension)
         except pbx.PbxError as exc:
             log.warning("phones saved, PJSIP not reloaded: %s", exc)
             return False
     return True
 
 
-async def add(c: Console, extension: str, kind: str, label: str) -> Outcome:
+async def add(c: Console, control: pbx.PbxControl | None, extension: str, kind: str,
+              label: str) -> Outcome:
     async with session_scope(c.sessions) as db:
         phone = await phones_db.add_phone(db, extension, kind, label)
     log.info("phone %s (%s) added", phone.extension, phone.kind)
-    reloaded = await _apply(c, [])
+    reloaded = await _apply(c, control, [])
     return _outcome(phone, reloaded, TEXTS["added"], phone.password)
 
 
-async def change(c: Console, extension: str, action: Action) -> Outcome:
+async def change(c: Console, control: pbx.PbxControl | None, extension: str,
+                 action: Action) -> Outcome:
     async with session_scope(c.sessions) as db:
         if action == "reset-password":
             phone = await phones_db.reset_password(db, extension)
         else:
             phone = await phones_db.set_enabled(db, extension, action == "enable")
     log.info("phone %s: %s", phone.extension, action)
-    reloaded = await _apply(c, [phone.extension] if action == "disable" else [])
+    reloaded = await _apply(c, control, [phone.extension] if action == "disable" else [])
     password = phone.password if action == "reset-password" else None
     return _outcome(phone, reloaded, TEXTS[action], password)
 
@@ -125,7 +134,7 @@ async def phones_add_form(request: Request, who: Admin,
                           kind: Annotated[str, Form()] = "",
                           label: Annotated[str, Form()] = "") -> Response:
     try:
-        outcome = await add(console(request), extension, kind, label)
+        outcome = await add(console(request), pbx_control(request), extension, kind, label)
     except phones_db.PhoneError as exc:
         # The form comes back as typed, the field at fault named.
         form = {"extension": extension, "kind": kind, "label": label}
@@ -137,7 +146,7 @@ async def phones_add_form(request: Request, who: Admin,
 async def phones_change_form(request: Request, who: Admin, extension: str,
                              action: Action) -> Response:
     try:
-        outcome = await change(console(request), extension, action)
+        outcome = await change(console(request), pbx_control(request), extension, action)
     except phones_db.PhoneError as exc:
         return await _page(request, who, 404, error=exc)
     return await _page(request, who, outcome=outcome)
@@ -199,7 +208,8 @@ async def api_phones(request: Request, _who: Admin) -> list[PhoneOut]:
              responses={422: {"description": "detail: {field, message}"}})
 async def api_add_phone(request: Request, _who: Admin, body: PhoneIn) -> ChangeOut:
     try:
-        outcome = await add(console(request), body.extension, body.kind, body.label)
+        outcome = await add(console(request), pbx_control(request), body.extension, body.kind,
+                            body.label)
     except phones_db.PhoneError as exc:
         raise _api_error(exc) from None
     return _change_out(outcome)
@@ -211,7 +221,7 @@ async def api_add_phone(request: Request, _who: Admin, body: PhoneIn) -> ChangeO
 async def api_change_phone(request: Request, _who: Admin, extension: str,
                            action: Action) -> ChangeOut:
     try:
-        outcome = await change(console(request), extension, action)
+        outcome = await change(console(request), pbx_control(request), extension, action)
     except phones_db.PhoneError as exc:
         raise _api_error(exc) from None
     return _change_out(outcome)

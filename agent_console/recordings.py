@@ -28,11 +28,12 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import pbx
 from agent_console.auth import Console, Forbidden, Principal, console, require_role
 from agent_console.forms import Errors, api_error, field_error
 from agent_console.pages import render
 from agent_console.texts import ADMIN, MESSAGES, ROLES, SEES_PERSONAL_DATA
-from hotline import pbx, recording_access
+from hotline import recording_access
 from hotline.db import calls as calls_db
 from hotline.db import recording_access as access_db
 from hotline.db.alerts import list_open_alerts

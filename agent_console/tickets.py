@@ -11,7 +11,6 @@ Callers' numbers are shown whole only to roles in texts.SEES_PERSONAL_DATA.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Annotated, Any
 
@@ -21,8 +20,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import pbx
 from agent_console.auth import Console, Forbidden, Principal, console, require_role
 from agent_console.forms import Errors, Invalid, api_error, field_error, form_values
+from agent_console.live import pbx_control
 from agent_console.pages import render
 from agent_console.recordings import recordings_dir, stored_file
 from agent_console.texts import (
@@ -37,7 +38,7 @@ from agent_console.texts import (
     TICKET_EVENT_LABELS,
     TICKET_STATUS_LABELS,
 )
-from hotline import pbx, tickets
+from hotline import tickets
 from hotline.access import ACT, READ, owns_log, ticket_access
 from hotline.catalog import TICKET_TYPES
 from hotline.db import calllogs
@@ -46,10 +47,9 @@ from hotline.db.base import session_scope
 from hotline.db.models import Department, Recording, RecordingAccess, Ticket, User
 from hotline.deadlines import overdue
 from hotline.privacy import mask_phone
-from hotline.secrets import load_or_create
 from hotline.tickets import TicketRefused
 from hotline.timefmt import local_time
-from ivr.control import ControlError, reply_call_action
+from pbx import ControlError, reply_call_action
 
 log = logging.getLogger("agent_console")
 pages = APIRouter(include_in_schema=False)
@@ -187,13 +187,8 @@ def _reply_text(raw: str) -> str:
     return text
 
 
-def _originate(c: Console, action: dict[str, str]) -> None:
-    """Hand the Originate to Asterisk over the console's AMI user, returning once queued."""
-    pbx.ami_action(c.settings.pbx.ami_port, pbx.console_ami_secret(load_or_create(c.settings)),
-                   action)
-
-
-async def _reply_call(c: Console, who: Principal, ticket_id: int) -> None:
+async def _reply_call(c: Console, control: pbx.PbxControl | None, who: Principal,
+                      ticket_id: int) -> None:
     extension = who.account.extension
     if not extension:
         raise HTTPException(409, MESSAGES["no_extension"])
@@ -209,8 +204,10 @@ async def _reply_call(c: Console, who: Principal, ticket_id: int) -> None:
         except ControlError as wrong:
             raise HTTPException(409, str(wrong)) from None
     try:
-        await asyncio.to_thread(_originate, c, action)
-    except pbx.PbxError as exc:
+        if control is None:
+            raise ControlError("the console runs without a PBX")
+        await control.originate(action)
+    except ControlError as exc:
         log.warning("reply call for ticket %s failed: %s", ticket_id, exc)
         raise HTTPException(503, MESSAGES["pbx_down"]) from None
     async with session_scope(c.sessions) as db:
@@ -348,7 +345,7 @@ async def reply_sms_page(request: Request, who: Actor, ticket_id: int) -> Respon
 @pages.post("/tickets/{ticket_id}/reply-call")
 async def reply_call_page(request: Request, who: Actor, ticket_id: int) -> Response:
     try:
-        await _reply_call(console(request), who, ticket_id)
+        await _reply_call(console(request), pbx_control(request), who, ticket_id)
     except TicketRefused as refusal:
         return await _ticket_page(request, who, ticket_id, 409, error=_refused(refusal).detail)
     except HTTPException as failed:
@@ -499,7 +496,7 @@ async def api_reply_sms(request: Request, who: Actor, ticket_id: int,
           summary="ring your desk phone, then the caller; the call is recorded and linked")
 async def api_reply_call(request: Request, who: Actor, ticket_id: int) -> dict[str, str]:
     try:
-        await _reply_call(console(request), who, ticket_id)
+        await _reply_call(console(request), pbx_control(request), who, ticket_id)
     except TicketRefused as refusal:
         raise _refused(refusal) from None
     return {"message": MESSAGES["reply_calling"]}

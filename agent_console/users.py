@@ -21,7 +21,7 @@ from agent_console.pages import render
 from agent_console.texts import ADMIN, MESSAGES
 from hotline.db.base import session_scope
 from hotline.db.models import User
-from ivr.control import ControlError
+from pbx import ControlError
 
 log = logging.getLogger("agent_console")
 pages = APIRouter(include_in_schema=False)

@@ -32,17 +32,16 @@ from playwright.async_api import Page, async_playwright, expect
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import pbx  # noqa: E402
 from agent_console import accounts  # noqa: E402
 from agent_console.texts import AGENT  # noqa: E402
 from cli import health  # noqa: E402
-from hotline import hours, pbx  # noqa: E402
+from hotline import hours  # noqa: E402
 from hotline.db import phones as phones_db  # noqa: E402
 from hotline.db import state  # noqa: E402
 from hotline.db.base import make_engine, make_sessionmaker, session_scope  # noqa: E402
 from hotline.db.migrate import upgrade  # noqa: E402
-from hotline.secrets import load_or_create  # noqa: E402
 from hotline.settings import Settings, load_settings  # noqa: E402
-from ivr.ami import AmiClient  # noqa: E402
 from tests.integration import sipp  # noqa: E402
 
 PASSWORD = "bench-screen-pop"
@@ -132,8 +131,7 @@ async def measure(rig: Rig, calls: int, base: int, workdir: Path) -> dict[str, A
     async def on_called(event: Any) -> None:
         ami_seen[str(event.get("Linkedid"))] = (float(event.get("Timestamp")), time.time())
 
-    ami = AmiClient("127.0.0.1", settings.pbx.ami_port, pbx.CONSOLE_AMI_USER,
-                    pbx.console_ami_secret(load_or_create(settings)))
+    ami = pbx.console_client(settings)
     ami.on_event("AgentCalled", on_called)
     await ami.connect()
     phones = [sipp.Phone(ext, passwords[ext], target=f"127.0.0.1:{settings.pbx.sip_port}",

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import text
 
-from hotline import hours, pbx
+import pbx
+from hotline import hours
 from hotline.db import alerts as alerts_db
 from hotline.db.base import run_once
-from hotline.secrets import load_or_create
 from hotline.settings import Settings
 
 HEARTBEAT_STALE_SECONDS = 10.0
@@ -126,9 +126,9 @@ def pbx_problems(settings: Settings) -> list[str]:
     if pbx.process_uid(pid) == 0:  # started by a version before runuser: a restart drops root
         return ["Asterisk runs as root: restart it (hotline down, then hotline up)"]
     try:
-        if not pbx.ami_fully_booted(settings.pbx.ami_port, load_or_create(settings).ami_secret):
+        if not pbx.booted(settings):
             return ["Asterisk has not finished booting"]
-    except OSError as exc:
+    except pbx.PbxError as exc:
         return [f"AMI does not answer: {exc}"]
     return []
 

@@ -16,9 +16,9 @@ import sys
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from hotline.pbx import PbxError
 from hotline.secrets import use_private_umask
 from hotline.settings import SettingsError, load_settings
+from pbx import PbxError
 
 # 128 + SIGPIPE: what `yes | head -1` leaves in PIPESTATUS for the writer.
 SIGPIPE_EXIT = 141

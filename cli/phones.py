@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline import pbx
+import pbx
 from hotline.db import phones as phones_db
 from hotline.db.base import run_once
 from hotline.db.models import Phone
@@ -98,7 +98,9 @@ def _change(settings: Settings, change: Callable[[AsyncSession], Awaitable[Phone
     if show_password:
         print(f"SIP password of {phone.extension}: {phone.password}")
     try:
-        pbx.apply_phones(settings, rows, [phone.extension] if leave_queue else [])
+        pbx.apply_phones(settings, rows)
+        if leave_queue:  # a disabled seat must stop ringing
+            pbx.with_control(settings, lambda control: control.leave(phone.extension))
     except pbx.PbxError as exc:
         print(f"hotline: saved, but the PBX did not reload ({exc}); "
               "`hotline pbx up` applies it", file=sys.stderr)

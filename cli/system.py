@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+import pbx
 from cli.health import (
     BRIDGE_PROCESS,
     bridge_pid,
@@ -15,7 +16,7 @@ from cli.health import (
     wait_console_healthy,
     wait_scheduler_healthy,
 )
-from hotline import hours, pbx
+from hotline import hours
 from hotline.db import calls as calls_db
 from hotline.db import state
 from hotline.db.base import run_once
@@ -120,9 +121,9 @@ Register a softphone (server {p.sip_bind}:{p.sip_port}, UDP) with one of:""")
 
 def cmd_bridge(settings: Settings, _args: argparse.Namespace) -> int:
     # The bridge is a part of its own: its public entry point, nothing deeper.
-    from ivr.main import main as bridge_main
+    import ivr
 
-    return bridge_main()
+    return ivr.run()
 
 
 def cmd_pbx(settings: Settings, args: argparse.Namespace) -> int:

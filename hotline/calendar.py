@@ -39,7 +39,7 @@ WORKING_KINDS: frozenset[DayKind] = frozenset({"workday", "makeup", "override-wo
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SEASONS = ("summer", "winter")
 # The months of each season, first to last (winter runs over the new year). The calendar and
-# the fallback dialplan (hotline.pbx) both read them here.
+# the fallback dialplan (pbx.config) both read them here.
 SEASON_MONTHS: dict[str, tuple[int, int]] = {"summer": (5, 9), "winter": (10, 4)}
 # Asterisk's month names (GotoIfTime), January first.
 MONTH_KEYS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -92,7 +92,7 @@ def season_month_range(season: str) -> str:
 def weekday_spans(hours: HoursSettings, season: str, weekday: int) -> tuple[str, ...]:
     """The configured spans of a weekday (0 = Monday) in a season: the season-specific
     exception ("summer-fri") wins over the all-year one ("fri"), which wins over the default.
-    The fallback dialplan (hotline.pbx) renders the same rule."""
+    The fallback dialplan (pbx.config) renders the same rule."""
     key = WEEKDAY_KEYS[weekday]
     for candidate in (f"{season}-{key}", key):
         if candidate in hours.weekday:

@@ -12,13 +12,14 @@ from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hotline import callid, pbx, prompts
+import pbx
+from hotline import callid, prompts
 from hotline.db import calls
 from hotline.db.base import session_scope
-from ivr import variables as v
 from ivr.fastagi import AgiError, AgiHangup, AgiSession
 from ivr.services import Services
-from recordings import files
+from pbx import names as v
+from recordings import Probe, probe
 
 ANY_KEY = "0123456789*#"
 T = TypeVar("T")
@@ -115,10 +116,10 @@ class CallFlow:
 
     # --- recording ------------------------------------------------------------------
 
-    async def record(self, relative: str, max_seconds: int, silence: int = 3) -> files.Probe:
+    async def record(self, relative: str, max_seconds: int, silence: int = 3) -> Probe:
         """Record the caller into recordings/<relative>.wav after a beep; # ends it."""
         host = self.services.recording_file(relative + ".wav")
-        # Asterisk writes the file: the folder must be its user's (hotline.pbx).
+        # Asterisk writes the file: the folder must be its user's (pbx.make_pbx_dirs).
         await asyncio.to_thread(pbx.make_pbx_dirs, self.services.pbx, host.parent)
         target = self.services.pbx.to_pbx(host.with_suffix(""))
         await self.log("record", {"path": relative + ".wav"})
@@ -127,7 +128,7 @@ class CallFlow:
             f'RECORD FILE "{target}" wav "#" {max_seconds * 1000} s={silence}')
         if reply.result == "-1" and reply.data != "hangup":
             raise AgiError(f"recording failed: {reply}")
-        return files.probe(host)
+        return probe(host)
 
     async def play_recording(self, relative: str, keys: str = "") -> str:
         """Play back something the caller recorded (recordings/<relative>)."""

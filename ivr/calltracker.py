@@ -20,10 +20,10 @@ from hotline.callid import from_ami
 from hotline.db import calls
 from hotline.db.base import session_scope
 from hotline.db.recording_access import user_on_extension
-from ivr import variables as v
-from ivr.control import extension_of
 from ivr.services import Services
-from recordings import files
+from pbx import extension_of
+from pbx import names as v
+from recordings import COMPLETE, wait_finished
 
 log = logging.getLogger(__name__)
 
@@ -196,14 +196,14 @@ class CallTracker:
             # the call went on (a leg's CDR ends at an attended transfer); the real
             # hang-up has the last word.
             pending = [r.path for r in call.recordings
-                       if r.status != files.COMPLETE and r.deleted_at is None] if call else []
+                       if r.status != COMPLETE and r.deleted_at is None] if call else []
         for relative in pending:
-            result = await files.wait_finished(self.services.recording_file(relative),
+            result = await wait_finished(self.services.recording_file(relative),
                                                self.recording_timeout)
             async with session_scope(self.services.sessions) as session:
                 await calls.finish_recording(session, relative, result.status,
                                              result.duration_seconds, result.size_bytes)
-            if result.status != files.COMPLETE:
+            if result.status != COMPLETE:
                 log.warning("call %s: recording %s is %s", call_id, relative, result.status)
 
     async def close(self) -> None:

@@ -16,13 +16,11 @@ from collections.abc import Iterable, Mapping
 
 from hotline import hours
 from hotline.db.base import session_scope, utcnow
-from ivr import variables as v
-from ivr.ami import AmiClient, AmiError
 from ivr.services import Services
+from pbx import ControlError, PbxControl
+from pbx import names as v
 
 log = logging.getLogger(__name__)
-
-QUEUE = "seats"
 
 
 def plan(waiting: Iterable[str], redirected: set[str]) -> tuple[list[str], set[str]]:
@@ -34,8 +32,8 @@ def plan(waiting: Iterable[str], redirected: set[str]) -> tuple[list[str], set[s
 
 
 class ClosingHandover:
-    def __init__(self, services: Services, ami: AmiClient) -> None:
-        self.services, self.ami = services, ami
+    def __init__(self, services: Services, control: PbxControl) -> None:
+        self.services, self.control = services, control
         self._redirected: set[str] = set()
 
     async def check(self) -> None:
@@ -50,17 +48,12 @@ class ClosingHandover:
 
     async def waiting_callers(self) -> Mapping[str, str]:
         """uniqueid → channel of every caller waiting in the seats queue, in order."""
-        reply = await self.ami.action({"Action": "QueueStatus", "Queue": QUEUE})
-        messages = reply if isinstance(reply, list) else [reply]
-        return {m.get("Uniqueid", ""): m.get("Channel", "") for m in messages
-                if m.get("Event") == "QueueEntry" and m.get("Uniqueid")}
+        return await self.control.waiting_callers()
 
     async def _redirect(self, channel: str) -> bool:
         try:
-            await self.ami.action({"Action": "Redirect", "Channel": channel,
-                                   "Context": v.QUEUE_CLOSING_CONTEXT, "Exten": "s",
-                                   "Priority": "1"})
-        except AmiError as exc:
+            await self.control.redirect(channel, v.QUEUE_CLOSING_CONTEXT)
+        except ControlError as exc:
             # The caller may have hung up a moment ago; if not, the next check retries.
             log.warning("closing time: could not move %s out of the queue: %s", channel, exc)
             return False

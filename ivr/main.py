@@ -16,14 +16,12 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
+import pbx
 from hotline import logs
 from hotline.db.base import make_engine, make_sessionmaker, session_scope
 from hotline.db.migrate import upgrade
 from hotline.knowledge import ensure_default_knowledge
-from hotline.pbx import AMI_USER, instance_for
-from hotline.secrets import load_or_create
 from hotline.settings import Settings, load_settings
-from ivr.ami import AmiClient
 from ivr.calltracker import CallTracker
 from ivr.closing import ClosingHandover
 from ivr.fastagi import FastAgiBindError, FastAgiServer
@@ -41,17 +39,17 @@ class Bridge:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = make_engine(settings.database_url)
-        self.services = Services(settings, make_sessionmaker(self.engine), instance_for(settings))
+        self.services = Services(settings, make_sessionmaker(self.engine),
+                                 pbx.instance_for(settings))
         self.agi = FastAgiServer(build_routes(self.services), settings.pbx.agi_host,
                                  settings.pbx.agi_port, allowed_peers=settings.pbx.agi_allow)
         self.tracker = CallTracker(self.services)
         self.reconciler = Reconciler(self.services, self.tracker.live_calls)
-        self.ami = AmiClient("127.0.0.1", settings.pbx.ami_port, AMI_USER,
-                             load_or_create(settings).ami_secret)
+        self.ami = pbx.bridge_client(settings)
         for name, handler in self.tracker.subscriptions().items():
             self.ami.on_event(name, handler)
         self.ami.on_connect(self.reconcile)
-        self.closing = ClosingHandover(self.services, self.ami)
+        self.closing = ClosingHandover(self.services, pbx.PbxControl(self.ami))
         self._tasks: list[asyncio.Task[None]] = []
 
     async def run(self, stop: asyncio.Event) -> None:

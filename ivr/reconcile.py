@@ -25,7 +25,7 @@ from hotline.callid import CallIdentity, epoch_utc, from_cdr
 from hotline.db import calls
 from hotline.db.base import session_scope
 from ivr.services import Services
-from recordings import files
+from recordings import probe
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ class Reconciler:
         for recording in pending:
             if recording.call_id not in ended or recording.call_id in live:
                 continue
-            result = files.probe(self.services.recording_file(recording.path))
+            result = probe(self.services.recording_file(recording.path))
             async with session_scope(self.services.sessions) as session:
                 await calls.finish_recording(session, recording.path, result.status,
                                              result.duration_seconds, result.size_bytes)

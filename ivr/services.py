@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline.pbx import PbxInstance
 from hotline.settings import Settings
+from pbx import PbxInstance
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline import pbx
+import pbx
 from hotline.settings import Settings
 from recordings import keeping, process, reconcile
 

@@ -10,8 +10,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import recordings
 from hotline.settings import Settings
-from recordings import jobs as recordings_jobs
 from scheduler import callbacks, escalation
 from scheduler.sms import sms_job
 
@@ -37,7 +37,7 @@ def all_jobs(settings: Settings) -> list[Job]:
     """The jobs this site runs, in the order they start."""
     jobs: list[Job] = []
     # Each part adds its jobs here, one line each.
-    jobs += [Job(name, every, run) for name, every, run in recordings_jobs.schedule(settings)]
+    jobs += [Job(name, every, run) for name, every, run in recordings.schedule(settings)]
     jobs.append(Job("escalation", escalation.EVERY_SECONDS, escalation.escalate))
     jobs.append(Job("callbacks", callbacks.EVERY_SECONDS, callbacks.share_out))
     jobs.append(sms_job(settings))

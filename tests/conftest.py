@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.db.base import make_engine, make_sessionmaker
 from hotline.db.migrate import upgrade
-from hotline.pbx import PbxInstance
 from hotline.settings import DatabaseSettings, PathsSettings, Settings
 from ivr.services import Services
+from pbx import PbxInstance
 
 PG_URL_VAR = "HOTLINE_TEST_PG_URL"
 PG_DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from hotline import hours
 from hotline.db.base import session_scope, utcnow
-from ivr import variables as v
 from ivr.actions import ActionTable
 from ivr.callflow import CallFlow
 from ivr.fastagi import AgiSession
 from ivr.menu import Menu, MenuStore, Node
 from ivr.services import Services
+from pbx import names as v
 
 # A menu that loops (a caller pressing * forever) still ends.
 MAX_STEPS = 60

@@ -19,12 +19,12 @@ from hotline import hours
 from hotline.callid import epoch_utc
 from hotline.db import tickets
 from hotline.db.base import session_scope, utcnow
-from ivr import variables as v
 from ivr.callflow import CallFlow
 from ivr.fastagi import AgiHangup, AgiSession
 from ivr.menu import Node
 from ivr.modules import voice_ticket
 from ivr.services import Services
+from pbx import names as v
 
 TRIES = 3
 TIMEOUT = 6.0

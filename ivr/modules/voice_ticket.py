@@ -21,7 +21,7 @@ from ivr.callflow import CallFlow
 from ivr.fastagi import AgiHangup
 from ivr.menu import Node
 from ivr.modules.common import announce_reference, check_known, check_prompts
-from recordings import files
+from recordings import probe
 
 ATTEMPTS = 3
 MIN_SECONDS = 1.0
@@ -83,12 +83,12 @@ async def _confirmed(flow: CallFlow, base: str) -> bool:
 
 
 async def _has_audio(flow: CallFlow, base: str) -> bool:
-    probe = files.probe(flow.recording_path(f"{base}.wav"))
-    return (probe.duration_seconds or 0) >= MIN_SECONDS
+    found = probe(flow.recording_path(f"{base}.wav"))
+    return (found.duration_seconds or 0) >= MIN_SECONDS
 
 
 async def _file_ticket(flow: CallFlow, node: Node, relative: str, hung_up: bool = False) -> str:
-    probe = files.probe(flow.recording_path(relative))
+    found = probe(flow.recording_path(relative))
     async with session_scope(flow.services.sessions) as session:
         ticket = await tickets.create_ticket(
             session, node.params["ticket_type"], flow.caller_number, flow.call_id,
@@ -96,8 +96,8 @@ async def _file_ticket(flow: CallFlow, node: Node, relative: str, hung_up: bool 
             detail={"menu_node": node.id, "hung_up": "yes" if hung_up else "no"},
             timezone=flow.services.settings.hours.timezone)
         await calls.add_recording(session, flow.call_id, relative, "message")
-        await calls.finish_recording(session, relative, probe.status, probe.duration_seconds,
-                                     probe.size_bytes)
+        await calls.finish_recording(session, relative, found.status, found.duration_seconds,
+                                     found.size_bytes)
         reference = ticket.reference
     await flow.log("ticket", {"reference": reference, "type": node.params["ticket_type"]})
     return reference

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import pbx
 from cli import health
-from hotline import pbx
 from hotline.db import phones as phones_db
 from hotline.db.base import make_engine, make_sessionmaker, session_scope
 from hotline.db.migrate import upgrade

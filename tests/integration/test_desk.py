@@ -13,9 +13,9 @@ import pytest
 from playwright.async_api import Page, async_playwright, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import pbx
 from agent_console import accounts
 from agent_console.texts import AGENT, DUTY_JUDGE
-from hotline import pbx
 from hotline.db import roster
 from hotline.db.base import session_scope
 from hotline.db.models import Call, User

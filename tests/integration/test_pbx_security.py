@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import pbx
 from cli import health
-from hotline import pbx
 from hotline.secrets import load_or_create
 from hotline.settings import Settings
 from tests.integration import sipp
@@ -33,15 +33,15 @@ from tests.integration.conftest import (
 from tests.integration.test_walking_skeleton import place_call, recording_done, set_mode, wait_call
 
 Act = Callable[[dict[str, str]], dict[str, str]]
-SECRETS_OF = {pbx.AMI_USER: lambda s: load_or_create(s).ami_secret,
-              pbx.CONSOLE_AMI_USER: lambda s: pbx.console_ami_secret(load_or_create(s))}
+SECRETS_OF = {pbx.names.AMI_USER: lambda s: load_or_create(s).ami_secret,
+              pbx.names.CONSOLE_AMI_USER: lambda s: pbx.console_ami_secret(load_or_create(s))}
 CALLER = "13600000777"
 
 
 @contextmanager
 def ami_as(settings: Settings, user: str) -> Iterator[Act]:
     """A raw AMI session as one of our users: no client-side check between the test and
-    Asterisk (hotline.pbx.ami_action refuses some of these before sending them)."""
+    Asterisk (pbx.PbxControl refuses some of these before sending them)."""
     with socket.create_connection(("127.0.0.1", settings.pbx.ami_port), timeout=10) as sock:
         reader = sock.makefile("r", encoding="utf-8", newline="\r\n")
         reader.readline()  # banner
@@ -90,7 +90,7 @@ def forbidden(marker: Path) -> list[dict[str, str]]:
     ]
 
 
-@pytest.mark.parametrize("user", [pbx.AMI_USER, pbx.CONSOLE_AMI_USER])
+@pytest.mark.parametrize("user", [pbx.names.AMI_USER, pbx.names.CONSOLE_AMI_USER])
 def test_ami_users_cannot_reach_the_shell_or_the_configuration(
         asterisk: pbx.PbxInstance, settings: Settings, user: str) -> None:
     marker = Path(f"/tmp/hotline-owned-by-{user}-{os.getpid()}")
@@ -107,12 +107,12 @@ def test_each_ami_user_can_still_do_its_work(asterisk: pbx.PbxInstance,
                                             settings: Settings) -> None:
     # A refusal for want of a class says "Permission denied"; these fail, if at all, only
     # because there is no such channel: the class was granted.
-    with ami_as(settings, pbx.AMI_USER) as bridge:
+    with ami_as(settings, pbx.names.AMI_USER) as bridge:
         assert bridge({"Action": "QueueStatus", "Queue": "seats"})["Response"] == "Success"
         redirect = bridge({"Action": "Redirect", "Channel": "PJSIP/none-00000000",
                            "Context": "hotline-queue", "Exten": "s", "Priority": "1"})
         assert "permission" not in redirect.get("Message", "").lower(), redirect
-    with ami_as(settings, pbx.CONSOLE_AMI_USER) as console:
+    with ami_as(settings, pbx.names.CONSOLE_AMI_USER) as console:
         member = {"Queue": "seats", "Interface": "PJSIP/8099"}
         assert console({"Action": "QueueAdd", **member, "Paused": "true"})["Response"] == \
             "Success"
@@ -154,7 +154,7 @@ def test_the_dialplan_dials_only_number_shapes_it_expects(
     # the dialplan reads the same way when the channel has none.
     pbx.cli(settings, 'dialplan set global HOTLINE_REPLY_NUMBER 1390&PJSIP/8102')
     try:
-        with ami_as(settings, pbx.CONSOLE_AMI_USER) as act:
+        with ami_as(settings, pbx.names.CONSOLE_AMI_USER) as act:
             reply = act({"Action": "Originate", "Channel": channel, "Application": "Wait",
                          "Data": "1", "Timeout": "3000", "Async": "true"})
         assert reply["Response"] == "Success", reply

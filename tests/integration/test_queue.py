@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline.pbx import CONSOLE_AMI_USER, console_ami_secret
-from hotline.secrets import load_or_create
+import pbx
 from hotline.settings import Settings
-from ivr.ami import AmiClient
 from recordings import files
 from tests.integration import sipp
 from tests.integration.conftest import PORTS, BridgeProcess, phone_password, port
@@ -23,10 +21,8 @@ async def test_office_hours_call_reaches_a_seat(
         bridge: BridgeProcess, settings: Settings,
         sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
     await set_mode(sessions, "open")
-    secrets = load_or_create(settings)
     target = f"127.0.0.1:{PORTS['sip']}"
-    ami = AmiClient("127.0.0.1", settings.pbx.ami_port, CONSOLE_AMI_USER,
-                    console_ami_secret(secrets))
+    ami = pbx.console_client(settings)
     await ami.connect()
     try:
         with sipp.Phone("8001", await phone_password(sessions, "8001"), target=target,

@@ -16,15 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline import pbx
+import pbx
 from hotline import tickets as matters
 from hotline.db import calls, tickets
 from hotline.db.base import session_scope
 from hotline.db.models import Ticket
-from hotline.pbx import CONSOLE_AMI_USER, console_ami_secret
-from hotline.secrets import load_or_create
 from hotline.settings import Settings
-from ivr.ami import AmiClient
 from tests.integration import sipp
 from tests.integration.conftest import PORTS, BridgeProcess, phone_password, port
 from tests.integration.rtp import CallerMedia
@@ -53,8 +50,7 @@ async def busy_seat(bridge: BridgeProcess, settings: Settings, sessions: Session
                     tmp_path: Path) -> AsyncIterator[None]:
     """Office hours, and one seat in the queue whose phone rings unanswered."""
     await set_mode(sessions, "open")
-    ami = AmiClient("127.0.0.1", settings.pbx.ami_port, CONSOLE_AMI_USER,
-                    console_ami_secret(load_or_create(settings)))
+    ami = pbx.console_client(settings)
     await ami.connect()
     try:
         with RingingPhone(SEAT, await phone_password(sessions, SEAT),

@@ -23,8 +23,8 @@ from hotline.db import roster
 from hotline.db.base import session_scope
 from hotline.db.models import Call, RecordingAccess
 from hotline.hours import court_today
-from hotline.pbx import instance_for
 from hotline.settings import Settings
+from pbx import instance_for
 from recordings import files
 from tests.integration import sipp
 from tests.integration.conftest import BridgeProcess

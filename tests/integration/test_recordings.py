@@ -11,11 +11,11 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline import pbx
+import pbx
 from hotline.db.base import session_scope
 from hotline.db.models import Recording
-from hotline.pbx import instance_for
 from hotline.settings import Settings
+from pbx import instance_for
 from recordings import audio, process, reconcile
 from tests.integration import sipp
 from tests.integration.conftest import BridgeProcess

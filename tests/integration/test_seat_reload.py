@@ -12,8 +12,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline import pbx
-from hotline.secrets import load_or_create
+import pbx
 from hotline.settings import REPO_ROOT, Settings
 from tests.integration import sipp
 from tests.integration.conftest import (
@@ -58,14 +57,12 @@ async def test_seat_reload_keeps_the_call_in_progress(
     assert "Unable to find object 8005" in await asyncio.to_thread(endpoint, settings, "8005")
     old_8002 = await phone_password(sessions, "8002")
     target = f"127.0.0.1:{PORTS['sip']}"
-    secret = pbx.console_ami_secret(load_or_create(settings))
     await set_mode(sessions, "open")
     try:
         with sipp.Phone("8001", await phone_password(sessions, "8001"), target=target,
                         port=port(25091), media_port=port(26200), workdir=tmp_path):
-            await asyncio.to_thread(pbx.ami_action, settings.pbx.ami_port, secret, {
-                "Action": "QueueAdd", "Queue": "seats", "Interface": "PJSIP/8001",
-                "MemberName": "8001"})
+            await asyncio.to_thread(pbx.with_control, settings,
+                                    lambda control: control.join("8001", "8001"))
             await asyncio.sleep(1.0)  # the seat's device state settles after registering
             caller = asyncio.create_task(
                 place_call(settings, sipp.speak(TALK_SECONDS), tmp_path, caller=CALLER))
@@ -96,7 +93,8 @@ async def test_seat_reload_keeps_the_call_in_progress(
 
             result = await caller
     finally:
-        await asyncio.to_thread(pbx.queue_remove, settings, secret, "8001")
+        await asyncio.to_thread(pbx.with_control, settings,
+                                lambda control: control.leave("8001"))
         await set_mode(sessions, "closed")
 
     # The caller's script ran to its own BYE: no hang-up from the hotline cut it short.
@@ -120,9 +118,8 @@ async def test_seat_reload_keeps_the_call_in_progress(
 async def test_a_disabled_seat_is_gone_from_pjsip_and_the_queue(
         asterisk: pbx.PbxInstance, console: None, settings: Settings, env: dict[str, str],
         hotline_cli: object) -> None:
-    secret = pbx.console_ami_secret(load_or_create(settings))
-    await asyncio.to_thread(pbx.ami_action, settings.pbx.ami_port, secret, {
-        "Action": "QueueAdd", "Queue": "seats", "Interface": "PJSIP/8004", "MemberName": "8004"})
+    await asyncio.to_thread(pbx.with_control, settings,
+                            lambda control: control.join("8004", "8004"))
 
     done = await asyncio.to_thread(hotline_cli, "phones", "disable", "8004")  # type: ignore[arg-type]
 

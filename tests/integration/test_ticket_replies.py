@@ -18,15 +18,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import pbx
 from agent_console import accounts
 from agent_console.texts import AGENT, DEPT_HANDLER, DEPT_HEAD, LEADER
-from hotline import pbx, tickets
+from hotline import tickets
 from hotline.db import departments
 from hotline.db import recording_access as recording_access_db
 from hotline.db.base import session_scope
 from hotline.db.models import Recording, SmsMessage, Ticket
 from hotline.db.tickets import create_ticket
-from hotline.secrets import load_or_create
 from hotline.settings import Settings, SmsSettings
 from hotline.sms import register_delivery_hook, unregister_delivery_hook
 from hotline.sms.sender import Sender
@@ -191,9 +191,8 @@ async def test_a_click_to_call_reply_picked_up_by_the_caller_closes_with_its_rec
                                                               "PJSIP/carrier"}
         await _wait(both_talking)
         await asyncio.sleep(3)  # they talk
-        secret = pbx.console_ami_secret(load_or_create(settings))
-        await asyncio.to_thread(pbx.ami_action, settings.pbx.ami_port, secret, {
-            "Action": "Hangup", "Channel": f"/^PJSIP\\/{HANDLER_EXT}-.*$/"})
+        await asyncio.to_thread(pbx.with_control, settings, lambda control: control.ami.action(
+            {"Action": "Hangup", "Channel": f"/^PJSIP\\/{HANDLER_EXT}-.*$/"}))
 
         async def linked() -> str | None:
             return (await _ticket(sessions, ticket_id)).answer_call_id

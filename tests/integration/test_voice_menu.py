@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hotline.db import calls
 from hotline.db.base import session_scope
 from hotline.db.models import Call, SmsMessage, Ticket
-from hotline.pbx import instance_for
 from hotline.settings import Settings
+from pbx import instance_for
 from recordings import files
 from tests.integration import sipp
 from tests.integration.conftest import BridgeProcess

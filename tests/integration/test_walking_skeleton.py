@@ -10,14 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import pbx
 from hotline import hours
 from hotline.db import calls, state
 from hotline.db.base import session_scope
 from hotline.db.models import Call
-from hotline.pbx import AMI_USER
-from hotline.secrets import load_or_create
 from hotline.settings import Settings
-from ivr.ami import AmiClient
 from recordings import files
 from tests.integration import sipp
 from tests.integration.conftest import MEDIA_PORT, PORTS, BridgeProcess
@@ -98,7 +96,7 @@ async def test_call_through_voice_menu_is_recorded_and_logged(
 
 
 def settings_recording(bridge: BridgeProcess, relative: str) -> Path:
-    from hotline.pbx import instance_for
+    from pbx import instance_for
 
     return instance_for(bridge.settings).recordings_dir / relative
 
@@ -106,8 +104,7 @@ def settings_recording(bridge: BridgeProcess, relative: str) -> Path:
 async def test_fallback_without_bridge_then_reconciled(
         bridge: BridgeProcess, settings: Settings,
         sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
-    ami = AmiClient("127.0.0.1", settings.pbx.ami_port, AMI_USER,
-                    load_or_create(settings).ami_secret)
+    ami = pbx.bridge_client(settings)
     fallbacks: list[dict[str, str]] = []
 
     async def on_user_event(event: object) -> None:

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import pbx
 from agent_console import accounts
 from agent_console.texts import AGENT
-from hotline import pbx
 from hotline.db import calls
 from hotline.db.base import session_scope
 from hotline.db.models import Alert, CallEvent, Recording, RecordingAccess

@@ -21,8 +21,8 @@ from hotline.calendar import (
     staff_label,
     weekday_spans,
 )
-from hotline.pbx import office_hours_context
 from hotline.settings import HoursSettings, Settings, SettingsError, load_settings
+from pbx import office_hours_context
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOURS = HoursSettings()

@@ -17,9 +17,9 @@ from hotline.callid import event_time
 from hotline.db import calls
 from hotline.db.base import session_scope
 from hotline.db.models import Call, CallEvent, Recording
-from ivr import variables as v
 from ivr.calltracker import CallTracker
 from ivr.services import Services
+from pbx import names as v
 from tests.conftest import WavWriter
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ami_events"

@@ -10,12 +10,12 @@ from hotline import hours
 from hotline.db import calls, state
 from hotline.db.base import session_scope
 from hotline.db.models import Call
-from ivr import variables as v
 from ivr.actions import ActionTable
 from ivr.callflow import ANY_KEY, CallFlow
 from ivr.menu import MenuStore, Node
 from ivr.modules.entry import MAX_STEPS, Entry
 from ivr.services import Services
+from pbx import names as v
 
 CALL = "1795747054.0"
 MENU = """

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from hotline.db.base import utcnow
-from hotline.pbx import DIALPLAN_DIR
-from ivr import variables as v
 from ivr.modules.queue_callback import CALLBACK_NODE, queued_at_from
 from ivr.modules.voice_ticket import check
+from pbx import DIALPLAN_DIR
+from pbx import names as v
 
 
 def test_queued_at_is_the_dialplan_epoch() -> None:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hotline import pbx
+import pbx
 from hotline.secrets import Secrets
 from hotline.settings import Settings
 

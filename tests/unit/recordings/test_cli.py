@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline import pbx
+import pbx
 from hotline.settings import PbxSettings, Settings
 from recordings import cli
 from recordings.jobs import recordings_root

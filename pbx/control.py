@@ -1,11 +1,13 @@
-"""PBX control for other parts of the hotline: who is in the seats queue, and transfers.
+"""Driving the running Asterisk: who is in the seats queue, transfers, the click-to-call
+reply, moving a waiting caller. Every part asks the PBX through these functions, never by
+speaking AMI itself:
 
-The console asks the PBX for these through this module, never by speaking AMI itself:
-
-    control = PbxControl(ami)
+    control = pbx.console_control(settings)       # the console's one AMI connection
     await control.join("8001", "张三")
     await control.pause("8001", "break")
     await control.transfer(agent_channel, "8101", attended=True)
+
+    pbx.with_control(settings, lambda c: c.leave("8001"))   # from synchronous code (CLI)
 
 Every method raises ControlError with a message staff can read when Asterisk refuses or
 cannot be reached; nothing here retries, the person who clicked decides.
@@ -13,16 +15,21 @@ cannot be reached; nothing here retries, the person who clicked decides.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
-from ivr import variables as v
-from ivr.ami import AmiClient, AmiError
+from hotline.secrets import load_or_create
+from hotline.settings import Settings
+from pbx import names as v
+from pbx.ami import AmiClient, AmiError, Reply
+from pbx.config import console_ami_secret
+from pbx.instance import PbxError
 
-QUEUE = "seats"
-# Dialplan contexts of dialplan/transfer.conf.
-BLIND_CONTEXT = "hotline-transfer"
-CONSULT_CONTEXT = "hotline-consult"
+T = TypeVar("T")
 
 # How long the handler's phone rings for a click-to-call reply before Asterisk gives up.
 REPLY_RING_MS = 30000
@@ -39,8 +46,28 @@ DEVICE_STATES = {
 }
 
 
-class ControlError(Exception):
+class ControlError(PbxError):
     """Asterisk refused or could not be asked; str() says what, for the person who clicked."""
+
+
+_ORIGINATE_CHANNEL = re.compile(r"^(PJSIP/[0-9]{1,20}|Local/[0-9A-Za-z]{1,20}@hotline-[a-z-]+)$")
+
+
+def check_originate(action: Mapping[str, str]) -> None:
+    """Refuse an Originate that is not the hotline's own: AMI's originate class alone lets
+    a channel run any application; ours only ring a staff phone (or a Local channel) into
+    a hotline-* context of dialplan/. Other actions pass."""
+    fields = {k.lower(): v for k, v in action.items()}
+    if fields.get("action", "").lower() != "originate":
+        return
+    if "application" in fields or "data" in fields:
+        raise ControlError("Originate refused: the hotline never originates into an application")
+    if not fields.get("context", "").startswith(v.OWN_CONTEXT_PREFIX):
+        raise ControlError(f"Originate refused: context {fields.get('context', '')!r} is not "
+                           "one of the hotline's own (hotline-*)")
+    if not _ORIGINATE_CHANNEL.match(fields.get("channel", "")):
+        raise ControlError(f"Originate refused: channel {fields.get('channel', '')!r} is not "
+                           "a staff phone or a Local channel into a hotline-* context")
 
 
 def interface(extension: str) -> str:
@@ -60,9 +87,8 @@ def reply_call_action(handler_ext: str, caller_number: str, ticket_ref: str,
     """The AMI Originate of a click-to-call reply: ring the handler's phone; once they answer,
     dialplan/reply.conf records the call and dials the caller through the carrier.
 
-    It is asynchronous in Asterisk. Send it where only the first response is awaited
-    (hotline.pbx.ami_action, as the console does): panoramisk would wait for the
-    OriginateResponse event, which comes only after the handler answers.
+    It is asynchronous in Asterisk: PbxControl.originate returns on Asterisk's first
+    response ("successfully queued"), not when the handler answers.
     """
     if not _STAFF_EXTENSION.fullmatch(handler_ext):
         raise ControlError(f"分机号码无效：{handler_ext}")
@@ -90,7 +116,7 @@ class Member:
 
 
 class PbxControl:
-    def __init__(self, ami: AmiClient, queue: str = QUEUE) -> None:
+    def __init__(self, ami: AmiClient, queue: str = v.QUEUE) -> None:
         self.ami, self.queue = ami, queue
 
     @property
@@ -157,10 +183,10 @@ class PbxControl:
             raise ControlError(f"转接号码无效：{target}")
         if attended:
             await self._act({"Action": "Atxfer", "Channel": agent_channel, "Exten": target,
-                             "Context": CONSULT_CONTEXT})
+                             "Context": v.CONSULT_CONTEXT})
         else:
             await self._act({"Action": "BlindTransfer", "Channel": agent_channel,
-                             "Exten": target, "Context": BLIND_CONTEXT})
+                             "Exten": target, "Context": v.BLIND_CONTEXT})
 
     async def cancel_consultation(self, agent_channel: str) -> None:
         """End an attended transfer's consultation; the agent has the caller back."""
@@ -170,11 +196,65 @@ class PbxControl:
         """The agent leaves the consultation, which joins the caller and the judge."""
         await self._act({"Action": "Hangup", "Channel": agent_channel})
 
-    async def _act(self, fields: dict[str, str], tolerate: str = "") -> object:
+    async def originate(self, action: dict[str, str]) -> None:
+        """Send an Originate (reply_call_action's); returns once Asterisk has queued it."""
+        await self._act(action)
+
+    async def waiting_callers(self) -> dict[str, str]:
+        """uniqueid → channel of every caller waiting in the seats queue, in order."""
+        reply = await self._act({"Action": "QueueStatus", "Queue": self.queue})
+        messages = reply if isinstance(reply, list) else [reply]
+        return {str(m.get("Uniqueid", "")): str(m.get("Channel", "")) for m in messages
+                if isinstance(m, Mapping) and m.get("Event") == "QueueEntry"
+                and m.get("Uniqueid")}
+
+    async def redirect(self, channel: str, context: str) -> None:
+        """Move a channel to the start of one of our own contexts."""
+        if not context.startswith(v.OWN_CONTEXT_PREFIX):
+            raise ControlError(f"Redirect refused: {context!r} is not a hotline-* context")
+        await self._act({"Action": "Redirect", "Channel": channel, "Context": context,
+                         "Exten": "s", "Priority": "1"})
+
+    async def _act(self, fields: dict[str, str], tolerate: str = "") -> Reply | None:
         """Asterisk's reply; None when it refused with the tolerated reason."""
+        check_originate(fields)
         try:
             return await self.ami.action(fields)
         except AmiError as exc:
             if tolerate and tolerate.lower() in str(exc).lower():
                 return None
             raise ControlError(f"交换机未执行 {fields['Action']}：{exc}") from exc
+
+
+# --- the AMI connections: the bridge's, the console's, and one-off ones for the CLI ------
+
+def bridge_client(settings: Settings) -> AmiClient:
+    """The bridge's AMI connection (events for the call tracker; Redirect at closing)."""
+    return AmiClient("127.0.0.1", settings.pbx.ami_port, v.AMI_USER,
+                     load_or_create(settings).ami_secret, logger=logging.getLogger("ivr.ami"))
+
+
+def console_client(settings: Settings) -> AmiClient:
+    """The web console's AMI connection (queue and seat events; queue, transfer and reply
+    actions), as its own AMI user with fewer rights."""
+    return AmiClient("127.0.0.1", settings.pbx.ami_port, v.CONSOLE_AMI_USER,
+                     console_ami_secret(load_or_create(settings)),
+                     logger=logging.getLogger("agent_console.ami"))
+
+
+def with_control(settings: Settings, work: Callable[[PbxControl], Awaitable[T]],
+                 timeout: float = 10.0) -> T:
+    """Run `work` on a PbxControl from synchronous code (the CLI): log in as the console's
+    AMI user, do it, log off. ControlError when AMI does not let us in within timeout."""
+    async def once() -> T:
+        ami = console_client(settings)
+        try:
+            await ami.connect(wait=timeout)
+        except AmiError as exc:
+            raise ControlError(f"AMI on port {settings.pbx.ami_port} does not answer: "
+                               f"{exc}") from None
+        try:
+            return await work(PbxControl(ami))
+        finally:
+            await ami.close()
+    return asyncio.run(once())

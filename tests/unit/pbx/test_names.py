@@ -1,4 +1,4 @@
-"""ivr.variables and the Asterisk configuration spell the same names.
+"""pbx.names and the Asterisk configuration spell the same names.
 
 A name typed differently on one side fails silently in production (a route that falls to
 the fallback, an event nobody hears), so the two sides are compared here.
@@ -12,11 +12,11 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from agent_console.live import LiveDesk
-from hotline.pbx import CONF_DIR, DIALPLAN_DIR, PbxInstance
 from hotline.settings import Settings
-from ivr import variables as v
 from ivr.calltracker import CallTracker
 from ivr.services import Services
+from pbx import CONF_DIR, DIALPLAN_DIR, PbxInstance
+from pbx import names as v
 
 
 def _code(text: str) -> str:

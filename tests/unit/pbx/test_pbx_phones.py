@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from hotline.db.models import Phone
-from hotline.pbx import render_pjsip
 from hotline.settings import PbxSettings
-from tests.unit.hotline.test_pbx import sections
+from pbx import render_pjsip
+from tests.unit.pbx.test_pbx import sections
 
 PBX = PbxSettings(sip_bind="192.0.2.10", sip_port=15060, carrier_match="198.51.100.7:5060")
 

@@ -1,8 +1,20 @@
-"""Names shared between the dialplan and the bridge: channel variables, route names and
-user events. Code and tests import them from here; tests/unit/ivr/test_variables.py checks
-that dialplan/ uses the same spelling."""
+"""Names shared by Asterisk's configuration and every part that drives it: the queue,
+dialplan contexts, AMI users, channel variables, route names and user events. Code and
+tests import them from here (`from pbx import names`); tests/unit/pbx/test_names.py checks
+that dialplan/ and asterisk-conf/ use the same spelling."""
 
 from __future__ import annotations
+
+# The one queue of seats (asterisk-conf/queues.conf).
+QUEUE = "seats"
+# The bridge's AMI user and the web console's own, with fewer rights (manager.conf).
+AMI_USER = "hotline"
+CONSOLE_AMI_USER = "console"
+# dialplan/transfer.conf: a blind transfer, and an attended transfer's consultation.
+BLIND_CONTEXT = "hotline-transfer"
+CONSULT_CONTEXT = "hotline-consult"
+# Every context the hotline may send a channel into (an Originate, a Redirect) starts so.
+OWN_CONTEXT_PREFIX = "hotline-"
 
 # Set by the bridge before it returns; dialplan/route.conf branches on it.
 ROUTE_VAR = "HOTLINE_ROUTE"
@@ -47,7 +59,7 @@ EVENT_REPLY = "HotlineReply"
 USER_EVENTS = (EVENT_RECORDING, EVENT_MESSAGE, EVENT_FALLBACK, EVENT_QUEUE_LEFT,
                EVENT_TRANSFER, EVENT_TRANSFER_RETURNED, EVENT_REPLY)
 
-# The click-to-call reply (ivr.control.reply_call_action): the context the
+# The click-to-call reply (pbx.control.reply_call_action): the context the
 # handler's phone enters on answering, and the variables the console sets on it.
 REPLY_CONTEXT = "hotline-reply"
 REPLY_TICKET = "HOTLINE_TICKET"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pytest
 from panoramisk.message import Message
 
-from ivr.ami import (
+from pbx.ami import (
     AmiClient,
     AmiError,
     AmiNotConnected,

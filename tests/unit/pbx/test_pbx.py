@@ -1,4 +1,4 @@
-"""hotline.pbx without starting Asterisk: path mapping and the rendered site files."""
+"""The pbx part without starting Asterisk: path mapping and the rendered site files."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from hotline import pbx
-from hotline.pbx import PbxInstance, office_hours_context, site_files
+import pbx
 from hotline.secrets import Secrets
 from hotline.settings import HoursSettings, PbxSettings, Settings
+from pbx import PbxInstance, office_hours_context, site_files
+from pbx.config import _last_minute
 
 SEATS, JUDGES = ("8001", "8002"), ("8101",)
 SECRETS = Secrets("ami-Secret-42", {"8001": "pw-8001", "8002": "pw-8002", "8101": "pw-8101"})
@@ -146,7 +147,7 @@ def test_site_manager_port_and_bridge_user() -> None:
                      ["manager.conf"])
 
     assert [(s.name, s.templates) for s in found] == [
-        ("general", "+"), (pbx.AMI_USER, "bridge-user"), (pbx.CONSOLE_AMI_USER, "console-user")]
+        ("general", "+"), (pbx.names.AMI_USER, "bridge-user"), (pbx.names.CONSOLE_AMI_USER, "console-user")]
     assert found[0].options == {"port": "15038"}
     assert found[1].options == {"secret": "ami-Secret-42"}
     # The console's password is its own, and stable for one site secret.
@@ -217,7 +218,7 @@ def test_office_hours_context_uses_the_configured_zone_and_spans() -> None:
     ("00:00-00:01", "00:00-00:00"),
 ])
 def test_last_minute(span: str, expected: str) -> None:
-    assert pbx._last_minute(span) == expected
+    assert _last_minute(span) == expected
 
 
 def test_render_config_writes_site_files_into_the_instance(tmp_path: Path) -> None:

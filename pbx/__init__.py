@@ -1,0 +1,149 @@
+"""PBX control: the one face through which every part provisions, runs and drives Asterisk.
+
+    import pbx
+    pbx.start(settings)                          # provision, render, start, wait booted
+    control = pbx.PbxControl(pbx.console_client(settings))
+    await control.join("8001", "张三")
+    pbx.with_control(settings, lambda c: c.leave("8001"))   # from synchronous code
+    pbx.names.QUEUE                              # names shared with dialplan/
+
+Inside: `instance` (where Asterisk lives, the sandbox), `config` (asterisk-conf/, dialplan/
+and the rendered site files), `phones`, `process` (pid, start detached, stop, the control
+socket), `provision` (start), `ami` (the one AMI client, panoramisk underneath) and
+`control` (queue, transfers, reply calls). Other parts import only what is listed here;
+each name is loaded on first use, so `hotline status` does not pay for panoramisk.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Where the names live, cheapest first: a name is looked for in order, so asking for one of
+# the process functions never imports panoramisk (ami, control).
+_MODULES = ("names", "instance", "config", "process", "phones", "provision", "ami", "control")
+__all__ = [
+    "CONF_DIR",
+    "DEVICE_STATES",
+    "DIALPLAN_DIR",
+    "MIN_ASTERISK_MAJOR",
+    "PBX_USER",
+    "AmiClient",
+    "AmiError",
+    "AmiNotConnected",
+    "AmiTimeout",
+    "ControlError",
+    "Member",
+    "PbxControl",
+    "PbxError",
+    "PbxInstance",
+    "apply_phones",
+    "booted",
+    "bridge_client",
+    "check_originate",
+    "cli",
+    "console_ami_secret",
+    "console_client",
+    "contact_statuses",
+    "ensure_sandbox",
+    "extension_of",
+    "grant_pbx",
+    "install_sounds",
+    "installed_asterisk_major",
+    "instance_for",
+    "interface",
+    "live_pid",
+    "make_pbx_dirs",
+    "names",
+    "office_hours_context",
+    "pbx_owner",
+    "process_uid",
+    "registered_phones",
+    "render_config",
+    "render_pjsip",
+    "reply_call_action",
+    "running_pid",
+    "sandbox_ready",
+    "seed_phones",
+    "setup",
+    "site_files",
+    "spawn_detached",
+    "start",
+    "stop",
+    "terminate",
+    "wait_booted",
+    "with_control",
+    "write_atomic",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module 'pbx' has no attribute {name!r}")
+    if name in _MODULES:
+        value: Any = importlib.import_module(f"pbx.{name}")
+    else:
+        value = next(getattr(module, name) for module in map(_module, _MODULES)
+                     if hasattr(module, name))
+    globals()[name] = value
+    return value
+
+
+def _module(name: str) -> Any:
+    return importlib.import_module(f"pbx.{name}")
+
+
+if TYPE_CHECKING:  # what mypy reads; tests/unit/pbx/test_face.py checks it matches __all__
+    from pbx import names
+    from pbx.ami import AmiClient, AmiError, AmiNotConnected, AmiTimeout
+    from pbx.config import (
+        console_ami_secret,
+        install_sounds,
+        office_hours_context,
+        render_config,
+        render_pjsip,
+        site_files,
+        write_atomic,
+    )
+    from pbx.control import (
+        DEVICE_STATES,
+        ControlError,
+        Member,
+        PbxControl,
+        bridge_client,
+        check_originate,
+        console_client,
+        extension_of,
+        interface,
+        reply_call_action,
+        with_control,
+    )
+    from pbx.instance import (
+        CONF_DIR,
+        DIALPLAN_DIR,
+        MIN_ASTERISK_MAJOR,
+        PBX_USER,
+        PbxError,
+        PbxInstance,
+        ensure_sandbox,
+        grant_pbx,
+        installed_asterisk_major,
+        instance_for,
+        make_pbx_dirs,
+        pbx_owner,
+        sandbox_ready,
+        setup,
+    )
+    from pbx.phones import apply_phones, contact_statuses, registered_phones, seed_phones
+    from pbx.process import (
+        booted,
+        cli,
+        live_pid,
+        process_uid,
+        running_pid,
+        spawn_detached,
+        stop,
+        terminate,
+        wait_booted,
+    )
+    from pbx.provision import start

@@ -1,0 +1,230 @@
+"""Asterisk's configuration for one instance: the repo's asterisk-conf/ and dialplan/
+copied in, and the few per-site files (site/) rendered from hotline.toml, the secrets and
+the phones table."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hotline import waiting
+from hotline.calendar import SEASONS, WEEKDAY_KEYS, season_month_range, weekday_spans
+from hotline.secrets import Secrets
+from hotline.settings import PbxSettings, Settings
+from pbx.instance import CONF_DIR, DIALPLAN_DIR, PBX_USER, PbxInstance
+from pbx.names import AMI_USER, CONSOLE_AMI_USER
+
+# The database layer and the prompt builder (pypinyin) take ~0.5 s to import: only the
+# functions that need them import them, so `hotline status` and `--help` start quickly.
+if TYPE_CHECKING:
+    from hotline.db.models import Phone
+
+_MODULE_DIRS = ("usr/lib/x86_64-linux-gnu/asterisk/modules",
+                "usr/lib/aarch64-linux-gnu/asterisk/modules",
+                "usr/lib/asterisk/modules", "usr/lib64/asterisk/modules")
+_DATA_DIRS = ("usr/share/asterisk", "var/lib/asterisk")
+
+
+def render_config(settings: Settings, inst: PbxInstance, secrets: Secrets,
+                  phones: Sequence[Phone] | None = None) -> None:
+    """Copy the repo's asterisk-conf/ and dialplan/ into the instance and render site/
+    (the phones from the phones table; without them, hotline.toml's seeds)."""
+    etc = inst.dir("etc")
+    for sub in ("etc/site", "etc/dialplan", "run", "log/cdr-custom", "spool", "lib", "cache",
+                "recordings", "sounds"):
+        (inst.host_root / sub).mkdir(parents=True, exist_ok=True)
+    for conf in CONF_DIR.glob("*.conf"):
+        shutil.copy2(conf, etc / conf.name)
+    for stale in (etc / "dialplan").glob("*.conf"):
+        stale.unlink()
+    for conf in DIALPLAN_DIR.glob("*.conf"):
+        shutil.copy2(conf, etc / "dialplan" / conf.name)
+    (etc / "asterisk.conf").write_text(_asterisk_conf(inst))
+    _link_data_dir(inst)
+    for name, text in site_files(settings, inst, secrets, phones).items():
+        write_atomic(etc / "site" / name, text)
+
+
+def install_sounds(settings: Settings, inst: PbxInstance) -> None:
+    """Mandarin prompts and hold music, where the dialplan and the bridge expect them."""
+    from hotline import prompts
+
+    prompts.build(settings.data_dir / "prompt-cache", settings.data_dir / "prompts" / "zh",
+                  inst.sounds_dir / "zh")
+    prompts.build_tones(inst.sounds_dir / "tones")
+    prompts.build_hold_music(inst.sounds_dir / "moh")
+    # What app_queue says to waiting callers names these files by path: rendered here.
+    waiting.write_site_files(settings, inst.dir("etc") / "site", inst.pbx_root / "sounds" / "zh")
+
+
+def _system_data_dir(inst: PbxInstance) -> str:
+    host_base = inst.chroot or Path("/")
+    return "/" + next((d for d in _DATA_DIRS if (host_base / d).is_dir()), _DATA_DIRS[0])
+
+
+def _link_data_dir(inst: PbxInstance) -> None:
+    """The instance's own Asterisk data folder: the system's, except sounds/, which is
+    ours. Asterisk finds a few sounds only by name in sounds/<language>/ (the attended
+    transfer's "pbx-transfer"), and no core sounds are installed; ours are in Mandarin."""
+    data, system = inst.dir("astdata"), _system_data_dir(inst)
+    data.mkdir(parents=True, exist_ok=True)
+    wanted = {"sounds": inst.pbx_root / "sounds"}
+    host_system = inst.to_host(system)
+    if host_system.is_dir():
+        wanted |= {e.name: Path(system) / e.name for e in host_system.iterdir()
+                   if e.name != "sounds"}
+    for name, target in wanted.items():
+        link = data / name
+        if link.is_symlink() and Path(os.readlink(link)) == target:
+            continue
+        if link.is_symlink():
+            link.unlink()
+        link.symlink_to(target)  # resolved by Asterisk, inside the sandbox when there is one
+
+
+def _asterisk_conf(inst: PbxInstance) -> str:
+    host_base = inst.chroot or Path("/")
+    moddir = next((d for d in _MODULE_DIRS if (host_base / d).is_dir()), _MODULE_DIRS[0])
+    root = inst.pbx_root
+    values = {"ETC": root / "etc", "MODDIR": "/" + moddir, "DATADIR": _system_data_dir(inst),
+              "OWNDATA": root / "astdata",
+              "LIB": root / "lib", "SPOOL": root / "spool", "RUN": root / "run",
+              "LOG": root / "log", "CACHE": root / "cache",
+              "RUNUSER": PBX_USER, "RUNGROUP": PBX_USER}
+    text = (CONF_DIR / "asterisk.conf.in").read_text()
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", str(value))
+    return text
+
+
+def site_files(settings: Settings, inst: PbxInstance, secrets: Secrets,
+               phones: Sequence[Phone] | None = None) -> dict[str, str]:
+    """The few lines of Asterisk configuration that differ per site, from hotline.toml
+    and the phones table (None: the phones hotline.toml seeds, with secrets' passwords)."""
+    if phones is None:
+        from hotline.db import phones as phones_db
+
+        phones = phones_db.seed_rows(settings.pbx, secrets.phone_passwords)
+    return {
+        "pjsip.conf": render_pjsip(settings.pbx, phones),
+        "manager.conf": _site_manager(settings, secrets),
+        "extensions.conf": _site_extensions(settings, inst),
+        "musiconhold.conf": _site_moh(inst),
+        "rtp.conf": f"rtpstart = {settings.pbx.rtp_start}\nrtpend = {settings.pbx.rtp_end}\n",
+    }
+
+
+def _site_moh(inst: PbxInstance) -> str:
+    return f"[default]\nmode = files\ndirectory = {inst.pbx_root / 'sounds' / 'moh'}\n"
+
+
+def render_pjsip(pbx: PbxSettings, phones: Sequence[Phone]) -> str:
+    """site/pjsip.conf: the transport, the carrier, and each enabled phone of the table."""
+    out = ["; Rendered from hotline.toml and the phones table by `hotline pbx up` and on",
+           "; every change of a phone (console, `hotline phones`). Do not edit.",
+           "[transport-udp]", "type = transport", "protocol = udp",
+           f"bind = {pbx.sip_bind}:{pbx.sip_port}", "",
+           *_carrier(pbx.carrier_match)]
+    for phone in sorted((p for p in phones if p.enabled), key=lambda p: p.extension):
+        ext = phone.extension
+        out += [f"[{ext}](staff-endpoint)", f"auth = {ext}", f"aors = {ext}",
+                f"callerid = <{ext}>", "",
+                f"[{ext}](staff-aor)", "",
+                f"[{ext}](staff-auth)", f"username = {ext}",
+                f"password = {phone.password}", ""]
+    return "\n".join(out)
+
+
+def _carrier(match: str) -> list[str]:
+    """The carrier endpoint, found by its address; when that address is one host (not a
+    network), also an AOR there, so Dial(PJSIP/<number>@carrier) reaches callers
+    (dialplan/reply.conf)."""
+    single_host = "/" not in match and "," not in match
+    aor = ["[carrier]", "type = aor", f"contact = sip:{match}", ""] if single_host else []
+    return ["[carrier](carrier-endpoint)", *(["aors = carrier"] if single_host else []), "",
+            *aor, "[carrier]", "type = identify", "endpoint = carrier", f"match = {match}", ""]
+
+
+def write_atomic(path: Path, text: str, mode: int = 0o640) -> None:
+    """Replace path's content in one step: a reload never reads a half-written file.
+
+    Site files hold the AMI and SIP secrets: root's, 0640, in the folder's group (the
+    PBX's, see grant_pbx), so Asterisk reads them and cannot change its own configuration.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as handle:
+        os.fchmod(fd, mode)  # O_CREAT's mode is cut by the umask; a left-over keeps its own
+        group = path.parent.stat().st_gid
+        if os.fstat(fd).st_gid != group:
+            os.fchown(fd, -1, group)
+        handle.write(text)
+    tmp.replace(path)
+
+
+def _site_manager(settings: Settings, secrets: Secrets) -> str:
+    return "\n".join(["; Rendered from hotline.toml by `hotline pbx up`. Do not edit.",
+                      "[general](+)", f"port = {settings.pbx.ami_port}", "",
+                      f"[{AMI_USER}](bridge-user)", f"secret = {secrets.ami_secret}", "",
+                      f"[{CONSOLE_AMI_USER}](console-user)",
+                      f"secret = {console_ami_secret(secrets)}", ""])
+
+
+def console_ami_secret(secrets: Secrets) -> str:
+    """The console's AMI password, derived from the site's secret (nothing more to keep)."""
+    return hmac.new(secrets.ami_secret.encode(), b"console-ami", hashlib.sha256).hexdigest()[:32]
+
+
+def _site_extensions(settings: Settings, inst: PbxInstance) -> str:
+    pbx, calls = settings.pbx, settings.calls
+    lines = ["; Rendered from hotline.toml by `hotline pbx up`. Do not edit.", "[globals]",
+             f"HOTLINE_AGI={pbx.agi_host}:{pbx.agi_port}",
+             f"HOTLINE_RECORDINGS={inst.pbx_root / 'recordings'}",
+             f"HOTLINE_SOUNDS={inst.pbx_root / 'sounds' / 'zh'}",
+             f"HOTLINE_QUEUE_MAX_WAIT={calls.queue_max_wait}",
+             f"HOTLINE_TRANSFER_RING={calls.transfer_ring_seconds}",
+             f"HOTLINE_TWO_CHANNEL={'yes' if settings.recordings.two_channel else 'no'}",
+             f"HOTLINE_MESSAGE_MAX_SECONDS={calls.message_max_seconds}", ""]
+    return "\n".join(lines + office_hours_context(settings))
+
+
+def office_hours_context(settings: Settings) -> list[str]:
+    """[hotline-office-hours]: returns "open" inside office hours, for the fallback path."""
+    tz = settings.hours.timezone
+    out = ["; Office hours for the fallback path (no holidays: the bridge knows those).",
+           "[hotline-office-hours]", "exten => s,1,NoOp()"]
+    for season in SEASONS:
+        months = season_month_range(season)
+        for days, spans in _weekday_runs(settings, season):
+            out += [f" same => n,GotoIfTime({_last_minute(span)},{days},*,{months},{tz}?open)"
+                    for span in spans]
+    out += [" same => n,Return(closed)", " same => n(open),Return(open)", ""]
+    return out
+
+
+def _weekday_runs(settings: Settings, season: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Monday to Friday grouped into runs of days with the same spans ("mon-thu", "fri").
+    Weekends stay closed here: only the bridge knows which ones are make-up working days."""
+    runs: list[tuple[list[str], tuple[str, ...]]] = []
+    for weekday in range(5):
+        spans = weekday_spans(settings.hours, season, weekday)
+        if runs and runs[-1][1] == spans:
+            runs[-1][0].append(WEEKDAY_KEYS[weekday])
+        else:
+            runs.append(([WEEKDAY_KEYS[weekday]], spans))
+    return [(days[0] if len(days) == 1 else f"{days[0]}-{days[-1]}", spans)
+            for days, spans in runs]
+
+
+def _last_minute(span: str) -> str:
+    # GotoIfTime ranges include their last minute: 08:00-12:00 would match 12:00:59.
+    start, end = span.split("-")
+    hours, minutes = (int(x) for x in end.split(":"))
+    total = hours * 60 + minutes - 1
+    return f"{start}-{total // 60:02d}:{total % 60:02d}"
+
