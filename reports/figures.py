@@ -1,0 +1,64 @@
+"""The dashboard's figures for a period, read in one place: the calendar the deadlines
+use, the calls and the matters of the period and of the one before (the trend)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.calendar import WorkingCalendar
+from hotline.deadlines import load_deadlines
+from hotline.settings import Settings
+from reports.calls import CallFacts, CallFigures, by_hour_and_weekday, call_figures, load_calls
+from reports.matters import MatterFacts, MatterFigures, load_matters, matter_figures
+from reports.period import Period
+
+
+async def report_calendar(session: AsyncSession, settings: Settings,
+                          period: Period) -> WorkingCalendar:
+    """The working-day calendar the deadlines are counted on, with every court override
+    that matters to the period (hotline.deadlines.load_deadlines)."""
+    return (await load_deadlines(session, settings, period.first, period.last)).calendar
+
+
+@dataclass(frozen=True)
+class PeriodData:
+    """What a period's figures are computed from (kept for the drill-downs)."""
+
+    period: Period
+    calendar: WorkingCalendar
+    calls: list[CallFacts]
+    created: list[MatterFacts]
+    forwarded: list[MatterFacts]
+
+
+async def load_period(session: AsyncSession, settings: Settings, period: Period) -> PeriodData:
+    calendar = await report_calendar(session, settings, period)
+    return PeriodData(period, calendar, await load_calls(session, calendar, period),
+                      await load_matters(session, calendar, period, "created"),
+                      await load_matters(session, calendar, period, "forwarded"))
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    period: Period
+    calls: CallFigures
+    matters: MatterFigures
+    previous: CallFigures  # the period before, for the trend
+    previous_matters: MatterFigures
+    heat: list[list[int]]  # received calls, weekday × hour
+
+
+async def dashboard(session: AsyncSession, settings: Settings, period: Period,
+                    now: datetime) -> Dashboard:
+    """Every figure of the leader's dashboard for a period (docs/metrics.md)."""
+    data = await load_period(session, settings, period)
+    before = await load_period(session, settings, period.previous())
+    return Dashboard(
+        period, call_figures(data.calls),
+        matter_figures(data.calendar, data.created, data.forwarded, now),
+        call_figures(before.calls),
+        matter_figures(before.calendar, before.created, before.forwarded, now),
+        by_hour_and_weekday(data.calls, settings.hours.timezone))
