@@ -7,9 +7,21 @@ from reports.calls import CALL_SETS, CallFacts, CallFigures, calls_of
 from reports.figures import Dashboard, PeriodData, dashboard, load_period
 from reports.matters import MATTER_SETS, SOURCES, MatterFacts, MatterFigures, matters_of
 from reports.period import KINDS, Period, containing, parse_period
+from reports.scope import Scope, scope_of
+from reports.scorecard import (
+    AgentRow,
+    DepartmentRow,
+    agent_rows,
+    department_matters,
+    department_rows,
+    logged_call_ids,
+    unlogged_calls,
+)
 
 __all__ = [
-    "CALL_SETS", "KINDS", "MATTER_SETS", "SOURCES", "CallFacts", "CallFigures", "Dashboard",
-    "MatterFacts", "MatterFigures", "Period", "PeriodData", "calls_of", "containing",
-    "dashboard", "load_period", "matters_of", "parse_period",
+    "CALL_SETS", "KINDS", "MATTER_SETS", "SOURCES", "AgentRow", "CallFacts", "CallFigures",
+    "Dashboard", "DepartmentRow", "MatterFacts", "MatterFigures", "Period", "PeriodData",
+    "Scope", "agent_rows", "calls_of", "containing", "dashboard", "department_matters",
+    "department_rows", "load_period", "logged_call_ids", "matters_of", "parse_period",
+    "scope_of", "unlogged_calls",
 ]

@@ -1,0 +1,60 @@
+"""Who sees which figures (Art. 10; docs/metrics.md, "Who sees what"):
+
+- administrators: the centre's dashboard, every department, every agent;
+- leaders (分管院领导): the centre's dashboard and every agent, the departments they
+  supervise (Department.leader_id);
+- department heads: their own departments (Department.head_id) and nothing else;
+- agents: their own seat's figures and nothing else;
+- everyone else (handlers, duty judges): nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from hotline.db.models import Department
+from hotline.roles import ADMIN, AGENT, DEPT_HEAD, LEADER
+
+
+@dataclass(frozen=True)
+class Scope:
+    centre: bool  # the centre-wide dashboard (calls, matters, hot topics)
+    departments: frozenset[int] | None  # the scorecard rows; None: every department
+    agents: frozenset[int] | None  # the seats rows; None: every agent
+
+    def sees_department(self, department_id: int | None) -> bool:
+        return department_id is not None and (self.departments is None
+                                              or department_id in self.departments)
+
+    def sees_agent(self, user_id: int | None) -> bool:
+        return user_id is not None and (self.agents is None or user_id in self.agents)
+
+    @property
+    def anything(self) -> bool:
+        return self.centre or self.departments != frozenset() or self.agents != frozenset()
+
+
+NOTHING = Scope(False, frozenset(), frozenset())
+
+
+async def scope_of(session: AsyncSession, user_id: int, role: str) -> Scope:
+    if role == ADMIN:
+        return Scope(True, None, None)
+    if role == LEADER:
+        return Scope(True, await _departments(session, Department.leader_id, user_id), None)
+    if role == DEPT_HEAD:
+        return Scope(False, await _departments(session, Department.head_id, user_id),
+                     frozenset())
+    if role == AGENT:
+        return Scope(False, frozenset(), frozenset({user_id}))
+    return NOTHING
+
+
+async def _departments(session: AsyncSession, column: InstrumentedAttribute[int | None],
+                       user_id: int) -> frozenset[int]:
+    rows = await session.execute(select(Department.id).where(column == user_id))
+    return frozenset(rows.scalars())

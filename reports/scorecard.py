@@ -1,0 +1,165 @@
+"""Department scorecard (Art. 10) and the seats' figures (Art. 6, 9), per period, limited
+to what the reader may see (reports.scope). The counts are the matter and call figures'
+own functions, applied per department and per agent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.db.models import CallLog, Department, Ticket, User
+from hotline.roles import AGENT
+from reports.calls import CallFacts, is_answered, mean, talk_seconds
+from reports.figures import PeriodData
+from reports.matters import (
+    MatterFacts,
+    average_reply_hours,
+    is_escalated_to_head,
+    is_escalated_to_leader,
+    is_forwarded,
+    is_late,
+    is_on_time,
+    overdue_open,
+)
+from reports.scope import Scope
+
+CALLBACK = "callback"
+
+
+@dataclass(frozen=True)
+class DepartmentRow:
+    department_id: int
+    name: str
+    received: int  # matters forwarded to it in the period
+    on_time: int
+    late: int
+    level1: int
+    level2: int
+    overdue_open: int
+    average_reply_hours: float | None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        replied = self.on_time + self.late
+        return self.on_time / replied if replied else None
+
+
+async def department_rows(session: AsyncSession, data: PeriodData, scope: Scope,
+                          now: datetime) -> list[DepartmentRow]:
+    """One row per department the reader may see (every active one, and any inactive one
+    that received matters in the period), by name."""
+    departments = (await session.execute(select(Department).order_by(Department.name))
+                   ).scalars()
+    received: dict[int, list[MatterFacts]] = {}
+    for m in data.forwarded:
+        if m.department_id is not None and is_forwarded(m):
+            received.setdefault(m.department_id, []).append(m)
+    return [_department_row(d, received.get(d.id, []), data, now) for d in departments
+            if scope.sees_department(d.id) and (d.active or d.id in received)]
+
+
+def _department_row(department: Department, matters: Sequence[MatterFacts],
+                    data: PeriodData, now: datetime) -> DepartmentRow:
+    return DepartmentRow(
+        department.id, department.name, len(matters),
+        sum(map(is_on_time, matters)), sum(map(is_late, matters)),
+        sum(map(is_escalated_to_head, matters)), sum(map(is_escalated_to_leader, matters)),
+        sum(1 for m in matters if overdue_open(m, now)),
+        average_reply_hours(data.calendar, matters))
+
+
+def department_matters(data: PeriodData, scope: Scope, department_id: int
+                       ) -> list[MatterFacts]:
+    """A scorecard row's drill-down: the matters forwarded to the department in the
+    period; none for a department the reader may not see."""
+    if not scope.sees_department(department_id):
+        return []
+    return [m for m in data.forwarded if m.department_id == department_id]
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    user_id: int
+    name: str
+    answered: int
+    talk_seconds: float
+    average_talk: float | None
+    call_logs: int  # call logs the agent filed in the period
+    callbacks: int  # callback matters of theirs answered in the period
+    unlogged: int  # 未登记来电: calls they answered with no call log
+
+    @property
+    def unlogged_share(self) -> float | None:
+        return self.unlogged / self.answered if self.answered else None
+
+
+async def agent_rows(session: AsyncSession, data: PeriodData, scope: Scope
+                     ) -> list[AgentRow]:
+    """One row per agent the reader may see: every active agent, and anyone who answered
+    a call in the period."""
+    answered: dict[int, list[CallFacts]] = {}
+    for c in data.calls:
+        if is_answered(c) and c.seat_user_id is not None:
+            answered.setdefault(c.seat_user_id, []).append(c)
+    users = (await session.execute(select(User).order_by(User.username))).scalars()
+    people = [u for u in users if scope.sees_agent(u.id)
+              and ((u.role == AGENT and u.active) or u.id in answered)]
+    logged = await _logged_calls(session, [c.id for cs in answered.values() for c in cs])
+    logs = await _logs_filed(session, data)
+    callbacks = await _callbacks_answered(session, data)
+    return [_agent_row(u, answered.get(u.id, []), logged, logs.get(u.id, 0),
+                       callbacks.get(u.id, 0)) for u in people]
+
+
+def _agent_row(user: User, calls: Sequence[CallFacts], logged: set[str], logs: int,
+               callbacks: int) -> AgentRow:
+    talks = [t for c in calls if (t := talk_seconds(c)) is not None]
+    return AgentRow(user.id, user.display_name or user.username, len(calls), sum(talks),
+                    mean(talks), logs, callbacks,
+                    sum(1 for c in calls if c.id not in logged))
+
+
+def unlogged_calls(data: PeriodData, logged: set[str], user_id: int) -> list[CallFacts]:
+    """The drill-down of 未登记来电: calls the agent answered with no call log."""
+    return [c for c in data.calls if is_answered(c) and c.seat_user_id == user_id
+            and c.id not in logged]
+
+
+async def logged_call_ids(session: AsyncSession, data: PeriodData) -> set[str]:
+    return await _logged_calls(session, [c.id for c in data.calls if is_answered(c)])
+
+
+async def _logged_calls(session: AsyncSession, call_ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(call_ids), 500):
+        rows = await session.execute(select(CallLog.call_id).where(
+            CallLog.call_id.in_(call_ids[i:i + 500])))
+        found.update(cid for cid in rows.scalars() if cid)
+    return found
+
+
+async def _logs_filed(session: AsyncSession, data: PeriodData) -> dict[int, int]:
+    start, end = data.period.bounds(data.calendar.hours.timezone)
+    rows = await session.execute(select(CallLog.owner_id).where(
+        CallLog.created_at >= start, CallLog.created_at < end))
+    counts: dict[int, int] = {}
+    for owner in rows.scalars():
+        if owner is not None:
+            counts[owner] = counts.get(owner, 0) + 1
+    return counts
+
+
+async def _callbacks_answered(session: AsyncSession, data: PeriodData) -> dict[int, int]:
+    """Callback matters (留言回电) closed in the period, by their owner agent."""
+    start, end = data.period.bounds(data.calendar.hours.timezone)
+    rows = await session.execute(select(Ticket.owner_id).where(
+        Ticket.type == CALLBACK, Ticket.closed_at >= start, Ticket.closed_at < end))
+    counts: dict[int, int] = {}
+    for owner in rows.scalars():
+        if owner is not None:
+            counts[owner] = counts.get(owner, 0) + 1
+    return counts
