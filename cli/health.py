@@ -9,14 +9,9 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import text
 
 import pbx
-from hotline import hours
-from hotline.db import alerts as alerts_db
-from hotline.db.base import run_once
+from hotline import health
 from hotline.settings import Settings
 
 HEARTBEAT_STALE_SECONDS = 10.0
@@ -34,8 +29,12 @@ def wait_scheduler_healthy(settings: Settings, timeout: float = 30.0) -> None:
                   settings.log_dir / "scheduler.out", timeout)
 
 
+def scheduler_pid(settings: Settings) -> int | None:
+    return pbx.live_pid(settings.scheduler_pid_file, BRIDGE_PROCESS)
+
+
 def scheduler_problems(settings: Settings) -> list[str]:
-    if not pbx.live_pid(settings.scheduler_pid_file, BRIDGE_PROCESS):
+    if not scheduler_pid(settings):
         return ["the scheduler is not running (hotline up)"]
     try:
         beat = json.loads(settings.scheduler_heartbeat_file.read_text())
@@ -82,41 +81,52 @@ def wait_bridge_healthy(settings: Settings, timeout: float = 30.0) -> None:
 
 
 def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
+    site = site_report(settings)
     parts = {"pbx": pbx_problems(settings), "bridge": bridge_problems(settings),
              "console": console_problems(settings),
-             "scheduler": scheduler_problems(settings), "database": database_problems(settings)}
+             "scheduler": scheduler_problems(settings), "database": site.database}
     for name, problems in parts.items():
         print(f"{name:9} {'ok' if not problems else 'UNHEALTHY: ' + '; '.join(problems)}")
-    for warning in calendar_warnings(settings):
+    # Days the calendar only guesses (routing falls back to Monday to Friday) and open
+    # alerts (recordings missing, orphan files, disk, ...): shown, not a failure.
+    for warning in site.calendar:
         print(f"WARNING   {warning}")
-    for line in alert_lines(settings):
-        print(line)
+    if not site.database:
+        for line in alert_lines(site):
+            print(line)
     return 1 if any(parts.values()) else 0
 
 
-def alert_lines(settings: Settings, limit: int = 10) -> list[str]:
-    """Open alerts (recordings missing, orphan files, disk, ...): shown, not a failure."""
+def site_report(settings: Settings) -> health.SiteReport:
+    """The scheduler's latest report on the database, calendar and alerts when it is fresh;
+    otherwise (the scheduler is down or stuck) asked of the database now."""
     try:
-        open_alerts = run_once(settings.database_url, alerts_db.list_open_alerts)
-    except Exception:  # the database part already reports an unreadable database
-        return []
-    lines = [f"{'alerts':9} {len(open_alerts)} open" if open_alerts else f"{'alerts':9} none"]
-    lines += [f"  {a.kind}: {a.message}" for a in open_alerts[:limit]]
-    if len(open_alerts) > limit:
-        lines.append(f"  ... and {len(open_alerts) - limit} more")
+        beat = json.loads(settings.scheduler_heartbeat_file.read_text())
+    except (FileNotFoundError, ValueError):
+        beat = {}
+    report = health.SiteReport.from_json(beat.get("site"))
+    if report is not None and report.fresh() and scheduler_pid(settings):
+        return report
+    return database_report(settings)
+
+
+def database_report(settings: Settings) -> health.SiteReport:
+    from hotline.db.base import run_once, utcnow  # the database layer, only on this path
+
+    try:
+        return run_once(settings.database_url,
+                        lambda session: health.site_report(session, settings, utcnow()))
+    except Exception as exc:  # any driver's error means the same to the operator
+        return health.database_down(exc)
+
+
+def alert_lines(site: health.SiteReport) -> list[str]:
+    if not site.alerts_open:
+        return [f"{'alerts':9} none"]
+    lines = [f"{'alerts':9} {site.alerts_open} open", *(f"  {a}" for a in site.alerts)]
+    if site.alerts_open > len(site.alerts):
+        lines.append(f"  ... and {site.alerts_open - len(site.alerts)} more")
     return lines
-
-
-def calendar_warnings(settings: Settings) -> list[str]:
-    """Days ahead the calendar has no data for: a warning, not a failure (routing falls
-    back to Monday to Friday)."""
-    today = hours.court_today(settings)
-    try:
-        result: list[str] = run_once(
-            settings.database_url, lambda s: hours.calendar_warnings(s, settings, today))
-    except Exception:  # the database part already reports an unreadable database
-        return []
-    return result
 
 
 def pbx_problems(settings: Settings) -> list[str]:
@@ -146,17 +156,6 @@ def bridge_problems(settings: Settings) -> list[str]:
     if not beat["ami_connected"]:
         problems.append("not connected to AMI")
     return problems
-
-
-def database_problems(settings: Settings) -> list[str]:
-    async def check(session: Any) -> list[str]:
-        version = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-        return [] if version else ["no schema (hotline db upgrade)"]
-    try:
-        result: list[str] = run_once(settings.database_url, check)
-        return result
-    except Exception as exc:  # any driver's error means the same to the operator
-        return [f"cannot read the database: {exc.__class__.__name__}: {exc}"]
 
 
 def bridge_pid(settings: Settings) -> int | None:

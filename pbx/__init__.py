@@ -20,8 +20,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 # Where the names live, cheapest first: a name is looked for in order, so asking for one of
-# the process functions never imports panoramisk (ami, control).
-_MODULES = ("names", "instance", "config", "process", "phones", "provision", "ami", "control")
+# the process functions imports neither the configuration's renderers nor panoramisk.
+_MODULES = ("names", "instance", "process", "config", "phones", "provision", "ami", "control")
 __all__ = [
     "CONF_DIR",
     "DEVICE_STATES",

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -91,10 +90,14 @@ def booted(settings: Settings, timeout: float = 3.0) -> bool:
     """True when Asterisk answers on AMI and says it has finished booting (FullyBooted,
     which Asterisk sends on login once it has); False when it answers but is still
     booting. Raises PbxError when AMI does not let us in within timeout."""
+    import asyncio  # with panoramisk, only when Asterisk runs: `hotline status` starts fast
+
     return asyncio.run(_booted(settings, timeout))
 
 
 async def _booted(settings: Settings, timeout: float) -> bool:
+    import asyncio
+
     from pbx.ami import AmiClient, AmiError
 
     ami = AmiClient("127.0.0.1", settings.pbx.ami_port, AMI_USER,

@@ -15,8 +15,8 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from hotline import logs
-from hotline.db.base import make_engine, make_sessionmaker, utcnow
+from hotline import health, logs
+from hotline.db.base import make_engine, make_sessionmaker, session_scope, utcnow
 from hotline.db.migrate import upgrade
 from hotline.settings import Settings, load_settings
 from scheduler.jobs import Context, Job, all_jobs
@@ -38,6 +38,8 @@ class Scheduler:
         self.jobs = all_jobs(settings) if jobs is None else jobs
         # What `hotline status` shows of each job: its last run and how it ended.
         self.last: dict[str, dict[str, Any]] = {}
+        # ... and of the site's data (hotline.health), renewed every REPORT_SECONDS.
+        self.report: health.SiteReport | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         logging.getLogger("apscheduler").setLevel(APSCHEDULER_LOG_LEVEL)
@@ -47,6 +49,8 @@ class Scheduler:
             aps.add_job(self._run_job, "interval", args=[job], seconds=job.every_seconds,
                         id=job.name, next_run_time=utcnow(), coalesce=True,
                         max_instances=1, misfire_grace_time=None)
+        aps.add_job(self.site_report, "interval", seconds=health.REPORT_SECONDS,
+                    next_run_time=utcnow(), id="site-report", coalesce=True, max_instances=1)
         aps.add_job(self.heartbeat, "interval", seconds=HEARTBEAT_SECONDS,
                     next_run_time=utcnow(), id="heartbeat")
         aps.start()
@@ -71,8 +75,18 @@ class Scheduler:
             log.info("%s: %s (%.2f s)", job.name, said, time.monotonic() - started)
         self.last[job.name] = {"time": time.time(), "ok": True}
 
+    async def site_report(self) -> None:
+        """The database, calendar and alerts as `hotline status` shows them."""
+        try:
+            async with session_scope(self.context.sessions) as session:
+                self.report = await health.site_report(session, self.settings,
+                                                       self.context.clock())
+        except Exception as exc:  # any driver's error means the same to the operator
+            self.report = health.database_down(exc)
+
     async def heartbeat(self) -> None:
-        beat = {"pid": os.getpid(), "time": time.time(), "jobs": self.last}
+        beat = {"pid": os.getpid(), "time": time.time(), "jobs": self.last,
+                "site": self.report.to_json() if self.report else None}
         path = self.settings.scheduler_heartbeat_file
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(beat))

@@ -9,12 +9,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from cli.main import COMMANDS, parser
-from hotline.settings import REPO_ROOT
+from hotline import health
+from hotline.settings import REPO_ROOT, load_settings
 
 # What made `hotline --help` take seconds: the console app, the prompt builder, migrations,
 # the database layer, the other parts.
@@ -81,3 +83,51 @@ def test_status_imports_the_database_layer_but_not_the_console_or_the_prompts(
 
 def test_a_command_of_another_part_imports_that_part(site: dict[str, str]) -> None:
     assert {"recordings", "sqlalchemy"} <= _imported_by(site, "recordings", "--help")
+
+
+def test_status_reads_a_fresh_scheduler_report_without_the_database_layer(
+        site: dict[str, str]) -> None:
+    """The scheduler renews the report on the database, calendar and alerts every 30 s;
+    `status` shows it from the heartbeat and never loads SQLAlchemy (~0.5 s)."""
+    settings = load_settings(site)
+    settings.run_dir.mkdir(parents=True)
+    report = health.SiteReport(time.time(), calendar=["calendar: no holiday data for X"],
+                               alerts_open=12, alerts=["disk: recordings 91% full"])
+    settings.scheduler_heartbeat_file.write_text(json.dumps(
+        {"pid": 1, "time": time.time(), "jobs": {}, "site": report.to_json()}))
+    # A live process named python stands for the scheduler.
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as stand_in:
+        try:
+            settings.scheduler_pid_file.write_text(str(stand_in.pid))
+            imported = _imported_by(site, "status")
+            shown = subprocess.run([sys.executable, "-m", "cli", "status"], capture_output=True,
+                                   text=True, cwd=REPO_ROOT, env=site, timeout=60).stdout
+        finally:
+            stand_in.kill()
+
+    assert imported & HEAVY == set()
+    assert "WARNING   calendar: no holiday data for X" in shown
+    assert "alerts    12 open\n  disk: recordings 91% full\n  ... and 11 more" in shown
+    assert "scheduler ok" in shown and "database  ok" in shown
+
+
+def test_status_asks_the_database_when_the_report_is_stale(site: dict[str, str]) -> None:
+    settings = load_settings(site)
+    settings.run_dir.mkdir(parents=True)
+    stale = health.SiteReport(time.time() - health.REPORT_STALE_SECONDS - 1,
+                              database=["stale problem"])
+    settings.scheduler_heartbeat_file.write_text(json.dumps(
+        {"pid": 1, "time": time.time(), "jobs": {}, "site": stale.to_json()}))
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as stand_in:
+        try:
+            settings.scheduler_pid_file.write_text(str(stand_in.pid))
+            shown = subprocess.run([sys.executable, "-m", "cli", "status"], capture_output=True,
+                                   text=True, cwd=REPO_ROOT, env=site, timeout=60).stdout
+        finally:
+            stand_in.kill()
+
+    # The fixture's database is empty, without even alembic's table: asked now, not the
+    # stale report.
+    assert "database  UNHEALTHY: cannot read the database" in shown
+    assert "alembic_version" in shown
+    assert "stale problem" not in shown

@@ -4,12 +4,17 @@ and the heartbeat says how each job last ended."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline.settings import Settings
+from hotline import health
+from hotline.db import alerts as alerts_db
+from hotline.db.base import session_scope
+from hotline.settings import DatabaseSettings, Settings
 from scheduler.jobs import Context, Job
 from scheduler.main import Scheduler
 
@@ -79,3 +84,36 @@ async def test_the_log_tells_what_jobs_did_not_that_they_ran(
     ours = [r.getMessage() for r in caplog.records if r.name == "scheduler"
             and r.levelno == logging.INFO and not r.getMessage().startswith("scheduler running")]
     assert len(ours) == 1 and ours[0].startswith("busy: sent 3 (")
+
+
+async def test_the_heartbeat_carries_the_site_report_status_shows(
+        settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Database, calendar and alerts, as `hotline status` shows them without loading the
+    database layer itself (hotline.health)."""
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    async with session_scope(sessions) as session:
+        await alerts_db.raise_alert(session, "disk", "recordings", "recordings 91% full")
+    scheduler = Scheduler(settings, [])
+
+    await scheduler.site_report()
+    await scheduler.heartbeat()
+    site = health.SiteReport.from_json(
+        json.loads(settings.scheduler_heartbeat_file.read_text())["site"])
+
+    assert site is not None and site.fresh()
+    assert site.database == []
+    assert (site.alerts_open, site.alerts) == (1, ["disk: recordings 91% full"])
+    await scheduler.engine.dispose()
+
+
+async def test_an_unreadable_database_is_the_report_not_a_crash(settings: Settings) -> None:
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    broken = dataclasses.replace(settings, database=DatabaseSettings(
+        url=f"sqlite:///{settings.data_dir}/missing-folder/none.db"))
+    scheduler = Scheduler(broken, [])
+
+    await scheduler.site_report()
+
+    assert scheduler.report is not None
+    assert scheduler.report.database[0].startswith("cannot read the database")
+    await scheduler.engine.dispose()
