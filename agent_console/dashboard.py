@@ -1,0 +1,241 @@
+"""Analysis pages (Art. 4(7), Art. 10): the leader's and administrator's dashboard for a
+period, the department scorecard, the seats table, each number a link to the calls or
+matters behind it. Every figure comes from reports/ (defined in docs/metrics.md); this
+module only picks the period, asks reports.scope who may see what, and renders.
+
+The charts are Apache ECharts, installed from npm at set-up and served from /static/vendor
+(scripts/setup.sh); the page hands them its figures as a JSON block that
+static/dashboard.js reads (the console's CSP allows no inline script)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from agent_console.auth import Forbidden, Principal, console, require_role
+from agent_console.pages import render
+from agent_console.texts import ROLES
+from hotline.catalog import TICKET_TYPES
+from hotline.db.base import session_scope
+from hotline.hours import court_today
+from hotline.timefmt import local_time
+from reports import (
+    CALL_SETS,
+    KINDS,
+    MATTER_SETS,
+    SOURCES,
+    Period,
+    Scope,
+    agent_rows,
+    calls_of,
+    containing,
+    dashboard,
+    department_matters,
+    department_rows,
+    load_period,
+    logged_call_ids,
+    matters_of,
+    parse_period,
+    scope_of,
+    unlogged_calls,
+)
+from reports.calls import abandon_seconds, talk_seconds, wait_seconds
+
+router = APIRouter(include_in_schema=False)
+Staff = Annotated[Principal, Depends(require_role(*ROLES))]
+
+KIND_LABELS = {"day": "日", "week": "周", "month": "月", "quarter": "季度", "year": "年",
+               "range": "自定义"}
+CALL_SET_LABELS = {
+    "received": "来电总量", "offered": "转人工", "answered": "人工接通",
+    "abandoned": "排队放弃", "overflowed": "转留言", "unknown": "结果不明",
+    "voice_menu": "自助服务", "offered_in_hours": "转人工（工作时间）",
+    "answered_in_hours": "人工接通（工作时间）", "within_20s": "20秒内接通"}
+MATTER_SET_LABELS = {
+    "all": "全部事项", "open": "未办结", "closed": "已办结", "forwarded": "转办事项",
+    "on_time": "按期答复", "late": "逾期答复", "overdue": "逾期未答复",
+    "level1": "督办（部门负责人）", "level2": "督办（分管院领导）"}
+
+
+def _period(request: Request, kind: str, first: str, last: str) -> Period:
+    """The period the page's form names; this month when it names none (or nonsense)."""
+    today = court_today(console(request).settings, console(request).clock())
+    try:
+        if kind in KINDS and first:
+            return (parse_period("range", first, last) if kind == "range"
+                    else containing(kind, date.fromisoformat(first)))
+    except ValueError:
+        pass
+    return containing(kind if kind in KINDS and kind != "range" else "month", today)
+
+
+PeriodKind = Annotated[str, Query(alias="period")]
+
+
+async def _scope(request: Request, who: Principal) -> Scope:
+    async with session_scope(console(request).sessions) as db:
+        return await scope_of(db, who.account.id, who.account.role)
+
+
+def _context(request: Request, who: Principal, period: Period, **extra: Any) -> dict[str, Any]:
+    return {"user": who.account, "csrf_token": who.csrf_token, "period": period,
+            "kinds": KIND_LABELS, "query": period.query(), **extra}
+
+
+@router.get("/dashboard")
+async def dashboard_page(request: Request, who: Staff, kind: PeriodKind = "month",
+                         first: str = "", last: str = "") -> Response:
+    scope = await _scope(request, who)
+    if not scope.centre:
+        raise Forbidden("role")
+    c = console(request)
+    period = _period(request, kind, first, last)
+    async with session_scope(c.sessions) as db:
+        board = await dashboard(db, c.settings, period, c.clock())
+    charts = {
+        "heat": board.heat,
+        "types": [[TICKET_TYPES.get(k, k), v] for k, v in board.matters.by_type.items()],
+        "sources": [[SOURCES[k], v] for k, v in board.matters.by_source.items()],
+        "abandon": list(board.calls.abandon_bands.items()),
+        "outcome": [[CALL_SET_LABELS[k], getattr(board.calls, k)]
+                    for k in ("answered", "abandoned", "overflowed", "unknown")],
+        "trend": {"labels": [board.period.previous().label, board.period.label],
+                  "received": [board.previous.received, board.calls.received],
+                  "answered": [board.previous.answered, board.calls.answered]},
+    }
+    return render(request, "dashboard.html",
+                  **_context(request, who, period, board=board, charts=charts,
+                             call_labels=CALL_SET_LABELS, matter_labels=MATTER_SET_LABELS,
+                             type_labels=TICKET_TYPES, source_labels=SOURCES))
+
+
+@router.get("/dashboard/calls")
+async def dashboard_calls(request: Request, who: Staff, kind: PeriodKind = "month",
+                          first: str = "", last: str = "", set: str = "received") -> Response:
+    scope = await _scope(request, who)
+    if not scope.centre or set not in CALL_SETS:
+        raise Forbidden("role")
+    c = console(request)
+    period = _period(request, kind, first, last)
+    async with session_scope(c.sessions) as db:
+        data = await load_period(db, c.settings, period)
+    return _calls_page(request, who, period, CALL_SET_LABELS[set], calls_of(data.calls, set))
+
+
+def _calls_page(request: Request, who: Principal, period: Period, title: str,
+                calls: list[Any]) -> Response:
+    tz = console(request).settings.hours.timezone
+    rows = [{"id": f.id, "started": local_time(f.started_at, tz), "caller": f.caller_number,
+             "route": f.route, "agent": f.agent, "wait": wait_seconds(f),
+             "abandon": abandon_seconds(f), "talk": talk_seconds(f),
+             "source": f.source} for f in calls]
+    return render(request, "report_calls.html",
+                  **_context(request, who, period, title=title, rows=rows))
+
+
+@router.get("/dashboard/matters")
+async def dashboard_matters(request: Request, who: Staff, kind: PeriodKind = "month",
+                            first: str = "", last: str = "", set: str = "all",
+                            type: str = "", source: str = "") -> Response:
+    scope = await _scope(request, who)
+    if not scope.centre or (set not in MATTER_SETS and set != "overdue"):
+        raise Forbidden("role")
+    c = console(request)
+    period = _period(request, kind, first, last)
+    async with session_scope(c.sessions) as db:
+        data = await load_period(db, c.settings, period)
+    # types, sources, open and closed count the matters created in the period; the reply
+    # figures those forwarded in it (docs/metrics.md)
+    pool = data.created if set in ("all", "open", "closed") else data.forwarded
+    found = [m for m in matters_of(pool, set, c.clock())
+             if (not type or m.type == type) and (not source or m.source == source)]
+    title = " · ".join(filter(None, [MATTER_SET_LABELS[set], TICKET_TYPES.get(type, ""),
+                                     SOURCES.get(source, "")]))
+    return _matters_page(request, who, period, title, found)
+
+
+def _matters_page(request: Request, who: Principal, period: Period, title: str,
+                  matters: list[Any]) -> Response:
+    tz = console(request).settings.hours.timezone
+    now: datetime = console(request).clock()
+    rows = [{"id": m.id, "reference": m.reference, "type": TICKET_TYPES.get(m.type, m.type),
+             "source": SOURCES.get(m.source, m.source), "created": local_time(m.created_at, tz),
+             "forwarded": local_time(m.forwarded_at, tz), "due": local_time(m.due_at, tz),
+             "replied": local_time(m.replied_at, tz), "level": m.escalation_level,
+             "open": m.status == "open", "overdue": bool(m.due_at and m.due_at < now
+                                                        and m.replied_at is None)}
+            for m in matters]
+    return render(request, "report_matters.html",
+                  **_context(request, who, period, title=title, rows=rows))
+
+
+@router.get("/scorecard")
+async def scorecard_page(request: Request, who: Staff, kind: PeriodKind = "month",
+                         first: str = "", last: str = "", sort: str = "name") -> Response:
+    scope = await _scope(request, who)
+    if scope.departments == frozenset():
+        raise Forbidden("role")
+    c = console(request)
+    period = _period(request, kind, first, last)
+    async with session_scope(c.sessions) as db:
+        data = await load_period(db, c.settings, period)
+        rows = await department_rows(db, data, scope, c.clock())
+    if sort in SCORECARD_SORTS:
+        rows.sort(key=lambda r: (getattr(r, sort) is None, getattr(r, sort) or 0),
+                  reverse=sort != "average_reply_hours")
+    return render(request, "scorecard.html",
+                  **_context(request, who, period, rows=rows, sort=sort))
+
+
+SCORECARD_SORTS = ("received", "on_time", "late", "level1", "level2", "overdue_open",
+                   "average_reply_hours")
+
+
+@router.get("/scorecard/{department_id}")
+async def scorecard_matters(request: Request, who: Staff, department_id: int,
+                            kind: PeriodKind = "month", first: str = "",
+                            last: str = "") -> Response:
+    scope = await _scope(request, who)
+    if not scope.sees_department(department_id):
+        raise Forbidden("role")
+    c = console(request)
+    period = _period(request, kind, first, last)
+    async with session_scope(c.sessions) as db:
+        data = await load_period(db, c.settings, period)
+        names = {r.department_id: r.name
+                 for r in await department_rows(db, data, scope, c.clock())}
+    return _matters_page(request, who, period, f"{names.get(department_id, '')} 转办事项",
+                         department_matters(data, scope, department_id))
+
+
+@router.get("/seats")
+async def seats_page(request: Request, who: Staff, kind: PeriodKind = "month",
+                     first: str = "", last: str = "") -> Response:
+    scope = await _scope(request, who)
+    if scope.agents == frozenset():
+        raise Forbidden("role")
+    c = console(request)
+    period = _period(request, kind, first, last)
+    async with session_scope(c.sessions) as db:
+        data = await load_period(db, c.settings, period)
+        rows = await agent_rows(db, data, scope)
+    return render(request, "seats.html", **_context(request, who, period, rows=rows))
+
+
+@router.get("/seats/{user_id}/unlogged")
+async def unlogged_page(request: Request, who: Staff, user_id: int,
+                        kind: PeriodKind = "month", first: str = "", last: str = ""
+                        ) -> Response:
+    scope = await _scope(request, who)
+    if not scope.sees_agent(user_id):
+        raise Forbidden("role")
+    c = console(request)
+    period = _period(request, kind, first, last)
+    async with session_scope(c.sessions) as db:
+        data = await load_period(db, c.settings, period)
+        logged = await logged_call_ids(db, data)
+    return _calls_page(request, who, period, "未登记来电",
+                       unlogged_calls(data, logged, user_id))

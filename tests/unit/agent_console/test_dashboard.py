@@ -1,0 +1,109 @@
+"""The analysis pages on the synthetic month (tests/unit/reports/month.py): the numbers the
+dashboard, the scorecard and the seats table show are the hand-computed ones, each links to
+what it counts, and each role sees only its own (a head one department, an agent one row)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agent_console.accounts import hash_password
+from hotline.db.base import session_scope
+from hotline.db.models import User
+from tests.unit.agent_console.conftest import PASSWORD, Clock, log_in
+from tests.unit.reports import month
+from tests.unit.reports.month import NOW, People
+
+OCTOBER = "period=month&first=2026-10-01&last=2026-10-31"
+
+
+@pytest.fixture
+async def people(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> People:
+    clock.now = NOW
+    async with session_scope(sessions) as db:
+        found, _ = await month.add_month(db)
+        await db.execute(update(User).where(User.username.in_(["a", "b", "h1", "l1", "adm"]))
+                         .values(password_hash=hash_password(PASSWORD)))
+    return found
+
+
+def _cell(html: str, label: str) -> str:
+    """The text of the figure cell after a <th>label</th>, tags dropped."""
+    match = re.search(rf"<th>{re.escape(label)}</th><td>(.*?)</td>", html, re.S)
+    assert match, f"no figure {label}"
+    return re.sub(r"<[^>]+>", "", match.group(1)).strip()
+
+
+async def test_the_dashboard_shows_the_months_figures(client: httpx.AsyncClient,
+                                                      people: People) -> None:
+    await log_in(client, "adm")
+    page = await client.get(f"/dashboard?{OCTOBER}")
+
+    assert page.status_code == 200
+    assert _cell(page.text, "来电总量").startswith("10")
+    assert _cell(page.text, "人工接通").startswith("4")
+    assert _cell(page.text, "接通率（工作时间）") == "50.0%（3 / 6）"
+    assert _cell(page.text, "90%等待") == "30 秒"
+    assert _cell(page.text, "排队放弃") == "2（平均 22 秒后放弃）"
+    assert _cell(page.text, "按期答复") == "2（66.7%）"
+    assert _cell(page.text, "逾期答复") == "1"
+    assert '/static/vendor/echarts.min.js' in page.text
+    assert "cdn" not in page.text.lower()
+
+
+async def test_a_number_drills_down_to_what_it_counts(client: httpx.AsyncClient,
+                                                      people: People) -> None:
+    await log_in(client, "l1")
+    abandoned = await client.get(f"/dashboard/calls?{OCTOBER}&set=abandoned")
+    late = await client.get(f"/dashboard/matters?{OCTOBER}&set=late")
+
+    assert abandoned.status_code == 200 and "共 2 通" in abandoned.text
+    assert "3 秒" in abandoned.text and "40 秒" in abandoned.text
+    assert "2610090002" in late.text and "共 1 件" in late.text
+
+
+async def test_a_head_sees_only_their_department(client: httpx.AsyncClient,
+                                                 people: People) -> None:
+    await log_in(client, "h1")
+
+    card = await client.get(f"/scorecard?{OCTOBER}")
+    assert card.status_code == 200
+    assert "立案庭" in card.text and "执行局" not in card.text
+    assert (await client.get(f"/scorecard/{people.dept_1}?{OCTOBER}")).status_code == 200
+    assert (await client.get(f"/scorecard/{people.dept_2}?{OCTOBER}")).status_code == 403
+    assert (await client.get(f"/dashboard?{OCTOBER}")).status_code == 403
+    assert (await client.get(f"/seats?{OCTOBER}")).status_code == 403
+
+
+async def test_an_agent_sees_only_their_own_seat(client: httpx.AsyncClient,
+                                                 people: People) -> None:
+    await log_in(client, "b")
+
+    seats = await client.get(f"/seats?{OCTOBER}")
+    assert seats.status_code == 200
+    assert "座席乙" in seats.text and "座席甲" not in seats.text
+    assert (await client.get(f"/seats/{people.agent_b}/unlogged?{OCTOBER}")).status_code == 200
+    assert (await client.get(f"/seats/{people.agent_a}/unlogged?{OCTOBER}")).status_code == 403
+    assert (await client.get(f"/dashboard?{OCTOBER}")).status_code == 403
+    assert (await client.get(f"/scorecard?{OCTOBER}")).status_code == 403
+
+
+async def test_the_seats_table_links_unlogged_calls(client: httpx.AsyncClient,
+                                                    people: People) -> None:
+    await log_in(client, "adm")
+    unlogged = await client.get(f"/seats/{people.agent_a}/unlogged?{OCTOBER}")
+
+    assert "共 2 通" in unlogged.text
+    assert unlogged.text.count('href="/calls/c-') == 2
+
+
+async def test_a_period_that_names_nothing_is_this_month(client: httpx.AsyncClient,
+                                                         people: People) -> None:
+    await log_in(client, "adm")
+    page = await client.get("/dashboard?period=quarter&first=not-a-day")
+
+    assert page.status_code == 200 and "2026年第4季度" in page.text
