@@ -13,11 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import pbx
 from hotline.settings import Settings
-from recordings import keeping, process, reconcile
+from recordings import keeping, priority, process, reconcile
 
 # One pass handles at most this many recordings, so the job returns within a minute or two
 # even after an outage (the next run takes the rest; `hotline recordings process` for all).
 PROCESS_PER_RUN = 50
+# While calls are up a pass takes only this many (the job runs every 30 s): post-processing
+# can wait for a quiet moment, callers cannot.
+PROCESS_WHILE_CALLS = 2
 
 
 class JobContext(Protocol):
@@ -36,9 +39,17 @@ def recordings_root(settings: Settings) -> Path:
     return pbx.instance_for(settings).recordings_dir
 
 
+def process_budget(settings: Settings) -> int:
+    """How many recordings a pass may process now: few while the bridge serves calls."""
+    calls = priority.calls_in_progress(settings.bridge_heartbeat_file)
+    return PROCESS_WHILE_CALLS if calls else PROCESS_PER_RUN
+
+
 async def process_job(ctx: JobContext) -> str | None:
+    # Asked before each recording: calls that come up mid-batch end it early.
     progress = await process.run_batch(ctx.sessions, recordings_root(ctx.settings),
-                                       ctx.settings.recordings, limit=PROCESS_PER_RUN)
+                                       ctx.settings.recordings, limit=PROCESS_PER_RUN,
+                                       budget=lambda: process_budget(ctx.settings))
     if not progress.done:
         return None
     return f"processed {progress.done} recording(s), {progress.failed} failed"

@@ -17,7 +17,6 @@ continues where it stopped.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from hotline.db import recordings as db
 from hotline.db.base import session_scope, utcnow
 from hotline.db.models import Recording
 from hotline.settings import RecordingsSettings
-from recordings import audio
+from recordings import audio, priority
 from recordings.texts import ALERTS
 
 log = logging.getLogger(__name__)
@@ -119,7 +118,8 @@ async def process_one(sessions: async_sessionmaker[AsyncSession], root: Path, re
             return Outcome(rec_id, False, "no such recording")
         session.expunge(rec)
     try:
-        kept = await asyncio.to_thread(_work, root, rec, conf)
+        # Low CPU and I/O priority, ffmpeg included: live calls come first.
+        kept = await priority.in_background(_work, root, rec, conf)
     except audio.AudioError as exc:
         return await _failed(sessions, rec, str(exc), conf)
     async with session_scope(sessions) as session:
@@ -198,8 +198,11 @@ def _clock(seconds: float) -> str:
 async def run_batch(sessions: async_sessionmaker[AsyncSession], root: Path,
                     conf: RecordingsSettings, *, since: datetime | None = None,
                     limit: int | None = None,
-                    report: Callable[[Progress, Outcome], None] | None = None) -> Progress:
-    """Process every recording waiting for it (at most `limit`), oldest first."""
+                    report: Callable[[Progress, Outcome], None] | None = None,
+                    budget: Callable[[], int] | None = None) -> Progress:
+    """Process every recording waiting for it (at most `limit`), oldest first. `budget`,
+    asked before each recording, may end the batch sooner: it stops once it has done that
+    many (recordings.jobs shrinks it while calls are up)."""
     async with session_scope(sessions) as session:
         total = await db.count_to_process(session, conf.max_attempts, since)
     total = min(total, limit) if limit is not None else total
@@ -213,6 +216,8 @@ async def run_batch(sessions: async_sessionmaker[AsyncSession], root: Path,
         if not batch:
             break
         for rec_id in batch[: total - progress.done]:
+            if budget is not None and progress.done >= budget():
+                return progress
             outcome = await process_one(sessions, root, rec_id, conf)
             after_id = rec_id
             progress.done += 1
