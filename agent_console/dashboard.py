@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -29,20 +30,30 @@ from reports import (
     SOURCES,
     Period,
     Scope,
+    Table,
+    abandon_seconds,
     agent_rows,
+    agent_table,
+    call_table,
+    calls_list_table,
     calls_of,
     containing,
     dashboard,
     department_matters,
     department_rows,
+    department_table,
     load_period,
     logged_call_ids,
+    matter_table,
+    matters_list_table,
     matters_of,
     parse_period,
     scope_of,
+    talk_seconds,
     unlogged_calls,
+    wait_seconds,
+    xlsx_bytes,
 )
-from reports.calls import abandon_seconds, talk_seconds, wait_seconds
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Principal, Depends(require_role(*ROLES))]
@@ -73,6 +84,20 @@ def _period(request: Request, kind: str, first: str, last: str) -> Period:
 
 
 PeriodKind = Annotated[str, Query(alias="period")]
+# ?format=xlsx on any analysis page: the same table as an Excel workbook
+XLSX = "xlsx"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx(tables: list[Table], name: str) -> Response:
+    first = tables[0].period
+    filename = f"{name}-{first.first}-{first.last}.xlsx"
+    return Response(xlsx_bytes(tables), media_type=XLSX_TYPE, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
+
+
+def _export_url(request: Request) -> str:
+    return f"{request.url.path}?{urlencode({**request.query_params, 'format': XLSX})}"
 
 
 async def _scope(request: Request, who: Principal) -> Scope:
@@ -82,12 +107,13 @@ async def _scope(request: Request, who: Principal) -> Scope:
 
 def _context(request: Request, who: Principal, period: Period, **extra: Any) -> dict[str, Any]:
     return {"user": who.account, "csrf_token": who.csrf_token, "period": period,
-            "kinds": KIND_LABELS, "query": period.query(), **extra}
+            "kinds": KIND_LABELS, "query": period.query(), "export_url": _export_url(request),
+            **extra}
 
 
 @router.get("/dashboard")
 async def dashboard_page(request: Request, who: Staff, kind: PeriodKind = "month",
-                         first: str = "", last: str = "") -> Response:
+                         first: str = "", last: str = "", format: str = "") -> Response:
     scope = await _scope(request, who)
     if not scope.centre:
         raise Forbidden("role")
@@ -95,6 +121,9 @@ async def dashboard_page(request: Request, who: Staff, kind: PeriodKind = "month
     period = _period(request, kind, first, last)
     async with session_scope(c.sessions) as db:
         board = await dashboard(db, c.settings, period, c.clock())
+    if format == XLSX:
+        return _xlsx([call_table(board.calls, period, board.previous),
+                      matter_table(board.matters, period)], "统计分析")
     charts = {
         "heat": board.heat,
         "types": [[TICKET_TYPES.get(k, k), v] for k, v in board.matters.by_type.items()],
@@ -114,7 +143,8 @@ async def dashboard_page(request: Request, who: Staff, kind: PeriodKind = "month
 
 @router.get("/dashboard/calls")
 async def dashboard_calls(request: Request, who: Staff, kind: PeriodKind = "month",
-                          first: str = "", last: str = "", set: str = "received") -> Response:
+                          first: str = "", last: str = "", set: str = "received",
+                          format: str = "") -> Response:
     scope = await _scope(request, who)
     if not scope.centre or set not in CALL_SETS:
         raise Forbidden("role")
@@ -122,12 +152,15 @@ async def dashboard_calls(request: Request, who: Staff, kind: PeriodKind = "mont
     period = _period(request, kind, first, last)
     async with session_scope(c.sessions) as db:
         data = await load_period(db, c.settings, period)
-    return _calls_page(request, who, period, CALL_SET_LABELS[set], calls_of(data.calls, set))
+    return _calls_page(request, who, period, CALL_SET_LABELS[set], calls_of(data.calls, set),
+                       format)
 
 
 def _calls_page(request: Request, who: Principal, period: Period, title: str,
-                calls: list[Any]) -> Response:
+                calls: list[Any], format: str) -> Response:
     tz = console(request).settings.hours.timezone
+    if format == XLSX:
+        return _xlsx([calls_list_table(title, calls, period, tz, {"指标": title})], "来电明细")
     rows = [{"id": f.id, "started": local_time(f.started_at, tz), "caller": f.caller_number,
              "route": f.route, "agent": f.agent, "wait": wait_seconds(f),
              "abandon": abandon_seconds(f), "talk": talk_seconds(f),
@@ -139,7 +172,7 @@ def _calls_page(request: Request, who: Principal, period: Period, title: str,
 @router.get("/dashboard/matters")
 async def dashboard_matters(request: Request, who: Staff, kind: PeriodKind = "month",
                             first: str = "", last: str = "", set: str = "all",
-                            type: str = "", source: str = "") -> Response:
+                            type: str = "", source: str = "", format: str = "") -> Response:
     scope = await _scope(request, who)
     if not scope.centre or (set not in MATTER_SETS and set != "overdue"):
         raise Forbidden("role")
@@ -154,12 +187,15 @@ async def dashboard_matters(request: Request, who: Staff, kind: PeriodKind = "mo
              if (not type or m.type == type) and (not source or m.source == source)]
     title = " · ".join(filter(None, [MATTER_SET_LABELS[set], TICKET_TYPES.get(type, ""),
                                      SOURCES.get(source, "")]))
-    return _matters_page(request, who, period, title, found)
+    return _matters_page(request, who, period, title, found, format)
 
 
 def _matters_page(request: Request, who: Principal, period: Period, title: str,
-                  matters: list[Any]) -> Response:
+                  matters: list[Any], format: str) -> Response:
     tz = console(request).settings.hours.timezone
+    if format == XLSX:
+        return _xlsx([matters_list_table(title, matters, period, tz, {"指标": title})],
+                     "事项明细")
     now: datetime = console(request).clock()
     rows = [{"id": m.id, "reference": m.reference, "type": TICKET_TYPES.get(m.type, m.type),
              "source": SOURCES.get(m.source, m.source), "created": local_time(m.created_at, tz),
@@ -174,7 +210,8 @@ def _matters_page(request: Request, who: Principal, period: Period, title: str,
 
 @router.get("/scorecard")
 async def scorecard_page(request: Request, who: Staff, kind: PeriodKind = "month",
-                         first: str = "", last: str = "", sort: str = "name") -> Response:
+                         first: str = "", last: str = "", sort: str = "name",
+                         format: str = "") -> Response:
     scope = await _scope(request, who)
     if scope.departments == frozenset():
         raise Forbidden("role")
@@ -186,8 +223,18 @@ async def scorecard_page(request: Request, who: Staff, kind: PeriodKind = "month
     if sort in SCORECARD_SORTS:
         rows.sort(key=lambda r: (getattr(r, sort) is None, getattr(r, sort) or 0),
                   reverse=sort != "average_reply_hours")
+    if format == XLSX:
+        return _xlsx([department_table(rows, period, _seen(who, rows, sort))], "部门考核")
     return render(request, "scorecard.html",
                   **_context(request, who, period, rows=rows, sort=sort))
+
+
+def _seen(who: Principal, rows: list[Any], sort: str) -> dict[str, str]:
+    """The sheet says whose view it is: a head's file holds their departments only."""
+    seen = {"导出人": f"{who.account.display_name or who.account.username}"
+                     f"（{who.account.role_label}）",
+            "范围": "、".join(r.name for r in rows) or "无"}
+    return {**seen, "排序": sort} if sort in SCORECARD_SORTS else seen
 
 
 SCORECARD_SORTS = ("received", "on_time", "late", "level1", "level2", "overdue_open",
@@ -197,7 +244,7 @@ SCORECARD_SORTS = ("received", "on_time", "late", "level1", "level2", "overdue_o
 @router.get("/scorecard/{department_id}")
 async def scorecard_matters(request: Request, who: Staff, department_id: int,
                             kind: PeriodKind = "month", first: str = "",
-                            last: str = "") -> Response:
+                            last: str = "", format: str = "") -> Response:
     scope = await _scope(request, who)
     if not scope.sees_department(department_id):
         raise Forbidden("role")
@@ -208,12 +255,12 @@ async def scorecard_matters(request: Request, who: Staff, department_id: int,
         names = {r.department_id: r.name
                  for r in await department_rows(db, data, scope, c.clock())}
     return _matters_page(request, who, period, f"{names.get(department_id, '')} 转办事项",
-                         department_matters(data, scope, department_id))
+                         department_matters(data, scope, department_id), format)
 
 
 @router.get("/seats")
 async def seats_page(request: Request, who: Staff, kind: PeriodKind = "month",
-                     first: str = "", last: str = "") -> Response:
+                     first: str = "", last: str = "", format: str = "") -> Response:
     scope = await _scope(request, who)
     if scope.agents == frozenset():
         raise Forbidden("role")
@@ -222,13 +269,15 @@ async def seats_page(request: Request, who: Staff, kind: PeriodKind = "month",
     async with session_scope(c.sessions) as db:
         data = await load_period(db, c.settings, period)
         rows = await agent_rows(db, data, scope)
+    if format == XLSX:
+        return _xlsx([agent_table(rows, period, _seen(who, rows, ""))], "座席统计")
     return render(request, "seats.html", **_context(request, who, period, rows=rows))
 
 
 @router.get("/seats/{user_id}/unlogged")
 async def unlogged_page(request: Request, who: Staff, user_id: int,
-                        kind: PeriodKind = "month", first: str = "", last: str = ""
-                        ) -> Response:
+                        kind: PeriodKind = "month", first: str = "", last: str = "",
+                        format: str = "") -> Response:
     scope = await _scope(request, who)
     if not scope.sees_agent(user_id):
         raise Forbidden("role")
@@ -238,4 +287,4 @@ async def unlogged_page(request: Request, who: Staff, user_id: int,
         data = await load_period(db, c.settings, period)
         logged = await logged_call_ids(db, data)
     return _calls_page(request, who, period, "未登记来电",
-                       unlogged_calls(data, logged, user_id))
+                       unlogged_calls(data, logged, user_id), format)

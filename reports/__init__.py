@@ -3,9 +3,20 @@ departments and its seats for a period. Each figure is written once, in docs/met
 and computed by one function here; the console's dashboard, the Excel exports and the
 `hotline report` command call these."""
 
-from reports.calls import CALL_SETS, CallFacts, CallFigures, calls_of
+from reports.calls import (
+    CALL_SETS,
+    CallFacts,
+    CallFigures,
+    abandon_seconds,
+    calls_of,
+    talk_seconds,
+    wait_seconds,
+)
+from reports.excel import save as save_xlsx
+from reports.excel import xlsx_bytes
 from reports.figures import Dashboard, PeriodData, dashboard, load_period
 from reports.matters import MATTER_SETS, SOURCES, MatterFacts, MatterFigures, matters_of
+from reports.monthly import ADMIN_SCOPE, centre_tables
 from reports.period import KINDS, Period, containing, parse_period
 from reports.scope import Scope, scope_of
 from reports.scorecard import (
@@ -17,11 +28,57 @@ from reports.scorecard import (
     logged_call_ids,
     unlogged_calls,
 )
+from reports.tables import (
+    Table,
+    agent_table,
+    call_table,
+    calls_list_table,
+    department_table,
+    matter_table,
+    matters_list_table,
+)
+from reports.tables import text as table_text
 
 __all__ = [
-    "CALL_SETS", "KINDS", "MATTER_SETS", "SOURCES", "AgentRow", "CallFacts", "CallFigures",
-    "Dashboard", "DepartmentRow", "MatterFacts", "MatterFigures", "Period", "PeriodData",
-    "Scope", "agent_rows", "calls_of", "containing", "dashboard", "department_matters",
-    "department_rows", "load_period", "logged_call_ids", "matters_of", "parse_period",
-    "scope_of", "unlogged_calls",
+    "ADMIN_SCOPE",
+    "CALL_SETS",
+    "KINDS",
+    "MATTER_SETS",
+    "SOURCES",
+    "AgentRow",
+    "CallFacts",
+    "CallFigures",
+    "Dashboard",
+    "DepartmentRow",
+    "MatterFacts",
+    "MatterFigures",
+    "Period",
+    "PeriodData",
+    "Scope",
+    "Table",
+    "abandon_seconds",
+    "agent_rows",
+    "agent_table",
+    "call_table",
+    "calls_list_table",
+    "calls_of",
+    "centre_tables",
+    "containing",
+    "dashboard",
+    "department_matters",
+    "department_rows",
+    "department_table",
+    "load_period",
+    "logged_call_ids",
+    "matter_table",
+    "matters_list_table",
+    "matters_of",
+    "parse_period",
+    "save_xlsx",
+    "scope_of",
+    "table_text",
+    "talk_seconds",
+    "unlogged_calls",
+    "wait_seconds",
+    "xlsx_bytes",
 ]

@@ -4,10 +4,12 @@ what it counts, and each role sees only its own (a head one department, an agent
 
 from __future__ import annotations
 
+import io
 import re
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -107,3 +109,28 @@ async def test_a_period_that_names_nothing_is_this_month(client: httpx.AsyncClie
     page = await client.get("/dashboard?period=quarter&first=not-a-day")
 
     assert page.status_code == 200 and "2026年第4季度" in page.text
+
+
+async def test_a_heads_excel_file_holds_only_their_department(client: httpx.AsyncClient,
+                                                               people: People) -> None:
+    await log_in(client, "h1")
+    sheet = await client.get(f"/scorecard?{OCTOBER}&format=xlsx")
+
+    assert sheet.status_code == 200
+    assert sheet.headers["content-type"].startswith("application/vnd.openxmlformats")
+    book = load_workbook(io.BytesIO(sheet.content))
+    rows = list(book["部门考核"].iter_rows(values_only=True))
+    assert rows[1][1] == "2026年10月（2026-10-01 至 2026-10-31）"
+    assert "立案庭庭长" in rows[2][1]
+    assert rows[4][:3] == ("部门", "转办事项", "按期答复")
+    assert [r[0] for r in rows[5:]] == ["立案庭"]
+
+
+async def test_a_drill_down_exports_the_calls_it_lists(client: httpx.AsyncClient,
+                                                       people: People) -> None:
+    await log_in(client, "adm")
+    sheet = await client.get(f"/dashboard/calls?{OCTOBER}&set=abandoned&format=xlsx")
+
+    rows = list(load_workbook(io.BytesIO(sheet.content)).active.iter_rows(values_only=True))
+    assert rows[2][1] == "指标：排队放弃"
+    assert sorted((r[0], r[5]) for r in rows[5:]) == [("c-ab3", 3), ("c-ab40", 40)]

@@ -1,0 +1,61 @@
+"""`hotline report`: the analysis report's tables in a terminal or an Excel file, with the
+same figures as the console's dashboard (reports/, defined in docs/metrics.md).
+
+    hotline report month 2026-11                       calls, matters, departments, seats
+    hotline report month 2026-11 --xlsx 11月.xlsx       the same, one sheet per table
+    hotline report departments --from 2026-11-01 --to 2026-11-15 [--xlsx FILE]
+
+Exit 0 when the report was made, 2 on a period that names no days.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hotline.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `report` to the `hotline` command's subparsers."""
+    p = sub.add_parser("report", help="the analysis report (text or Excel): month, departments")
+    kinds = p.add_subparsers(dest="report_kind", required=True, metavar="{month,departments}")
+    month = kinds.add_parser("month", help="the centre's figures for a month")
+    month.add_argument("month", metavar="YYYY-MM")
+    month.add_argument("--xlsx", type=Path, metavar="FILE", help="also save an Excel workbook")
+    month.set_defaults(func=cmd_month)
+    departments = kinds.add_parser("departments", help="the department scorecard (Art. 10)")
+    departments.add_argument("--from", dest="first", required=True, metavar="YYYY-MM-DD")
+    departments.add_argument("--to", dest="last", required=True, metavar="YYYY-MM-DD")
+    departments.add_argument("--xlsx", type=Path, metavar="FILE",
+                             help="also save an Excel workbook")
+    departments.set_defaults(func=cmd_departments)
+
+
+def cmd_month(settings: Settings, args: argparse.Namespace) -> int:
+    return _report(settings, args, "month", args.month, "", None)
+
+
+def cmd_departments(settings: Settings, args: argparse.Namespace) -> int:
+    return _report(settings, args, "range", args.first, args.last, ("departments",))
+
+
+def _report(settings: Settings, args: argparse.Namespace, kind: str, first: str, last: str,
+            which: tuple[str, ...] | None) -> int:
+    from hotline.db.base import run_once, utcnow
+    from reports import centre_tables, parse_period, save_xlsx, table_text
+
+    try:
+        period = parse_period(kind, first, last)
+    except ValueError as exc:
+        print(f"hotline report: {first} {last}: {exc}".replace("  ", " "), file=sys.stderr)
+        return 2
+    now = utcnow()
+    tables = run_once(settings.database.url,
+                      lambda session: centre_tables(session, settings, period, now, which))
+    print("\n\n".join(table_text(t) for t in tables))
+    if args.xlsx:
+        save_xlsx(tables, args.xlsx)
+        print(f"\n已保存：{args.xlsx}")
+    return 0
