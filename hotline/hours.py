@@ -4,6 +4,11 @@ manual mode an administrator sets for emergencies and maintenance.
 
 A year the calendar knows nothing about never fails a call: the Monday-to-Friday rule
 answers, a warning is logged, and `hotline status` lists the days to import.
+
+The bridge asks on every call, before the first prompt, so it asks :class:`OpenHours`, which
+answers from memory; a timer calls its refresh(), which reloads the mode and the calendar only
+when a cheap stamp (the mode, the declared years, the overrides' count and latest change, the
+court's day) says they changed.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.calendar import WorkingCalendar
 from hotline.db import calendar_days
 from hotline.db.base import utcnow
-from hotline.db.state import get_state
+from hotline.db.state import get_state, get_states
 from hotline.settings import Settings
 
 MODES = ("auto", "open", "closed")
@@ -46,12 +51,52 @@ async def load_calendar(session: AsyncSession, settings: Settings,
 
 async def hotline_open(session: AsyncSession, settings: Settings, now: datetime) -> bool:
     """Are the seats staffed at `now` (UTC-aware)? The manual mode wins over the calendar."""
-    mode = await get_state(session, MODE_KEY, "auto")
-    if mode in ("open", "closed"):
-        return mode == "open"
-    calendar = await load_calendar(session, settings, court_today(settings, now))
-    _warn_if_guessing(calendar, now)
-    return calendar.is_open(now)
+    hours = OpenHours(settings)
+    await hours.load(session, now)
+    return hours.is_open(now)
+
+
+Stamp = tuple[object, ...]
+
+
+class OpenHours:
+    """hotline_open without a query: the mode and calendar as last loaded.
+
+    Until the first load it knows no mode and no override (the Monday-to-Friday rule and the
+    state calendar), so a call is still routed.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.mode = "auto"
+        self.calendar = WorkingCalendar(settings.hours)
+        self._stamp: Stamp | None = None
+
+    def is_open(self, now: datetime) -> bool:
+        if self.mode in ("open", "closed"):
+            return self.mode == "open"
+        _warn_if_guessing(self.calendar, now)
+        return self.calendar.is_open(now)
+
+    async def refresh(self, session: AsyncSession, now: datetime | None = None) -> bool:
+        """Reload if anything it depends on changed; whether it did."""
+        stamp = await _stamp(session, self.settings, now)
+        if stamp == self._stamp:
+            return False
+        await self.load(session, now)
+        self._stamp = stamp
+        return True
+
+    async def load(self, session: AsyncSession, now: datetime | None = None) -> None:
+        self.mode = await get_state(session, MODE_KEY, "auto")
+        self.calendar = await load_calendar(session, self.settings,
+                                            court_today(self.settings, now))
+
+
+async def _stamp(session: AsyncSession, settings: Settings, now: datetime | None) -> Stamp:
+    states = await get_states(session, (MODE_KEY, calendar_days.DECLARED_YEARS_KEY))
+    return (court_today(settings, now), tuple(sorted(states.items())),
+            *await calendar_days.version(session))
 
 
 async def calendar_warnings(session: AsyncSession, settings: Settings,

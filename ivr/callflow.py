@@ -2,7 +2,8 @@
 speak data, record — each step written to the call's log as it happens.
 
 Prompts are logged as they start (a caller who hangs up mid-prompt still heard part of
-it), keys and timeouts as they come.
+it), keys and timeouts as they come. Logging never waits: the steps go to the bridge's
+writer (ivr/writebehind.py), which commits them behind the call.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from typing import Any, TypeVar
 
 import pbx
 from hotline import callid, prompts
-from hotline.db import calls
-from hotline.db.base import session_scope
+from hotline.db import callwrites as w
 from ivr.fastagi import AgiError, AgiHangup, AgiSession
 from ivr.services import Services
 from pbx import names as v
@@ -35,9 +35,8 @@ class CallFlow:
     async def start(cls, agi: AgiSession, services: Services) -> CallFlow:
         """Register the call (the AMI tracker may have done it already: no harm)."""
         call = callid.from_agi(agi.headers, await agi.get_variable(v.LINKEDID))
-        async with session_scope(services.sessions) as session:
-            await calls.ensure_call(session, call.call_id, caller_number=call.caller_number,
-                                    channel=agi.headers.get("channel", ""))
+        services.writer.write(w.ensure(call.call_id, caller_number=call.caller_number,
+                                       channel=agi.headers.get("channel", "")))
         return cls(agi, services, call.call_id, call.caller_number)
 
     # --- listening ------------------------------------------------------------------
@@ -69,20 +68,20 @@ class CallFlow:
 
     async def _ask(self, sound: str, label: str, timeout: float, max_digits: int,
                    private: bool = False) -> str:
-        await self.log("prompt", {"prompt": label})
+        self.log("prompt", {"prompt": label})
         digits, timed_out = await self._hangup_aware(
             self.agi.get_data(sound, int(timeout * 1000), max_digits))
         shown = f"<{len(digits)} digits>" if private and digits else digits
-        await self.log("menu", {"prompt": label, "key": shown,
+        self.log("menu", {"prompt": label, "key": shown,
                                 "timeout": "yes" if timed_out and not digits else "no"},
                        path=not private)
         return digits
 
     async def _stream(self, sound: str, label: str, keys: str) -> str:
-        await self.log("prompt", {"prompt": label})
+        self.log("prompt", {"prompt": label})
         key = await self._hangup_aware(self.agi.stream_file(sound, keys))
         if key:
-            await self.log("menu", {"prompt": label, "key": key, "timeout": "no"})
+            self.log("menu", {"prompt": label, "key": key, "timeout": "no"})
         return key
 
     async def _hangup_aware(self, command: Awaitable[T]) -> T:
@@ -102,7 +101,7 @@ class CallFlow:
     async def say(self, words: Sequence[str]) -> None:
         """Numbers, dates, times: a run of digit and unit prompts (ivr/say.py), in one go."""
         if words:
-            await self.log("say", {"words": " ".join(words)})
+            self.log("say", {"words": " ".join(words)})
             await self.agi.exec("Playback", "&".join(self.services.sound(w) for w in words))
 
     async def speak(self, text: str, label: str, keys: str = "") -> str:
@@ -122,7 +121,7 @@ class CallFlow:
         # Asterisk writes the file: the folder must be its user's (pbx.make_pbx_dirs).
         await asyncio.to_thread(pbx.make_pbx_dirs, self.services.pbx, host.parent)
         target = self.services.pbx.to_pbx(host.with_suffix(""))
-        await self.log("record", {"path": relative + ".wav"})
+        self.log("record", {"path": relative + ".wav"})
         await self.agi.stream_file(str(self.services.pbx.pbx_root / "sounds" / "tones" / "beep"))
         reply = await self.agi.command(
             f'RECORD FILE "{target}" wav "#" {max_seconds * 1000} s={silence}')
@@ -140,18 +139,17 @@ class CallFlow:
 
     # --- the call's log -------------------------------------------------------------
 
-    async def log(self, kind: str, detail: dict[str, Any], path: bool = True) -> None:
-        """One event in the call's log; menu keys also extend its menu path."""
-        async with session_scope(self.services.sessions) as session:
-            await calls.add_event(session, self.call_id, kind,
-                                  {k: str(val) for k, val in detail.items()})
-            if path and kind == "menu" and detail.get("key"):
-                await calls.append_menu_key(session, self.call_id, str(detail["key"]))
+    def log(self, kind: str, detail: dict[str, Any], path: bool = True) -> None:
+        """One event in the call's log; menu keys also extend its menu path. Queued: it
+        returns at once."""
+        writes = [w.event(self.call_id, kind, {k: str(val) for k, val in detail.items()})]
+        if path and kind == "menu" and detail.get("key"):
+            writes.append(w.menu_key(self.call_id, str(detail["key"])))
+        self.services.writer.write(*writes)
 
     async def set_route(self, route: str, dialplan: str) -> None:
         """What the call record says (route) and where the dialplan goes next (dialplan)."""
         await self.agi.set_variable(v.CDR_ROUTE, route)
         await self.agi.set_variable(v.ROUTE_VAR, dialplan)
-        async with session_scope(self.services.sessions) as session:
-            await calls.update_call(session, self.call_id, route=route)
-            await calls.add_event(session, self.call_id, "route", {"route": route})
+        self.services.writer.write(w.update(self.call_id, route=route),
+                                   w.event(self.call_id, "route", {"route": route}))

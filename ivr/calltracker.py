@@ -3,6 +3,9 @@
 The events this module handles are listed once, in :meth:`CallTracker.subscriptions`;
 asterisk-conf/manager.conf filters AMI down to exactly those (a unit test keeps the two
 lists equal). Per-channel state is dropped on Hangup.
+
+AMI events are handled one after another, so a handler never waits on a commit: what it
+learns goes to the bridge's writer (ivr/writebehind.py), journaled and committed behind.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from panoramisk.message import Message
 from hotline import tickets
 from hotline.callid import from_ami
 from hotline.db import calls
+from hotline.db import callwrites as w
 from hotline.db.base import session_scope
 from hotline.db.recording_access import user_on_extension
 from ivr.services import Services
@@ -45,6 +49,9 @@ class CallTracker:
         self.recording_timeout = recording_timeout
         self._channels: dict[str, _Channel] = {}
         self._finishing: set[asyncio.Task[None]] = set()
+        # Calls whose recording started while this bridge listened: their files are judged
+        # at the hang-up (the reconciler judges any other's, once the call has ended).
+        self._recording: set[str] = set()
 
     def subscriptions(self) -> dict[str, Callable[[Message], Awaitable[None]]]:
         """Every AMI event the bridge handles, and its handler."""
@@ -80,8 +87,7 @@ class CallTracker:
         if channel is not None:
             # Answer() comes before the call is registered; remembered for _recording_started.
             channel.answered_at = call.at
-        async with session_scope(self.services.sessions) as session:
-            await calls.update_call(session, call.call_id, answered_at=call.at)
+        self.services.writer.write(w.update(call.call_id, answered_at=call.at))
 
     async def on_user_event(self, event: Message) -> None:
         name = event.get("UserEvent", "")
@@ -109,10 +115,11 @@ class CallTracker:
         if not ticket.isdigit():
             log.warning("reply call %s names no ticket", call.call_id)
             return
-        async with session_scope(self.services.sessions) as session:
-            await tickets.link_reply_call(session, int(ticket), call.call_id,
-                                          event.get("DialStatus", ""), event.get("Talked", ""),
-                                          at=call.at, staff=event.get("Staff", ""))
+        self.services.writer.later(
+            lambda session: tickets.link_reply_call(
+                session, int(ticket), call.call_id, event.get("DialStatus", ""),
+                event.get("Talked", ""), at=call.at, staff=event.get("Staff", "")),
+            f"reply call {call.call_id} of ticket {ticket}")
 
     async def on_queue_join(self, event: Message) -> None:
         await self._event(event, "queue", {"queue": event.get("Queue", ""),
@@ -145,17 +152,13 @@ class CallTracker:
         if not ended.primary:
             return
         cause = int(event.get("Cause", "0") or 0)
-        async with session_scope(self.services.sessions) as session:
-            call = (await calls.existing_ids(session, [ended.call_id])).get(ended.call_id)
-            if call is None:
-                return
-            answered = call.answered_at is not None
-            await calls.update_call(
-                session, call.id, ended_at=ended.at, hangup_cause=cause,
-                disposition="answered" if answered else "unanswered")
-            await calls.add_event(session, call.id, "hangup", {"cause": str(cause)},
-                                  at=ended.at)
-        self._finish_recordings_later(ended.call_id)
+        # Answered or not is decided by the writer from what the record says by then.
+        self.services.writer.write(
+            w.hangup(ended.call_id, ended.at, cause),
+            w.event(ended.call_id, "hangup", {"cause": str(cause)}, at=ended.at, if_known=True))
+        if ended.call_id in self._recording:
+            self._recording.discard(ended.call_id)
+            self._finish_recordings_later(ended.call_id)
 
     async def _recording_started(self, event: Message, kind: str) -> None:
         relative, call = event.get("Recording", ""), from_ami(event)
@@ -163,24 +166,22 @@ class CallTracker:
             call.at, call.caller_number, event.get("Channel", ""))
         facts = {"started_at": channel.started_at, "caller_number": channel.caller_number,
                  "channel": channel.name, "answered_at": channel.answered_at}
-        async with session_scope(self.services.sessions) as session:
-            # The voice menu may have created the call a moment earlier; AMI knows better
-            # when the channel really started.
-            await calls.ensure_call(session, call.call_id, **facts)
-            await calls.update_call(session, call.call_id, **facts)
-            await calls.add_recording(session, call.call_id, relative, kind)
-            await calls.add_event(session, call.call_id, "recording",
-                                  {"path": relative, "kind": kind}, at=call.at)
+        self._recording.add(call.call_id)
+        # The voice menu may have created the call a moment earlier; AMI knows better
+        # when the channel really started.
+        self.services.writer.write(
+            w.ensure(call.call_id, **facts), w.update(call.call_id, **facts),
+            w.recording(call.call_id, relative, kind),
+            w.event(call.call_id, "recording", {"path": relative, "kind": kind}, at=call.at))
 
     async def _event(self, event: Message, kind: str, detail: dict[str, str],
                      **call_values: str) -> None:
         call = from_ami(event)
-        async with session_scope(self.services.sessions) as session:
-            if not await calls.existing_ids(session, [call.call_id]):
-                return  # not a hotline call (e.g. staff calling each other)
-            await calls.add_event(session, call.call_id, kind, detail, at=call.at)
-            if call_values:
-                await calls.update_call(session, call.call_id, **call_values)
+        # Only for a hotline call (not staff calling each other): known to the database.
+        writes = [w.event(call.call_id, kind, detail, at=call.at, if_known=True)]
+        if call_values:
+            writes.append(w.update(call.call_id, **call_values))  # none for an unknown call
+        self.services.writer.write(*writes)
 
     def _finish_recordings_later(self, call_id: str) -> None:
         # MixMonitor closes the file a moment after the hang-up; waiting for it here would
@@ -190,6 +191,7 @@ class CallTracker:
         task.add_done_callback(self._finishing.discard)
 
     async def finish_recordings(self, call_id: str) -> None:
+        await self.services.writer.flush()  # the call's recordings, as far as AMI told them
         async with session_scope(self.services.sessions) as session:
             call = await calls.get_call(session, call_id)
             # Not only those still recording: the reconciler may have judged a file while
@@ -200,11 +202,12 @@ class CallTracker:
         for relative in pending:
             result = await wait_finished(self.services.recording_file(relative),
                                                self.recording_timeout)
-            async with session_scope(self.services.sessions) as session:
-                await calls.finish_recording(session, relative, result.status,
-                                             result.duration_seconds, result.size_bytes)
+            self.services.writer.write(w.finish_recording(
+                call_id, relative, result.status, result.duration_seconds, result.size_bytes))
             if result.status != COMPLETE:
                 log.warning("call %s: recording %s is %s", call_id, relative, result.status)
+        if pending:
+            await self.services.writer.flush()  # off every caller's path: a background task
 
     async def close(self) -> None:
         for task in list(self._finishing):

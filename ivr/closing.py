@@ -14,8 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 
-from hotline import hours
-from hotline.db.base import session_scope, utcnow
+from hotline.db.base import utcnow
 from ivr.services import Services
 from pbx import ControlError, PbxControl
 from pbx import names as v
@@ -38,7 +37,7 @@ class ClosingHandover:
 
     async def check(self) -> None:
         """One look: if the hotline is closed, hand over whoever still waits."""
-        if await self._hotline_open():
+        if self.services.hours.is_open(utcnow()):
             return
         waiting = await self.waiting_callers()
         to_move, self._redirected = plan(waiting, self._redirected)
@@ -59,7 +58,3 @@ class ClosingHandover:
             return False
         log.info("closing time: %s moved from the queue to the message path", channel)
         return True
-
-    async def _hotline_open(self) -> bool:
-        async with session_scope(self.services.sessions) as session:
-            return await hours.hotline_open(session, self.services.settings, utcnow())

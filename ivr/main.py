@@ -2,6 +2,11 @@
 
 This is the one place that wires the bridge together; every component gets what it needs
 in its constructor.
+
+The database stays out of the callers' way: every write goes through one writer with a
+journal (ivr/writebehind.py; what a killed bridge left in the journal is applied at start,
+before the first call), and whether the hotline is open comes from memory
+(hotline.hours.OpenHours), refreshed every ROUTING_REFRESH_SECONDS.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pbx
 from hotline import logs
 from hotline.db.base import make_engine, make_sessionmaker, session_scope
 from hotline.db.migrate import upgrade
+from hotline.hours import OpenHours
 from hotline.knowledge import ensure_default_knowledge
 from hotline.settings import Settings, load_settings
 from ivr.calltracker import CallTracker
@@ -28,19 +35,24 @@ from ivr.fastagi import FastAgiBindError, FastAgiServer
 from ivr.reconcile import Reconciler
 from ivr.routes import build_routes
 from ivr.services import Services
+from ivr.writebehind import Journal, WriteBehind
 
 log = logging.getLogger("ivr")
 
 HEARTBEAT_SECONDS = 2.0
 RECONCILE_SECONDS = 60.0
+# How soon a change of mode or calendar (hotline mode, the console) reaches new calls.
+ROUTING_REFRESH_SECONDS = 1.0
 
 
 class Bridge:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = make_engine(settings.database_url)
-        self.services = Services(settings, make_sessionmaker(self.engine),
-                                 pbx.instance_for(settings))
+        sessions = make_sessionmaker(self.engine)
+        self.services = Services(settings, sessions, pbx.instance_for(settings),
+                                 writer=WriteBehind(sessions, Journal(journal_folder(settings))),
+                                 hours=OpenHours(settings))
         self.agi = FastAgiServer(build_routes(self.services), settings.pbx.agi_host,
                                  settings.pbx.agi_port, allowed_peers=settings.pbx.agi_allow)
         self.tracker = CallTracker(self.services)
@@ -57,11 +69,15 @@ class Bridge:
             # A new site's consultation menu is not empty: the shipped entries until the
             # administrator imports the court's own.
             await ensure_default_knowledge(session)
+        await self.services.writer.open()
+        await self.refresh_routing()
         await self.agi.start()
         log.info("FastAGI listening on %s:%d", self.settings.pbx.agi_host, self.agi.port)
         self._tasks = [asyncio.create_task(self.ami.connect(wait=None)),
                        asyncio.create_task(self._every(RECONCILE_SECONDS, self.reconcile)),
                        asyncio.create_task(self._every(HEARTBEAT_SECONDS, self.heartbeat)),
+                       asyncio.create_task(self._every(ROUTING_REFRESH_SECONDS,
+                                                       self.refresh_routing)),
                        asyncio.create_task(self._every(closing_check_interval(self.settings),
                                                        self.check_closing))]
         await stop.wait()
@@ -72,6 +88,15 @@ class Bridge:
             await self.reconciler.run()
         except Exception:
             log.exception("reconciling from Asterisk's CDR failed; will retry")
+
+    async def refresh_routing(self) -> None:
+        try:
+            async with session_scope(self.services.sessions) as session:
+                if await self.services.hours.refresh(session):
+                    log.info("hotline mode %s; calendar reloaded", self.services.hours.mode)
+        except Exception:
+            log.warning("reading the mode and calendar failed; the last ones stay in use",
+                        exc_info=True)
 
     async def check_closing(self) -> None:
         if not self.ami.connected:
@@ -84,7 +109,8 @@ class Bridge:
     async def heartbeat(self) -> None:
         """What `hotline status` reads: this process is alive and what it is connected to."""
         beat = {"pid": os.getpid(), "time": time.time(), "ami_connected": self.ami.connected,
-                "agi_port": self.agi.port, "agi_sessions": self.agi.active_sessions}
+                "agi_port": self.agi.port, "agi_sessions": self.agi.active_sessions,
+                "writes_queued": self.services.writer.queued}
         path = self.settings.bridge_heartbeat_file
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(beat))
@@ -102,8 +128,14 @@ class Bridge:
         await self.agi.stop()
         await self.ami.close()
         await self.tracker.close()
+        await self.services.writer.close()
         await self.engine.dispose()
         self.settings.bridge_heartbeat_file.unlink(missing_ok=True)
+
+
+def journal_folder(settings: Settings) -> Path:
+    """Where the writer journals what it has not committed yet (kept across restarts)."""
+    return settings.data_dir / "journal"
 
 
 def closing_check_interval(settings: Settings) -> float:

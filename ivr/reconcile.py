@@ -7,6 +7,10 @@ restart resumes there), and for each call:
   * unknown to the database → created from the CDR, marked source=reconciled;
   * known but never ended (the bridge died mid-call) → ended from the CDR.
 Its recordings are attached and checked like live ones. Running it twice changes nothing.
+
+Its writes are one job of the bridge's writer (ivr/writebehind.py): after everything the
+bridge queued before (a call the tracker already wrote is not written again as reconciled),
+and in the same transaction as the new read position.
 """
 
 from __future__ import annotations
@@ -21,8 +25,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from hotline.callid import CallIdentity, epoch_utc, from_cdr
 from hotline.db import calls
+from hotline.db import callwrites as w
 from hotline.db.base import session_scope
 from ivr.services import Services
 from recordings import probe
@@ -139,33 +146,37 @@ class Reconciler:
         position, fingerprint = (mark.position, mark.fingerprint) if mark else (0, "")
         lines, position, fingerprint = read_new_lines(self.services.pbx.cdr_file, position,
                                                       fingerprint)
-        changed = await self._apply(group_legs(lines))
-        async with session_scope(self.services.sessions) as session:
+        facts, live = group_legs(lines), self.live_calls()
+
+        async def apply(session: AsyncSession) -> list[str]:
+            changed = await self._apply(session, facts, live)
             await calls.set_mark(session, SOURCE, position, fingerprint)
+            return changed
+        changed = await self.services.writer.run(apply)
+        await self._check_recordings()
+        await self.services.writer.flush()  # a pass is over once what it found is written
         if changed:
             log.info("reconciled %d call(s) from Asterisk's CDR", len(changed))
         return changed
 
-    async def _apply(self, facts: dict[str, CallFacts]) -> list[str]:
+    async def _apply(self, session: AsyncSession, facts: dict[str, CallFacts],
+                     live: set[str]) -> list[str]:
         changed = []
-        live = self.live_calls()
-        async with session_scope(self.services.sessions) as session:
-            known = await calls.existing_ids(session, facts)
-            for call_id, fact in facts.items():
-                call = known.get(call_id)
-                if call is not None and (call.ended_at is not None or call_id in live):
-                    continue
-                if call is None:
-                    await calls.ensure_call(session, call_id, source="reconciled",
-                                            **_call_values(fact))
-                    await calls.add_event(session, call_id, "reconciled", {"from": SOURCE})
-                else:
-                    await calls.update_call(session, call_id, ended_at=fact.ended_at,
-                                            disposition=fact.disposition)
-                for relative, kind in fact.recordings.items():
-                    await calls.add_recording(session, call_id, relative, kind)
-                changed.append(call_id)
-        await self._check_recordings()
+        known = await calls.existing_ids(session, facts)
+        for call_id, fact in facts.items():
+            call = known.get(call_id)
+            if call is not None and (call.ended_at is not None or call_id in live):
+                continue
+            if call is None:
+                await calls.ensure_call(session, call_id, source="reconciled",
+                                        **_call_values(fact))
+                await calls.add_event(session, call_id, "reconciled", {"from": SOURCE})
+            else:
+                await calls.update_call(session, call_id, ended_at=fact.ended_at,
+                                        disposition=fact.disposition)
+            for relative, kind in fact.recordings.items():
+                await calls.add_recording(session, call_id, relative, kind)
+            changed.append(call_id)
         return changed
 
     async def _check_recordings(self) -> None:
@@ -178,9 +189,9 @@ class Reconciler:
             if recording.call_id not in ended or recording.call_id in live:
                 continue
             result = probe(self.services.recording_file(recording.path))
-            async with session_scope(self.services.sessions) as session:
-                await calls.finish_recording(session, recording.path, result.status,
-                                             result.duration_seconds, result.size_bytes)
+            self.services.writer.write(w.finish_recording(
+                recording.call_id, recording.path, result.status, result.duration_seconds,
+                result.size_bytes))
 
 
 def _call_values(fact: CallFacts) -> dict[str, Any]:

@@ -1,14 +1,22 @@
 """What the bridge's components need from the rest of the system, handed to them at
-start-up by ivr/main.py (tests build their own)."""
+start-up by ivr/main.py (tests build their own).
+
+writer and hours are what keeps the database out of the caller's way: every write goes
+behind the call through the one writer (ivr/writebehind.py), and whether the hotline is open
+is answered from memory (hotline.hours.OpenHours, refreshed by ivr/main.py). Left out, they
+are made here: a writer without a journal, hours not loaded yet.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline.hours import OpenHours
 from hotline.settings import Settings
+from ivr.writebehind import WriteBehind
 from pbx import PbxInstance
 
 
@@ -17,6 +25,14 @@ class Services:
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
     pbx: PbxInstance
+    writer: WriteBehind = field(default=None)  # type: ignore[assignment]
+    hours: OpenHours = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.writer is None:
+            object.__setattr__(self, "writer", WriteBehind(self.sessions))
+        if self.hours is None:
+            object.__setattr__(self, "hours", OpenHours(self.settings))
 
     def sound(self, prompt_id: str) -> str:
         """A prompt as Asterisk names it: its path without the extension."""

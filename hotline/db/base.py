@@ -78,13 +78,18 @@ def make_engine(url: str) -> AsyncEngine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets the CLI and the console read while the bridge writes; the busy timeout makes
-    # concurrent writers wait instead of failing. pysqlite's own lazy transactions are kept
-    # on purpose: a transaction begins at its first write, so a read-then-write unit never
-    # holds a stale snapshot that SQLite would refuse to upgrade ("database is locked",
-    # which no busy timeout cures). Savepoints need care under it: see db/tickets.py.
+    # WAL: readers (the CLI, the console, the bridge's menu reads) never wait for the writer
+    # nor it for them. synchronous=NORMAL: in WAL mode a commit is safe against a process
+    # dying (kill -9) and only a power cut can take the last commits, which spares an fsync
+    # per commit. Contention is answered by having few writers (the bridge has one, batching:
+    # ivr/writebehind.py); the busy timeout only lets another process's short transaction
+    # finish instead of failing at once. pysqlite's own lazy transactions are kept on purpose:
+    # a transaction begins at its first write, so a read-then-write unit never holds a stale
+    # snapshot that SQLite would refuse to upgrade ("database is locked", which no busy
+    # timeout cures). Savepoints need care under it: see db/tickets.py.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

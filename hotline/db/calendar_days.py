@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.base import utcnow
@@ -31,6 +31,14 @@ async def overrides_between(session: AsyncSession, first: date,
              .where(CalendarOverride.day >= first, CalendarOverride.day <= last)
              .order_by(CalendarOverride.day))
     return list((await session.scalars(query)).all())
+
+
+async def version(session: AsyncSession) -> tuple[int, object]:
+    """How many overrides there are and the latest change: what a cache of them compares
+    (set_overrides stamps every row it writes, a deletion changes the count)."""
+    count, latest = (await session.execute(
+        select(func.count(), func.max(CalendarOverride.updated_at)))).one()
+    return int(count), latest
 
 
 async def set_override(session: AsyncSession, override: DayOverride, updated_by: str) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.models import StateEntry
@@ -18,3 +21,10 @@ async def set_state(session: AsyncSession, key: str, value: str) -> None:
         session.add(StateEntry(key=key, value=value))
     else:
         entry.value = value
+
+
+async def get_states(session: AsyncSession, keys: Iterable[str]) -> dict[str, tuple[str, object]]:
+    """key → (value, updated_at) of the entries that exist, in one query."""
+    rows = await session.execute(select(StateEntry.key, StateEntry.value, StateEntry.updated_at)
+                                 .where(StateEntry.key.in_(list(keys))))
+    return {key: (value, updated) for key, value, updated in rows}

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from hotline import cases
 from hotline.db import sms, tickets
 from hotline.db.base import session_scope, utcnow
@@ -86,13 +88,16 @@ async def _by_id_number(flow: CallFlow, node: Node, source: cases.CaseSource,
 
 
 async def _note(flow: CallFlow, success: bool) -> None:
-    async with session_scope(flow.services.sessions) as session:
+    # Through the bridge's one writer, awaited: the next try asks whether the number is
+    # locked out, which must count this one.
+    async def note(session: AsyncSession) -> None:
         if success:
             await cases.note_success(session, flow.caller_number)
             return
         now = utcnow()
         await cases.note_failure(session, flow.caller_number, now)
         await cases.watch_failure_rate(session, flow.services.settings, now)
+    await flow.services.writer.run(note)
 
 
 async def _locked(flow: CallFlow) -> bool:
@@ -138,11 +143,12 @@ def sms_text(found: list[cases.CaseInfo], timezone: str) -> str:
 async def _send_to_party(flow: CallFlow, id_number: str, found: list[cases.CaseInfo]) -> None:
     numbers = cases.party_mobiles(found, id_number)
     text = sms_text(found, flow.services.settings.hours.timezone)
-    async with session_scope(flow.services.sessions) as session:
+    async def queue(session: AsyncSession) -> None:
         for number in numbers:
             await sms.queue_sms(session, number, text, call_id=flow.call_id)
+    flow.services.writer.later(queue, f"call {flow.call_id}: the case SMS to the party")
     # Neither the number nor whose it is: the call's log is read by staff of every role.
-    await flow.log("sms", {"to": "party", "kind": "case_query", "count": len(numbers)})
+    flow.log("sms", {"to": "party", "kind": "case_query", "count": len(numbers)})
 
 
 async def _send_sms(flow: CallFlow, found: list[cases.CaseInfo]) -> None:
@@ -150,20 +156,23 @@ async def _send_sms(flow: CallFlow, found: list[cases.CaseInfo]) -> None:
         await flow.play("sms-not-mobile")
         return
     text = sms_text(found, flow.services.settings.hours.timezone)
-    async with session_scope(flow.services.sessions) as session:
-        await sms.queue_sms(session, flow.caller_number, text, call_id=flow.call_id)
-    await flow.log("sms", {"to": "caller", "kind": "case_query"})
+    flow.services.writer.later(
+        lambda session: sms.queue_sms(session, flow.caller_number, text, call_id=flow.call_id),
+        f"call {flow.call_id}: the case SMS")
+    flow.log("sms", {"to": "caller", "kind": "case_query"})
     await flow.play("sms-queued")
 
 
 async def _file_ticket(flow: CallFlow, found: list[cases.CaseInfo]) -> str:
-    async with session_scope(flow.services.sessions) as session:
+    async def create(session: AsyncSession) -> str:
         ticket = await tickets.create_ticket(
             session, "case_query", flow.caller_number, flow.call_id,
             text="；".join(c.case_number for c in found),
             detail={"answered_by": "voice menu", "cases": str(len(found))},
             timezone=flow.services.settings.hours.timezone)
         ticket.status = "answered"  # the voice menu answered it; nothing left to do
-        reference = ticket.reference
-    await flow.log("ticket", {"reference": reference, "type": "case_query"})
+        return ticket.reference
+    # The caller is told the reference: it must exist first (one short wait, batched).
+    reference = await flow.services.writer.run(create)
+    flow.log("ticket", {"reference": reference, "type": "case_query"})
     return reference

@@ -4,12 +4,14 @@ In office hours the caller goes to the seats (and comes back to the menu through
 "menu" route when nobody is logged in). Otherwise the voice menu (ivr/menu.toml) serves
 them until a node ends the call. While the menu runs the dialplan's next stop is
 the closed message, so if the bridge fails mid-menu the caller can still leave a message.
+
+Nothing here waits on the database: open or not is answered from memory
+(Services.hours), and the call's steps are written behind it (Services.writer).
 """
 
 from __future__ import annotations
 
-from hotline import hours
-from hotline.db.base import session_scope, utcnow
+from hotline.db.base import utcnow
 from ivr.actions import ActionTable
 from ivr.callflow import CallFlow
 from ivr.fastagi import AgiSession
@@ -27,7 +29,7 @@ class Entry:
 
     async def handle(self, agi: AgiSession) -> None:
         flow = await CallFlow.start(agi, self.services)
-        if await self._hotline_open():
+        if self.services.hours.is_open(utcnow()):
             await flow.set_route(v.CALL_ROUTE_QUEUE, v.ROUTE_QUEUE)
             await flow.play("transfer-seat")
             return
@@ -39,10 +41,6 @@ class Entry:
         flow = flow or await CallFlow.start(agi, self.services)
         await flow.set_route(v.CALL_ROUTE_MENU, v.ROUTE_CLOSED)
         await self.run_menu(flow, self.menus.current())
-
-    async def _hotline_open(self) -> bool:
-        async with session_scope(self.services.sessions) as session:
-            return await hours.hotline_open(session, self.services.settings, utcnow())
 
     async def run_menu(self, flow: CallFlow, menu: Menu) -> None:
         node_id = menu.start

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from hotline.db import knowledge, tickets
 from hotline.db.base import session_scope
 from hotline.db.models import KnowledgeEntry
@@ -81,12 +83,13 @@ async def _answer(flow: CallFlow, entry: KnowledgeEntry) -> str:
 
 
 async def _file_ticket(flow: CallFlow, heard: list[str]) -> str:
-    async with session_scope(flow.services.sessions) as session:
+    async def create(session: AsyncSession) -> str:
         ticket = await tickets.create_ticket(
             session, "consultation", flow.caller_number, flow.call_id,
             text="；".join(heard) or "（未选择）", detail={"answered_by": "voice menu"},
             timezone=flow.services.settings.hours.timezone)
         ticket.status = "answered"
-        reference = ticket.reference
-    await flow.log("ticket", {"reference": reference, "type": "consultation"})
+        return ticket.reference
+    reference = await flow.services.writer.run(create)  # told to the caller: it must exist
+    flow.log("ticket", {"reference": reference, "type": "consultation"})
     return reference

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hotline import hours
 from hotline.callid import epoch_utc
 from hotline.db import tickets
-from hotline.db.base import session_scope, utcnow
+from hotline.db.base import utcnow
 from ivr.callflow import CallFlow
 from ivr.fastagi import AgiHangup, AgiSession
 from ivr.menu import Node
@@ -42,7 +41,7 @@ class QueueCallback:
 
     async def offer(self, agi: AgiSession) -> None:
         flow = await CallFlow.start(agi, self.services)
-        if await self._choice(flow) == KEY_WAIT and await self._hotline_open():
+        if await self._choice(flow) == KEY_WAIT and self.services.hours.is_open(utcnow()):
             await self._keep_waiting(flow)
             return
         await self.leave_message(flow)
@@ -67,7 +66,7 @@ class QueueCallback:
         await flow.play("queue-keep-waiting")
         await flow.agi.set_variable(v.QUEUE_POSITION, position if position.isdigit() else "")
         await flow.set_route(v.CALL_ROUTE_QUEUE, v.ROUTE_QUEUE)
-        await flow.log("queue-wait", {"position": position})
+        flow.log("queue-wait", {"position": position})
 
     async def leave_message(self, flow: CallFlow) -> None:
         """The voice message as a callback ticket, stamped with the caller's turn."""
@@ -85,12 +84,10 @@ class QueueCallback:
         return queued_at_from(await flow.agi.get_variable(v.QUEUED_AT))
 
     async def _stamp(self, flow: CallFlow, queued_at: datetime) -> None:
-        async with session_scope(self.services.sessions) as session:
-            await tickets.note_queued_at(session, flow.call_id, queued_at)
-
-    async def _hotline_open(self) -> bool:
-        async with session_scope(self.services.sessions) as session:
-            return await hours.hotline_open(session, self.services.settings, utcnow())
+        # Behind the ticket (the same writer, after it), not in the caller's way.
+        self.services.writer.later(
+            lambda session: tickets.note_queued_at(session, flow.call_id, queued_at),
+            f"call {flow.call_id}: the callback's turn")
 
 
 def queued_at_from(epoch: str | None) -> datetime:

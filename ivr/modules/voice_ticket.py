@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from hotline.catalog import APPOINTMENT_KINDS, TICKET_TYPES
 from hotline.db import calls, tickets
-from hotline.db.base import session_scope, utcnow
+from hotline.db.base import utcnow
 from hotline.timefmt import utc_day_folder
 from ivr.callflow import CallFlow
 from ivr.fastagi import AgiHangup
@@ -89,7 +91,8 @@ async def _has_audio(flow: CallFlow, base: str) -> bool:
 
 async def _file_ticket(flow: CallFlow, node: Node, relative: str, hung_up: bool = False) -> str:
     found = probe(flow.recording_path(relative))
-    async with session_scope(flow.services.sessions) as session:
+
+    async def create(session: AsyncSession) -> str:
         ticket = await tickets.create_ticket(
             session, node.params["ticket_type"], flow.caller_number, flow.call_id,
             audio_path=relative, subtype=node.params.get("subtype", ""),
@@ -98,6 +101,8 @@ async def _file_ticket(flow: CallFlow, node: Node, relative: str, hung_up: bool 
         await calls.add_recording(session, flow.call_id, relative, "message")
         await calls.finish_recording(session, relative, found.status, found.duration_seconds,
                                      found.size_bytes)
-        reference = ticket.reference
-    await flow.log("ticket", {"reference": reference, "type": node.params["ticket_type"]})
+        return ticket.reference
+    # The caller is told the reference: it must exist first (one short wait, batched).
+    reference = await flow.services.writer.run(create)
+    flow.log("ticket", {"reference": reference, "type": node.params["ticket_type"]})
     return reference

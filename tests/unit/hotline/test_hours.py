@@ -183,3 +183,26 @@ async def test_hotline_open_uses_the_weekday_exceptions(sessions: Sessions) -> N
     friday = _at(date(2026, 3, 13), 10)
 
     assert await _open(sessions, friday) and not await _open(sessions, friday, settings)
+
+
+async def test_open_hours_answer_from_memory_and_follow_changes(sessions: Sessions) -> None:
+    """What the bridge asks before a caller's first prompt: no query, and a change of mode
+    or of the calendar is seen at the next refresh (and only a change reloads)."""
+    cached = hours.OpenHours(SETTINGS)
+    morning = _at(SUMMER_WEDNESDAY, 10)
+    async with session_scope(sessions) as session:
+        assert await cached.refresh(session, morning)
+        assert not await cached.refresh(session, morning)
+    assert cached.is_open(morning)
+
+    await _set(sessions, DayOverride(SUMMER_WEDNESDAY, False, "闭院"))
+    assert cached.is_open(morning)  # memory, until the refresh
+    async with session_scope(sessions) as session:
+        assert await cached.refresh(session, morning)
+    assert not cached.is_open(morning)
+
+    async with session_scope(sessions) as session:
+        await state.set_state(session, hours.MODE_KEY, "open")
+    async with session_scope(sessions) as session:
+        assert await cached.refresh(session, morning)
+    assert cached.is_open(morning)

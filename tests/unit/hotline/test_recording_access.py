@@ -121,6 +121,7 @@ async def test_the_staff_the_pbx_rang_for_a_reply_call_hear_it(
         "Event": "UserEvent", "UserEvent": "HotlineReply", "Linkedid": "1795747060.3",
         "Uniqueid": "1795747060.3", "Ticket": "1", "Staff": str(staff["li"].id),
         "DialStatus": "ANSWER", "Talked": "42", "Timestamp": "1795747100.0"}))
+    await services.writer.flush()  # the bridge writes behind the event (ivr/writebehind.py)
     assert await _who_may(services.sessions, staff, "1795747060.3") == {"li", "admin"}
 
 
@@ -164,6 +165,7 @@ async def test_the_bridge_names_the_agent_signed_in_on_the_seat(
     await tracker.on_agent_connect(Message({
         "Event": "AgentConnect", "Uniqueid": "1795747054.0", "Linkedid": "1795747054.0",
         "MemberName": "王五", "Interface": "PJSIP/8001", "Timestamp": "1795747058.5"}))
+    await services.writer.flush()  # the bridge writes behind the event (ivr/writebehind.py)
     async with session_scope(services.sessions) as db:
         [event] = await access_db.call_events(db, "1795747054.0", ("agent",))
         assert event.detail == {"agent": "王五", "extension": "8001",

@@ -49,6 +49,7 @@ async def feed(tracker: CallTracker, *events: Message) -> None:
     handlers = tracker.subscriptions()
     for message in events:
         await handlers[message["Event"]](message)
+    await tracker.services.writer.flush()  # what they wrote is behind them, committed now
 
 
 async def settle(tracker: CallTracker) -> None:

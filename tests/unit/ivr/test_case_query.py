@@ -50,6 +50,7 @@ async def call_in(services: Services, caller: str, *keyed: str) -> list[str]:
 
 
 async def heard(services: Services) -> list[str]:
+    await services.writer.flush()
     async with session_scope(services.sessions) as session:
         call = await calls.get_call(session, CALL)
     assert call is not None
@@ -58,12 +59,14 @@ async def heard(services: Services) -> list[str]:
 
 
 async def sms_sent(services: Services) -> list[tuple[str, str]]:
+    await services.writer.flush()
     async with session_scope(services.sessions) as session:
         rows = await session.execute(select(SmsMessage).order_by(SmsMessage.id))
         return [(m.to_number, m.text) for m in rows.scalars()]
 
 
 async def call_log_text(services: Services) -> str:
+    await services.writer.flush()
     async with session_scope(services.sessions) as session:
         call = await calls.get_call(session, CALL)
     assert call is not None

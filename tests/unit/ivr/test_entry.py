@@ -85,11 +85,15 @@ def entry(services: Services, tmp_path: Path, text: str = MENU) -> tuple[Entry, 
 
 
 async def force_mode(services: Services, mode: str) -> None:
+    """Set the mode as `hotline mode` does, and let the bridge's hours see it (its timer)."""
     async with session_scope(services.sessions) as session:
         await state.set_state(session, hours.MODE_KEY, mode)
+    async with session_scope(services.sessions) as session:
+        assert await services.hours.refresh(session)
 
 
 async def the_call(services: Services) -> Call:
+    await services.writer.flush()
     async with session_scope(services.sessions) as session:
         call = await calls.get_call(session, CALL)
     assert call is not None

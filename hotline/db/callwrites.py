@@ -1,0 +1,238 @@
+"""Writes to the call aggregate as data: what the bridge queues behind a call (ivr/writebehind.py)
+and later applies many at a time, in one transaction.
+
+A write is a small JSON-able value, so it can be journaled before it is applied and applied
+again after a crash. :func:`apply` turns a batch into a handful of statements (one INSERT for
+all the batch's events, one for its new calls, ...) instead of a statement and a commit per
+fact. Within a batch new calls go first, then updates, hang-ups, menu keys, recordings and
+events; a fact about a call only counts once the call exists, as before.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, Table, bindparam, case, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from hotline.db.base import utcnow
+from hotline.db.models import Call, CallEvent, Recording
+
+ENSURE, UPDATE, EVENT, MENU_KEY = "ensure", "update", "event", "menu_key"
+RECORDING, FINISH_RECORDING, HANGUP = "recording", "finish_recording", "hangup"
+OPS = (ENSURE, UPDATE, EVENT, MENU_KEY, RECORDING, FINISH_RECORDING, HANGUP)
+
+_CALLS: Table = Call.__table__  # type: ignore[assignment]
+_EVENTS: Table = CallEvent.__table__  # type: ignore[assignment]
+_RECORDINGS: Table = Recording.__table__  # type: ignore[assignment]
+_CALL_DEFAULTS: dict[str, Any] = {
+    "caller_number": "", "channel": "", "answered_at": None, "ended_at": None,
+    "disposition": "", "hangup_cause": None, "route": "", "menu_path": "", "agent": "",
+    "source": "live"}
+
+
+@dataclass(frozen=True)
+class Write:
+    """One fact about a call; `values` holds JSON types and aware datetimes only."""
+
+    op: str
+    call_id: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        """One journal line."""
+        return (json.dumps([self.op, self.call_id, self.values], ensure_ascii=False,
+                           separators=(",", ":"), default=_encode_time) + "\n").encode()
+
+    @classmethod
+    def decode(cls, line: bytes) -> Write:
+        op, call_id, values = json.loads(line, object_hook=_decode_time)
+        if op not in OPS or not isinstance(values, dict):
+            raise ValueError(f"not a call write: {line[:80]!r}")
+        return cls(op, str(call_id), values)
+
+
+def _encode_time(value: object) -> dict[str, str]:
+    if isinstance(value, datetime):
+        return {"$t": value.isoformat()}
+    raise TypeError(f"{type(value).__name__} is not journaled")
+
+
+def _decode_time(value: dict[str, Any]) -> Any:
+    if len(value) == 1 and "$t" in value:
+        return datetime.fromisoformat(value["$t"])
+    return value
+
+
+# --- the facts, stamped when they happen (not when they are committed) --------------------
+
+def ensure(call_id: str, **values: Any) -> Write:
+    """Create the call unless it exists (the first writer wins)."""
+    values.setdefault("started_at", utcnow())
+    return Write(ENSURE, call_id, values)
+
+
+def update(call_id: str, **values: Any) -> Write:
+    return Write(UPDATE, call_id, values)
+
+
+def event(call_id: str, kind: str, detail: dict[str, str] | None = None,
+          at: datetime | None = None, if_known: bool = False) -> Write:
+    """A step of the call's log; if_known: only for a call already in the database (not a
+    hotline call otherwise, e.g. staff calling each other)."""
+    values: dict[str, Any] = {"kind": kind, "detail": detail or {}, "at": at or utcnow()}
+    if if_known:
+        values["if_known"] = True
+    return Write(EVENT, call_id, values)
+
+
+def menu_key(call_id: str, key: str) -> Write:
+    return Write(MENU_KEY, call_id, {"key": key})
+
+
+def recording(call_id: str, path: str, kind: str = "call") -> Write:
+    return Write(RECORDING, call_id, {"path": path, "kind": kind, "created_at": utcnow()})
+
+
+def finish_recording(call_id: str, path: str, status: str, duration_seconds: float | None,
+                     size_bytes: int | None) -> Write:
+    return Write(FINISH_RECORDING, call_id, {"path": path, "status": status,
+                                             "duration_seconds": duration_seconds,
+                                             "size_bytes": size_bytes})
+
+
+def hangup(call_id: str, at: datetime, cause: int) -> Write:
+    """The call ended: answered or not is decided from what the database knows then."""
+    return Write(HANGUP, call_id, {"at": at, "cause": cause})
+
+
+# --- applying a batch ----------------------------------------------------------------------
+
+@dataclass
+class _Batch:
+    ensures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hangups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    keys: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    recordings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    finished: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    known_only: set[str] = field(default_factory=set)
+
+    def add(self, write: Write) -> None:
+        cid, values = write.call_id, write.values
+        if write.op == ENSURE:
+            self.ensures.setdefault(cid, {**_CALL_DEFAULTS, **values, "id": cid})
+        elif write.op == UPDATE:
+            self.updates.setdefault(cid, {}).update(values)
+        elif write.op == HANGUP:
+            self.hangups[cid] = values
+        elif write.op == MENU_KEY:
+            self.keys[cid].append(str(values["key"]))
+        elif write.op == RECORDING:
+            self.recordings.setdefault(values["path"], {**values, "call_id": cid,
+                                                        "status": "recording"})
+        elif write.op == FINISH_RECORDING:
+            self.finished[values["path"]] = values
+        elif write.op == EVENT:
+            if values.get("if_known"):
+                self.known_only.add(cid)
+            self.events.append({"call_id": cid, "kind": values["kind"],
+                                "detail": values["detail"], "at": values["at"],
+                                "if_known": bool(values.get("if_known"))})
+
+
+async def apply(session: AsyncSession, writes: Iterable[Write]) -> None:
+    """Apply writes in the session's transaction, a few statements for the whole batch."""
+    batch = _Batch()
+    for write in writes:
+        batch.add(write)
+    conn = await session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    await _insert_ignore(conn, _CALLS, list(batch.ensures.values()), postgres)
+    await _updates(conn, batch.updates)
+    await _hangups(conn, batch.hangups)
+    await _menu_keys(conn, batch.keys)
+    await _insert_ignore(conn, _RECORDINGS, list(batch.recordings.values()), postgres)
+    await _finish_recordings(conn, list(batch.finished.values()))
+    await _events(conn, batch)
+
+
+async def _insert_ignore(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]],
+                         postgres: bool) -> None:
+    insert = pg_insert if postgres else sqlite_insert
+    for group in _by_keys(rows):
+        await conn.execute(insert(table).on_conflict_do_nothing(), group)
+
+
+def _by_keys(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """executemany needs the same columns in every row."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(sorted(row))].append(row)
+    return list(groups.values())
+
+
+async def _updates(conn: AsyncConnection, updates: dict[str, dict[str, Any]]) -> None:
+    rows = [{**{f"v_{k}": v for k, v in values.items()}, "v_id": cid}
+            for cid, values in updates.items() if values]
+    for group in _by_keys(rows):
+        columns = [k.removeprefix("v_") for k in group[0] if k != "v_id"]
+        statement = (_CALLS.update().where(_CALLS.c.id == bindparam("v_id"))
+                     .values({c: bindparam(f"v_{c}") for c in columns}))
+        await conn.execute(statement, group)
+
+
+async def _hangups(conn: AsyncConnection, hangups: dict[str, dict[str, Any]]) -> None:
+    if not hangups:
+        return
+    answered = case((_CALLS.c.answered_at.is_not(None), "answered"), else_="unanswered")
+    statement = (_CALLS.update().where(_CALLS.c.id == bindparam("h_id"))
+                 .values(ended_at=bindparam("h_at"), hangup_cause=bindparam("h_cause"),
+                         disposition=answered))
+    await conn.execute(statement, [{"h_id": cid, "h_at": v["at"], "h_cause": v["cause"]}
+                                   for cid, v in hangups.items()])
+
+
+async def _menu_keys(conn: AsyncConnection, keys: dict[str, list[str]]) -> None:
+    if not keys:
+        return
+    added = bindparam("m_keys", type_=String())
+    path = case((_CALLS.c.menu_path == "", added),
+                else_=_CALLS.c.menu_path + "," + added)
+    statement = (_CALLS.update().where(_CALLS.c.id == bindparam("m_id"))
+                 .values(menu_path=path))
+    await conn.execute(statement, [{"m_id": cid, "m_keys": ",".join(pressed)}
+                                   for cid, pressed in keys.items()])
+
+
+async def _finish_recordings(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    statement = (_RECORDINGS.update().where(_RECORDINGS.c.path == bindparam("r_path"))
+                 .values(status=bindparam("r_status"),
+                         duration_seconds=bindparam("r_duration"),
+                         size_bytes=bindparam("r_size")))
+    await conn.execute(statement, [{"r_path": r["path"], "r_status": r["status"],
+                                    "r_duration": r["duration_seconds"],
+                                    "r_size": r["size_bytes"]} for r in rows])
+
+
+async def _events(conn: AsyncConnection, batch: _Batch) -> None:
+    if not batch.events:
+        return
+    known: set[str] = set()
+    if batch.known_only:
+        found = await conn.execute(select(_CALLS.c.id).where(_CALLS.c.id.in_(batch.known_only)))
+        known = set(found.scalars())
+    rows = [{k: v for k, v in e.items() if k != "if_known"} for e in batch.events
+            if not e["if_known"] or e["call_id"] in known]
+    if rows:
+        await conn.execute(_EVENTS.insert(), rows)

@@ -1,0 +1,339 @@
+"""The bridge's one database writer: calls are written behind the caller, never in their way.
+
+What a call does (its record, its menu path, each prompt and key, its recordings) is handed
+to :meth:`WriteBehind.write`, which returns at once: the write is appended to a journal file
+and queued. One task drains the queue in batches, one transaction per batch
+(hotline.db.callwrites.apply), so the caller's audio path never waits on a commit and the
+process has one writer (SQLite takes one at a time; a pile of small transactions waiting on
+its lock is what made callers wait before).
+
+Work that needs an answer from the database (a ticket's reference) goes through
+:meth:`WriteBehind.run`: the same writer, in order with the queued writes, awaited by the
+one who asked.
+
+Nothing queued is lost when the process dies (kill -9 included): each write is in the journal
+(data/journal/<generation>.jsonl, appended with one write(2) before it is queued, so it is in
+the kernel's hands) and the database remembers, in the same transaction as each batch, how far
+the journal is applied (reconcile_marks, source "bridge-journal"). At start the writes after
+that mark are applied first, exactly once. A power cut can still take the last moments of the
+journal with it (it is not fsync'd per write); the reconciler then rebuilds those calls from
+Asterisk's CDR (without their menu steps).
+
+A database that cannot take the writes (locked by another process, PostgreSQL down) holds
+nothing up: the writer retries the same batch with a back-off while calls go on and the queue
+(and the journal) grows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.db import calls, callwrites
+from hotline.db.base import session_scope
+from hotline.db.callwrites import Write
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Job = Callable[[AsyncSession], Awaitable[Any]]
+
+MARK_SOURCE = "bridge-journal"
+# How long the writer lets writes gather before a commit (none when someone awaits a job).
+BATCH_DELAY = 0.05
+MAX_BATCH = 2000
+RETRY_FIRST, RETRY_MAX = 0.2, 5.0
+ROTATE_BYTES = 16 * 1024 * 1024
+
+Position = tuple[int, int]  # (journal generation, offset just after the write's line)
+
+
+class Journal:
+    """Append-only files of the writes not yet known to be committed."""
+
+    def __init__(self, folder: Path, rotate_bytes: int = ROTATE_BYTES) -> None:
+        self.folder, self.rotate_bytes = folder, rotate_bytes
+        self._fd = -1
+        self.generation, self._offset = 0, 0
+
+    def generations(self) -> list[int]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(int(p.stem) for p in self.folder.glob("*.jsonl") if p.stem.isdigit())
+
+    def path(self, generation: int) -> Path:
+        return self.folder / f"{generation:08d}.jsonl"
+
+    def unapplied(self, mark: Position) -> list[tuple[Write, Position]]:
+        """The writes after `mark`, in the order they were made."""
+        found: list[tuple[Write, Position]] = []
+        for generation in self.generations():
+            if generation >= mark[0]:
+                start = mark[1] if generation == mark[0] else 0
+                found += self._read(generation, start)
+        return found
+
+    def _read(self, generation: int, start: int) -> list[tuple[Write, Position]]:
+        data = self.path(generation).read_bytes()
+        found, offset = [], start
+        # A line cut short (the process died inside write(2)) never was a write.
+        for line in data[start:].splitlines(keepends=True):
+            offset += len(line)
+            if not line.endswith(b"\n"):
+                break
+            try:
+                found.append((Write.decode(line), (generation, offset)))
+            except ValueError:
+                log.warning("journal %s: an unreadable line at %d skipped",
+                            self.path(generation), offset - len(line))
+        return found
+
+    def open(self, after: int) -> None:
+        """Start a new generation, newer than every file and than `after` (the mark's)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.generation = max([after, *self.generations()]) + 1
+        self._fd = os.open(self.path(self.generation), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                           0o600)
+        self._offset = 0
+
+    def append(self, write: Write) -> Position:
+        line = write.encode()
+        os.write(self._fd, line)
+        self._offset += len(line)
+        position = (self.generation, self._offset)
+        if self._offset >= self.rotate_bytes:
+            os.close(self._fd)
+            self.open(self.generation)
+        return position
+
+    def applied(self, mark: Position) -> None:
+        """Everything up to `mark` is committed: older generations can go."""
+        for generation in self.generations():
+            if generation < mark[0]:
+                self.path(generation).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+@dataclass
+class _Item:
+    write: Write | None = None
+    position: Position | None = None
+    job: Job | None = None
+    future: asyncio.Future[Any] | None = None
+
+
+def transient(exc: BaseException) -> bool:
+    """A database that cannot take writes now (locked, down), rather than a bad write."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+class WriteBehind:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 journal: Journal | None = None, batch_delay: float = BATCH_DELAY) -> None:
+        """journal: None keeps the queue in memory only (tests of one piece)."""
+        self.sessions, self.journal, self.batch_delay = sessions, journal, batch_delay
+        self._items: list[_Item] = []
+        self._wake = asyncio.Event()
+        self._urgent = asyncio.Event()  # someone awaits a job: no gathering time
+        self._task: asyncio.Task[None] | None = None
+        self._failing = False
+
+    # --- what the bridge calls -----------------------------------------------------------
+
+    def write(self, *writes: Write) -> None:
+        """Queue facts about calls; returns at once (they are in the journal already)."""
+        for write in writes:
+            position = self.journal.append(write) if self.journal else None
+            self._items.append(_Item(write=write, position=position))
+        self._kick()
+
+    def submit(self, job: Callable[[AsyncSession], Awaitable[T]]) -> asyncio.Future[T]:
+        """Run job(session) in the writer's transaction, after everything queued before it;
+        the future has its result once committed."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._items.append(_Item(job=job, future=future))
+        self._urgent.set()
+        self._kick()
+        return future
+
+    async def run(self, job: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        return await self.submit(job)
+
+    def later(self, job: Job, what: str) -> None:
+        """submit() for work nobody waits on; a failure is logged."""
+        def report(done: asyncio.Future[Any]) -> None:
+            if not done.cancelled() and done.exception() is not None:
+                log.error("%s failed", what, exc_info=done.exception())
+        self.submit(job).add_done_callback(report)
+
+    async def flush(self) -> None:
+        """Return once everything queued so far is committed."""
+        await self.run(_nothing)
+
+    @property
+    def queued(self) -> int:
+        return len(self._items)
+
+    # --- start and stop ------------------------------------------------------------------
+
+    async def open(self) -> int:
+        """Queue what the journal holds beyond the database's mark (a previous process died
+        with it), then start a new journal generation; how many writes were recovered."""
+        if self.journal is None:
+            return 0
+        async with session_scope(self.sessions) as session:
+            mark = await calls.get_mark(session, MARK_SOURCE)
+        position = (int(mark.fingerprint or 0), mark.position) if mark else (0, 0)
+        recovered = self.journal.unapplied(position)
+        self._items[:0] = [_Item(write=w, position=p) for w, p in recovered]
+        self.journal.open(position[0])
+        if recovered:
+            log.info("journal: %d write(s) a previous bridge had not committed are applied now",
+                     len(recovered))
+            self._kick()
+        return len(recovered)
+
+    async def close(self, timeout: float = 10.0) -> None:
+        """Commit what is queued (what is not by `timeout` stays in the journal)."""
+        if self._items and self._task is not None:
+            try:
+                await asyncio.wait_for(self.flush(), timeout)
+            except TimeoutError:
+                log.warning("%d write(s) left in the journal for the next start",
+                            len(self._items))
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        for item in self._items:
+            if item.future is not None and not item.future.done():
+                item.future.cancel()
+        if self.journal is not None:
+            self.journal.close()
+
+    # --- the writer ----------------------------------------------------------------------
+
+    def _kick(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._drain(),
+                                                                name="write-behind")
+        self._wake.set()
+
+    async def _drain(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if not self._urgent.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._urgent.wait(), self.batch_delay)
+            self._urgent.clear()
+            while self._items:
+                batch, self._items = self._items[:MAX_BATCH], self._items[MAX_BATCH:]
+                try:
+                    await self._commit(batch)
+                except Exception:  # the writer must outlive any surprise
+                    log.exception("the bridge's writer failed on a batch of %d", len(batch))
+
+    async def _commit(self, batch: list[_Item]) -> None:
+        try:
+            results = await self._until_it_takes(batch)
+        except Exception:
+            # One bad write (or a failing job) must not sink the others with it.
+            for item in batch:
+                await self._commit_alone(item)
+            return
+        for item, result in zip(batch, results, strict=True):
+            _resolve(item, result)
+
+    async def _commit_alone(self, item: _Item) -> None:
+        try:
+            [result] = await self._until_it_takes([item])
+        except Exception as exc:
+            if item.future is not None:
+                if not item.future.done():
+                    item.future.set_exception(exc)
+                return
+            log.error("call %s: %s not written: %s", item.write.call_id if item.write else "?",
+                      item.write.op if item.write else "?", exc)
+            await self._skip(item)
+            return
+        _resolve(item, result)
+
+    async def _until_it_takes(self, batch: list[_Item]) -> list[Any]:
+        delay = RETRY_FIRST
+        while True:
+            try:
+                results = await self._apply(batch)
+            except Exception as exc:
+                if not transient(exc):
+                    raise
+                log.warning("the database does not take the bridge's writes (%s); %d queued, "
+                            "trying again in %.1f s", str(exc).splitlines()[0],
+                            len(batch) + len(self._items), delay)
+                self._failing = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
+                continue
+            if self._failing:
+                self._failing = False
+                log.info("the database takes the bridge's writes again")
+            return results
+
+    async def _apply(self, batch: list[_Item]) -> list[Any]:
+        results: list[Any] = []
+        mark: Position | None = None
+        async with session_scope(self.sessions) as session:
+            run: list[Write] = []
+            for item in batch:
+                if item.write is not None:
+                    run.append(item.write)
+                    results.append(None)
+                    mark = item.position or mark
+                    continue
+                if run:
+                    await callwrites.apply(session, run)
+                    run = []
+                assert item.job is not None
+                results.append(await item.job(session))
+            if run:
+                await callwrites.apply(session, run)
+            if mark is not None:
+                await calls.set_mark(session, MARK_SOURCE, mark[1], str(mark[0]))
+        if mark is not None and self.journal is not None:
+            self.journal.applied(mark)
+        return results
+
+    async def _skip(self, item: _Item) -> None:
+        """A write the database refuses for good is passed over in the journal too."""
+        if item.position is None:
+            return
+        try:
+            async with session_scope(self.sessions) as session:
+                await calls.set_mark(session, MARK_SOURCE, item.position[1],
+                                     str(item.position[0]))
+        except Exception:  # the next batch's mark passes it over anyway
+            log.warning("journal mark not moved past a refused write", exc_info=True)
+
+
+def _resolve(item: _Item, result: Any) -> None:
+    if item.future is not None and not item.future.done():
+        item.future.set_result(result)
+
+
+async def _nothing(_session: AsyncSession) -> None:
+    return None

@@ -1,0 +1,83 @@
+"""hotline.db.callwrites on SQLite and PostgreSQL: a batch of the bridge's writes, applied in
+a few statements, says what the same writes one by one said."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.db import calls
+from hotline.db import callwrites as w
+from hotline.db.base import session_scope
+from hotline.db.models import Call, CallEvent
+
+Sessions = async_sessionmaker[AsyncSession]
+T0 = datetime(2026, 11, 27, 2, 0, 0, 123456, tzinfo=UTC)
+CALL, OTHER, STAFF = "1795747054.0", "1795747055.0", "1795748000.5"
+
+
+async def _apply(sessions: Sessions, *writes: w.Write) -> None:
+    async with session_scope(sessions) as session:
+        await w.apply(session, writes)
+
+
+async def _call(sessions: Sessions, call_id: str = CALL) -> Call:
+    async with session_scope(sessions) as session:
+        call = await calls.get_call(session, call_id)
+    assert call is not None
+    return call
+
+
+async def test_one_batch_writes_two_whole_calls(sessions: Sessions) -> None:
+    await _apply(
+        sessions,
+        w.ensure(CALL, caller_number="13812345678", started_at=T0),
+        w.ensure(OTHER, caller_number="13900000000", started_at=T0),
+        w.update(CALL, route="menu"), w.event(CALL, "route", {"route": "menu"}, at=T0),
+        w.menu_key(CALL, "5"), w.update(CALL, answered_at=T0 + timedelta(seconds=1)),
+        w.menu_key(CALL, "1"), w.event(OTHER, "prompt", {"prompt": "welcome"}, at=T0),
+        w.recording(CALL, "2026/11/27/a.wav"), w.hangup(CALL, T0 + timedelta(seconds=30), 16),
+        w.hangup(OTHER, T0 + timedelta(seconds=9), 16))
+    await _apply(sessions, w.menu_key(CALL, "0"),
+                 w.finish_recording(CALL, "2026/11/27/a.wav", "complete", 29.5, 472000))
+
+    call, other = await _call(sessions), await _call(sessions, OTHER)
+    assert (call.route, call.menu_path, call.caller_number) == ("menu", "5,1,0", "13812345678")
+    assert (call.disposition, call.hangup_cause) == ("answered", 16)
+    assert call.ended_at == T0 + timedelta(seconds=30) and call.started_at == T0
+    assert other.disposition == "unanswered" and other.menu_path == ""
+    assert [(e.kind, e.detail, e.at) for e in call.events] == [
+        ("route", {"route": "menu"}, T0)]
+    [recording] = call.recordings
+    assert (recording.status, recording.duration_seconds) == ("complete", 29.5)
+
+
+async def test_the_first_to_create_a_call_wins(sessions: Sessions) -> None:
+    await _apply(sessions, w.ensure(CALL, caller_number="1", started_at=T0))
+    await _apply(sessions, w.ensure(CALL, caller_number="2"),
+                 w.ensure(CALL, caller_number="3"))
+
+    assert (await _call(sessions)).caller_number == "1"
+
+
+async def test_facts_about_unknown_calls_are_left_out_when_asked(sessions: Sessions) -> None:
+    await _apply(sessions, w.ensure(CALL, started_at=T0))
+    await _apply(sessions, w.event(STAFF, "queue", {}, if_known=True),
+                 w.event(CALL, "queue", {}, if_known=True), w.update(STAFF, route="fallback"),
+                 w.hangup(STAFF, T0, 16))
+
+    async with session_scope(sessions) as session:
+        kinds = list((await session.execute(select(CallEvent.call_id))).scalars())
+        count = (await session.execute(select(func.count()).select_from(Call))).scalar_one()
+    assert kinds == [CALL] and count == 1
+
+
+def test_a_write_survives_its_journal_line() -> None:
+    write = w.event(CALL, "menu", {"prompt": "欢迎", "key": "1"}, at=T0, if_known=True)
+
+    line = write.encode()
+
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert w.Write.decode(line) == write

@@ -1,0 +1,129 @@
+"""ivr.writebehind: writes return at once and are committed in batches by one writer; a
+killed writer's journal is applied at the next start, exactly once; a bad write sinks no
+other; the database refusing writes for a while loses none (real database, both backends
+where it applies)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.db import calls
+from hotline.db import callwrites as w
+from hotline.db.base import session_scope
+from hotline.db.models import Call, CallEvent
+from ivr.writebehind import Journal, WriteBehind
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+def a_call(n: int) -> list[w.Write]:
+    call_id = f"1795747054.{n}"
+    return [w.ensure(call_id, caller_number="13812345678"), w.update(call_id, route="menu"),
+            w.event(call_id, "route", {"route": "menu"}),
+            w.event(call_id, "prompt", {"prompt": "welcome"})]
+
+
+async def counts(sessions: Sessions) -> tuple[int, int]:
+    async with session_scope(sessions) as session:
+        found = [(await session.execute(select(func.count()).select_from(m))).scalar_one()
+                 for m in (Call, CallEvent)]
+    return found[0], found[1]
+
+
+def killed(writer: WriteBehind) -> None:
+    """What kill -9 leaves: the task gone mid-wait, nothing flushed, the journal as it is."""
+    assert writer._task is not None
+    writer._task.cancel()
+    assert writer.journal is not None
+    writer.journal.close()
+
+
+async def test_writes_return_at_once_and_are_committed_together(sessions: Sessions) -> None:
+    writer = WriteBehind(sessions, batch_delay=60)
+    for n in range(50):
+        writer.write(*a_call(n))
+
+    assert await counts(sessions) == (0, 0)  # nothing waited for a commit
+    await writer.flush()
+    assert await counts(sessions) == (50, 100)
+    await writer.close()
+
+
+async def test_a_killed_writers_journal_is_applied_once_at_the_next_start(
+        sessions: Sessions, tmp_path: Path) -> None:
+    first = WriteBehind(sessions, Journal(tmp_path / "journal"), batch_delay=60)
+    await first.open()
+    for n in range(3):
+        first.write(*a_call(n))
+    await asyncio.sleep(0)
+    killed(first)
+    assert await counts(sessions) == (0, 0)
+
+    second = WriteBehind(sessions, Journal(tmp_path / "journal"))
+    assert await second.open() == 12
+    second.write(*a_call(3))
+    await second.flush()
+    killed(second)  # everything committed: nothing left to apply again
+    third = WriteBehind(sessions, Journal(tmp_path / "journal"))
+
+    assert await third.open() == 0
+    assert await counts(sessions) == (4, 8)
+    # The first generation went once the second's writes were committed.
+    assert sorted(p.name for p in (tmp_path / "journal").iterdir()) == [
+        "00000002.jsonl", "00000003.jsonl"]
+    await third.close()
+
+
+async def test_a_write_the_database_refuses_sinks_no_other(
+        sessions: Sessions, caplog: pytest.LogCaptureFixture) -> None:
+    writer = WriteBehind(sessions)
+    # An event of a call that does not exist breaks the calls' foreign key.
+    writer.write(*a_call(1), w.event("no-such-call", "prompt", {}), *a_call(2))
+
+    with caplog.at_level(logging.ERROR, "ivr.writebehind"):
+        await writer.flush()
+
+    assert await counts(sessions) == (2, 4)
+    assert "call no-such-call: event not written" in caplog.text
+    await writer.close()
+
+
+async def test_jobs_run_after_the_writes_before_them_and_answer(sessions: Sessions) -> None:
+    writer = WriteBehind(sessions, batch_delay=60)
+    writer.write(*a_call(1))
+
+    async def read_back(session: AsyncSession) -> str:
+        call = await calls.get_call(session, "1795747054.1")
+        return call.route if call else "missing"
+
+    assert await asyncio.wait_for(writer.run(read_back), 5) == "menu"
+    await writer.close()
+
+
+async def test_a_locked_database_delays_writes_and_loses_none(
+        sessions: Sessions, db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    url = make_url(db_url)
+    if url.get_backend_name() != "sqlite":
+        pytest.skip("another process holding SQLite's write lock")
+    other = sqlite3.connect(str(url.database), isolation_level=None, timeout=0)
+    other.execute("BEGIN IMMEDIATE")
+    writer = WriteBehind(sessions, batch_delay=0.01)
+    writer.write(*a_call(1))
+
+    with caplog.at_level(logging.WARNING, "ivr.writebehind"):
+        await asyncio.sleep(6.5)  # past SQLite's busy timeout: the writer is refused
+        other.execute("ROLLBACK")
+        other.close()
+        await asyncio.wait_for(writer.flush(), 15)
+
+    assert await counts(sessions) == (1, 2)
+    assert "does not take the bridge's writes" in caplog.text
+    await writer.close()
