@@ -13,15 +13,16 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
 from agent_console.auth import Forbidden, Principal, console, require_role
 from agent_console.pages import render
-from agent_console.texts import ROLES
+from agent_console.texts import ADMIN, ROLES
 from hotline.catalog import TICKET_TYPES
 from hotline.db.base import session_scope
 from hotline.hours import court_today
+from hotline.privacy import mask_phone
 from hotline.timefmt import local_time
 from reports import (
     CALL_SETS,
@@ -42,13 +43,19 @@ from reports import (
     department_matters,
     department_rows,
     department_table,
+    hot_topics,
     load_period,
+    load_texts,
     logged_call_ids,
     matter_table,
     matters_list_table,
     matters_of,
     parse_period,
+    read_stop_words_text,
+    repeat_callers,
+    save_stop_words,
     scope_of,
+    stop_words,
     talk_seconds,
     unlogged_calls,
     wait_seconds,
@@ -57,6 +64,7 @@ from reports import (
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Principal, Depends(require_role(*ROLES))]
+Admin = Annotated[Principal, Depends(require_role(ADMIN))]
 
 KIND_LABELS = {"day": "日", "week": "周", "month": "月", "quarter": "季度", "year": "年",
                "range": "自定义"}
@@ -288,3 +296,51 @@ async def unlogged_page(request: Request, who: Staff, user_id: int,
         logged = await logged_call_ids(db, data)
     return _calls_page(request, who, period, "未登记来电",
                        unlogged_calls(data, logged, user_id), format)
+
+
+@router.get("/dashboard/topics")
+async def topics_page(request: Request, who: Staff, kind: PeriodKind = "month",
+                      first: str = "", last: str = "", term: str = "", call: str = "",
+                      format: str = "") -> Response:
+    """热点分析: recurring words and case numbers, repeat callers; with term= (or call=, a
+    repeat caller's call) the records behind one of them."""
+    scope = await _scope(request, who)
+    if not scope.centre:
+        raise Forbidden("role")
+    c = console(request)
+    period = _period(request, kind, first, last)
+    async with session_scope(c.sessions) as db:
+        data = await load_period(db, c.settings, period)
+        texts = await load_texts(db, period, c.settings.hours.timezone)
+    words, cases = hot_topics(texts, stop_words(c.settings.paths.data_dir))
+    repeats = repeat_callers(data.calls)
+    if call:
+        theirs = next((r.calls for r in repeats if call in {f.id for f in r.calls}), [])
+        return _calls_page(request, who, period, "重复来电", theirs, "")
+    if format == XLSX:
+        return _xlsx([Table("热点词语", ["词语", "提及记录数"],
+                            [[t.term, t.count] for t in words], period),
+                      Table("重复出现的案号", ["案号", "提及记录数"],
+                            [[t.term, t.count] for t in cases], period),
+                      Table("重复来电", ["来电号码", "本期来电", "7日内最多"],
+                            [[mask_phone(r.number), len(r.calls), r.most_in_window]
+                             for r in repeats], period, {"来电号码": "已隐去中间四位"})],
+                     "热点分析")
+    chosen = next((t for t in [*words, *cases] if t.term == term), None) if term else None
+    return render(request, "report_topics.html",
+                  **_context(request, who, period, words=words, cases=cases,
+                             repeats=repeats, chosen=chosen))
+
+
+@router.get("/admin/stop-words")
+async def stop_words_page(request: Request, who: Admin, saved: int = 0) -> Response:
+    text = read_stop_words_text(console(request).settings.paths.data_dir)
+    return render(request, "admin_stop_words.html", user=who.account,
+                  csrf_token=who.csrf_token, text=text, saved=bool(saved))
+
+
+@router.post("/admin/stop-words")
+async def save_stop_words_page(request: Request, who: Admin,
+                               text: Annotated[str, Form()] = "") -> Response:
+    save_stop_words(console(request).settings.paths.data_dir, text)
+    return RedirectResponse("/admin/stop-words?saved=1", status_code=303)

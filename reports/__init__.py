@@ -38,6 +38,16 @@ from reports.tables import (
     matters_list_table,
 )
 from reports.tables import text as table_text
+from reports.topics import (
+    RepeatCaller,
+    Topic,
+    hot_topics,
+    load_texts,
+    read_stop_words_text,
+    repeat_callers,
+    save_stop_words,
+    stop_words,
+)
 
 __all__ = [
     "ADMIN_SCOPE",
@@ -54,8 +64,10 @@ __all__ = [
     "MatterFigures",
     "Period",
     "PeriodData",
+    "RepeatCaller",
     "Scope",
     "Table",
+    "Topic",
     "abandon_seconds",
     "agent_rows",
     "agent_table",
@@ -68,14 +80,20 @@ __all__ = [
     "department_matters",
     "department_rows",
     "department_table",
+    "hot_topics",
     "load_period",
+    "load_texts",
     "logged_call_ids",
     "matter_table",
     "matters_list_table",
     "matters_of",
     "parse_period",
+    "read_stop_words_text",
+    "repeat_callers",
+    "save_stop_words",
     "save_xlsx",
     "scope_of",
+    "stop_words",
     "table_text",
     "talk_seconds",
     "unlogged_calls",

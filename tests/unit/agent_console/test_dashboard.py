@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agent_console.accounts import hash_password
 from hotline.db.base import session_scope
 from hotline.db.models import User
-from tests.unit.agent_console.conftest import PASSWORD, Clock, log_in
+from tests.unit.agent_console.conftest import PASSWORD, Clock, csrf_of, log_in
 from tests.unit.reports import month
 from tests.unit.reports.month import NOW, People
 
@@ -79,6 +79,8 @@ async def test_a_head_sees_only_their_department(client: httpx.AsyncClient,
     assert (await client.get(f"/scorecard/{people.dept_2}?{OCTOBER}")).status_code == 403
     assert (await client.get(f"/dashboard?{OCTOBER}")).status_code == 403
     assert (await client.get(f"/seats?{OCTOBER}")).status_code == 403
+    assert (await client.get(f"/dashboard/topics?{OCTOBER}")).status_code == 403
+    assert (await client.get("/admin/stop-words")).status_code == 403
 
 
 async def test_an_agent_sees_only_their_own_seat(client: httpx.AsyncClient,
@@ -134,3 +136,28 @@ async def test_a_drill_down_exports_the_calls_it_lists(client: httpx.AsyncClient
     rows = list(load_workbook(io.BytesIO(sheet.content)).active.iter_rows(values_only=True))
     assert rows[2][1] == "指标：排队放弃"
     assert sorted((r[0], r[5]) for r in rows[5:]) == [("c-ab3", 3), ("c-ab40", 40)]
+
+
+async def test_hot_topics_list_repeat_callers_masked(client: httpx.AsyncClient,
+                                                     people: People) -> None:
+    await log_in(client, "l1")
+    page = await client.get(f"/dashboard/topics?{OCTOBER}")
+
+    assert page.status_code == 200
+    assert "138****0000" in page.text and "13800000000" not in page.text
+    theirs = await client.get(f"/dashboard/topics?{OCTOBER}&call=c-ans1")
+    assert "共 10 通" in theirs.text
+
+
+async def test_the_administrator_edits_the_stop_words(client: httpx.AsyncClient,
+                                                      people: People) -> None:
+    await log_in(client, "adm")
+    form = await client.get("/admin/stop-words")
+    assert "您好" in form.text
+
+    saved = await client.post("/admin/stop-words", data={
+        "text": "您好\n立案材料\n", "csrf_token": csrf_of(form.text)})
+
+    assert saved.status_code == 303
+    again = await client.get(saved.headers["location"])
+    assert "立案材料" in again.text and "已保存" in again.text
