@@ -1,5 +1,6 @@
 """The call log (Art. 9): the agent's form for each call, their own list, and everyone's
-list for leaders and administrators. Pages and API check input with the same check_log.
+list for leaders and administrators. Pages and API file and change a log through the same
+workflows (file_log, change_log), which check input with check_log.
 
 The agent who saves a log owns it (Art. 6) and alone may change it (hotline.access decides;
 a refusal is a 403 here). Contact and ID numbers
@@ -18,9 +19,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import Console, Forbidden, Principal, console, require_role
-from agent_console.forms import Errors, Invalid, api_error, field_error, form_values
+from agent_console.forms import Errors, Invalid, Refused, field_error, form_values
 from agent_console.pages import render
-from agent_console.recordings import call_allowed, refuses_call
+from agent_console.recordings import call_allowed, check_call, not_your_call
+from agent_console.service import Actor, actor, attempt, transaction
 from agent_console.texts import (
     ADMIN,
     AGENT,
@@ -189,27 +191,37 @@ def _owns(who: Principal, log: CallLog) -> bool:
     return owns_log(who.account.id, who.account.role, log)
 
 
-# --- saving -----------------------------------------------------------------------------
+# --- the workflows, for pages and API alike ---------------------------------------------
 
-async def _save_new(c: Console, db: AsyncSession, who: Principal, fields: LogFields,
-                    call_id: str | None, consult: bool) -> CallLog:
-    """Create the log (and its consultation); Invalid when the judge is missing. The call,
-    if named, was checked first (refuses_call)."""
-    judge_id = await _todays_judge(c, db) if consult else None
-    log = await calllogs.create_log(db, fields, who.account.id, call_id or None, c.clock())
-    if judge_id is not None:
-        ticket = await consultations.send_consultation(
-            db, fields.question, who.account.id, judge_id, fields.contact, log.call_id,
-            c.clock())
-        await calllogs.link_ticket(db, log, ticket.id)
+async def file_log(by: Actor, raw: Mapping[str, str], call_id: str | None,
+                   consult: bool) -> CallLog:
+    """Save a new log of the call (checked first: check_call), and with consult its
+    question as a consultation to today's duty judge."""
+    await check_call(by, call_id)
+    fields = check_log(raw)
+    async with transaction(by) as db:
+        judge_id = await _todays_judge(by, db) if consult else None
+        log = await calllogs.create_log(db, fields, by.account.id, call_id or None, by.now())
+        if judge_id is not None:
+            ticket = await consultations.send_consultation(
+                db, fields.question, by.account.id, judge_id, fields.contact, log.call_id,
+                by.now())
+            await calllogs.link_ticket(db, log, ticket.id)
     return log
 
 
-async def _todays_judge(c: Console, db: AsyncSession) -> int:
-    judge = await roster.duty_judge_for(db, court_today(c.settings, c.clock()))
+async def _todays_judge(by: Actor, db: AsyncSession) -> int:
+    judge = await roster.duty_judge_for(db, court_today(by.c.settings, by.now()))
     if judge is None:
         raise Invalid({"consult": field_error("consult", "no_duty_judge")})
     return judge.id
+
+
+async def change_log(by: Actor, log_id: int, raw: Mapping[str, str]) -> CallLog:
+    """Change a log (its owner only)."""
+    async with transaction(by) as db:
+        log = await _owned_log(db, by.who, log_id)
+        return await calllogs.update_log(db, log, check_log(raw), by.now())
 
 
 async def _owned_log(db: AsyncSession, who: Principal, log_id: int) -> CallLog:
@@ -221,19 +233,14 @@ async def _owned_log(db: AsyncSession, who: Principal, log_id: int) -> CallLog:
     return log
 
 
-async def _row(db: AsyncSession, log: CallLog) -> LogRow:
-    row = await calllogs.log_row(db, log.id)
-    assert row is not None, "the log was just read or written in this session"
-    return row
-
-
 # --- pages ------------------------------------------------------------------------------
 
 def _form(request: Request, who: Principal, values: Mapping[str, str | None],
-          errors: Errors, status: int = 200, log_id: int | None = None,
+          refused: Refused | None = None, log_id: int | None = None,
           has_consultation: bool = False) -> Response:
-    return render(request, "calllog_form.html", status, user=who.account,
-                  csrf_token=who.csrf_token, values=values, errors=errors, log_id=log_id,
+    return render(request, "calllog_form.html", refused.status_code if refused else 200,
+                  user=who.account, csrf_token=who.csrf_token, values=values,
+                  errors=refused.errors if refused else {}, log_id=log_id,
                   has_consultation=has_consultation, labels=FIELD_LABELS,
                   kinds=CALLER_KIND_LABELS, services=SERVICES, outcomes=OUTCOME_LABELS)
 
@@ -241,54 +248,48 @@ def _form(request: Request, who: Principal, values: Mapping[str, str | None],
 @pages.get("/calls/log")
 async def new_log_form(request: Request, who: Writer, call: str = "") -> Response:
     values: dict[str, str | None] = {"call_id": call}
-    errors: Errors = {}
     if call:
-        found = await call_allowed(request, who, call)
+        found = await call_allowed(actor(request, who), call)
         if found is None:
-            errors["call"] = field_error("call", "not_your_call")
-            values["call_id"] = ""
-        else:
-            values["contact"] = found.caller_number
-    return _form(request, who, values, errors, 403 if errors else 200)
+            return _form(request, who, {"call_id": ""}, not_your_call())
+        values["contact"] = found.caller_number
+    return _form(request, who, values)
 
 
 @pages.post("/calls/log")
 async def save_new_log(request: Request, who: Writer) -> Response:
     values = await form_values(request, (*FIELDS, "call_id", "consult"))
-    c = console(request)
-    if await refuses_call(request, who, values["call_id"]):
-        # What was typed is kept; the link is dropped, so saving again saves it unlinked.
-        return _form(request, who, values | {"call_id": ""},
-                     {"call": field_error("call", "not_your_call")}, 403)
-    try:
-        fields = check_log(values)
-        async with session_scope(c.sessions) as db:
-            log = await _save_new(c, db, who, fields, values["call_id"], values["consult"] == "1")
-    except Invalid as refused:
-        return _form(request, who, values, refused.errors, 422)
-    return RedirectResponse(f"/calls/logs?saved={log.id}", status_code=303)
+    done = await attempt(file_log(actor(request, who), values, values["call_id"],
+                                  values["consult"] == "1"))
+    if isinstance(done, Refused):
+        # What was typed is kept; a refused call's link is dropped, so saving again saves
+        # the log unlinked.
+        dropped = {"call_id": ""} if "call" in done.errors else {}
+        return _form(request, who, values | dropped, done)
+    return RedirectResponse(f"/calls/logs?saved={done.id}", status_code=303)
+
+
+async def _edit_form(request: Request, who: Principal, log_id: int,
+                     typed: Mapping[str, str] | None = None,
+                     refused: Refused | None = None) -> Response:
+    async with session_scope(console(request).sessions) as db:
+        log = await _owned_log(db, who, log_id)
+    values = dict(typed) if typed else {name: getattr(log, name) for name in FIELDS}
+    return _form(request, who, values | {"call_id": log.call_id}, refused, log_id=log.id,
+                 has_consultation=log.ticket_id is not None)
 
 
 @pages.get("/calls/log/{log_id}")
 async def edit_log_form(request: Request, who: Writer, log_id: int) -> Response:
-    async with session_scope(console(request).sessions) as db:
-        log = await _owned_log(db, who, log_id)
-    values = {name: getattr(log, name) for name in FIELDS} | {"call_id": log.call_id}
-    return _form(request, who, values, {}, log_id=log.id,
-                 has_consultation=log.ticket_id is not None)
+    return await _edit_form(request, who, log_id)
 
 
 @pages.post("/calls/log/{log_id}")
 async def save_log(request: Request, who: Writer, log_id: int) -> Response:
     values = await form_values(request, FIELDS)
-    c = console(request)
-    async with session_scope(c.sessions) as db:
-        log = await _owned_log(db, who, log_id)
-        try:
-            await calllogs.update_log(db, log, check_log(values), c.clock())
-        except Invalid as refused:
-            return _form(request, who, values | {"call_id": log.call_id}, refused.errors, 422,
-                         log_id=log.id, has_consultation=log.ticket_id is not None)
+    done = await attempt(change_log(actor(request, who), log_id, values))
+    if isinstance(done, Refused):
+        return await _edit_form(request, who, log_id, values, done)
     return RedirectResponse(f"/calls/logs?saved={log_id}", status_code=303)
 
 
@@ -311,6 +312,14 @@ async def _list(request: Request, who: Principal) -> list[CallLogOut]:
 
 # --- API --------------------------------------------------------------------------------
 
+async def _shown(c: Console, who: Principal, log_id: int) -> CallLogOut:
+    async with session_scope(c.sessions) as db:
+        row = await calllogs.log_row(db, log_id)
+    if row is None:
+        raise HTTPException(404, MESSAGES["not_found"])
+    return CallLogOut.of(row, who, c.settings.hours.timezone)
+
+
 @api.get("/calllogs", summary="call logs: an agent's own; every agent's for leaders and "
                               "administrators (numbers masked for them)")
 async def api_list_logs(request: Request, who: Reader) -> list[CallLogOut]:
@@ -320,43 +329,24 @@ async def api_list_logs(request: Request, who: Reader) -> list[CallLogOut]:
 @api.post("/calllogs", status_code=201, summary="log a call (agents); 422 names each wrong "
                                                 "field in detail.errors")
 async def api_create_log(request: Request, who: Writer, body: CallLogIn) -> CallLogOut:
-    c = console(request)
-    if await refuses_call(request, who, body.call_id):
-        raise Forbidden("not_your_call")
-    try:
-        fields = check_log(body.model_dump(include=set(FIELDS)))
-        async with session_scope(c.sessions) as db:
-            log = await _save_new(c, db, who, fields, body.call_id, body.send_to_duty_judge)
-            row = await _row(db, log)
-    except Invalid as refused:
-        raise api_error(refused.errors) from None
-    return CallLogOut.of(row, who, c.settings.hours.timezone)
+    log = await file_log(actor(request, who), body.model_dump(include=set(FIELDS)),
+                         body.call_id, body.send_to_duty_judge)
+    return await _shown(console(request), who, log.id)
 
 
 @api.get("/calllogs/{log_id}", summary="one call log (its owner, leaders, administrators)")
 async def api_get_log(request: Request, who: Reader, log_id: int) -> CallLogOut:
-    c = console(request)
-    async with session_scope(c.sessions) as db:
+    async with session_scope(console(request).sessions) as db:
         log = await calllogs.get_log(db, log_id)
         if log is None:
             raise HTTPException(404, MESSAGES["not_found"])
         if not may_read_log(who.account.id, who.account.role, log):
             raise Forbidden("not_owner")
-        row = await _row(db, log)
-    return CallLogOut.of(row, who, c.settings.hours.timezone)
+    return await _shown(console(request), who, log_id)
 
 
 @api.put("/calllogs/{log_id}", summary="change a call log (its owner only)")
 async def api_update_log(request: Request, who: Writer, log_id: int,
                          body: CallLogIn) -> CallLogOut:
-    c = console(request)
-    async with session_scope(c.sessions) as db:
-        log = await _owned_log(db, who, log_id)
-        try:
-            await calllogs.update_log(db, log, check_log(body.model_dump(include=set(FIELDS))),
-                                      c.clock())
-        except Invalid as refused:
-            raise api_error(refused.errors) from None
-        row = await _row(db, log)
-    return CallLogOut.of(row, who, c.settings.hours.timezone)
-
+    await change_log(actor(request, who), log_id, body.model_dump(include=set(FIELDS)))
+    return await _shown(console(request), who, log_id)

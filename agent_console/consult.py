@@ -13,10 +13,11 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_console.auth import Console, Forbidden, Principal, console, require_role
-from agent_console.forms import Errors, Invalid, api_error, field_error, form_values
+from agent_console.auth import Console, Principal, console, require_role
+from agent_console.forms import Errors, Invalid, Refused, field_error, form_values
 from agent_console.pages import render
-from agent_console.recordings import refuses_call
+from agent_console.recordings import check_call
+from agent_console.service import Actor, Refusals, actor, attempt, transaction
 from agent_console.texts import (
     AGENT,
     CONSULTATION_STATUS_LABELS,
@@ -96,37 +97,43 @@ def _text(field: str, raw: str, errors: Errors) -> str:
     return value
 
 
-async def send(c: Console, db: AsyncSession, who: Principal, raw: Mapping[str, str | None]
-               ) -> Ticket:
-    """Check the question and send it to today's duty judge; Invalid naming the field."""
+async def send(by: Actor, raw: Mapping[str, str | None]) -> Ticket:
+    """Check the question (and the call it names: check_call) and send it to today's duty
+    judge."""
+    call_id = (raw.get("call_id") or "").strip() or None
+    await check_call(by, call_id)
     errors: Errors = {}
     question = _text("question", raw.get("question") or "", errors)
     contact = (raw.get("contact") or "").strip()
     if len(contact) > 40:
         errors["contact"] = field_error("contact", "too_long", limit=40)
-    call_id = (raw.get("call_id") or "").strip() or None  # checked first: refuses_call
-    judge = await roster.duty_judge_for(db, court_today(c.settings, c.clock()))
-    if judge is None:
-        errors["consult"] = field_error("consult", "no_duty_judge")
-    if errors or judge is None:
-        raise Invalid(errors)
-    return await consultations.send_consultation(db, question, who.account.id, judge.id,
-                                                 contact, call_id, c.clock())
+    async with transaction(by) as db:
+        judge = await roster.duty_judge_for(db, court_today(by.c.settings, by.now()))
+        if judge is None:
+            errors["consult"] = field_error("consult", "no_duty_judge")
+        if errors or judge is None:
+            raise Invalid(errors)
+        return await consultations.send_consultation(db, question, by.account.id, judge.id,
+                                                     contact, call_id, by.now())
 
 
-async def answer(c: Console, db: AsyncSession, who: Principal, ticket_id: int,
-                 raw: str) -> Ticket:
+async def answer(by: Actor, ticket_id: int, raw: str) -> Ticket:
     errors: Errors = {}
     text = _text("answer", raw, errors)
     if errors:
         raise Invalid(errors)
-    try:
-        return await consultations.answer_consultation(db, ticket_id, who.account.id, text,
-                                                       c.clock())
-    except ConsultationError as refused:
-        if refused.reason == "not_found":
-            raise HTTPException(404, MESSAGES["not_found"]) from None
-        raise Invalid({"answer": MESSAGES["consultation_answered"]}) from None
+    async with transaction(by, ANSWER_REFUSALS) as db:
+        return await consultations.answer_consultation(db, ticket_id, by.account.id, text,
+                                                       by.now())
+
+
+def _not_answerable(refused: ConsultationError) -> Exception:
+    if refused.reason == "not_found":
+        return HTTPException(404, MESSAGES["not_found"])
+    return Invalid({"answer": MESSAGES["consultation_answered"]})
+
+
+ANSWER_REFUSALS: Refusals = {ConsultationError: _not_answerable}
 
 
 async def _list(c: Console, db: AsyncSession, who: Principal) -> list[ConsultationOut]:
@@ -139,16 +146,17 @@ async def _list(c: Console, db: AsyncSession, who: Principal) -> list[Consultati
 
 # --- pages ------------------------------------------------------------------------------
 
-async def _agent_page(request: Request, who: Principal, status: int = 200,
-                      values: Mapping[str, str | None] | None = None,
-                      errors: Errors | None = None, sent: str = "") -> Response:
+async def _agent_page(request: Request, who: Principal, refused: Refused | None = None,
+                      values: Mapping[str, str | None] | None = None, sent: str = ""
+                      ) -> Response:
     c = console(request)
     async with session_scope(c.sessions) as db:
         items = await _list(c, db, who)
         judge = await roster.duty_judge_for(db, court_today(c.settings, c.clock()))
-    return render(request, "consultations.html", status, user=who.account,
-                  csrf_token=who.csrf_token, items=items, judge=judge, values=values or {},
-                  errors=errors or {}, labels=FIELD_LABELS, sent=sent)
+    return render(request, "consultations.html", refused.status_code if refused else 200,
+                  user=who.account, csrf_token=who.csrf_token, items=items, judge=judge,
+                  values=values or {}, errors=refused.errors if refused else {},
+                  labels=FIELD_LABELS, sent=sent)
 
 
 @pages.get("/consultations")
@@ -161,27 +169,24 @@ async def consultations_page(request: Request, who: Agent, call: str = "", conta
 @pages.post("/consultations")
 async def send_page(request: Request, who: Agent) -> Response:
     values = await form_values(request, ("question", "contact", "call_id"))
-    c = console(request)
-    if await refuses_call(request, who, (values["call_id"] or "").strip()):
-        return await _agent_page(request, who, 403, values | {"call_id": ""},
-                                 {"call": field_error("call", "not_your_call")})
-    try:
-        async with session_scope(c.sessions) as db:
-            ticket = await send(c, db, who, values)
-    except Invalid as refused:
-        return await _agent_page(request, who, 422, values, refused.errors)
-    return RedirectResponse(f"/consultations?sent={ticket.reference}", status_code=303)
+    done = await attempt(send(actor(request, who), values))
+    if isinstance(done, Refused):
+        dropped = {"call_id": ""} if "call" in done.errors else {}
+        return await _agent_page(request, who, done, values | dropped)
+    return RedirectResponse(f"/consultations?sent={done.reference}", status_code=303)
 
 
-async def _judge_page(request: Request, who: Principal, status: int = 200,
-                      errors: dict[int, Errors] | None = None,
-                      typed: dict[int, str] | None = None) -> Response:
+async def _judge_page(request: Request, who: Principal, ticket_id: int | None = None,
+                      refused: Refused | None = None, typed: str = "") -> Response:
+    """The judge's consultations; after a refused answer, its errors and the answer as
+    typed beside that consultation."""
     c = console(request)
     async with session_scope(c.sessions) as db:
         items = await _list(c, db, who)
-    return render(request, "judge_consultations.html", status, user=who.account,
-                  csrf_token=who.csrf_token, items=items, errors=errors or {},
-                  typed=typed or {})
+    errors = {ticket_id: refused.errors} if refused and ticket_id is not None else {}
+    return render(request, "judge_consultations.html", refused.status_code if refused else 200,
+                  user=who.account, csrf_token=who.csrf_token, items=items, errors=errors,
+                  typed={ticket_id: typed} if errors else {})
 
 
 @pages.get("/judge/consultations")
@@ -192,17 +197,18 @@ async def judge_page(request: Request, who: Judge) -> Response:
 @pages.post("/judge/consultations/{ticket_id}/answer")
 async def answer_page(request: Request, who: Judge, ticket_id: int) -> Response:
     values = await form_values(request, ("answer",))
-    c = console(request)
-    try:
-        async with session_scope(c.sessions) as db:
-            await answer(c, db, who, ticket_id, values["answer"])
-    except Invalid as refused:
-        return await _judge_page(request, who, 422, {ticket_id: refused.errors},
-                                 {ticket_id: values["answer"]})
+    done = await attempt(answer(actor(request, who), ticket_id, values["answer"]))
+    if isinstance(done, Refused):
+        return await _judge_page(request, who, ticket_id, done, values["answer"])
     return RedirectResponse("/judge/consultations", status_code=303)
 
 
 # --- API --------------------------------------------------------------------------------
+
+async def _shown(c: Console, who: Principal, ticket: Ticket) -> ConsultationOut:
+    async with session_scope(c.sessions) as db:
+        return await _out(db, ticket, who, c.settings.hours.timezone)
+
 
 @api.get("/consultations", summary="consultations: those an agent sent, or those assigned "
                                    "to the duty judge asking")
@@ -215,25 +221,13 @@ async def api_list(request: Request, who: Either) -> list[ConsultationOut]:
 @api.post("/consultations", status_code=201,
           summary="send a question to today's duty judge (agents)")
 async def api_send(request: Request, who: Agent, body: ConsultationIn) -> ConsultationOut:
-    c = console(request)
-    if await refuses_call(request, who, (body.call_id or "").strip()):
-        raise Forbidden("not_your_call")
-    try:
-        async with session_scope(c.sessions) as db:
-            ticket = await send(c, db, who, body.model_dump())
-            return await _out(db, ticket, who, c.settings.hours.timezone)
-    except Invalid as refused:
-        raise api_error(refused.errors) from None
+    ticket = await send(actor(request, who), body.model_dump())
+    return await _shown(console(request), who, ticket)
 
 
 @api.post("/consultations/{ticket_id}/answer",
           summary="answer a consultation assigned to you (duty judges)")
 async def api_answer(request: Request, who: Judge, ticket_id: int,
                      body: AnswerIn) -> ConsultationOut:
-    c = console(request)
-    try:
-        async with session_scope(c.sessions) as db:
-            ticket = await answer(c, db, who, ticket_id, body.answer)
-            return await _out(db, ticket, who, c.settings.hours.timezone)
-    except Invalid as refused:
-        raise api_error(refused.errors) from None
+    ticket = await answer(actor(request, who), ticket_id, body.answer)
+    return await _shown(console(request), who, ticket)

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import Principal, console, require_role
-from agent_console.forms import Errors, Invalid, api_error, field_error, form_values
+from agent_console.forms import Errors, Invalid, Refused, field_error, form_values
 from agent_console.pages import render
+from agent_console.service import Actor, Refusals, actor, attempt, transaction
 from agent_console.texts import ADMIN, FIELD_LABELS, MESSAGES, ROLE_LABELS
 from hotline.db import departments as db_departments
 from hotline.db.base import session_scope
@@ -66,25 +66,40 @@ def _errors(invalid: DepartmentInvalid) -> Errors:
             for field, kind in invalid.errors.items()}
 
 
-async def _save(db: AsyncSession, body: DepartmentIn, department_id: int | None = None
-                ) -> Department:
-    try:
+# --- the workflows, for pages and API alike ---------------------------------------------
+
+def _not_found(_missing: LookupError) -> HTTPException:
+    return HTTPException(404, MESSAGES["not_found"])
+
+
+def _bad_mobile(wrong: ValueError) -> Invalid:
+    return Invalid({"mobile": field_error("mobile", str(wrong))})
+
+
+SAVE_REFUSALS: Refusals = {DepartmentInvalid: lambda refused: Invalid(_errors(refused)),
+                           LookupError: _not_found}
+MOBILE_REFUSALS: Refusals = {ValueError: _bad_mobile, LookupError: _not_found}
+
+
+async def save(by: Actor, body: DepartmentIn, department_id: int | None = None
+               ) -> Department:
+    """Add a department, or change the one with department_id."""
+    async with transaction(by, SAVE_REFUSALS) as db:
         return await db_departments.save_department(
             db, body.name, handler_id=body.handler_id, head_id=body.head_id,
             leader_id=body.leader_id, active=body.active, department_id=department_id)
-    except DepartmentInvalid as refused:
-        raise Invalid(_errors(refused)) from None
-    except LookupError:
-        raise HTTPException(404, MESSAGES["not_found"]) from None
 
 
-async def _set_mobile(db: AsyncSession, user_id: int, mobile: str) -> User:
-    try:
+async def remove(by: Actor, department_id: int) -> bool:
+    """Remove a department (its tickets keep their history); False when there is none."""
+    async with transaction(by) as db:
+        return await db_departments.delete_department(db, department_id)
+
+
+async def set_mobile(by: Actor, user_id: int, mobile: str) -> User:
+    """The mobile number a user's notices go to by SMS ("" for none)."""
+    async with transaction(by, MOBILE_REFUSALS) as db:
         return await db_departments.set_mobile(db, user_id, mobile)
-    except ValueError as wrong:
-        raise Invalid({"mobile": field_error("mobile", str(wrong))}) from None
-    except LookupError:
-        raise HTTPException(404, MESSAGES["not_found"]) from None
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -135,29 +150,24 @@ async def departments_page(request: Request, who: Admin, edit: int | None = None
 @pages.post("/admin/departments")
 async def save_page(request: Request, who: Admin, edit: int | None = None) -> Response:
     values = await form_values(request, FIELDS)
-    try:
-        async with session_scope(console(request).sessions) as db:
-            await _save(db, _from_form(values), edit)
-    except Invalid as refused:
-        return await _page(request, who, 422, values, refused.errors, editing=edit)
+    done = await attempt(save(actor(request, who), _from_form(values), edit))
+    if isinstance(done, Refused):
+        return await _page(request, who, done.status_code, values, done.errors, editing=edit)
     return RedirectResponse("/admin/departments?saved=1", status_code=303)
 
 
 @pages.post("/admin/departments/{department_id}/delete")
 async def delete_page(request: Request, who: Admin, department_id: int) -> Response:
-    async with session_scope(console(request).sessions) as db:
-        await db_departments.delete_department(db, department_id)
+    await remove(actor(request, who), department_id)
     return RedirectResponse("/admin/departments?saved=1", status_code=303)
 
 
 @pages.post("/admin/users/{user_id}/mobile")
 async def mobile_page(request: Request, who: Admin, user_id: int) -> Response:
     values = await form_values(request, ("mobile",))
-    try:
-        async with session_scope(console(request).sessions) as db:
-            await _set_mobile(db, user_id, values["mobile"])
-    except Invalid as refused:
-        return await _page(request, who, 422, mobile_errors={user_id: refused.errors},
+    done = await attempt(set_mobile(actor(request, who), user_id, values["mobile"]))
+    if isinstance(done, Refused):
+        return await _page(request, who, done.status_code, mobile_errors={user_id: done.errors},
                            mobile_typed={user_id: values["mobile"]})
     return RedirectResponse("/admin/departments?saved=1#mobiles", status_code=303)
 
@@ -172,37 +182,24 @@ async def api_list(request: Request, who: Admin) -> list[DepartmentOut]:
 
 @api.post("/departments", status_code=201, summary="add a department (administrators)")
 async def api_create(request: Request, who: Admin, body: DepartmentIn) -> DepartmentOut:
-    try:
-        async with session_scope(console(request).sessions) as db:
-            return _out(await _save(db, body))
-    except Invalid as refused:
-        raise api_error(refused.errors) from None
+    return _out(await save(actor(request, who), body))
 
 
 @api.put("/departments/{department_id}", summary="change a department (administrators)")
 async def api_update(request: Request, who: Admin, department_id: int,
                      body: DepartmentIn) -> DepartmentOut:
-    try:
-        async with session_scope(console(request).sessions) as db:
-            return _out(await _save(db, body, department_id))
-    except Invalid as refused:
-        raise api_error(refused.errors) from None
+    return _out(await save(actor(request, who), body, department_id))
 
 
 @api.delete("/departments/{department_id}", status_code=204,
             summary="remove a department; its tickets keep their history")
 async def api_delete(request: Request, who: Admin, department_id: int) -> Response:
-    async with session_scope(console(request).sessions) as db:
-        if not await db_departments.delete_department(db, department_id):
-            raise HTTPException(404, MESSAGES["not_found"])
+    if not await remove(actor(request, who), department_id):
+        raise HTTPException(404, MESSAGES["not_found"])
     return Response(status_code=204)
 
 
 @api.put("/users/{user_id}/mobile", summary="set the mobile number a user's notices go to")
 async def api_mobile(request: Request, who: Admin, user_id: int, body: MobileIn) -> MobileOut:
-    try:
-        async with session_scope(console(request).sessions) as db:
-            user = await _set_mobile(db, user_id, body.mobile)
-            return MobileOut(user_id=user.id, username=user.username, mobile=user.mobile)
-    except Invalid as refused:
-        raise api_error(refused.errors) from None
+    user = await set_mobile(actor(request, who), user_id, body.mobile)
+    return MobileOut(user_id=user.id, username=user.username, mobile=user.mobile)

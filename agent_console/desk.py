@@ -9,12 +9,13 @@ import json
 from collections.abc import AsyncIterator, Awaitable
 from typing import Annotated, Any, Literal, cast
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from agent_console.accounts import Account
 from agent_console.auth import Principal, console, require_role
+from agent_console.forms import Refused
 from agent_console.live import LiveDesk, SeatCall
 from agent_console.pages import render
 from agent_console.texts import AGENT, MESSAGES, PAUSE_REASONS
@@ -34,13 +35,13 @@ def live(request: Request) -> tuple[LiveDesk, PbxControl]:
     """The live desk and its PBX control; 503 when the console runs without a PBX."""
     desk = cast(LiveDesk | None, getattr(request.app.state, "live", None))
     if desk is None or desk.control is None:
-        raise HTTPException(503, MESSAGES["pbx_down"])
+        raise Refused(503, MESSAGES["pbx_down"])
     return desk, desk.control
 
 
 def _extension(account: Account) -> str:
     if not account.extension:
-        raise HTTPException(409, MESSAGES["no_extension"])
+        raise Refused(409, MESSAGES["no_extension"])
     return account.extension
 
 
@@ -50,7 +51,7 @@ async def _control(step: Awaitable[None]) -> None:
     try:
         await step
     except ControlError as exc:
-        raise HTTPException(502, str(exc)) from exc
+        raise Refused(502, str(exc)) from exc
 
 
 class PresenceRequest(BaseModel):
@@ -75,7 +76,7 @@ async def set_presence(request: Request, body: PresenceRequest, who: Agent) -> P
         await _control(desk.sign_out(account.id, ext, now))
     elif body.action == "pause":
         if body.reason not in PAUSE_REASONS:
-            raise HTTPException(422, MESSAGES["pause_reason"])
+            raise Refused(422, MESSAGES["pause_reason"])
         await _control(desk.pause(account.id, ext, body.reason, now))
     else:
         await _control(desk.resume(account.id, ext, now))
@@ -143,14 +144,14 @@ async def _duty_judge(request: Request) -> tuple[str, str]:
     async with session_scope(c.sessions) as session:
         judge = await duty_judge_for(session, court_today(c.settings, c.clock()))
     if judge is None or not judge.extension:
-        raise HTTPException(409, MESSAGES["no_duty_judge"])
+        raise Refused(409, MESSAGES["no_duty_judge"])
     return judge.display_name or judge.username, judge.extension
 
 
 def _call_on_seat(desk: LiveDesk, ext: str) -> SeatCall:
     call = desk.calls.get(ext)
     if call is None or call.state not in {"connected", "consulting"}:
-        raise HTTPException(409, MESSAGES["no_call"])
+        raise Refused(409, MESSAGES["no_call"])
     return call
 
 

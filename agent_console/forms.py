@@ -1,8 +1,10 @@
-"""What every work page and its API twin share: reading a form, and errors that name the
-field in Chinese (texts.FIELD_LABELS / FIELD_ERRORS).
+"""What every work page and its API twin share: reading a form, errors that name the field
+in Chinese (texts.FIELD_LABELS / FIELD_ERRORS), and the one refusal a workflow raises
+(Refused; Invalid for wrong fields), with the JSON the API answers for it.
 
-A page re-renders its form with the errors beside the fields and every value as typed;
-the API answers 422 with {"detail": {"message": ..., "errors": {field: message}}}.
+A page re-renders its form with the errors beside the fields and every value as typed
+(agent_console.service.attempt); the API answers 422 with
+{"detail": {"message": ..., "errors": {field: message}}}, or a message for other refusals.
 """
 
 from __future__ import annotations
@@ -18,20 +20,31 @@ from agent_console.texts import FIELD_ERRORS, FIELD_LABELS, MESSAGES
 Errors = dict[str, str]
 
 
-def field_error(field: str, kind: str, **values: object) -> str:
-    return FIELD_ERRORS[kind].format(label=FIELD_LABELS[field], **values)
+class Refused(HTTPException):
+    """A workflow's no. status: the API's status code (the page's too); message: why, for a
+    page's banner; errors: each wrong field's message, shown beside the field.
+
+    An HTTPException, so the API just lets it go: {"detail": message}, or for field
+    errors alone {"detail": {"message": MESSAGES["fix_fields"], "errors": errors}};
+    detail=... names another body where an API has always answered one (the phones API)."""
+
+    def __init__(self, status: int, message: str = "", errors: Errors | None = None,
+                 *, detail: Any = None) -> None:
+        self.message, self.errors = message, dict(errors or {})
+        if detail is None and errors is not None and not message:
+            detail = {"message": MESSAGES["fix_fields"], "errors": self.errors}
+        super().__init__(status, message if detail is None else detail)
 
 
-class Invalid(Exception):
-    """Input refused; errors maps each wrong field to its Chinese message."""
+class Invalid(Refused):
+    """Input refused (422); errors maps each wrong field to its Chinese message."""
 
     def __init__(self, errors: Errors) -> None:
-        super().__init__(", ".join(errors))
-        self.errors = errors
+        super().__init__(422, errors=errors)
 
 
-def api_error(errors: Errors) -> HTTPException:
-    return HTTPException(422, {"message": MESSAGES["fix_fields"], "errors": errors})
+def field_error(field: str, kind: str, **values: object) -> str:
+    return FIELD_ERRORS[kind].format(label=FIELD_LABELS[field], **values)
 
 
 async def form_values(request: Request, names: tuple[str, ...]) -> dict[str, str]:

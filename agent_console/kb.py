@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import Principal, console, require_role
-from agent_console.forms import Errors, Invalid, api_error, field_error, form_values
+from agent_console.forms import Errors, Invalid, Refused, field_error, form_values
 from agent_console.pages import render
+from agent_console.service import Actor, actor, attempt, transaction
 from agent_console.texts import ADMIN, FIELD_LABELS, ROLES
 from hotline.db import knowledge
 from hotline.db.base import session_scope
@@ -59,7 +60,7 @@ async def search(db: AsyncSession, q: str, include_inactive: bool) -> list[Knowl
     return await knowledge.search_entries(db, q, RESULTS, include_inactive)
 
 
-async def save(db: AsyncSession, raw: Mapping[str, str], active: bool) -> bool:
+async def save(by: Actor, raw: Mapping[str, str], active: bool) -> KnowledgeEntry:
     """Create or change the entry with this title; Invalid naming each wrong field."""
     values = {name: raw.get(name, "").strip() for name in ENTRY_FIELDS}
     errors: Errors = {}
@@ -73,21 +74,26 @@ async def save(db: AsyncSession, raw: Mapping[str, str], active: bool) -> bool:
         errors["menu_key"] = field_error("menu_key", "choose")
     if errors:
         raise Invalid(errors)
-    return await knowledge.upsert_entry(db, values["title"], values["answer"],
-                                        values["menu_key"], values["category"], active)
+    title = values["title"]
+    async with transaction(by) as db:
+        await knowledge.upsert_entry(db, title, values["answer"], values["menu_key"],
+                                     values["category"], active)
+        found = [e for e in await knowledge.search_entries(db, title, RESULTS, True)
+                 if e.title == title]
+    return found[0]
 
 
 # --- pages ------------------------------------------------------------------------------
 
-async def _page(request: Request, who: Principal, q: str, status: int = 200,
-                values: Mapping[str, str] | None = None, errors: Errors | None = None,
-                saved: str = "") -> Response:
+async def _page(request: Request, who: Principal, q: str, refused: Refused | None = None,
+                values: Mapping[str, str] | None = None, saved: str = "") -> Response:
     admin = who.account.role == ADMIN
     async with session_scope(console(request).sessions) as db:
         entries = await search(db, q, include_inactive=admin)
-    return render(request, "kb.html", status, user=who.account, csrf_token=who.csrf_token,
-                  q=q, entries=entries, admin=admin, values=values or {"active": "1"},
-                  errors=errors or {}, labels=FIELD_LABELS, saved=saved,
+    return render(request, "kb.html", refused.status_code if refused else 200,
+                  user=who.account, csrf_token=who.csrf_token, q=q, entries=entries,
+                  admin=admin, values=values or {"active": "1"},
+                  errors=refused.errors if refused else {}, labels=FIELD_LABELS, saved=saved,
                   menu_keys={key: key for key in MENU_KEYS})
 
 
@@ -99,11 +105,9 @@ async def kb_page(request: Request, who: Anyone, q: str = "", saved: str = "") -
 @pages.post("/admin/kb")
 async def kb_save(request: Request, who: Admin) -> Response:
     values = await form_values(request, (*ENTRY_FIELDS, "active"))
-    try:
-        async with session_scope(console(request).sessions) as db:
-            await save(db, values, values["active"] == "1")
-    except Invalid as refused:
-        return await _page(request, who, "", 422, values, refused.errors)
+    done = await attempt(save(actor(request, who), values, values["active"] == "1"))
+    if isinstance(done, Refused):
+        return await _page(request, who, "", done, values)
     return RedirectResponse("/kb?saved=1", status_code=303)
 
 
@@ -118,12 +122,6 @@ async def api_search(request: Request, who: Anyone, q: str = "") -> list[EntryOu
 
 
 @api.put("/kb", summary="create or change the entry with this title (administrators)")
-async def api_save(request: Request, _who: Admin, body: EntryIn) -> EntryOut:
-    async with session_scope(console(request).sessions) as db:
-        try:
-            await save(db, body.model_dump(include=set(ENTRY_FIELDS)), body.active)
-        except Invalid as refused:
-            raise api_error(refused.errors) from None
-        found = [e for e in await knowledge.search_entries(db, body.title.strip(), RESULTS, True)
-                 if e.title == body.title.strip()]
-    return EntryOut.of(found[0])
+async def api_save(request: Request, who: Admin, body: EntryIn) -> EntryOut:
+    raw = body.model_dump(include=set(ENTRY_FIELDS))
+    return EntryOut.of(await save(actor(request, who), raw, body.active))

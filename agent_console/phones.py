@@ -11,14 +11,15 @@ import logging
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 import pbx
 from agent_console.auth import Console, Principal, console, require_role
-from agent_console.live import pbx_control
+from agent_console.forms import Refused
 from agent_console.pages import render
+from agent_console.service import Actor, Refusals, actor, attempt, transaction
 from agent_console.texts import ADMIN
 from hotline.db import phones as phones_db
 from hotline.db.base import session_scope
@@ -70,24 +71,33 @@ async def _apply(c: Console, control: pbx.PbxControl | None, leave_queue: list[s
     return True
 
 
-async def add(c: Console, control: pbx.PbxControl | None, extension: str, kind: str,
-              label: str) -> Outcome:
-    async with session_scope(c.sessions) as db:
+def _refused(exc: phones_db.PhoneError) -> Refused:
+    """404 for a phone that does not exist, else 422; the API's detail is {field, message},
+    and the page shows the same."""
+    status = 404 if isinstance(exc, phones_db.PhoneNotFound) else 422
+    return Refused(status, exc.message, {exc.field: exc.message},
+                   detail={"field": exc.field, "message": exc.message})
+
+
+PHONE_REFUSALS: Refusals = {phones_db.PhoneError: _refused}
+
+
+async def add(by: Actor, extension: str, kind: str, label: str) -> Outcome:
+    async with transaction(by, PHONE_REFUSALS) as db:
         phone = await phones_db.add_phone(db, extension, kind, label)
     log.info("phone %s (%s) added", phone.extension, phone.kind)
-    reloaded = await _apply(c, control, [])
+    reloaded = await _apply(by.c, by.control, [])
     return _outcome(phone, reloaded, TEXTS["added"], phone.password)
 
 
-async def change(c: Console, control: pbx.PbxControl | None, extension: str,
-                 action: Action) -> Outcome:
-    async with session_scope(c.sessions) as db:
+async def change(by: Actor, extension: str, action: Action) -> Outcome:
+    async with transaction(by, PHONE_REFUSALS) as db:
         if action == "reset-password":
             phone = await phones_db.reset_password(db, extension)
         else:
             phone = await phones_db.set_enabled(db, extension, action == "enable")
     log.info("phone %s: %s", phone.extension, action)
-    reloaded = await _apply(c, control, [phone.extension] if action == "disable" else [])
+    reloaded = await _apply(by.c, by.control, [phone.extension] if action == "disable" else [])
     password = phone.password if action == "reset-password" else None
     return _outcome(phone, reloaded, TEXTS[action], password)
 
@@ -113,14 +123,13 @@ async def listing(c: Console) -> tuple[list[Phone], dict[str, str] | None]:
 
 # --- the page ---------------------------------------------------------------------------
 
-async def _page(request: Request, who: Principal, status_code: int = 200, *,
-                form: dict[str, str] | None = None, error: phones_db.PhoneError | None = None,
-                outcome: Outcome | None = None) -> Response:
+async def _page(request: Request, who: Principal, refused: Refused | None = None, *,
+                form: dict[str, str] | None = None, outcome: Outcome | None = None) -> Response:
     rows, contacts = await listing(console(request))
-    return render(request, "admin_phones.html", status_code, user=who.account,
-                  csrf_token=who.csrf_token, phones=rows, contacts=contacts,
+    return render(request, "admin_phones.html", refused.status_code if refused else 200,
+                  user=who.account, csrf_token=who.csrf_token, phones=rows, contacts=contacts,
                   kinds=phones_db.KINDS, form=form or {"kind": phones_db.SEAT},
-                  error=error, outcome=outcome)
+                  error=refused.detail if refused else None, outcome=outcome)
 
 
 @router.get("/admin/phones", include_in_schema=False)
@@ -133,23 +142,21 @@ async def phones_add_form(request: Request, who: Admin,
                           extension: Annotated[str, Form()] = "",
                           kind: Annotated[str, Form()] = "",
                           label: Annotated[str, Form()] = "") -> Response:
-    try:
-        outcome = await add(console(request), pbx_control(request), extension, kind, label)
-    except phones_db.PhoneError as exc:
+    done = await attempt(add(actor(request, who), extension, kind, label))
+    if isinstance(done, Refused):
         # The form comes back as typed, the field at fault named.
         form = {"extension": extension, "kind": kind, "label": label}
-        return await _page(request, who, 422, form=form, error=exc)
-    return await _page(request, who, outcome=outcome)
+        return await _page(request, who, done, form=form)
+    return await _page(request, who, outcome=done)
 
 
 @router.post("/admin/phones/{extension}/{action}", include_in_schema=False)
 async def phones_change_form(request: Request, who: Admin, extension: str,
                              action: Action) -> Response:
-    try:
-        outcome = await change(console(request), pbx_control(request), extension, action)
-    except phones_db.PhoneError as exc:
-        return await _page(request, who, 404, error=exc)
-    return await _page(request, who, outcome=outcome)
+    done = await attempt(change(actor(request, who), extension, action))
+    if isinstance(done, Refused):
+        return await _page(request, who, done)
+    return await _page(request, who, outcome=done)
 
 
 # --- the API ----------------------------------------------------------------------------
@@ -188,11 +195,6 @@ class ChangeOut(BaseModel):
     message: str
 
 
-def _api_error(exc: phones_db.PhoneError) -> HTTPException:
-    status = 404 if isinstance(exc, phones_db.PhoneNotFound) else 422
-    return HTTPException(status, {"field": exc.field, "message": exc.message})
-
-
 def _change_out(outcome: Outcome) -> ChangeOut:
     return ChangeOut(phone=PhoneOut.of(outcome.phone, None), password=outcome.password,
                      reloaded=outcome.reloaded, message=outcome.message)
@@ -206,22 +208,13 @@ async def api_phones(request: Request, _who: Admin) -> list[PhoneOut]:
 
 @router.post("/api/phones", summary="add a phone; the answer holds its new password (admins)",
              responses={422: {"description": "detail: {field, message}"}})
-async def api_add_phone(request: Request, _who: Admin, body: PhoneIn) -> ChangeOut:
-    try:
-        outcome = await add(console(request), pbx_control(request), body.extension, body.kind,
-                            body.label)
-    except phones_db.PhoneError as exc:
-        raise _api_error(exc) from None
-    return _change_out(outcome)
+async def api_add_phone(request: Request, who: Admin, body: PhoneIn) -> ChangeOut:
+    return _change_out(await add(actor(request, who), body.extension, body.kind, body.label))
 
 
 @router.post("/api/phones/{extension}/{action}",
              summary="disable, enable or reset-password: then PJSIP reloads (admins)",
              responses={404: {"description": "no such phone"}})
-async def api_change_phone(request: Request, _who: Admin, extension: str,
+async def api_change_phone(request: Request, who: Admin, extension: str,
                            action: Action) -> ChangeOut:
-    try:
-        outcome = await change(console(request), pbx_control(request), extension, action)
-    except phones_db.PhoneError as exc:
-        raise _api_error(exc) from None
-    return _change_out(outcome)
+    return _change_out(await change(actor(request, who), extension, action))

@@ -29,9 +29,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import pbx
-from agent_console.auth import Console, Forbidden, Principal, console, require_role
-from agent_console.forms import Errors, api_error, field_error
+from agent_console.auth import Forbidden, Principal, console, require_role
+from agent_console.forms import Errors, Invalid, Refused, field_error
 from agent_console.pages import render
+from agent_console.service import Actor, actor
 from agent_console.texts import ADMIN, MESSAGES, ROLES, SEES_PERSONAL_DATA
 from hotline import recording_access
 from hotline.db import calls as calls_db
@@ -70,10 +71,6 @@ def recordings_dir(request: Request) -> Path:
         folder = pbx.instance_for(console(request).settings).recordings_dir
         state.recordings_dir = folder
     return Path(folder)
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 @dataclass(frozen=True)
@@ -125,29 +122,35 @@ def refused(who: Principal, not_found: str) -> Exception:
     return Forbidden("recording_denied")
 
 
-async def log_refusal(db: AsyncSession, who: Principal, call_id: str, request: Request,
-                      c: Console) -> None:
-    if who.account.role != ADMIN:
-        await recording_access.log_refusal(db, listener(who), call_id, _address(request),
-                                           request.url.path, at=c.clock())
+async def log_refusal(db: AsyncSession, by: Actor, call_id: str) -> None:
+    if by.account.role != ADMIN:
+        await recording_access.log_refusal(db, listener(by.who), call_id, by.address, by.path,
+                                           at=by.now())
 
 
-async def call_allowed(request: Request, who: Principal, call_id: str) -> Call | None:
-    """The call, if who may name it in what they write (a call log, a consultation): it
+async def call_allowed(by: Actor, call_id: str) -> Call | None:
+    """The call, if by may name it in what they write (a call log, a consultation): it
     exists and they handled it (hotline.recording_access). None otherwise, the attempt
     logged and committed; the caller answers 403 whether the call exists or not."""
-    c = console(request)
-    async with session_scope(c.sessions) as db:
-        if await recording_access.may_use_call(db, listener(who), call_id):
+    async with session_scope(by.c.sessions) as db:
+        if await recording_access.may_use_call(db, listener(by.who), call_id):
             return await calls_db.get_call(db, call_id)
-        await log_refusal(db, who, call_id, request, c)
+        await log_refusal(db, by, call_id)
     return None
 
 
-async def refuses_call(request: Request, who: Principal, call_id: str | None) -> bool:
-    """A call named in a form that who did not handle (or that does not exist): refused, the
-    attempt logged (Art. 8: nobody reaches a call's caller or recording by declaring it)."""
-    return bool(call_id) and await call_allowed(request, who, call_id or "") is None
+def not_your_call() -> Refused:
+    """The refusal of a call named in a form that is not the user's: 403, the API's message
+    and the form's field error."""
+    return Refused(403, MESSAGES["not_your_call"], {"call": field_error("call", "not_your_call")})
+
+
+async def check_call(by: Actor, call_id: str | None) -> None:
+    """A call named in a form that by did not handle (or that does not exist) is refused,
+    the attempt logged (Art. 8: nobody reaches a call's caller or recording by declaring
+    it)."""
+    if call_id and await call_allowed(by, call_id) is None:
+        raise not_your_call()
 
 
 # --- the audio ------------------------------------------------------------------------
@@ -156,23 +159,23 @@ async def refuses_call(request: Request, who: Principal, call_id: str | None) ->
          summary="A recording's audio (HTTP Range supported; ?download=1 to save it)")
 async def recording_audio(recording_id: int, request: Request, who: Anyone,
                           download: bool = False) -> Response:
-    c = console(request)
+    by = actor(request, who)
     found: Playable | None = None
-    async with session_scope(c.sessions) as db:
+    async with session_scope(by.c.sessions) as db:
         rec = await access_db.get_recording(db, recording_id)
         allowed = rec is not None and await may_hear_call(db, listener(who), rec.call_id)
         if rec is None:
-            await log_refusal(db, who, "", request, c)
+            await log_refusal(db, by, "")
         elif not allowed:
             await access_db.log_access(db, rec.id, who.account.id, access_db.DENIED,
-                                       _address(request), request.url.path, at=c.clock())
+                                       by.address, by.path, at=by.now())
         else:
             found = None if rec.deleted_at else playable(rec, recordings_dir(request))
             if found is not None and (download or starts_playback(request)):
                 await access_db.log_access(
                     db, rec.id, who.account.id,
-                    access_db.DOWNLOAD if download else access_db.PLAY, _address(request),
-                    at=c.clock())
+                    access_db.DOWNLOAD if download else access_db.PLAY, by.address,
+                    at=by.now())
     # Refused after the commit, so the refusal stays in the log.
     if rec is None or not allowed:
         raise refused(who, "recording_not_found")
@@ -216,12 +219,12 @@ async def _call_for(request: Request, who: Principal, call_id: str
                     ) -> tuple[Call, list[Recording]]:
     """The call and its recordings in playing order, if who may hear them; a refusal is
     logged against each recording, and committed, before the 403."""
-    c = console(request)
-    async with session_scope(c.sessions) as db:
+    by = actor(request, who)
+    async with session_scope(by.c.sessions) as db:
         call = await calls_db.get_call(db, call_id)
         allowed = call is not None and await may_hear_call(db, listener(who), call_id)
         if not allowed:
-            await log_refusal(db, who, call_id, request, c)
+            await log_refusal(db, by, call_id)
         parts = await access_db.parts_of_call(db, call_id) if allowed else []
     if call is None or not allowed:
         raise refused(who, "call_not_found")
@@ -335,7 +338,7 @@ async def access_log_api(request: Request, _who: Admin, user: str = "", start: s
     wanted, errors = access_filter({"user": user, "start": start, "end": end,
                                     "action": action}, c.settings.hours.timezone)
     if errors:
-        raise api_error(errors)
+        raise Invalid(errors)
     async with session_scope(c.sessions) as db:
         rows = await _access_rows(db, wanted)
     return [AccessOut(id=r.id, at=iso(r.at), action=r.action, username=r.username,

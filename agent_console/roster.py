@@ -15,9 +15,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console import accounts
-from agent_console.auth import Console, Principal, console, require_role
-from agent_console.forms import Errors, Invalid, api_error, field_error, form_values, parse_day
+from agent_console.auth import Principal, console, require_role
+from agent_console.forms import Errors, Invalid, Refused, field_error, form_values, parse_day
 from agent_console.pages import render
+from agent_console.service import Actor, actor, attempt, transaction
 from agent_console.texts import ADMIN, FIELD_LABELS, ROLES
 from hotline.db import roster
 from hotline.db.base import session_scope
@@ -87,32 +88,46 @@ def _note(raw: str, errors: Errors) -> str:
     return raw.strip()
 
 
-async def set_day(db: AsyncSession, raw_day: str, username: str, raw_note: str) -> date:
+async def set_day(by: Actor, raw_day: str, username: str, raw_note: str) -> Duty:
+    """Put the judge on the day."""
     errors: Errors = {}
     day = parse_day("day", raw_day, errors)
-    judge, note = await _judge(db, username, errors), _note(raw_note, errors)
-    if errors or day is None or judge is None:
+    async with transaction(by) as db:
+        judge, note = await _judge(db, username, errors), _note(raw_note, errors)
+        if errors or day is None or judge is None:
+            raise Invalid(errors)
+        await roster.set_duty(db, day, judge, note)
+        return (await roster.roster_between(db, day, day))[0]
+
+
+async def clear_day(by: Actor, raw_day: str) -> None:
+    """Take the day off the roster."""
+    errors: Errors = {}
+    day = parse_day("day", raw_day, errors)
+    if day is None:
         raise Invalid(errors)
-    await roster.set_duty(db, day, judge, note)
-    return day
+    async with transaction(by) as db:
+        await roster.clear_duty(db, day)
 
 
-async def fill(c: Console, db: AsyncSession, raw: Mapping[str, str], workdays_only: bool) -> int:
+async def fill(by: Actor, raw: Mapping[str, str], workdays_only: bool) -> int:
+    """Put the judge on every (working) day from start to end; how many days."""
     errors: Errors = {}
     start, end = parse_day("start", raw["start"], errors), parse_day("end", raw["end"], errors)
-    judge, note = await _judge(db, raw["judge"], errors), _note(raw["note"], errors)
-    days: list[date] = []
-    if start and end:
-        try:
-            days = roster.days_between(start, end)
-        except RosterError:
-            errors["end"] = field_error("end", "range")
-    if errors or judge is None:
-        raise Invalid(errors)
-    if workdays_only:
-        calendar = await load_calendar(db, c.settings, days[0])
-        days = [day for day in days if calendar.is_workday(day)]
-    return await roster.fill_duty(db, days, judge, note)
+    async with transaction(by) as db:
+        judge, note = await _judge(db, raw["judge"], errors), _note(raw["note"], errors)
+        days: list[date] = []
+        if start and end:
+            try:
+                days = roster.days_between(start, end)
+            except RosterError:
+                errors["end"] = field_error("end", "range")
+        if errors or judge is None:
+            raise Invalid(errors)
+        if workdays_only:
+            calendar = await load_calendar(db, by.c.settings, days[0])
+            days = [day for day in days if calendar.is_workday(day)]
+        return await roster.fill_duty(db, days, judge, note)
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -151,32 +166,22 @@ async def roster_page(request: Request, who: Admin, saved: int | None = None) ->
 @pages.post("/admin/roster/day")
 async def roster_set_day(request: Request, who: Admin) -> Response:
     values = await form_values(request, ("day", "judge", "note", "clear"))
-    c = console(request)
-    try:
-        async with session_scope(c.sessions) as db:
-            if values["clear"] == "1":
-                errors: Errors = {}
-                day = parse_day("day", values["day"], errors)
-                if day is None:
-                    raise Invalid(errors)
-                await roster.clear_duty(db, day)
-            else:
-                await set_day(db, values["day"], values["judge"], values["note"])
-    except Invalid as refused:
-        return await _page(request, who, 422, values=values, errors=refused.errors)
+    by = actor(request, who)
+    done = await attempt(clear_day(by, values["day"]) if values["clear"] == "1"
+                         else set_day(by, values["day"], values["judge"], values["note"]))
+    if isinstance(done, Refused):
+        return await _page(request, who, done.status_code, values=values, errors=done.errors)
     return RedirectResponse("/admin/roster?saved=1", status_code=303)
 
 
 @pages.post("/admin/roster/fill")
 async def roster_fill(request: Request, who: Admin) -> Response:
     values = await form_values(request, ("start", "end", "judge", "note", "workdays_only"))
-    c = console(request)
-    try:
-        async with session_scope(c.sessions) as db:
-            count = await fill(c, db, values, values["workdays_only"] == "1")
-    except Invalid as refused:
-        return await _page(request, who, 422, fill_values=values, fill_errors=refused.errors)
-    return RedirectResponse(f"/admin/roster?saved={count}", status_code=303)
+    done = await attempt(fill(actor(request, who), values, values["workdays_only"] == "1"))
+    if isinstance(done, Refused):
+        return await _page(request, who, done.status_code, fill_values=values,
+                           fill_errors=done.errors)
+    return RedirectResponse(f"/admin/roster?saved={done}", status_code=303)
 
 
 # --- API --------------------------------------------------------------------------------
@@ -202,31 +207,19 @@ async def api_today(request: Request, _who: Anyone) -> DutyOut | None:
 
 
 @api.put("/roster/{day}", summary="put a duty judge on a day (administrators)")
-async def api_set_day(request: Request, _who: Admin, day: str, body: DutyIn) -> DutyOut:
-    async with session_scope(console(request).sessions) as db:
-        try:
-            written = await set_day(db, day, body.judge, body.note)
-        except Invalid as refused:
-            raise api_error(refused.errors) from None
-        return DutyOut.of((await roster.roster_between(db, written, written))[0])
+async def api_set_day(request: Request, who: Admin, day: str, body: DutyIn) -> DutyOut:
+    return DutyOut.of(await set_day(actor(request, who), day, body.judge, body.note))
 
 
 @api.delete("/roster/{day}", status_code=204, summary="take a day off the roster "
                                                       "(administrators)")
-async def api_clear_day(request: Request, _who: Admin, day: date) -> Response:
-    async with session_scope(console(request).sessions) as db:
-        await roster.clear_duty(db, day)
+async def api_clear_day(request: Request, who: Admin, day: date) -> Response:
+    await clear_day(actor(request, who), day.isoformat())
     return Response(status_code=204)
 
 
 @api.post("/roster/fill", summary="put a duty judge on every (working) day of a range "
                                   "(administrators)")
-async def api_fill(request: Request, _who: Admin, body: FillIn) -> FillOut:
-    c = console(request)
-    try:
-        async with session_scope(c.sessions) as db:
-            count = await fill(c, db, body.model_dump(exclude={"workdays_only"}),
-                               body.workdays_only)
-    except Invalid as refused:
-        raise api_error(refused.errors) from None
-    return FillOut(days=count)
+async def api_fill(request: Request, who: Admin, body: FillIn) -> FillOut:
+    raw = body.model_dump(exclude={"workdays_only"})
+    return FillOut(days=await fill(actor(request, who), raw, body.workdays_only))

@@ -7,17 +7,17 @@ Callers' numbers are whole only for roles in SEES_PERSONAL_DATA.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import Console, Principal, console, require_role
-from agent_console.forms import Errors, Invalid, api_error, field_error, form_values
+from agent_console.forms import Invalid, Refused, field_error, form_values
 from agent_console.pages import render
+from agent_console.service import Actor, Refusals, actor, attempt, transaction
 from agent_console.texts import ADMIN, AGENT, MESSAGES, SEES_PERSONAL_DATA, SMS_STATUS_LABELS
 from hotline.db import sms as sms_db
 from hotline.db.alerts import list_open_alerts
@@ -96,42 +96,46 @@ async def _outbox(c: Console, who: Principal) -> OutboxOut:
     return OutboxOut(driver=driver, sends=driver != "outbox", alerts=alerts, messages=messages)
 
 
-async def reply(c: Console, who: Principal, inbound_id: int, raw: str) -> SmsMessage:
-    """Queue the reply; Invalid naming the field, 404, or 409 when already answered."""
+# --- the workflows, for pages and API alike ---------------------------------------------
+
+def _refused(refused: sms_db.SmsError) -> Refused:
+    """404, or 409: already answered, not failed."""
+    return Refused(404 if refused.reason == "not_found" else 409, MESSAGES[refused.reason])
+
+
+STEP_REFUSALS: Refusals = {sms_db.SmsError: _refused}
+
+
+async def reply(by: Actor, inbound_id: int, raw: str) -> SmsMessage:
+    """Queue the reply to an inbound SMS, which is then handled by the actor."""
     text = raw.strip()
     if not text:
         raise Invalid({"sms_text": field_error("sms_text", "required")})
     if len(text) > TEXT_LIMIT:
         raise Invalid({"sms_text": field_error("sms_text", "too_long", limit=TEXT_LIMIT)})
-    try:
-        async with session_scope(c.sessions) as db:
-            return await sms_db.reply(db, inbound_id, text, who.account.id, c.clock())
-    except sms_db.SmsError as refused:
-        raise _refusal(refused) from None
+    async with transaction(by, STEP_REFUSALS) as db:
+        return await sms_db.reply(db, inbound_id, text, by.account.id, by.now())
 
 
-async def retry(c: Console, message_id: int) -> SmsMessage:
-    try:
-        async with session_scope(c.sessions) as db:
-            return await sms_db.requeue(db, message_id, c.clock())
-    except sms_db.SmsError as refused:
-        raise _refusal(refused) from None
-
-
-def _refusal(refused: sms_db.SmsError) -> HTTPException:
-    status = 404 if refused.reason == "not_found" else 409
-    return HTTPException(status, MESSAGES[refused.reason])
+async def retry(by: Actor, message_id: int) -> SmsMessage:
+    """Send a failed SMS again from its first try."""
+    async with transaction(by, STEP_REFUSALS) as db:
+        return await sms_db.requeue(db, message_id, by.now())
 
 
 # --- pages ------------------------------------------------------------------------------
 
-async def _inbox_page(request: Request, who: Principal, status: int = 200,
-                      errors: Mapping[int, Errors] | None = None,
-                      typed: Mapping[int, str] | None = None, done: str = "") -> Response:
+async def _inbox_page(request: Request, who: Principal, inbound_id: int | None = None,
+                      refused: Refused | None = None, typed: str = "", done: str = ""
+                      ) -> Response:
+    """The inbox; after a refused reply, the refusal and the text as typed beside that
+    SMS (a message without a field is the text's)."""
     c = console(request)
-    return render(request, "sms_inbox.html", status, user=who.account,
-                  csrf_token=who.csrf_token, items=await _inbox(c, who),
-                  errors=errors or {}, typed=typed or {}, done=done)
+    errors = ({inbound_id: refused.errors or {"sms_text": refused.message}}
+              if refused and inbound_id is not None else {})
+    return render(request, "sms_inbox.html", refused.status_code if refused else 200,
+                  user=who.account, csrf_token=who.csrf_token, items=await _inbox(c, who),
+                  errors=errors, typed={inbound_id: typed} if errors else {}, done=done)
 
 
 @pages.get("/sms/inbox")
@@ -142,24 +146,19 @@ async def inbox_page(request: Request, who: Agent, done: str = "") -> Response:
 @pages.post("/sms/inbox/{inbound_id}/reply")
 async def reply_page(request: Request, who: Agent, inbound_id: int) -> Response:
     values = await form_values(request, ("sms_text",))
-    try:
-        await reply(console(request), who, inbound_id, values["sms_text"])
-    except Invalid as refused:
-        return await _inbox_page(request, who, 422, {inbound_id: refused.errors},
-                                 {inbound_id: values["sms_text"]})
-    except HTTPException as refused:
-        return await _inbox_page(request, who, refused.status_code,
-                                 {inbound_id: {"sms_text": str(refused.detail)}},
-                                 {inbound_id: values["sms_text"]})
+    done = await attempt(reply(actor(request, who), inbound_id, values["sms_text"]))
+    if isinstance(done, Refused):
+        return await _inbox_page(request, who, inbound_id, done, values["sms_text"])
     return RedirectResponse("/sms/inbox?done=1", status_code=303)
 
 
-async def _outbox_page(request: Request, who: Principal, status: int = 200,
-                       notice: str = "", error: str = "") -> Response:
+async def _outbox_page(request: Request, who: Principal, refused: Refused | None = None,
+                       notice: str = "") -> Response:
     c = console(request)
-    return render(request, "sms_outbox.html", status, user=who.account,
-                  csrf_token=who.csrf_token, outbox=await _outbox(c, who), notice=notice,
-                  error=error, no_driver=MESSAGES["sms_outbox_driver"])
+    return render(request, "sms_outbox.html", refused.status_code if refused else 200,
+                  user=who.account, csrf_token=who.csrf_token, outbox=await _outbox(c, who),
+                  notice=notice, error=refused.message if refused else "",
+                  no_driver=MESSAGES["sms_outbox_driver"])
 
 
 @pages.get("/sms/outbox")
@@ -169,14 +168,18 @@ async def outbox_page(request: Request, who: Staff, done: str = "") -> Response:
 
 @pages.post("/sms/outbox/{message_id}/retry")
 async def retry_page(request: Request, who: Staff, message_id: int) -> Response:
-    try:
-        await retry(console(request), message_id)
-    except HTTPException as refused:
-        return await _outbox_page(request, who, refused.status_code, error=str(refused.detail))
+    done = await attempt(retry(actor(request, who), message_id))
+    if isinstance(done, Refused):
+        return await _outbox_page(request, who, done)
     return RedirectResponse("/sms/outbox?done=1", status_code=303)
 
 
 # --- API --------------------------------------------------------------------------------
+
+async def _shown(c: Console, who: Principal, message: SmsMessage) -> SmsOut:
+    async with session_scope(c.sessions) as db:
+        return await _out(db, message, who, c.settings.hours.timezone)
+
 
 @api.get("/inbox", summary="SMS from callers still needing a reply (agents)")
 async def api_inbox(request: Request, who: Agent) -> list[SmsOut]:
@@ -186,13 +189,8 @@ async def api_inbox(request: Request, who: Agent) -> list[SmsOut]:
 @api.post("/inbox/{inbound_id}/reply", status_code=201,
           summary="queue the reply to an inbound SMS and mark it handled by you (agents)")
 async def api_reply(request: Request, who: Agent, inbound_id: int, body: ReplyIn) -> SmsOut:
-    c = console(request)
-    try:
-        message = await reply(c, who, inbound_id, body.text)
-    except Invalid as refused:
-        raise api_error(refused.errors) from None
-    async with session_scope(c.sessions) as db:
-        return await _out(db, message, who, c.settings.hours.timezone)
+    message = await reply(actor(request, who), inbound_id, body.text)
+    return await _shown(console(request), who, message)
 
 
 @api.get("/outbox", summary="SMS not yet out of our hands, and why (agents, administrators)")
@@ -203,7 +201,5 @@ async def api_outbox(request: Request, who: Staff) -> OutboxOut:
 @api.post("/outbox/{message_id}/retry",
           summary="send a failed SMS again from its first try (agents, administrators)")
 async def api_retry(request: Request, who: Staff, message_id: int) -> SmsOut:
-    c = console(request)
-    message = await retry(c, message_id)
-    async with session_scope(c.sessions) as db:
-        return await _out(db, message, who, c.settings.hours.timezone)
+    message = await retry(actor(request, who), message_id)
+    return await _shown(console(request), who, message)

@@ -4,14 +4,17 @@ their desk phone, and closes them only with that proof; heads and leaders read t
 departments' matters. After-hours callbacks and messages wait in a shared list that agents
 take from one at a time.
 
-Who may do what with one ticket is decided in hotline.access (act: forward, reply, close;
-read: look); a refusal is answered 403 here.
+Each step (forward, pick up, reply by SMS or by a call, close) is one workflow below, which
+the page and the API adapt (agent_console.service). Who may do what with one ticket is
+decided in hotline.access (act: forward, reply, close; read: look); a refusal is answered
+403 here.
 Callers' numbers are shown whole only to roles in texts.SEES_PERSONAL_DATA.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -20,12 +23,18 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import pbx
-from agent_console.auth import Console, Forbidden, Principal, console, require_role
-from agent_console.forms import Errors, Invalid, api_error, field_error, form_values
-from agent_console.live import pbx_control
+from agent_console.auth import (
+    Console,
+    Forbidden,
+    Principal,
+    client_address,
+    console,
+    require_role,
+)
+from agent_console.forms import Invalid, Refused, field_error, form_values
 from agent_console.pages import render
 from agent_console.recordings import recordings_dir, stored_file
+from agent_console.service import Actor, Refusals, actor, attempt, transaction
 from agent_console.texts import (
     ADMIN,
     AGENT,
@@ -44,7 +53,14 @@ from hotline.catalog import TICKET_TYPES
 from hotline.db import calllogs
 from hotline.db import departments as db_departments
 from hotline.db.base import session_scope
-from hotline.db.models import Department, Recording, RecordingAccess, Ticket, User
+from hotline.db.models import (
+    Department,
+    Recording,
+    RecordingAccess,
+    SmsMessage,
+    Ticket,
+    User,
+)
 from hotline.deadlines import overdue
 from hotline.privacy import mask_phone
 from hotline.tickets import TicketRefused
@@ -56,7 +72,7 @@ pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["tickets"])
 
 Agent = Annotated[Principal, Depends(require_role(AGENT))]
-Actor = Annotated[Principal, Depends(require_role(AGENT, DEPT_HANDLER))]
+Acting = Annotated[Principal, Depends(require_role(AGENT, DEPT_HANDLER))]
 Reader = Annotated[Principal, Depends(require_role(AGENT, DEPT_HANDLER, DEPT_HEAD, LEADER,
                                                    ADMIN))]
 Desk = Annotated[Principal, Depends(require_role(DEPT_HANDLER, DEPT_HEAD, LEADER))]
@@ -162,20 +178,62 @@ async def _out(c: Console, db: AsyncSession, who: Principal, ticket: Ticket, acc
         may_act=access == ACT, history=history)
 
 
-def _refused(refusal: TicketRefused) -> HTTPException:
+def _refused(refusal: TicketRefused) -> Refused:
     status, key = REFUSALS.get(refusal.reason, (409, "not_found"))
-    return HTTPException(status, MESSAGES[key])
+    return Refused(status, MESSAGES[key])
 
 
-# --- the steps, shared by pages and API -------------------------------------------------
+STEP_REFUSALS: Refusals = {TicketRefused: _refused}
 
-async def _forward(c: Console, db: AsyncSession, who: Principal, ticket: Ticket,
-                   department_id: int | None, note: str = "") -> Ticket:
+
+# --- the workflows, for pages and API alike ---------------------------------------------
+
+async def _forward(by: Actor, db: AsyncSession, ticket: Ticket, department_id: int | None,
+                   note: str) -> Ticket:
     department = await db.get(Department, department_id) if department_id else None
     if department is None or not department.active:
         raise Invalid({"department": field_error("department", "choose")})
-    return await tickets.forward(db, c.settings, ticket, department, who.account.id,
-                                 c.clock(), note.strip()[:500])
+    return await tickets.forward(db, by.c.settings, ticket, department, by.account.id,
+                                 by.now(), note.strip()[:500])
+
+
+async def forward(by: Actor, ticket_id: int, department_id: int | None, note: str = ""
+                  ) -> Ticket:
+    async with transaction(by, STEP_REFUSALS) as db:
+        ticket, _ = await _ticket(db, by.who, ticket_id, ACT)
+        return await _forward(by, db, ticket, department_id, note)
+
+
+async def _log_ticket(by: Actor, db: AsyncSession, log_id: int) -> Ticket:
+    found = await calllogs.get_log(db, log_id)
+    if found is None:
+        raise HTTPException(404, MESSAGES["not_found"])
+    if not owns_log(by.account.id, by.account.role, found):
+        raise Forbidden("not_owner")
+    return await tickets.ticket_for_call_log(db, found, by.now())
+
+
+async def ticket_of_log(by: Actor, log_id: int) -> Ticket:
+    """The ticket of a call log's matter, made on first use (the agent owns it)."""
+    async with transaction(by, STEP_REFUSALS) as db:
+        return await _log_ticket(by, db, log_id)
+
+
+async def forward_log(by: Actor, log_id: int, department_id: int | None, note: str = ""
+                      ) -> Ticket:
+    async with transaction(by, STEP_REFUSALS) as db:
+        return await _forward(by, db, await _log_ticket(by, db, log_id), department_id, note)
+
+
+async def take_callback(by: Actor) -> Ticket | None:
+    """The first callback of the list, now the agent's; None when the list is empty."""
+    async with transaction(by, STEP_REFUSALS) as db:
+        return await tickets.take_next(db, by.account.id, by.now())
+
+
+async def pick_up(by: Actor, ticket_id: int) -> Ticket:
+    async with transaction(by, STEP_REFUSALS) as db:
+        return await tickets.pick_up(db, ticket_id, by.account.id, by.now())
 
 
 def _reply_text(raw: str) -> str:
@@ -187,32 +245,49 @@ def _reply_text(raw: str) -> str:
     return text
 
 
-async def _reply_call(c: Console, control: pbx.PbxControl | None, who: Principal,
-                      ticket_id: int) -> None:
-    extension = who.account.extension
+async def reply_sms(by: Actor, ticket_id: int, raw: str) -> SmsMessage:
+    """Queue the answer by SMS; the ticket closes when it is delivered."""
+    async with transaction(by, STEP_REFUSALS) as db:
+        ticket, _ = await _ticket(db, by.who, ticket_id, ACT)
+        return await tickets.reply_by_sms(db, ticket, _reply_text(raw), by.account.id,
+                                          by.now())
+
+
+async def reply_call(by: Actor, ticket_id: int) -> None:
+    """Ring the actor's desk phone, then the caller (pbx.reply_call_action); noted on the
+    ticket once the PBX has taken it."""
+    extension = by.account.extension
     if not extension:
-        raise HTTPException(409, MESSAGES["no_extension"])
-    async with session_scope(c.sessions) as db:
-        ticket, _ = await _ticket(db, who, ticket_id, ACT)
+        raise Refused(409, MESSAGES["no_extension"])
+    async with transaction(by, STEP_REFUSALS) as db:
+        ticket, _ = await _ticket(db, by.who, ticket_id, ACT)
         if ticket.status == tickets.CLOSED:
             raise TicketRefused("closed")
         if not ticket.caller_number:
             raise TicketRefused("no_number")
         try:
             action = reply_call_action(extension, ticket.caller_number, ticket.reference,
-                                       ticket.id, who.account.id)
+                                       ticket.id, by.account.id)
         except ControlError as wrong:
-            raise HTTPException(409, str(wrong)) from None
+            raise Refused(409, str(wrong)) from None
     try:
-        if control is None:
+        if by.control is None:
             raise ControlError("the console runs without a PBX")
-        await control.originate(action)
+        await by.control.originate(action)
     except ControlError as exc:
         log.warning("reply call for ticket %s failed: %s", ticket_id, exc)
-        raise HTTPException(503, MESSAGES["pbx_down"]) from None
-    async with session_scope(c.sessions) as db:
-        ticket, _ = await _ticket(db, who, ticket_id, ACT)
-        await tickets.note_reply_call(db, ticket, who.account.id, extension, c.clock())
+        raise Refused(503, MESSAGES["pbx_down"]) from None
+    async with transaction(by, STEP_REFUSALS) as db:
+        ticket, _ = await _ticket(db, by.who, ticket_id, ACT)
+        await tickets.note_reply_call(db, ticket, by.account.id, extension, by.now())
+
+
+async def close(by: Actor, ticket_id: int) -> tickets.Proof:
+    """Close the ticket on the proof of an answer (a reply call's recording, a delivered
+    reply SMS)."""
+    async with transaction(by, STEP_REFUSALS) as db:
+        ticket, _ = await _ticket(db, by.who, ticket_id, ACT)
+        return await tickets.close(db, ticket, by.account.id, by.now())
 
 
 async def _list(c: Console, db: AsyncSession, who: Principal) -> list[TicketOut]:
@@ -264,26 +339,27 @@ async def callbacks_page(request: Request, who: Agent, notice: str = "") -> Resp
 
 @pages.post("/callbacks/take")
 async def take_page(request: Request, who: Agent) -> Response:
-    c = console(request)
-    async with session_scope(c.sessions) as db:
-        ticket = await tickets.take_next(db, who.account.id, c.clock())
+    ticket = await take_callback(actor(request, who))
     if ticket is None:
         return RedirectResponse("/callbacks?notice=no_callbacks", status_code=303)
     return RedirectResponse(f"/tickets/{ticket.id}", status_code=303)
 
 
-async def _ticket_page(request: Request, who: Principal, ticket_id: int, status: int = 200,
-                       errors: Errors | None = None, values: dict[str, str] | None = None,
-                       notice: str = "", error: str = "") -> Response:
+async def _ticket_page(request: Request, who: Principal, ticket_id: int,
+                       refused: Refused | None = None, values: dict[str, str] | None = None,
+                       notice: str = "") -> Response:
+    """The ticket; after a refused step, with its status, its message or field errors,
+    and the form as typed."""
     c = console(request)
     async with session_scope(c.sessions) as db:
         ticket, access = await _ticket(db, who, ticket_id)
         item = await _out(c, db, who, ticket, access, with_history=True)
         departments = await db_departments.list_departments(db, active_only=True)
-    return render(request, "ticket.html", status, user=who.account, csrf_token=who.csrf_token,
-                  t=item, departments={str(d.id): d.name for d in departments},
-                  errors=errors or {}, values=values or {}, labels=FIELD_LABELS,
-                  notice=notice, error=error)
+    return render(request, "ticket.html", refused.status_code if refused else 200,
+                  user=who.account, csrf_token=who.csrf_token, t=item,
+                  departments={str(d.id): d.name for d in departments},
+                  errors=refused.errors if refused else {}, values=values or {},
+                  labels=FIELD_LABELS, notice=notice, error=refused.message if refused else "")
 
 
 @pages.get("/tickets/{ticket_id}")
@@ -292,116 +368,73 @@ async def ticket_page(request: Request, who: Reader, ticket_id: int,
     return await _ticket_page(request, who, ticket_id, notice=notice)
 
 
-def _done(ticket_id: int, notice: str) -> Response:
+async def _step_page(request: Request, who: Principal, ticket_id: int, step: Awaitable[Any],
+                     notice: str, values: dict[str, str] | None = None) -> Response:
+    """A step from the ticket's page: back to the ticket with the notice, or the page again
+    with the refusal."""
+    done = await attempt(step)
+    if isinstance(done, Refused):
+        return await _ticket_page(request, who, ticket_id, done, values)
     return RedirectResponse(f"/tickets/{ticket_id}?notice={notice}", status_code=303)
 
 
 @pages.post("/tickets/{ticket_id}/forward")
-async def forward_page(request: Request, who: Actor, ticket_id: int) -> Response:
+async def forward_page(request: Request, who: Acting, ticket_id: int) -> Response:
     values = await form_values(request, ("department", "note"))
-    c = console(request)
-    try:
-        async with session_scope(c.sessions) as db:
-            ticket, _ = await _ticket(db, who, ticket_id, ACT)
-            raw = values["department"]
-            await _forward(c, db, who, ticket, int(raw) if raw.isdigit() else None,
-                           values["note"])
-    except Invalid as refused:
-        return await _ticket_page(request, who, ticket_id, 422, refused.errors, values)
-    except TicketRefused as refusal:
-        return await _ticket_page(request, who, ticket_id, 409, values=values,
-                                  error=_refused(refusal).detail)
-    return _done(ticket_id, "forwarded")
+    raw = values["department"]
+    step = forward(actor(request, who), ticket_id, int(raw) if raw.isdigit() else None,
+                   values["note"])
+    return await _step_page(request, who, ticket_id, step, "forwarded", values)
 
 
 @pages.post("/tickets/{ticket_id}/pick-up")
 async def pick_up_page(request: Request, who: Agent, ticket_id: int) -> Response:
-    c = console(request)
-    try:
-        async with session_scope(c.sessions) as db:
-            await tickets.pick_up(db, ticket_id, who.account.id, c.clock())
-    except TicketRefused:
+    if isinstance(await attempt(pick_up(actor(request, who), ticket_id)), Refused):
         return RedirectResponse("/callbacks?notice=ticket_taken", status_code=303)
-    return _done(ticket_id, "saved")
+    return RedirectResponse(f"/tickets/{ticket_id}?notice=saved", status_code=303)
 
 
 @pages.post("/tickets/{ticket_id}/reply-sms")
-async def reply_sms_page(request: Request, who: Actor, ticket_id: int) -> Response:
+async def reply_sms_page(request: Request, who: Acting, ticket_id: int) -> Response:
     values = await form_values(request, ("reply",))
-    c = console(request)
-    try:
-        async with session_scope(c.sessions) as db:
-            ticket, _ = await _ticket(db, who, ticket_id, ACT)
-            await tickets.reply_by_sms(db, ticket, _reply_text(values["reply"]),
-                                       who.account.id, c.clock())
-    except Invalid as refused:
-        return await _ticket_page(request, who, ticket_id, 422, refused.errors, values)
-    except TicketRefused as refusal:
-        return await _ticket_page(request, who, ticket_id, 409, values=values,
-                                  error=_refused(refusal).detail)
-    return _done(ticket_id, "reply_queued")
+    step = reply_sms(actor(request, who), ticket_id, values["reply"])
+    return await _step_page(request, who, ticket_id, step, "reply_queued", values)
 
 
 @pages.post("/tickets/{ticket_id}/reply-call")
-async def reply_call_page(request: Request, who: Actor, ticket_id: int) -> Response:
-    try:
-        await _reply_call(console(request), pbx_control(request), who, ticket_id)
-    except TicketRefused as refusal:
-        return await _ticket_page(request, who, ticket_id, 409, error=_refused(refusal).detail)
-    except HTTPException as failed:
-        return await _ticket_page(request, who, ticket_id, failed.status_code,
-                                  error=str(failed.detail))
-    return _done(ticket_id, "reply_calling")
+async def reply_call_page(request: Request, who: Acting, ticket_id: int) -> Response:
+    step = reply_call(actor(request, who), ticket_id)
+    return await _step_page(request, who, ticket_id, step, "reply_calling")
 
 
 @pages.post("/tickets/{ticket_id}/close")
-async def close_page(request: Request, who: Actor, ticket_id: int) -> Response:
-    c = console(request)
-    try:
-        async with session_scope(c.sessions) as db:
-            ticket, _ = await _ticket(db, who, ticket_id, ACT)
-            await tickets.close(db, ticket, who.account.id, c.clock())
-    except TicketRefused as refusal:
-        return await _ticket_page(request, who, ticket_id, 409, error=_refused(refusal).detail)
-    return _done(ticket_id, "closed_ok")
+async def close_page(request: Request, who: Acting, ticket_id: int) -> Response:
+    return await _step_page(request, who, ticket_id, close(actor(request, who), ticket_id),
+                            "closed_ok")
 
 
 @pages.post("/calls/logs/{log_id}/forward")
 async def forward_log_page(request: Request, who: Agent, log_id: int) -> Response:
     """The matter of a call log becomes a ticket (the agent owns it) shown for forwarding."""
-    c = console(request)
-    async with session_scope(c.sessions) as db:
-        ticket = await _log_ticket(c, db, who, log_id)
+    ticket = await ticket_of_log(actor(request, who), log_id)
     return RedirectResponse(f"/tickets/{ticket.id}#forward", status_code=303)
 
 
-async def _log_ticket(c: Console, db: AsyncSession, who: Principal, log_id: int) -> Ticket:
-    found = await calllogs.get_log(db, log_id)
-    if found is None:
-        raise HTTPException(404, MESSAGES["not_found"])
-    if not owns_log(who.account.id, who.account.role, found):
-        raise Forbidden("not_owner")
-    return await tickets.ticket_for_call_log(db, found, c.clock())
-
-
 @pages.get("/tickets/{ticket_id}/audio")
-async def audio(request: Request, who: Actor, ticket_id: int) -> Response:
+async def audio(request: Request, who: Acting, ticket_id: int) -> Response:
     """The caller's voice message, to the owner agent and the handler only; every play and
     every refusal is written to the recordings' access log."""
     c = console(request)
-    address = request.client.host if request.client else ""
     async with session_scope(c.sessions) as db:
         ticket = await db.get(Ticket, ticket_id)
         if ticket is None or not ticket.audio_path:
             raise HTTPException(404, MESSAGES["not_found"])
         query = select(Recording.id).where(Recording.path == ticket.audio_path)
         recording_id = (await db.execute(query)).scalar_one_or_none()
-        try:
-            access = await _access(db, who, ticket)
-        except Forbidden:
-            access = READ
+        access = await ticket_access(db, who.account.id, who.account.role, ticket)
         db.add(RecordingAccess(recording_id=recording_id, user_id=who.account.id,
-                               action="play" if access == ACT else "denied", address=address,
+                               action="play" if access == ACT else "denied",
+                               address=client_address(request),
                                reason=f"ticket {ticket.reference}"))
     if access != ACT:
         raise Forbidden("role")
@@ -412,6 +445,14 @@ async def audio(request: Request, who: Actor, ticket_id: int) -> Response:
 
 
 # --- API --------------------------------------------------------------------------------
+
+async def _shown(by: Actor, ticket_id: int) -> TicketOut:
+    """A ticket after the actor's step on it, with its whole history."""
+    async with session_scope(by.c.sessions) as db:
+        ticket = await db.get(Ticket, ticket_id)
+        assert ticket is not None, "a ticket a step has just written"
+        return await _out(by.c, db, by.who, ticket, ACT, with_history=True)
+
 
 @api.get("/tickets", summary="your tickets: an agent's own, a handler's forwarded ones, a "
                              "head's or leader's departments' (read only)")
@@ -432,12 +473,11 @@ async def api_callbacks(request: Request, who: Agent) -> list[TicketOut]:
                                              "204 when the list is empty",
           response_model=TicketOut, responses={204: {"description": "the list is empty"}})
 async def api_take(request: Request, who: Agent) -> Response:
-    c = console(request)
-    async with session_scope(c.sessions) as db:
-        ticket = await tickets.take_next(db, who.account.id, c.clock())
-        if ticket is None:
-            return Response(status_code=204)
-        item = await _out(c, db, who, ticket, ACT, with_history=True)
+    by = actor(request, who)
+    ticket = await take_callback(by)
+    if ticket is None:
+        return Response(status_code=204)
+    item = await _shown(by, ticket.id)
     return Response(item.model_dump_json(), media_type="application/json")
 
 
@@ -449,79 +489,50 @@ async def api_get(request: Request, who: Reader, ticket_id: int) -> TicketOut:
         return await _out(c, db, who, ticket, access, with_history=True)
 
 
-async def _api_step(request: Request, who: Principal, ticket_id: int, step: Any) -> TicketOut:
-    c = console(request)
-    try:
-        async with session_scope(c.sessions) as db:
-            ticket, _ = await _ticket(db, who, ticket_id, ACT)
-            await step(c, db, ticket)
-            return await _out(c, db, who, ticket, ACT, with_history=True)
-    except Invalid as refused:
-        raise api_error(refused.errors) from None
-    except TicketRefused as refusal:
-        raise _refused(refusal) from None
-
-
 @api.post("/tickets/{ticket_id}/forward", summary="forward to a department; its handler is "
                                                   "notified and the 2-working-day count starts")
-async def api_forward(request: Request, who: Actor, ticket_id: int,
+async def api_forward(request: Request, who: Acting, ticket_id: int,
                       body: ForwardIn) -> TicketOut:
-    async def step(c: Console, db: AsyncSession, ticket: Ticket) -> None:
-        await _forward(c, db, who, ticket, body.department_id, body.note)
-    return await _api_step(request, who, ticket_id, step)
+    by = actor(request, who)
+    await forward(by, ticket_id, body.department_id, body.note)
+    return await _shown(by, ticket_id)
 
 
 @api.post("/tickets/{ticket_id}/pick-up", summary="become the owner of an untaken ticket")
 async def api_pick_up(request: Request, who: Agent, ticket_id: int) -> TicketOut:
-    c = console(request)
-    try:
-        async with session_scope(c.sessions) as db:
-            ticket = await tickets.pick_up(db, ticket_id, who.account.id, c.clock())
-            return await _out(c, db, who, ticket, ACT, with_history=True)
-    except TicketRefused as refusal:
-        raise _refused(refusal) from None
+    by = actor(request, who)
+    await pick_up(by, ticket_id)
+    return await _shown(by, ticket_id)
 
 
 @api.post("/tickets/{ticket_id}/reply-sms", summary="answer the caller by SMS; the ticket "
                                                     "closes when the SMS is delivered")
-async def api_reply_sms(request: Request, who: Actor, ticket_id: int,
+async def api_reply_sms(request: Request, who: Acting, ticket_id: int,
                         body: ReplyIn) -> TicketOut:
-    async def step(c: Console, db: AsyncSession, ticket: Ticket) -> None:
-        await tickets.reply_by_sms(db, ticket, _reply_text(body.text), who.account.id,
-                                   c.clock())
-    return await _api_step(request, who, ticket_id, step)
+    by = actor(request, who)
+    await reply_sms(by, ticket_id, body.text)
+    return await _shown(by, ticket_id)
 
 
 @api.post("/tickets/{ticket_id}/reply-call", status_code=202,
           summary="ring your desk phone, then the caller; the call is recorded and linked")
-async def api_reply_call(request: Request, who: Actor, ticket_id: int) -> dict[str, str]:
-    try:
-        await _reply_call(console(request), pbx_control(request), who, ticket_id)
-    except TicketRefused as refusal:
-        raise _refused(refusal) from None
+async def api_reply_call(request: Request, who: Acting, ticket_id: int) -> dict[str, str]:
+    await reply_call(actor(request, who), ticket_id)
     return {"message": MESSAGES["reply_calling"]}
 
 
 @api.post("/tickets/{ticket_id}/close", summary="close: 409 unless a linked reply call's "
                                                 "recording or a delivered reply SMS proves it")
-async def api_close(request: Request, who: Actor, ticket_id: int) -> TicketOut:
-    async def step(c: Console, db: AsyncSession, ticket: Ticket) -> None:
-        await tickets.close(db, ticket, who.account.id, c.clock())
-    return await _api_step(request, who, ticket_id, step)
+async def api_close(request: Request, who: Acting, ticket_id: int) -> TicketOut:
+    by = actor(request, who)
+    await close(by, ticket_id)
+    return await _shown(by, ticket_id)
 
 
 @api.post("/call-logs/{log_id}/forward", summary="forward a call log's matter: its ticket "
                                                  "(created on first use) goes to a department")
 async def api_forward_log(request: Request, who: Agent, log_id: int,
                           body: ForwardIn) -> TicketOut:
-    c = console(request)
-    try:
-        async with session_scope(c.sessions) as db:
-            ticket = await _log_ticket(c, db, who, log_id)
-            await _forward(c, db, who, ticket, body.department_id, body.note)
-            return await _out(c, db, who, ticket, ACT, with_history=True)
-    except Invalid as refused:
-        raise api_error(refused.errors) from None
-    except TicketRefused as refusal:
-        raise _refused(refusal) from None
-
+    by = actor(request, who)
+    ticket = await forward_log(by, log_id, body.department_id, body.note)
+    return await _shown(by, ticket.id)

@@ -10,14 +10,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console import accounts
 from agent_console.accounts import ExtensionRefused
 from agent_console.api import UserOut
 from agent_console.auth import Principal, console, require_role
-from agent_console.forms import Errors, api_error, form_values
+from agent_console.forms import Errors, Invalid, Refused, form_values
 from agent_console.pages import render
+from agent_console.service import Actor, Refusals, actor, attempt, transaction
 from agent_console.texts import ADMIN, MESSAGES
 from hotline.db.base import session_scope
 from hotline.db.models import User
@@ -36,23 +36,31 @@ class ExtensionIn(BaseModel):
     move: bool = False
 
 
-async def _assign(db: AsyncSession, user: User | None, extension: str, move: bool
-                  ) -> tuple[User, list[str]]:
-    if user is None:
-        raise HTTPException(404, MESSAGES["user_not_found"])
-    return user, await accounts.assign_extension(db, user, extension, move=move)
+EXTENSION_REFUSALS: Refusals = {
+    ExtensionRefused: lambda refused: Invalid({"extension": str(refused)})}
 
 
-async def _out_of_queue(request: Request, seats: list[str]) -> None:
+async def set_extension(by: Actor, user_key: int | str, extension: str, move: bool) -> User:
+    """Give the user (by id, or by username) the extension, or none with "". Seats left
+    without their holder leave the queue now."""
+    async with transaction(by, EXTENSION_REFUSALS) as db:
+        user = await (db.get(User, user_key) if isinstance(user_key, int)
+                      else accounts.get_user(db, user_key))
+        if user is None:
+            raise HTTPException(404, MESSAGES["user_not_found"])
+        vacated = await accounts.assign_extension(db, user, extension, move=move)
+    await _out_of_queue(by, vacated)
+    return user
+
+
+async def _out_of_queue(by: Actor, seats: list[str]) -> None:
     """Seats whose holder is gone leave the queue now, rather than ring under the old
     name until the new holder signs in; without a PBX that sign-in replaces the member."""
-    live = getattr(request.app.state, "live", None)
-    control = live.control if live is not None else None
-    if control is None:
+    if by.control is None:
         return
     for seat in seats:
         try:
-            await control.leave(seat)
+            await by.control.leave(seat)
         except ControlError as exc:
             log.warning("seat %s could not leave the queue: %s", seat, exc)
 
@@ -60,16 +68,14 @@ async def _out_of_queue(request: Request, seats: list[str]) -> None:
 @pages.post("/admin/users/{user_id}/extension")
 async def extension_page(request: Request, who: Admin, user_id: int) -> Response:
     values = await form_values(request, ("extension", "move"))
-    try:
-        async with session_scope(console(request).sessions) as db:
-            user, vacated = await _assign(db, await db.get(User, user_id),
-                                          values["extension"], values["move"] == "on")
-            notice = MESSAGES["extension_set"].format(
-                name=user.username, extension=user.extension or MESSAGES["no_extension_set"])
-    except ExtensionRefused as refused:
-        return await _users_page(request, who, 422, errors={user_id: {"extension": str(refused)}},
+    done = await attempt(set_extension(actor(request, who), user_id, values["extension"],
+                                       values["move"] == "on"))
+    if isinstance(done, Refused):
+        return await _users_page(request, who, done.status_code,
+                                 errors={user_id: done.errors},
                                  typed={user_id: values["extension"]})
-    await _out_of_queue(request, vacated)
+    notice = MESSAGES["extension_set"].format(
+        name=done.username, extension=done.extension or MESSAGES["no_extension_set"])
     return await _users_page(request, who, notice=notice)
 
 
@@ -87,12 +93,5 @@ async def _users_page(request: Request, who: Principal, status: int = 200, notic
          "\"\" (administrators); another user's is refused unless move is true")
 async def api_extension(request: Request, who: Admin, username: str,
                         body: ExtensionIn) -> UserOut:
-    try:
-        async with session_scope(console(request).sessions) as db:
-            user, vacated = await _assign(db, await accounts.get_user(db, username),
-                                          body.extension, body.move)
-            out = UserOut.of(user)
-    except ExtensionRefused as refused:
-        raise api_error({"extension": str(refused)}) from None
-    await _out_of_queue(request, vacated)
-    return out
+    return UserOut.of(await set_extension(actor(request, who), username, body.extension,
+                                          body.move))
