@@ -4,11 +4,11 @@ use, the calls and the matters of the period and of the one before (the trend)."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.calendar import WorkingCalendar
+from hotline.calendar import Span, WorkingCalendar
 from hotline.deadlines import load_deadlines
 from hotline.settings import Settings
 from reports.calls import CallFacts, CallFigures, by_hour_and_weekday, call_figures, load_calls
@@ -16,11 +16,26 @@ from reports.matters import MatterFacts, MatterFigures, load_matters, matter_fig
 from reports.period import Period
 
 
+class DayCachedCalendar(WorkingCalendar):
+    """The same calendar, remembering each day's office hours: a month's report asks about
+    the same 31 days for every one of its calls (the rules stay hotline.calendar's)."""
+
+    def __init__(self, calendar: WorkingCalendar) -> None:
+        super().__init__(calendar.hours, calendar.overrides, calendar.declared_years)
+        self._spans: dict[date, list[Span]] = {}
+
+    def office_spans(self, day: date) -> list[Span]:
+        if day not in self._spans:
+            self._spans[day] = super().office_spans(day)
+        return self._spans[day]
+
+
 async def report_calendar(session: AsyncSession, settings: Settings,
                           period: Period) -> WorkingCalendar:
     """The working-day calendar the deadlines are counted on, with every court override
     that matters to the period (hotline.deadlines.load_deadlines)."""
-    return (await load_deadlines(session, settings, period.first, period.last)).calendar
+    loaded = (await load_deadlines(session, settings, period.first, period.last)).calendar
+    return DayCachedCalendar(loaded)
 
 
 @dataclass(frozen=True)
