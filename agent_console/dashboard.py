@@ -38,6 +38,7 @@ from reports import (
     call_table,
     calls_list_table,
     calls_of,
+    centre_tables,
     containing,
     dashboard,
     department_matters,
@@ -344,3 +345,30 @@ async def save_stop_words_page(request: Request, who: Admin,
                                text: Annotated[str, Form()] = "") -> Response:
     save_stop_words(console(request).settings.paths.data_dir, text)
     return RedirectResponse("/admin/stop-words?saved=1", status_code=303)
+
+
+@router.get("/reports/monthly")
+async def monthly_page(request: Request, who: Staff, month: str = "", format: str = ""
+                       ) -> Response:
+    """月度分析研判报告, printable: the month's tables as an administrator sees them, the
+    hot topics and repeat callers (the PDF and its scheduler job are still to come)."""
+    scope = await _scope(request, who)
+    if not scope.centre:
+        raise Forbidden("role")
+    c = console(request)
+    try:
+        period = parse_period("month", month)
+    except (ValueError, IndexError):
+        today = court_today(c.settings, c.clock())
+        period = containing("month", today).previous()
+    async with session_scope(c.sessions) as db:
+        tables = await centre_tables(db, c.settings, period, c.clock())
+        if format == XLSX:
+            return _xlsx(tables, "月度分析研判报告")
+        texts = await load_texts(db, period, c.settings.hours.timezone)
+        data = await load_period(db, c.settings, period)
+    words, cases = hot_topics(texts, stop_words(c.settings.paths.data_dir))
+    return render(request, "report_monthly.html",
+                  **_context(request, who, period, tables=tables, words=words[:10],
+                             cases=cases[:10], repeats=len(repeat_callers(data.calls)),
+                             made=local_time(c.clock(), c.settings.hours.timezone)))

@@ -161,3 +161,16 @@ async def test_the_administrator_edits_the_stop_words(client: httpx.AsyncClient,
     assert saved.status_code == 303
     again = await client.get(saved.headers["location"])
     assert "立案材料" in again.text and "已保存" in again.text
+
+
+async def test_the_printable_monthly_report(client: httpx.AsyncClient, people: People) -> None:
+    await log_in(client, "l1")
+    page = await client.get("/reports/monthly?month=2026-10")
+
+    assert page.status_code == 200
+    assert "月度分析研判报告（2026年10月）" in page.text
+    assert re.search(r"<td>接通率（%）</td><td>50.0</td><td>—</td>", page.text)
+    assert re.search(r"<td>立案庭</td><td>3</td><td>2</td><td>1</td>", page.text)
+    sheet = await client.get("/reports/monthly?month=2026-10&format=xlsx")
+    assert load_workbook(io.BytesIO(sheet.content)).sheetnames == [
+        "来电统计", "事项统计", "部门考核", "座席统计"]
