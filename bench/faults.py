@@ -1,0 +1,229 @@
+"""Faults under load, scripted: the hotline of bench/load.py (its own ports and data folder,
+after hours), SIPp callers arriving, and one part broken while they talk.
+
+    .venv/bin/python bench/faults.py ami-cut            # AMI cut for 30 s
+    .venv/bin/python bench/faults.py asterisk-restart   # `core restart now` under load
+
+ami-cut: 10 s into the load, every AMI connection to Asterisk is killed (ss -K, as a
+  firewall or a dead link would) and killed again as soon as it comes back, for 30 s. The
+  bridge's tracker misses the events of that time; its reconciler reads them back from
+  Asterisk's CDR when the link returns. Checked: every call placed is in the database, with
+  its end (ended_at) — what the tracker writes from AMI — once the reconciler ran.
+asterisk-restart: two seats signed in (the console puts them in the queue), then 15 s into
+  the load Asterisk restarts (`core restart now`: the calls up are cut). Checked: the bridge
+  reconnects to AMI, the console puts the seats back in the queue, and calls placed after
+  the restart all succeed, hear their first prompt and are in the database.
+
+Not a test: it prints what it saw (and --json writes it); bench/README.md has the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import pbx  # noqa: E402
+from bench import load  # noqa: E402
+from bench.sniff import Sniffer  # noqa: E402
+from cli import health  # noqa: E402
+from hotline.settings import Settings  # noqa: E402
+from pbx.names import QUEUE  # noqa: E402
+
+CUT_AFTER, CUT_SECONDS = 10.0, 30.0
+RESTART_AFTER = 15.0
+SEATS = ("8001", "8002")
+
+
+def heartbeat(settings: Settings) -> dict[str, Any]:
+    try:
+        beat: dict[str, Any] = json.loads(settings.bridge_heartbeat_file.read_text())
+        return beat
+    except (OSError, ValueError):
+        return {}
+
+
+def wait_for(check: Callable[[], bool], timeout: float, step: float = 0.25) -> float | None:
+    """Seconds until check() held, None if it never did within timeout."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if check():
+            return time.monotonic() - started
+        time.sleep(step)
+    return None
+
+
+async def calls_without_end(settings: Settings) -> int:
+    from sqlalchemy import func, select
+
+    from hotline.db.base import make_engine, make_sessionmaker, session_scope
+    from hotline.db.models import Call
+
+    engine = make_engine(settings.database_url)
+    async with session_scope(make_sessionmaker(engine)) as session:
+        count = await session.scalar(select(func.count()).select_from(Call)
+                                     .where(Call.ended_at.is_(None)))
+    await engine.dispose()
+    return int(count or 0)
+
+
+def start_load(rig: load.Rig, script: Path, workdir: Path, name: str,
+               shape: tuple[int, float, int]) -> tuple[subprocess.Popen[bytes], Path]:
+    stats = workdir / f"stats-{name}.csv"
+    argv = load.sipp_argv(rig, script, load.HOTLINE_NUMBER, shape, stats)
+    return subprocess.Popen(argv, cwd=workdir, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL), stats
+
+
+def ami_cut(rig: load.Rig, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    settings = rig.settings
+    script = load.scenario(workdir)
+    sipp, stats = start_load(rig, script, workdir, "ami-cut", (args.concurrent, args.rate,
+                                                               args.calls))
+    time.sleep(CUT_AFTER)
+    ends = time.monotonic() + CUT_SECONDS
+    kills = 0
+    port = f":{settings.pbx.ami_port}"
+    while time.monotonic() < ends:  # the clients' sockets: their far end is the AMI port
+        done = subprocess.run(["ss", "-K", "-t", "dport", "=", port], capture_output=True,
+                              text=True)
+        kills += max(0, len(done.stdout.strip().splitlines()) - 1)
+        time.sleep(0.05)
+    back = wait_for(lambda: bool(heartbeat(settings).get("ami_connected")), 60)
+    sipp.wait()
+    counts = load.sipp_counts(stats)
+    in_db = asyncio.run(load.wait_calls_in_db(settings, args.calls, args.settle))
+    open_calls = asyncio.run(calls_without_end(settings))
+    if open_calls:  # the reconciler runs every minute: give it one more round
+        time.sleep(65)
+        open_calls = asyncio.run(calls_without_end(settings))
+    errors, kinds = load.bridge_errors(settings)
+    return {"fault": "ami-cut", "placed": args.calls, "sipp": counts,
+            "ami_connections_killed": kills, "ami_back_after_cut_s": back,
+            "calls_in_db": in_db, "calls_without_end": open_calls,
+            "bridge_errors": errors, "error_kinds": kinds}
+
+
+async def sign_in_seats(settings: Settings) -> None:
+    """Two agents signed in at their seats, as the console leaves them in the database."""
+    from agent_console import accounts
+    from agent_console.texts import AGENT
+    from hotline.db import presence
+    from hotline.db.base import make_engine, make_sessionmaker, session_scope, utcnow
+
+    engine = make_engine(settings.database_url)
+    async with session_scope(make_sessionmaker(engine)) as session:
+        for ext in SEATS:
+            user = await accounts.add_user(session, f"agent{ext}", "bench-faults", AGENT,
+                                           f"座席{ext}", ext)
+            await presence.set_presence(session, user.id, ext, presence.READY, "", utcnow())
+    await engine.dispose()
+
+
+def seats_in_queue(settings: Settings) -> set[str]:
+    try:
+        shown = pbx.cli(settings, f"queue show {QUEUE}")
+    except pbx.PbxError:
+        return set()
+    return {ext for ext in SEATS if f"PJSIP/{ext}" in shown}
+
+
+def asterisk_restart(rig: load.Rig, args: argparse.Namespace,
+                     workdir: Path) -> dict[str, Any]:
+    settings = rig.settings
+    script = load.scenario(workdir)
+    before_seats = wait_for(lambda: seats_in_queue(settings) == set(SEATS), 30)
+    sipp, stats = start_load(rig, script, workdir, "restart", (args.concurrent, args.rate,
+                                                               args.calls))
+    time.sleep(RESTART_AFTER)
+    restarted = time.monotonic()
+    pbx.cli(settings, "core restart now")
+    time.sleep(2)  # let the old AMI session go before asking whether it is back
+    booted = wait_for(lambda: pbx.booted(settings, timeout=1.0), 120, step=0.5)
+    bridge_back = wait_for(lambda: bool(heartbeat(settings).get("ami_connected")), 60)
+    seats_back = wait_for(lambda: seats_in_queue(settings) == set(SEATS), 60)
+    sipp.wait()
+    during = load.sipp_counts(stats)
+    # After the restart: calls that must all work.
+    sniffer = Sniffer(settings.pbx.sip_port, load.RTP_START, load.RTP_END)
+    sniffer.start()
+    before_after = asyncio.run(load.count_calls(settings))
+    since = time.time()
+    after_sipp, after_stats = start_load(rig, script, workdir, "after", (20, 2, args.after))
+    after_sipp.wait()
+    sniffer.stop()
+    delays, silent = sniffer.wire.first_prompt_delays(since, time.time())
+    after_in_db = asyncio.run(load.wait_calls_in_db(settings, before_after + args.after,
+                                                    args.settle)) - before_after
+    errors, kinds = load.bridge_errors(settings)
+    return {"fault": "asterisk-restart", "console_log": log_tail(settings, "console.log"),
+            "seats_in_queue_before_s": before_seats,
+            "during": {"placed": args.calls, **during},
+            "asterisk_booted_after_s": booted, "bridge_ami_back_s": bridge_back,
+            "seats_back_s": seats_back,
+            "restart_to_seats_back_s": time.monotonic() - restarted if seats_back else None,
+            "after": {"placed": args.after, **load.sipp_counts(after_stats),
+                      "heard_a_prompt": len(delays), "silent": silent,
+                      "prompt_ms": load.percentiles(delays), "calls_in_db": after_in_db},
+            "bridge_errors": errors, "error_kinds": kinds}
+
+
+def log_tail(settings: Settings, name: str, lines: int = 15) -> list[str]:
+    """The last warnings, errors and AMI lines of a part's log (what explains a failure)."""
+    log = settings.log_dir / name
+    text = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return [line for line in text if any(w in line for w in ("WARNING", "ERROR", "AMI"))][
+        -lines:]
+
+
+FAULTS = {"ami-cut": ami_cut, "asterisk-restart": asterisk_restart}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("fault", choices=sorted(FAULTS))
+    parser.add_argument("--concurrent", type=int, default=100)
+    parser.add_argument("--rate", type=float, default=10)
+    parser.add_argument("--calls", type=int, default=400)
+    parser.add_argument("--after", type=int, default=40, help="calls after the restart")
+    parser.add_argument("--db", default="")
+    parser.add_argument("--base", type=int, default=48, help="ports are BASE060, BASE038 ...")
+    parser.add_argument("--settle", type=float, default=90.0)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--at", help="run on this commit's code (see bench/load.py)")
+    parser.add_argument("--commit", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.at:
+        return load.run_at(args.at, "faults.py", load.without_at(sys.argv[1:]))
+    with tempfile.TemporaryDirectory(prefix="bench-faults-") as tmp:
+        rig = load.Rig(Path(tmp), args.base, args.db)
+        try:
+            rig.start()
+            asyncio.run(load.set_closed(rig.settings))
+            if args.fault == "asterisk-restart":
+                asyncio.run(sign_in_seats(rig.settings))
+                # The console puts signed-in seats in the queue when it (re)connects.
+                rig.restart("console")
+                health.wait_console_healthy(rig.settings)
+            result = FAULTS[args.fault](rig, args, Path(tmp))
+        finally:
+            rig.stop()
+    result["commit"] = args.commit or load._commit()
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
