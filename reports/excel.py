@@ -32,7 +32,7 @@ def _sheet(book: Workbook, table: Table) -> None:
     period = table.period
     sheet.append([table.title])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append(["统计周期", f"{period.label}（{period.first} 至 {period.last}）"])
+    sheet.append(["统计周期", period.full_label])
     filters = "；".join(f"{k}：{v}" for k, v in table.filters.items()) or "无"
     sheet.append(["筛选条件", filters])
     sheet.append([])

@@ -100,6 +100,13 @@ class Period:
         prefix = "周：" if self.kind == "week" else ""
         return f"{prefix}{f:%Y-%m-%d} 至 {self.last:%Y-%m-%d}"
 
+    @property
+    def full_label(self) -> str:
+        """The label with its days, e.g. 2026年11月（2026-11-01 至 2026-11-30）."""
+        if self.kind in ("range", "week"):
+            return self.label.removeprefix("周：")
+        return f"{self.label}（{self.first} 至 {self.last}）"
+
     def query(self) -> dict[str, str]:
         """The period as the console's query string names it (period=…&first=…&last=…)."""
         return {"period": self.kind, "first": self.first.isoformat(),

@@ -128,7 +128,7 @@ def text(table: Table) -> str:
     def cell(value: Cell) -> str:
         return "—" if value is None else str(value)
 
-    lines = [f"{table.title}（{table.period.label}，{table.period.first} 至 {table.period.last}）",
+    lines = [f"{table.title}（{table.period.full_label}）",
              *(f"{k}：{v}" for k, v in table.filters.items()),
              "\t".join(table.headers)]
     lines += ["\t".join(cell(v) for v in row) for row in table.rows]
