@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import recordings
 from hotline.settings import Settings
-from scheduler import callbacks, escalation
+from scheduler import callbacks, escalation, monthly_report
 from scheduler.sms import sms_job
 
 
@@ -41,4 +41,5 @@ def all_jobs(settings: Settings) -> list[Job]:
     jobs.append(Job("escalation", escalation.EVERY_SECONDS, escalation.escalate))
     jobs.append(Job("callbacks", callbacks.EVERY_SECONDS, callbacks.share_out))
     jobs.append(sms_job(settings))
+    jobs.append(Job("monthly-report", monthly_report.EVERY_SECONDS, monthly_report.monthly_report))
     return jobs
