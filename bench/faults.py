@@ -166,7 +166,14 @@ def asterisk_restart(rig: load.Rig, args: argparse.Namespace,
     after_in_db = asyncio.run(load.wait_calls_in_db(settings, before_after + args.after,
                                                     args.settle)) - before_after
     errors, kinds = load.bridge_errors(settings)
-    return {"fault": "asterisk-restart", "console_log": log_tail(settings, "console.log"),
+    try:
+        queue_after = pbx.cli(settings, f"queue show {QUEUE}").strip().splitlines()
+    except pbx.PbxError as exc:
+        queue_after = [f"queue show failed: {exc}"]
+    console_out = (settings.log_dir / "bench-console.out").read_text(errors="replace")
+    return {"fault": "asterisk-restart", "queue_after": queue_after,
+            "console_log": log_tail(settings, "console.log"),
+            "console_out": console_out.splitlines()[-12:],
             "seats_in_queue_before_s": before_seats,
             "during": {"placed": args.calls, **during},
             "asterisk_booted_after_s": booted, "bridge_ami_back_s": bridge_back,
