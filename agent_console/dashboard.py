@@ -9,12 +9,15 @@ static/dashboard.js reads (the console's CSP allows no inline script)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from agent_console.auth import Forbidden, Principal, console, require_role
 from agent_console.pages import render
@@ -60,6 +63,7 @@ from reports import (
     talk_seconds,
     unlogged_calls,
     wait_seconds,
+    wallboard,
     xlsx_bytes,
 )
 
@@ -372,3 +376,43 @@ async def monthly_page(request: Request, who: Staff, month: str = "", format: st
                   **_context(request, who, period, tables=tables, words=words[:10],
                              cases=cases[:10], repeats=len(repeat_callers(data.calls)),
                              made=local_time(c.clock(), c.settings.hours.timezone)))
+
+
+# --- the live wallboard (大屏) -------------------------------------------------------------
+
+WALLBOARD_ROLES = ("agent", "leader", "admin")
+WALLBOARD_SECONDS = 2.0
+KEEPALIVE_EVERY = 15  # polls between keep-alive comments when nothing changed
+
+
+@router.get("/wallboard")
+async def wallboard_page(request: Request, who: Staff) -> Response:
+    if who.account.role not in WALLBOARD_ROLES:
+        raise Forbidden("role")
+    return render(request, "wallboard.html", user=who.account, csrf_token=who.csrf_token)
+
+
+@router.get("/wallboard/events")
+async def wallboard_events(request: Request, who: Staff) -> StreamingResponse:
+    """The wallboard's figures as server-sent events: one at once, then one each time they
+    change (read every 2 s from what the call tracker writes)."""
+    if who.account.role not in WALLBOARD_ROLES:
+        raise Forbidden("role")
+    c = console(request)
+
+    async def stream() -> AsyncIterator[str]:
+        last, quiet = "", 0
+        while not await request.is_disconnected():
+            async with session_scope(c.sessions) as db:
+                board = await wallboard(db, c.settings, c.clock())
+            data = json.dumps(board.as_dict(), ensure_ascii=False)
+            if data != last:
+                last, quiet = data, 0
+                yield f"event: board\ndata: {data}\n\n"
+            elif (quiet := quiet + 1) >= KEEPALIVE_EVERY:
+                quiet = 0
+                yield ": keep-alive\n\n"
+            await asyncio.sleep(WALLBOARD_SECONDS)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -48,6 +48,7 @@ from reports.topics import (
     save_stop_words,
     stop_words,
 )
+from reports.wallboard import Wallboard, wallboard
 
 __all__ = [
     "ADMIN_SCOPE",
@@ -68,6 +69,7 @@ __all__ = [
     "Scope",
     "Table",
     "Topic",
+    "Wallboard",
     "abandon_seconds",
     "agent_rows",
     "agent_table",
@@ -98,5 +100,6 @@ __all__ = [
     "talk_seconds",
     "unlogged_calls",
     "wait_seconds",
+    "wallboard",
     "xlsx_bytes",
 ]

@@ -118,16 +118,24 @@ def is_answered(c: CallFacts) -> bool:
 
 def is_abandoned(c: CallFacts) -> bool:
     """排队放弃 (abandoned in the queue): offered, not answered, and the caller hung up
-    waiting — not sent on by the queue (timeout, no seat left: left_queue). A call rebuilt
-    from the CDR says nothing of its queue: without an abandon event it is unknown."""
+    waiting — not sent on by the queue (timeout, no seat left: left_queue); a call still
+    waiting has not abandoned. A call rebuilt from the CDR says nothing of its queue:
+    without an abandon event it is unknown."""
     return (is_offered(c) and not is_answered(c) and not c.left_queue
-            and (c.abandoned_at is not None or c.source != RECONCILED))
+            and (c.abandoned_at is not None
+                 or (c.source != RECONCILED and c.ended_at is not None)))
+
+
+def is_waiting(c: CallFacts) -> bool:
+    """排队中 (the wallboard): offered, not answered, not given up, not sent on, not ended."""
+    return (is_offered(c) and not is_answered(c) and not c.left_queue
+            and c.abandoned_at is None and c.ended_at is None and c.source != RECONCILED)
 
 
 def is_outcome_unknown(c: CallFacts) -> bool:
     """结果不明: offered per the CDR, but the reconciler cannot tell answered from given up."""
     return (is_offered(c) and not is_answered(c) and not c.left_queue
-            and not is_abandoned(c))
+            and not is_abandoned(c) and not is_waiting(c))
 
 
 def is_overflowed(c: CallFacts) -> bool:

@@ -10,13 +10,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import create_engine, insert
 
-from hotline.db.base import make_engine, make_sessionmaker, session_scope
+from hotline.db.base import make_engine, make_sessionmaker, session_scope, sync_url
 from hotline.db.migrate import upgrade
+from hotline.db.models import Call, CallEvent
 from hotline.settings import REPO_ROOT
 from tests.unit.reports import month
 
@@ -35,6 +38,9 @@ async def _fill(url: str) -> None:
             await month.add_month(session)
     finally:
         await engine.dispose()
+
+
+DATABASES: dict[str, str] = {}  # console URL → its database URL
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +63,7 @@ def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_until_up(url, server, log)
+        DATABASES[url] = env["HOTLINE_DATABASE_URL"]
         yield url
     finally:
         server.terminate()
@@ -72,17 +79,52 @@ def screen(browser) -> Iterator[Page]:  # type: ignore[no-untyped-def]
         context.close()
 
 
+def _log_in(screen: Page, url: str) -> None:
+    screen.goto(f"{url}/login")
+    screen.get_by_label("用户名").fill("lead")
+    screen.get_by_label("密码").fill(PASSWORD)
+    screen.get_by_role("button", name="登录").click()
+    expect(screen.get_by_role("button", name="退出登录")).to_be_visible()
+
+
+def _caller_joins_the_queue(database: str) -> None:
+    """What the call tracker writes when a caller enters the seats queue."""
+    engine = create_engine(sync_url(database))
+    now = datetime.now(UTC)
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(Call.__table__), [{
+                "id": "live-1", "caller_number": "13900000000", "channel": "", "route": "queue",
+                "menu_path": "", "agent": "", "source": "live", "disposition": "",
+                "started_at": now - timedelta(seconds=8)}])
+            connection.execute(insert(CallEvent.__table__), [{
+                "call_id": "live-1", "kind": "queue", "detail": {},
+                "at": now - timedelta(seconds=5)}])
+    finally:
+        engine.dispose()
+
+
+def test_the_wallboard_updates_when_a_caller_enters_the_queue(
+        screen: Page, dashboard_url: str) -> None:
+    _log_in(screen, dashboard_url)
+    screen.goto(f"{dashboard_url}/wallboard")
+    expect(screen.locator("#wb-state")).to_have_text("实时更新中")
+    expect(screen.locator("#wb-waiting")).to_have_text("0")
+
+    _caller_joins_the_queue(DATABASES[dashboard_url])
+
+    expect(screen.locator("#wb-waiting")).to_have_text("1", timeout=10000)
+    expect(screen.locator("#wb-longest")).to_contain_text("秒")
+    expect(screen.locator("#wb-overdue")).not_to_have_text("—")
+
+
 def test_the_leaders_dashboard_draws_its_charts_with_chinese_labels(
         screen: Page, dashboard_url: str) -> None:
     refused: list[str] = []
     screen.on("console", lambda m: refused.append(m.text) if m.type == "error" else None)
     missing: list[str] = []
     screen.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
-    screen.goto(f"{dashboard_url}/login")
-    screen.get_by_label("用户名").fill("lead")
-    screen.get_by_label("密码").fill(PASSWORD)
-    screen.get_by_role("button", name="登录").click()
-    expect(screen.get_by_role("button", name="退出登录")).to_be_visible()
+    _log_in(screen, dashboard_url)
 
     screen.goto(f"{dashboard_url}/dashboard?{OCTOBER}")
 

@@ -81,6 +81,7 @@ async def test_a_head_sees_only_their_department(client: httpx.AsyncClient,
     assert (await client.get(f"/seats?{OCTOBER}")).status_code == 403
     assert (await client.get(f"/dashboard/topics?{OCTOBER}")).status_code == 403
     assert (await client.get("/admin/stop-words")).status_code == 403
+    assert (await client.get("/wallboard")).status_code == 403
 
 
 async def test_an_agent_sees_only_their_own_seat(client: httpx.AsyncClient,
@@ -94,6 +95,7 @@ async def test_an_agent_sees_only_their_own_seat(client: httpx.AsyncClient,
     assert (await client.get(f"/seats/{people.agent_a}/unlogged?{OCTOBER}")).status_code == 403
     assert (await client.get(f"/dashboard?{OCTOBER}")).status_code == 403
     assert (await client.get(f"/scorecard?{OCTOBER}")).status_code == 403
+    assert "wb-waiting" in (await client.get("/wallboard")).text
 
 
 async def test_the_seats_table_links_unlogged_calls(client: httpx.AsyncClient,

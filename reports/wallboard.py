@@ -1,0 +1,82 @@
+"""The live wallboard (大屏): what the centre's screen shows now — callers waiting and the
+longest wait, seats signed in / free / on a call / paused (with reason), today's offered,
+answered, abandoned and 接通率, matters due today and overdue. Read from the database the
+call tracker writes as calls happen, with the same figure functions as the dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.db.models import AgentPresence, Ticket
+from hotline.db.tickets import OPEN
+from hotline.hours import court_today
+from hotline.settings import Settings
+from reports.calls import CallFacts, call_figures, is_answered, is_waiting, load_calls
+from reports.figures import report_calendar
+from reports.period import Period
+
+READY, PAUSED = "ready", "paused"
+
+
+def is_on_a_call(c: CallFacts) -> bool:
+    return is_answered(c) and c.ended_at is None
+
+
+@dataclass(frozen=True)
+class Wallboard:
+    waiting: int
+    longest_wait: int  # seconds
+    signed_in: int
+    free: int
+    on_call: int
+    paused: int
+    paused_reasons: dict[str, int]
+    offered: int
+    answered: int
+    abandoned: int
+    answer_rate: float | None
+    due_today: int
+    overdue: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def wallboard(session: AsyncSession, settings: Settings, now: datetime) -> Wallboard:
+    today = Period.day(court_today(settings, now))
+    calendar = await report_calendar(session, settings, today)
+    calls = await load_calls(session, calendar, today)
+    waiting = [c for c in calls if is_waiting(c)]
+    busy = {c.seat_user_id for c in calls if is_on_a_call(c) and c.seat_user_id is not None}
+    presence = (await session.execute(select(AgentPresence.user_id, AgentPresence.state,
+                                             AgentPresence.reason))).all()
+    ready = {user for user, state, _ in presence if state == READY}
+    reasons: dict[str, int] = {}
+    for _, state, reason in presence:
+        if state == PAUSED:
+            reasons[reason or "—"] = reasons.get(reason or "—", 0) + 1
+    figures = call_figures(calls)
+    _, end = today.bounds(settings.hours.timezone)
+    open_unanswered = (Ticket.status == OPEN, Ticket.answered_at.is_(None),
+                       Ticket.due_at.is_not(None))
+    due_today = await _count(session, *open_unanswered, Ticket.due_at >= now,
+                             Ticket.due_at < end)
+    overdue = await _count(session, *open_unanswered, Ticket.due_at < now)
+    return Wallboard(
+        waiting=len(waiting),
+        longest_wait=max((int((now - c.queued_at).total_seconds()) for c in waiting
+                          if c.queued_at is not None), default=0),
+        signed_in=len(ready) + sum(reasons.values()), free=len(ready - busy),
+        on_call=len(ready & busy), paused=sum(reasons.values()), paused_reasons=reasons,
+        offered=figures.offered, answered=figures.answered, abandoned=figures.abandoned,
+        answer_rate=figures.answer_rate, due_today=due_today, overdue=overdue)
+
+
+async def _count(session: AsyncSession, *where: Any) -> int:
+    return int((await session.execute(select(func.count()).select_from(Ticket).where(*where))
+                ).scalar() or 0)
