@@ -20,7 +20,6 @@ from panoramisk.message import Message
 
 from hotline import tickets
 from hotline.callid import from_ami
-from hotline.db import calls
 from hotline.db import callwrites as w
 from hotline.db.base import session_scope
 from hotline.db.recording_access import user_on_extension
@@ -51,7 +50,7 @@ class CallTracker:
         self._finishing: set[asyncio.Task[None]] = set()
         # Calls whose recording started while this bridge listened: their files are judged
         # at the hang-up (the reconciler judges any other's, once the call has ended).
-        self._recording: set[str] = set()
+        self._recording: dict[str, set[str]] = {}
 
     def subscriptions(self) -> dict[str, Callable[[Message], Awaitable[None]]]:
         """Every AMI event the bridge handles, and its handler."""
@@ -157,8 +156,7 @@ class CallTracker:
             w.hangup(ended.call_id, ended.at, cause),
             w.event(ended.call_id, "hangup", {"cause": str(cause)}, at=ended.at, if_known=True))
         if ended.call_id in self._recording:
-            self._recording.discard(ended.call_id)
-            self._finish_recordings_later(ended.call_id)
+            self._finish_recordings_later(ended.call_id, self._recording.pop(ended.call_id))
 
     async def _recording_started(self, event: Message, kind: str) -> None:
         relative, call = event.get("Recording", ""), from_ami(event)
@@ -166,7 +164,7 @@ class CallTracker:
             call.at, call.caller_number, event.get("Channel", ""))
         facts = {"started_at": channel.started_at, "caller_number": channel.caller_number,
                  "channel": channel.name, "answered_at": channel.answered_at}
-        self._recording.add(call.call_id)
+        self._recording.setdefault(call.call_id, set()).add(relative)
         # The voice menu may have created the call a moment earlier; AMI knows better
         # when the channel really started.
         self.services.writer.write(
@@ -183,31 +181,25 @@ class CallTracker:
             writes.append(w.update(call.call_id, **call_values))  # none for an unknown call
         self.services.writer.write(*writes)
 
-    def _finish_recordings_later(self, call_id: str) -> None:
+    def _finish_recordings_later(self, call_id: str, paths: set[str]) -> None:
         # MixMonitor closes the file a moment after the hang-up; waiting for it here would
         # hold up every event behind this one.
-        task = asyncio.create_task(self.finish_recordings(call_id))
+        task = asyncio.create_task(self.finish_recordings(call_id, paths))
         self._finishing.add(task)
         task.add_done_callback(self._finishing.discard)
 
-    async def finish_recordings(self, call_id: str) -> None:
-        await self.services.writer.flush()  # the call's recordings, as far as AMI told them
-        async with session_scope(self.services.sessions) as session:
-            call = await calls.get_call(session, call_id)
-            # Not only those still recording: the reconciler may have judged a file while
-            # the call went on (a leg's CDR ends at an attended transfer); the real
-            # hang-up has the last word.
-            pending = [r.path for r in call.recordings
-                       if r.status != COMPLETE and r.deleted_at is None] if call else []
-        for relative in pending:
+    async def finish_recordings(self, call_id: str, paths: set[str]) -> None:
+        """Judge the call's recordings (as AMI named them) once their files are closed.
+        Not only those still recording: the reconciler may have judged a file while the call
+        went on (a leg's CDR ends at an attended transfer); the real hang-up has the last
+        word."""
+        for relative in sorted(paths):
             result = await wait_finished(self.services.recording_file(relative),
                                                self.recording_timeout)
             self.services.writer.write(w.finish_recording(
                 call_id, relative, result.status, result.duration_seconds, result.size_bytes))
             if result.status != COMPLETE:
                 log.warning("call %s: recording %s is %s", call_id, relative, result.status)
-        if pending:
-            await self.services.writer.flush()  # off every caller's path: a background task
 
     async def close(self) -> None:
         for task in list(self._finishing):

@@ -107,9 +107,13 @@ async def get_mark(session: AsyncSession, source: str) -> ReconcileMark | None:
 
 
 async def set_mark(session: AsyncSession, source: str, position: int, fingerprint: str) -> None:
-    mark = await session.get(ReconcileMark, source)
-    if mark is None:
-        session.add(ReconcileMark(source=source, position=position, fingerprint=fingerprint))
-    else:
-        mark.position, mark.fingerprint = position, fingerprint
+    # One UPDATE (the bridge's writer moves its journal mark with every batch).
+    moved = await session.execute(
+        update(ReconcileMark).where(ReconcileMark.source == source)
+        .values(position=position, fingerprint=fingerprint, updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    if not getattr(moved, "rowcount", 0):
+        await _insert_ignore(session, ReconcileMark, {
+            "source": source, "position": position, "fingerprint": fingerprint,
+            "updated_at": utcnow()})
 

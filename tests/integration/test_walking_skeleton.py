@@ -16,6 +16,7 @@ from hotline.db import calls, state
 from hotline.db.base import session_scope
 from hotline.db.models import Call
 from hotline.settings import Settings
+from ivr.main import ROUTING_REFRESH_SECONDS
 from recordings import files
 from tests.integration import sipp
 from tests.integration.conftest import MEDIA_PORT, PORTS, BridgeProcess
@@ -24,8 +25,13 @@ CALLER = "13812345678"
 
 
 async def set_mode(sessions: async_sessionmaker[AsyncSession], mode: str) -> None:
+    """Set the mode as `hotline mode` does; a change reaches the bridge's memory at its next
+    refresh (ivr.main.ROUTING_REFRESH_SECONDS), which the next call must not outrun."""
     async with session_scope(sessions) as session:
+        changed = await state.get_state(session, hours.MODE_KEY, "auto") != mode
         await state.set_state(session, hours.MODE_KEY, mode)
+    if changed:
+        await asyncio.sleep(2 * ROUTING_REFRESH_SECONDS)
 
 
 async def place_call(settings: Settings, steps: str, tmp_path: Path,

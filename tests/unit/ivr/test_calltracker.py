@@ -55,6 +55,7 @@ async def feed(tracker: CallTracker, *events: Message) -> None:
 async def settle(tracker: CallTracker) -> None:
     """Wait for the recordings being finished in the background after a Hangup."""
     await asyncio.wait_for(asyncio.gather(*list(tracker._finishing)), timeout=10)
+    await tracker.services.writer.flush()
 
 
 async def _call(services: Services, call_id: str = CALL) -> Call:
