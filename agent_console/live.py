@@ -35,6 +35,11 @@ log = logging.getLogger("agent_console.live")
 Handler = Callable[[Message], Awaitable[None]]
 # A listener that falls this far behind is dropped rather than holding memory for it.
 LISTENER_BACKLOG = 100
+# After a (re)connect, Asterisk may not have loaded app_queue yet (a restart: AMI answers
+# before the queue exists, and QueueAdd is "Invalid/unknown command"): the seats are put
+# back again every RESTORE_RETRY_SECONDS until all are in, for at most RESTORE_ATTEMPTS.
+RESTORE_RETRY_SECONDS = 1.0
+RESTORE_ATTEMPTS = 60
 
 
 @dataclass
@@ -74,6 +79,7 @@ class LiveDesk:
         self.calls: dict[str, SeatCall] = {}  # by extension
         self.seats: dict[str, dict[str, Any]] = {}  # queue state by extension
         self._listeners: set[Listener] = set()
+        self._restoring: asyncio.Task[None] | None = None
 
     def subscriptions(self) -> dict[str, Handler]:
         """Every AMI event the console handles (manager.conf console-user lets exactly
@@ -226,10 +232,31 @@ class LiveDesk:
     # -- after (re)connecting ---------------------------------------------------------
 
     async def restore(self) -> None:
-        """Put back in the queue everyone the console has signed in (Asterisk may have
-        restarted and forgotten them), then read the queue as it is."""
+        """On every AMI (re)connect: put back in the queue everyone the console has signed
+        in (Asterisk may have restarted and forgotten them), then read the queue as it is.
+        What Asterisk refuses is tried again in the background until it takes it; a
+        later reconnect starts over."""
         if self.control is None:
             return
+        if self._restoring is not None:
+            self._restoring.cancel()
+        if await self._restore_once():
+            return
+        self._restoring = asyncio.create_task(self._restore_until_done())
+
+    async def _restore_until_done(self) -> None:
+        for _ in range(RESTORE_ATTEMPTS):
+            await asyncio.sleep(RESTORE_RETRY_SECONDS)
+            if await self._restore_once():
+                log.info("the signed-in seats are back in the queue")
+                return
+        log.error("could not put the signed-in seats back in the queue for %.0f s; they "
+                  "must sign in again", RESTORE_ATTEMPTS * RESTORE_RETRY_SECONDS)
+
+    async def _restore_once(self) -> bool:
+        """One pass; True when every seat is back and the queue was read."""
+        assert self.control is not None
+        done = True
         async with session_scope(self.sessions) as session:
             wanted = await presence_db.signed_in(session)
             # A seat an administrator has disabled since is not put back.
@@ -243,14 +270,16 @@ class LiveDesk:
                                         reason=row.reason)
             except ControlError as exc:
                 log.warning("could not put %s back in the queue: %s", row.extension, exc)
+                done = False
         try:
             members = await self.control.members()
         except ControlError as exc:
             log.warning("could not read the queue: %s", exc)
-            return
+            return False
         self.seats = {ext: {"extension": ext, "member": True, "paused": m.paused,
                             "reason": m.reason, "device": m.device}
                       for ext, m in members.items()}
+        return done
 
 
 def _ended(call: SeatCall, reason: str) -> Callable[[str], dict[str, Any]]:

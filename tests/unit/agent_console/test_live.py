@@ -4,17 +4,23 @@ the database is real and the events are written out by hand."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 
+import pytest
 from panoramisk.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agent_console import accounts, live
 from agent_console.live import LiveDesk
 from agent_console.texts import AGENT, LEADER
 from hotline.db import calls
+from hotline.db import phones as phones_db
+from hotline.db import presence as presence_db
 from hotline.db.base import session_scope
 from hotline.db.tickets import create_ticket
+from pbx import ControlError, Member
 
 CALLER = "13812345678"
 NOW = "1795756480.123456"
@@ -162,3 +168,45 @@ async def test_a_listener_that_falls_behind_is_dropped(
         await desk.subscriptions()["QueueMemberStatus"](member)
 
     assert listener not in desk._listeners
+
+
+class StartingPbx:
+    """A PBX just restarted: AMI answers, but app_queue is not loaded for the first few
+    QueueAdds (what bench/faults.py asterisk-restart saw on the real Asterisk 22). Only
+    this one piece is stood in for; the database is real."""
+
+    def __init__(self, refusals: int) -> None:
+        self.refusals, self.queue = refusals, {}  # type: ignore[var-annotated]
+
+    async def join(self, extension: str, name: str, *, paused: bool = False,
+                   reason: str = "") -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise ControlError("交换机未执行 QueueAdd：Invalid/unknown command")
+        self.queue[extension] = Member(extension, name, paused, reason, "idle")
+
+    async def members(self) -> dict[str, Member]:
+        return dict(self.queue)
+
+
+async def test_seats_go_back_in_the_queue_once_asterisk_has_loaded_it(
+        sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(live, "RESTORE_RETRY_SECONDS", 0.01)
+    async with session_scope(sessions) as db:
+        if "8001" not in {p.extension for p in await phones_db.list_phones(db)}:
+            await phones_db.add_phone(db, "8001", "seat")
+        user = await accounts.add_user(db, "lisi", "a-long-password-1", AGENT, "李四", "8001")
+        await presence_db.set_presence(db, user.id, "8001", presence_db.PAUSED, "lunch",
+                                       datetime.now(UTC))
+    pbx = StartingPbx(refusals=3)
+    desk = LiveDesk(pbx, sessions)  # type: ignore[arg-type]
+
+    await desk.restore()  # refused: the rest goes on in the background
+    assert pbx.queue == {}
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if pbx.queue:
+            break
+
+    assert pbx.queue == {"8001": Member("8001", "李四", True, "lunch", "idle")}
+    assert desk.seats["8001"]["paused"] is True
