@@ -2,7 +2,7 @@
 reply, moving a waiting caller. Every part asks the PBX through these functions, never by
 speaking AMI itself:
 
-    control = pbx.console_control(settings)       # the console's one AMI connection
+    control = pbx.PbxControl(pbx.console_client(settings))  # the console's AMI link
     await control.join("8001", "张三")
     await control.pause("8001", "break")
     await control.transfer(agent_channel, "8101", attended=True)
