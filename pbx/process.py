@@ -85,7 +85,6 @@ def cli(settings: Settings, command: str) -> str:
     return done.stdout
 
 
-
 def booted(settings: Settings, timeout: float = 3.0) -> bool:
     """True when Asterisk answers on AMI and says it has finished booting (FullyBooted,
     which Asterisk sends on login once it has); False when it answers but is still
