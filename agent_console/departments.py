@@ -73,7 +73,7 @@ def _not_found(_missing: LookupError) -> HTTPException:
 
 
 def _bad_mobile(wrong: ValueError) -> Invalid:
-    return Invalid({"mobile": field_error("mobile", str(wrong))})
+    return Invalid({"mobile": str(wrong)})
 
 
 SAVE_REFUSALS: Refusals = {DepartmentInvalid: lambda refused: Invalid(_errors(refused)),

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.models import Department, User
+from hotline.phonenumbers import mobile_number
 
 NAME_LIMIT = 60
 # Which role each named person must have (agent_console.texts role codes).
@@ -116,23 +117,11 @@ async def departments_of(session: AsyncSession, user_id: int) -> list[Department
     return list((await session.execute(query)).scalars())
 
 
-MOBILE_DIGITS = (7, 20)
-
-
-def check_mobile(mobile: str) -> str:
-    """'' when fine (empty clears it), else the error kind: contact."""
-    digits = mobile.removeprefix("+")
-    if not mobile or (digits.isdigit() and MOBILE_DIGITS[0] <= len(digits) <= MOBILE_DIGITS[1]):
-        return ""
-    return "contact"
-
-
 async def set_mobile(session: AsyncSession, user_id: int, mobile: str) -> User:
-    """Set the number staff notices go to by SMS; ValueError("contact") when malformed,
+    """Set the number staff notices go to by SMS ("" clears it), in normal form (11 digits);
+    PhoneNumberError (a ValueError, its message Chinese) when it is not a mainland mobile,
     LookupError when no such user."""
-    mobile = mobile.strip().replace(" ", "").replace("-", "")
-    if kind := check_mobile(mobile):
-        raise ValueError(kind)
+    mobile = mobile_number(mobile) if mobile.strip() else ""
     user = await session.get(User, user_id)
     if user is None:
         raise LookupError(f"no user {user_id}")
