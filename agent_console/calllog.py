@@ -20,6 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import Console, Forbidden, Principal, console, require_role
 from agent_console.forms import Errors, Invalid, Refused, field_error, form_values
+from agent_console.listing import (
+    Filter,
+    Page,
+    Sort,
+    Spec,
+    api_page,
+    by_user,
+    page_of,
+    read_query,
+    staff_choices,
+)
 from agent_console.pages import render
 from agent_console.recordings import call_allowed, check_call, not_your_call
 from agent_console.service import Actor, actor, attempt, transaction
@@ -295,19 +306,39 @@ async def save_log(request: Request, who: Writer, log_id: int) -> Response:
 
 @pages.get("/calls/logs")
 async def list_logs(request: Request, who: Reader, saved: int | None = None) -> Response:
-    logs = await _list(request, who)
+    page = await _page(request, who)
     return render(request, "calllogs.html", user=who.account, csrf_token=who.csrf_token,
-                  logs=logs, saved=saved, mine=who.account.role == AGENT)
+                  page=page, logs=page.rows, saved=saved, mine=who.account.role == AGENT)
 
 
-async def _list(request: Request, who: Principal) -> list[CallLogOut]:
+async def log_spec(db: AsyncSession, who: Principal) -> Spec:
+    """What the call-log list may be searched, filtered and sorted by: an agent's own
+    logs, or (leaders, administrators) everyone's with a filter by agent."""
+    filters = {"category": Filter("事项类别", SERVICES, lambda v: CallLog.category == v),
+               "outcome": Filter("处理结果", OUTCOME_LABELS, lambda v: CallLog.outcome == v)}
+    if who.account.role != AGENT:
+        filters["agent"] = Filter("座席员", await staff_choices(db, AGENT),
+                                  by_user(CallLog.owner_id))
+    return Spec(search=(CallLog.case_number, CallLog.caller_name, CallLog.question,
+                        CallLog.answer),
+                numbers=(CallLog.contact,), moment=CallLog.created_at, filters=filters,
+                sorts={"time": Sort("登记时间", CallLog.created_at, CallLog.id),
+                       "caller": Sort("来电人", CallLog.caller_name, CallLog.id),
+                       "category": Sort("事项类别", CallLog.category, CallLog.id)},
+                default_sort="time", search_hint="电话号码、案号、姓名或内容")
+
+
+async def _page(request: Request, who: Principal,
+                raw: Mapping[str, str] | None = None) -> Page[CallLogOut]:
     c = console(request)
+    owner = who.account.id if who.account.role == AGENT else None
     async with session_scope(c.sessions) as db:
-        if who.account.role == AGENT:
-            rows = await calllogs.logs_of_owner(db, who.account.id)
-        else:
-            rows = await calllogs.all_logs(db)
-    return [CallLogOut.of(row, who, c.settings.hours.timezone) for row in rows]
+        wanted = read_query(request.query_params if raw is None else raw,
+                            await log_spec(db, who), c.settings.hours.timezone,
+                            base="/calls/logs")
+        found = await page_of(db, calllogs.list_query(owner), wanted)
+    tz = c.settings.hours.timezone
+    return found.map(lambda row: CallLogOut.of(calllogs.as_row(row), who, tz))
 
 
 # --- API --------------------------------------------------------------------------------
@@ -321,9 +352,12 @@ async def _shown(c: Console, who: Principal, log_id: int) -> CallLogOut:
 
 
 @api.get("/calllogs", summary="call logs: an agent's own; every agent's for leaders and "
-                              "administrators (numbers masked for them)")
-async def api_list_logs(request: Request, who: Reader) -> list[CallLogOut]:
-    return await _list(request, who)
+                              "administrators (numbers masked for them). The list's query "
+                              "parameters (q, start, end, category, outcome, agent, sort, "
+                              "dir, page) apply; X-Total-Count and Link tell the rest")
+async def api_list_logs(request: Request, response: Response, who: Reader
+                        ) -> list[CallLogOut]:
+    return api_page(response, await _page(request, who))
 
 
 @api.post("/calllogs", status_code=201, summary="log a call (agents); 422 names each wrong "

@@ -4,10 +4,12 @@ agent who answered (Art. 6). The console validates what is typed before it gets 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.base import utcnow
@@ -94,11 +96,22 @@ async def log_row(session: AsyncSession, log_id: int) -> LogRow | None:
     return rows[0] if rows else None
 
 
-async def _rows(session: AsyncSession, limit: int, *where: ColumnElement[bool]) -> list[LogRow]:
-    query = (select(CallLog, User, Ticket).where(*where)
+def list_query(owner_id: int | None = None) -> Select[CallLog, User, Ticket]:
+    """The logs a list shows, newest first, each with its owner and consultation: one
+    agent's (owner_id), or everyone's. The console narrows and pages it
+    (agent_console.listing); as_row makes each result a LogRow."""
+    query = (select(CallLog, User, Ticket)
              .outerjoin(User, User.id == CallLog.owner_id)
              .outerjoin(Ticket, Ticket.id == CallLog.ticket_id)
-             .order_by(CallLog.created_at.desc(), CallLog.id.desc()).limit(limit))
-    rows = (await session.execute(query)).all()
-    return [LogRow(log, (user.display_name or user.username) if user else "", ticket)
-            for log, user, ticket in rows]
+             .order_by(CallLog.created_at.desc(), CallLog.id.desc()))
+    return query if owner_id is None else query.where(CallLog.owner_id == owner_id)
+
+
+def as_row(row: Row[CallLog, User, Ticket] | Sequence[Any]) -> LogRow:
+    log, user, ticket = row
+    return LogRow(log, (user.display_name or user.username) if user else "", ticket)
+
+
+async def _rows(session: AsyncSession, limit: int, *where: ColumnElement[bool]) -> list[LogRow]:
+    query = list_query().where(*where).limit(limit)
+    return [as_row(row) for row in (await session.execute(query)).all()]
