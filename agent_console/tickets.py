@@ -14,13 +14,13 @@ Callers' numbers are shown whole only to roles in texts.SEES_PERSONAL_DATA.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import (
@@ -32,6 +32,7 @@ from agent_console.auth import (
     require_role,
 )
 from agent_console.forms import Invalid, Refused, field_error, form_values
+from agent_console.listing import Filter, Page, Sort, Spec, api_page, page_of, read_query
 from agent_console.pages import render
 from agent_console.recordings import recordings_dir, stored_file
 from agent_console.service import Actor, Refusals, actor, attempt, transaction
@@ -52,6 +53,7 @@ from hotline.access import ACT, READ, owns_log, ticket_access
 from hotline.catalog import TICKET_TYPES
 from hotline.db import calllogs
 from hotline.db import departments as db_departments
+from hotline.db import tickets as db_tickets
 from hotline.db.base import session_scope
 from hotline.db.models import (
     Department,
@@ -290,24 +292,52 @@ async def close(by: Actor, ticket_id: int) -> tickets.Proof:
         return await tickets.close(db, ticket, by.account.id, by.now())
 
 
-async def _list(c: Console, db: AsyncSession, who: Principal) -> list[TicketOut]:
+async def _base(db: AsyncSession, who: Principal) -> tuple[Select[Ticket], list[Department]]:
+    """The matters who's list holds (before any search), and the departments it spans."""
     me, role = who.account.id, who.account.role
     if role == DEPT_HANDLER:
-        found = await tickets.tickets_of_handler(db, me)
-    elif role == AGENT:
-        found = await tickets.tickets_of_owner(db, me)
-    elif role == ADMIN:
-        query = (select(Ticket).where(Ticket.forwarded_at.is_not(None))
-                 .order_by(Ticket.id.desc()).limit(200))
-        found = list((await db.execute(query)).scalars())
+        return db_tickets.handler_list(me), []
+    if role == AGENT:
+        return db_tickets.owner_list(me), await db_departments.list_departments(db)
+    if role == ADMIN:
+        return db_tickets.forwarded_list(), await db_departments.list_departments(db)
+    mine = await db_departments.departments_of(db, me)
+    return db_tickets.departments_list([d.id for d in mine]), mine
+
+
+def ticket_spec(departments: list[Department], callbacks: bool = False) -> Spec:
+    """What a list of matters may be searched, filtered and sorted by. The default order
+    is the list's own (open first and soonest due; callbacks in the callers' order)."""
+    filters = {"type": Filter("类型", TICKET_TYPES, lambda v: Ticket.type == v)}
+    if not callbacks:
+        filters["status"] = Filter("状态", {k: TICKET_STATUS_LABELS[k] for k in ("open", "closed")},
+                                   lambda v: Ticket.status == v)
+    if len(departments) > 1:
+        names = {d.name: d.name for d in departments}
+        filters["department"] = Filter(
+            "部门", names, lambda v: Ticket.department_id == (
+                select(Department.id).where(Department.name == v).scalar_subquery()))
+    return Spec(search=(Ticket.reference, Ticket.text, Ticket.reply_text),
+                numbers=(Ticket.caller_number,), moment=Ticket.created_at, filters=filters,
+                sorts={"reference": Sort("编号", Ticket.reference),
+                       "created": Sort("登记时间", Ticket.created_at, Ticket.id),
+                       "due": Sort("答复期限", Ticket.due_at, Ticket.id)},
+                search_hint="事项编号、电话号码或内容")
+
+
+async def _page(c: Console, db: AsyncSession, who: Principal, raw: Mapping[str, str],
+                base: str, callbacks: bool = False) -> Page[TicketOut]:
+    departments: list[Department] = []
+    if callbacks:
+        query = db_tickets.callbacks_list()
     else:
-        mine = [d.id for d in await db_departments.departments_of(db, me)]
-        found = await tickets.tickets_of_departments(db, mine)
-    return [await _out(c, db, who, t, await _access(db, who, t)) for t in found]
-
-
-async def _callbacks(c: Console, db: AsyncSession, who: Principal) -> list[TicketOut]:
-    return [await _out(c, db, who, t, READ) for t in await tickets.callback_list(db)]
+        query, departments = await _base(db, who)
+    wanted = read_query(raw, ticket_spec(departments, callbacks), c.settings.hours.timezone,
+                        base=base)
+    found = await page_of(db, query, wanted, scalars=True)
+    rows = [await _out(c, db, who, t, READ if callbacks else await _access(db, who, t))
+            for t in found.rows]
+    return Page(rows, found.total, found.number, found.pages, found.query)
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -316,9 +346,9 @@ async def _list_page(request: Request, who: Principal, title: str, callbacks: bo
                      notice: str = "") -> Response:
     c = console(request)
     async with session_scope(c.sessions) as db:
-        items = await (_callbacks(c, db, who) if callbacks else _list(c, db, who))
+        page = await _page(c, db, who, request.query_params, request.url.path, callbacks)
     return render(request, "tickets.html", user=who.account, csrf_token=who.csrf_token,
-                  items=items, title=title, callbacks=callbacks, notice=notice)
+                  page=page, items=page.rows, title=title, callbacks=callbacks, notice=notice)
 
 
 @pages.get("/handler")
@@ -456,17 +486,20 @@ async def _shown(by: Actor, ticket_id: int) -> TicketOut:
 
 @api.get("/tickets", summary="your tickets: an agent's own, a handler's forwarded ones, a "
                              "head's or leader's departments' (read only)")
-async def api_list(request: Request, who: Reader) -> list[TicketOut]:
+async def api_list(request: Request, response: Response, who: Reader) -> list[TicketOut]:
     c = console(request)
     async with session_scope(c.sessions) as db:
-        return await _list(c, db, who)
+        return api_page(response, await _page(c, db, who, request.query_params,
+                                              "/api/tickets"))
 
 
 @api.get("/tickets/callbacks", summary="after-hours callbacks and messages no agent has taken")
-async def api_callbacks(request: Request, who: Agent) -> list[TicketOut]:
+async def api_callbacks(request: Request, response: Response, who: Agent
+                        ) -> list[TicketOut]:
     c = console(request)
     async with session_scope(c.sessions) as db:
-        return await _callbacks(c, db, who)
+        return api_page(response, await _page(c, db, who, request.query_params,
+                                              "/api/tickets/callbacks", callbacks=True))
 
 
 @api.post("/tickets/callbacks/take", summary="take the first callback of the list (agents); "

@@ -9,20 +9,24 @@ in the same transaction is kept.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import Select, exists, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.callid import known_number
 from hotline.catalog import APPOINTMENT_KINDS, TICKET_TYPES
 from hotline.db.base import utcnow
-from hotline.db.models import Ticket
+from hotline.db.models import Department, Ticket
 from hotline.settings import HoursSettings
 
 OPEN = "open"
+# a consultation sent to the duty judge (hotline.db.consultations): not a matter of the
+# agent's own list
+JUDGE_SUBTYPE = "duty_judge"
 COURT_TIMEZONE = HoursSettings().timezone
 SEQUENCE_DIGITS = 4
 # Each failed attempt means another creation won, so this bounds the number of concurrent
@@ -132,3 +136,41 @@ async def note_queued_at(session: AsyncSession, call_id: str, queued_at: datetim
     for ticket in found:
         ticket.queued_at = queued_at
     return len(found)
+
+
+# --- the lists' queries: the console narrows, sorts and pages them (agent_console.listing) --
+
+def _open_first(query: Select[Ticket]) -> Select[Ticket]:
+    return query.order_by((Ticket.status == OPEN).desc(), Ticket.due_at, Ticket.id.desc())
+
+
+def handler_list(user_id: int) -> Select[Ticket]:
+    """Matters forwarded to a handler (as assignee, or as their department's handler),
+    open ones first, soonest due first."""
+    departments = select(Department.id).where(Department.handler_id == user_id)
+    return _open_first(select(Ticket).where(
+        Ticket.forwarded_at.is_not(None),
+        (Ticket.assignee_id == user_id) | Ticket.department_id.in_(departments)))
+
+
+def departments_list(department_ids: Sequence[int]) -> Select[Ticket]:
+    return _open_first(select(Ticket).where(Ticket.department_id.in_(list(department_ids))))
+
+
+def forwarded_list() -> Select[Ticket]:
+    """Every matter forwarded to a department (administrators)."""
+    return _open_first(select(Ticket).where(Ticket.forwarded_at.is_not(None)))
+
+
+def owner_list(owner_id: int) -> Select[Ticket]:
+    """An agent's own matters, consultations to the duty judge left out (their own list)."""
+    return _open_first(select(Ticket).where(Ticket.owner_id == owner_id,
+                                            Ticket.subtype != JUDGE_SUBTYPE))
+
+
+def callbacks_list() -> Select[Ticket]:
+    """After-hours matters no agent has taken yet, in the callers' order: who joined the
+    queue first is called back first; one without a queue time counts from its creation."""
+    return (select(Ticket).where(Ticket.owner_id.is_(None), Ticket.status == OPEN,
+                                 Ticket.subtype != JUDGE_SUBTYPE)
+            .order_by(func.coalesce(Ticket.queued_at, Ticket.created_at), Ticket.id))
