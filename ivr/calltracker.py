@@ -2,7 +2,9 @@
 
 The events this module handles are listed once, in :meth:`CallTracker.subscriptions`;
 asterisk-conf/manager.conf filters AMI down to exactly those (a unit test keeps the two
-lists equal). Per-channel state is dropped on Hangup.
+lists equal). Per-channel state is dropped on Hangup, and on every AMI (re)connect for the
+channels Asterisk no longer has (:meth:`CallTracker.catch_up`): a Hangup lost while AMI was
+cut must not keep a call "live" forever, since the reconciler leaves live calls alone.
 
 AMI events are handled one after another, so a handler never waits on a commit: what it
 learns goes to the bridge's writer (ivr/writebehind.py), journaled and committed behind.
@@ -24,7 +26,7 @@ from hotline.db import callwrites as w
 from hotline.db.base import session_scope
 from hotline.db.recording_access import user_on_extension
 from ivr.services import Services
-from pbx import extension_of
+from pbx import ControlError, PbxControl, extension_of
 from pbx import names as v
 from recordings import COMPLETE, wait_finished
 
@@ -77,6 +79,29 @@ class CallTracker:
         leaves these to the tracker (a leg's CDR, e.g. the agent's after a transfer, is
         not the end of the call)."""
         return {c.call_id for c in self._channels.values() if c.call_id}
+
+    async def catch_up(self, control: PbxControl) -> list[str]:
+        """After AMI (re)connects: forget every channel Asterisk no longer has — its Hangup
+        was lost in the gap — and the recording watch of every call with none left up, so
+        the reconciler ends those calls and judges their recordings from the CDR. Runs as
+        an on_connect callback, before the events that arrive after the login (pbx.ami);
+        returns the uniqueids forgotten."""
+        try:
+            up = await control.channels()
+        except ControlError as exc:
+            log.warning("AMI back, but Asterisk's channels could not be read (%s); the calls "
+                        "the bridge still counts as up are kept", exc)
+            return []
+        gone = [uniqueid for uniqueid in self._channels if uniqueid not in up]
+        for uniqueid in gone:
+            del self._channels[uniqueid]
+        calls_up = {c.linkedid for c in up.values()} | self.live_calls()
+        for call_id in [c for c in self._recording if c not in calls_up]:
+            del self._recording[call_id]
+        if gone:
+            log.info("AMI back: %d channel(s) ended while it was away; the reconciler ends "
+                     "their calls from the CDR", len(gone))
+        return gone
 
     async def on_newstate(self, event: Message) -> None:
         call = from_ami(event)

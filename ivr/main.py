@@ -60,8 +60,9 @@ class Bridge:
         self.ami = pbx.bridge_client(settings)
         for name, handler in self.tracker.subscriptions().items():
             self.ami.on_event(name, handler)
-        self.ami.on_connect(self.reconcile)
-        self.closing = ClosingHandover(self.services, pbx.PbxControl(self.ami))
+        self.control = pbx.PbxControl(self.ami)
+        self.ami.on_connect(self.on_ami_connect)
+        self.closing = ClosingHandover(self.services, self.control)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -83,6 +84,14 @@ class Bridge:
         await stop.wait()
         await self.close()
 
+    async def on_ami_connect(self) -> None:
+        """AMI is back (or up for the first time): what happened while it was away is
+        caught up — the tracker forgets the channels that ended, then the reconciler ends
+        their calls from the CDR. Serialised with the events (pbx.ami): those after the
+        login come after this."""
+        await self.tracker.catch_up(self.control)
+        await self.reconcile()
+
     async def reconcile(self) -> None:
         try:
             await self.reconciler.run()
@@ -103,6 +112,11 @@ class Bridge:
             return  # nothing to redirect through; the next check tries again
         try:
             await self.closing.check()
+        except pbx.ControlError as exc:
+            if self.ami.connected:
+                log.exception("closing-time handover of waiting callers failed; will retry")
+            else:  # the link dropped mid-check: the next check after it is back retries
+                log.warning("closing-time handover interrupted: %s", exc)
         except Exception:
             log.exception("closing-time handover of waiting callers failed; will retry")
 

@@ -5,7 +5,9 @@ Asterisk writes one JSON line per call leg to <logdir>/cdr-custom/hotline-cdr.js
 reconciler reads the lines it has not read yet (its position is kept in the database, so a
 restart resumes there), and for each call:
   * unknown to the database → created from the CDR, marked source=reconciled;
-  * known but never ended (the bridge died mid-call) → ended from the CDR.
+  * known but never ended (the bridge died mid-call) → ended from the CDR — unless the
+    call tracker still counts it live (an agent's leg ends at a transfer while the caller
+    talks on): its legs are kept and looked at again each pass until it is not.
 Its recordings are attached and checked like live ones. Running it twice changes nothing.
 
 Its writes are one job of the bridge's writer (ivr/writebehind.py): after everything the
@@ -104,7 +106,11 @@ def read_new_lines(path: Path, position: int, fingerprint: str) -> tuple[list[st
 
 
 def group_legs(lines: list[str]) -> dict[str, CallFacts]:
-    facts: dict[str, CallFacts] = {}
+    return call_facts(parse_legs(lines))
+
+
+def parse_legs(lines: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The CDR lines' legs by call id, in the order they were written."""
     legs: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for number, line in enumerate(lines, 1):
         try:
@@ -117,6 +123,11 @@ def group_legs(lines: list[str]) -> dict[str, CallFacts]:
         call_id = from_cdr(leg).call_id
         if call_id:
             legs[call_id].append(leg)
+    return legs
+
+
+def call_facts(legs: dict[str, list[dict[str, Any]]]) -> dict[str, CallFacts]:
+    facts: dict[str, CallFacts] = {}
     for call_id, call_legs in legs.items():
         facts[call_id] = CallFacts(call_id)
         for leg in call_legs:
@@ -134,6 +145,10 @@ class Reconciler:
         self.live_calls = live_calls
         # A pass on reconnect and the periodic pass must not read the same lines at once.
         self._lock = asyncio.Lock()
+        # Legs already read of calls that were live then (the read position has moved past
+        # them): looked at again on every pass until the call has ended, by its Hangup or
+        # here once the tracker no longer counts it live (a Hangup lost while AMI was cut).
+        self._waiting: dict[str, list[dict[str, Any]]] = {}
 
     async def run(self) -> list[str]:
         """One pass; returns the ids of calls it created or completed."""
@@ -146,13 +161,17 @@ class Reconciler:
         position, fingerprint = (mark.position, mark.fingerprint) if mark else (0, "")
         lines, position, fingerprint = read_new_lines(self.services.pbx.cdr_file, position,
                                                       fingerprint)
-        facts, live = group_legs(lines), self.live_calls()
+        legs = parse_legs(lines)
+        for call_id, earlier in self._waiting.items():
+            legs[call_id] = earlier + legs.get(call_id, [])
+        facts, live = call_facts(legs), self.live_calls()
 
-        async def apply(session: AsyncSession) -> list[str]:
-            changed = await self._apply(session, facts, live)
+        async def apply(session: AsyncSession) -> tuple[list[str], list[str]]:
+            changed, waiting = await self._apply(session, facts, live)
             await calls.set_mark(session, SOURCE, position, fingerprint)
-            return changed
-        changed = await self.services.writer.run(apply)
+            return changed, waiting
+        changed, waiting = await self.services.writer.run(apply)
+        self._waiting = {call_id: legs[call_id] for call_id in waiting}
         await self._check_recordings()
         await self.services.writer.flush()  # a pass is over once what it found is written
         if changed:
@@ -160,12 +179,16 @@ class Reconciler:
         return changed
 
     async def _apply(self, session: AsyncSession, facts: dict[str, CallFacts],
-                     live: set[str]) -> list[str]:
-        changed = []
+                     live: set[str]) -> tuple[list[str], list[str]]:
+        """The calls created or completed, and the known ones left open because live."""
+        changed, waiting = [], []
         known = await calls.existing_ids(session, facts)
         for call_id, fact in facts.items():
             call = known.get(call_id)
-            if call is not None and (call.ended_at is not None or call_id in live):
+            if call is not None and call.ended_at is None and call_id in live:
+                waiting.append(call_id)
+                continue
+            if call is not None and call.ended_at is not None:
                 continue
             if call is None:
                 await calls.ensure_call(session, call_id, source="reconciled",
@@ -177,7 +200,7 @@ class Reconciler:
             for relative, kind in fact.recordings.items():
                 await calls.add_recording(session, call_id, relative, kind)
             changed.append(call_id)
-        return changed
+        return changed, waiting
 
     async def _check_recordings(self) -> None:
         async with session_scope(self.services.sessions) as session:

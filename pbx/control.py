@@ -115,6 +115,15 @@ class Member:
     device: str  # a value of DEVICE_STATES
 
 
+@dataclass(frozen=True)
+class LiveChannel:
+    """One channel Asterisk has up now (the Status action's word on it)."""
+
+    uniqueid: str
+    name: str
+    linkedid: str  # the call it belongs to (hotline.callid); the uniqueid if none given
+
+
 class PbxControl:
     def __init__(self, ami: AmiClient, queue: str = v.QUEUE) -> None:
         self.ami, self.queue = ami, queue
@@ -207,6 +216,22 @@ class PbxControl:
         return {str(m.get("Uniqueid", "")): str(m.get("Channel", "")) for m in messages
                 if isinstance(m, Mapping) and m.get("Event") == "QueueEntry"
                 and m.get("Uniqueid")}
+
+    async def channels(self, timeout: float = 10.0) -> dict[str, LiveChannel]:
+        """Every channel Asterisk has now, by uniqueid: what a tracker that lost events
+        (AMI was cut) holds against. The Status action, allowed for write class call; its
+        reply is not subject to the AMI user's event filter."""
+        try:
+            reply = await self.ami.action({"Action": "Status"}, timeout=timeout)
+        except AmiError as exc:
+            raise ControlError(f"交换机未执行 Status：{exc}") from exc
+        found: dict[str, LiveChannel] = {}
+        for message in reply if isinstance(reply, list) else []:
+            uniqueid = str(message.get("Uniqueid") or "")
+            if message.get("Event") == "Status" and uniqueid:
+                found[uniqueid] = LiveChannel(uniqueid, str(message.get("Channel") or ""),
+                                              str(message.get("Linkedid") or uniqueid))
+        return found
 
     async def redirect(self, channel: str, context: str) -> None:
         """Move a channel to the start of one of our own contexts."""

@@ -7,6 +7,7 @@ parses what Asterisk sends.
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from hotline.db import calls
 from hotline.db.base import session_scope
 from hotline.db.models import Call, CallEvent, Recording
 from ivr.calltracker import CallTracker
+from ivr.reconcile import Reconciler
 from ivr.services import Services
+from pbx import AmiNotConnected, PbxControl
 from pbx import names as v
 from tests.conftest import WavWriter
 
@@ -267,3 +270,89 @@ async def test_live_calls_are_those_with_a_channel_up(services: Services) -> Non
                               Channel="PJSIP/carrier-1", Cause="16", Timestamp="1795747080.0"))
     await settle(tracker)
     assert tracker.live_calls() == set()
+
+
+# --- AMI back after a cut: the channels Asterisk no longer has are forgotten -------------
+
+class StatusAmi:
+    """The AMI client as PbxControl sees it, answering Status with a fixture reply."""
+
+    def __init__(self, reply: list[Message] | None) -> None:
+        self.reply, self.asked = reply, 0
+
+    async def action(self, fields: dict[str, str], timeout: float | None = None) -> object:
+        assert fields == {"Action": "Status"}
+        self.asked += 1
+        if self.reply is None:
+            raise AmiNotConnected("AMI link lost before the Status reply")
+        return self.reply
+
+
+def control(reply: list[Message] | None) -> PbxControl:
+    return PbxControl(StatusAmi(reply))  # type: ignore[arg-type]
+
+
+async def test_status_reply_names_the_channels_up() -> None:
+    up = await control(load_events("status_reply.txt")).channels()
+
+    assert {u: (c.name, c.linkedid) for u, c in up.items()} == {
+        "1795747099.7": ("PJSIP/carrier-00000007", "1795747099.7")}
+
+
+async def test_a_call_whose_hangup_was_lost_is_ended_from_the_cdr_once_ami_is_back(
+        services: Services, make_wav: WavWriter) -> None:
+    """The AMI-cut fault (bench/README.md): the caller hung up while AMI was away."""
+    events = load_events("queue_call.txt")
+    tracker = CallTracker(services, recording_timeout=3.0)
+    reconciler = Reconciler(services, tracker.live_calls)
+    await feed(tracker, *events[:-2])  # the call is up with the seat; then AMI is cut
+    make_wav(services.recording_file(RECORDING), 12.0)
+    hangup = events[-1]
+    write_cdr_line(services, hangup)  # Asterisk wrote the CDR at the hang-up nobody saw
+    assert await reconciler.run() == [], "live as far as the bridge knows: left alone"
+
+    gone = await tracker.catch_up(control(load_events("status_reply.txt")))
+
+    assert sorted(gone) == [CALL, "1795747056.1"]
+    assert tracker.live_calls() == set() and tracker._recording == {}
+    assert await reconciler.run() == [CALL]  # the legs it read before, looked at again
+    call = await _call(services)
+    assert (call.ended_at, call.disposition) == (_utc(hangup.Timestamp), "answered")
+    assert [(r.status, r.duration_seconds) for r in call.recordings] == [("complete", 12.0)]
+    assert tracker._finishing == set()
+
+
+async def test_catch_up_keeps_the_channels_still_up(services: Services) -> None:
+    tracker = CallTracker(services)
+    still = event(Event="Newchannel", Uniqueid="1795747099.7", Linkedid="1795747099.7",
+                  Channel="PJSIP/carrier-00000007", CallerIDNum="13900000007",
+                  Timestamp="1795747099.7")
+    await feed(tracker, still, event(Event="UserEvent", UserEvent=v.EVENT_RECORDING,
+                                     Uniqueid="1795747099.7", Linkedid="1795747099.7",
+                                     Recording="2026/11/27/1795747099.7.wav"))
+
+    assert await tracker.catch_up(control(load_events("status_reply.txt"))) == []
+    assert tracker.live_calls() == {"1795747099.7"}
+    assert set(tracker._recording) == {"1795747099.7"}
+
+
+async def test_catch_up_without_an_answer_forgets_nothing(services: Services) -> None:
+    tracker = CallTracker(services)
+    await feed(tracker, load_events("queue_call.txt")[0])
+
+    assert await tracker.catch_up(control(None)) == []
+    assert tracker.live_calls() == {CALL}
+
+
+def write_cdr_line(services: Services, hangup: Message) -> None:
+    """The caller's CDR leg of queue_call.txt's call, as cdr_custom.conf writes it."""
+    path = services.pbx.cdr_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    leg = {"linkedid": CALL, "uniqueid": CALL, "src": "13812345678", "dst": "s",
+           "dcontext": "hotline-queue", "channel": "PJSIP/carrier-00000000",
+           "dstchannel": "PJSIP/8001-00000001", "lastapp": "Queue",
+           "start": 1795747054.917001, "answer": 1795747054.917860,
+           "end": float(hangup.Timestamp), "disposition": "ANSWERED",
+           "hotline_route": "queue", "hotline_recording": RECORDING, "hotline_message": ""}
+    with path.open("a") as handle:
+        handle.write(json.dumps(leg) + "\n")

@@ -380,3 +380,21 @@ async def test_no_cdr_file_yet(services: Services) -> None:
         assert await calls.recent_calls(session) == []
         mark = await calls.get_mark(session, SOURCE)
     assert mark is not None and (mark.position, mark.fingerprint) == (0, "")
+
+
+async def test_a_call_left_to_the_tracker_is_looked_at_again_until_it_ends(
+        services: Services) -> None:
+    async with session_scope(services.sessions) as session:
+        await calls.ensure_call(session, CALL, caller_number="13812345678",
+                                started_at=_utc(1795747055.0), route="queue")
+    _write_cdr(services, line(disposition="ANSWERED", hotline_recording=""))
+    live = {CALL}
+    reconciler = Reconciler(services, lambda: live)
+    assert await reconciler.run() == []
+    assert await reconciler.run() == [], "still live: still left alone"
+
+    live.clear()  # its Hangup never came (AMI was cut); the tracker forgot it
+    assert await reconciler.run() == [CALL]
+    assert (await _call(services)).ended_at == _utc(1795747070.434875)
+    assert await reconciler.run() == []
+    assert reconciler._waiting == {}
