@@ -1,6 +1,9 @@
-"""The agent's desk: sign in to the seats queue, pause with a reason, see the ringing call
-pop up with the caller's past calls and open tickets, put the call through to today's duty
-judge. The page (/desk) and the JSON API (/api/desk/...) share every rule here."""
+"""The agent's desk, one screen for a whole call: sign in to the seats queue, pause with a
+reason, see the ringing call pop up with who the caller is, where they came from and their
+past calls and matters, log it (POST /api/calllogs) and search the knowledge base (GET
+/api/kb) beside it, put the call through to today's duty judge, wrap up after the hang-up
+(话后处理, agent_console.live), and the queue's summary always in view. The page (/desk)
+and the JSON API (/api/desk/...) share every rule here."""
 
 from __future__ import annotations
 
@@ -11,18 +14,28 @@ from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agent_console.accounts import Account
 from agent_console.auth import Principal, console, require_role
 from agent_console.forms import Refused
 from agent_console.live import LiveDesk, SeatCall
 from agent_console.pages import render
-from agent_console.texts import AGENT, MESSAGES, PAUSE_REASONS
+from agent_console.texts import (
+    AGENT,
+    CALLER_KIND_LABELS,
+    FIELD_LABELS,
+    MESSAGES,
+    OUTCOME_LABELS,
+    PAUSE_REASONS,
+    PRESENCE_LABELS,
+)
+from hotline.catalog import SERVICES
 from hotline.db import presence as presence_db
 from hotline.db.base import session_scope
 from hotline.db.roster import duty_judge_for
 from hotline.hours import court_today
+from hotline.timefmt import local_time
 from pbx import ControlError, PbxControl
 
 router = APIRouter()
@@ -36,6 +49,7 @@ def live(request: Request) -> tuple[LiveDesk, PbxControl]:
     desk = cast(LiveDesk | None, getattr(request.app.state, "live", None))
     if desk is None or desk.control is None:
         raise Refused(503, MESSAGES["pbx_down"])
+    desk.configure(console(request).settings)
     return desk, desk.control
 
 
@@ -61,17 +75,20 @@ class PresenceRequest(BaseModel):
 
 
 class PresenceOut(BaseModel):
-    state: str
+    state: str = Field(description="out | ready | paused | wrap_up (话后处理)")
+    state_label: str
     reason: str
     reason_label: str
+    since: str = Field(description="when this state began, the court's local time")
 
 
 @router.post("/api/desk/presence", summary="sign in to the seats queue, pause, resume, sign out")
 async def set_presence(request: Request, body: PresenceRequest, who: Agent) -> PresenceOut:
-    account, (desk, _pbx) = who.account, live(request)
+    account, (desk, control) = who.account, live(request)
     ext, now = _extension(account), console(request).clock()
     if body.action == "sign_in":
         await _control(desk.sign_in(account.id, ext, account.name, now))
+        await _phone_registered(request, account, ext, control)
     elif body.action == "sign_out":
         await _control(desk.sign_out(account.id, ext, now))
     elif body.action == "pause":
@@ -79,15 +96,69 @@ async def set_presence(request: Request, body: PresenceRequest, who: Agent) -> P
             raise Refused(422, MESSAGES["pause_reason"])
         await _control(desk.pause(account.id, ext, body.reason, now))
     else:
+        await _phone_registered(request, account, ext, control)
         await _control(desk.resume(account.id, ext, now))
     return await _presence_of(request, account)
+
+
+# A seat whose phone is in one of these states would never ring: not 空闲.
+UNREACHABLE = frozenset({"unavailable", "invalid"})
+
+
+async def _phone_registered(request: Request, account: Account, ext: str,
+                            control: PbxControl) -> None:
+    """Refuse to make ready a seat whose phone is not registered (after a sign-in, take it
+    out of the queue again): the agent would show 空闲 and never ring."""
+    try:
+        member = (await control.members()).get(ext)
+    except ControlError as exc:
+        raise Refused(502, str(exc)) from exc
+    if member is None or member.device not in UNREACHABLE:
+        return
+    desk = live(request)[0]
+    if (await _presence_of(request, account)).state == presence_db.READY:
+        await _control(desk.sign_out(account.id, ext, console(request).clock()))
+    raise Refused(409, MESSAGES["phone_unregistered"].format(extension=ext))
 
 
 async def _presence_of(request: Request, account: Account) -> PresenceOut:
     async with session_scope(console(request).sessions) as session:
         row = await presence_db.get_presence(session, account.id)
     state, reason = (row.state, row.reason) if row else (presence_db.OUT, "")
-    return PresenceOut(state=state, reason=reason, reason_label=PAUSE_REASONS.get(reason, ""))
+    since = local_time(row.since, console(request).settings.hours.timezone) if row else ""
+    label = PAUSE_REASONS.get(reason, "") if state == presence_db.PAUSED else ""
+    return PresenceOut(state=state, state_label=PRESENCE_LABELS.get(state, state),
+                       reason=reason, reason_label=label, since=since)
+
+
+# -- wrap-up (话后处理) ----------------------------------------------------------------------
+
+@router.post("/api/desk/wrap-up", summary="end wrap-up (话后处理): the call leaves the desk "
+             "and the seat is ready again; on a call still up, no wrap-up at its hang-up "
+             "(the desk calls this once the call's log is saved)")
+async def end_wrap_up(request: Request, who: Agent) -> PresenceOut:
+    desk, ext = live(request)[0], _extension(who.account)
+    ended = await _control_value(desk.end_wrap_up(ext, console(request).clock()))
+    if not ended:
+        raise Refused(409, MESSAGES["no_wrap_up"])
+    return await _presence_of(request, who.account)
+
+
+async def _control_value(step: Awaitable[bool]) -> bool:
+    try:
+        return await step
+    except ControlError as exc:
+        raise Refused(502, str(exc)) from exc
+
+
+@router.get("/api/desk/queue", summary="the seats queue now: callers waiting, since when "
+            "the longest has waited (seconds since the epoch), seats free")
+async def queue_now(request: Request, who: Agent) -> dict[str, Any]:
+    desk = live(request)[0]
+    try:
+        return await desk.refresh_queue()
+    except ControlError as exc:
+        raise Refused(502, str(exc)) from exc
 
 
 # -- the live state and its event stream --------------------------------------------------
@@ -100,8 +171,8 @@ async def desk_state(request: Request, who: Agent) -> dict[str, Any]:
     return state
 
 
-@router.get("/api/desk/events", summary="server-sent events: ring, history, connected, "
-            "ended, seat (text/event-stream)")
+@router.get("/api/desk/events", summary="server-sent events: state, ring, history, "
+            "connected, wrap_up, ended, seat, queue (text/event-stream)")
 async def desk_events(request: Request, who: Agent) -> StreamingResponse:
     desk, ext = live(request)[0], _extension(who.account)
     listener = desk.listen(ext, who.account.role)
@@ -196,4 +267,7 @@ async def desk_page(request: Request, who: Agent) -> Response:
         judge = await duty_judge_for(session, court_today(c.settings, c.clock()))
     return render(request, "desk.html", user=who.account, csrf_token=who.csrf_token,
                   presence=await _presence_of(request, who.account), judge=judge,
-                  pause_reasons=PAUSE_REASONS)
+                  pause_reasons=PAUSE_REASONS, timezone=c.settings.hours.timezone,
+                  wrap_up_seconds=c.settings.console.wrap_up_seconds, labels=FIELD_LABELS,
+                  kinds=CALLER_KIND_LABELS, services=SERVICES, outcomes=OUTCOME_LABELS,
+                  values={}, errors={})

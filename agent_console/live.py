@@ -4,30 +4,49 @@ page, and queue state changes show as they happen.
 The console holds its own AMI connection (the `console` AMI user, manager.conf) and
 asks the PBX for queue and transfer actions through the pbx part (pbx.PbxControl). Pages listen with
 server-sent events (GET /api/desk/events); each listener gets what happens on its
-user's extension, masked for its role.
+user's extension, masked for its role, and the queue's summary (callers waiting, the
+longest wait, seats free), which every listener gets.
+
+Wrap-up (话后处理): when the caller hangs up (or the agent transfers them) the call stays on
+the desk, state "wrap_up", until the agent saves its log or ends wrap-up; meanwhile the seat
+is paused in the queue (reason after_call) and its presence is WRAP_UP. Left open, wrap-up
+ends by itself after settings.console.wrap_up_seconds and the seat is ready again. A log
+saved while the call is still up means no wrap-up at hang-up. Asterisk's own wrapuptime
+(queues.conf, 5 s) covers the moment between the hang-up and our pause.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
 from panoramisk.message import Message
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agent_console.texts import SEES_PERSONAL_DATA
+from agent_console.texts import (
+    CALL_ROUTE_LABELS,
+    CALLER_KIND_LABELS,
+    MENU_KEY_LABELS,
+    SEES_PERSONAL_DATA,
+    TICKET_STATUS_LABELS,
+)
 from hotline.callid import from_ami
+from hotline.catalog import TICKET_TYPES
 from hotline.db import phones as phones_db
 from hotline.db import presence as presence_db
 from hotline.db.base import session_scope
-from hotline.db.calls import calls_from_number
-from hotline.db.tickets import open_tickets_for_number
+from hotline.db.calls import calls_from_number, get_call
+from hotline.db.models import Call, CallLog, Ticket
 from hotline.privacy import mask_phone
+from hotline.settings import Settings
+from hotline.timefmt import local_time
 from pbx import DEVICE_STATES, ControlError, PbxControl, extension_of
 
 log = logging.getLogger("agent_console.live")
@@ -40,6 +59,13 @@ LISTENER_BACKLOG = 100
 # back again every RESTORE_RETRY_SECONDS until all are in, for at most RESTORE_ATTEMPTS.
 RESTORE_RETRY_SECONDS = 1.0
 RESTORE_ATTEMPTS = 60
+# The queue's summary is asked of Asterisk this often while a desk is open.
+QUEUE_POLL_SECONDS = 2.0
+# SeatCall states while the caller is on the line, and after.
+TALKING = frozenset({"connected", "consulting"})
+WRAP_UP = "wrap_up"
+# A matter or an earlier call shown on the pop: this many, newest first.
+HISTORY_LIMIT = 10
 
 
 @dataclass
@@ -50,10 +76,19 @@ class SeatCall:
     caller_number: str
     caller_channel: str
     agent_channel: str
-    state: str  # ringing | connected | consulting
+    state: str  # ringing | connected | consulting | wrap_up
     ami_time: float  # Asterisk's time of the ring (AMI Timestamp), seconds since the epoch
     history: list[dict[str, str]] = field(default_factory=list)
     tickets: list[dict[str, str]] = field(default_factory=list)
+    # where the call came from, in words ("语音导航：诉讼咨询 → 人工座席")
+    origin: str = ""
+    # who the caller is by their earlier call logs: name and kind, "" when unknown
+    caller_name: str = ""
+    caller_kind: str = ""
+    answered_at: float | None = None  # seconds since the epoch, for the call timer
+    ended_at: float | None = None
+    wrap_up_until: float | None = None  # wrap-up ends by itself then
+    logged: bool = False  # the agent saved its log while the call was up
 
     def view(self, role: str) -> dict[str, Any]:
         """What a page of this role may see of the call."""
@@ -62,7 +97,11 @@ class SeatCall:
         history = [h if whole else {**h, "caller_number": mask_phone(h["caller_number"])}
                    for h in self.history]
         return {"call_id": self.call_id, "caller_number": number, "state": self.state,
-                "ami_time": self.ami_time, "history": history, "tickets": self.tickets}
+                "ami_time": self.ami_time, "history": history, "tickets": self.tickets,
+                "origin": self.origin,
+                "caller_name": self.caller_name if whole else _initial(self.caller_name),
+                "caller_kind": self.caller_kind, "answered_at": self.answered_at,
+                "ended_at": self.ended_at, "wrap_up_until": self.wrap_up_until}
 
 
 @dataclass(frozen=True)
@@ -74,12 +113,23 @@ class Listener:
 
 class LiveDesk:
     def __init__(self, control: PbxControl | None,
-                 sessions: async_sessionmaker[AsyncSession]) -> None:
+                 sessions: async_sessionmaker[AsyncSession],
+                 settings: Settings | None = None) -> None:
         self.control, self.sessions = control, sessions
         self.calls: dict[str, SeatCall] = {}  # by extension
         self.seats: dict[str, dict[str, Any]] = {}  # queue state by extension
+        self.queue: dict[str, Any] = {"waiting": 0, "oldest_at": None, "free": 0,
+                                      "members": 0, "known": False}
         self._listeners: set[Listener] = set()
         self._restoring: asyncio.Task[None] | None = None
+        self._wrap_timers: dict[str, asyncio.Task[None]] = {}
+        self._polling: asyncio.Task[None] | None = None
+        self.configure(settings or Settings())
+
+    def configure(self, settings: Settings) -> None:
+        """The court's time zone (history times) and the wrap-up limit, from settings."""
+        self.timezone = settings.hours.timezone
+        self.wrap_up_seconds = float(settings.console.wrap_up_seconds)
 
     def subscriptions(self) -> dict[str, Handler]:
         """Every AMI event the console handles (manager.conf console-user lets exactly
@@ -103,6 +153,8 @@ class LiveDesk:
     def listen(self, extension: str, role: str) -> Listener:
         listener = Listener(extension, role, asyncio.Queue(LISTENER_BACKLOG))
         self._listeners.add(listener)
+        if self.control is not None and (self._polling is None or self._polling.done()):
+            self._polling = asyncio.create_task(self._poll_queue())
         return listener
 
     def forget(self, listener: Listener) -> None:
@@ -111,7 +163,7 @@ class LiveDesk:
     def snapshot(self, extension: str, role: str) -> dict[str, Any]:
         call = self.calls.get(extension)
         return {"seat": self.seats.get(extension, {"extension": extension, "member": False}),
-                "call": call.view(role) if call else None,
+                "call": call.view(role) if call else None, "queue": dict(self.queue),
                 "pbx_connected": bool(self.control and self.control.connected)}
 
     def _push(self, extension: str, kind: str, make: Callable[[str], dict[str, Any]]) -> None:
@@ -142,16 +194,28 @@ class LiveDesk:
         await self._add_history(ext, call)
 
     async def _add_history(self, ext: str, call: SeatCall) -> None:
-        if not call.caller_number:
-            return
         async with session_scope(self.sessions) as session:
-            past = await calls_from_number(session, call.caller_number, before=call.call_id)
-            tickets = await open_tickets_for_number(session, call.caller_number)
+            now = await get_call(session, call.call_id)
+            call.origin = origin(now.route if now else "queue", now.menu_path if now else "")
+            if call.caller_number:
+                past = await calls_from_number(session, call.caller_number,
+                                               limit=HISTORY_LIMIT, before=call.call_id)
+                tickets = await _matters_of(session, call.caller_number)
+                name, kind = await _known_as(session, call.caller_number)
+            else:
+                past, tickets, name, kind = [], [], "", ""
+        zone = self.timezone
+        call.caller_name, call.caller_kind = name, CALLER_KIND_LABELS.get(kind, "")
         call.history = [{"call_id": c.id, "caller_number": c.caller_number,
-                         "started_at": c.started_at.isoformat(), "route": c.route,
-                         "agent": c.agent} for c in past]
-        call.tickets = [{"reference": t.reference, "type": t.type, "status": t.status,
-                         "created_at": t.created_at.isoformat()} for t in tickets]
+                         "started_at": c.started_at.isoformat(),
+                         "started_local": local_time(c.started_at, zone), "route": c.route,
+                         "route_label": origin(c.route, c.menu_path), "agent": c.agent}
+                        for c in past]
+        call.tickets = [{"reference": t.reference, "type": t.type,
+                         "type_label": TICKET_TYPES.get(t.type, t.type), "status": t.status,
+                         "status_label": TICKET_STATUS_LABELS.get(t.status, t.status),
+                         "created_at": t.created_at.isoformat(),
+                         "created_local": local_time(t.created_at, zone)} for t in tickets]
         if self.calls.get(ext) is call:
             self._push(ext, "history", call.view)
 
@@ -161,29 +225,139 @@ class LiveDesk:
         if call is None:
             return
         call.state = "connected"
+        call.answered_at = time.time()
         call.agent_channel = str(event.get("DestChannel", call.agent_channel))
         self._push(ext, "connected", call.view)
 
     async def _agent_gone(self, event: Message) -> None:
         ext = extension_of(str(event.get("Interface", "")))
-        call = self.calls.pop(ext, None)
-        if call is not None:
+        call = self.calls.get(ext)
+        if call is None or call.state == WRAP_UP:
+            return
+        if call.state in TALKING:
+            await self._wrap_up(ext, call)
+        else:
+            del self.calls[ext]
             self._push(ext, "ended", _ended(call, str(event.get("Event", ""))))
 
     async def _caller_abandon(self, event: Message) -> None:
         abandoned = from_ami(event).call_id
         for ext, call in list(self.calls.items()):
-            if call.call_id == abandoned:
+            if call.call_id == abandoned and call.state != WRAP_UP:
                 del self.calls[ext]
                 self._push(ext, "ended", _ended(call, "abandoned"))
 
     async def _transferred(self, event: Message) -> None:
-        # Whoever transferred: their seat is free of this call now.
+        # Whoever transferred: their seat is free of the caller now, and wraps the call up.
         for key in ("TransfererChannel", "OrigTransfererChannel"):
             ext = extension_of(str(event.get(key, "")))
-            call = self.calls.pop(ext, None) if ext else None
-            if call is not None:
+            call = self.calls.get(ext) if ext else None
+            if call is None or call.state == WRAP_UP:
+                continue
+            if call.state in TALKING:
+                await self._wrap_up(ext, call)
+            else:
+                del self.calls[ext]
                 self._push(ext, "ended", _ended(call, "transferred"))
+
+    # -- wrap-up (话后处理) --------------------------------------------------------------
+
+    async def _wrap_up(self, ext: str, call: SeatCall) -> None:
+        """The caller has gone: the call stays on the desk and the seat takes no new call
+        until its log is saved (end_wrap_up) or wrap_up_seconds have passed."""
+        call.state, call.ended_at = WRAP_UP, time.time()
+        if call.logged or self.wrap_up_seconds <= 0:
+            del self.calls[ext]
+            self._push(ext, "ended", _ended(call, "logged" if call.logged else "hangup"))
+            return
+        call.wrap_up_until = call.ended_at + self.wrap_up_seconds
+        self._push(ext, "wrap_up", call.view)
+        async with session_scope(self.sessions) as session:
+            row = await presence_db.on_extension(session, ext)
+            pause = row is not None and row.state == presence_db.READY
+            if row is not None and pause:
+                await presence_db.set_presence(session, row.user_id, ext, presence_db.WRAP_UP,
+                                               AFTER_CALL, _utc(call.ended_at))
+        if pause and self.control is not None:
+            try:
+                await self.control.pause(ext, AFTER_CALL)
+            except ControlError as exc:
+                log.warning("could not pause %s for wrap-up: %s", ext, exc)
+        self._arm_wrap_up(ext, self.wrap_up_seconds)
+
+    def _arm_wrap_up(self, ext: str, delay: float) -> None:
+        old = self._wrap_timers.pop(ext, None)
+        if old is not None:
+            old.cancel()
+        self._wrap_timers[ext] = asyncio.create_task(self._wrap_up_expires(ext, delay))
+
+    async def _wrap_up_expires(self, ext: str, delay: float) -> None:
+        await asyncio.sleep(max(delay, 0.0))
+        self._wrap_timers.pop(ext, None)
+        try:
+            await self.end_wrap_up(ext, datetime.now(UTC), reason="timeout")
+        except ControlError as exc:
+            log.warning("wrap-up of %s ended, but the seat was not resumed: %s", ext, exc)
+
+    async def end_wrap_up(self, ext: str, at: datetime, *, reason: str = "done") -> bool:
+        """Wrap-up ends (the log saved, the agent's 结束话后处理, or the limit): the call
+        leaves the desk and a seat still in WRAP_UP is ready in the queue again. A call
+        still up is marked logged instead, so its hang-up needs no wrap-up. False when
+        there was nothing to end."""
+        call = self.calls.get(ext)
+        if call is not None and call.state != WRAP_UP:
+            call.logged = True
+            return True
+        timer = self._wrap_timers.pop(ext, None)
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+        ended = False
+        if call is not None:
+            del self.calls[ext]
+            self._push(ext, "ended", _ended(call, reason))
+            ended = True
+        async with session_scope(self.sessions) as session:
+            row = await presence_db.on_extension(session, ext)
+            if row is not None and row.state == presence_db.WRAP_UP:
+                await presence_db.set_presence(session, row.user_id, ext, presence_db.READY,
+                                               "", at)
+                ended = True
+            else:
+                row = None
+        if row is not None and self.control is not None:
+            await self.control.resume(ext)
+        return ended
+
+    async def shutdown(self) -> None:
+        """Stop the wrap-up timers and the queue's poll (the console stopping, tests)."""
+        tasks = [*self._wrap_timers.values(), *([self._polling] if self._polling else [])]
+        self._wrap_timers.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- the queue's summary ------------------------------------------------------------
+
+    async def _poll_queue(self) -> None:
+        """While any desk listens: ask Asterisk for the callers waiting and the seats, and
+        tell every desk when that changes."""
+        while self._listeners and self.control is not None:
+            try:
+                await self.refresh_queue()
+            except ControlError as exc:
+                log.debug("queue summary not read: %s", exc)
+            await asyncio.sleep(QUEUE_POLL_SECONDS)
+
+    async def refresh_queue(self) -> dict[str, Any]:
+        assert self.control is not None
+        waiting = await self.control.waiting_callers()
+        members = await self.control.members()
+        summary = queue_summary(waiting, members)
+        if summary != self.queue:
+            self.queue = summary
+            for listener in list(self._listeners):
+                self._push(listener.extension, "queue", lambda _role: dict(summary))
+        return summary
 
     async def _member(self, event: Message) -> None:
         ext = extension_of(str(event.get("StateInterface") or event.get("Interface", "")))
@@ -218,6 +392,10 @@ class LiveDesk:
     async def resume(self, user_id: int, extension: str, at: datetime) -> None:
         await self._pbx().resume(extension)
         await self._store(user_id, extension, presence_db.READY, "", at)
+        # 示闲 during wrap-up ends it.
+        call = self.calls.get(extension)
+        if call is not None and call.state == WRAP_UP:
+            await self.end_wrap_up(extension, at)
 
     def _pbx(self) -> PbxControl:
         if self.control is None:
@@ -266,11 +444,17 @@ class LiveDesk:
                 continue
             try:
                 await self.control.join(row.extension, user.display_name or user.username,
-                                        paused=row.state == presence_db.PAUSED,
+                                        paused=row.state != presence_db.READY,
                                         reason=row.reason)
             except ControlError as exc:
                 log.warning("could not put %s back in the queue: %s", row.extension, exc)
                 done = False
+                continue
+            if row.state == presence_db.WRAP_UP and row.extension not in self._wrap_timers:
+                # The console restarted mid wrap-up: the call is gone from memory, the
+                # limit still holds from when wrap-up began.
+                left = self.wrap_up_seconds - (datetime.now(UTC) - row.since).total_seconds()
+                self._arm_wrap_up(row.extension, left)
         try:
             members = await self.control.members()
         except ControlError as exc:
@@ -284,6 +468,64 @@ class LiveDesk:
 
 def _ended(call: SeatCall, reason: str) -> Callable[[str], dict[str, Any]]:
     return lambda role: {**call.view(role), "reason": reason}
+
+
+AFTER_CALL = "after_call"  # the pause reason Asterisk and the figures see for wrap-up
+
+
+def _initial(name: str) -> str:
+    """A caller's name for a role that does not see personal data: its first character."""
+    return name[:1] + "*" * (len(name) - 1)
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def origin(route: str, menu_path: str) -> str:
+    """Where a call went, in words: the voice-menu keys pressed on the way, and the route."""
+    keys = [MENU_KEY_LABELS.get(k, f"按键 {k}") for k in menu_path.split(",") if k]
+    route_label = CALL_ROUTE_LABELS.get(route, "") or "未分流"
+    if not keys:
+        return "直接转" + route_label if route == "queue" else route_label
+    path = "语音菜单按键：" + " → ".join(keys)
+    return path if route in {"menu", ""} else f"{path}（{route_label}）"
+
+
+def queue_summary(waiting: dict[str, str], members: dict[str, Any]) -> dict[str, Any]:
+    """Callers waiting, since when the longest has waited (seconds since the epoch, from
+    its Asterisk uniqueid: when the call arrived), seats free (in the queue, not paused,
+    phone idle) and seats in the queue."""
+    arrivals = [float(uid) for uid in waiting if _is_number(uid)]
+    free = sum(1 for m in members.values() if not m.paused and m.device == "idle")
+    return {"waiting": len(waiting), "oldest_at": min(arrivals) if arrivals else None,
+            "free": free, "members": len(members), "known": True}
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+async def _matters_of(session: AsyncSession, number: str) -> list[Ticket]:
+    """The caller's matters, open or closed, newest first."""
+    query = (select(Ticket).where(Ticket.caller_number == number)
+             .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(HISTORY_LIMIT))
+    return list((await session.execute(query)).scalars())
+
+
+async def _known_as(session: AsyncSession, number: str) -> tuple[str, str]:
+    """The caller's name and kind as the latest call log of theirs has them."""
+    query = (select(CallLog.caller_name, CallLog.caller_kind)
+             .outerjoin(Call, Call.id == CallLog.call_id)
+             .where(or_(CallLog.contact == number, Call.caller_number == number),
+                    CallLog.caller_name != "")
+             .order_by(CallLog.created_at.desc()).limit(1))
+    found = (await session.execute(query)).first()
+    return (found[0], found[1]) if found else ("", "")
 
 
 def pbx_control(request: Request) -> PbxControl | None:

@@ -281,3 +281,24 @@ QUEUE_LEFT_LABELS = {"TIMEOUT": "等待超时", "FULL": "队列已满", "JOINEMP
 HANGUP_CAUSE_LABELS = {"16": "正常挂机", "17": "对方忙", "18": "无应答", "19": "无人接听",
                        "21": "呼叫被拒绝", "0": "正常挂机", "31": "正常挂机",
                        "34": "线路拥塞", "38": "网络故障", "127": "网络故障"}
+
+# --- the agent's desk: where a call came from, wrap-up, the seat's states (issue 13) -------
+
+# Keys of the main voice menu (ivr/menu.toml node "main"), for calls.menu_path.
+MENU_KEY_LABELS = {
+    "1": "案件查询",
+    "2": "诉讼咨询",
+    "3": "投诉举报",
+    "4": "意见建议",
+    "5": "预约服务",
+    "6": "调解",
+    "0": "留言",
+    "*": "返回主菜单",
+}
+# A seat's presence as the desk and supervisors see it (hotline.db.presence STATES).
+PRESENCE_LABELS = {"out": "未签入", "ready": "空闲", "paused": "示忙", "wrap_up": "话后处理"}
+MESSAGES.update({
+    "phone_unregistered": "座席话机（分机 {extension}）未注册，签入后也接不到来电：请先打开"
+                          "话机并确认已注册（工作台上“话机”显示空闲），再签入或示闲。",
+    "no_wrap_up": "当前没有需要话后处理的来电。",
+})

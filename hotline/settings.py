@@ -119,6 +119,10 @@ class ConsoleSettings:
     trusted_proxies: tuple[str, ...] = ()
     # Mark the session cookie Secure: only when the console is served over HTTPS.
     secure_cookies: bool = False
+    # 话后处理 (wrap-up): after the caller hangs up the seat stays paused until the agent saves
+    # the call's log or ends wrap-up on the desk; left open, it returns to the queue after
+    # this many seconds (0: at once, no wrap-up).
+    wrap_up_seconds: int = 120
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Agents' presence in the seats queue as the console last set it (AgentPresence)."""
+"""Agents' presence in the seats queue as the console last set it (AgentPresence).
+
+WRAP_UP is 话后处理: the caller has hung up and the agent finishes the call's log; the seat
+is paused in the queue meanwhile (agent_console.live), and `since` is when it began."""
 
 from __future__ import annotations
 
@@ -12,7 +15,8 @@ from hotline.db.models import AgentPresence, User
 OUT = "out"
 READY = "ready"
 PAUSED = "paused"
-STATES = (OUT, READY, PAUSED)
+WRAP_UP = "wrap_up"
+STATES = (OUT, READY, PAUSED, WRAP_UP)
 
 
 async def get_presence(session: AsyncSession, user_id: int) -> AgentPresence | None:
@@ -47,6 +51,21 @@ async def vacate(session: AsyncSession, extension: str, at: datetime, *,
     if keep_user_id is not None:
         query = query.where(AgentPresence.user_id != keep_user_id)
     await session.execute(query)
+
+
+async def on_extension(session: AsyncSession, extension: str) -> AgentPresence | None:
+    """Who is signed in on this seat now (ready, paused or wrapping up), if anyone."""
+    query = (select(AgentPresence)
+             .where(AgentPresence.extension == extension, AgentPresence.state != OUT)
+             .order_by(AgentPresence.since.desc()).limit(1))
+    return (await session.execute(query)).scalars().first()
+
+
+async def seated(session: AsyncSession) -> list[tuple[AgentPresence, User]]:
+    """Everyone signed in now with their user row, by name: the supervisors' view."""
+    query = (select(AgentPresence, User).join(User, User.id == AgentPresence.user_id)
+             .where(AgentPresence.state != OUT).order_by(User.username))
+    return [(p, u) for p, u in (await session.execute(query)).all()]
 
 
 async def signed_in(session: AsyncSession) -> list[tuple[AgentPresence, User]]:

@@ -20,6 +20,25 @@ async def test_the_desk_page_greets_the_agent_with_their_seat(client: httpx.Asyn
     assert "今天没有安排值班法官" in page.text
 
 
+async def test_the_desk_carries_the_log_form_the_kb_search_and_its_shortcuts(
+        client: httpx.AsyncClient) -> None:
+    await log_in(client)
+
+    page = (await client.get("/desk")).text
+
+    # The call log's fields and the knowledge-base search are on the desk itself.
+    for name in ("caller_name", "caller_kind", "contact", "category", "question", "outcome"):
+        assert f'name="{name}"' in page
+    assert 'id="kb-q"' in page and 'role="search"' in page
+    for key in ("F2", "F3", "F4", "Ctrl", "/"):
+        assert f"<kbd>{key}</kbd>" in page
+    assert 'id="queue-summary"' in page
+    # Signed out: 签入 is the one presence button that can be pressed.
+    assert 'id="btn-sign-in">' in page and 'id="btn-sign-out" class="secondary" disabled' in page
+    for english in (">menu<", ">complaint<", ">open<", "ready", "paused<"):
+        assert english not in page
+
+
 async def test_only_agents_use_the_desk(client: httpx.AsyncClient) -> None:
     await log_in(client, ADMIN_NAME)
 
@@ -50,5 +69,5 @@ async def test_the_api_lists_the_desk(client: httpx.AsyncClient) -> None:
     paths = (await client.get("/api/openapi.json")).json()["paths"]
 
     assert {"/api/desk/presence", "/api/desk/state", "/api/desk/events",
-            "/api/desk/transfer"} <= set(paths)
+            "/api/desk/transfer", "/api/desk/wrap-up", "/api/desk/queue"} <= set(paths)
     assert "/desk" not in paths
