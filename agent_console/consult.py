@@ -4,6 +4,7 @@ the answer on theirs and calls the caller back (they own the matter, Art. 6)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import Console, Principal, console, require_role
 from agent_console.forms import Errors, Invalid, Refused, field_error, form_values
+from agent_console.listing import Filter, Page, Sort, Spec, api_page, page_of, read_query
 from agent_console.pages import render
 from agent_console.recordings import check_call
 from agent_console.service import Actor, Refusals, actor, attempt, transaction
@@ -28,8 +30,9 @@ from agent_console.texts import (
 )
 from hotline.db import consultations, roster
 from hotline.db.base import session_scope
-from hotline.db.consultations import ConsultationError
+from hotline.db.consultations import ANSWERED, ConsultationError
 from hotline.db.models import Ticket, User
+from hotline.db.tickets import OPEN
 from hotline.hours import court_today
 from hotline.privacy import mask_phone
 from hotline.timefmt import local_time
@@ -136,12 +139,34 @@ def _not_answerable(refused: ConsultationError) -> Exception:
 ANSWER_REFUSALS: Refusals = {ConsultationError: _not_answerable}
 
 
-async def _list(c: Console, db: AsyncSession, who: Principal) -> list[ConsultationOut]:
+CONSULTATION_SPEC = Spec(
+    search=(Ticket.reference, Ticket.text), numbers=(Ticket.caller_number,),
+    moment=Ticket.created_at,
+    filters={"status": Filter("状态", CONSULTATION_STATUS_LABELS, lambda v: Ticket.status == v)},
+    sorts={"created": Sort("时间", Ticket.created_at, Ticket.id),
+           "reference": Sort("编号", Ticket.reference)},
+    default_sort="created", search_hint="编号、电话号码或问题")
+
+
+async def _page(c: Console, db: AsyncSession, who: Principal, raw: Mapping[str, str],
+                base: str) -> Page[ConsultationOut]:
+    """A page of the consultations an agent sent, or (a judge) the answered ones assigned
+    to them: the open ones a judge must answer are all on their page, not paged."""
     if who.account.role == DUTY_JUDGE:
-        tickets = await consultations.consultations_for_judge(db, who.account.id)
+        query = consultations.list_query(judge_id=who.account.id, status=ANSWERED)
+        spec = dataclasses.replace(CONSULTATION_SPEC, filters={})
     else:
-        tickets = await consultations.consultations_of_owner(db, who.account.id)
-    return [await _out(db, t, who, c.settings.hours.timezone) for t in tickets]
+        query, spec = consultations.list_query(owner_id=who.account.id), CONSULTATION_SPEC
+    found = await page_of(db, query, read_query(raw, spec, c.settings.hours.timezone, base),
+                          scalars=True)
+    rows = [await _out(db, t, who, c.settings.hours.timezone) for t in found.rows]
+    return Page(rows, found.total, found.number, found.pages, found.query)
+
+
+async def _open_for_judge(c: Console, db: AsyncSession, who: Principal
+                          ) -> list[ConsultationOut]:
+    query = consultations.list_query(judge_id=who.account.id, status=OPEN)
+    return [await _out(db, t, who, c.settings.hours.timezone) for t in await db.scalars(query)]
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -151,10 +176,11 @@ async def _agent_page(request: Request, who: Principal, refused: Refused | None 
                       ) -> Response:
     c = console(request)
     async with session_scope(c.sessions) as db:
-        items = await _list(c, db, who)
+        page = await _page(c, db, who, request.query_params, "/consultations")
         judge = await roster.duty_judge_for(db, court_today(c.settings, c.clock()))
     return render(request, "consultations.html", refused.status_code if refused else 200,
-                  user=who.account, csrf_token=who.csrf_token, items=items, judge=judge,
+                  user=who.account, csrf_token=who.csrf_token, page=page, items=page.rows,
+                  judge=judge,
                   values=values or {}, errors=refused.errors if refused else {},
                   labels=FIELD_LABELS, sent=sent)
 
@@ -182,10 +208,12 @@ async def _judge_page(request: Request, who: Principal, ticket_id: int | None = 
     typed beside that consultation."""
     c = console(request)
     async with session_scope(c.sessions) as db:
-        items = await _list(c, db, who)
+        open_items = await _open_for_judge(c, db, who)
+        page = await _page(c, db, who, request.query_params, "/judge/consultations")
     errors = {ticket_id: refused.errors} if refused and ticket_id is not None else {}
     return render(request, "judge_consultations.html", refused.status_code if refused else 200,
-                  user=who.account, csrf_token=who.csrf_token, items=items, errors=errors,
+                  user=who.account, csrf_token=who.csrf_token, open_items=open_items,
+                  page=page, errors=errors,
                   typed={ticket_id: typed} if errors else {})
 
 
@@ -212,10 +240,18 @@ async def _shown(c: Console, who: Principal, ticket: Ticket) -> ConsultationOut:
 
 @api.get("/consultations", summary="consultations: those an agent sent, or those assigned "
                                    "to the duty judge asking")
-async def api_list(request: Request, who: Either) -> list[ConsultationOut]:
+async def api_list(request: Request, response: Response, who: Either
+                   ) -> list[ConsultationOut]:
     c = console(request)
     async with session_scope(c.sessions) as db:
-        return await _list(c, db, who)
+        query = consultations.list_query(
+            owner_id=None if who.account.role == DUTY_JUDGE else who.account.id,
+            judge_id=who.account.id if who.account.role == DUTY_JUDGE else None)
+        wanted = read_query(request.query_params, CONSULTATION_SPEC,
+                            c.settings.hours.timezone, "/api/consultations")
+        found = await page_of(db, query, wanted, scalars=True)
+        rows = [await _out(db, t, who, c.settings.hours.timezone) for t in found.rows]
+        return api_page(response, Page(rows, found.total, found.number, found.pages, wanted))
 
 
 @api.post("/consultations", status_code=201,

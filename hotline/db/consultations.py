@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.base import utcnow
@@ -67,3 +67,18 @@ async def _list(session: AsyncSession, *where: ColumnElement[bool]) -> list[Tick
     query = (select(Ticket).where(Ticket.type == TYPE, Ticket.subtype == SUBTYPE, *where)
              .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(LIST_LIMIT))
     return list((await session.scalars(query)).all())
+
+
+def list_query(owner_id: int | None = None, judge_id: int | None = None,
+               status: str | None = None) -> Select[Ticket]:
+    """Consultations, newest first: those an agent sent (owner_id), those assigned to a
+    judge (judge_id), in one status; the console narrows and pages it."""
+    query = (select(Ticket).where(Ticket.type == TYPE, Ticket.subtype == SUBTYPE)
+             .order_by(Ticket.created_at.desc(), Ticket.id.desc()))
+    if owner_id is not None:
+        query = query.where(Ticket.owner_id == owner_id)
+    if judge_id is not None:
+        query = query.where(Ticket.assignee_id == judge_id)
+    if status is not None:
+        query = query.where(Ticket.status == status)
+    return query
