@@ -31,14 +31,19 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
 fi
 
-# The console's charts: Apache ECharts from npm (agent_console/package.json and its lock),
-# copied where the console serves its own static files. Nothing is loaded from a CDN: court
-# intranets have no internet.
+# The console's browser assets from npm (agent_console/package.json and its lock): Apache
+# ECharts for the charts, Pico CSS as the base of the console's look; copied where the console
+# serves its own static files. Nothing is loaded from a CDN: court intranets have no internet.
 vendor=agent_console/static/vendor
-if [ ! -e "$vendor/echarts.min.js" ] || [ agent_console/package-lock.json -nt "$vendor/echarts.min.js" ]; then
-  npm ci --prefix agent_console --no-audit --no-fund --silent
-  install -m 0644 agent_console/node_modules/echarts/dist/echarts.min.js "$vendor/"
-fi
+vendored=("$vendor/echarts.min.js" "$vendor/pico.min.css")
+for file in "${vendored[@]}"; do
+  if [ ! -e "$file" ] || [ agent_console/package-lock.json -nt "$file" ]; then
+    npm ci --prefix agent_console --no-audit --no-fund --silent
+    install -m 0644 agent_console/node_modules/echarts/dist/echarts.min.js \
+      agent_console/node_modules/@picocss/pico/css/pico.min.css "$vendor/"
+    break
+  fi
+done
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
