@@ -7,6 +7,7 @@ Callers' numbers are whole only for roles in SEES_PERSONAL_DATA.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -16,6 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import Console, Principal, console, require_role
 from agent_console.forms import Invalid, Refused, field_error, form_values
+from agent_console.listing import (
+    AnySelect,
+    Filter,
+    Page,
+    Sort,
+    Spec,
+    api_page,
+    page_of,
+    read_query,
+)
 from agent_console.pages import render
 from agent_console.service import Actor, Refusals, actor, attempt, transaction
 from agent_console.texts import ADMIN, AGENT, MESSAGES, SEES_PERSONAL_DATA, SMS_STATUS_LABELS
@@ -82,18 +93,43 @@ async def _out(db: AsyncSession, message: SmsMessage, who: Principal, timezone: 
         last_error=message.last_error, parts=parts_needed(message.text))
 
 
-async def _inbox(c: Console, who: Principal) -> list[SmsOut]:
-    async with session_scope(c.sessions) as db:
-        return [await _out(db, m, who, c.settings.hours.timezone) for m in await sms_db.inbox(db)]
+INBOX_SPEC = Spec(search=(SmsMessage.text,), numbers=(SmsMessage.from_number,),
+                  moment=SmsMessage.created_at,
+                  sorts={"created": Sort("收到时间", SmsMessage.created_at, SmsMessage.id)},
+                  default_sort="created", default_desc=False,
+                  search_hint="电话号码或短信内容")
+OUTBOX_SPEC = Spec(search=(SmsMessage.text,), numbers=(SmsMessage.to_number,),
+                   moment=SmsMessage.created_at,
+                   filters={"status": Filter("状态", {k: SMS_STATUS_LABELS[k]
+                                                     for k in sms_db.WAITING},
+                                             lambda v: SmsMessage.status == v)},
+                   sorts={"created": Sort("排队时间", SmsMessage.created_at, SmsMessage.id)},
+                   default_sort="created", default_desc=False,
+                   search_hint="电话号码或短信内容")
 
 
-async def _outbox(c: Console, who: Principal) -> OutboxOut:
+async def _messages(c: Console, db: AsyncSession, who: Principal, query: AnySelect, spec: Spec,
+                    raw: Mapping[str, str], base: str) -> Page[SmsOut]:
+    wanted = read_query(raw, spec, c.settings.hours.timezone, base)
+    found = await page_of(db, query, wanted, scalars=True)
+    rows = [await _out(db, m, who, c.settings.hours.timezone) for m in found.rows]
+    return Page(rows, found.total, found.number, found.pages, wanted)
+
+
+async def _inbox(c: Console, who: Principal, raw: Mapping[str, str],
+                 base: str = "/sms/inbox") -> Page[SmsOut]:
     async with session_scope(c.sessions) as db:
-        messages = [await _out(db, m, who, c.settings.hours.timezone)
-                    for m in await sms_db.waiting(db)]
+        return await _messages(c, db, who, sms_db.inbox_query(), INBOX_SPEC, raw, base)
+
+
+async def _outbox(c: Console, who: Principal, raw: Mapping[str, str],
+                  base: str = "/sms/outbox") -> tuple[OutboxOut, Page[SmsOut]]:
+    async with session_scope(c.sessions) as db:
+        page = await _messages(c, db, who, sms_db.waiting_query(), OUTBOX_SPEC, raw, base)
         alerts = [a.message for a in await list_open_alerts(db, ALERT_KIND)]
     driver = c.settings.sms.driver
-    return OutboxOut(driver=driver, sends=driver != "outbox", alerts=alerts, messages=messages)
+    return OutboxOut(driver=driver, sends=driver != "outbox", alerts=alerts,
+                     messages=page.rows), page
 
 
 # --- the workflows, for pages and API alike ---------------------------------------------
@@ -133,8 +169,9 @@ async def _inbox_page(request: Request, who: Principal, inbound_id: int | None =
     c = console(request)
     errors = ({inbound_id: refused.errors or {"sms_text": refused.message}}
               if refused and inbound_id is not None else {})
+    page = await _inbox(c, who, request.query_params)
     return render(request, "sms_inbox.html", refused.status_code if refused else 200,
-                  user=who.account, csrf_token=who.csrf_token, items=await _inbox(c, who),
+                  user=who.account, csrf_token=who.csrf_token, page=page, items=page.rows,
                   errors=errors, typed={inbound_id: typed} if errors else {}, done=done)
 
 
@@ -155,10 +192,12 @@ async def reply_page(request: Request, who: Agent, inbound_id: int) -> Response:
 async def _outbox_page(request: Request, who: Principal, refused: Refused | None = None,
                        notice: str = "") -> Response:
     c = console(request)
+    outbox, page = await _outbox(c, who, request.query_params)
+    no_driver = MESSAGES["sms_outbox_driver" if who.account.role == ADMIN else "sms_no_gateway"]
     return render(request, "sms_outbox.html", refused.status_code if refused else 200,
-                  user=who.account, csrf_token=who.csrf_token, outbox=await _outbox(c, who),
+                  user=who.account, csrf_token=who.csrf_token, outbox=outbox, page=page,
                   notice=notice, error=refused.message if refused else "",
-                  no_driver=MESSAGES["sms_outbox_driver"])
+                  no_driver=no_driver)
 
 
 @pages.get("/sms/outbox")
@@ -182,8 +221,9 @@ async def _shown(c: Console, who: Principal, message: SmsMessage) -> SmsOut:
 
 
 @api.get("/inbox", summary="SMS from callers still needing a reply (agents)")
-async def api_inbox(request: Request, who: Agent) -> list[SmsOut]:
-    return await _inbox(console(request), who)
+async def api_inbox(request: Request, response: Response, who: Agent) -> list[SmsOut]:
+    return api_page(response, await _inbox(console(request), who, request.query_params,
+                                           "/api/inbox"))
 
 
 @api.post("/inbox/{inbound_id}/reply", status_code=201,
@@ -194,8 +234,10 @@ async def api_reply(request: Request, who: Agent, inbound_id: int, body: ReplyIn
 
 
 @api.get("/outbox", summary="SMS not yet out of our hands, and why (agents, administrators)")
-async def api_outbox(request: Request, who: Staff) -> OutboxOut:
-    return await _outbox(console(request), who)
+async def api_outbox(request: Request, response: Response, who: Staff) -> OutboxOut:
+    outbox, page = await _outbox(console(request), who, request.query_params, "/api/outbox")
+    api_page(response, page)
+    return outbox
 
 
 @api.post("/outbox/{message_id}/retry",

@@ -327,3 +327,9 @@ ERROR_TITLES = {
     502: "交换机拒绝了操作",
     503: "服务暂不可用",
 }
+
+# --- SMS pages as agents read them (issue 13) ---------------------------------------------
+
+MESSAGES.update({
+    "sms_no_gateway": "短信网关尚未配置：短信保存在这里，暂不会发出。请联系管理员。",
+})

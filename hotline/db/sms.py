@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, String, cast, or_, select, update
+from sqlalchemy import ColumnElement, Select, String, cast, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.models import SmsMessage, Ticket
@@ -185,20 +185,26 @@ async def record_inbound(session: AsyncSession, from_number: str, to_number: str
     return message
 
 
-async def inbox(session: AsyncSession, limit: int = 200) -> list[SmsMessage]:
+def inbox_query() -> Select[SmsMessage]:
     """SMS from callers still needing a reply (Art. 8), oldest first: first come, first
     answered."""
-    query = (select(SmsMessage).where(SmsMessage.direction == IN, SmsMessage.status == RECEIVED)
-             .order_by(SmsMessage.created_at, SmsMessage.id).limit(limit))
-    return list((await session.execute(query)).scalars())
+    return (select(SmsMessage).where(SmsMessage.direction == IN, SmsMessage.status == RECEIVED)
+            .order_by(SmsMessage.created_at, SmsMessage.id))
+
+
+async def inbox(session: AsyncSession, limit: int = 200) -> list[SmsMessage]:
+    return list((await session.execute(inbox_query().limit(limit))).scalars())
+
+
+def waiting_query() -> Select[SmsMessage]:
+    """Outgoing messages not yet out of our hands: queued, being sent, or given up."""
+    return (select(SmsMessage).where(SmsMessage.direction == OUT,
+                                     SmsMessage.status.in_(WAITING))
+            .order_by(SmsMessage.created_at, SmsMessage.id))
 
 
 async def waiting(session: AsyncSession, limit: int = 200) -> list[SmsMessage]:
-    """Outgoing messages not yet out of our hands: queued, being sent, or given up."""
-    query = (select(SmsMessage).where(SmsMessage.direction == OUT,
-                                      SmsMessage.status.in_(WAITING))
-             .order_by(SmsMessage.created_at, SmsMessage.id).limit(limit))
-    return list((await session.execute(query)).scalars())
+    return list((await session.execute(waiting_query().limit(limit))).scalars())
 
 
 async def reply(session: AsyncSession, inbound_id: int, text: str, user_id: int,
