@@ -4,6 +4,7 @@ them; each user sees only their own. The navigation bar shows the unread count."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -12,10 +13,13 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
 from agent_console.auth import Principal, console, require_role
+from agent_console.listing import Filter, Sort, Spec, page_of, read_query
 from agent_console.pages import render
 from agent_console.texts import ROLES
 from hotline.db import notices
 from hotline.db.base import session_scope
+from hotline.db.models import Notice, Ticket
+from hotline.timefmt import local_time
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["notices"])
@@ -56,12 +60,36 @@ async def read_notice(request: Request, notice_id: int, who: Anyone) -> dict[str
     return {"marked": marked}
 
 
+NOTICE_SPEC = Spec(
+    search=(Notice.text, Ticket.reference), moment=Notice.created_at,
+    filters={"read": Filter("状态", {"unread": "未读", "read": "已读"},
+                            lambda v: (Notice.read_at.is_(None) if v == "unread"
+                                       else Notice.read_at.is_not(None)))},
+    sorts={"created": Sort("时间", Notice.created_at, Notice.id)},
+    search_hint="事项编号或通知内容")
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    text: str
+    created_at: str
+    read: bool
+    ticket_id: int | None
+    reference: str
+
+
 @pages.get("/notices")
 async def notices_page(request: Request, who: Anyone) -> Response:
-    async with session_scope(console(request).sessions) as session:
-        rows = await notices.notices_for(session, who.account.id)
+    c = console(request)
+    tz = c.settings.hours.timezone
+    wanted = read_query(request.query_params, NOTICE_SPEC, tz, "/notices")
+    async with session_scope(c.sessions) as session:
+        found = await page_of(session, notices.list_query(who.account.id), wanted)
+    page = found.map(lambda row: NoticeRow(row[0].text, local_time(row[0].created_at, tz),
+                                           row[0].read_at is not None, row[0].ticket_id,
+                                           row[1] or ""))
     return render(request, "notices.html", user=who.account, csrf_token=who.csrf_token,
-                  notices=rows)
+                  page=page, notices=page.rows)
 
 
 @pages.post("/notices/read")

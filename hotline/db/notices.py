@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.db.models import Notice
+from hotline.db.models import Notice, Ticket
+
+
+def list_query(user_id: int) -> Select[Notice, str | None]:
+    """A user's notices, unread first, newest first, each with its matter's reference (or
+    None); the console narrows and pages it."""
+    return (select(Notice, Ticket.reference).where(Notice.user_id == user_id)
+            .outerjoin(Ticket, Ticket.id == Notice.ticket_id)
+            .order_by(Notice.read_at.is_not(None), Notice.created_at.desc(), Notice.id.desc()))
 
 
 async def notices_for(session: AsyncSession, user_id: int, limit: int = 100) -> list[Notice]:
