@@ -129,13 +129,10 @@ async def assign_extension(session: AsyncSession, user: User, extension: str, *,
     caller to take out of the PBX's queue if it can (the next sign-in on a seat replaces
     its queue member anyway)."""
     extension = extension.strip()
-    if extension and not extension.isdigit():
-        raise ExtensionRefused(field_error("extension", "extension_digits"))
+    if problem := await extension_problem(session, extension, user.id, move=move):
+        raise ExtensionRefused(problem)
     holder = await _holder(session, extension, user.id)
     if holder is not None:
-        if not move:
-            raise ExtensionRefused(field_error("extension", "extension_taken", extension=extension,
-                                             holder=_who(holder)))
         holder.extension = ""
         await session.flush()
     # Nobody stays signed in on a seat that is no longer theirs.
@@ -146,6 +143,48 @@ async def assign_extension(session: AsyncSession, user: User, extension: str, *,
     user.extension = extension
     await session.flush()
     return vacated
+
+
+async def extension_problem(session: AsyncSession, extension: str, user_id: int | None, *,
+                            move: bool = False) -> str:
+    """Why this user (None: one not yet added) cannot have the extension, in Chinese naming
+    the field and who holds it; "" when they can."""
+    if extension and not extension.isdigit():
+        return field_error("extension", "extension_digits")
+    holder = await _holder(session, extension, user_id or 0)
+    if holder is not None and not move:
+        return field_error("extension", "extension_taken", extension=extension,
+                           holder=_who(holder))
+    return ""
+
+
+async def set_active(session: AsyncSession, user: User, active: bool, now: datetime) -> str:
+    """Enable or disable a user. A disabled user cannot log in, every session and token of
+    theirs ends, and their seat is signed out; returns that seat ("" for none) for the
+    caller to take out of the PBX's queue."""
+    user.active = active
+    if active:
+        await session.flush()
+        return ""
+    await end_sessions(session, user.id)
+    await presence_db.vacate(session, user.extension, now)
+    await session.flush()
+    return user.extension
+
+
+# Letters and digits that cannot be misread when a password is read out or copied by hand.
+_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+GENERATED_PASSWORD_LENGTH = 12
+
+
+def generate_password() -> str:
+    """A new random password for an administrator to hand over once (never stored in
+    clear: hash_password it)."""
+    while True:
+        password = "".join(secrets.choice(_PASSWORD_ALPHABET)
+                           for _ in range(GENERATED_PASSWORD_LENGTH))
+        if any(c.isdigit() for c in password) and any(c.isalpha() for c in password):
+            return password
 
 
 async def set_extension(session: AsyncSession, username: str, extension: str, *,

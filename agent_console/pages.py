@@ -1,4 +1,5 @@
-"""The console's HTML pages (zh-CN): login, logout, home, and the administrators' user list."""
+"""The console's HTML pages (zh-CN): login, logout, home, the administrators' login log;
+the users page is agent_console.users."""
 
 from __future__ import annotations
 
@@ -129,18 +130,6 @@ async def logout(request: Request, who: Anyone) -> Response:
 @router.get("/")
 async def home(request: Request, who: Anyone) -> Response:
     return render(request, "home.html", user=who.account, csrf_token=who.csrf_token)
-
-
-@router.get("/admin/users")
-async def admin_users(request: Request, who: Admin, ended: str = "", count: int = 0
-                      ) -> Response:
-    async with session_scope(console(request).sessions) as db:
-        users = await accounts.list_users(db)
-    # Only a real user's name goes into the notice: a link cannot make the page say more.
-    notice = (MESSAGES["sessions_ended"].format(name=ended, count=count)
-              if ended in {u.username for u in users} else "")
-    return render(request, "admin_users.html", user=who.account, csrf_token=who.csrf_token,
-                  users=users, notice=notice)
 
 
 @router.post("/admin/users/{user_id}/logout")

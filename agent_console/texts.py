@@ -333,3 +333,35 @@ ERROR_TITLES = {
 MESSAGES.update({
     "sms_no_gateway": "短信网关尚未配置：短信保存在这里，暂不会发出。请联系管理员。",
 })
+
+# --- administration: users, the knowledge base's history, departments (issue 13, H3) -----
+
+FIELD_LABELS.update({
+    "username": "用户名",
+    "display_name": "姓名",
+    "role": "角色",
+    "kb_category": "类别",
+})
+FIELD_ERRORS.update({
+    "username_format": "{label}只能由小写字母、数字和“.”“_”“-”组成，2至40位，以字母或数字开头。",
+    "username_taken": "{label} {username} 已存在，请换一个。",
+    "own_role": "不能更改自己的{label}，请由另一位管理员操作。",
+    "role_in_department": "该用户是部门“{departments}”的{position}，更改{label}前请先在部门管理中更换人选。",
+})
+MESSAGES.update({
+    "user_added": "已新增用户 {name}（{username}）。",
+    "password_once": "密码只在此显示这一次，请当面或电话告知本人；系统不保存明文，离开本页后无法再查看。",
+    "password_reset": "已重置用户 {name} 的密码，其原有登录已全部结束。",
+    "user_saved": "已保存用户 {name} 的资料。",
+    "user_disabled": "已停用用户 {name}：不能再登录，原有登录已全部结束。",
+    "user_disabled_seat": "已停用用户 {name}：不能再登录，原有登录已全部结束，已退出座席 {extension} 的排队。",
+    "user_enabled": "已启用用户 {name}，可以重新登录。",
+    "disable_self": "不能停用自己的账号，请由另一位管理员操作。",
+    "kb_deleted": "已删除条目“{title}”，语音菜单不再播放；可在下方“已删除的条目”中恢复。",
+    "kb_restored": "已恢复条目“{title}”（处于停用状态，确认内容后再启用）。",
+    "kb_title_taken": "已有标题为“{title}”的条目，请修改该条目或换一个标题。",
+    "department_deleted": "已删除部门“{name}”。",
+    "department_busy": "部门“{name}”还有 {count} 件未办结的事项，不能删除：请先办结这些事项或转办到其他部门；也可以改为停用该部门（不再接收新的转办）。",
+})
+KB_CHANGE_LABELS = {"created": "新增", "changed": "修改", "deleted": "删除", "restored": "恢复",
+                    "imported": "导入"}

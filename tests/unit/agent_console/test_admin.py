@@ -3,6 +3,8 @@ the knowledge base with its history, departments deleted through a confirmation.
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -67,3 +69,124 @@ async def test_a_staff_mobile_is_kept_in_normal_form_and_can_be_cleared(
     assert await _mobile(sessions, AGENT_NAME) == "13900000002"
     await client.post(f"/admin/users/{agent}/mobile", data={"mobile": " ", "csrf_token": csrf})
     assert await _mobile(sessions, AGENT_NAME) == ""
+
+
+# --- users --------------------------------------------------------------------------------
+
+def _password_on(html: str) -> str:
+    found = re.search(r'<code id="new-password">([^<]+)</code>', html)
+    assert found, "no password shown"
+    return found.group(1)
+
+
+async def test_an_added_user_logs_in_with_the_password_shown_once(
+        client: httpx.AsyncClient, sessions: Sessions, caplog: pytest.LogCaptureFixture) -> None:
+    csrf = await _admin(client)
+    added = await client.post("/admin/users", data={
+        "username": "wang", "display_name": "王五", "role": "agent", "extension": "8002",
+        "mobile": "139 0000 0003", "csrf_token": csrf})
+    assert added.status_code == 200 and "已新增用户 王五（wang）" in added.text
+    password = _password_on(added.text)
+    assert password not in (await client.get("/admin/users")).text
+    assert password not in caplog.text
+    async with session_scope(sessions) as db:
+        wang = await accounts.get_user(db, "wang")
+        assert wang is not None and password not in wang.password_hash
+        assert (wang.role, wang.extension, wang.mobile) == ("agent", "8002", "13900000003")
+    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    async with other:
+        assert (await log_in(other, "wang", password)).status_code == 303
+
+
+async def test_a_wrong_new_user_names_each_field_and_keeps_what_was_typed(
+        client: httpx.AsyncClient) -> None:
+    csrf = await _admin(client)
+    page = await client.post("/admin/users", data={
+        "username": "Zhang San", "display_name": "", "role": "boss", "extension": "8001",
+        "mobile": "1390000000", "csrf_token": csrf})
+    assert page.status_code == 422
+    for says in ("用户名只能由小写字母", "请填写姓名。", "请选择角色。", "分机号 8001 已分配给用户 zhang",
+                 "手机号码应为11位，现为10位"):
+        assert says in page.text
+    assert 'value="Zhang San"' in page.text and 'value="1390000000"' in page.text
+    assert 'id="new-password"' not in page.text and 'class="ok"' not in page.text
+    taken = await client.post("/admin/users", data={
+        "username": AGENT_NAME, "display_name": "又一个", "role": "agent", "csrf_token": csrf})
+    assert taken.status_code == 422 and "用户名 zhang 已存在" in taken.text
+
+
+async def test_a_disabled_user_is_logged_out_cannot_log_in_and_comes_back_when_enabled(
+        client: httpx.AsyncClient, sessions: Sessions) -> None:
+    agent = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    async with agent:
+        await log_in(agent)
+        assert (await agent.get("/")).status_code == 200
+        csrf = await _admin(client)
+        zhang = await _user_id(sessions, AGENT_NAME)
+        done = await client.post(f"/admin/users/{zhang}/active",
+                                 data={"active": "0", "csrf_token": csrf})
+        assert done.status_code == 200 and "已停用用户 张三" in done.text
+        assert (await agent.get("/")).status_code == 303
+        refused = await log_in(agent)
+        assert refused.status_code != 303 and "用户名或密码错误" in refused.text
+        enabled = await client.post(f"/admin/users/{zhang}/active",
+                                    data={"active": "1", "csrf_token": csrf})
+        assert "已启用用户 张三" in enabled.text
+        assert (await log_in(agent)).status_code == 303
+
+
+async def test_an_administrator_cannot_disable_themselves_or_change_their_own_role(
+        client: httpx.AsyncClient, sessions: Sessions) -> None:
+    csrf = await _admin(client)
+    me = await _user_id(sessions, ADMIN_NAME)
+    refused = await client.post(f"/admin/users/{me}/active", data={"active": "0",
+                                                                   "csrf_token": csrf})
+    assert refused.status_code == 409 and "不能停用自己的账号" in refused.text
+    role = await client.post(f"/admin/users/{me}", data={
+        "display_name": "李管理", "role": "agent", "mobile": "", "csrf_token": csrf})
+    assert role.status_code == 422 and "不能更改自己的角色" in role.text
+    async with session_scope(sessions) as db:
+        admin = await accounts.get_user(db, ADMIN_NAME)
+        assert admin is not None and admin.active and admin.role == "admin"
+
+
+async def test_role_name_and_mobile_change_and_a_reset_password_works_once(
+        client: httpx.AsyncClient, sessions: Sessions) -> None:
+    csrf = await _admin(client)
+    zhang = await _user_id(sessions, AGENT_NAME)
+    changed = await client.post(f"/admin/users/{zhang}", data={
+        "display_name": "张三丰", "role": "duty_judge", "mobile": "+86 13900000004",
+        "csrf_token": csrf})
+    assert changed.status_code == 200 and "已保存用户 张三丰 的资料" in changed.text
+    reset = await client.post(f"/admin/users/{zhang}/password", data={"csrf_token": csrf})
+    password = _password_on(reset.text)
+    assert "原有登录已全部结束" in reset.text
+    assert password not in (await client.get(f"/admin/users/{zhang}")).text
+    async with session_scope(sessions) as db:
+        user = await accounts.get_user(db, AGENT_NAME)
+        assert user is not None
+        assert (user.display_name, user.role, user.mobile) == ("张三丰", "duty_judge",
+                                                                "13900000004")
+    async with httpx.AsyncClient(transport=client._transport,
+                                 base_url="http://testserver") as agent:
+        assert (await log_in(agent, AGENT_NAME, PASSWORD)).status_code != 303
+        assert (await log_in(agent, AGENT_NAME, password)).status_code == 303
+
+
+async def test_the_users_api_adds_disables_and_resets(client: httpx.AsyncClient) -> None:
+    login = await client.post("/api/login", json={"username": ADMIN_NAME, "password": PASSWORD})
+    admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    added = await client.post("/api/users", headers=admin, json={
+        "username": "zhao", "display_name": "赵六", "role": "leader"})
+    assert added.status_code == 201 and len(added.json()["password"]) == 12
+    new = await client.post("/api/login", json={"username": "zhao",
+                                                "password": added.json()["password"]})
+    assert new.status_code == 200
+    off = await client.put("/api/users/zhao/active", headers=admin, json={"active": False})
+    assert off.status_code == 200 and off.json()["active"] is False
+    again = await client.post("/api/login", json={"username": "zhao",
+                                                  "password": added.json()["password"]})
+    assert again.status_code == 401
+    wrong = await client.post("/api/users", headers=admin, json={
+        "username": "zhao", "display_name": "", "role": "leader", "mobile": "12345"})
+    assert set(wrong.json()["detail"]["errors"]) == {"username", "display_name", "mobile"}
