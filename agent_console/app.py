@@ -43,7 +43,7 @@ from agent_console.accounts import Account
 from agent_console.auth import SESSION_COOKIE, Console, Forbidden, NotLoggedIn, console
 from agent_console.forms import API_ERRORS, PBX_ERRORS
 from agent_console.live import LiveDesk
-from agent_console.texts import ERROR_TITLES, MESSAGES
+from agent_console.texts import CALL_ROUTE_LABELS, ERROR_TITLES, MESSAGES
 from hotline.db.base import session_scope, utcnow
 from hotline.privacy import mask_phone, mask_text
 from hotline.settings import Settings
@@ -101,6 +101,8 @@ def _templates() -> Jinja2Templates:
     # Later pages show callers' numbers through these, to roles that may not see them whole.
     templates.env.filters["mask_phone"] = mask_phone
     templates.env.filters["mask_text"] = mask_text
+    # Stored codes shown in Chinese (issue 13): never "menu" or "queue" on a page.
+    templates.env.filters["route_label"] = lambda code: CALL_ROUTE_LABELS.get(code, "其他")
     return templates
 
 
