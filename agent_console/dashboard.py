@@ -21,9 +21,11 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from agent_console.auth import Forbidden, Principal, console, require_role
 from agent_console.pages import render
-from agent_console.texts import ADMIN, ROLES
+from agent_console.texts import ADMIN, PAUSE_REASONS, PRESENCE_LABELS, ROLES
 from hotline.catalog import TICKET_TYPES
+from hotline.db import presence as presence_db
 from hotline.db.base import session_scope
+from hotline.db.models import AgentPresence, User
 from hotline.hours import court_today
 from hotline.privacy import mask_phone
 from hotline.timefmt import local_time
@@ -282,9 +284,23 @@ async def seats_page(request: Request, who: Staff, kind: PeriodKind = "month",
     async with session_scope(c.sessions) as db:
         data = await load_period(db, c.settings, period)
         rows = await agent_rows(db, data, scope)
+        seated = await presence_db.seated(db)
     if format == XLSX:
         return _xlsx([agent_table(rows, period, _seen(who, rows, ""))], "座席统计")
-    return render(request, "seats.html", **_context(request, who, period, rows=rows))
+    now = [_seat_now(row, user, c.clock(), c.settings.hours.timezone)
+           for row, user in seated if scope.sees_agent(user.id)]
+    return render(request, "seats.html", **_context(request, who, period, rows=rows, now=now))
+
+
+def _seat_now(row: AgentPresence, user: User, clock: datetime, zone: str) -> dict[str, Any]:
+    """A signed-in seat as supervisors see it now: 空闲, 示忙 (why) or 话后处理, since when
+    and for how long (wrap-up is its own state, counted from the caller's hang-up)."""
+    label = PRESENCE_LABELS.get(row.state, row.state)
+    if row.state == presence_db.PAUSED and row.reason in PAUSE_REASONS:
+        label += f"（{PAUSE_REASONS[row.reason]}）"
+    return {"name": user.display_name or user.username, "extension": row.extension,
+            "state": row.state, "label": label, "since": local_time(row.since, zone),
+            "minutes": max(0, int((clock - row.since).total_seconds() // 60))}
 
 
 @router.get("/seats/{user_id}/unlogged")

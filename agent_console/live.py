@@ -295,19 +295,23 @@ class LiveDesk:
         await asyncio.sleep(max(delay, 0.0))
         self._wrap_timers.pop(ext, None)
         try:
-            await self.end_wrap_up(ext, datetime.now(UTC), reason="timeout")
+            await self.end_wrap_up(ext, datetime.now(UTC), reason="timeout", only_wrap_up=True)
         except ControlError as exc:
             log.warning("wrap-up of %s ended, but the seat was not resumed: %s", ext, exc)
 
-    async def end_wrap_up(self, ext: str, at: datetime, *, reason: str = "done") -> bool:
+    async def end_wrap_up(self, ext: str, at: datetime, *, reason: str = "done",
+                          only_wrap_up: bool = False) -> bool:
         """Wrap-up ends (the log saved, the agent's 结束话后处理, or the limit): the call
         leaves the desk and a seat still in WRAP_UP is ready in the queue again. A call
-        still up is marked logged instead, so its hang-up needs no wrap-up. False when
-        there was nothing to end."""
+        still up is marked logged instead (unless only_wrap_up: the limit's timer), so its
+        hang-up needs no wrap-up. False when there was nothing to end."""
         call = self.calls.get(ext)
         if call is not None and call.state != WRAP_UP:
-            call.logged = True
-            return True
+            if only_wrap_up:
+                call = None
+            else:
+                call.logged = True
+                return True
         timer = self._wrap_timers.pop(ext, None)
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()
@@ -380,10 +384,22 @@ class LiveDesk:
     async def sign_in(self, user_id: int, extension: str, name: str, at: datetime) -> None:
         await self._pbx().join(extension, name)
         await self._store(user_id, extension, presence_db.READY, "", at)
+        self._drop_wrap_up(extension, "signed_in")
 
     async def sign_out(self, user_id: int, extension: str, at: datetime) -> None:
         await self._pbx().leave(extension)
         await self._store(user_id, extension, presence_db.OUT, "", at)
+        self._drop_wrap_up(extension, "signed_out")
+
+    def _drop_wrap_up(self, extension: str, reason: str) -> None:
+        """Signing in or out starts the seat afresh: a call left in wrap-up leaves the desk."""
+        timer = self._wrap_timers.pop(extension, None)
+        if timer is not None:
+            timer.cancel()
+        call = self.calls.get(extension)
+        if call is not None and call.state == WRAP_UP:
+            del self.calls[extension]
+            self._push(extension, "ended", _ended(call, reason))
 
     async def pause(self, user_id: int, extension: str, reason: str, at: datetime) -> None:
         await self._pbx().pause(extension, reason)

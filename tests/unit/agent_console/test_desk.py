@@ -4,9 +4,15 @@ tests/integration/test_desk.py."""
 
 from __future__ import annotations
 
-import httpx
+from datetime import timedelta
 
-from tests.unit.agent_console.conftest import ADMIN_NAME, log_in
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agent_console import accounts
+from hotline.db import presence as presence_db
+from hotline.db.base import session_scope
+from tests.unit.agent_console.conftest import ADMIN_NAME, AGENT_NAME, Clock, log_in
 
 
 async def test_the_desk_page_greets_the_agent_with_their_seat(client: httpx.AsyncClient) -> None:
@@ -71,3 +77,21 @@ async def test_the_api_lists_the_desk(client: httpx.AsyncClient) -> None:
     assert {"/api/desk/presence", "/api/desk/state", "/api/desk/events",
             "/api/desk/transfer", "/api/desk/wrap-up", "/api/desk/queue"} <= set(paths)
     assert "/desk" not in paths
+
+
+async def test_supervisors_see_a_seat_in_wrap_up_with_its_time(
+        client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession],
+        clock: Clock) -> None:
+    async with session_scope(sessions) as db:
+        agent = await accounts.get_user(db, AGENT_NAME)
+        assert agent is not None
+        await presence_db.set_presence(db, agent.id, "8001", presence_db.WRAP_UP,
+                                       "after_call", clock.now - timedelta(minutes=3))
+    await log_in(client, ADMIN_NAME)
+
+    page = (await client.get("/seats")).text
+
+    row = page.split('id="seats-now"')[1].split("</table>")[0]
+    assert 'data-state="wrap_up"' in row and "话后处理" in row and "张三" in row
+    assert "2026-12-01 08:57" in row, "since when, in Beijing time"
+    assert "3 分钟" in row
