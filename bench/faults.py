@@ -3,6 +3,10 @@ after hours), SIPp callers arriving, and one part broken while they talk.
 
     .venv/bin/python bench/faults.py ami-cut            # AMI cut for 30 s
     .venv/bin/python bench/faults.py asterisk-restart   # `core restart now` under load
+    .venv/bin/python bench/faults.py bridge-kill        # kill -9 the bridge under load
+    .venv/bin/python bench/faults.py disk-full          # the recordings folder fills up
+    .venv/bin/python bench/faults.py db-readonly        # the SQLite file goes read-only
+    .venv/bin/python bench/faults.py scheduler-kill     # kill -9 it while it transcodes
 
 ami-cut: 10 s into the load, every AMI connection to Asterisk is killed (ss -K, as a
   firewall or a dead link would) and killed again as soon as it comes back, for 30 s. The
@@ -22,6 +26,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,6 +48,10 @@ from pbx.names import QUEUE  # noqa: E402
 
 CUT_AFTER, CUT_SECONDS = 10.0, 30.0
 RESTART_AFTER = 15.0
+KILL_AFTER, DOWN_SECONDS = 15.0, 10.0
+FULL_AFTER, FULL_SECONDS = 10.0, 30.0
+READONLY_AFTER, READONLY_SECONDS = 10.0, 30.0
+KILL_FOR_AT_MOST = 240.0
 SEATS = ("8001", "8002")
 
 
@@ -51,6 +61,12 @@ def heartbeat(settings: Settings) -> dict[str, Any]:
         return beat
     except (OSError, ValueError):
         return {}
+
+
+def fresh_bridge(settings: Settings, pid: int) -> bool:
+    """The bridge started as pid is up and connected (a killed one leaves its last beat)."""
+    beat = heartbeat(settings)
+    return beat.get("pid") == pid and bool(beat.get("ami_connected"))
 
 
 def wait_for(check: Callable[[], bool], timeout: float, step: float = 0.25) -> float | None:
@@ -193,7 +209,245 @@ def log_tail(settings: Settings, name: str, lines: int = 15) -> list[str]:
         -lines:]
 
 
-FAULTS = {"ami-cut": ami_cut, "asterisk-restart": asterisk_restart}
+async def db_facts(settings: Settings) -> dict[str, Any]:
+    """What the database says after a fault: calls, their ends, events written twice,
+    recordings by state, open alerts by kind."""
+    from sqlalchemy import func, select
+
+    from hotline.db.base import make_engine, make_sessionmaker, session_scope
+    from hotline.db.models import Alert, Call, CallEvent, Recording
+
+    engine = make_engine(settings.database_url)
+    async with session_scope(make_sessionmaker(engine)) as session:
+        calls = int(await session.scalar(select(func.count()).select_from(Call)) or 0)
+        open_calls = int(await session.scalar(select(func.count()).select_from(Call).where(
+            Call.ended_at.is_(None))) or 0)
+        twice = (select(CallEvent.call_id).group_by(CallEvent.call_id, CallEvent.kind,
+                                                     CallEvent.at)
+                 .having(func.count() > 1))
+        doubled = int(await session.scalar(select(func.count()).select_from(
+            twice.subquery())) or 0)
+        recordings = dict((await session.execute(
+            select(Recording.status, func.count()).group_by(Recording.status))).all())
+        processing = dict((await session.execute(
+            select(Recording.process_state, func.count()).group_by(
+                Recording.process_state))).all())
+        alerts = dict((await session.execute(
+            select(Alert.kind, func.count()).where(Alert.resolved_at.is_(None))
+            .group_by(Alert.kind))).all())
+        raised = dict((await session.execute(
+            select(Alert.kind, func.count()).group_by(Alert.kind))).all())
+    await engine.dispose()
+    return {"calls": calls, "calls_without_end": open_calls, "events_written_twice": doubled,
+            "recordings_by_status": recordings, "recordings_by_process_state": processing,
+            "alerts_open": alerts, "alerts_raised": raised}
+
+
+def bridge_kill(rig: load.Rig, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    settings = rig.settings
+    script = load.scenario(workdir)
+    sipp, stats = start_load(rig, script, workdir, "bridge-kill",
+                             (args.concurrent, args.rate, args.calls))
+    time.sleep(KILL_AFTER)
+    bridge = rig.procs["bridge"]
+    bridge.kill()
+    bridge.wait()
+    killed_at = time.monotonic()
+    time.sleep(DOWN_SECONDS)
+    rig.spawn("bridge")
+    back = wait_for(lambda: fresh_bridge(settings, rig.procs["bridge"].pid), 60)
+    killed_to_back = time.monotonic() - killed_at
+    sipp.wait()
+    counts = load.sipp_counts(stats)
+    in_db = asyncio.run(load.wait_calls_in_db(settings, args.calls, args.settle))
+    facts = asyncio.run(db_facts(settings))
+    if facts["calls_without_end"]:  # the reconciler runs every minute: one more round
+        time.sleep(65)
+        facts = asyncio.run(db_facts(settings))
+    errors, kinds = load.bridge_errors(settings)
+    return {"fault": "bridge-kill", "placed": args.calls, "sipp": counts,
+            "bridge_down_s": DOWN_SECONDS, "bridge_back_after_restart_s": back,
+            "killed_to_back_s": killed_to_back if back is not None else None,
+            "fallbacks": load.fallbacks(settings), "calls_in_db": in_db, **facts,
+            "bridge_errors": errors, "error_kinds": kinds}
+
+
+def _mount_small(folder: Path, size: str) -> None:
+    """A filesystem of `size` over folder, owned and moded as the folder was."""
+    info = folder.stat()
+    subprocess.run(["mount", "-t", "tmpfs", "-o",
+                    f"size={size},uid={info.st_uid},gid={info.st_gid},"
+                    f"mode={oct(info.st_mode & 0o7777)[2:]}", "tmpfs", str(folder)], check=True)
+
+
+def disk_full(rig: load.Rig, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    settings = rig.settings
+    folder = pbx.instance_for(settings).recordings_dir
+    script = load.scenario(workdir)
+    sniffer = Sniffer(settings.pbx.sip_port, load.RTP_START, load.RTP_END)
+    sniffer.start()
+    _mount_small(folder, "64m")
+    # Asterisk writes into YYYY/MM/DD folders it makes as needed; the filler takes the rest.
+    filler = folder / "filler"
+    try:
+        since = time.time()
+        sipp, stats = start_load(rig, script, workdir, "disk-full",
+                                 (args.concurrent, args.rate, args.calls))
+        time.sleep(FULL_AFTER)
+        subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M"],
+                       capture_output=True, check=False)
+        full_free, filled_at = shutil.disk_usage(folder).free, time.monotonic()
+        # The scheduler looks at the disk every minute (recordings-disk).
+        alert = wait_for(lambda: "disk" in asyncio.run(db_facts(settings))["alerts_open"],
+                         FULL_SECONDS + 90, step=2)
+        time.sleep(max(0.0, FULL_SECONDS - (time.monotonic() - filled_at)))
+        filler.unlink()
+        sipp.wait()
+        counts = load.sipp_counts(stats)
+        # Calls once the space is back: recorded again, and the alert resolves by itself.
+        freed_at = time.time()
+        after_sipp, after_stats = start_load(rig, script, workdir, "after", (20, 2, args.after))
+        after_sipp.wait()
+        resolved = wait_for(lambda: "disk" not in asyncio.run(db_facts(settings))[
+            "alerts_open"], 90, step=2)
+        sniffer.stop()
+        delays, silent = sniffer.wire.first_prompt_delays(since, time.time())
+        placed = args.calls + args.after
+        in_db = asyncio.run(load.wait_calls_in_db(settings, placed, args.settle))
+        time.sleep(20)  # the recordings of the last calls are judged after their hang-up
+        facts = asyncio.run(db_facts(settings))
+        recorded_after = asyncio.run(_recordings_since(settings, freed_at))
+    finally:
+        sniffer.stop()
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+    errors, kinds = load.bridge_errors(settings)
+    return {"fault": "disk-full", "placed": args.calls, "sipp": counts,
+            "after": {"placed": args.after, **load.sipp_counts(after_stats)},
+            "free_bytes_when_full": full_free, "disk_alert_after_s": alert,
+            "disk_alert_resolved_after_s": resolved,
+            "heard_a_prompt": len(delays), "silent": silent,
+            "prompt_ms": load.percentiles(delays), "calls_in_db": in_db,
+            "recordings_of_calls_after_space_back": recorded_after, **facts,
+            "bridge_errors": errors, "error_kinds": kinds}
+
+
+async def _recordings_since(settings: Settings, since: float) -> dict[str, int]:
+    """Call recordings of calls that started after `since` (epoch), by status."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select
+
+    from hotline.db.base import make_engine, make_sessionmaker, session_scope
+    from hotline.db.models import Call, Recording
+
+    engine = make_engine(settings.database_url)
+    async with session_scope(make_sessionmaker(engine)) as session:
+        rows = (await session.execute(
+            select(Recording.status, func.count()).join(Call, Call.id == Recording.call_id)
+            .where(Call.started_at >= datetime.fromtimestamp(since, UTC))
+            .group_by(Recording.status))).all()
+    await engine.dispose()
+    return dict(rows)
+
+
+def db_readonly(rig: load.Rig, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    settings = rig.settings
+    database = Path(settings.database_url.removeprefix("sqlite:///"))
+    if not database.is_file():
+        raise SystemExit("db-readonly is a SQLite fault (the database file)")
+    script = load.scenario(workdir)
+    sniffer = Sniffer(settings.pbx.sip_port, load.RTP_START, load.RTP_END)
+    sniffer.start()
+    since = time.time()
+    sipp, stats = start_load(rig, script, workdir, "db-readonly",
+                             (args.concurrent, args.rate, args.calls))
+    try:
+        time.sleep(READONLY_AFTER)
+        subprocess.run(["mount", "--bind", str(database), str(database)], check=True)
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(database)], check=True)
+        rig.restart("bridge")
+        back = wait_for(lambda: fresh_bridge(settings, rig.procs["bridge"].pid), 60)
+        time.sleep(READONLY_SECONDS)
+        queued = heartbeat(settings).get("writes_queued")
+    finally:
+        # Lazily: the bridge started meanwhile holds the file open through this mount.
+        subprocess.run(["umount", "-l", str(database)], check=False)
+    sipp.wait()
+    sniffer.stop()
+    counts = load.sipp_counts(stats)
+    delays, silent = sniffer.wire.first_prompt_delays(since, time.time())
+    in_db = asyncio.run(load.wait_calls_in_db(settings, args.calls, args.settle))
+    facts = asyncio.run(db_facts(settings))
+    errors, kinds = load.bridge_errors(settings)
+    return {"fault": "db-readonly", "placed": args.calls, "sipp": counts,
+            "bridge_up_while_readonly_s": back, "writes_queued_while_readonly": queued,
+            "heard_a_prompt": len(delays), "silent": silent,
+            "prompt_ms": load.percentiles(delays), "fallbacks": load.fallbacks(settings),
+            "calls_in_db": in_db, **facts, "bridge_errors": errors, "error_kinds": kinds}
+
+
+def scheduler_kill(rig: load.Rig, args: argparse.Namespace,
+                   workdir: Path) -> dict[str, Any]:
+    settings = rig.settings
+    script = load.scenario(workdir)
+    # The recordings pile up first: the scheduler is down while the calls are made.
+    rig.procs["scheduler"].kill()
+    rig.procs["scheduler"].wait()
+    sipp, stats = start_load(rig, script, workdir, "scheduler-kill",
+                             (args.concurrent, args.rate, args.calls))
+    sipp.wait()
+    counts = load.sipp_counts(stats)
+    asyncio.run(load.wait_calls_in_db(settings, args.calls, args.settle))
+    time.sleep(20)  # the last recordings judged complete after their hang-up
+    backlog = asyncio.run(db_facts(settings))["recordings_by_process_state"]
+    chance = random.Random(args.seed)
+    kills, started = 0, time.monotonic()
+    while time.monotonic() - started < KILL_FOR_AT_MOST:
+        rig.spawn("scheduler")
+        time.sleep(chance.uniform(0.5, 4.0))
+        rig.procs["scheduler"].kill()
+        rig.procs["scheduler"].wait()
+        kills += 1
+        if asyncio.run(db_facts(settings))["recordings_by_process_state"].get("pending", 0) == 0:
+            break
+    rig.spawn("scheduler")  # and once more in peace, to finish what the last kill cut
+    done = wait_for(lambda: not set(asyncio.run(db_facts(settings))[
+        "recordings_by_process_state"]) - {"done", "failed"}, 300, step=2)
+    facts = asyncio.run(db_facts(settings))
+    files = asyncio.run(_kept_files_check(settings))
+    return {"fault": "scheduler-kill", "placed": args.calls, "sipp": counts,
+            "backlog_before": backlog, "scheduler_kills": kills,
+            "kill_phase_s": round(time.monotonic() - started, 1), "all_done_after_s": done,
+            **facts, **files}
+
+
+async def _kept_files_check(settings: Settings) -> dict[str, Any]:
+    """Each processed recording: one kept file that exists, its original gone; and what
+    lies in the folder that no row names (left-over originals, half-written copies)."""
+    from sqlalchemy import select
+
+    from hotline.db.base import make_engine, make_sessionmaker, session_scope
+    from hotline.db.models import Recording
+
+    root = pbx.instance_for(settings).recordings_dir
+    engine = make_engine(settings.database_url)
+    async with session_scope(make_sessionmaker(engine)) as session:
+        rows = (await session.scalars(select(Recording))).all()
+    await engine.dispose()
+    done = [r for r in rows if r.process_state == "done"]
+    named = {r.kept_path for r in done} | {r.path for r in rows if r.process_state != "done"}
+    on_disk = {str(p.relative_to(root)) for p in root.rglob("*")
+               if p.is_file() and not p.name.endswith(".peaks.json")
+               and "bench-baseline" not in p.parts}
+    return {"done_with_kept_file": sum((root / r.kept_path).is_file() for r in done),
+            "done": len(done),
+            "done_with_original_left": sum((root / r.path).exists() for r in done),
+            "half_written_copies": sorted(p for p in on_disk if p.endswith(".part")),
+            "files_no_row_names": sorted(on_disk - named)[:20]}
+
+
+FAULTS = {"ami-cut": ami_cut, "asterisk-restart": asterisk_restart, "bridge-kill": bridge_kill,
+          "db-readonly": db_readonly, "disk-full": disk_full, "scheduler-kill": scheduler_kill}
 
 
 def main() -> int:
@@ -202,11 +456,13 @@ def main() -> int:
     parser.add_argument("--concurrent", type=int, default=100)
     parser.add_argument("--rate", type=float, default=10)
     parser.add_argument("--calls", type=int, default=400)
-    parser.add_argument("--after", type=int, default=40, help="calls after the restart")
+    parser.add_argument("--after", type=int, default=40,
+                        help="calls after the fault (asterisk-restart, disk-full)")
     parser.add_argument("--db", default="")
     parser.add_argument("--base", type=int, default=48, help="ports are BASE060, BASE038 ...")
     parser.add_argument("--settle", type=float, default=90.0)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--seed", type=int, default=12368, help="scheduler-kill's moments")
     parser.add_argument("--at", help="run on this commit's code (see bench/load.py)")
     parser.add_argument("--commit", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -84,6 +84,6 @@ def schedule(settings: Settings) -> list[tuple[str, float, JobFunction]]:
     """(name, every_seconds, function) of each job."""
     return [("recordings-process", 30, process_job),
             ("recordings-reconcile", 300, reconcile_job),
-            ("recordings-disk", 300, disk_job),
+            ("recordings-disk", 60, disk_job),
             # Daily in effect; hourly runs only find work once a day's recordings age out.
             ("recordings-retention", 3600, retention_job)]

@@ -74,7 +74,18 @@ def make_engine(url: str) -> AsyncEngine:
     engine = create_async_engine(async_url(url), pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "handle_error", _sqlite_reopen_if_read_only)
     return engine
+
+
+def _sqlite_reopen_if_read_only(context: Any) -> None:
+    # SQLite opens a file it may not write read-only, and such a connection stays read-only
+    # after the file is writable again (a permission or mount fixed): every write through it
+    # fails with "attempt to write a readonly database" until the process restarts. Counted
+    # as a lost connection instead, it is dropped from the pool, the error says so
+    # (connection_invalidated), and the next try opens the file afresh.
+    if "readonly database" in str(context.original_exception):
+        context.is_disconnect = True
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import StatementError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hotline.db import calls
-from hotline.db.base import UTCDateTime, async_url, session_scope, sync_url
+from hotline.db.base import (
+    UTCDateTime,
+    _sqlite_reopen_if_read_only,
+    async_url,
+    make_engine,
+    make_sessionmaker,
+    session_scope,
+    sync_url,
+)
 
 Sessions = async_sessionmaker[AsyncSession]
 T0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
@@ -89,3 +100,53 @@ async def test_session_scope_rolls_back_on_exception(sessions: Sessions) -> None
         assert await calls.get_call(session, "lost") is None
         kept = await calls.get_call(session, "kept")
     assert kept is not None and kept.agent == ""
+
+
+async def _write_twice(engine: AsyncEngine) -> tuple[BaseException | None, int]:
+    """A write through the engine's first connection, then another: (the first's error,
+    the rows there after the second)."""
+    sessions = make_sessionmaker(engine)
+    failed: BaseException | None = None
+    try:
+        async with session_scope(sessions) as session:
+            await session.execute(text("INSERT INTO t VALUES (1)"))
+    except DBAPIError as exc:
+        failed = exc
+    try:
+        async with session_scope(sessions) as session:
+            await session.execute(text("INSERT INTO t VALUES (2)"))
+    except DBAPIError:
+        pass
+    async with session_scope(sessions) as session:
+        rows = int(await session.scalar(text("SELECT count(*) FROM t")) or 0)
+    return failed, rows
+
+
+@pytest.mark.parametrize("reopen", [True, False])
+async def test_a_read_only_sqlite_connection_is_dropped_and_the_file_opened_again(
+        tmp_path: Path, reopen: bool) -> None:
+    # A connection opened while the file was read-only (query_only is SQLite's own way to
+    # give one) refuses writes with the same error; a fresh connection takes them.
+    url = f"sqlite:///{tmp_path / 'ro.db'}"
+    engine = make_engine(url)
+    if not reopen:
+        event.remove(engine.sync_engine, "handle_error", _sqlite_reopen_if_read_only)
+    opened = []
+
+    def first_read_only(dbapi_connection: Any, _record: Any) -> None:
+        if not opened:
+            dbapi_connection.execute("PRAGMA query_only=ON")
+        opened.append(dbapi_connection)
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (n INTEGER)"))
+    await engine.dispose()
+    event.listen(engine.sync_engine, "connect", first_read_only)
+    try:
+        failed, rows = await _write_twice(engine)
+    finally:
+        await engine.dispose()
+    assert isinstance(failed, DBAPIError)
+    assert "readonly database" in str(failed)
+    assert failed.connection_invalidated is reopen
+    # With the hook the second write gets a new connection; without it, the same one.
+    assert (rows, len(opened)) == ((1, 2) if reopen else (0, 1))
