@@ -43,7 +43,13 @@ from agent_console.accounts import Account
 from agent_console.auth import SESSION_COOKIE, Console, Forbidden, NotLoggedIn, console
 from agent_console.forms import API_ERRORS, PBX_ERRORS
 from agent_console.live import LiveDesk
-from agent_console.texts import CALL_ROUTE_LABELS, ERROR_TITLES, MESSAGES
+from agent_console.texts import (
+    ACCESS_REQUEST_LABELS,
+    ALERT_KIND_LABELS,
+    CALL_ROUTE_LABELS,
+    ERROR_TITLES,
+    MESSAGES,
+)
 from hotline.db.base import session_scope, utcnow
 from hotline.privacy import mask_phone, mask_text
 from hotline.settings import Settings
@@ -103,7 +109,26 @@ def _templates() -> Jinja2Templates:
     templates.env.filters["mask_text"] = mask_text
     # Stored codes shown in Chinese (issue 13): never "menu" or "queue" on a page.
     templates.env.filters["route_label"] = lambda code: CALL_ROUTE_LABELS.get(code, "其他")
+    templates.env.filters["alert_kind"] = lambda code: ALERT_KIND_LABELS.get(code, "其他告警")
+    templates.env.filters["request_label"] = request_label
+    templates.env.filters["seat_label"] = seat_label
     return templates
+
+
+def seat_label(agent: str) -> str:
+    """The queue member who answered: their name, or the seat when the PBX named only its
+    interface ("PJSIP/8001" → "分机 8001")."""
+    technology, _, extension = agent.partition("/")
+    return f"分机 {extension}" if extension and technology.isascii() else agent
+
+
+def request_label(address: str) -> str:
+    """What a request for a call asked for, in Chinese, from its address (the access log
+    keeps the address; staff read what it was)."""
+    for part, label in ACCESS_REQUEST_LABELS:
+        if part in address:
+            return label
+    return "其他请求" if address else ""
 
 
 def _is_api(request: Request) -> bool:

@@ -365,3 +365,25 @@ MESSAGES.update({
 })
 KB_CHANGE_LABELS = {"created": "新增", "changed": "修改", "deleted": "删除", "restored": "恢复",
                     "imported": "导入"}
+
+# --- codes shown in Chinese on the administrators' pages (issue 13) --------------------------
+
+# hotline.db.alerts kinds (recordings, SMS, escalation, case query)
+ALERT_KIND_LABELS = {
+    "recording-missing": "录音文件缺失",
+    "recording-orphan": "录音文件无对应通话",
+    "recording-silent": "录音无声",
+    "recording-failed": "录音处理失败",
+    "sms": "短信发送",
+    "escalation": "事项督办",
+    "case-query": "案件查询接口",
+}
+# What a refused or logged request for a call asked for, by its address (first match wins).
+ACCESS_REQUEST_LABELS = (
+    ("/audio", "播放或下载录音"),
+    ("/recordings", "查看通话录音"),
+    ("consultations", "在咨询单中引用通话"),
+    ("calllogs", "在来电登记中引用通话"),
+    ("/calls/log", "在来电登记中引用通话"),
+    ("/calls/", "查看通话"),
+)
