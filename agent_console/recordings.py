@@ -16,7 +16,10 @@ player fetches while seeking.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -26,20 +29,37 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import pbx
 from agent_console.auth import Forbidden, Principal, console, require_role
 from agent_console.forms import Errors, Invalid, Refused, field_error
+from agent_console.listing import Filter, Page, Sort, Spec, page_of, read_query
 from agent_console.pages import render
 from agent_console.service import Actor, actor
-from agent_console.texts import ADMIN, MESSAGES, ROLES, SEES_PERSONAL_DATA
-from hotline import recording_access
+from agent_console.texts import (
+    ADMIN,
+    AGENT,
+    CALL_EVENT_LABELS,
+    CALL_EVENT_TEXTS,
+    CALL_OUTCOME_LABELS,
+    CALL_ROUTE_LABELS,
+    DIAL_STATUS_LABELS,
+    HANGUP_CAUSE_LABELS,
+    LEADER,
+    MESSAGES,
+    QUEUE_LEFT_LABELS,
+    ROLES,
+    SEES_PERSONAL_DATA,
+    TRANSFER_KIND_LABELS,
+)
+from hotline import prompts, recording_access
 from hotline.db import calls as calls_db
 from hotline.db import recording_access as access_db
 from hotline.db.alerts import list_open_alerts
 from hotline.db.base import session_scope
-from hotline.db.models import Call, Recording
+from hotline.db.models import Call, Recording, User
 from hotline.db.recordings import PEAKS_SUFFIX
 from hotline.privacy import mask_phone
 from hotline.recording_access import Listener, may_hear_call
@@ -50,6 +70,7 @@ api = APIRouter(prefix="/api", tags=["recordings"])
 
 Anyone = Annotated[Principal, Depends(require_role(*ROLES))]
 Admin = Annotated[Principal, Depends(require_role(ADMIN))]
+CallReader = Annotated[Principal, Depends(require_role(AGENT, LEADER, ADMIN))]
 
 MEDIA_TYPES = {".wav": "audio/wav", ".opus": "audio/ogg", ".ogg": "audio/ogg",
                ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".webm": "audio/webm"}
@@ -238,33 +259,204 @@ async def call_recordings(call_id: str, request: Request, who: Anyone) -> Playli
     return PlaylistOut(call_id=call_id, parts=[_part(rec, root) for rec in parts])
 
 
+@pages.get("/calls")
+async def calls_page(request: Request, who: CallReader) -> Response:
+    """Every call, searched by number (the caller's digits, or its readable number),
+    filtered by day, route, agent and outcome; the player for those who may hear it."""
+    c = console(request)
+    tz = c.settings.hours.timezone
+    async with session_scope(c.sessions) as db:
+        agents = await _agents(db)
+        spec = call_spec({u: name for u, (name, _) in agents.items()}, agents)
+        wanted = read_query(request.query_params, spec, tz, base="/calls")
+        query, asked = calls_db.list_query(), wanted
+        if calls_db.parse_readable(wanted.search):
+            # a readable number names one call (or none): not a search by digits
+            named = await calls_db.call_id_by_number(db, wanted.search, tz)
+            query = query.where(Call.id == (named or ""))
+            asked = dataclasses.replace(wanted, search="")
+        found = await page_of(db, query, asked, scalars=True)
+        numbers = await calls_db.readable_numbers(db, found.rows, tz)
+        rows = [await _call_row(db, who, call, numbers.get(call.id, ""), tz)
+                for call in found.rows]
+    return render(request, "calls.html", user=who.account, csrf_token=who.csrf_token,
+                  page=Page(rows, found.total, found.number, found.pages, wanted))
+
+
+async def _agents(db: AsyncSession) -> dict[str, tuple[str, set[str]]]:
+    """Agents by user name: the name shown, and the names a call's agent column may hold
+    for them (the queue member name is the display name, or the user name)."""
+    rows = (await db.execute(select(User.username, User.display_name, User.extension)
+                             .where(User.role == AGENT).order_by(User.username))).all()
+    return {name: (shown or name, {shown or name, name}) for name, shown, _ in rows}
+
+
+def call_spec(agent_choices: dict[str, str],
+              agents: dict[str, tuple[str, set[str]]]) -> Spec:
+    routes = {k: v for k, v in CALL_ROUTE_LABELS.items() if k}
+    return Spec(
+        numbers=(Call.caller_number,), moment=Call.started_at,
+        filters={
+            "route": Filter("去向", routes, lambda v: Call.route == v),
+            "agent": Filter("座席员", agent_choices,
+                            lambda v: Call.agent.in_(sorted(agents[v][1]))),
+            "outcome": Filter("接通情况", CALL_OUTCOME_LABELS, _outcome),
+        },
+        sorts={"time": Sort("来电时间", Call.started_at, Call.id)},
+        default_sort="time", search_hint="来电号码或通话编号，如 20261130-0042")
+
+
+def _outcome(code: str) -> ColumnElement[bool]:
+    """answered: a seat took the call; abandoned: the caller waited in the queue and no
+    seat took it."""
+    if code == "answered":
+        return Call.agent != ""
+    return and_(Call.route == "queue", Call.agent == "")
+
+
+@dataclass(frozen=True)
+class CallRow:
+    call_id: str
+    number: str
+    started_at: str
+    caller: str
+    route: str
+    agent: str
+    duration: str
+    recorded: bool
+    audible: bool
+    parts: list[int]
+
+
+async def _call_row(db: AsyncSession, who: Principal, call: Call, number: str,
+                    tz: str) -> CallRow:
+    whole = who.account.role in SEES_PERSONAL_DATA
+    kept = [r for r in call.recordings if r.deleted_at is None]
+    audible = bool(kept) and await may_hear_call(db, listener(who), call.id)
+    return CallRow(call.id, number, local_time(call.started_at, tz),
+                   call.caller_number if whole else mask_phone(call.caller_number),
+                   CALL_ROUTE_LABELS.get(call.route, call.route), call.agent,
+                   duration_text(call.started_at, call.ended_at), bool(kept), audible,
+                   [r.id for r in sorted(kept, key=lambda r: (r.part, r.id))
+                    if r.kind == "call"] if audible else [])
+
+
+def duration_text(start: datetime, end: datetime | None) -> str:
+    """A call's length as staff read it: 3分05秒; "" while it lasts.
+
+    >>> from datetime import UTC
+    >>> duration_text(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 3, 5, tzinfo=UTC))
+    '3分05秒'
+    """
+    if end is None:
+        return ""
+    seconds = max(0, round((end - start).total_seconds()))
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes}分{seconds:02d}秒" if minutes else f"{seconds}秒"
+
+
 @pages.get("/calls/{call_id}")
 async def call_page(call_id: str, request: Request, who: Anyone) -> Response:
-    call, parts = await _call_for(request, who, call_id)
+    """A call's page, by its readable number (20261130-0042) or its id."""
     c = console(request)
-    root = recordings_dir(request)
     tz = c.settings.hours.timezone
+    if calls_db.parse_readable(call_id):
+        async with session_scope(c.sessions) as db:
+            call_id = await calls_db.call_id_by_number(db, call_id, tz) or call_id
+    call, parts = await _call_for(request, who, call_id)
+    root = recordings_dir(request)
     whole = who.account.role in SEES_PERSONAL_DATA
+    async with session_scope(c.sessions) as db:
+        number = await calls_db.readable_number_of(db, call, tz)
     return render(request, "call_detail.html", user=who.account, csrf_token=who.csrf_token,
-                  call=call, started_at=local_time(call.started_at, tz),
+                  call=call, number=number, started_at=local_time(call.started_at, tz),
                   caller=call.caller_number if whole else mask_phone(call.caller_number),
-                  events=[_event_view(e.at, e.kind, e.detail, tz) for e in call.events],
+                  route=CALL_ROUTE_LABELS.get(call.route, call.route),
+                  duration=duration_text(call.started_at, call.ended_at),
+                  events=[event_view(e.at, e.kind, e.detail, tz) for e in call.events],
                   parts=[(_part(rec, root), waveform(rec, root)) for rec in parts])
 
 
-def _event_view(at: datetime, kind: str, detail: dict[str, str], tz: str) -> dict[str, str]:
-    moment = clock_time(at, tz)
-    shown = {k: v for k, v in (detail or {}).items() if k != "user_id"}
-    return {"at": moment, "kind": kind, "label": EVENT_LABELS.get(kind, kind),
-            "detail": "，".join(f"{k}={v}" for k, v in shown.items())}
+def event_view(at: datetime, kind: str, detail: dict[str, str] | None,
+               tz: str) -> dict[str, str]:
+    """One step of a call as its timeline shows it: the time of day in the court's zone,
+    what happened and its detail in words (never a file path or a code)."""
+    return {"at": clock_time(at, tz), "kind": kind, "label": CALL_EVENT_LABELS.get(kind, "其他"),
+            "detail": event_detail(kind, detail or {})}
 
 
-EVENT_LABELS = {
-    "recording": "开始录音", "prompt": "播放提示音", "menu": "语音菜单按键", "route": "分流",
-    "queue": "进入排队", "queue-left": "离开排队", "abandon": "排队中挂断", "agent": "座席接听",
-    "judge-ringing": "转接值班法官", "transfer": "转接", "transfer-returned": "转接未接通返回座席",
-    "fallback": "应急流程", "hangup": "挂机",
-}
+def event_detail(kind: str, detail: dict[str, str]) -> str:
+    """What a call event's detail says, in Chinese.
+
+    >>> event_detail("route", {"route": "menu"})
+    '转入语音菜单'
+    >>> event_detail("recording", {"path": "2026/11/30/x.wav", "kind": "call"})
+    '整通通话录音'
+    >>> event_detail("menu", {"prompt": "main-menu", "key": "2", "timeout": "no"})
+    '按键 2'
+    """
+    words = CALL_EVENT_TEXTS
+    if kind == "recording":
+        return words["recording_message" if detail.get("kind") == "message" else "recording_call"]
+    if kind == "prompt":
+        return _prompt_words(detail.get("prompt", ""))
+    if kind == "menu":
+        return _menu_words(detail)
+    if kind == "route":
+        route = detail.get("route", "")
+        return words["route"].format(route=CALL_ROUTE_LABELS.get(route, "其他流程"))
+    if kind == "queue" and detail.get("position", "").isdigit():
+        return words["queue"].format(position=detail["position"])
+    if kind == "queue-left":
+        return QUEUE_LEFT_LABELS.get(detail.get("status", ""), "")
+    if kind == "agent":
+        return (words["agent"].format(extension=detail["extension"])
+                if detail.get("extension", "").isdigit() else "")
+    if kind == "judge-ringing" and detail.get("target", "").isdigit():
+        return words["target"].format(target=f"分机 {detail['target']}")
+    if kind == "transfer-returned":
+        return DIAL_STATUS_LABELS.get(detail.get("status", ""), "")
+    if kind == "transfer":
+        how = TRANSFER_KIND_LABELS.get(detail.get("kind", ""), "转接")
+        ok = detail.get("result", "").lower() in ("success", "")
+        return words["transfer_ok" if ok else "transfer_failed"].format(kind=how)
+    if kind == "hangup":
+        cause = detail.get("cause", "")
+        return HANGUP_CAUSE_LABELS.get(cause) or (
+            words["cause_other"].format(cause=cause) if cause.isdigit() else "")
+    if kind == "reconciled":
+        return words["reconciled"]
+    return ""
+
+
+_PROMPT_WORDS = 24
+
+
+@functools.cache
+def _prompt_sentences() -> dict[str, str]:
+    try:
+        return prompts.manifest()
+    except (OSError, ValueError, prompts.PromptError):
+        return {}
+
+
+def _prompt_words(prompt: str) -> str:
+    sentence = _prompt_sentences().get(prompt, "")
+    if not sentence:
+        return CALL_EVENT_TEXTS["prompt_other"]
+    cut = sentence if len(sentence) <= _PROMPT_WORDS else sentence[:_PROMPT_WORDS] + "…"
+    return CALL_EVENT_TEXTS["prompt"].format(text=cut)
+
+
+def _menu_words(detail: dict[str, str]) -> str:
+    key = detail.get("key", "")
+    hidden = re.fullmatch(r"<(\d+) digits>", key)
+    if hidden:
+        return CALL_EVENT_TEXTS["menu_digits"].format(count=hidden.group(1))
+    if key:
+        spoken = key.replace("*", "星号").replace("#", "井号")
+        return CALL_EVENT_TEXTS["menu_key"].format(key=spoken)
+    return CALL_EVENT_TEXTS["menu_timeout"] if detail.get("timeout") == "yes" else ""
 
 
 def waveform(rec: Recording, root: Path) -> list[float]:

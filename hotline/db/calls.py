@@ -6,11 +6,13 @@ reconciler later): inserting a call or a recording that exists does nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -117,3 +119,86 @@ async def set_mark(session: AsyncSession, source: str, position: int, fingerprin
             "source": source, "position": position, "fingerprint": fingerprint,
             "updated_at": utcnow()})
 
+
+
+# --- a call's readable number, and the call list ----------------------------------------
+
+_READABLE = re.compile(r"^\s*(\d{8})\s*-\s*(\d{1,6})\s*$")
+
+
+def readable_number(day: date, sequence: int) -> str:
+    """How staff name a call: its local day and its place among that day's calls, by the
+    time each started (e.g. 20261130-0042), instead of Asterisk's uniqueid.
+
+    >>> readable_number(date(2026, 11, 30), 42)
+    '20261130-0042'
+    """
+    return f"{day:%Y%m%d}-{sequence:04d}"
+
+
+def _day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(), ZoneInfo(timezone))
+    return start, start + timedelta(days=1)
+
+
+def _local_day(moment: datetime, timezone: str) -> date:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(timezone)).date()
+
+
+async def readable_numbers(session: AsyncSession, calls: Iterable[Call],
+                           timezone: str) -> dict[str, str]:
+    """The readable number of each call (by its id): one query per local day the calls
+    span, reading only ids and start times. Derived, not stored: a call the reconciler adds
+    later with an earlier start moves the numbers after it on that day by one."""
+    by_day: dict[date, list[Call]] = {}
+    for call in calls:
+        by_day.setdefault(_local_day(call.started_at, timezone), []).append(call)
+    numbers: dict[str, str] = {}
+    for day, members in by_day.items():
+        start, _ = _day_bounds(day, timezone)
+        latest = max(c.started_at for c in members)
+        query = (select(Call.id).where(Call.started_at >= start, Call.started_at <= latest)
+                 .order_by(Call.started_at, Call.id))
+        wanted = {c.id for c in members}
+        for sequence, call_id in enumerate((await session.execute(query)).scalars(), 1):
+            if call_id in wanted:
+                numbers[call_id] = readable_number(day, sequence)
+    return numbers
+
+
+async def readable_number_of(session: AsyncSession, call: Call, timezone: str) -> str:
+    return (await readable_numbers(session, [call], timezone)).get(call.id, "")
+
+
+def parse_readable(text: str) -> tuple[date, int] | None:
+    """The day and sequence of a readable number as typed ("20261130-0042"); None if the
+    text is not one."""
+    match = _READABLE.match(text)
+    if match is None:
+        return None
+    try:
+        day = datetime.strptime(match.group(1), "%Y%m%d").date()
+    except ValueError:
+        return None
+    sequence = int(match.group(2))
+    return (day, sequence) if sequence >= 1 else None
+
+
+async def call_id_by_number(session: AsyncSession, text: str, timezone: str) -> str | None:
+    """The id of the call a readable number names; None if it names none."""
+    parsed = parse_readable(text)
+    if parsed is None:
+        return None
+    day, sequence = parsed
+    start, end = _day_bounds(day, timezone)
+    query = (select(Call.id).where(Call.started_at >= start, Call.started_at < end)
+             .order_by(Call.started_at, Call.id).offset(sequence - 1).limit(1))
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+def list_query() -> Select[Call]:
+    """Calls newest first, with their recordings loaded (the call list shows whether there
+    is one); the console narrows and pages it."""
+    return (select(Call).options(selectinload(Call.recordings))
+            .order_by(Call.started_at.desc(), Call.id.desc()))

@@ -243,7 +243,7 @@ async def test_the_call_page_shows_the_timeline_waveform_and_a_masked_number(
     await log_in(client, ADMIN_NAME)
     page = await client.get(f"/calls/{CALL}")
     assert page.status_code == 200
-    assert "转接值班法官" in page.text and "target=8101" in page.text
+    assert "转接值班法官" in page.text and "转接至 分机 8101" in page.text
     assert page.text.count("<rect ") == 400  # the peaks, drawn as the page's bars
     assert f'src="/api/recordings/{rec.id}/audio"' in page.text
     # Administrators do not need the caller's number whole.
