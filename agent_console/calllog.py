@@ -9,7 +9,6 @@ are shown whole only to roles in texts.SEES_PERSONAL_DATA.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Annotated
 
@@ -53,6 +52,7 @@ from hotline.db.calllogs import CALLER_KINDS, OUTCOMES, LogFields, LogRow
 from hotline.db.models import CallLog
 from hotline.hours import court_today
 from hotline.identity import IdNumberError, normalize_case_number, normalize_id_number
+from hotline.phonenumbers import PhoneNumberError, contact_number
 from hotline.privacy import mask_phone, mask_text
 from hotline.timefmt import local_time
 
@@ -66,7 +66,6 @@ FIELDS = ("caller_name", "caller_kind", "contact", "id_number", "case_number", "
           "question", "answer", "outcome")
 LIMITS = {"caller_name": 60, "id_number": 20, "case_number": 60, "question": 4000,
           "answer": 4000}
-_CONTACT_RE = re.compile(r"^\+?\d{7,20}$")
 # Outcomes where the agent told the caller something, and must write down what.
 ANSWER_NEEDED = ("answered", "substantive")
 
@@ -87,7 +86,7 @@ def check_log(raw: Mapping[str, str]) -> LogFields:
     for name, limit in LIMITS.items():
         if len(values[name]) > limit and name not in errors:
             errors[name] = field_error(name, "too_long", limit=limit)
-    values["contact"] = _check_contact(values["contact"], errors)
+    values["contact"] = check_contact(values["contact"], errors)
     values["id_number"] = _check_id_number(values["id_number"], errors)
     values["case_number"] = _check_case_number(values["case_number"], errors)
     if values["outcome"] in ANSWER_NEEDED and not values["answer"]:
@@ -97,11 +96,16 @@ def check_log(raw: Mapping[str, str]) -> LogFields:
     return LogFields(**values)
 
 
-def _check_contact(value: str, errors: Errors) -> str:
-    compact = re.sub(r"[\s\-]", "", value)
-    if value and not _CONTACT_RE.match(compact):
-        errors["contact"] = field_error("contact", "contact")
-    return compact
+def check_contact(value: str, errors: Errors) -> str:
+    """A number we can call back or text (hotline.phonenumbers), kept in its normal form;
+    what was typed stays in the form when it is refused."""
+    if not value:
+        return value
+    try:
+        return contact_number(value)
+    except PhoneNumberError as refused:
+        errors["contact"] = field_error("contact", "phone", reason=str(refused))
+        return value
 
 
 def _check_id_number(value: str, errors: Errors) -> str:

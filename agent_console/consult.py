@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import Console, Principal, console, require_role
+from agent_console.calllog import check_contact
 from agent_console.forms import Errors, Invalid, Refused, field_error, form_values
 from agent_console.listing import Filter, Page, Sort, Spec, api_page, page_of, read_query
 from agent_console.pages import render
@@ -107,9 +108,7 @@ async def send(by: Actor, raw: Mapping[str, str | None]) -> Ticket:
     await check_call(by, call_id)
     errors: Errors = {}
     question = _text("question", raw.get("question") or "", errors)
-    contact = (raw.get("contact") or "").strip()
-    if len(contact) > 40:
-        errors["contact"] = field_error("contact", "too_long", limit=40)
+    contact = check_contact((raw.get("contact") or "").strip(), errors)
     async with transaction(by) as db:
         judge = await roster.duty_judge_for(db, court_today(by.c.settings, by.now()))
         if judge is None:

@@ -387,3 +387,9 @@ ACCESS_REQUEST_LABELS = (
     ("/calls/log", "在来电登记中引用通话"),
     ("/calls/", "查看通话"),
 )
+
+# --- phone numbers typed on the lists' pages and forms (issue 13) -------------------------
+
+FIELD_ERRORS.update({
+    "phone": "{label}有误：{reason}",
+})

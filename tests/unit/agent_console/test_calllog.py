@@ -49,8 +49,9 @@ def test_every_missing_field_is_named_in_chinese() -> None:
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
-    ("contact", "call me", "联系电话应为7至20位数字"),
-    ("contact", "12345", "联系电话应为7至20位数字"),
+    ("contact", "call me", "联系电话有误：电话号码只能包含数字"),
+    ("contact", "138123456789012", "联系电话有误：手机号码应为11位，现为15位"),
+    ("contact", "0379-651100", "联系电话有误："),
     ("id_number", "1101051949123100", "身份证号码应为18位"),
     ("id_number", "110105194912310021", "身份证号码的校验位不正确"),
     ("case_number", "garbage", "案号格式不正确"),

@@ -45,6 +45,10 @@ async def test_the_judge_answers_and_the_agent_reads_it(client: httpx.AsyncClien
     csrf = csrf_of((await client.get("/consultations")).text)
     empty = await client.post("/consultations", data={"question": " ", "csrf_token": csrf})
     assert empty.status_code == 422 and "请填写咨询问题。" in empty.text
+    long = await client.post("/consultations", data={
+        "question": "能否延期举证？", "contact": "138123456789012", "csrf_token": csrf})
+    assert long.status_code == 422 and "联系电话有误：手机号码应为11位，现为15位" in long.text
+    assert 'value="138123456789012"' in long.text, "what was typed is kept"
     sent = await client.post("/consultations", data={
         "question": "能否延期举证？", "contact": "13812345678", "csrf_token": csrf})
     assert sent.status_code == 303
