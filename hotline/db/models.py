@@ -233,6 +233,28 @@ class KnowledgeEntry(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class KnowledgeChange(Base):
+    """One change to a knowledge-base entry (issue 13): who made it, when, and the entry as
+    it stood after it; for a deletion, as it stood when deleted, which is what restoring it
+    brings back. entry_id is no foreign key: the history outlives the entry."""
+
+    __tablename__ = "knowledge_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(Integer, index=True)
+    # created, changed, deleted, restored (console), imported (the CLI's TOML import)
+    action: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # kept as written then: the user may be renamed or gone; "" for the command line
+    username: Mapped[str] = mapped_column(String(40), default="")
+    title: Mapped[str] = mapped_column(String(80))
+    answer: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(40), default="")
+    menu_key: Mapped[str] = mapped_column(String(2), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+
 # --- tickets and messages -----------------------------------------------------------
 
 class Ticket(Base):

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console import accounts
+from hotline.db import knowledge
 from hotline.db.base import session_scope
 
 from .conftest import ADMIN_NAME, AGENT_NAME, PASSWORD, csrf_of, log_in
@@ -190,3 +191,87 @@ async def test_the_users_api_adds_disables_and_resets(client: httpx.AsyncClient)
     wrong = await client.post("/api/users", headers=admin, json={
         "username": "zhao", "display_name": "", "role": "leader", "mobile": "12345"})
     assert set(wrong.json()["detail"]["errors"]) == {"username", "display_name", "mobile"}
+
+
+# --- the knowledge base ---------------------------------------------------------------------
+
+async def _entry(sessions: Sessions, title: str, menu_key: str = "") -> int:
+    async with session_scope(sessions) as db:
+        await knowledge.upsert_entry(db, title, f"{title}的答复。", menu_key, "程序")
+        found = await knowledge.search_entries(db, title, 5, True)
+        return next(e.id for e in found if e.title == title)
+
+
+async def _menu(sessions: Sessions) -> dict[str, str]:
+    """What the voice menu plays, key by key (as ivr.modules.knowledge reads it)."""
+    async with session_scope(sessions) as db:
+        return {e.menu_key: e.title for e in await knowledge.active_entries(db) if e.menu_key}
+
+
+async def test_an_entry_edited_by_id_keeps_who_changed_what_when(
+        client: httpx.AsyncClient, sessions: Sessions) -> None:
+    appeal = await _entry(sessions, "上诉期限", "3")
+    fees = await _entry(sessions, "诉讼费", "4")
+    csrf = await _admin(client, f"/admin/kb/{appeal}")
+    wrong = await client.post(f"/admin/kb/{appeal}", data={
+        "title": "诉讼费", "answer": "", "menu_key": "3", "active": "1", "csrf_token": csrf})
+    assert wrong.status_code == 422 and "请填写答复内容。" in wrong.text
+    taken = await client.post(f"/admin/kb/{appeal}", data={
+        "title": "诉讼费", "answer": "十五日。", "menu_key": "3", "active": "1",
+        "csrf_token": csrf})
+    assert taken.status_code == 422 and "已有标题为“诉讼费”的条目" in taken.text
+    assert 'value="诉讼费"' in taken.text and "十五日。</textarea>" in taken.text
+    saved = await client.post(f"/admin/kb/{appeal}", data={
+        "title": "上诉期限（民事）", "answer": "判决书送达之日起十五日内。", "menu_key": "4",
+        "category": "上诉", "active": "1", "csrf_token": csrf})
+    assert saved.status_code == 200 and "已保存。" in saved.text
+    assert await _menu(sessions) == {"4": "上诉期限（民事）"}, "the key moved, as asked"
+    history = saved.text[saved.text.index('id="history"'):]
+    assert "修改" in history and "李管理" not in history and "admin" in history
+    assert "标题、答复内容、类别、语音菜单按键" in history
+    assert "2026-12-01 09:00" in history, "in Beijing time"
+    async with session_scope(sessions) as db:
+        fee_changes = await knowledge.history(db, fees)
+    assert [(c.action, c.menu_key, c.username) for c in fee_changes] == [
+        ("imported", "4", ""), ("changed", "", "admin")]
+
+
+async def test_a_deleted_entry_leaves_the_menu_and_the_search_and_can_be_restored(
+        client: httpx.AsyncClient, sessions: Sessions) -> None:
+    appeal = await _entry(sessions, "上诉期限", "3")
+    await _entry(sessions, "诉讼费", "4")
+    csrf = await _admin(client, "/kb")
+    gone = await client.post(f"/admin/kb/{appeal}/delete", data={"csrf_token": csrf})
+    assert gone.status_code == 200 and "已删除条目“上诉期限”" in gone.text
+    assert await _menu(sessions) == {"4": "诉讼费"}
+    assert 'id="kb-' + str(appeal) not in gone.text and f'id="deleted-{appeal}"' in gone.text
+    assert (await client.get(f"/admin/kb/{appeal}")).status_code == 404
+    back = await client.post(f"/admin/kb/{appeal}/restore", data={"csrf_token": csrf})
+    assert back.status_code == 200 and "已恢复条目“上诉期限”" in back.text
+    assert await _menu(sessions) == {"4": "诉讼费"}, "restored entries wait outside the menu"
+    async with session_scope(sessions) as db:
+        entry = await knowledge.get_entry(db, appeal)
+        assert entry is not None and (entry.active, entry.menu_key) == (False, "")
+        actions = [c.action for c in await knowledge.history(db, appeal)]
+    assert actions == ["imported", "deleted", "restored"]
+    again = await client.post(f"/admin/kb/{appeal}/restore", data={"csrf_token": csrf})
+    assert again.status_code == 404
+
+
+async def test_only_administrators_edit_or_delete_and_the_api_does_the_same(
+        client: httpx.AsyncClient, sessions: Sessions) -> None:
+    appeal = await _entry(sessions, "上诉期限", "3")
+    await log_in(client)
+    csrf = csrf_of((await client.get("/kb")).text)
+    assert (await client.post(f"/admin/kb/{appeal}/delete",
+                              data={"csrf_token": csrf})).status_code == 403
+    login = await client.post("/api/login", json={"username": ADMIN_NAME, "password": PASSWORD})
+    admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    edited = await client.put(f"/api/kb/{appeal}", headers=admin, json={
+        "title": "上诉期限", "answer": "十五日。", "menu_key": "3"})
+    assert edited.status_code == 200 and edited.json()["answer"] == "十五日。"
+    assert (await client.delete(f"/api/kb/{appeal}", headers=admin)).status_code == 204
+    history = (await client.get(f"/api/kb/{appeal}/history", headers=admin)).json()
+    assert [(h["action_label"], h["username"]) for h in history] == [
+        ("导入", ""), ("修改", "admin"), ("删除", "admin")]
+    assert (await client.post(f"/api/kb/{appeal}/restore", headers=admin)).status_code == 200
