@@ -47,6 +47,7 @@ from agent_console.texts import (
 from hotline.access import may_read_log, owns_log
 from hotline.catalog import SERVICES
 from hotline.db import calllogs, consultations, roster
+from hotline.db import calls as calls_db
 from hotline.db.base import session_scope
 from hotline.db.calllogs import CALLER_KINDS, OUTCOMES, LogFields, LogRow
 from hotline.db.models import CallLog
@@ -158,6 +159,8 @@ class CallLogIn(BaseModel):
 class CallLogOut(BaseModel):
     id: int
     call_id: str | None
+    call_number: str = Field("", description="the call's readable number, e.g. 20261201-0042 "
+                                             "(in lists)")
     owner: str
     created_at: str
     caller_name: str
@@ -176,10 +179,12 @@ class CallLogOut(BaseModel):
     editable: bool
 
     @classmethod
-    def of(cls, row: LogRow, reader: Principal, timezone: str) -> CallLogOut:
+    def of(cls, row: LogRow, reader: Principal, timezone: str,
+           call_numbers: Mapping[str, str] | None = None) -> CallLogOut:
         log, whole = row.log, reader.account.role in SEES_PERSONAL_DATA
         return cls(
-            id=log.id, call_id=log.call_id, owner=row.owner_name,
+            id=log.id, call_id=log.call_id,
+            call_number=(call_numbers or {}).get(log.call_id or "", ""), owner=row.owner_name,
             created_at=local_time(log.created_at, timezone), caller_name=log.caller_name,
             caller_kind=log.caller_kind,
             caller_kind_label=CALLER_KIND_LABELS.get(log.caller_kind, log.caller_kind),
@@ -341,8 +346,10 @@ async def _page(request: Request, who: Principal,
                             await log_spec(db, who), c.settings.hours.timezone,
                             base="/calls/logs")
         found = await page_of(db, calllogs.list_query(owner), wanted)
-    tz = c.settings.hours.timezone
-    return found.map(lambda row: CallLogOut.of(calllogs.as_row(row), who, tz))
+        tz = c.settings.hours.timezone
+        numbers = await calls_db.readable_numbers_of_ids(
+            db, (row[0].call_id for row in found.rows), tz)
+    return found.map(lambda row: CallLogOut.of(calllogs.as_row(row), who, tz, numbers))
 
 
 # --- API --------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from agent_console.texts import (
     AGENT,
     DEPT_HANDLER,
     DEPT_HEAD,
+    DIAL_STATUS_LABELS,
     FIELD_LABELS,
     LEADER,
     MESSAGES,
@@ -52,6 +53,7 @@ from hotline import tickets
 from hotline.access import ACT, READ, owns_log, ticket_access
 from hotline.catalog import TICKET_TYPES
 from hotline.db import calllogs
+from hotline.db import calls as calls_db
 from hotline.db import departments as db_departments
 from hotline.db import tickets as db_tickets
 from hotline.db.base import session_scope
@@ -126,6 +128,10 @@ class TicketOut(BaseModel):
     closed_at: str
     may_act: bool
     history: list[EventOut] = Field(default_factory=list)
+    call_number: str = Field("", description="the readable number of the call that raised it "
+                                             "(with the history only)")
+    answer_call_number: str = Field("", description="the reply call's readable number "
+                                                    "(with the history only)")
 
 
 # --- who may see and do what ------------------------------------------------------------
@@ -162,7 +168,11 @@ async def _out(c: Console, db: AsyncSession, who: Principal, ticket: Ticket, acc
                         label=TICKET_EVENT_LABELS.get(e.kind, e.kind),
                         actor=await _name(db, e.actor_id), detail=e.detail)
                for e in await tickets.history(db, ticket.id)] if with_history else []
+    numbers = (await calls_db.readable_numbers_of_ids(
+        db, (ticket.call_id, ticket.answer_call_id), tz) if with_history else {})
     return TicketOut(
+        call_number=numbers.get(ticket.call_id or "", ""),
+        answer_call_number=numbers.get(ticket.answer_call_id or "", ""),
         id=ticket.id, reference=ticket.reference, type=ticket.type,
         type_label=TICKET_TYPES.get(ticket.type, ticket.type), status=ticket.status,
         status_label=TICKET_STATUS_LABELS.get(ticket.status, ticket.status),
@@ -389,7 +399,8 @@ async def _ticket_page(request: Request, who: Principal, ticket_id: int,
                   user=who.account, csrf_token=who.csrf_token, t=item,
                   departments={str(d.id): d.name for d in departments},
                   errors=refused.errors if refused else {}, values=values or {},
-                  labels=FIELD_LABELS, notice=notice, error=refused.message if refused else "")
+                  labels=FIELD_LABELS, notice=notice, error=refused.message if refused else "",
+                  dial_labels=DIAL_STATUS_LABELS)
 
 
 @pages.get("/tickets/{ticket_id}")

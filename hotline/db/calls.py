@@ -202,3 +202,14 @@ def list_query() -> Select[Call]:
     is one); the console narrows and pages it."""
     return (select(Call).options(selectinload(Call.recordings))
             .order_by(Call.started_at.desc(), Call.id.desc()))
+
+
+async def readable_numbers_of_ids(session: AsyncSession, call_ids: Iterable[str | None],
+                                  timezone: str) -> dict[str, str]:
+    """readable_numbers for calls named by id (a list of logs or matters); unknown ids and
+    None are left out."""
+    ids = {i for i in call_ids if i}
+    if not ids:
+        return {}
+    found = (await session.execute(select(Call).where(Call.id.in_(ids)))).scalars()
+    return await readable_numbers(session, list(found), timezone)
