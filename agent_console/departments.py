@@ -19,7 +19,7 @@ from agent_console.service import Actor, Refusals, actor, attempt, transaction
 from agent_console.texts import ADMIN, FIELD_LABELS, MESSAGES, ROLE_LABELS
 from hotline.db import departments as db_departments
 from hotline.db.base import session_scope
-from hotline.db.departments import PEOPLE, DepartmentInvalid
+from hotline.db.departments import PEOPLE, DepartmentInUse, DepartmentInvalid, Matters
 from hotline.db.models import Department, User
 
 pages = APIRouter(include_in_schema=False)
@@ -90,10 +90,29 @@ async def save(by: Actor, body: DepartmentIn, department_id: int | None = None
             leader_id=body.leader_id, active=body.active, department_id=department_id)
 
 
+def _in_use(refused: DepartmentInUse) -> Refused:
+    return Refused(409, MESSAGES["department_busy_api"].format(
+        open=len(refused.matters.open_references), closed=refused.matters.closed))
+
+
+REMOVE_REFUSALS: Refusals = {DepartmentInUse: _in_use}
+
+
 async def remove(by: Actor, department_id: int) -> bool:
-    """Remove a department (its tickets keep their history); False when there is none."""
-    async with transaction(by) as db:
+    """Remove a department that never received a matter; False when there is none.
+    Refused (409) when it has matters: deactivate it instead (hotline.db.departments)."""
+    async with transaction(by, REMOVE_REFUSALS) as db:
         return await db_departments.delete_department(db, department_id)
+
+
+async def deactivate(by: Actor, department_id: int) -> Department:
+    """Stop forwarding to a department; its matters run their course."""
+    async with transaction(by) as db:
+        found = await db_departments.get_department(db, department_id)
+        if found is None:
+            raise HTTPException(404, MESSAGES["not_found"])
+        found.active = False
+        return found
 
 
 async def set_mobile(by: Actor, user_id: int, mobile: str) -> User:
@@ -117,7 +136,7 @@ async def _page(request: Request, who: Principal, status: int = 200,
                 values: Mapping[str, str] | None = None, errors: Errors | None = None,
                 editing: int | None = None, saved: str = "",
                 mobile_errors: dict[int, Errors] | None = None,
-                mobile_typed: dict[int, str] | None = None) -> Response:
+                mobile_typed: dict[int, str] | None = None, deleted: str = "") -> Response:
     async with session_scope(console(request).sessions) as db:
         departments = await db_departments.list_departments(db)
         users = list((await db.execute(select(User).order_by(User.username))).scalars())
@@ -129,7 +148,8 @@ async def _page(request: Request, who: Principal, status: int = 200,
                   csrf_token=who.csrf_token, departments=departments, users=users,
                   choices=choices, names=names, values=values or {"active": "on"},
                   errors=errors or {}, labels=FIELD_LABELS, editing=editing, saved=saved,
-                  mobile_errors=mobile_errors or {}, mobile_typed=mobile_typed or {})
+                  mobile_errors=mobile_errors or {}, mobile_typed=mobile_typed or {},
+                  deleted=MESSAGES["department_deleted"].format(name=deleted) if deleted else "")
 
 
 @pages.get("/admin/departments")
@@ -156,9 +176,43 @@ async def save_page(request: Request, who: Admin, edit: int | None = None) -> Re
     return RedirectResponse("/admin/departments?saved=1", status_code=303)
 
 
+async def _delete_page(request: Request, who: Principal, department_id: int,
+                       status: int = 200) -> Response:
+    async with session_scope(console(request).sessions) as db:
+        found = await db_departments.get_department(db, department_id)
+        if found is None:
+            raise HTTPException(404, MESSAGES["not_found"])
+        matters: Matters = await db_departments.matters_of(db, department_id)
+    return render(request, "admin_department_delete.html", status, user=who.account,
+                  csrf_token=who.csrf_token, department=found, matters=matters,
+                  refused=status != 200)
+
+
+@pages.get("/admin/departments/{department_id}/delete")
+async def delete_confirm_page(request: Request, who: Admin, department_id: int) -> Response:
+    """What deleting would do, and the one button that does it (never one click from the
+    list)."""
+    return await _delete_page(request, who, department_id)
+
+
 @pages.post("/admin/departments/{department_id}/delete")
 async def delete_page(request: Request, who: Admin, department_id: int) -> Response:
-    await remove(actor(request, who), department_id)
+    values = await form_values(request, ("confirm",))
+    if values["confirm"] != "yes":
+        return RedirectResponse(f"/admin/departments/{department_id}/delete", status_code=303)
+    async with session_scope(console(request).sessions) as db:
+        found = await db_departments.get_department(db, department_id)
+    if found is None:
+        raise HTTPException(404, MESSAGES["not_found"])
+    done = await attempt(remove(actor(request, who), department_id))
+    if isinstance(done, Refused):
+        return await _delete_page(request, who, department_id, done.status_code)
+    return await _page(request, who, deleted=found.name)
+
+
+@pages.post("/admin/departments/{department_id}/deactivate")
+async def deactivate_page(request: Request, who: Admin, department_id: int) -> Response:
+    await deactivate(actor(request, who), department_id)
     return RedirectResponse("/admin/departments?saved=1", status_code=303)
 
 
@@ -192,7 +246,8 @@ async def api_update(request: Request, who: Admin, department_id: int,
 
 
 @api.delete("/departments/{department_id}", status_code=204,
-            summary="remove a department; its tickets keep their history")
+            summary="remove a department that never received a matter; 409 when it has "
+                    "matters (deactivate it with PUT active=false instead)")
 async def api_delete(request: Request, who: Admin, department_id: int) -> Response:
     if not await remove(actor(request, who), department_id):
         raise HTTPException(404, MESSAGES["not_found"])

@@ -361,7 +361,7 @@ MESSAGES.update({
     "kb_restored": "已恢复条目“{title}”（处于停用状态，确认内容后再启用）。",
     "kb_title_taken": "已有标题为“{title}”的条目，请修改该条目或换一个标题。",
     "department_deleted": "已删除部门“{name}”。",
-    "department_busy": "部门“{name}”还有 {count} 件未办结的事项，不能删除：请先办结这些事项或转办到其他部门；也可以改为停用该部门（不再接收新的转办）。",
+    "department_busy_api": "该部门还有 {open} 件未办结、{closed} 件已办结的事项，不能删除；请改为停用（active=false）。",
 })
 KB_CHANGE_LABELS = {"created": "新增", "changed": "修改", "deleted": "删除", "restored": "恢复",
                     "imported": "导入"}

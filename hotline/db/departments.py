@@ -9,15 +9,18 @@ Checks return error kinds per field (the console words them in Chinese):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.db.models import Department, User
+from hotline.db.models import Department, Ticket, User
 from hotline.phonenumbers import mobile_number
 
 NAME_LIMIT = 60
 # Which role each named person must have (agent_console.texts role codes).
 PEOPLE = {"handler": "dept_handler", "head": "dept_head", "leader": "leader"}
+CLOSED = "closed"  # a matter's status once 办结 (hotline.tickets.CLOSED)
 
 
 class DepartmentInvalid(ValueError):
@@ -97,12 +100,48 @@ async def save_department(session: AsyncSession, name: str, *, handler_id: int |
     return department
 
 
+@dataclass(frozen=True)
+class Matters:
+    """A department's matters: the references of those not yet closed (办结), oldest first,
+    and how many are closed."""
+
+    open_references: list[tuple[int, str]]
+    closed: int
+
+    @property
+    def any(self) -> bool:
+        return bool(self.open_references) or self.closed > 0
+
+
+class DepartmentInUse(ValueError):
+    """The department has matters and cannot be deleted (deactivate it instead)."""
+
+    def __init__(self, matters: Matters) -> None:
+        super().__init__(f"{len(matters.open_references)} open, {matters.closed} closed matters")
+        self.matters = matters
+
+
+async def matters_of(session: AsyncSession, department_id: int) -> Matters:
+    rows = (await session.execute(
+        select(Ticket.id, Ticket.reference, Ticket.status)
+        .where(Ticket.department_id == department_id).order_by(Ticket.id))).all()
+    return Matters([(row.id, row.reference) for row in rows if row.status != CLOSED],
+                   sum(1 for row in rows if row.status == CLOSED))
+
+
 async def delete_department(session: AsyncSession, department_id: int) -> bool:
-    """Remove a department; its tickets keep their history (department_id becomes NULL).
-    False when there was none."""
+    """Remove a department that never received a matter; False when there was none.
+
+    One that did is refused (DepartmentInUse), closed matters too: deleting it would leave
+    its open matters with nobody to answer or be pushed (督办), and its closed ones without
+    the department that answered them in the archive and the reports. Deactivating it
+    (active False) stops new forwards while its matters run their course."""
     found = await session.get(Department, department_id)
     if found is None:
         return False
+    matters = await matters_of(session, department_id)
+    if matters.any:
+        raise DepartmentInUse(matters)
     await session.delete(found)
     await session.flush()
     return True

@@ -7,11 +7,14 @@ import re
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console import accounts
-from hotline.db import knowledge
+from hotline.db import departments, knowledge
 from hotline.db.base import session_scope
+from hotline.db.models import Ticket
+from hotline.db.tickets import create_ticket
 
 from .conftest import ADMIN_NAME, AGENT_NAME, PASSWORD, csrf_of, log_in
 
@@ -275,3 +278,67 @@ async def test_only_administrators_edit_or_delete_and_the_api_does_the_same(
     assert [(h["action_label"], h["username"]) for h in history] == [
         ("导入", ""), ("修改", "admin"), ("删除", "admin")]
     assert (await client.post(f"/api/kb/{appeal}/restore", headers=admin)).status_code == 200
+
+
+# --- departments --------------------------------------------------------------------------
+
+async def _department(sessions: Sessions, name: str = "立案庭") -> int:
+    async with session_scope(sessions) as db:
+        people = {}
+        for role in ("dept_handler", "dept_head", "leader"):
+            user = await accounts.add_user(db, f"{role}-{name}".replace("_", "-")[:20] + "x",
+                                           PASSWORD, role, role)
+            people[role] = user.id
+        department = await departments.save_department(
+            db, name, handler_id=people["dept_handler"], head_id=people["dept_head"],
+            leader_id=people["leader"])
+        return department.id
+
+
+async def test_a_department_is_deleted_only_through_its_confirmation(
+        client: httpx.AsyncClient, sessions: Sessions) -> None:
+    department = await _department(sessions)
+    csrf = await _admin(client, "/admin/departments")
+    listing = await client.get("/admin/departments")
+    assert f'action="/admin/departments/{department}/delete"' not in listing.text
+    one_click = await client.post(f"/admin/departments/{department}/delete",
+                                  data={"csrf_token": csrf})
+    assert one_click.status_code == 303
+    assert one_click.headers["location"] == f"/admin/departments/{department}/delete"
+    confirm = await client.get(one_click.headers["location"])
+    assert "该部门没有任何转办事项" in confirm.text and "确认删除" in confirm.text
+    async with session_scope(sessions) as db:
+        assert await departments.get_department(db, department) is not None
+    done = await client.post(f"/admin/departments/{department}/delete",
+                             data={"csrf_token": csrf, "confirm": "yes"})
+    assert done.status_code == 200 and "已删除部门“立案庭”" in done.text
+    async with session_scope(sessions) as db:
+        assert await departments.get_department(db, department) is None
+
+
+async def test_a_department_with_matters_is_refused_and_can_be_deactivated(
+        client: httpx.AsyncClient, sessions: Sessions) -> None:
+    department = await _department(sessions)
+    async with session_scope(sessions) as db:
+        open_one = await create_ticket(db, "complaint", "13812345678", None, text="推诿")
+        closed_one = await create_ticket(db, "complaint", "13812345679", None, text="已答复")
+        open_one.department_id = closed_one.department_id = department
+        closed_one.status = "closed"
+        reference = open_one.reference
+    csrf = await _admin(client, "/admin/departments")
+    confirm = await client.get(f"/admin/departments/{department}/delete")
+    assert "未办结的事项：1 件" in confirm.text and reference in confirm.text
+    assert "已办结的事项：1 件" in confirm.text and "确认删除" not in confirm.text
+    refused = await client.post(f"/admin/departments/{department}/delete",
+                                data={"csrf_token": csrf, "confirm": "yes"})
+    assert refused.status_code == 409 and "不能删除（未删除）" in refused.text
+    login = await client.post("/api/login", json={"username": ADMIN_NAME, "password": PASSWORD})
+    api = await client.delete(f"/api/departments/{department}", headers={
+        "Authorization": f"Bearer {login.json()['access_token']}"})
+    assert api.status_code == 409 and "1 件未办结、1 件已办结" in api.json()["detail"]
+    await client.post(f"/admin/departments/{department}/deactivate", data={"csrf_token": csrf})
+    async with session_scope(sessions) as db:
+        kept = await departments.get_department(db, department)
+        assert kept is not None and kept.active is False
+        tickets = (await db.execute(select(Ticket).where(Ticket.department_id == department)))
+        assert len(tickets.scalars().all()) == 2
