@@ -9,6 +9,12 @@ if [ ! -e tests/smsc/node_modules/.package-lock.json ] \
   npm ci --prefix tests/smsc --no-audit --no-fund --loglevel=error
   cp tests/smsc/package-lock.json tests/smsc/node_modules/.installed-lock.json
 fi
+# axe-core for the console's accessibility sweep (tests/browser/test_pages.py), the same way.
+if [ ! -e tests/browser/node_modules/.package-lock.json ] \
+   || ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.installed-lock.json; then
+  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+  cp tests/browser/package-lock.json tests/browser/node_modules/.installed-lock.json
+fi
 .venv/bin/ruff check .
 .venv/bin/mypy
 .venv/bin/pytest tests "$@"
