@@ -405,7 +405,14 @@ def event_detail(kind: str, detail: dict[str, str]) -> str:
     if kind == "route":
         route = detail.get("route", "")
         return words["route"].format(route=CALL_ROUTE_LABELS.get(route, "其他流程"))
-    if kind == "queue" and detail.get("position", "").isdigit():
+    if kind in ("say", "record", "reconciled"):
+        return words[kind]
+    if kind == "ticket" and detail.get("reference", "").isdigit():
+        return words["ticket"].format(reference=detail["reference"])
+    if kind == "sms":
+        return (words["sms_party"].format(count=detail.get("count", "")) if detail.get("to") ==
+                "party" else words["sms_caller"])
+    if kind in ("queue", "queue-wait") and detail.get("position", "").isdigit():
         return words["queue"].format(position=detail["position"])
     if kind == "queue-left":
         return QUEUE_LEFT_LABELS.get(detail.get("status", ""), "")
@@ -424,8 +431,6 @@ def event_detail(kind: str, detail: dict[str, str]) -> str:
         cause = detail.get("cause", "")
         return HANGUP_CAUSE_LABELS.get(cause) or (
             words["cause_other"].format(cause=cause) if cause.isdigit() else "")
-    if kind == "reconciled":
-        return words["reconciled"]
     return ""
 
 

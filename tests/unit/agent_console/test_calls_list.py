@@ -157,6 +157,10 @@ async def test_the_call_page_names_the_call_and_tells_its_steps_in_chinese(
     ("hangup", {"cause": "99"}, "挂机原因代码 99"),
     ("prompt", {"prompt": "kb-7"}, "语音提示"),
     ("fallback", {"agi_status": "FAILURE"}, ""),
+    ("record", {"path": "2026/12/01/m.wav"}, "来电人留言"),
+    ("ticket", {"reference": "2612010003", "type": "callback"}, "事项编号 2612010003"),
+    ("sms", {"to": "party", "kind": "case_query", "count": "2"}, "发给案件当事人（2 个号码）"),
+    ("queue-wait", {"position": "3"}, "排队第 3 位"),
 ])
 def test_each_event_detail_reads_as_words(kind: str, detail: dict[str, str],
                                           words: str) -> None:
