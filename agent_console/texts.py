@@ -251,6 +251,8 @@ CALL_EVENT_LABELS = {
     "queue": "进入排队", "queue-left": "离开排队", "abandon": "排队中挂断", "agent": "座席接听",
     "judge-ringing": "转接值班法官", "transfer": "转接", "transfer-returned": "转接未接通返回座席",
     "fallback": "应急流程", "hangup": "挂机", "reconciled": "根据话单补录",
+    "say": "语音播报", "record": "录制留言", "queue-wait": "排队等候", "ticket": "登记事项",
+    "sms": "发送短信", "reply-call": "电话回复",
 }
 # What a call's timeline says about each step (the event's detail, in words).
 CALL_EVENT_TEXTS = {
@@ -270,6 +272,11 @@ CALL_EVENT_TEXTS = {
     "hangup": "{cause}",
     "cause_other": "挂机原因代码 {cause}",
     "reconciled": "实时记录中断，根据话单补录",
+    "say": "播报查询结果（数字、日期）",
+    "record": "来电人留言",
+    "ticket": "事项编号 {reference}",
+    "sms_caller": "发给来电人",
+    "sms_party": "发给案件当事人（{count} 个号码）",
 }
 TRANSFER_KIND_LABELS = {"BlindTransfer": "直接转接", "AttendedTransfer": "询问后转接",
                         "blind": "直接转接", "attended": "询问后转接"}
@@ -393,76 +400,3 @@ ACCESS_REQUEST_LABELS = (
 FIELD_ERRORS.update({
     "phone": "{label}有误：{reason}",
 })
-
-# --- lists: search, filters, sort, paging (agent_console.listing, issue 13) ---------------
-
-LIST_LABELS = {
-    "q": "搜索内容",
-    "start": "开始日期",
-    "end": "结束日期",
-    "sort": "排序",
-    "dir": "排序方向",
-    "page": "页码",
-}
-LIST_ERRORS = {
-    "date": "{label}格式不正确，应如 2026-12-01；本次查询未按此条件筛选。",
-    "range": "结束日期须不早于开始日期，且跨度不超过{years}年；本次查询未按结束日期筛选。",
-    "choose": "{label}不在可选范围内，请从列表中选择；本次查询未按此条件筛选。",
-    "sort": "无法按该列排序，已按默认顺序排列。",
-    "page": "{label}应为正整数，已显示第 1 页。",
-    "number": "号码应为数字（可含空格、连字符），如 13812345678 或 010-12345678；"
-              "本次查询未按号码筛选。",
-}
-
-# --- calls: the call list and a call's timeline (agent_console.recordings) --------------
-
-CALL_ROUTE_LABELS = {
-    "menu": "语音菜单",
-    "queue": "人工座席",
-    "closed": "非工作时间留言",
-    "fallback": "应急流程",
-    "": "未分流",
-}
-CALL_OUTCOME_LABELS = {"answered": "已接听", "abandoned": "未接通"}
-CALL_EVENT_LABELS = {
-    "recording": "开始录音", "prompt": "播放提示音", "menu": "语音菜单按键", "route": "分流",
-    "queue": "进入排队", "queue-left": "离开排队", "abandon": "排队中挂断", "agent": "座席接听",
-    "judge-ringing": "转接值班法官", "transfer": "转接", "transfer-returned": "转接未接通返回座席",
-    "fallback": "应急流程", "hangup": "挂机", "reconciled": "根据话单补录",
-    "say": "语音播报", "record": "录制留言", "queue-wait": "排队等候", "ticket": "登记事项",
-    "sms": "发送短信", "reply-call": "电话回复",
-}
-# What a call's timeline says about each step (the event's detail, in words).
-CALL_EVENT_TEXTS = {
-    "recording_call": "整通通话录音",
-    "recording_message": "来电人留言录音",
-    "prompt": "“{text}”",
-    "prompt_other": "语音提示",
-    "menu_key": "按键 {key}",
-    "menu_digits": "输入 {count} 位号码（不显示）",
-    "menu_timeout": "未按键（超时）",
-    "route": "转入{route}",
-    "queue": "排队第 {position} 位",
-    "agent": "分机 {extension}",
-    "target": "转接至 {target}",
-    "transfer_ok": "{kind}成功",
-    "transfer_failed": "{kind}未成功",
-    "hangup": "{cause}",
-    "cause_other": "挂机原因代码 {cause}",
-    "reconciled": "实时记录中断，根据话单补录",
-    "say": "播报查询结果（数字、日期）",
-    "record": "来电人留言",
-    "ticket": "事项编号 {reference}",
-    "sms_caller": "发给来电人",
-    "sms_party": "发给案件当事人（{count} 个号码）",
-}
-TRANSFER_KIND_LABELS = {"BlindTransfer": "直接转接", "AttendedTransfer": "询问后转接",
-                        "blind": "直接转接", "attended": "询问后转接"}
-DIAL_STATUS_LABELS = {"NOANSWER": "无人接听", "BUSY": "忙线", "CHANUNAVAIL": "话机不可用",
-                      "CONGESTION": "线路拥塞", "CANCEL": "已取消", "ANSWER": "已接通"}
-QUEUE_LEFT_LABELS = {"TIMEOUT": "等待超时", "FULL": "队列已满", "JOINEMPTY": "无座席可用",
-                     "LEAVEEMPTY": "座席全部离开", "CONTINUE": "继续"}
-# Q.850 causes as Asterisk reports a hang-up.
-HANGUP_CAUSE_LABELS = {"16": "正常挂机", "17": "对方忙", "18": "无应答", "19": "无人接听",
-                       "21": "呼叫被拒绝", "0": "正常挂机", "31": "正常挂机",
-                       "34": "线路拥塞", "38": "网络故障", "127": "网络故障"}
