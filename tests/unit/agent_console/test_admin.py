@@ -4,6 +4,7 @@ the knowledge base with its history, departments deleted through a confirmation.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console import accounts
-from hotline.db import departments, knowledge
+from hotline.db import departments, knowledge, presence
 from hotline.db.base import session_scope
 from hotline.db.models import Ticket
 from hotline.db.tickets import create_ticket
@@ -342,3 +343,18 @@ async def test_a_department_with_matters_is_refused_and_can_be_deactivated(
         assert kept is not None and kept.active is False
         tickets = (await db.execute(select(Ticket).where(Ticket.department_id == department)))
         assert len(tickets.scalars().all()) == 2
+
+
+async def test_a_disabled_agent_leaves_the_queue(client: httpx.AsyncClient,
+                                                 sessions: Sessions) -> None:
+    zhang = await _user_id(sessions, AGENT_NAME)
+    async with session_scope(sessions) as db:
+        await presence.set_presence(db, zhang, "8001", presence.READY, "",
+                                    datetime(2026, 12, 1, 0, 30, tzinfo=UTC))
+        assert [p.user_id for p, _ in await presence.signed_in(db)] == [zhang]
+    csrf = await _admin(client)
+    done = await client.post(f"/admin/users/{zhang}/active", data={"active": "0",
+                                                                   "csrf_token": csrf})
+    assert "已退出座席 8001 的排队" in done.text
+    async with session_scope(sessions) as db:
+        assert await presence.signed_in(db) == []
