@@ -59,6 +59,7 @@ class Seeded:
     matter: str      # a matter (ticket) id: /tickets/{id}
     call: str        # a call id: /calls/{id}
     log: str         # a call log id: /calls/log/{id}
+    department: str  # a department id: /scorecard/{id}
 
 
 # --- the pages: each role's navigation, then the details reached from it ----------------
@@ -80,15 +81,16 @@ NAV = {
 DETAILS = {
     "agent": ["/tickets/{matter}", "/calls/{call}", "/calls/log/{log}"],
     "dept_handler": ["/tickets/{matter}"],
-    "dept_head": ["/tickets/{matter}"],
-    "leader": ["/tickets/{matter}"],
+    "dept_head": ["/tickets/{matter}", "/scorecard/{department}"],
+    "leader": ["/tickets/{matter}", "/scorecard/{department}"],
     "admin": ["/calls/{call}"],
 }
 # Faults in pages other helpers of issue 13 own (H2 lists, H3 admin, H4 desk): seen by this
 # sweep, left to them; strict, so a fixed page turns the mark into a failure to remove.
-_OUTBOX = "sms_outbox.html shows the SMS driver's English (outbox, hotline.toml [sms] smpp 或 http; H2)"
-_TIMELINE = ("the call's timeline shows raw detail keys and values (route=queue, agent=, "
-             "extension=, recording path; H2)")
+_OUTBOX = ("sms_outbox.html shows administrators the SMS driver's English (outbox, "
+           "hotline.toml [sms] smpp 或 http; H2)")
+_TIMELINE = ("call_detail.html names the seat by its PBX interface (座席 PJSIP/8001) when the "
+             "queue member had no name; the seat_label filter says 分机 8001 (H2)")
 KNOWN: dict[tuple[str, str], str] = {
     ("agent", "/desk"): "the call timer #call-timer has an ARIA attribute its role does not "
                         "permit (axe aria-prohibited-attr; H4)",
@@ -158,7 +160,8 @@ async def _seed(db: AsyncSession) -> Seeded:
     await alerts.raise_alert(db, alerts.RECORDING_MISSING, call_id, "通话没有录音文件")
     for role in USERS:
         await notify(db, people[role], "forwarded", "有一件新的事项转到您的部门。", matter.id)
-    return Seeded(matter=str(matter.id), call=call_id, log=str(log.id))
+    return Seeded(matter=str(matter.id), call=call_id, log=str(log.id),
+                  department=str(department.id))
 
 
 def role_name(role: str) -> str:
