@@ -28,7 +28,8 @@ from agent_console.auth import Principal, console, require_role
 from agent_console.forms import Errors, Invalid, Refused, field_error, form_values
 from agent_console.pages import render
 from agent_console.service import Actor, Refusals, actor, attempt, transaction
-from agent_console.texts import ADMIN, FIELD_LABELS, MESSAGES, ROLE_LABELS, ROLES
+from agent_console.texts import ADMIN, AGENT, FIELD_LABELS, MESSAGES, ROLE_LABELS, ROLES
+from hotline.db import presence as presence_db
 from hotline.db.base import session_scope
 from hotline.db.departments import PEOPLE, departments_of
 from hotline.db.models import User
@@ -153,7 +154,12 @@ async def change(by: Actor, user_id: int, body: UserChangeIn) -> User:
                 errors["role"] = needed
         if errors:
             raise Invalid(errors)
+        # An agent given another role no longer answers the queue.
+        seat = user.extension if user.role == AGENT and body.role != AGENT else ""
+        if seat:
+            await presence_db.vacate(db, seat, by.now())
         user.display_name, user.role, user.mobile = body.display_name.strip(), body.role, mobile
+    await _out_of_queue(by, [seat] if seat else [])
     return user
 
 

@@ -358,3 +358,16 @@ async def test_a_disabled_agent_leaves_the_queue(client: httpx.AsyncClient,
     assert "已退出座席 8001 的排队" in done.text
     async with session_scope(sessions) as db:
         assert await presence.signed_in(db) == []
+
+
+async def test_an_agent_given_another_role_leaves_the_queue(client: httpx.AsyncClient,
+                                                            sessions: Sessions) -> None:
+    zhang = await _user_id(sessions, AGENT_NAME)
+    async with session_scope(sessions) as db:
+        await presence.set_presence(db, zhang, "8001", presence.READY, "",
+                                    datetime(2026, 12, 1, 0, 30, tzinfo=UTC))
+    csrf = await _admin(client)
+    await client.post(f"/admin/users/{zhang}", data={
+        "display_name": "张三", "role": "leader", "mobile": "", "csrf_token": csrf})
+    async with session_scope(sessions) as db:
+        assert await presence.signed_in(db) == []
