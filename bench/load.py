@@ -45,6 +45,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -304,8 +305,12 @@ def phase(rig: Rig, sniffer: Sniffer, script: Path, number: str, name: str,
     pids = {"asterisk": rig.asterisk_pid(), **{k: p.pid for k, p in rig.procs.items()}}
     before = {k: cpu_seconds(pid) for k, pid in pids.items()}
     since, drops = time.time(), sniffer.dropped()
+    spy = profile_bridge(pids["bridge"], args.profile) if name == "hotline" else None
     failed, seconds, output = run_sipp(rig, script, number, args, workdir)
     until = time.time()
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+        spy.wait(timeout=60)
     after = {k: cpu_seconds(pid) for k, pid in pids.items()}
     cpu = {k: (after[k] - before[k]) * 1000 / args.calls for k in pids}
     delays, silent = sniffer.wire.first_prompt_delays(since, until)
@@ -318,6 +323,19 @@ def phase(rig: Rig, sniffer: Sniffer, script: Path, number: str, name: str,
         result.bridge_cpu_ms_per_call = cpu["bridge"]
         result.others_cpu_ms_per_call = cpu["console"] + cpu["scheduler"]
     return result
+
+
+def profile_bridge(pid: int, out: Path | None) -> subprocess.Popen[bytes] | None:
+    """--profile: py-spy samples the bridge (every thread, the database's included) during
+    the hotline phase, as collapsed stacks (flamegraph.pl's input; sum them by frame)."""
+    if out is None:
+        return None
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        raise SystemExit("--profile needs py-spy (pip install py-spy into the venv)")
+    return subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "250", "--threads",
+                             "--format", "raw", "--output", str(out), "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def bridge_errors(settings: Settings) -> tuple[int, dict[str, int]]:
@@ -367,7 +385,8 @@ def measure(rig: Rig, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
     sniffer = Sniffer(settings.pbx.sip_port, RTP_START, RTP_END)
     sniffer.start()
     try:
-        baseline = phase(rig, sniffer, script, BASELINE_NUMBER, "baseline", args, workdir)
+        baseline = (phase(rig, sniffer, script, BASELINE_NUMBER, "baseline", args, workdir)
+                    if not args.no_baseline else None)
         time.sleep(5)
         calls_before = asyncio.run(count_calls(settings))
         prompted_before = asyncio.run(count_calls(settings, prompted=True))
@@ -384,7 +403,7 @@ def measure(rig: Rig, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
             "db": "postgresql" if settings.database_url.startswith("postgresql")
             else "sqlite", "commit": args.commit or _commit(), "cores": os.cpu_count(),
             "load_average_before": load_before, "load_average_after": os.getloadavg()[0],
-            "baseline": asdict(baseline), "hotline": asdict(hotline)}
+            "baseline": asdict(baseline) if baseline else None, "hotline": asdict(hotline)}
 
 
 def _commit() -> str:
@@ -422,6 +441,8 @@ def report(result: dict[str, Any]) -> None:
           f" {result['load_average_before']:.1f} before, {result['load_average_after']:.1f} after")
     for name in ("baseline", "hotline"):
         p = result[name]
+        if p is None:
+            continue
         prompt = p["prompt_ms"]
         times = " / ".join(f"{prompt.get(k, float('nan')):.0f}" for k in ("p50", "p95", "p99"))
         line = (f"  {name:9} SIPp failed {p['sipp_failed']:4}  answered {p['answered_on_wire']}"
@@ -452,6 +473,10 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--at", help="measure this commit's code (see run_at)")
     parser.add_argument("--commit", help=argparse.SUPPRESS)
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="the hotline only (e.g. comparing the bridge's CPU per call)")
+    parser.add_argument("--profile", type=Path, help="sample the bridge with py-spy during "
+                        "the hotline phase; collapsed stacks written here")
     args = parser.parse_args()
     if args.at:
         return run_at(args.at, "load.py", without_at(sys.argv[1:]))

@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db import knowledge as knowledge_db
+from hotline.db.models import KnowledgeChange, KnowledgeEntry
 
 DEFAULT_FILE = Path(__file__).parent / "resources" / "knowledge_zh.toml"
 MENU_KEYS = tuple("123456789")
@@ -46,6 +48,36 @@ class KnowledgeItem:
     menu_key: str = ""
     category: str = ""
     active: bool = True
+
+
+class KnowledgeMenu:
+    """The consultation menu's entries by menu key, in memory: the voice menu reads them
+    without asking the database while a caller waits. The bridge calls refresh() on a timer;
+    it reloads the entries only when a cheap stamp (how many there are, the latest edit and
+    the latest recorded change) says they changed."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, KnowledgeItem] = {}
+        self.loaded = False
+        self._stamp: tuple[object, ...] | None = None
+
+    async def refresh(self, session: AsyncSession) -> bool:
+        """Reload if the knowledge base changed; whether it did."""
+        stamp = await _knowledge_stamp(session)
+        if self.loaded and stamp == self._stamp:
+            return False
+        self.entries = {e.menu_key: KnowledgeItem(e.title, e.answer, e.menu_key, e.category,
+                                                  e.active)
+                        for e in await knowledge_db.active_entries(session) if e.menu_key}
+        self._stamp, self.loaded = stamp, True
+        return True
+
+
+async def _knowledge_stamp(session: AsyncSession) -> tuple[object, ...]:
+    entries = (await session.execute(select(
+        func.count(), func.max(KnowledgeEntry.id), func.max(KnowledgeEntry.updated_at)))).one()
+    changes = await session.scalar(select(func.max(KnowledgeChange.id)))
+    return (*entries, changes)
 
 
 @dataclass(frozen=True)

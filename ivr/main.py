@@ -6,7 +6,8 @@ in its constructor.
 The database stays out of the callers' way: every write goes through one writer with a
 journal (ivr/writebehind.py; what a killed bridge left in the journal is applied at start,
 before the first call), and whether the hotline is open comes from memory
-(hotline.hours.OpenHours), refreshed every ROUTING_REFRESH_SECONDS.
+(hotline.hours.OpenHours), as do the consultation menu's entries (hotline.knowledge.
+KnowledgeMenu), refreshed every ROUTING_REFRESH_SECONDS.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from ivr.fastagi import FastAgiBindError, FastAgiServer
 from ivr.reconcile import Reconciler
 from ivr.routes import build_routes
 from ivr.services import Services
-from ivr.writebehind import Journal, WriteBehind
+from ivr.writebehind import Journal, WriteBehind, WriterThread
 
 log = logging.getLogger("ivr")
 
@@ -51,7 +52,8 @@ class Bridge:
         self.engine = make_engine(settings.database_url)
         sessions = make_sessionmaker(self.engine)
         self.services = Services(settings, sessions, pbx.instance_for(settings),
-                                 writer=WriteBehind(sessions, Journal(journal_folder(settings))),
+                                 writer=WriteBehind(sessions, Journal(journal_folder(settings)),
+                                                    thread=WriterThread(settings.database_url)),
                                  hours=OpenHours(settings))
         self.agi = FastAgiServer(build_routes(self.services), settings.pbx.agi_host,
                                  settings.pbx.agi_port, allowed_peers=settings.pbx.agi_allow)
@@ -103,6 +105,9 @@ class Bridge:
             async with session_scope(self.services.sessions) as session:
                 if await self.services.hours.refresh(session):
                     log.info("hotline mode %s; calendar reloaded", self.services.hours.mode)
+                if await self.services.knowledge.refresh(session):
+                    log.info("consultation menu: %d knowledge-base entries",
+                             len(self.services.knowledge.entries))
         except Exception:
             log.warning("reading the mode and calendar failed; the last ones stay in use",
                         exc_info=True)

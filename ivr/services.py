@@ -1,10 +1,11 @@
 """What the bridge's components need from the rest of the system, handed to them at
 start-up by ivr/main.py (tests build their own).
 
-writer and hours are what keeps the database out of the caller's way: every write goes
-behind the call through the one writer (ivr/writebehind.py), and whether the hotline is open
-is answered from memory (hotline.hours.OpenHours, refreshed by ivr/main.py). Left out, they
-are made here: a writer without a journal, hours not loaded yet.
+writer, hours and knowledge are what keeps the database out of the caller's way: every
+write goes behind the call through the one writer (ivr/writebehind.py), and whether the
+hotline is open and what the consultation menu offers are answered from memory
+(hotline.hours.OpenHours, hotline.knowledge.KnowledgeMenu, refreshed by ivr/main.py). Left
+out, they are made here: a writer without a journal, hours and knowledge not loaded yet.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.hours import OpenHours
+from hotline.knowledge import KnowledgeMenu
 from hotline.settings import Settings
 from ivr.writebehind import WriteBehind
 from pbx import PbxInstance
@@ -27,12 +29,15 @@ class Services:
     pbx: PbxInstance
     writer: WriteBehind = field(default=None)  # type: ignore[assignment]
     hours: OpenHours = field(default=None)  # type: ignore[assignment]
+    knowledge: KnowledgeMenu = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.writer is None:
             object.__setattr__(self, "writer", WriteBehind(self.sessions))
         if self.hours is None:
             object.__setattr__(self, "hours", OpenHours(self.settings))
+        if self.knowledge is None:
+            object.__setattr__(self, "knowledge", KnowledgeMenu())
 
     def sound(self, prompt_id: str) -> str:
         """A prompt as Asterisk names it: its path without the extension."""

@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy import String, Table, bindparam, case, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.base import utcnow
-from hotline.db.models import Call, CallEvent, Recording
+from hotline.db.models import Call, CallEvent, ReconcileMark, Recording
 
 ENSURE, UPDATE, EVENT, MENU_KEY = "ensure", "update", "event", "menu_key"
 RECORDING, FINISH_RECORDING, HANGUP = "recording", "finish_recording", "hangup"
@@ -32,6 +33,7 @@ OPS = (ENSURE, UPDATE, EVENT, MENU_KEY, RECORDING, FINISH_RECORDING, HANGUP)
 _CALLS: Table = Call.__table__  # type: ignore[assignment]
 _EVENTS: Table = CallEvent.__table__  # type: ignore[assignment]
 _RECORDINGS: Table = Recording.__table__  # type: ignore[assignment]
+_MARKS: Table = ReconcileMark.__table__  # type: ignore[assignment]
 _CALL_DEFAULTS: dict[str, Any] = {
     "caller_number": "", "channel": "", "answered_at": None, "ended_at": None,
     "disposition": "", "hangup_cause": None, "route": "", "menu_path": "", "agent": "",
@@ -151,25 +153,41 @@ class _Batch:
 
 async def apply(session: AsyncSession, writes: Iterable[Write]) -> None:
     """Apply writes in the session's transaction, a few statements for the whole batch."""
+    batch = list(writes)
+    await session.run_sync(lambda sync: apply_on(sync.connection(), batch))
+
+
+def apply_on(conn: Connection, writes: Iterable[Write]) -> None:
+    """apply() on a synchronous connection: the bridge's writer runs a batch this way in its
+    own thread, in one go (through aiosqlite each statement is several hops between the
+    event loop and the driver's thread)."""
     batch = _Batch()
     for write in writes:
         batch.add(write)
-    conn = await session.connection()
     postgres = conn.dialect.name == "postgresql"
-    await _insert_ignore(conn, _CALLS, list(batch.ensures.values()), postgres)
-    await _updates(conn, batch.updates)
-    await _hangups(conn, batch.hangups)
-    await _menu_keys(conn, batch.keys)
-    await _insert_ignore(conn, _RECORDINGS, list(batch.recordings.values()), postgres)
-    await _finish_recordings(conn, list(batch.finished.values()))
-    await _events(conn, batch)
+    _insert_ignore(conn, _CALLS, list(batch.ensures.values()), postgres)
+    _updates(conn, batch.updates)
+    _hangups(conn, batch.hangups)
+    _menu_keys(conn, batch.keys)
+    _insert_ignore(conn, _RECORDINGS, list(batch.recordings.values()), postgres)
+    _finish_recordings(conn, list(batch.finished.values()))
+    _events(conn, batch)
 
 
-async def _insert_ignore(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]],
-                         postgres: bool) -> None:
+def move_mark(conn: Connection, source: str, position: int, fingerprint: str) -> None:
+    """hotline.db.calls.set_mark on a synchronous connection (the writer's journal mark)."""
+    values = {"position": position, "fingerprint": fingerprint, "updated_at": utcnow()}
+    moved = conn.execute(_MARKS.update().where(_MARKS.c.source == source).values(values))
+    if not moved.rowcount:
+        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        conn.execute(insert(_MARKS).values(source=source, **values).on_conflict_do_nothing())
+
+
+def _insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]],
+                   postgres: bool) -> None:
     insert = pg_insert if postgres else sqlite_insert
     for group in _by_keys(rows):
-        await conn.execute(insert(table).on_conflict_do_nothing(), group)
+        conn.execute(insert(table).on_conflict_do_nothing(), group)
 
 
 def _by_keys(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -180,28 +198,28 @@ def _by_keys(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return list(groups.values())
 
 
-async def _updates(conn: AsyncConnection, updates: dict[str, dict[str, Any]]) -> None:
+def _updates(conn: Connection, updates: dict[str, dict[str, Any]]) -> None:
     rows = [{**{f"v_{k}": v for k, v in values.items()}, "v_id": cid}
             for cid, values in updates.items() if values]
     for group in _by_keys(rows):
         columns = [k.removeprefix("v_") for k in group[0] if k != "v_id"]
         statement = (_CALLS.update().where(_CALLS.c.id == bindparam("v_id"))
                      .values({c: bindparam(f"v_{c}") for c in columns}))
-        await conn.execute(statement, group)
+        conn.execute(statement, group)
 
 
-async def _hangups(conn: AsyncConnection, hangups: dict[str, dict[str, Any]]) -> None:
+def _hangups(conn: Connection, hangups: dict[str, dict[str, Any]]) -> None:
     if not hangups:
         return
     answered = case((_CALLS.c.answered_at.is_not(None), "answered"), else_="unanswered")
     statement = (_CALLS.update().where(_CALLS.c.id == bindparam("h_id"))
                  .values(ended_at=bindparam("h_at"), hangup_cause=bindparam("h_cause"),
                          disposition=answered))
-    await conn.execute(statement, [{"h_id": cid, "h_at": v["at"], "h_cause": v["cause"]}
-                                   for cid, v in hangups.items()])
+    conn.execute(statement, [{"h_id": cid, "h_at": v["at"], "h_cause": v["cause"]}
+                             for cid, v in hangups.items()])
 
 
-async def _menu_keys(conn: AsyncConnection, keys: dict[str, list[str]]) -> None:
+def _menu_keys(conn: Connection, keys: dict[str, list[str]]) -> None:
     if not keys:
         return
     added = bindparam("m_keys", type_=String())
@@ -209,30 +227,30 @@ async def _menu_keys(conn: AsyncConnection, keys: dict[str, list[str]]) -> None:
                 else_=_CALLS.c.menu_path + "," + added)
     statement = (_CALLS.update().where(_CALLS.c.id == bindparam("m_id"))
                  .values(menu_path=path))
-    await conn.execute(statement, [{"m_id": cid, "m_keys": ",".join(pressed)}
-                                   for cid, pressed in keys.items()])
+    conn.execute(statement, [{"m_id": cid, "m_keys": ",".join(pressed)}
+                             for cid, pressed in keys.items()])
 
 
-async def _finish_recordings(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+def _finish_recordings(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     statement = (_RECORDINGS.update().where(_RECORDINGS.c.path == bindparam("r_path"))
                  .values(status=bindparam("r_status"),
                          duration_seconds=bindparam("r_duration"),
                          size_bytes=bindparam("r_size")))
-    await conn.execute(statement, [{"r_path": r["path"], "r_status": r["status"],
-                                    "r_duration": r["duration_seconds"],
-                                    "r_size": r["size_bytes"]} for r in rows])
+    conn.execute(statement, [{"r_path": r["path"], "r_status": r["status"],
+                              "r_duration": r["duration_seconds"],
+                              "r_size": r["size_bytes"]} for r in rows])
 
 
-async def _events(conn: AsyncConnection, batch: _Batch) -> None:
+def _events(conn: Connection, batch: _Batch) -> None:
     if not batch.events:
         return
     known: set[str] = set()
     if batch.known_only:
-        found = await conn.execute(select(_CALLS.c.id).where(_CALLS.c.id.in_(batch.known_only)))
+        found = conn.execute(select(_CALLS.c.id).where(_CALLS.c.id.in_(batch.known_only)))
         known = set(found.scalars())
     rows = [{k: v for k, v in e.items() if k != "if_known"} for e in batch.events
             if not e["if_known"] or e["call_id"] in known]
     if rows:
-        await conn.execute(_EVENTS.insert(), rows)
+        conn.execute(_EVENTS.insert(), rows)

@@ -2,8 +2,10 @@
 same entries agents search in the console. Substantive legal questions are not answered:
 key 9 tells the caller where to ask instead.
 
-The menu sentence is made from the entries with a menu key, so an administrator's edit is
-heard on the next call. Node parameter: back (the node # and * return to).
+The menu sentence is made from the entries with a menu key, kept in memory by the bridge
+(hotline.knowledge.KnowledgeMenu, refreshed every second when they change), so an
+administrator's edit is heard from the next call on and no caller waits on the database
+between a key and its answer. Node parameter: back (the node # and * return to).
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.db import knowledge, tickets
+from hotline.db import tickets
 from hotline.db.base import session_scope
-from hotline.db.models import KnowledgeEntry
+from hotline.knowledge import KnowledgeItem
 from ivr.callflow import CallFlow
 from ivr.menu import Node
 from ivr.modules.common import announce_reference, check_known
@@ -31,8 +33,11 @@ def check(params: Mapping[str, Any]) -> list[str]:
 
 
 async def run(flow: CallFlow, node: Node) -> str | None:
-    async with session_scope(flow.services.sessions) as session:
-        entries = {e.menu_key: e for e in await knowledge.active_entries(session) if e.menu_key}
+    menu = flow.services.knowledge
+    if not menu.loaded:  # the bridge loads it before the first call; a bare Services not
+        async with session_scope(flow.services.sessions) as session:
+            await menu.refresh(session)
+    entries = menu.entries
     if not entries:
         await flow.play("kb-empty")
         return None
@@ -44,13 +49,13 @@ async def run(flow: CallFlow, node: Node) -> str | None:
     return None
 
 
-def menu_sentence(entries: Mapping[str, KnowledgeEntry]) -> str:
+def menu_sentence(entries: Mapping[str, KnowledgeItem]) -> str:
     choices = [f"{e.title}请按{_CN_DIGITS[key]}" for key, e in sorted(entries.items())]
     return "，".join([*choices, "实体法律问题请按九", "返回主菜单请按星号"]) + "。"
 
 
 async def _topics(flow: CallFlow,
-                  entries: Mapping[str, KnowledgeEntry]) -> tuple[list[str], bool]:
+                  entries: Mapping[str, KnowledgeItem]) -> tuple[list[str], bool]:
     """The topics the caller heard, and whether they asked to go back (*)."""
     heard: list[str] = []
     misses = 0
@@ -71,7 +76,7 @@ async def _topics(flow: CallFlow,
     return heard, False
 
 
-async def _answer(flow: CallFlow, entry: KnowledgeEntry) -> str:
+async def _answer(flow: CallFlow, entry: KnowledgeItem) -> str:
     """Speak one answer; the caller may hear it again (1), go back to the topics (*) or
     finish (#)."""
     for _ in range(TRIES):

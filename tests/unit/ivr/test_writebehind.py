@@ -9,6 +9,7 @@ import asyncio
 import logging
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -19,9 +20,20 @@ from hotline.db import calls
 from hotline.db import callwrites as w
 from hotline.db.base import session_scope
 from hotline.db.models import Call, CallEvent
-from ivr.writebehind import Journal, WriteBehind
+from ivr.writebehind import Journal, WriteBehind, WriterThread
 
 Sessions = async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture(params=["async", "thread"])
+def writer_of(request: pytest.FixtureRequest, db_url: str) -> object:
+    """WriteBehind as the bridge makes it (its batches of writes on a connection of its own,
+    in a thread) and without the thread (everything through the async sessions)."""
+    def make(sessions: Sessions, journal: Journal | None = None,
+             batch_delay: float = 0.05) -> WriteBehind:
+        thread = WriterThread(db_url) if request.param == "thread" else None
+        return WriteBehind(sessions, journal, batch_delay, thread=thread)
+    return make
 
 
 def a_call(n: int) -> list[w.Write]:
@@ -44,6 +56,8 @@ def killed(writer: WriteBehind) -> None:
     writer._task.cancel()
     assert writer.journal is not None
     writer.journal.close()
+    if writer.thread is not None:  # what the dead process's connection was
+        writer.thread.close()
 
 
 async def test_writes_return_at_once_and_are_committed_together(sessions: Sessions) -> None:
@@ -58,8 +72,8 @@ async def test_writes_return_at_once_and_are_committed_together(sessions: Sessio
 
 
 async def test_a_killed_writers_journal_is_applied_once_at_the_next_start(
-        sessions: Sessions, tmp_path: Path) -> None:
-    first = WriteBehind(sessions, Journal(tmp_path / "journal"), batch_delay=60)
+        sessions: Sessions, tmp_path: Path, writer_of: Any) -> None:
+    first = writer_of(sessions, Journal(tmp_path / "journal"), batch_delay=60)
     await first.open()
     for n in range(3):
         first.write(*a_call(n))
@@ -67,7 +81,7 @@ async def test_a_killed_writers_journal_is_applied_once_at_the_next_start(
     killed(first)
     assert await counts(sessions) == (0, 0)
 
-    second = WriteBehind(sessions, Journal(tmp_path / "journal"))
+    second = writer_of(sessions, Journal(tmp_path / "journal"))
     assert await second.open() == 12
     second.write(*a_call(3))
     await second.flush()
@@ -83,8 +97,8 @@ async def test_a_killed_writers_journal_is_applied_once_at_the_next_start(
 
 
 async def test_a_write_the_database_refuses_sinks_no_other(
-        sessions: Sessions, caplog: pytest.LogCaptureFixture) -> None:
-    writer = WriteBehind(sessions)
+        sessions: Sessions, caplog: pytest.LogCaptureFixture, writer_of: Any) -> None:
+    writer = writer_of(sessions)
     # An event of a call that does not exist breaks the calls' foreign key.
     writer.write(*a_call(1), w.event("no-such-call", "prompt", {}), *a_call(2))
 
@@ -96,8 +110,9 @@ async def test_a_write_the_database_refuses_sinks_no_other(
     await writer.close()
 
 
-async def test_jobs_run_after_the_writes_before_them_and_answer(sessions: Sessions) -> None:
-    writer = WriteBehind(sessions, batch_delay=60)
+async def test_jobs_run_after_the_writes_before_them_and_answer(
+        sessions: Sessions, writer_of: Any) -> None:
+    writer = writer_of(sessions, batch_delay=60)
     writer.write(*a_call(1))
 
     async def read_back(session: AsyncSession) -> str:
@@ -105,17 +120,21 @@ async def test_jobs_run_after_the_writes_before_them_and_answer(sessions: Sessio
         return call.route if call else "missing"
 
     assert await asyncio.wait_for(writer.run(read_back), 5) == "menu"
+    writer.write(*a_call(2))  # after the job: in a transaction of its own
+    await writer.flush()
+    assert await counts(sessions) == (2, 4)
     await writer.close()
 
 
 async def test_a_locked_database_delays_writes_and_loses_none(
-        sessions: Sessions, db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+        sessions: Sessions, db_url: str, caplog: pytest.LogCaptureFixture,
+        writer_of: Any) -> None:
     url = make_url(db_url)
     if url.get_backend_name() != "sqlite":
         pytest.skip("another process holding SQLite's write lock")
     other = sqlite3.connect(str(url.database), isolation_level=None, timeout=0)
     other.execute("BEGIN IMMEDIATE")
-    writer = WriteBehind(sessions, batch_delay=0.01)
+    writer = writer_of(sessions, batch_delay=0.01)
     writer.write(*a_call(1))
 
     with caplog.at_level(logging.WARNING, "ivr.writebehind"):
