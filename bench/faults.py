@@ -97,8 +97,17 @@ def start_load(rig: load.Rig, script: Path, workdir: Path, name: str,
                shape: tuple[int, float, int]) -> tuple[subprocess.Popen[bytes], Path]:
     stats = workdir / f"stats-{name}.csv"
     argv = load.sipp_argv(rig, script, load.HOTLINE_NUMBER, shape, stats)
-    return subprocess.Popen(argv, cwd=workdir, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL), stats
+    with (workdir / f"sipp-{name}.out").open("wb") as out:
+        return subprocess.Popen(argv, cwd=workdir, stdout=out, stderr=out), stats
+
+
+def counts_of(stats: Path) -> dict[str, int]:
+    """SIPp's totals; a SIPp that placed nothing says why."""
+    counts = load.sipp_counts(stats)
+    if not sum(counts.values()):
+        out = stats.with_name(stats.name.replace("stats-", "sipp-").replace(".csv", ".out"))
+        raise SystemExit(f"SIPp placed no call:\n{out.read_text(errors='replace')[-2000:]}")
+    return counts
 
 
 def ami_cut(rig: load.Rig, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -117,7 +126,7 @@ def ami_cut(rig: load.Rig, args: argparse.Namespace, workdir: Path) -> dict[str,
         time.sleep(0.05)
     back = wait_for(lambda: bool(heartbeat(settings).get("ami_connected")), 60)
     sipp.wait()
-    counts = load.sipp_counts(stats)
+    counts = counts_of(stats)
     in_db = asyncio.run(load.wait_calls_in_db(settings, args.calls, args.settle))
     open_calls = asyncio.run(calls_without_end(settings))
     if open_calls:  # the reconciler runs every minute: give it one more round
@@ -169,7 +178,7 @@ def asterisk_restart(rig: load.Rig, args: argparse.Namespace,
     bridge_back = wait_for(lambda: bool(heartbeat(settings).get("ami_connected")), 60)
     seats_back = wait_for(lambda: seats_in_queue(settings) == set(SEATS), 60)
     sipp.wait()
-    during = load.sipp_counts(stats)
+    during = counts_of(stats)
     # After the restart: calls that must all work.
     sniffer = Sniffer(settings.pbx.sip_port, load.RTP_START, load.RTP_END)
     sniffer.start()
@@ -195,7 +204,7 @@ def asterisk_restart(rig: load.Rig, args: argparse.Namespace,
             "asterisk_booted_after_s": booted, "bridge_ami_back_s": bridge_back,
             "seats_back_s": seats_back,
             "restart_to_seats_back_s": time.monotonic() - restarted if seats_back else None,
-            "after": {"placed": args.after, **load.sipp_counts(after_stats),
+            "after": {"placed": args.after, **counts_of(after_stats),
                       "heard_a_prompt": len(delays), "silent": silent,
                       "prompt_ms": load.percentiles(delays), "calls_in_db": after_in_db},
             "bridge_errors": errors, "error_kinds": kinds}
@@ -229,9 +238,10 @@ async def db_facts(settings: Settings) -> dict[str, Any]:
             twice.subquery())) or 0)
         recordings = dict((await session.execute(
             select(Recording.status, func.count()).group_by(Recording.status))).all())
+        # Only whole-call recordings are post-processed (a voice message stays as it was).
         processing = dict((await session.execute(
-            select(Recording.process_state, func.count()).group_by(
-                Recording.process_state))).all())
+            select(Recording.process_state, func.count()).where(Recording.kind == "call")
+            .group_by(Recording.process_state))).all())
         alerts = dict((await session.execute(
             select(Alert.kind, func.count()).where(Alert.resolved_at.is_(None))
             .group_by(Alert.kind))).all())
@@ -239,7 +249,7 @@ async def db_facts(settings: Settings) -> dict[str, Any]:
             select(Alert.kind, func.count()).group_by(Alert.kind))).all())
     await engine.dispose()
     return {"calls": calls, "calls_without_end": open_calls, "events_written_twice": doubled,
-            "recordings_by_status": recordings, "recordings_by_process_state": processing,
+            "recordings_by_status": recordings, "call_recordings_by_process_state": processing,
             "alerts_open": alerts, "alerts_raised": raised}
 
 
@@ -258,7 +268,7 @@ def bridge_kill(rig: load.Rig, args: argparse.Namespace, workdir: Path) -> dict[
     back = wait_for(lambda: fresh_bridge(settings, rig.procs["bridge"].pid), 60)
     killed_to_back = time.monotonic() - killed_at
     sipp.wait()
-    counts = load.sipp_counts(stats)
+    counts = counts_of(stats)
     in_db = asyncio.run(load.wait_calls_in_db(settings, args.calls, args.settle))
     facts = asyncio.run(db_facts(settings))
     if facts["calls_without_end"]:  # the reconciler runs every minute: one more round
@@ -303,7 +313,7 @@ def disk_full(rig: load.Rig, args: argparse.Namespace, workdir: Path) -> dict[st
         time.sleep(max(0.0, FULL_SECONDS - (time.monotonic() - filled_at)))
         filler.unlink()
         sipp.wait()
-        counts = load.sipp_counts(stats)
+        counts = counts_of(stats)
         # Calls once the space is back: recorded again, and the alert resolves by itself.
         freed_at = time.time()
         after_sipp, after_stats = start_load(rig, script, workdir, "after", (20, 2, args.after))
@@ -322,7 +332,7 @@ def disk_full(rig: load.Rig, args: argparse.Namespace, workdir: Path) -> dict[st
         subprocess.run(["umount", "-l", str(folder)], check=False)
     errors, kinds = load.bridge_errors(settings)
     return {"fault": "disk-full", "placed": args.calls, "sipp": counts,
-            "after": {"placed": args.after, **load.sipp_counts(after_stats)},
+            "after": {"placed": args.after, **counts_of(after_stats)},
             "free_bytes_when_full": full_free, "disk_alert_after_s": alert,
             "disk_alert_resolved_after_s": resolved,
             "heard_a_prompt": len(delays), "silent": silent,
@@ -374,7 +384,7 @@ def db_readonly(rig: load.Rig, args: argparse.Namespace, workdir: Path) -> dict[
         subprocess.run(["umount", "-l", str(database)], check=False)
     sipp.wait()
     sniffer.stop()
-    counts = load.sipp_counts(stats)
+    counts = counts_of(stats)
     delays, silent = sniffer.wire.first_prompt_delays(since, time.time())
     in_db = asyncio.run(load.wait_calls_in_db(settings, args.calls, args.settle))
     facts = asyncio.run(db_facts(settings))
@@ -396,29 +406,38 @@ def scheduler_kill(rig: load.Rig, args: argparse.Namespace,
     sipp, stats = start_load(rig, script, workdir, "scheduler-kill",
                              (args.concurrent, args.rate, args.calls))
     sipp.wait()
-    counts = load.sipp_counts(stats)
+    counts = counts_of(stats)
     asyncio.run(load.wait_calls_in_db(settings, args.calls, args.settle))
     time.sleep(20)  # the last recordings judged complete after their hang-up
-    backlog = asyncio.run(db_facts(settings))["recordings_by_process_state"]
+    backlog = asyncio.run(db_facts(settings))["call_recordings_by_process_state"]
     chance = random.Random(args.seed)
     kills, started = 0, time.monotonic()
     while time.monotonic() - started < KILL_FOR_AT_MOST:
+        # Killed while it works, not while it starts (imports, migrations: seconds).
+        runs = scheduler_starts(settings)
         rig.spawn("scheduler")
-        time.sleep(chance.uniform(0.5, 4.0))
+        wait_for(lambda: scheduler_starts(settings) > runs, 60)  # noqa: B023
+        time.sleep(chance.uniform(0.2, 3.0))
         rig.procs["scheduler"].kill()
         rig.procs["scheduler"].wait()
         kills += 1
-        if asyncio.run(db_facts(settings))["recordings_by_process_state"].get("pending", 0) == 0:
+        states = asyncio.run(db_facts(settings))["call_recordings_by_process_state"]
+        if not states.get("pending"):
             break
     rig.spawn("scheduler")  # and once more in peace, to finish what the last kill cut
     done = wait_for(lambda: not set(asyncio.run(db_facts(settings))[
-        "recordings_by_process_state"]) - {"done", "failed"}, 300, step=2)
+        "call_recordings_by_process_state"]) - {"done", "failed"}, 300, step=2)
     facts = asyncio.run(db_facts(settings))
     files = asyncio.run(_kept_files_check(settings))
     return {"fault": "scheduler-kill", "placed": args.calls, "sipp": counts,
             "backlog_before": backlog, "scheduler_kills": kills,
             "kill_phase_s": round(time.monotonic() - started, 1), "all_done_after_s": done,
             **facts, **files}
+
+
+def scheduler_starts(settings: Settings) -> int:
+    log = settings.log_dir / "scheduler.log"
+    return log.read_text(errors="replace").count("scheduler running") if log.exists() else 0
 
 
 async def _kept_files_check(settings: Settings) -> dict[str, Any]:
