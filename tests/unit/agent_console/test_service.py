@@ -29,7 +29,7 @@ Sessions = async_sessionmaker[AsyncSession]
 TYPED = {"caller_name": "王五", "caller_kind": "party", "contact": "call me", "id_number": "",
          "case_number": "", "category": "consultation", "question": "上诉期限是多久？",
          "answer": "", "outcome": "answered"}
-ERRORS = {"contact": "联系电话应为7至20位数字，可含空格、连字符和开头的“+”。",
+ERRORS = {"contact": "联系电话有误：电话号码只能包含数字、空格、连字符、括号，开头可有“+86”，分机号前可写“转”或“-”。",
           "answer": "当场解答或告知属实体法律问题时，请填写答复内容。"}
 
 
