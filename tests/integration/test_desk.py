@@ -1,6 +1,7 @@
 """The agent's desk with everything real: Asterisk, the bridge, `hotline console` with its
-own AMI link, SIPp desk phones for the seat and the duty judge, a SIPp caller, and the page
-in Chromium (Playwright, Debian's /usr/bin/chromium)."""
+own AMI link, SIPp desk phones for the seat and the duty judge, SIPp callers, and the page
+in Chromium (Playwright, Debian's /usr/bin/chromium) at 1366×768, the court PCs' screen.
+Screenshots go to the test's tmp_path (artifacts/)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 import pbx
 from agent_console import accounts
 from agent_console.texts import AGENT, DUTY_JUDGE
-from hotline.db import roster
+from hotline.db import calllogs, roster
+from hotline.db import calls as calls_db
 from hotline.db.base import session_scope
 from hotline.db.models import Call, User
 from hotline.hours import court_today
 from hotline.settings import Settings
 from tests.integration import sipp
-from tests.integration.conftest import PORTS, BridgeProcess, phone_password, port
+from tests.integration.conftest import MEDIA_PORT, PORTS, BridgeProcess, phone_password, port
 from tests.integration.test_queue_caller import RingingPhone
 from tests.integration.test_walking_skeleton import CALLER, place_call, set_mode, wait_call
 
@@ -59,7 +61,7 @@ async def page() -> AsyncIterator[Page]:
         browser = await p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                           args=CHROMIUM_ARGS)
         try:
-            yield await browser.new_page()
+            yield await browser.new_page(viewport={"width": 1366, "height": 768})
         finally:
             await browser.close()
 
@@ -119,7 +121,7 @@ async def test_ring_pops_up_then_attended_transfer_to_the_duty_judge(
 
             caller = asyncio.create_task(place_call(settings, sipp.speak(40), tmp_path))
             popup = page.locator("#call")
-            await expect(popup).to_be_visible(timeout=15_000)
+            await expect(page.locator("#call-body")).to_be_visible(timeout=15_000)
             await expect(page.locator("#call-number")).to_have_text(CALLER)
             await expect(page.locator("#call-state")).to_have_text("通话中", timeout=10_000)
             pops = await page.evaluate("window.hotlinePops")
@@ -137,7 +139,11 @@ async def test_ring_pops_up_then_attended_transfer_to_the_duty_judge(
                                         and not any(c[0].startswith(f"PJSIP/{AGENT_EXT}-")
                                                     for c in f))
             assert up(after, "PJSIP/carrier-")
-            await expect(popup).to_be_hidden(timeout=10_000)
+            # The call stays on the desk for its log (wrap-up) until the agent ends it.
+            await expect(popup).to_have_attribute("data-state", "wrap_up", timeout=10_000)
+            await page.click("#btn-wrap-up-end")
+            await expect(page.locator("#call-body")).to_be_hidden(timeout=10_000)
+            await expect(page.locator("#presence-state")).to_have_text("空闲")
 
             result = await caller
             assert result.returncode == 0, result.output
@@ -183,9 +189,9 @@ async def test_signing_in_pausing_and_out_changes_who_rings(
                 answered = await wait_call(sessions, done)
                 assert answered.route == "queue" and answered.agent
 
-                paused = await presence("pause", "after_call")
-                assert paused == {"state": "paused", "reason": "after_call",
-                                  "reason_label": "话后处理"}
+                paused = await presence("pause", "break")
+                assert {k: paused[k] for k in ("state", "reason", "reason_label")} == {
+                    "state": "paused", "reason": "break", "reason_label": "小休"}
                 await _until(lambda s: s.get("paused") is True, seat)
                 # Nobody free to ring: the paused seat is skipped and the caller is
                 # served by the voice menu (queues.conf joinempty includes paused).
@@ -263,3 +269,132 @@ async def test_blind_transfer_the_judge_does_not_answer_comes_back_to_the_agent(
 
 async def _json(client: httpx.AsyncClient, path: str) -> dict[str, object]:
     return dict((await client.get(path)).json())
+
+
+async def answered_on_record(sessions: async_sessionmaker[AsyncSession], call_id: str,
+                             timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        async with session_scope(sessions) as db:
+            call = await calls_db.get_call(db, call_id)
+            if call is not None and any(e.kind == "agent" for e in call.events):
+                return
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"the bridge never wrote who answered {call_id}")
+
+
+def queue_line(settings: Settings, ext: str) -> str:
+    """The seat's line in Asterisk's own `queue show`."""
+    out = pbx.cli(settings, "queue show seats")
+    return next((line for line in out.splitlines() if f"PJSIP/{ext}" in line), "")
+
+
+async def wait_queue_line(settings: Settings, ext: str, check: object,
+                          timeout: float = 20.0) -> str:
+    deadline = asyncio.get_running_loop().time() + timeout
+    line = ""
+    while asyncio.get_running_loop().time() < deadline:
+        line = await asyncio.to_thread(queue_line, settings, ext)
+        if check(line):  # type: ignore[operator]
+            return line
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"the seat's queue line never as expected: {line!r}")
+
+
+# Two callers from the carrier, the second SECOND_AFTER seconds after the first, each on the
+# line TALK seconds: the first is the agent's call; the second waits in the queue while the
+# seat is busy (the desk's summary shows it) until the tests' queue_max_wait (15 s) offers
+# it a callback.
+TALK, SECOND_AFTER = 30, 8
+
+
+async def test_a_whole_call_on_the_desk_log_beside_the_pop_wrap_up_until_saved(
+        bridge: BridgeProcess, console: None, staff: None, settings: Settings,
+        sessions: async_sessionmaker[AsyncSession], page: Page, tmp_path: Path) -> None:
+    shots = tmp_path / "artifacts"
+    shots.mkdir()
+    await set_mode(sessions, "open")
+    try:
+        with await phone(sessions, AGENT_EXT, 25581, tmp_path):
+            await log_in(page, "lisi")
+            await expect(page).to_have_url(f"{CONSOLE}/desk")
+            await expect(page.locator("#device-state")).to_have_text("空闲", timeout=15_000)
+            await expect(page.locator("#presence-state")).to_have_text("空闲")
+            await expect(page.locator("#btn-sign-in")).to_be_disabled()
+            await expect(page.locator("#btn-resume")).to_be_disabled()
+            await expect(page.locator("#btn-transfer-blind")).to_be_hidden()
+            await expect(page.locator("#queue-waiting")).to_have_text("0", timeout=10_000)
+
+            callers = asyncio.create_task(asyncio.to_thread(
+                sipp.call, sipp.speak(TALK), target=f"127.0.0.1:{PORTS['sip']}",
+                local=f"127.0.0.1:{PORTS['carrier']}", caller=CALLER, media_port=MEDIA_PORT,
+                workdir=tmp_path, count=2, every_ms=SECOND_AFTER * 1000,
+                timeout=TALK + SECOND_AFTER + 60))
+            popup = page.locator("#call")
+            # SIPp starts once its caller's audio is made: on a busy machine that takes a while.
+            await expect(page.locator("#call-state")).to_have_text("通话中", timeout=60_000)
+            first = await popup.get_attribute("data-call-id")
+            await expect(page.locator("#call-number")).to_have_text(CALLER)
+            await expect(page.locator("#call-origin")).to_have_text("直接转人工座席")
+            await expect(page.locator("#call-timer")).to_contain_text("通话 00:")
+            await expect(page.locator("#btn-transfer-attended")).to_be_visible()
+            # The second caller waits while the seat is busy: the queue summary shows it.
+            await expect(page.locator("#queue-waiting")).to_have_text("1", timeout=20_000)
+            await expect(page.locator("#queue-free")).to_have_text("0 / 1")
+            assert await page.evaluate(
+                "document.documentElement.scrollWidth <= window.innerWidth"), \
+                "the desk scrolls sideways at 1366"
+            await page.screenshot(path=str(shots / "desk-call.png"))
+
+            # The log beside the pop, the number already in it; a field left out is named
+            # beside it and what was typed stays.
+            form = page.locator("#log-form")
+            await expect(form.locator("[name=contact]")).to_have_value(CALLER)
+            log_box, call_box = (await page.locator("#log").bounding_box(),
+                                 await popup.bounding_box())
+            assert log_box and call_box and log_box["x"] > call_box["x"] + call_box["width"] - 1
+            assert log_box["y"] < call_box["y"] + call_box["height"], "the form is beside the pop"
+            await form.locator("[name=caller_name]").fill("王五")
+            await form.locator("[name=caller_kind]").select_option("party")
+            await form.locator("[name=category]").select_option("consultation")
+            await form.locator("[name=outcome]").select_option("answered")
+            await form.locator("[name=answer]").fill("立案须带起诉状和身份证明。")
+            # A log names its call once the bridge has written who answered it.
+            await answered_on_record(sessions, first or "")
+            await page.keyboard.press("Control+s")
+            await expect(page.locator("#question-error")).to_contain_text("咨询问题")
+            await expect(form.locator("[name=caller_name]")).to_have_value("王五")
+            await form.locator("[name=question]").fill("咨询立案需要带什么材料")
+            # The knowledge base beside it: / jumps to the search.
+            await page.locator("#call-title").click()
+            await page.keyboard.press("/")
+            await expect(page.locator("#kb-q")).to_be_focused()
+
+            # The first caller hangs up: wrap-up — the call stays, the seat is paused in the
+            # queue until the log is saved.
+            await expect(popup).to_have_attribute("data-state", "wrap_up",
+                                                  timeout=(TALK + 30) * 1000)
+            await expect(page.locator("#presence-state")).to_have_text("话后处理", timeout=10_000)
+            await expect(page.locator("#call-timer")).to_contain_text("话后 00:")
+            assert await popup.get_attribute("data-call-id") == first
+            line = await wait_queue_line(settings, AGENT_EXT, lambda t: "paused" in t)
+            assert "after_call" in line, line
+            await page.screenshot(path=str(shots / "desk-wrap-up.png"))
+
+            await page.keyboard.press("Control+s")
+            await expect(page.locator("#log-ok")).to_have_text("来电登记已保存。")
+            await expect(page.locator("#call-body")).to_be_hidden(timeout=10_000)
+            await expect(page.locator("#presence-state")).to_have_text("空闲", timeout=10_000)
+            await wait_queue_line(settings, AGENT_EXT, lambda t: t and "paused" not in t)
+            result = await callers
+            assert result.returncode == 0, result.output
+            await page.keyboard.press("F2")
+            await expect(page.locator("#presence-state")).to_have_text("未签入", timeout=10_000)
+            await wait_queue_line(settings, AGENT_EXT, lambda t: not t)
+    finally:
+        await set_mode(sessions, "closed")
+        await page.close()
+
+    async with session_scope(sessions) as db:
+        logs = await calllogs.logs_for_call(db, first or "")
+    assert [(r.log.caller_name, r.log.question) for r in logs] == [("王五", "咨询立案需要带什么材料")]
