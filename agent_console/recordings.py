@@ -335,7 +335,7 @@ async def _call_row(db: AsyncSession, who: Principal, call: Call, number: str,
     audible = bool(kept) and await may_hear_call(db, listener(who), call.id)
     return CallRow(call.id, number, local_time(call.started_at, tz),
                    call.caller_number if whole else mask_phone(call.caller_number),
-                   CALL_ROUTE_LABELS.get(call.route, call.route), call.agent,
+                   CALL_ROUTE_LABELS.get(call.route, "其他"), call.agent,
                    duration_text(call.started_at, call.ended_at), bool(kept), audible,
                    [r.id for r in sorted(kept, key=lambda r: (r.part, r.id))
                     if r.kind == "call"] if audible else [])
@@ -371,7 +371,7 @@ async def call_page(call_id: str, request: Request, who: Anyone) -> Response:
     return render(request, "call_detail.html", user=who.account, csrf_token=who.csrf_token,
                   call=call, number=number, started_at=local_time(call.started_at, tz),
                   caller=call.caller_number if whole else mask_phone(call.caller_number),
-                  route=CALL_ROUTE_LABELS.get(call.route, call.route),
+                  route=CALL_ROUTE_LABELS.get(call.route, "其他"),
                   duration=duration_text(call.started_at, call.ended_at),
                   events=[event_view(e.at, e.kind, e.detail, tz) for e in call.events],
                   parts=[(_part(rec, root), waveform(rec, root)) for rec in parts])
