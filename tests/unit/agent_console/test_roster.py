@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console import accounts
-from agent_console.texts import DUTY_JUDGE
+from agent_console.texts import DUTY_JUDGE, MESSAGES
 from hotline.db import roster
 from hotline.db.base import session_scope
 
@@ -80,12 +80,21 @@ async def test_roster_form_errors_name_the_field_and_keep_the_values(
     assert bad_day.status_code == 422
     assert "日期格式不正确" in bad_day.text and "请选择值班法官。" in bad_day.text
     assert 'value="12/01"' in bad_day.text and 'value="备注保留"' in bad_day.text
+    # Never "已保存" beside the errors (the page it was posted from had ?saved=1).
+    assert MESSAGES["saved"] not in bad_day.text and MESSAGES["fix_fields"] in bad_day.text
 
     bad_fill = await client.post("/admin/roster/fill", data={
         "start": "2026-12-10", "end": "2026-12-01", "judge": "zhang", "csrf_token": csrf})
     assert bad_fill.status_code == 422
     assert "结束日期须不早于开始日期" in bad_fill.text
     assert "所选用户不是在职的值班法官" in bad_fill.text
+    assert MESSAGES["saved"] not in bad_fill.text
+
+    posted = await client.post("/admin/roster/day", data={
+        "day": "2026-12-01", "judge": "wang", "csrf_token": csrf})
+    good = await client.get(posted.headers["location"])
+    assert good.status_code == 200 and MESSAGES["saved"] in good.text
+    assert MESSAGES["fix_fields"] not in good.text
 
 
 async def test_fill_skips_the_courts_days_off_unless_told(client: httpx.AsyncClient,
