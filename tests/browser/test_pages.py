@@ -342,3 +342,16 @@ def test_at_1920_wide_pages_use_the_width_and_nothing_is_refused(
         assert refused == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("role", list(USERS))
+def test_the_sweep_visits_every_link_of_each_roles_navigation(
+        role: str, logged_in: dict[str, Page], console: tuple[str, Seeded]) -> None:
+    """A link added to base.html's navigation is a page the sweep must visit."""
+    url, _ = console
+    page = logged_in[role]
+    page.goto(f"{url}/")
+    links = page.locator("nav.main-nav a, header.bar a").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))")
+    assert "/" in links and len(links) > 3
+    assert sorted(set(links) - set(NAV[role])) == []
