@@ -97,6 +97,9 @@ def start_load(rig: load.Rig, script: Path, workdir: Path, name: str,
                shape: tuple[int, float, int]) -> tuple[subprocess.Popen[bytes], Path]:
     stats = workdir / f"stats-{name}.csv"
     argv = load.sipp_argv(rig, script, load.HOTLINE_NUMBER, shape, stats)
+    # SIPp's own media port, apart from another bench's run on other ports.
+    base = rig.settings.pbx.sip_port // 1000
+    argv[argv.index("-mp") + 1] = str(load.RTP_END + 1001 + 40 * (base % 50))
     with (workdir / f"sipp-{name}.out").open("wb") as out:
         return subprocess.Popen(argv, cwd=workdir, stdout=out, stderr=out), stats
 
