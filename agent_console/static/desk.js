@@ -255,6 +255,14 @@
   }
 
   form.addEventListener("submit", (e) => { e.preventDefault(); saveLog(); });
+  // A field corrected loses its error; the others keep theirs until the next save.
+  form.addEventListener("input", (e) => {
+    const label = e.target.closest("label");
+    if (!label || !label.classList.contains("invalid")) return;
+    label.classList.remove("invalid");
+    for (const span of label.querySelectorAll(".field-error")) span.remove();
+    e.target.removeAttribute("aria-invalid"); e.target.removeAttribute("aria-describedby");
+  });
 
   // -- the knowledge base ----------------------------------------------------------------
   async function searchKb() {

@@ -181,6 +181,12 @@ async def test_signing_in_pausing_and_out_changes_who_rings(
             return dict((await client.get("/api/desk/state")).json()["seat"])
 
         try:
+            # The seat's phone is off (unregistered): signing in is refused, saying why,
+            # and the seat is not left in the queue to show 空闲 and never ring.
+            refused = await client.post("/api/desk/presence", json={"action": "sign_in"})
+            assert refused.status_code == 409 and "未注册" in refused.json()["detail"]
+            assert (await client.get("/api/desk/state")).json()["presence"]["state"] == "out"
+            await _until(lambda s: s.get("member") is False, seat)
             with await phone(sessions, AGENT_EXT, 25281, tmp_path):
                 assert (await presence("sign_in"))["state"] == "ready"
                 await _until(lambda s: s.get("member") is True and not s.get("paused"), seat)
@@ -365,6 +371,10 @@ async def test_a_whole_call_on_the_desk_log_beside_the_pop_wrap_up_until_saved(
             await expect(page.locator("#question-error")).to_contain_text("咨询问题")
             await expect(form.locator("[name=caller_name]")).to_have_value("王五")
             await form.locator("[name=question]").fill("咨询立案需要带什么材料")
+            await expect(page.locator("#question-error")).to_have_count(0)
+            # The ring called for attention: a chime and a desktop notification.
+            alerts = await page.evaluate("window.hotlineAlerts || []")
+            assert [a["title"] for a in alerts] == ["来电振铃"], alerts
             # The knowledge base beside it: / jumps to the search.
             await page.locator("#call-title").click()
             await page.keyboard.press("/")
