@@ -79,6 +79,7 @@
         }
       }
     } catch (_) { /* the console is restarting: the next poll tells */ }
+    document.body.dataset.attention = "polled";  // the counts to compare with are known
   }
 
   poll();
