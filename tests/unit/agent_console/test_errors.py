@@ -61,6 +61,10 @@ async def test_a_form_the_framework_refuses_is_a_page_and_a_bad_path_is_not_foun
     await log_in(client, ADMIN_NAME)
     bad_path = await client.get("/tickets/abc")
     assert bad_path.status_code == 404 and "页面不存在" in bad_path.text
+    # A value the framework cannot read (a number that is not one) is a page, not a list.
+    unreadable = await client.get("/admin/users", params={"count": "abc"})
+    assert unreadable.status_code == 422 and "提交的内容有误" in unreadable.text
+    assert MESSAGES["error_422"] in unreadable.text and "int_parsing" not in unreadable.text
     huge_id = await client.get("/tickets/" + "9" * 30)
     assert huge_id.status_code == 404 and MESSAGES["out_of_range"] in huge_id.text
     # The API keeps FastAPI's list of what was wrong, for programs.
