@@ -163,6 +163,7 @@ class Phase:
     capture_drops: int
     asterisk_cpu_ms_per_call: float
     bridge_cpu_ms_per_call: float | None = None
+    bridge_loop_cpu_ms_per_call: float | None = None  # its main thread: the event loop
     others_cpu_ms_per_call: float | None = None
     calls_in_db: int | None = None
     calls_with_prompt_in_db: int | None = None
@@ -171,8 +172,10 @@ class Phase:
     fallbacks: int | None = None
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, thread: bool = False) -> float:
+    """The process's CPU (thread: only its main thread's, the one whose id is the pid)."""
+    stat = f"/proc/{pid}/task/{pid}/stat" if thread else f"/proc/{pid}/stat"
+    fields = Path(stat).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -304,6 +307,7 @@ def phase(rig: Rig, sniffer: Sniffer, script: Path, number: str, name: str,
           args: argparse.Namespace, workdir: Path) -> Phase:
     pids = {"asterisk": rig.asterisk_pid(), **{k: p.pid for k, p in rig.procs.items()}}
     before = {k: cpu_seconds(pid) for k, pid in pids.items()}
+    loop_before = cpu_seconds(pids["bridge"], thread=True)
     since, drops = time.time(), sniffer.dropped()
     spy = profile_bridge(pids["bridge"], args.profile) if name == "hotline" else None
     failed, seconds, output = run_sipp(rig, script, number, args, workdir)
@@ -312,6 +316,7 @@ def phase(rig: Rig, sniffer: Sniffer, script: Path, number: str, name: str,
         spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
         spy.wait(timeout=60)
     after = {k: cpu_seconds(pid) for k, pid in pids.items()}
+    loop_cpu = (cpu_seconds(pids["bridge"], thread=True) - loop_before) * 1000 / args.calls
     cpu = {k: (after[k] - before[k]) * 1000 / args.calls for k in pids}
     delays, silent = sniffer.wire.first_prompt_delays(since, until)
     if failed:
@@ -321,20 +326,22 @@ def phase(rig: Rig, sniffer: Sniffer, script: Path, number: str, name: str,
                    cpu["asterisk"])
     if name == "hotline":
         result.bridge_cpu_ms_per_call = cpu["bridge"]
+        result.bridge_loop_cpu_ms_per_call = loop_cpu
         result.others_cpu_ms_per_call = cpu["console"] + cpu["scheduler"]
     return result
 
 
 def profile_bridge(pid: int, out: Path | None) -> subprocess.Popen[bytes] | None:
-    """--profile: py-spy samples the bridge (every thread, the database's included) during
-    the hotline phase, as collapsed stacks (flamegraph.pl's input; sum them by frame)."""
+    """--profile: py-spy samples the bridge during the hotline phase (only the thread holding
+    the GIL: where its CPU goes), as collapsed stacks (flamegraph.pl's input)."""
     if out is None:
         return None
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if spy is None:
         raise SystemExit("--profile needs py-spy (pip install py-spy into the venv)")
     return subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "250", "--threads",
-                             "--format", "raw", "--output", str(out), "--nonblocking"],
+                             "--gil", "--format", "raw", "--output", str(out),
+                             "--nonblocking"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -453,6 +460,7 @@ def report(result: dict[str, Any]) -> None:
             line += (f"\n            calls in DB {p['calls_in_db']}/{p['placed']}"
                      f" (with a prompt in their log: {p['calls_with_prompt_in_db']})"
                      f"  bridge CPU {p['bridge_cpu_ms_per_call']:.1f} ms/call"
+                     f" ({p.get('bridge_loop_cpu_ms_per_call') or 0:.1f} in its loop)"
                      f"  console+scheduler {p['others_cpu_ms_per_call']:.1f} ms/call"
                      f"  bridge ERRORs {p['bridge_errors']}  fallbacks {p['fallbacks']}"
                      f"\n            {p['error_kinds']}")

@@ -174,20 +174,44 @@ def apply_on(conn: Connection, writes: Iterable[Write]) -> None:
     _events(conn, batch)
 
 
+# The statements are built once: building them (and their cache keys) per batch cost more
+# CPU than running them.
+_ANSWERED = case((_CALLS.c.answered_at.is_not(None), "answered"), else_="unanswered")
+_HANGUP = (_CALLS.update().where(_CALLS.c.id == bindparam("h_id"))
+           .values(ended_at=bindparam("h_at"), hangup_cause=bindparam("h_cause"),
+                   disposition=_ANSWERED))
+_KEYS_ADDED = bindparam("m_keys", type_=String())
+_MENU_KEYS = (_CALLS.update().where(_CALLS.c.id == bindparam("m_id"))
+              .values(menu_path=case((_CALLS.c.menu_path == "", _KEYS_ADDED),
+                                     else_=_CALLS.c.menu_path + "," + _KEYS_ADDED)))
+_FINISH = (_RECORDINGS.update().where(_RECORDINGS.c.path == bindparam("r_path"))
+           .values(status=bindparam("r_status"), duration_seconds=bindparam("r_duration"),
+                   size_bytes=bindparam("r_size")))
+_MARK = (_MARKS.update().where(_MARKS.c.source == bindparam("k_source"))
+         .values(position=bindparam("k_position"), fingerprint=bindparam("k_fingerprint"),
+                 updated_at=bindparam("k_at")))
+_INSERT_IGNORE = {(name, table.name): insert(table).on_conflict_do_nothing()
+                  for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+                  for table in (_CALLS, _RECORDINGS, _MARKS)}
+_UPDATES: dict[tuple[str, ...], Any] = {}  # by the columns set
+
+
 def move_mark(conn: Connection, source: str, position: int, fingerprint: str) -> None:
     """hotline.db.calls.set_mark on a synchronous connection (the writer's journal mark)."""
-    values = {"position": position, "fingerprint": fingerprint, "updated_at": utcnow()}
-    moved = conn.execute(_MARKS.update().where(_MARKS.c.source == source).values(values))
+    at = utcnow()
+    moved = conn.execute(_MARK, {"k_source": source, "k_position": position,
+                                 "k_fingerprint": fingerprint, "k_at": at})
     if not moved.rowcount:
-        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        conn.execute(insert(_MARKS).values(source=source, **values).on_conflict_do_nothing())
+        conn.execute(_INSERT_IGNORE[conn.dialect.name, _MARKS.name],
+                     {"source": source, "position": position, "fingerprint": fingerprint,
+                      "updated_at": at})
 
 
 def _insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]],
                    postgres: bool) -> None:
-    insert = pg_insert if postgres else sqlite_insert
+    statement = _INSERT_IGNORE["postgresql" if postgres else "sqlite", table.name]
     for group in _by_keys(rows):
-        conn.execute(insert(table).on_conflict_do_nothing(), group)
+        conn.execute(statement, group)
 
 
 def _by_keys(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -202,45 +226,32 @@ def _updates(conn: Connection, updates: dict[str, dict[str, Any]]) -> None:
     rows = [{**{f"v_{k}": v for k, v in values.items()}, "v_id": cid}
             for cid, values in updates.items() if values]
     for group in _by_keys(rows):
-        columns = [k.removeprefix("v_") for k in group[0] if k != "v_id"]
-        statement = (_CALLS.update().where(_CALLS.c.id == bindparam("v_id"))
-                     .values({c: bindparam(f"v_{c}") for c in columns}))
+        columns = tuple(k.removeprefix("v_") for k in group[0] if k != "v_id")
+        statement = _UPDATES.get(columns)
+        if statement is None:
+            statement = _UPDATES[columns] = (
+                _CALLS.update().where(_CALLS.c.id == bindparam("v_id"))
+                .values({c: bindparam(f"v_{c}") for c in columns}))
         conn.execute(statement, group)
 
 
 def _hangups(conn: Connection, hangups: dict[str, dict[str, Any]]) -> None:
-    if not hangups:
-        return
-    answered = case((_CALLS.c.answered_at.is_not(None), "answered"), else_="unanswered")
-    statement = (_CALLS.update().where(_CALLS.c.id == bindparam("h_id"))
-                 .values(ended_at=bindparam("h_at"), hangup_cause=bindparam("h_cause"),
-                         disposition=answered))
-    conn.execute(statement, [{"h_id": cid, "h_at": v["at"], "h_cause": v["cause"]}
-                             for cid, v in hangups.items()])
+    if hangups:
+        conn.execute(_HANGUP, [{"h_id": cid, "h_at": v["at"], "h_cause": v["cause"]}
+                               for cid, v in hangups.items()])
 
 
 def _menu_keys(conn: Connection, keys: dict[str, list[str]]) -> None:
-    if not keys:
-        return
-    added = bindparam("m_keys", type_=String())
-    path = case((_CALLS.c.menu_path == "", added),
-                else_=_CALLS.c.menu_path + "," + added)
-    statement = (_CALLS.update().where(_CALLS.c.id == bindparam("m_id"))
-                 .values(menu_path=path))
-    conn.execute(statement, [{"m_id": cid, "m_keys": ",".join(pressed)}
-                             for cid, pressed in keys.items()])
+    if keys:
+        conn.execute(_MENU_KEYS, [{"m_id": cid, "m_keys": ",".join(pressed)}
+                                  for cid, pressed in keys.items()])
 
 
 def _finish_recordings(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    statement = (_RECORDINGS.update().where(_RECORDINGS.c.path == bindparam("r_path"))
-                 .values(status=bindparam("r_status"),
-                         duration_seconds=bindparam("r_duration"),
-                         size_bytes=bindparam("r_size")))
-    conn.execute(statement, [{"r_path": r["path"], "r_status": r["status"],
-                              "r_duration": r["duration_seconds"],
-                              "r_size": r["size_bytes"]} for r in rows])
+    if rows:
+        conn.execute(_FINISH, [{"r_path": r["path"], "r_status": r["status"],
+                                "r_duration": r["duration_seconds"],
+                                "r_size": r["size_bytes"]} for r in rows])
 
 
 def _events(conn: Connection, batch: _Batch) -> None:
