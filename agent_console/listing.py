@@ -166,6 +166,10 @@ def read_query(raw: Mapping[str, str], spec: Spec, timezone: str, base: str = ""
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
     search = " ".join(raw.get("q", "").split())[:SEARCH_LIMIT]
+    if search and not spec.search and not _NUMBER_LIKE.match(search):
+        # a list searched by number only: letters can match nothing, so say so
+        errors["q"] = _error("q", "number")
+        search = ""
     if search and (spec.search or spec.numbers):
         values["q"] = search
     else:

@@ -111,6 +111,8 @@ async def test_the_call_list_filters_by_number_route_agent_and_outcome(
     assert await rows(outcome="abandoned") == ["20261201-0003"]
     assert await rows(agent="zhang") == ["20261201-0002"]
     assert await rows(start="2026-11-30", end="2026-11-30") == ["20261130-0001"]
+    letters = await client.get("/calls", params={"q": "张三"})
+    assert "号码应为数字" in letters.text and "共 4 条" in letters.text
     bad = await client.get("/calls", params={"route": "moon", "start": "30/11"})
     assert bad.status_code == 200 and "去向不在可选范围内" in bad.text
     assert "开始日期格式不正确" in bad.text and "共 4 条" in bad.text
