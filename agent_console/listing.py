@@ -102,6 +102,8 @@ class Query:
     desc: bool
     page: int
     base: str = ""
+    # what was typed in the filter bar, wrong values too: the form shows it again
+    typed: dict[str, str] = field(default_factory=dict)
 
     def href(self, **changes: object) -> str:
         """This list's address with some parameters changed (None or "" removes one);
@@ -178,7 +180,10 @@ def read_query(raw: Mapping[str, str], spec: Spec, timezone: str, base: str = ""
     chosen = _chosen(raw, spec, values, errors)
     sort, desc = _sort(raw, spec, values, errors)
     page = _page(raw, values, errors)
-    return Query(spec, values, errors, search, since, until, chosen, sort, desc, page, base)
+    typed = {name: raw.get(name, "").strip()
+             for name in ("q", "start", "end", *spec.filters) if raw.get(name, "").strip()}
+    return Query(spec, values, errors, search, since, until, chosen, sort, desc, page, base,
+                 typed)
 
 
 def _error(name: str, kind: str, label: str = "", **more: object) -> str:

@@ -135,5 +135,6 @@ async def test_the_call_log_page_searches_filters_and_pages(
     bad = await client.get("/calls/logs", params={"start": "12/01", "agent": "nobody"})
     assert bad.status_code == 200 and "共 55 条" in bad.text
     assert "开始日期格式不正确" in bad.text and "座席员不在可选范围内" in bad.text
+    assert 'name="start" value="12/01"' in bad.text, "what was typed is shown again"
     mine = await client.get("/calls/logs", params={"agent": AGENT_NAME, "page": "2"})
     assert mine.text.count('<tr id="log-') == 5 and 'aria-current="page"' in mine.text
