@@ -375,3 +375,17 @@ async def test_an_agent_given_another_role_leaves_the_queue(client: httpx.AsyncC
         "display_name": "张三", "role": "leader", "mobile": "", "csrf_token": csrf})
     async with session_scope(sessions) as db:
         assert await presence.signed_in(db) == []
+
+
+async def test_a_role_a_department_needs_stays_until_replaced_there(
+        client: httpx.AsyncClient, sessions: Sessions) -> None:
+    department = await _department(sessions, "执行局")
+    async with session_scope(sessions) as db:
+        found = await departments.get_department(db, department)
+        assert found is not None and found.handler_id is not None
+        handler = found.handler_id
+    csrf = await _admin(client)
+    refused = await client.post(f"/admin/users/{handler}", data={
+        "display_name": "陈专人", "role": "agent", "mobile": "", "csrf_token": csrf})
+    assert refused.status_code == 422
+    assert "该用户是部门“执行局”的部门专人，更改角色前请先在部门管理中更换人选" in refused.text
