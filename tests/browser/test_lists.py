@@ -140,6 +140,7 @@ def test_a_handler_finds_a_matter_by_its_reference_and_replies(
     expect(page.locator("table.list tbody tr")).to_have_count(50)
     expect(page.get_by_role("navigation", name="分页")).to_be_visible()
     _fits(page)
+    page.screenshot(path=str(tmp_path / "handler-list.png"), full_page=True)
     wanted = page.locator("table.list tbody tr").nth(37).locator("td").first.inner_text()
 
     page.get_by_label("搜索").fill(wanted)
