@@ -193,7 +193,8 @@ async def _outbox_page(request: Request, who: Principal, refused: Refused | None
                        notice: str = "") -> Response:
     c = console(request)
     outbox, page = await _outbox(c, who, request.query_params)
-    no_driver = MESSAGES["sms_outbox_driver" if who.account.role == ADMIN else "sms_no_gateway"]
+    no_driver = MESSAGES["sms_no_gateway_admin" if who.account.role == ADMIN
+                         else "sms_no_gateway"]
     return render(request, "sms_outbox.html", refused.status_code if refused else 200,
                   user=who.account, csrf_token=who.csrf_token, outbox=outbox, page=page,
                   notice=notice, error=refused.message if refused else "",

@@ -339,6 +339,8 @@ ERROR_TITLES = {
 
 MESSAGES.update({
     "sms_no_gateway": "短信网关尚未配置：短信保存在这里，暂不会发出。请联系管理员。",
+    "sms_no_gateway_admin": "短信网关尚未配置：短信保存在这里，暂不会发出。请在系统配置文件的"
+                            "短信部分选择 SMPP 或 HTTP 网关并填写其地址，然后重新启动系统。",
 })
 
 # --- administration: users, the knowledge base's history, departments (issue 13, H3) -----

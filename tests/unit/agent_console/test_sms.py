@@ -105,7 +105,8 @@ async def test_outbox_shows_what_waits_and_why_masked_for_admins(
     await log_in(client, ADMIN_NAME)
     page = await client.get("/sms/outbox")
     assert page.status_code == 200
-    assert "未配置短信网关（outbox 驱动）" in page.text and "未发送（未配置短信网关）" in page.text
+    assert "短信网关尚未配置" in page.text and "未发送（未配置短信网关）" in page.text
+    assert "驱动" not in page.text and "hotline.toml" not in page.text
     assert "短信网关无法连接" in page.text
     assert "Invalid Dest Addr" in page.text and "发送失败" in page.text
     assert "138****5678" in page.text and CALLER not in page.text, "masked for administrators"
