@@ -135,7 +135,9 @@
     $("call-number").textContent = c.caller_number || "（未显示号码）";
     const who = c.caller_name ? c.caller_name + (c.caller_kind ? "（" + c.caller_kind + "）" : "") : "";
     const calls = (c.history || []).length;
-    $("call-who").textContent = (who || "以往来电未登记姓名") + "　以往来电 " + calls + " 次";
+    // The pop carries the latest HISTORY_LIMIT (10) calls: more are "10 次以上".
+    const count = calls >= 10 ? "10 次以上" : calls + " 次";
+    $("call-who").textContent = (who || "以往来电未登记姓名") + "　以往来电 " + count;
     $("call-origin").textContent = c.origin || "人工座席";
     fillRows($("call-history"), c.history || [], 3,
              (h) => [h.started_local, h.route_label, h.agent || "—"]);
