@@ -109,15 +109,18 @@ class Journal:
                            0o600)
         self._offset = 0
 
-    def append(self, write: Write) -> Position:
-        line = write.encode()
-        os.write(self._fd, line)
-        self._offset += len(line)
-        position = (self.generation, self._offset)
+    def append(self, *writes: Write) -> list[Position]:
+        """Each write's position; all of them in one write(2)."""
+        lines = [write.encode() for write in writes]
+        os.write(self._fd, b"".join(lines))
+        positions = []
+        for line in lines:
+            self._offset += len(line)
+            positions.append((self.generation, self._offset))
         if self._offset >= self.rotate_bytes:
             os.close(self._fd)
             self.open(self.generation)
-        return position
+        return positions
 
     def applied(self, mark: Position) -> None:
         """Everything up to `mark` is committed: older generations can go."""
@@ -192,9 +195,9 @@ class WriteBehind:
 
     def write(self, *writes: Write) -> None:
         """Queue facts about calls; returns at once (they are in the journal already)."""
-        for write in writes:
-            position = self.journal.append(write) if self.journal else None
-            self._items.append(_Item(write=write, position=position))
+        positions: list[Position | None] = (list(self.journal.append(*writes)) if self.journal
+                                            else [None] * len(writes))
+        self._items += [_Item(write=w, position=p) for w, p in zip(writes, positions, strict=True)]
         self._kick()
 
     def submit(self, job: Callable[[AsyncSession], Awaitable[T]]) -> asyncio.Future[T]:
