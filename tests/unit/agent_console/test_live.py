@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from panoramisk.message import Message
@@ -377,3 +377,34 @@ async def test_seats_go_back_in_the_queue_once_asterisk_has_loaded_it(
 
     assert pbx.queue == {"8001": Member("8001", "李四", True, "lunch", "idle")}
     assert desk.seats["8001"]["paused"] is True
+
+
+async def test_a_console_restarting_mid_wrap_up_keeps_the_seat_paused_until_the_limit(
+        sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    async with session_scope(sessions) as db:
+        if "8001" not in {p.extension for p in await phones_db.list_phones(db)}:
+            await phones_db.add_phone(db, "8001", "seat")
+        user = await accounts.add_user(db, "lisi", "a-long-password-1", AGENT, "李四", "8001")
+        # Wrap-up began 119 s ago: 1 s of the 120 s limit is left.
+        await presence_db.set_presence(db, user.id, "8001", presence_db.WRAP_UP,
+                                       "after_call", datetime.now(UTC) - timedelta(seconds=119))
+    pbx = StartingPbx(refusals=0)
+    asked: list[str] = []
+
+    async def resume(extension: str) -> None:
+        asked.append(extension)
+        pbx.queue[extension] = Member(extension, "李四", False, "", "idle")
+    pbx.resume = resume  # type: ignore[attr-defined]
+    desk = LiveDesk(pbx, sessions, settings)  # type: ignore[arg-type]
+
+    await desk.restore()
+
+    assert pbx.queue == {"8001": Member("8001", "李四", True, "after_call", "idle")}
+    for _ in range(400):  # 1 s, on a busy machine up to 20
+        await asyncio.sleep(0.05)
+        if asked:
+            break
+    assert asked == ["8001"]
+    async with session_scope(sessions) as db:
+        row = await presence_db.get_presence(db, user.id)
+        assert row is not None and row.state == presence_db.READY
