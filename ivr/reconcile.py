@@ -126,6 +126,12 @@ def parse_legs(lines: list[str]) -> dict[str, list[dict[str, Any]]]:
     return legs
 
 
+def _read_legs(path: Path, position: int, fingerprint: str
+               ) -> tuple[dict[str, list[dict[str, Any]]], int, str]:
+    lines, position, fingerprint = read_new_lines(path, position, fingerprint)
+    return parse_legs(lines), position, fingerprint
+
+
 def call_facts(legs: dict[str, list[dict[str, Any]]]) -> dict[str, CallFacts]:
     facts: dict[str, CallFacts] = {}
     for call_id, call_legs in legs.items():
@@ -159,9 +165,9 @@ class Reconciler:
         async with session_scope(self.services.sessions) as session:
             mark = await calls.get_mark(session, SOURCE)
         position, fingerprint = (mark.position, mark.fingerprint) if mark else (0, "")
-        lines, position, fingerprint = read_new_lines(self.services.pbx.cdr_file, position,
-                                                      fingerprint)
-        legs = parse_legs(lines)
+        # A minute of calls' CDR lines: read and parsed off the event loop, which callers wait on.
+        legs, position, fingerprint = await asyncio.to_thread(
+            _read_legs, self.services.pbx.cdr_file, position, fingerprint)
         for call_id, earlier in self._waiting.items():
             legs[call_id] = earlier + legs.get(call_id, [])
         facts, live = call_facts(legs), self.live_calls()
