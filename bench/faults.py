@@ -259,6 +259,9 @@ async def db_facts(settings: Settings) -> dict[str, Any]:
 def bridge_kill(rig: load.Rig, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     settings = rig.settings
     script = load.scenario(workdir)
+    sniffer = Sniffer(settings.pbx.sip_port, load.RTP_START, load.RTP_END)
+    sniffer.start()
+    since = time.time()
     sipp, stats = start_load(rig, script, workdir, "bridge-kill",
                              (args.concurrent, args.rate, args.calls))
     time.sleep(KILL_AFTER)
@@ -271,7 +274,9 @@ def bridge_kill(rig: load.Rig, args: argparse.Namespace, workdir: Path) -> dict[
     back = wait_for(lambda: fresh_bridge(settings, rig.procs["bridge"].pid), 60)
     killed_to_back = time.monotonic() - killed_at
     sipp.wait()
+    sniffer.stop()
     counts = counts_of(stats)
+    delays, silent = sniffer.wire.first_prompt_delays(since, time.time())
     in_db = asyncio.run(load.wait_calls_in_db(settings, args.calls, args.settle))
     facts = asyncio.run(db_facts(settings))
     if facts["calls_without_end"]:  # the reconciler runs every minute: one more round
@@ -281,6 +286,8 @@ def bridge_kill(rig: load.Rig, args: argparse.Namespace, workdir: Path) -> dict[
     return {"fault": "bridge-kill", "placed": args.calls, "sipp": counts,
             "bridge_down_s": DOWN_SECONDS, "bridge_back_after_restart_s": back,
             "killed_to_back_s": killed_to_back if back is not None else None,
+            "heard_a_prompt": len(delays), "silent": silent,
+            "prompt_ms": load.percentiles(delays),
             "fallbacks": load.fallbacks(settings), "calls_in_db": in_db, **facts,
             "bridge_errors": errors, "error_kinds": kinds}
 
