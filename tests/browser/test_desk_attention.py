@@ -65,6 +65,13 @@ def page() -> Iterator[Page]:
             browser.close()
 
 
+def poll_again(page: Page) -> None:
+    """Step the page's clock past its next poll and wait until that poll has finished."""
+    page.evaluate("document.body.dataset.attention = ''")
+    page.clock.run_for(21_000)
+    expect(page.locator("body")).to_have_attribute("data-attention", "polled")
+
+
 def test_a_judge_is_told_of_a_new_consultation_and_a_notice_without_reloading(
         console: tuple[str, str], page: Page) -> None:
     url, url_db = console
@@ -74,7 +81,7 @@ def test_a_judge_is_told_of_a_new_consultation_and_a_notice_without_reloading(
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     expect(page.locator("body")).to_have_attribute("data-attention", "polled")
-    page.clock.run_for(21_000)
+    poll_again(page)
     assert page.evaluate("window.hotlineAlerts || []") == [], "nothing new, nothing said"
 
     async def news(db: AsyncSession) -> None:
@@ -86,9 +93,7 @@ def test_a_judge_is_told_of_a_new_consultation_and_a_notice_without_reloading(
     # Sync Playwright keeps an event loop on this thread: the database work runs on another.
     with ThreadPoolExecutor(1) as other:
         other.submit(run_once, url_db, news).result()
-    page.evaluate("document.body.dataset.attention = ''")
-    page.clock.run_for(21_000)
-    expect(page.locator("body")).to_have_attribute("data-attention", "polled")
+    poll_again(page)
 
     titles = sorted(a["title"] for a in page.evaluate("window.hotlineAlerts"))
     assert titles == ["新的座席员咨询", "新通知"]
