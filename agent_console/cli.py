@@ -153,7 +153,7 @@ async def serve(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     ami = pbx.console_client(settings)
-    live = LiveDesk(pbx.PbxControl(ami), sessions)
+    live = LiveDesk(pbx.PbxControl(ami), sessions, settings)
     for name, handler in live.subscriptions().items():
         ami.on_event(name, handler)
     ami.on_connect(live.restore)

@@ -421,7 +421,11 @@ async def wallboard_events(request: Request, who: Staff) -> StreamingResponse:
         while not await request.is_disconnected():
             async with session_scope(c.sessions) as db:
                 board = await wallboard(db, c.settings, c.clock())
-            data = json.dumps(board.as_dict(), ensure_ascii=False)
+            figures = board.as_dict()
+            # Reasons are stored as keys (break, after_call, ...); the board shows words.
+            figures["paused_reasons"] = {PAUSE_REASONS.get(k, k): n for k, n
+                                         in board.paused_reasons.items()}
+            data = json.dumps(figures, ensure_ascii=False)
             if data != last:
                 last, quiet = data, 0
                 yield f"event: board\ndata: {data}\n\n"

@@ -20,7 +20,8 @@ from reports.calls import CallFacts, call_figures, is_answered, is_waiting, load
 from reports.figures import report_calendar
 from reports.period import Period
 
-READY, PAUSED = "ready", "paused"
+READY, PAUSED, WRAP_UP = "ready", "paused", "wrap_up"
+AFTER_CALL = "after_call"  # the pause reason wrap-up counts as (the console's label: 话后处理)
 
 
 def is_on_a_call(c: CallFacts) -> bool:
@@ -58,6 +59,9 @@ async def wallboard(session: AsyncSession, settings: Settings, now: datetime) ->
     ready = {user for user, state, _ in presence if state == READY}
     reasons: dict[str, int] = {}
     for _, state, reason in presence:
+        # A seat in wrap-up is out of the queue as a paused one is, for the call just done.
+        if state == WRAP_UP:
+            state, reason = PAUSED, AFTER_CALL
         if state == PAUSED:
             reasons[reason or "—"] = reasons.get(reason or "—", 0) + 1
     figures = call_figures(calls)

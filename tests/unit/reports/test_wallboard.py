@@ -31,7 +31,8 @@ async def test_the_wallboard_now(sessions: async_sessionmaker[AsyncSession],
                       detail={"user_id": str(p.agent_a)}),
             AgentPresence(user_id=p.agent_a, state="ready"),
             AgentPresence(user_id=p.agent_b, state="paused", reason="培训"),
-            AgentPresence(user_id=p.agent_c, state="ready"),
+            # agent C finishing the last call's log (wrap-up): out of the queue, as paused
+            AgentPresence(user_id=p.agent_c, state="wrap_up"),
             # due at today's closing, still open
             Ticket(reference="2610270001", type="complaint", created_at=local(23, "09:00"),
                    department_id=p.dept_1, forwarded_at=local(23, "09:00"),
@@ -40,8 +41,8 @@ async def test_the_wallboard_now(sessions: async_sessionmaker[AsyncSession],
         board = await wallboard(session, settings, NOW)
 
     assert (board.waiting, board.longest_wait) == (1, 40)
-    assert (board.signed_in, board.free, board.on_call, board.paused) == (3, 1, 1, 1)
-    assert board.paused_reasons == {"培训": 1}
+    assert (board.signed_in, board.free, board.on_call, board.paused) == (3, 0, 1, 2)
+    assert board.paused_reasons == {"培训": 1, "after_call": 1}
     # today: two offered, one answered (still talking), none abandoned
     assert (board.offered, board.answered, board.abandoned) == (2, 1, 0)
     assert board.answer_rate == 1 / 2
