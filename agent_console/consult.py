@@ -10,14 +10,24 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import Console, Principal, console, require_role
 from agent_console.calllog import check_contact
 from agent_console.forms import Errors, Invalid, Refused, field_error, form_values
-from agent_console.listing import Filter, Page, Sort, Spec, api_page, page_of, read_query
+from agent_console.listing import (
+    Filter,
+    Page,
+    Sort,
+    Spec,
+    api_page,
+    live_changes,
+    page_of,
+    read_query,
+    stamp,
+)
 from agent_console.pages import render
 from agent_console.recordings import check_call
 from agent_console.service import Actor, Refusals, actor, attempt, transaction
@@ -29,6 +39,7 @@ from agent_console.texts import (
     MESSAGES,
     SEES_PERSONAL_DATA,
 )
+from agent_console.tickets import TICKET_CHANGES
 from hotline.db import consultations, roster
 from hotline.db.base import session_scope
 from hotline.db.consultations import ANSWERED, ConsultationError
@@ -162,6 +173,18 @@ async def _page(c: Console, db: AsyncSession, who: Principal, raw: Mapping[str, 
     return Page(rows, found.total, found.number, found.pages, found.query)
 
 
+async def list_stamp(c: Console, db: AsyncSession, who: Principal, raw: Mapping[str, str]
+                     ) -> str:
+    """The version of the reader's consultations: an agent's as the query string narrows
+    them; a judge's all (the open ones are not paged, the answered ones are)."""
+    if who.account.role == DUTY_JUDGE:
+        return await stamp(db, consultations.list_query(judge_id=who.account.id), None,
+                           *TICKET_CHANGES)
+    wanted = read_query(raw, CONSULTATION_SPEC, c.settings.hours.timezone)
+    return await stamp(db, consultations.list_query(owner_id=who.account.id), wanted,
+                       *TICKET_CHANGES)
+
+
 async def _open_for_judge(c: Console, db: AsyncSession, who: Principal
                           ) -> list[ConsultationOut]:
     query = consultations.list_query(judge_id=who.account.id, status=OPEN)
@@ -177,9 +200,10 @@ async def _agent_page(request: Request, who: Principal, refused: Refused | None 
     async with session_scope(c.sessions) as db:
         page = await _page(c, db, who, request.query_params, "/consultations")
         judge = await roster.duty_judge_for(db, court_today(c.settings, c.clock()))
+        version = await list_stamp(c, db, who, request.query_params)
     return render(request, "consultations.html", refused.status_code if refused else 200,
                   user=who.account, csrf_token=who.csrf_token, page=page, items=page.rows,
-                  judge=judge,
+                  judge=judge, live="/api/consultations/changes", stamp=version,
                   values=values or {}, errors=refused.errors if refused else {},
                   labels=FIELD_LABELS, sent=sent)
 
@@ -209,9 +233,11 @@ async def _judge_page(request: Request, who: Principal, ticket_id: int | None = 
     async with session_scope(c.sessions) as db:
         open_items = await _open_for_judge(c, db, who)
         page = await _page(c, db, who, request.query_params, "/judge/consultations")
+        version = await list_stamp(c, db, who, request.query_params)
     errors = {ticket_id: refused.errors} if refused and ticket_id is not None else {}
     return render(request, "judge_consultations.html", refused.status_code if refused else 200,
                   user=who.account, csrf_token=who.csrf_token, open_items=open_items,
+                  live="/api/consultations/changes", stamp=version,
                   page=page, errors=errors,
                   typed={ticket_id: typed} if errors else {})
 
@@ -251,6 +277,14 @@ async def api_list(request: Request, response: Response, who: Either
         found = await page_of(db, query, wanted, scalars=True)
         rows = [await _out(db, t, who, c.settings.hours.timezone) for t in found.rows]
         return api_page(response, Page(rows, found.total, found.number, found.pages, wanted))
+
+
+@api.get("/consultations/changes", summary="server-sent events: `changed` when your "
+                                          "consultations change (sent, answered)")
+async def api_changes(request: Request, who: Either) -> StreamingResponse:
+    c = console(request)
+    raw = request.query_params
+    return live_changes(request, c.sessions, lambda db: list_stamp(c, db, who, raw))
 
 
 @api.post("/consultations", status_code=201,

@@ -20,21 +20,26 @@ pager(page).
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import Response
-from sqlalchemy import ColumnElement, Select, false, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import Request, Response
+from fastapi.responses import StreamingResponse
+from sqlalchemy import ColumnElement, Select, Subquery, false, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console.forms import Invalid
 from agent_console.texts import LIST_ERRORS, LIST_LABELS
+from hotline.db.base import session_scope
 from hotline.db.models import User
 
 PAGE_SIZE = 50
@@ -345,3 +350,57 @@ def api_page(response: Response, page: Page[T]) -> list[T]:
     if links:
         response.headers["Link"] = ", ".join(links)
     return page.rows
+
+
+# --- live lists: "this list changed" (server-sent events) ----------------------------------
+
+# How often a connected page's list is read again, how often a quiet stream says it is
+# alive, and how long one stream lasts before the browser opens the next (EventSource
+# reconnects by itself, with the same address).
+LIVE_POLL_SECONDS = 3.0
+LIVE_KEEPALIVE_SECONDS = 15.0
+LIVE_LIFETIME_SECONDS = 300.0
+# an aggregate over the listed rows (the list's SELECT as a subquery), beyond the count and
+# the ids every stamp reads
+Aggregate = Callable[[Subquery], Any]
+
+
+async def stamp(db: AsyncSession, query: AnySelect, wanted: Query | None = None,
+                *more: Aggregate) -> str:
+    """A cheap version of a list as wanted narrows it (what the reader may see and has
+    asked for, not paged): the number of rows, their largest id and the sum of their ids
+    (a row that comes or goes changes them), and the list's own aggregates of what changes
+    in a row that stays (a matter's state and its steps, a notice read). One aggregate
+    query; the same list in the same state gives the same short string."""
+    listed = (narrowed(query, wanted) if wanted else query).order_by(None).subquery()
+    values = (await db.execute(select(func.count(), func.max(listed.c.id), func.sum(listed.c.id),
+                                      *(aggregate(listed) for aggregate in more)))).one()
+    text = ".".join("" if value is None else str(value) for value in values)
+    return hashlib.blake2s(text.encode(), digest_size=8).hexdigest()
+
+
+def live_changes(request: Request, sessions: async_sessionmaker[AsyncSession],
+                 read: Callable[[AsyncSession], Awaitable[str]]) -> StreamingResponse:
+    """A list page's stream (text/event-stream): an event `changed` (data: the new stamp)
+    as soon as read(db) differs from the page's stamp (`?since=`), then at each later
+    change; a comment now and then while nothing changes. The page's script reloads the
+    list, or says 列表有更新 when the user is busy with a form (static/lists.js)."""
+    since = request.query_params.get("since", "")
+
+    async def stream() -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        ends, quiet, last = loop.time() + LIVE_LIFETIME_SECONDS, loop.time(), since
+        yield "retry: 5000\n\n"
+        while loop.time() < ends and not await request.is_disconnected():
+            async with session_scope(sessions) as db:
+                now = await read(db)
+            if now != last:
+                last, quiet = now, loop.time()
+                yield f"event: changed\ndata: {json.dumps({'stamp': now})}\n\n"
+            elif loop.time() - quiet >= LIVE_KEEPALIVE_SECONDS:
+                quiet = loop.time()
+                yield ": keep-alive\n\n"
+            await asyncio.sleep(LIVE_POLL_SECONDS)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

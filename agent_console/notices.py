@@ -4,16 +4,28 @@ them; each user sees only their own. The navigation bar shows the unread count."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel
+from sqlalchemy import case, func
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_console.auth import Principal, console, require_role
-from agent_console.listing import Filter, Sort, Spec, page_of, read_query
+from agent_console.auth import Console, Principal, console, require_role
+from agent_console.listing import (
+    Aggregate,
+    Filter,
+    Sort,
+    Spec,
+    live_changes,
+    page_of,
+    read_query,
+    stamp,
+)
 from agent_console.pages import render
 from agent_console.texts import ROLES
 from hotline.db import notices
@@ -78,6 +90,27 @@ class NoticeRow:
     reference: str
 
 
+# What changes in a notice that stays on the list: being read.
+NOTICE_CHANGES: tuple[Aggregate, ...] = (
+    lambda listed: func.sum(case((listed.c.read_at.is_(None), listed.c.id), else_=0)),
+)
+
+
+async def list_stamp(c: Console, db: AsyncSession, who: Principal, raw: Mapping[str, str]
+                     ) -> str:
+    """The version of the reader's notices as the query string narrows them."""
+    wanted = read_query(raw, NOTICE_SPEC, c.settings.hours.timezone)
+    return await stamp(db, notices.list_query(who.account.id), wanted, *NOTICE_CHANGES)
+
+
+@api.get("/notices/changes", summary="server-sent events: `changed` when your notices "
+                                     "change (a new one, one read)")
+async def api_changes(request: Request, who: Anyone) -> StreamingResponse:
+    c = console(request)
+    raw = request.query_params
+    return live_changes(request, c.sessions, lambda db: list_stamp(c, db, who, raw))
+
+
 @pages.get("/notices")
 async def notices_page(request: Request, who: Anyone) -> Response:
     c = console(request)
@@ -85,11 +118,12 @@ async def notices_page(request: Request, who: Anyone) -> Response:
     wanted = read_query(request.query_params, NOTICE_SPEC, tz, "/notices")
     async with session_scope(c.sessions) as session:
         found = await page_of(session, notices.list_query(who.account.id), wanted)
+        version = await list_stamp(c, session, who, request.query_params)
     page = found.map(lambda row: NoticeRow(row[0].text, local_time(row[0].created_at, tz),
                                            row[0].read_at is not None, row[0].ticket_id,
                                            row[1] or ""))
     return render(request, "notices.html", user=who.account, csrf_token=who.csrf_token,
-                  page=page, notices=page.rows)
+                  page=page, notices=page.rows, live="/api/notices/changes", stamp=version)
 
 
 @pages.post("/notices/read")

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,8 +24,10 @@ from agent_console.listing import (
     Sort,
     Spec,
     api_page,
+    live_changes,
     page_of,
     read_query,
+    stamp,
 )
 from agent_console.pages import render
 from agent_console.service import Actor, Refusals, actor, attempt, transaction
@@ -161,6 +163,12 @@ async def retry(by: Actor, message_id: int) -> SmsMessage:
 
 # --- pages ------------------------------------------------------------------------------
 
+async def inbox_stamp(c: Console, db: AsyncSession, raw: Mapping[str, str]) -> str:
+    """The version of the inbox as the query string narrows it (a reply takes an SMS off)."""
+    wanted = read_query(raw, INBOX_SPEC, c.settings.hours.timezone)
+    return await stamp(db, sms_db.inbox_query(), wanted)
+
+
 async def _inbox_page(request: Request, who: Principal, inbound_id: int | None = None,
                       refused: Refused | None = None, typed: str = "", done: str = ""
                       ) -> Response:
@@ -170,8 +178,11 @@ async def _inbox_page(request: Request, who: Principal, inbound_id: int | None =
     errors = ({inbound_id: refused.errors or {"sms_text": refused.message}}
               if refused and inbound_id is not None else {})
     page = await _inbox(c, who, request.query_params)
+    async with session_scope(c.sessions) as db:
+        version = await inbox_stamp(c, db, request.query_params)
     return render(request, "sms_inbox.html", refused.status_code if refused else 200,
                   user=who.account, csrf_token=who.csrf_token, page=page, items=page.rows,
+                  live="/api/sms/inbox/changes", stamp=version,
                   errors=errors, typed={inbound_id: typed} if errors else {}, done=done)
 
 
@@ -224,7 +235,15 @@ async def _shown(c: Console, who: Principal, message: SmsMessage) -> SmsOut:
 @api.get("/inbox", summary="SMS from callers still needing a reply (agents)")
 async def api_inbox(request: Request, response: Response, who: Agent) -> list[SmsOut]:
     return api_page(response, await _inbox(console(request), who, request.query_params,
-                                           "/api/inbox"))
+                                           "/api/sms/inbox"))
+
+
+@api.get("/inbox/changes", summary="server-sent events: `changed` when the inbox changes "
+                                   "(agents)")
+async def api_inbox_changes(request: Request, who: Agent) -> StreamingResponse:
+    c = console(request)
+    raw = request.query_params
+    return live_changes(request, c.sessions, lambda db: inbox_stamp(c, db, raw))
 
 
 @api.post("/inbox/{inbound_id}/reply", status_code=201,
@@ -236,7 +255,8 @@ async def api_reply(request: Request, who: Agent, inbound_id: int, body: ReplyIn
 
 @api.get("/outbox", summary="SMS not yet out of our hands, and why (agents, administrators)")
 async def api_outbox(request: Request, response: Response, who: Staff) -> OutboxOut:
-    outbox, page = await _outbox(console(request), who, request.query_params, "/api/outbox")
+    outbox, page = await _outbox(console(request), who, request.query_params,
+                                 "/api/sms/outbox")
     api_page(response, page)
     return outbox
 

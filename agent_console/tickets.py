@@ -18,9 +18,9 @@ from collections.abc import Awaitable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import (
@@ -32,7 +32,19 @@ from agent_console.auth import (
     require_role,
 )
 from agent_console.forms import Invalid, Refused, field_error, form_values
-from agent_console.listing import Filter, Page, Sort, Spec, api_page, page_of, read_query
+from agent_console.listing import (
+    Aggregate,
+    Filter,
+    Page,
+    Query,
+    Sort,
+    Spec,
+    api_page,
+    live_changes,
+    page_of,
+    read_query,
+    stamp,
+)
 from agent_console.pages import render
 from agent_console.recordings import recordings_dir, stored_file
 from agent_console.service import Actor, Refusals, actor, attempt, transaction
@@ -63,6 +75,7 @@ from hotline.db.models import (
     RecordingAccess,
     SmsMessage,
     Ticket,
+    TicketEvent,
     User,
 )
 from hotline.deadlines import overdue
@@ -335,15 +348,38 @@ def ticket_spec(departments: list[Department], callbacks: bool = False) -> Spec:
                 search_hint="事项编号、电话号码或内容")
 
 
-async def _page(c: Console, db: AsyncSession, who: Principal, raw: Mapping[str, str],
-                base: str, callbacks: bool = False) -> Page[TicketOut]:
+async def _wanted(c: Console, db: AsyncSession, who: Principal, raw: Mapping[str, str],
+                  base: str, callbacks: bool = False) -> tuple[Select[Ticket], Query]:
+    """The list's query (what the reader may see) and what the query string asks of it."""
     departments: list[Department] = []
     if callbacks:
         query = db_tickets.callbacks_list()
     else:
         query, departments = await _base(db, who)
-    wanted = read_query(raw, ticket_spec(departments, callbacks), c.settings.hours.timezone,
-                        base=base)
+    return query, read_query(raw, ticket_spec(departments, callbacks),
+                             c.settings.hours.timezone, base=base)
+
+
+# What changes in a matter that stays on a list: its state, a 督办, and every step (forward,
+# reply, close: each writes an event).
+TICKET_CHANGES: tuple[Aggregate, ...] = (
+    lambda listed: func.sum(case((listed.c.status == db_tickets.OPEN, listed.c.id), else_=0)),
+    lambda listed: func.sum(listed.c.escalation_level),
+    lambda listed: (select(func.max(TicketEvent.id))
+                    .where(TicketEvent.ticket_id.in_(select(listed.c.id))).scalar_subquery()),
+)
+
+
+async def list_stamp(c: Console, db: AsyncSession, who: Principal, raw: Mapping[str, str],
+                     callbacks: bool = False) -> str:
+    """The version of the reader's list of matters as the query string narrows it."""
+    query, wanted = await _wanted(c, db, who, raw, "", callbacks)
+    return await stamp(db, query, wanted, *TICKET_CHANGES)
+
+
+async def _page(c: Console, db: AsyncSession, who: Principal, raw: Mapping[str, str],
+                base: str, callbacks: bool = False) -> Page[TicketOut]:
+    query, wanted = await _wanted(c, db, who, raw, base, callbacks)
     found = await page_of(db, query, wanted, scalars=True)
     rows = [await _out(c, db, who, t, READ if callbacks else await _access(db, who, t))
             for t in found.rows]
@@ -357,8 +393,11 @@ async def _list_page(request: Request, who: Principal, title: str, callbacks: bo
     c = console(request)
     async with session_scope(c.sessions) as db:
         page = await _page(c, db, who, request.query_params, request.url.path, callbacks)
+        version = await list_stamp(c, db, who, request.query_params, callbacks)
+    live = "/api/tickets/callbacks/changes" if callbacks else "/api/tickets/changes"
     return render(request, "tickets.html", user=who.account, csrf_token=who.csrf_token,
-                  page=page, items=page.rows, title=title, callbacks=callbacks, notice=notice)
+                  page=page, items=page.rows, title=title, callbacks=callbacks, notice=notice,
+                  live=live, stamp=version)
 
 
 @pages.get("/handler")
@@ -511,6 +550,23 @@ async def api_callbacks(request: Request, response: Response, who: Agent
     async with session_scope(c.sessions) as db:
         return api_page(response, await _page(c, db, who, request.query_params,
                                               "/api/tickets/callbacks", callbacks=True))
+
+
+@api.get("/tickets/changes", summary="server-sent events: `changed` when your list of "
+                                    "matters (as the query string narrows it) changes")
+async def api_changes(request: Request, who: Reader) -> StreamingResponse:
+    c = console(request)
+    raw = request.query_params
+    return live_changes(request, c.sessions, lambda db: list_stamp(c, db, who, raw))
+
+
+@api.get("/tickets/callbacks/changes", summary="server-sent events: `changed` when the "
+                                              "callback list changes")
+async def api_callback_changes(request: Request, who: Agent) -> StreamingResponse:
+    c = console(request)
+    raw = request.query_params
+    return live_changes(request, c.sessions,
+                        lambda db: list_stamp(c, db, who, raw, callbacks=True))
 
 
 @api.post("/tickets/callbacks/take", summary="take the first callback of the list (agents); "

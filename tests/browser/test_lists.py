@@ -197,3 +197,45 @@ def test_the_call_list_finds_a_number_and_plays_a_recording_for_its_agent(
     assert _run(plays()) == ["play"]
     page.get_by_role("link", name="20261130-0012").click()
     expect(page.locator("#call-number")).to_have_text("20261130-0012")
+
+
+def test_a_new_matter_shows_on_the_handlers_open_list_without_reloading(
+        page: Page, lists_env: dict[str, str], tmp_path: Path) -> None:
+    """The list follows the database (server-sent events, listing.live_changes): a matter
+    forwarded to 立案庭 while its handler's list is open shows in it, the page itself not
+    reloaded; while the handler is typing in the filter bar, 列表有更新 says so instead and
+    what was typed stays."""
+    url = lists_env["LISTS_URL"]
+    _log_in(page, url, "zhao")
+    page.goto(f"{url}/handler?q=执行款")
+    expect(page.locator("p.count")).to_contain_text("共 0 条")
+    page.evaluate("window.sameDocument = true")
+
+    async def forward(text: str) -> str:
+        engine = make_engine(lists_env["HOTLINE_DATABASE_URL"])
+        try:
+            async with session_scope(make_sessionmaker(engine)) as db:
+                department = (await db.execute(
+                    select(Department).where(Department.name == "立案庭"))).scalar_one()
+                ticket = await create_ticket(db, "complaint", "13900001111", None, text=text)
+                ticket.department_id, ticket.forwarded_at = department.id, ticket.created_at
+                return ticket.reference
+        finally:
+            await engine.dispose()
+
+    first = _run(forward("执行款迟迟未到账"))
+    expect(page.locator("p.count")).to_contain_text("共 1 条", timeout=15000)
+    expect(page.get_by_role("link", name=first)).to_be_visible()
+    assert page.evaluate("window.sameDocument === true"), "the page was reloaded"
+    expect(page.locator("#live-notice")).to_be_hidden()
+    page.screenshot(path=str(tmp_path / "handler-live.png"), full_page=True)
+
+    page.get_by_label("搜索").fill("执行款 到账")
+    second = _run(forward("执行款到账后又被退回"))
+    notice = page.locator("#live-notice")
+    expect(notice).to_be_visible(timeout=15000)
+    expect(notice).to_contain_text("列表有更新")
+    expect(page.get_by_role("link", name=second)).to_have_count(0)
+    expect(page.get_by_label("搜索")).to_have_value("执行款 到账")
+    notice.get_by_role("link", name="刷新").click()
+    expect(page.locator("p.count")).to_contain_text("共 2 条")
