@@ -66,17 +66,17 @@ class Seeded:
 
 NAV = {
     "anonymous": ["/login"],
-    "agent": ["/", "/desk", "/calls/log", "/calls/logs", "/consultations", "/tickets/mine",
+    "agent": ["/", "/desk", "/calls/log", "/calls/logs", "/calls", "/consultations", "/tickets/mine",
               "/callbacks", "/sms/inbox", "/sms/outbox", "/seats", "/kb", "/notices",
               "/wallboard"],
     "duty_judge": ["/", "/judge/consultations", "/kb", "/notices"],
     "dept_handler": ["/", "/handler", "/kb", "/notices"],
     "dept_head": ["/", "/handler", "/scorecard", "/kb", "/notices"],
-    "leader": ["/", "/handler", "/calls/logs", "/dashboard", "/dashboard/calls",
+    "leader": ["/", "/handler", "/calls", "/calls/logs", "/dashboard", "/dashboard/calls",
                "/dashboard/matters", "/dashboard/topics", "/scorecard", "/seats",
                "/reports/monthly", "/wallboard", "/kb", "/notices"],
     "admin": ["/", "/admin/users", "/admin/phones", "/admin/departments", "/admin/roster",
-              "/calls/logs", "/sms/outbox", "/admin/recording-access", "/admin/logins",
+              "/calls", "/calls/logs", "/sms/outbox", "/admin/recording-access", "/admin/logins",
               "/dashboard", "/admin/stop-words", "/kb", "/notices"],
 }
 DETAILS = {
