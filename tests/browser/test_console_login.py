@@ -22,7 +22,7 @@ from hotline.settings import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+                 "--disable-component-update", "--disable-sync", "--lang=zh-CN"]
 SCREENSHOT = Path("/tmp/console-login.png")
 PASSWORD = "secret-12368"
 

@@ -29,7 +29,7 @@ from tests.integration.test_queue_caller import RingingPhone
 from tests.integration.test_walking_skeleton import CALLER, place_call, set_mode, wait_call
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+                 "--disable-component-update", "--disable-sync", "--lang=zh-CN"]
 PASSWORD = "desk-test-12368"
 AGENT_EXT, JUDGE_EXT = "8001", "8101"
 CONSOLE = f"http://127.0.0.1:{PORTS['console']}"
