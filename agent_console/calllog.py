@@ -328,9 +328,9 @@ async def log_spec(db: AsyncSession, who: Principal) -> Spec:
     if who.account.role != AGENT:
         filters["agent"] = Filter("座席员", await staff_choices(db, AGENT),
                                   by_user(CallLog.owner_id))
-    return Spec(search=(CallLog.case_number, CallLog.caller_name, CallLog.question,
-                        CallLog.answer),
-                numbers=(CallLog.contact,), moment=CallLog.created_at, filters=filters,
+    return Spec(search=(CallLog.caller_name, CallLog.question, CallLog.answer),
+                cases=(CallLog.case_number,), numbers=(CallLog.contact,),
+                moment=CallLog.created_at, filters=filters,
                 sorts={"time": Sort("登记时间", CallLog.created_at, CallLog.id),
                        "caller": Sort("来电人", CallLog.caller_name, CallLog.id),
                        "category": Sort("事项类别", CallLog.category, CallLog.id)},

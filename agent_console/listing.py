@@ -77,11 +77,15 @@ class Sort:
 @dataclass(frozen=True)
 class Spec:
     """What one list may be asked. search: text columns the search box matches (LIKE);
-    numbers: phone-number columns it matches by digits; moment: the column the date range
-    applies to (None: no date range); filters and sorts by their query names."""
+    numbers: phone-number columns it matches by digits; cases: case-number columns it
+    matches in the case number's own form; moment: the column the date range applies to
+    (None: no date range); filters and sorts by their query names."""
 
     search: Sequence[Any] = ()
     numbers: Sequence[Any] = ()
+    # case-number columns (kept with full-width brackets): matched by the search as typed
+    # with either kind of bracket and spaces anywhere, a part of the number too
+    cases: Sequence[Any] = ()
     moment: Any = None
     filters: Mapping[str, Filter] = field(default_factory=dict)
     sorts: Mapping[str, Sort] = field(default_factory=dict)
@@ -173,11 +177,11 @@ def read_query(raw: Mapping[str, str], spec: Spec, timezone: str, base: str = ""
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
     search = " ".join(raw.get("q", "").split())[:SEARCH_LIMIT]
-    if search and not spec.search and not _NUMBER_LIKE.match(search):
+    if search and not (spec.search or spec.cases) and not _NUMBER_LIKE.match(search):
         # a list searched by number only: letters can match nothing, so say so
         errors["q"] = _error("q", "number")
         search = ""
-    if search and (spec.search or spec.numbers):
+    if search and (spec.search or spec.numbers or spec.cases):
         values["q"] = search
     else:
         search = ""
@@ -269,6 +273,16 @@ def digits(text: str) -> str:
     return "".join(c for c in text if c.isdigit())
 
 
+_CASE_BRACKETS = str.maketrans({"(": "（", ")": "）", "〔": "（", "〕": "）", "[": "（",
+                                "]": "）", "【": "（", "】": "）"})
+
+
+def case_text(text: str) -> str:
+    """A typed case number (or a part of one) in the form case numbers are kept in: no
+    spaces, full-width brackets (hotline.identity.normalize_case_number)."""
+    return "".join(text.split()).translate(_CASE_BRACKETS)
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -280,6 +294,8 @@ def narrowed(query: AnySelect, wanted: Query) -> AnySelect:
     if wanted.search:
         pattern = _like(wanted.search)
         matches = [column.ilike(pattern, escape="\\") for column in spec.search]
+        matches += [column.like(_like(case_text(wanted.search)), escape="\\")
+                    for column in spec.cases]
         number = digits(wanted.search)
         if (spec.numbers and len(number) >= NUMBER_DIGITS_MIN
                 and _NUMBER_LIKE.match(wanted.search)):

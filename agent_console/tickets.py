@@ -125,6 +125,8 @@ class TicketOut(BaseModel):
     status_label: str
     caller_number: str = Field(description="masked unless the reader's role sees personal data")
     text: str
+    case_number: str = Field(description="from the call log the matter was made from, or "
+                                         "of the call that raised it ('' when none)")
     has_audio: bool
     created_at: str
     owner: str
@@ -181,6 +183,8 @@ async def _out(c: Console, db: AsyncSession, who: Principal, ticket: Ticket, acc
                         label=TICKET_EVENT_LABELS.get(e.kind, e.kind),
                         actor=await _name(db, e.actor_id), detail=e.detail)
                for e in await tickets.history(db, ticket.id)] if with_history else []
+    case = (await db.execute(select(db_tickets.case_number().label("case"))
+                             .select_from(Ticket).where(Ticket.id == ticket.id))).scalar()
     numbers = (await calls_db.readable_numbers_of_ids(
         db, (ticket.call_id, ticket.answer_call_id), tz) if with_history else {})
     return TicketOut(
@@ -191,7 +195,7 @@ async def _out(c: Console, db: AsyncSession, who: Principal, ticket: Ticket, acc
         status_label=TICKET_STATUS_LABELS.get(ticket.status, ticket.status),
         caller_number=(ticket.caller_number if who.account.role in SEES_PERSONAL_DATA
                        else mask_phone(ticket.caller_number)),
-        text=ticket.text, has_audio=bool(ticket.audio_path),
+        text=ticket.text, case_number=case or "", has_audio=bool(ticket.audio_path),
         created_at=local_time(ticket.created_at, tz), owner=await _name(db, ticket.owner_id),
         assignee=await _name(db, ticket.assignee_id),
         department=department.name if department else "",
@@ -341,11 +345,12 @@ def ticket_spec(departments: list[Department], callbacks: bool = False) -> Spec:
             "部门", names, lambda v: Ticket.department_id == (
                 select(Department.id).where(Department.name == v).scalar_subquery()))
     return Spec(search=(Ticket.reference, Ticket.text, Ticket.reply_text),
+                cases=(db_tickets.case_number(),),
                 numbers=(Ticket.caller_number,), moment=Ticket.created_at, filters=filters,
                 sorts={"reference": Sort("编号", Ticket.reference),
                        "created": Sort("登记时间", Ticket.created_at, Ticket.id),
                        "due": Sort("答复期限", Ticket.due_at, Ticket.id)},
-                search_hint="事项编号、电话号码或内容")
+                search_hint="事项编号、案号、电话号码或内容")
 
 
 async def _wanted(c: Console, db: AsyncSession, who: Principal, raw: Mapping[str, str],

@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, func, select, text
+from sqlalchemy import ColumnElement, ScalarSelect, Select, exists, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.callid import known_number
 from hotline.catalog import APPOINTMENT_KINDS, TICKET_TYPES
 from hotline.db.base import utcnow
-from hotline.db.models import Department, Ticket
+from hotline.db.models import CallLog, Department, Ticket
 from hotline.settings import HoursSettings
 
 OPEN = "open"
@@ -166,6 +166,18 @@ def owner_list(owner_id: int) -> Select[Ticket]:
     """An agent's own matters, consultations to the duty judge left out (their own list)."""
     return _open_first(select(Ticket).where(Ticket.owner_id == owner_id,
                                             Ticket.subtype != JUDGE_SUBTYPE))
+
+
+def case_number() -> ColumnElement[str]:
+    """A matter's case number, as an expression of a SELECT of tickets: the one in the call
+    log the matter was made from, else in a call log of the call that raised it ('' when
+    none names one). Matters have no case number of their own."""
+    def first(link: ColumnElement[bool]) -> ScalarSelect[str]:
+        return (select(CallLog.case_number).where(link, CallLog.case_number != "")
+                .order_by(CallLog.id).limit(1).correlate(Ticket).scalar_subquery())
+
+    return func.coalesce(first(CallLog.ticket_id == Ticket.id),
+                         first(CallLog.call_id == Ticket.call_id), "")
 
 
 def callbacks_list() -> Select[Ticket]:

@@ -143,3 +143,43 @@ async def test_consultations_sms_and_notices_search_and_filter(
     assert judge_page.text.count('class="consultation"') == 2 and "共 1 条" in judge_page.text
     async with session_scope(sessions) as db:
         assert len(list((await db.execute(select(Ticket))).scalars())) == 3
+
+
+async def test_matters_are_found_by_their_case_number(
+        client: httpx.AsyncClient, sessions: Sessions, matters: dict[str, str]) -> None:
+    """A matter's case number is its call log's (the log it was made from, or a log of the
+    call that raised it), shown in its column and found typed with either kind of bracket,
+    spaces, or a part of it."""
+    from hotline.db import calllogs, calls
+    from hotline.db.calllogs import LogFields
+    from hotline.tickets import ticket_for_call_log
+
+    def fields(case: str) -> LogFields:
+        return LogFields(caller_name="王五", caller_kind="party", contact="13812345678",
+                         id_number="", case_number=case, category="complaint",
+                         question="立案后无人联系", answer="", outcome="forwarded")
+
+    async with session_scope(sessions) as db:
+        agent = await _user(db, AGENT_NAME)
+        made = await ticket_for_call_log(
+            db, await calllogs.create_log(db, fields("（2026）京0105民初1234号"), agent.id))
+        await calls.ensure_call(db, "1796047504.0", caller_number="13812345678")
+        raised = await create_ticket(db, "callback", "13812345678", "1796047504.0",
+                                     owner_id=agent.id)
+        await calllogs.create_log(db, fields("（2025）京0105执5号"), agent.id, "1796047504.0")
+        references = made.reference, raised.reference
+    await log_in(client)
+
+    async def found(q: str) -> list[str]:
+        response = await client.get("/api/tickets", params={"q": q})
+        assert response.status_code == 200, response.text
+        return [t["reference"] for t in response.json()]
+
+    assert await found("(2026)京0105民初1234号") == [references[0]]
+    assert await found("民初 1234") == [references[0]]
+    assert await found("【2025】京0105执5") == [references[1]]
+    assert await found("京0105") == sorted(references, reverse=True)
+    page = await client.get("/tickets/mine", params={"q": "(2026)京0105民初1234"})
+    assert "共 1 条" in page.text and "<td class=\"case\">（2026）京0105民初1234号</td>" in page.text
+    logs = await client.get("/api/calllogs", params={"q": "(2025) 京0105执5号"})
+    assert logs.headers["X-Total-Count"] == "1"
