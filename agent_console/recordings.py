@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -33,9 +34,9 @@ from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import pbx
-from agent_console.auth import Forbidden, Principal, console, require_role
+from agent_console.auth import Console, Forbidden, Principal, console, require_role
 from agent_console.forms import Errors, Invalid, Refused, field_error
-from agent_console.listing import Filter, Page, Sort, Spec, page_of, read_query
+from agent_console.listing import Filter, Page, Sort, Spec, api_page, page_of, read_query
 from agent_console.pages import render
 from agent_console.service import Actor, actor
 from agent_console.texts import (
@@ -252,35 +253,92 @@ async def _call_for(request: Request, who: Principal, call_id: str
     return call, parts
 
 
-@api.get("/calls/{call_id}/recordings", response_model=PlaylistOut)
+async def _call_id(request: Request, named: str) -> str:
+    """The call's id from its readable number (20261130-0042), or the id as given."""
+    if calls_db.parse_readable(named):
+        c = console(request)
+        async with session_scope(c.sessions) as db:
+            return await calls_db.call_id_by_number(db, named, c.settings.hours.timezone) \
+                or named
+    return named
+
+
+@api.get("/calls/{call_id}/recordings", response_model=PlaylistOut,
+         summary="a call's recordings in playing order, the call named by its readable "
+                 "number (20261130-0042) or its id")
 async def call_recordings(call_id: str, request: Request, who: Anyone) -> PlaylistOut:
-    _call, parts = await _call_for(request, who, call_id)
+    _call, parts = await _call_for(request, who, await _call_id(request, call_id))
     root = recordings_dir(request)
     return PlaylistOut(call_id=call_id, parts=[_part(rec, root) for rec in parts])
 
 
+async def _calls(c: Console, db: AsyncSession, who: Principal, raw: Mapping[str, str],
+                 base: str) -> Page[CallRow]:
+    """A page of the call list: searched by number (the caller's digits, or its readable
+    number), filtered by day, route, agent and outcome."""
+    tz = c.settings.hours.timezone
+    agents = await _agents(db)
+    spec = call_spec({u: name for u, (name, _) in agents.items()}, agents)
+    wanted = read_query(raw, spec, tz, base=base)
+    query, asked = calls_db.list_query(), wanted
+    if calls_db.parse_readable(wanted.search):
+        # a readable number names one call (or none): not a search by digits
+        named = await calls_db.call_id_by_number(db, wanted.search, tz)
+        query = query.where(Call.id == (named or ""))
+        asked = dataclasses.replace(wanted, search="")
+    found = await page_of(db, query, asked, scalars=True)
+    numbers = await calls_db.readable_numbers(db, found.rows, tz)
+    rows = [await _call_row(db, who, call, numbers.get(call.id, ""), tz)
+            for call in found.rows]
+    return Page(rows, found.total, found.number, found.pages, wanted)
+
+
 @pages.get("/calls")
 async def calls_page(request: Request, who: CallReader) -> Response:
-    """Every call, searched by number (the caller's digits, or its readable number),
-    filtered by day, route, agent and outcome; the player for those who may hear it."""
+    """Every call, searched and filtered (_calls); the player for those who may hear it."""
     c = console(request)
-    tz = c.settings.hours.timezone
     async with session_scope(c.sessions) as db:
-        agents = await _agents(db)
-        spec = call_spec({u: name for u, (name, _) in agents.items()}, agents)
-        wanted = read_query(request.query_params, spec, tz, base="/calls")
-        query, asked = calls_db.list_query(), wanted
-        if calls_db.parse_readable(wanted.search):
-            # a readable number names one call (or none): not a search by digits
-            named = await calls_db.call_id_by_number(db, wanted.search, tz)
-            query = query.where(Call.id == (named or ""))
-            asked = dataclasses.replace(wanted, search="")
-        found = await page_of(db, query, asked, scalars=True)
-        numbers = await calls_db.readable_numbers(db, found.rows, tz)
-        rows = [await _call_row(db, who, call, numbers.get(call.id, ""), tz)
-                for call in found.rows]
+        page = await _calls(c, db, who, request.query_params, "/calls")
     return render(request, "calls.html", user=who.account, csrf_token=who.csrf_token,
-                  page=Page(rows, found.total, found.number, found.pages, wanted))
+                  page=page)
+
+
+class CallOut(BaseModel):
+    number: str = Field(description="the call's readable number: its local day and place "
+                                    "among that day's calls, 20261130-0042")
+    started_at: str = Field(description="the court's local time, YYYY-MM-DD HH:MM")
+    caller_number: str = Field(description="masked unless the reader's role sees personal "
+                                           "data")
+    route: str = Field(description="where the menu sent the call (code)")
+    route_label: str
+    agent: str = Field(description="who answered (a name, or 分机 8001); '' if no seat did")
+    duration: str = Field(description="3分05秒; '' while the call lasts")
+    duration_seconds: int | None
+    recorded: bool
+    audible: bool = Field(description="the reader may hear its recordings")
+    audio_urls: list[str] = Field(description="the recording's parts in playing order, if "
+                                              "audible (every play is logged)")
+    asterisk_id: str | None = Field(None, description="the PBX's id of the call "
+                                                      "(administrators only)")
+
+
+@api.get("/calls", summary="the call list: the same search, filters and paging as /calls "
+                           "(X-Total-Count, Link)")
+async def api_calls(request: Request, response: Response, who: CallReader) -> list[CallOut]:
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        page = await _calls(c, db, who, request.query_params, "/api/calls")
+    # the seat's words as the page shows them (a template filter of the app's)
+    from agent_console.app import seat_label
+
+    admin = who.account.role == ADMIN
+    return api_page(response, page.map(lambda row: CallOut(
+        number=row.number, started_at=row.started_at, caller_number=row.caller,
+        route=row.route_code, route_label=row.route, agent=seat_label(row.agent),
+        duration=row.duration, duration_seconds=row.seconds,
+        recorded=row.recorded, audible=row.audible,
+        audio_urls=[f"/api/recordings/{part}/audio" for part in row.parts],
+        asterisk_id=row.call_id if admin else None)))
 
 
 async def _agents(db: AsyncSession) -> dict[str, tuple[str, set[str]]]:
@@ -326,6 +384,8 @@ class CallRow:
     recorded: bool
     audible: bool
     parts: list[int]
+    route_code: str = ""
+    seconds: int | None = None
 
 
 async def _call_row(db: AsyncSession, who: Principal, call: Call, number: str,
@@ -338,7 +398,9 @@ async def _call_row(db: AsyncSession, who: Principal, call: Call, number: str,
                    CALL_ROUTE_LABELS.get(call.route, "其他"), call.agent,
                    duration_text(call.started_at, call.ended_at), bool(kept), audible,
                    [r.id for r in sorted(kept, key=lambda r: (r.part, r.id))
-                    if r.kind == "call"] if audible else [])
+                    if r.kind == "call"] if audible else [], call.route,
+                   None if call.ended_at is None
+                   else max(0, round((call.ended_at - call.started_at).total_seconds())))
 
 
 def duration_text(start: datetime, end: datetime | None) -> str:

@@ -134,6 +134,63 @@ async def test_the_player_shows_only_for_who_may_hear_and_a_play_is_logged(
     assert actions == ["play"]
 
 
+async def test_the_call_lists_json_twin_pages_masks_and_hides_asterisk_ids(
+        client: httpx.AsyncClient, sessions: Sessions, root: Path) -> None:
+    """/api/calls: the list's filters and paging headers; numbers masked by role; the PBX's
+    id only for administrators; the audio only for those who may hear it."""
+    await _calls(sessions, root)
+    await log_in(client)  # 张三, an agent: numbers whole, no Asterisk ids
+    listed = await client.get("/api/calls")
+    assert listed.status_code == 200 and listed.headers["X-Total-Count"] == "4"
+    rows = listed.json()
+    assert [r["number"] for r in rows] == ["20261201-0003", "20261201-0002", "20261201-0001",
+                                           "20261130-0001"]
+    answered = rows[1]
+    assert answered["caller_number"] == "01062345678" and answered["agent"] == "张三"
+    assert answered["route"] == "queue" and answered["route_label"] == "人工座席"
+    assert answered["started_at"] == "2026-12-01 09:30" and answered["duration"] == "42秒"
+    assert answered["duration_seconds"] == 42 and answered["recorded"] is True
+    async with session_scope(sessions) as db:
+        rec = (await db.execute(select(Recording))).scalar_one()
+    assert answered["audio_urls"] == [f"/api/recordings/{rec.id}/audio"]
+    assert all(r["asterisk_id"] is None for r in rows)
+    assert not any(".0" in str(value) for r in rows for value in r.values())
+    assert rows[0]["duration_seconds"] is None and rows[0]["audio_urls"] == []
+
+    queue = await client.get("/api/calls", params={"route": "queue", "outcome": "abandoned"})
+    assert [r["number"] for r in queue.json()] == ["20261201-0003"]
+    assert (await client.get("/api/calls", params={"q": "20261201-0002"})).json()[0][
+        "number"] == "20261201-0002"
+    wrong = await client.get("/api/calls", params={"route": "moon"})
+    assert wrong.status_code == 422 and "去向不在可选范围内" in wrong.text
+    playlist = await client.get("/api/calls/20261201-0002/recordings")
+    assert playlist.status_code == 200 and len(playlist.json()["parts"]) == 1
+
+    client.cookies.clear()
+    await log_in(client, ADMIN_NAME)
+    admin = (await client.get("/api/calls", params={"start": "2026-12-01"})).json()
+    assert [r["asterisk_id"] for r in admin] == ["4.0", "3.0", "2.0"]
+    assert admin[2]["caller_number"] == "138****5678"
+
+
+async def test_the_call_lists_json_twin_links_its_pages(
+        client: httpx.AsyncClient, sessions: Sessions, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with session_scope(sessions) as db:
+        for n in range(5):
+            await calls.ensure_call(db, f"9{n}.0", caller_number="13812345678",
+                                    started_at=FIRST + timedelta(minutes=n), route="menu")
+    from agent_console import recordings
+
+    real = recordings.call_spec
+    monkeypatch.setattr(recordings, "call_spec",
+                        lambda *a: dataclasses.replace(real(*a), page_size=2))
+    await log_in(client)
+    second = await client.get("/api/calls", params={"page": "2", "route": "menu"})
+    assert second.headers["X-Total-Count"] == "5" and len(second.json()) == 2
+    assert second.headers["Link"] == ('</api/calls?route=menu&page=3>; rel="next", '
+                                      '</api/calls?route=menu>; rel="prev"')
+
+
 async def test_the_call_page_names_the_call_and_tells_its_steps_in_chinese(
         client: httpx.AsyncClient, sessions: Sessions, root: Path) -> None:
     await _calls(sessions, root)
