@@ -11,7 +11,9 @@ APT_PACKAGES=(
   ffmpeg sox espeak-ng       # prompts and recordings
   tzdata ca-certificates
   chromium                   # the browser tests of the web console (through Playwright)
-  fonts-wqy-microhei         # a CJK font, so the console's Chinese renders in that browser
+  fonts-wqy-microhei         # a CJK font: the console's Chinese in that browser, and the one
+                             # the monthly report's PDF embeds
+  libpango-1.0-0 libpangoft2-1.0-0  # WeasyPrint's text layout (the monthly report's PDF)
 )
 
 missing=()
