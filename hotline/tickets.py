@@ -13,11 +13,10 @@ Refusals carry a reason code; the console words them (agent_console.texts).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.catalog import TICKET_TYPES
@@ -34,7 +33,8 @@ from hotline.db.models import (
     User,
 )
 from hotline.db.sms import queue_sms
-from hotline.db.tickets import OPEN, create_ticket
+from hotline.db.tickets import JUDGE_SUBTYPE as JUDGE_SUBTYPE
+from hotline.db.tickets import OPEN, callbacks_list, create_ticket
 from hotline.deadlines import deadlines_from
 from hotline.hours import hotline_open
 from hotline.notify import notify
@@ -49,8 +49,8 @@ REPLY_LIMIT = 500
 # The dialplan's DIALSTATUS when the caller picked up the reply call.
 ANSWERED_DIALSTATUS = "ANSWER"
 # Questions an agent sent to the duty judge (hotline.db.consultations) are the agent's own
-# business: never a callback, never forwarded.
-JUDGE_SUBTYPE = "duty_judge"
+# business, never a callback nor forwarded: JUDGE_SUBTYPE, imported from hotline.db.tickets
+# where the lists leave them out.
 
 # TicketEvent kinds.
 FORWARDED, NOTIFIED, PICKED_UP, REPLIED = "forwarded", "notified", "picked_up", "replied"
@@ -142,18 +142,10 @@ async def ticket_for_call_log(session: AsyncSession, log: CallLog,
 
 # --- the after-hours callback list ------------------------------------------------------
 
-def _callback_query() -> Select[Ticket]:
-    # The callers' order: who joined the queue first is called back first; a matter left
-    # without a queue time counts from its creation.
-    return (select(Ticket).where(Ticket.owner_id.is_(None), Ticket.status == OPEN,
-                                 Ticket.subtype != JUDGE_SUBTYPE)
-            .order_by(func.coalesce(Ticket.queued_at, Ticket.created_at), Ticket.id))
-
-
 async def callback_list(session: AsyncSession, limit: int = 200) -> list[Ticket]:
     """Matters left with the voice menu (callback requests, messages) that no agent has
     taken yet, in the callers' order."""
-    query = _callback_query().limit(limit)
+    query = callbacks_list().limit(limit)
     return list((await session.execute(query)).scalars())
 
 
@@ -334,31 +326,3 @@ async def history(session: AsyncSession, ticket_id: int) -> list[TicketEvent]:
     query = (select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
              .order_by(TicketEvent.at, TicketEvent.id))
     return list((await session.execute(query)).scalars())
-
-
-def _open_first(query: Select[Ticket], limit: int) -> Select[Ticket]:
-    return query.order_by((Ticket.status == OPEN).desc(), Ticket.due_at,
-                          Ticket.id.desc()).limit(limit)
-
-
-async def tickets_of_handler(session: AsyncSession, user_id: int, limit: int = 200
-                             ) -> list[Ticket]:
-    """Matters forwarded to a handler (as assignee, or as their department's handler)."""
-    departments = select(Department.id).where(Department.handler_id == user_id)
-    query = select(Ticket).where(Ticket.forwarded_at.is_not(None),
-                                 (Ticket.assignee_id == user_id)
-                                 | Ticket.department_id.in_(departments))
-    return list((await session.execute(_open_first(query, limit))).scalars())
-
-
-async def tickets_of_departments(session: AsyncSession, department_ids: Sequence[int],
-                                 limit: int = 200) -> list[Ticket]:
-    query = select(Ticket).where(Ticket.department_id.in_(list(department_ids)))
-    return list((await session.execute(_open_first(query, limit))).scalars())
-
-
-async def tickets_of_owner(session: AsyncSession, owner_id: int, limit: int = 200
-                           ) -> list[Ticket]:
-    query = select(Ticket).where(Ticket.owner_id == owner_id,
-                                 Ticket.subtype != JUDGE_SUBTYPE)
-    return list((await session.execute(_open_first(query, limit))).scalars())

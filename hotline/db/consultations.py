@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.base import utcnow
 from hotline.db.models import Ticket
-from hotline.db.tickets import OPEN, create_ticket
+from hotline.db.tickets import JUDGE_SUBTYPE, OPEN, create_ticket
 from hotline.timefmt import iso
 
-TYPE, SUBTYPE = "consultation", "duty_judge"
+TYPE, SUBTYPE = "consultation", JUDGE_SUBTYPE
 ANSWERED = "answered"
 LIST_LIMIT = 200
 
