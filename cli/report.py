@@ -3,9 +3,11 @@ same figures as the console's dashboard (reports/, defined in docs/metrics.md).
 
     hotline report month 2026-11                       calls, matters, departments, seats
     hotline report month 2026-11 --xlsx 11月.xlsx       the same, one sheet per table
+    hotline report month 2026-11 --pdf 11月.pdf         the monthly analysis report (PDF)
     hotline report departments --from 2026-11-01 --to 2026-11-15 [--xlsx FILE]
 
-Exit 0 when the report was made, 2 on a period that names no days.
+Exit 0 when the report was made, 2 on a period that names no days, 1 when the PDF
+cannot be written.
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from hotline.settings import Settings
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `report` to the `hotline` command's subparsers."""
-    p = sub.add_parser("report", help="the analysis report (text or Excel): month, departments")
+    p = sub.add_parser("report",
+                       help="the analysis report (text, Excel or PDF): month, departments")
     kinds = p.add_subparsers(dest="report_kind", required=True, metavar="{month,departments}")
     month = kinds.add_parser("month", help="the centre's figures for a month")
     month.add_argument("month", metavar="YYYY-MM")
     month.add_argument("--xlsx", type=Path, metavar="FILE", help="also save an Excel workbook")
+    month.add_argument("--pdf", type=Path, metavar="FILE",
+                       help="also save the monthly analysis report (月度分析研判报告) as a PDF")
     month.set_defaults(func=cmd_month)
     departments = kinds.add_parser("departments", help="the department scorecard (Art. 10)")
     departments.add_argument("--from", dest="first", required=True, metavar="YYYY-MM-DD")
@@ -34,7 +39,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_month(settings: Settings, args: argparse.Namespace) -> int:
-    return _report(settings, args, "month", args.month, "", None)
+    code = _report(settings, args, "month", args.month, "", None)
+    if code == 0 and getattr(args, "pdf", None):  # callers built before --pdf pass none
+        code = _pdf(settings, args.month, args.pdf)
+    return code
+
+
+def _pdf(settings: Settings, month: str, target: Path) -> int:
+    from hotline.db.base import run_once, utcnow
+    from reports import parse_period
+    from reports.pdf import monthly_pdf, save
+
+    period = parse_period("month", month)
+    now = utcnow()
+    document = run_once(settings.database.url,
+                        lambda session: monthly_pdf(session, settings, period, now))
+    try:
+        save(document, target)
+    except OSError as exc:
+        print(f"hotline report: {target}: 无法保存（{exc.strerror}）", file=sys.stderr)
+        return 1
+    print(f"已保存：{target}")
+    return 0
 
 
 def cmd_departments(settings: Settings, args: argparse.Namespace) -> int:

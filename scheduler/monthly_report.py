@@ -9,6 +9,7 @@ before that commit makes the next run try again (the file is simply written agai
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from hotline.db.state import get_state, set_state
 from hotline.hours import court_today, load_calendar
 from hotline.notify import notify
 from hotline.roles import LEADER
-from reports import Period, centre_tables, save_xlsx
+from reports import Period, pdf, save_xlsx
 
 if TYPE_CHECKING:  # scheduler.jobs lists this job
     from scheduler.jobs import Context
@@ -30,11 +31,12 @@ if TYPE_CHECKING:  # scheduler.jobs lists this job
 EVERY_SECONDS = 3600.0
 STATE_KEY = "reports.monthly.done"  # the last month made, YYYY-MM
 FOLDER = "reports"
-NOTICE = "{label}12368热线月度分析研判报告已生成，请在工作台“统计分析 → 月度报告”中查看。"
+NOTICE = ("{label}12368热线月度分析研判报告已生成（{file}），请在工作台“统计分析 → 月度报告”"
+          "中查看，PDF：/reports/monthly.pdf?month={month}")
 
 
-def report_path(data_dir: Path, period: Period) -> Path:
-    return data_dir / FOLDER / f"月度分析研判报告-{period.first:%Y-%m}.xlsx"
+def report_path(data_dir: Path, period: Period, suffix: str = ".xlsx") -> Path:
+    return data_dir / FOLDER / pdf.file_name(period, suffix)
 
 
 async def monthly_report(ctx: Context) -> str | None:
@@ -48,16 +50,22 @@ async def monthly_report(ctx: Context) -> str | None:
         period = Period.month(last_month.year, last_month.month)
         if await get_state(session, STATE_KEY) >= f"{period.first:%Y-%m}":
             return None
-        tables = await centre_tables(session, ctx.settings, period, now)
-        target = report_path(ctx.settings.paths.data_dir, period)
+        report = await pdf.monthly_report(session, ctx.settings, period, now)
+        # the layout takes seconds of CPU: the other jobs keep their turns meanwhile
+        document = await asyncio.to_thread(pdf.pdf_bytes, report)
+        target = report_path(ctx.settings.paths.data_dir, period, ".pdf")
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".tmp")
-        save_xlsx(tables, partial)
-        partial.replace(target)
+        pdf.save(document, target)
+        sheet = report_path(ctx.settings.paths.data_dir, period)
+        partial = sheet.with_suffix(".tmp")
+        save_xlsx(report.tables, partial)
+        partial.replace(sheet)
         leaders = (await session.execute(
             select(User).where(User.role == LEADER, User.active.is_(True)))).scalars().all()
+        text = NOTICE.format(label=period.label, file=target.name,
+                             month=f"{period.first:%Y-%m}")
         for leader in leaders:
-            await notify(session, leader, "report", NOTICE.format(label=period.label))
+            await notify(session, leader, "report", text)
         await set_state(session, STATE_KEY, f"{period.first:%Y-%m}")
     return f"monthly report {period.first:%Y-%m}: {target.name}, {len(leaders)} leader(s) told"
 

@@ -1,5 +1,5 @@
 """The monthly report job: on the first working day of a month the month before is saved
-as a workbook and every leader is told, once."""
+as a PDF and a workbook and every leader is told, once, the file and the link named."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import dataclasses
 from datetime import date
 
 from openpyxl import load_workbook
+from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -44,10 +45,15 @@ async def test_octobers_report_is_made_once_on_the_2nd_of_november(
     assert again is None
     book = load_workbook(report_path(settings.paths.data_dir, Period.month(2026, 10)))
     assert book.sheetnames == ["来电统计", "事项统计", "部门考核", "座席统计"]
+    kept = report_path(settings.paths.data_dir, Period.month(2026, 10), ".pdf")
+    assert kept.name == "月度分析研判报告-2026-10.pdf" and kept.read_bytes().startswith(b"%PDF-")
+    assert "本月来电总量 10 通" in PdfReader(kept).pages[0].extract_text()
     async with session_scope(sessions) as session:
-        told = (await session.execute(select(Notice.user_id).where(Notice.kind == "report"))
-                ).scalars().all()
-    assert sorted(told) == sorted([people.leader_1, people.leader_2])
+        told = (await session.execute(select(Notice.user_id, Notice.text)
+                                      .where(Notice.kind == "report"))).all()
+    assert sorted(u for u, _ in told) == sorted([people.leader_1, people.leader_2])
+    assert all(kept.name in text and "/reports/monthly.pdf?month=2026-10" in text
+               for _, text in told)
 
 
 async def test_nothing_is_made_on_another_day(sessions: async_sessionmaker[AsyncSession],
@@ -57,3 +63,4 @@ async def test_nothing_is_made_on_another_day(sessions: async_sessionmaker[Async
 
     assert await monthly_report(ctx) is None
     assert not report_path(settings.paths.data_dir, Period.month(2026, 10)).exists()
+    assert not report_path(settings.paths.data_dir, Period.month(2026, 10), ".pdf").exists()

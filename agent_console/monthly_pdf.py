@@ -1,0 +1,40 @@
+"""月度分析研判报告 as a PDF (/reports/monthly.pdf?month=2026-11), for those who see the
+centre's figures (leaders and administrators: reports.scope). The same report the
+scheduler keeps each month and `hotline report month --pdf` writes (reports/pdf.py); the
+layout runs in a thread, so the console keeps answering meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from agent_console.auth import Forbidden, Principal, console, require_role
+from agent_console.texts import ROLES
+from hotline.db.base import session_scope
+from hotline.hours import court_today
+from reports import containing, parse_period, scope_of
+from reports.pdf import PDF_TYPE, file_name, monthly_report, pdf_bytes
+
+router = APIRouter(include_in_schema=False)
+Staff = Annotated[Principal, Depends(require_role(*ROLES))]
+
+
+@router.get("/reports/monthly.pdf")
+async def monthly_pdf(request: Request, who: Staff, month: str = "") -> Response:
+    """The month named (YYYY-MM), else last month, as the printable page picks it."""
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        if not (await scope_of(db, who.account.id, who.account.role)).centre:
+            raise Forbidden("role")
+        try:
+            period = parse_period("month", month)
+        except (ValueError, IndexError):
+            period = containing("month", court_today(c.settings, c.clock())).previous()
+        report = await monthly_report(db, c.settings, period, c.clock())
+    document = await asyncio.to_thread(pdf_bytes, report)
+    return Response(document, media_type=PDF_TYPE, headers={
+        "Content-Disposition": f"inline; filename*=UTF-8''{quote(file_name(period))}"})
