@@ -16,6 +16,16 @@ from reports.excel import save as save_xlsx
 from reports.excel import xlsx_bytes
 from reports.figures import Dashboard, PeriodData, dashboard, load_period
 from reports.matters import MATTER_SETS, SOURCES, MatterFacts, MatterFigures, matters_of
+from reports.menu import (
+    MenuCall,
+    MenuFigures,
+    MenuTree,
+    load_menu_calls,
+    menu_calls_of,
+    menu_figures,
+    menu_set,
+    menu_tree,
+)
 from reports.monthly import ADMIN_SCOPE, centre_tables
 from reports.period import KINDS, Period, containing, parse_period
 from reports.scope import Scope, scope_of
@@ -36,6 +46,7 @@ from reports.tables import (
     department_table,
     matter_table,
     matters_list_table,
+    menu_table,
 )
 from reports.tables import text as table_text
 from reports.topics import (
@@ -63,6 +74,9 @@ __all__ = [
     "DepartmentRow",
     "MatterFacts",
     "MatterFigures",
+    "MenuCall",
+    "MenuFigures",
+    "MenuTree",
     "Period",
     "PeriodData",
     "RepeatCaller",
@@ -83,12 +97,18 @@ __all__ = [
     "department_rows",
     "department_table",
     "hot_topics",
+    "load_menu_calls",
     "load_period",
     "load_texts",
     "logged_call_ids",
     "matter_table",
     "matters_list_table",
     "matters_of",
+    "menu_calls_of",
+    "menu_figures",
+    "menu_set",
+    "menu_table",
+    "menu_tree",
     "parse_period",
     "read_stop_words_text",
     "repeat_callers",

@@ -12,6 +12,7 @@ from hotline.catalog import TICKET_TYPES
 from hotline.timefmt import local_time
 from reports.calls import CallFacts, CallFigures, abandon_seconds, talk_seconds, wait_seconds
 from reports.matters import SOURCES, MatterFacts, MatterFigures
+from reports.menu import END_LABELS, MenuFigures
 from reports.period import Period
 from reports.scorecard import AgentRow, DepartmentRow
 
@@ -77,6 +78,20 @@ def matter_table(figures: MatterFigures, period: Period) -> Table:
         ["平均答复用时（工作小时）", _round(figures.average_reply_hours, 2)],
     ]
     return Table("事项统计", ["指标", "本期"], rows, period)
+
+
+def menu_table(figures: MenuFigures, period: Period) -> tuple[Table, Table]:
+    """The voice menu: each path's use (an option of a path indented under it), and where
+    the menu's callers hung up."""
+    labels = {p.node: p.label for p in figures.paths}
+    paths = Table("语音菜单路径使用", ["路径", "进入", "获得答复", "答复前挂机", "答复后挂机"],
+                  [[p.label, p.entered, p.answered, p.before, p.after] if not p.parent
+                   else [f"　{labels[p.parent]} › {p.label}", p.entered, p.answered, None, None]
+                   for p in figures.paths], period)
+    rows: list[list[Cell]] = [["语音菜单来电", figures.served]]
+    rows += [[END_LABELS[end], n] for end, n in figures.ends.items()]
+    rows.append(["主菜单未按键转留言", figures.no_key])
+    return paths, Table("语音菜单挂机位置", ["位置", "来电"], rows, period)
 
 
 def department_table(rows: Sequence[DepartmentRow], period: Period,

@@ -199,3 +199,70 @@ async def add_month(session: AsyncSession) -> tuple[People, dict[str, Ticket]]:
     people = await add_people(session)
     await add_calls(session, people)
     return people, await add_matters(session, people)
+
+
+# --- the voice menu after hours (test_menu.py) ------------------------------------------------
+
+def _prompt(name: str) -> tuple[str, dict[str, str]]:
+    return "prompt", {"prompt": name}
+
+
+def _key(prompt: str, key: str) -> tuple[str, dict[str, str]]:
+    timeout = "yes" if not key else "no"
+    return "menu", {"prompt": prompt, "key": key, "timeout": timeout}
+
+
+WELCOME = _prompt("welcome")
+MAIN = _prompt("main-menu")
+# Eight calls the voice menu took (route "menu"), each with the events the bridge writes
+# (ivr/callflow.py), one a second from the call's start; where each ended is beside it.
+MENU_CALLS: dict[str, tuple[datetime, list[tuple[str, dict[str, str]]], str]] = {
+    # hung up during the welcome
+    "m-welcome": (local(14, "20:10"), [WELCOME], "live"),
+    # heard the main menu, no key, hung up
+    "m-main": (local(14, "20:20"), [WELCOME, MAIN, _key("main-menu", "")], "live"),
+    # 2 during the welcome: 诉讼咨询, heard an answer, hung up (after the answer)
+    "m-kb-after": (local(15, "21:00"), [
+        WELCOME, _key("welcome", "2"), _prompt("kb-intro"), _prompt("kb-menu"),
+        _key("kb-menu", "1"), _prompt("kb-answer:立案材料")], "live"),
+    # 1: 案件查询, the case read out, * back to the main menu, 3: 投诉举报, hung up while
+    # recording, before anything was kept (before the answer, in 投诉举报)
+    "m-case-back": (local(16, "22:00"), [
+        WELCOME, MAIN, _key("main-menu", "1"), _prompt("case-query-input"),
+        _key("case-query-input", "<18 digits>"), _prompt("case-found"),
+        _prompt("case-details"), _prompt("case-no-hearing"), _prompt("case-sms-offer"),
+        _key("case-sms-offer", "*"), MAIN, _key("main-menu", "3"),
+        _prompt("complaint-intro"), ("record", {"path": "x.wav"})], "live"),
+    # three tries without a valid key: sent to 留言, left one, heard goodbye (completed)
+    "m-no-key": (local(17, "10:00"), [
+        WELCOME, MAIN, _key("main-menu", ""), _prompt("main-menu-retry"),
+        _key("main-menu-retry", ""), _prompt("main-menu-retry"), _key("main-menu-retry", "9"),
+        _prompt("menu-to-message"), _prompt("message-intro"), ("record", {"path": "y.wav"}),
+        _prompt("record-playback"), _prompt("recording"), _prompt("record-confirm"),
+        _key("record-confirm", "1"), ("ticket", {"reference": "2610170001", "type": "callback"}),
+        _prompt("ticket-created"), ("say", {"words": "2 6"}), _prompt("ticket-next-day"),
+        _prompt("reference-repeat"), ("say", {"words": "2 6"}), _prompt("goodbye")], "live"),
+    # 5: 预约服务, 1: 预约立案, the appointment filed, hung up during the reference
+    "m-appointment": (local(20, "19:00"), [
+        WELCOME, _key("welcome", "5"), _prompt("appointment-menu"),
+        _key("appointment-menu", "1"), _prompt("appointment-intro"),
+        ("record", {"path": "z.wav"}), _prompt("record-playback"), _prompt("recording"),
+        _prompt("record-confirm"), _key("record-confirm", "1"),
+        ("ticket", {"reference": "2610200001", "type": "appointment"}),
+        _prompt("ticket-created")], "live"),
+    # the bridge failed in the main menu: the dialplan's fallback took the caller
+    "m-fallback": (local(21, "23:00"), [WELCOME, MAIN, ("fallback", {"agi_status": "FAILURE"})],
+                   "live"),
+    # rebuilt from the CDR: no events at all
+    "m-reconciled": (local(22, "01:00"), [], "reconciled"),
+    # September's
+    "m-sep": (local(30, "23:00", month=9), [WELCOME], "live"),
+}
+
+
+def add_menu_calls(session: AsyncSession) -> None:
+    for call_id, (start, events, source) in MENU_CALLS.items():
+        ended = start + timedelta(seconds=len(events) + 1)
+        _call(session, call_id, start, ended, "menu", source=source)
+        for second, (kind, detail) in enumerate(events, 1):
+            _event(session, call_id, kind, start + timedelta(seconds=second), **detail)
