@@ -1,0 +1,75 @@
+"""How long the monthly analysis report's PDF takes for a month of a busy centre (issue 14
+asks < 10 s).
+
+    PYTHONPATH=. .venv/bin/python bench/reports_pdf.py --calls 170000 --tickets 25000
+
+Fills a fresh SQLite database (or --url postgresql://…, which must be empty) with the same
+synthetic October as bench/reports_dashboard.py, then makes the PDF --runs times warm, as
+/reports/monthly.pdf does: the figures (reports.pdf.monthly_report: the printable page's
+tables, hot topics, repeat callers, the charts' series) and the layout (WeasyPrint), each
+timed. Results: bench/reports.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from reports_dashboard import MONTH, fill
+
+from hotline.db.base import make_engine, make_sessionmaker, session_scope
+from hotline.db.migrate import upgrade
+from hotline.settings import DatabaseSettings, PathsSettings, Settings
+from reports.pdf import monthly_report, pdf_bytes
+
+
+async def measure(url: str, runs: int, data_dir: Path) -> list[tuple[float, float, int]]:
+    settings = dataclasses.replace(Settings(), database=DatabaseSettings(url=url),
+                                   paths=PathsSettings(data_dir))
+    engine = make_engine(url)
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    times = []
+    try:
+        for _ in range(runs + 1):  # the first warms the caches
+            began = time.perf_counter()
+            async with session_scope(make_sessionmaker(engine)) as session:
+                report = await monthly_report(session, settings, MONTH, now)
+            figured = time.perf_counter()
+            document = pdf_bytes(report)
+            times.append((figured - began, time.perf_counter() - figured, len(document)))
+        print(f"received {report.calls.received}, answered {report.calls.answered}, "
+              f"forwarded {report.matters.forwarded}; {len(document) // 1024} KiB")
+    finally:
+        await engine.dispose()
+    return times[1:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=170000)
+    parser.add_argument("--tickets", type=int, default=25000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--url", default="")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp())
+    url = args.url or f"sqlite:///{folder / 'bench.db'}"
+    upgrade(url)
+    fill(url, args.calls, args.tickets)
+    runs = asyncio.run(measure(url, args.runs, folder))
+    for name, values in (("figures", [f for f, _, _ in runs]),
+                         ("layout", [lay for _, lay, _ in runs]),
+                         ("total", [f + lay for f, lay, _ in runs])):
+        print(f"{name}: median {statistics.median(values):.2f} s, max {max(values):.2f} s "
+              f"over {len(values)} warm runs")
+
+
+if __name__ == "__main__":
+    main()
