@@ -147,6 +147,7 @@ MESSAGES.update({
     "ticket_closed": "该事项已办结。",
     "ticket_taken": "该事项已被其他座席员领取。",
     "no_number": "该事项没有来电人号码，无法回复。",
+    "not_mobile": "来电人号码不是手机号码，无法短信回复，请改用电话回复。",
     "no_handler": "该部门未指定在职的部门专人，请联系管理员。",
     "forwarded": "已转办，部门专人已收到通知。",
     "reply_queued": "回复短信已排队发送，送达后自动办结。",
@@ -187,6 +188,7 @@ FIELD_LABELS.update({"sms_text": "短信内容"})
 MESSAGES.update({
     "sms_replied": "回复已排队发送。",
     "sms_already_replied": "这条短信已由其他座席员回复。",
+    "sms_not_mobile": "发信号码不是手机号码（如服务号码），无法回复短信。",
     "sms_requeued": "已重新排队发送。",
     "sms_not_failed": "只有发送失败的短信可以重新发送。",
     "sms_outbox_driver": "未配置短信网关（outbox 驱动）：短信保存在这里，不会发出。"
@@ -355,22 +357,26 @@ FIELD_ERRORS.update({
     "username_format": "{label}只能由小写字母、数字和“.”“_”“-”组成，2至40位，以字母或数字开头。",
     "username_taken": "{label} {username} 已存在，请换一个。",
     "own_role": "不能更改自己的{label}，请由另一位管理员操作。",
-    "role_in_department": "该用户是部门“{departments}”的{position}，更改{label}前请先在部门管理中更换人选。",
+    "role_in_department": "该用户是部门“{departments}”的{position}，"
+                          "更改{label}前请先在部门管理中更换人选。",
 })
 MESSAGES.update({
     "user_added": "已新增用户 {name}（{username}）。",
-    "password_once": "密码只在此显示这一次，请当面或电话告知本人；系统不保存明文，离开本页后无法再查看。",
+    "password_once": "密码只在此显示这一次，请当面或电话告知本人；"
+                     "系统不保存明文，离开本页后无法再查看。",
     "password_reset": "已重置用户 {name} 的密码，其原有登录已全部结束。",
     "user_saved": "已保存用户 {name} 的资料。",
     "user_disabled": "已停用用户 {name}：不能再登录，原有登录已全部结束。",
-    "user_disabled_seat": "已停用用户 {name}：不能再登录，原有登录已全部结束，已退出座席 {extension} 的排队。",
+    "user_disabled_seat": "已停用用户 {name}：不能再登录，原有登录已全部结束，"
+                          "已退出座席 {extension} 的排队。",
     "user_enabled": "已启用用户 {name}，可以重新登录。",
     "disable_self": "不能停用自己的账号，请由另一位管理员操作。",
     "kb_deleted": "已删除条目“{title}”，语音菜单不再播放；可在下方“已删除的条目”中恢复。",
     "kb_restored": "已恢复条目“{title}”（处于停用状态，确认内容后再启用）。",
     "kb_title_taken": "已有标题为“{title}”的条目，请修改该条目或换一个标题。",
     "department_deleted": "已删除部门“{name}”。",
-    "department_busy_api": "该部门还有 {open} 件未办结、{closed} 件已办结的事项，不能删除；请改为停用（active=false）。",
+    "department_busy_api": "该部门还有 {open} 件未办结、{closed} 件已办结的事项，不能删除；"
+                           "请改为停用（active=false）。",
 })
 KB_CHANGE_LABELS = {"created": "新增", "changed": "修改", "deleted": "删除", "restored": "恢复",
                     "imported": "导入"}

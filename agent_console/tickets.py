@@ -96,6 +96,7 @@ Desk = Annotated[Principal, Depends(require_role(DEPT_HANDLER, DEPT_HEAD, LEADER
 
 REFUSALS = {"closed": (409, "ticket_closed"), "no_proof": (409, "no_proof"),
             "taken": (409, "ticket_taken"), "no_number": (409, "no_number"),
+            "not_mobile": (409, "not_mobile"),
             "no_handler": (409, "no_handler"), "not_found": (404, "not_found")}
 
 

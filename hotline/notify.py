@@ -6,12 +6,17 @@ rows are written in the caller's transaction, and the SMS is only sent after it 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.models import Notice, User
 from hotline.db.sms import queue_sms
+from hotline.phonenumbers import is_mobile
+from hotline.privacy import mask_phone
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,11 @@ async def notify(session: AsyncSession, user: User, kind: str, text: str,
     session.add(notice)
     await session.flush()
     sms_id = None
-    if user.mobile:
+    if user.mobile and not is_mobile(user.mobile):
+        # Stored before mobiles were checked (hotline.phonenumbers): the notice is enough.
+        log.warning("user %s: the mobile on file is not a mobile number (%s); notice "
+                    "without SMS", user.username, mask_phone(user.mobile))
+    elif user.mobile:
         message = await queue_sms(session, user.mobile, text, ticket_id=ticket_id)
         message.user_id = user.id
         sms_id = message.id

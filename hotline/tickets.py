@@ -38,6 +38,7 @@ from hotline.db.tickets import OPEN, callbacks_list, create_ticket
 from hotline.deadlines import deadlines_from
 from hotline.hours import hotline_open
 from hotline.notify import notify
+from hotline.phonenumbers import is_mobile
 from hotline.recording_access import REPLY_CALL_EVENT
 from hotline.settings import Settings
 from hotline.timefmt import iso, local_time
@@ -62,8 +63,8 @@ FORWARD_NOTICE = "12368热线转办事项{reference}（{type}）已转至{depart
 
 
 class TicketRefused(Exception):
-    """A step that cannot be done. reason: closed, no_proof, taken, no_number, no_handler,
-    not_found."""
+    """A step that cannot be done. reason: closed, no_proof, taken, no_number, not_mobile,
+    no_handler, not_found."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -228,6 +229,8 @@ async def reply_by_sms(session: AsyncSession, ticket: Ticket, text: str,
     _open(ticket)
     if not ticket.caller_number:
         raise TicketRefused("no_number")
+    if not is_mobile(ticket.caller_number):
+        raise TicketRefused("not_mobile")  # a fixed line: the reply goes by a call
     now = now or utcnow()
     message = await queue_sms(session, ticket.caller_number, text, call_id=ticket.call_id,
                               ticket_id=ticket.id)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.models import SmsMessage, Ticket
 from hotline.db.tickets import OPEN
+from hotline.phonenumbers import is_mobile, mobile_number
 
 QUEUED = "queued"
 SENDING = "sending"
@@ -44,8 +45,11 @@ class SmsError(ValueError):
 
 async def queue_sms(session: AsyncSession, to_number: str, text: str,
                     call_id: str | None = None, ticket_id: int | None = None) -> SmsMessage:
+    """Queue one SMS. Only a mobile takes one: anything else raises PhoneNumberError (a
+    ValueError saying why, in Chinese) instead of waiting in the outbox to fail."""
     if not to_number or not text:
         raise ValueError("an SMS needs a number to go to and some text")
+    to_number = mobile_number(to_number)
     message = SmsMessage(to_number=to_number, text=text, status=QUEUED, call_id=call_id,
                          ticket_id=ticket_id)
     session.add(message)
@@ -214,6 +218,8 @@ async def reply(session: AsyncSession, inbound_id: int, text: str, user_id: int,
     inbound = await session.get(SmsMessage, inbound_id)
     if inbound is None or inbound.direction != IN:
         raise SmsError("not_found")
+    if not is_mobile(inbound.from_number):  # a service number or a gateway's sender id
+        raise SmsError("sms_not_mobile")
     taken = await session.execute(
         update(SmsMessage).where(SmsMessage.id == inbound_id, SmsMessage.status == RECEIVED)
         .values(status=REPLIED, handled_by=user_id, handled_at=now)

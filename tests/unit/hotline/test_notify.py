@@ -27,3 +27,17 @@ async def test_notice_always_sms_only_with_a_mobile(
     assert without.sms_id is None
     assert sms.id == with_sms.sms_id and sms.to_number == "13900000001"
     assert sms.user_id == notices[0].user_id and sms.status == "queued"
+
+
+async def test_a_mobile_stored_before_the_check_gets_the_notice_without_an_sms(
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with session_scope(sessions) as session:
+        old = User(username="old", role="dept_head", password_hash="x", mobile="1390000000")
+        session.add(old)
+        await session.flush()
+        sent = await notify(session, old, "escalated", "工单 2611270001 已超期，请督办。")
+
+    async with session_scope(sessions) as session:
+        assert await session.get(Notice, sent.notice_id) is not None
+        assert sent.sms_id is None
+        assert list((await session.execute(select(SmsMessage))).scalars()) == []

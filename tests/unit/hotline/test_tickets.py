@@ -104,6 +104,22 @@ async def test_closing_without_proof_is_refused_and_changes_nothing(
         assert ticket.status == "open" and ticket.next_escalation_at is not None
 
 
+async def test_a_caller_on_a_fixed_line_is_answered_by_a_call_not_an_sms(
+        sessions: Sessions, settings: Settings) -> None:
+    ticket_id, ids = await _forwarded(sessions, settings)
+    async with session_scope(sessions) as db:
+        ticket = await db.get(Ticket, ticket_id)
+        assert ticket is not None
+        ticket.caller_number = "037965110002"
+        with pytest.raises(TicketRefused) as refused:
+            await tickets.reply_by_sms(db, ticket, "已转立案庭核查。", ids["handler"])
+        assert refused.value.reason == "not_mobile"
+        assert ticket.answer_sms_id is None
+        # Only the handler's forwarding notice went out by SMS; nothing to the caller.
+        sent = list((await db.execute(select(SmsMessage))).scalars())
+        assert [m.user_id for m in sent] == [ids["handler"]]
+
+
 async def test_a_delivered_reply_sms_closes_the_ticket_once(
         sessions: Sessions, settings: Settings) -> None:
     ticket_id, ids = await _forwarded(sessions, settings)

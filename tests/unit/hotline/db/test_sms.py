@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hotline.db import calls, sms, tickets
 from hotline.db.base import session_scope
 from hotline.db.models import SmsMessage
+from hotline.phonenumbers import PhoneNumberError
 
 Sessions = async_sessionmaker[AsyncSession]
 CALL = "1795747054.0"
@@ -50,3 +51,29 @@ async def test_queue_sms_refuses_empty_number_or_text(sessions: Sessions, number
     async with session_scope(sessions) as session:
         with pytest.raises(ValueError, match="SMS needs"):
             await sms.queue_sms(session, number, text)
+
+
+async def test_only_a_mobile_takes_an_sms_kept_in_its_11_digits(sessions: Sessions) -> None:
+    async with session_scope(sessions) as session:
+        typed = await sms.queue_sms(session, "+86 138-1234-5678", "您的留言已收到。")
+        assert typed.to_number == "13812345678"
+        for wrong, why in [("0379-65110002", "固定电话"), ("138123456789", "11位"),
+                           ("95105", "服务号码")]:
+            with pytest.raises(PhoneNumberError, match=why):
+                await sms.queue_sms(session, wrong, "您的留言已收到。")
+    async with session_scope(sessions) as session:
+        assert [m.to_number for m in await sms.outbox(session)] == ["13812345678"]
+
+
+async def test_an_sms_from_a_service_number_is_not_answered(sessions: Sessions) -> None:
+    async with session_scope(sessions) as session:
+        inbound = SmsMessage(direction=sms.IN, from_number="10086", to_number="12368",
+                             text="您的话费余额不足", status=sms.RECEIVED)
+        session.add(inbound)
+        await session.flush()
+        with pytest.raises(sms.SmsError, match="sms_not_mobile"):
+            await sms.reply(session, inbound.id, "收到", 1, inbound.created_at)
+    async with session_scope(sessions) as session:
+        kept = await session.get(SmsMessage, inbound.id)
+        assert kept is not None and kept.status == sms.RECEIVED  # still waiting, not taken
+        assert await sms.outbox(session) == []
