@@ -10,21 +10,25 @@ static/dashboard.js reads (the console's CSP allows no inline script)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
-from collections.abc import AsyncIterator
+import math
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from agent_console.auth import Forbidden, Principal, console, require_role
+from agent_console.listing import Page, Sort, Spec, read_query
 from agent_console.pages import render
 from agent_console.texts import ADMIN, PAUSE_REASONS, PRESENCE_LABELS, ROLES
 from hotline.catalog import TICKET_TYPES
 from hotline.db import presence as presence_db
 from hotline.db.base import session_scope
+from hotline.db.calls import readable_numbers_of_ids
 from hotline.db.models import AgentPresence, User
 from hotline.hours import court_today
 from hotline.privacy import mask_phone
@@ -50,12 +54,22 @@ from reports import (
     department_rows,
     department_table,
     hot_topics,
+    load_menu_calls,
     load_period,
     load_texts,
     logged_call_ids,
     matter_table,
     matters_list_table,
     matters_of,
+    menu_call_end,
+    menu_call_paths,
+    menu_call_seconds,
+    menu_calls_list_table,
+    menu_calls_of,
+    menu_figures,
+    menu_set,
+    menu_table,
+    menu_tree,
     parse_period,
     read_stop_words_text,
     repeat_callers,
@@ -124,6 +138,30 @@ def _context(request: Request, who: Principal, period: Period, **extra: Any) -> 
     return {"user": who.account, "csrf_token": who.csrf_token, "period": period,
             "kinds": KIND_LABELS, "query": period.query(), "export_url": _export_url(request),
             **extra}
+
+
+T = TypeVar("T")
+# A drill-down's list, paged and counted the way every list is (agent_console/listing.py):
+# the figures are counted in Python over the period, so its rows are cut here, not in SQL.
+DRILL_SORTS = {"time": Sort("开始时间", "time")}
+DRILL_SPEC = Spec(sorts=DRILL_SORTS, default_sort="time", default_desc=False)
+# the analysis pages' own parameters, kept by the pager's and the headers' links
+DRILL_KEEP = ("period", "first", "last", "set", "type", "source", "term", "call")
+
+
+def _drill_page(request: Request, items: Sequence[T], moment: Callable[[T], Any]) -> Page[T]:
+    """One page of a drill-down's rows by the list's query (?page=, ?sort=time&dir=),
+    with the whole list's count; the page's other parameters stay in its links."""
+    tz = console(request).settings.hours.timezone
+    wanted = read_query(request.query_params, DRILL_SPEC, tz, base=request.url.path)
+    kept = {k: v for k, v in request.query_params.items() if k in DRILL_KEEP and v}
+    wanted = dataclasses.replace(wanted, values={**kept, **wanted.values})
+    ordered = sorted(items, key=moment, reverse=wanted.desc)
+    size = DRILL_SPEC.page_size
+    pages = max(1, math.ceil(len(ordered) / size))
+    number = min(wanted.page, pages)
+    return Page(list(ordered[(number - 1) * size:number * size]), len(ordered), number, pages,
+                wanted)
 
 
 @router.get("/dashboard")
@@ -221,6 +259,60 @@ def _matters_page(request: Request, who: Principal, period: Period, title: str,
             for m in matters]
     return render(request, "report_matters.html",
                   **_context(request, who, period, title=title, rows=rows))
+
+
+@router.get("/dashboard/menu")
+async def menu_page(request: Request, who: Staff, kind: PeriodKind = "month",
+                    first: str = "", last: str = "", set: str = "",
+                    format: str = "") -> Response:
+    """语音菜单: the calls the voice menu served, each path's use and where callers hung
+    up (reports/menu.py); with set= the calls behind one of the numbers, paged."""
+    scope = await _scope(request, who)
+    if not scope.centre:
+        raise Forbidden("role")
+    c = console(request)
+    period = _period(request, kind, first, last)
+    tz = c.settings.hours.timezone
+    tree = menu_tree()
+    async with session_scope(c.sessions) as db:
+        calls = await load_menu_calls(db, tz, period, tree)
+    figures = menu_figures(calls, tree)
+    chosen = set if set and menu_set(set) is not None else ""
+    found = menu_calls_of(calls, chosen) if chosen else []
+    title = figures.label(chosen) if chosen else ""
+    if format == XLSX:
+        if not chosen:
+            return _xlsx(list(menu_table(figures, period)), "语音菜单")
+        async with session_scope(c.sessions) as db:
+            numbers = await readable_numbers_of_ids(db, [m.id for m in found], tz)
+        return _xlsx([menu_calls_list_table(title, found, tree, period, tz, numbers,
+                                            {"指标": title})], "语音菜单")
+    page = None
+    if chosen:
+        listed = _drill_page(request, found, lambda m: m.started_at)
+        async with session_scope(c.sessions) as db:
+            numbers = await readable_numbers_of_ids(db, [m.id for m in listed.rows], tz)
+        page = listed.map(lambda m: {
+            "id": m.id, "number": numbers.get(m.id, ""), "started": local_time(m.started_at, tz),
+            "caller": m.caller_number, "paths": menu_call_paths(m, tree),
+            "end": menu_call_end(m, tree), "seconds": menu_call_seconds(m),
+            "source": m.source})
+    link = f"/dashboard/menu?{urlencode(period.query())}&set="
+    top = [p for p in figures.paths if not p.parent]
+    charts = {
+        "funnel": [[figures.label(n), getattr(figures, n), link + n]
+                   for n in ("served", "chose", "got")],
+        "paths": {"labels": [p.label for p in top],
+                  "entered": [p.entered for p in top], "answered": [p.answered for p in top],
+                  "links": [[link + f"entered:{p.node}", link + f"answered:{p.node}"]
+                            for p in top]},
+        "ends": [[figures.label(f"end:{e}"), n, link + f"end:{e}"]
+                 for e, n in figures.ends.items()],
+    }
+    return render(request, "report_menu.html",
+                  **_context(request, who, period, figures=figures, charts=charts,
+                             chosen=chosen, title=title, page=page, wrong_set=bool(set)
+                             and not chosen, keep=[("set", chosen)] if chosen else []))
 
 
 @router.get("/scorecard")

@@ -46,6 +46,10 @@ from reports.tables import (
     department_table,
     matter_table,
     matters_list_table,
+    menu_call_end,
+    menu_call_paths,
+    menu_call_seconds,
+    menu_calls_list_table,
     menu_table,
 )
 from reports.tables import text as table_text
@@ -104,6 +108,10 @@ __all__ = [
     "matter_table",
     "matters_list_table",
     "matters_of",
+    "menu_call_end",
+    "menu_call_paths",
+    "menu_call_seconds",
+    "menu_calls_list_table",
     "menu_calls_of",
     "menu_figures",
     "menu_set",

@@ -37,6 +37,8 @@ END_LABELS = {
     "welcome": "欢迎语时挂机", "main": "主菜单挂机（未选择）", "before": "路径内答复前挂机",
     "after": "路径内答复后挂机", "completed": "菜单正常结束", "fallback": "转应急流程",
     "unknown": "无菜单记录", "ongoing": "通话中"}
+FUNNEL_LABELS = {"served": "语音菜单来电", "chose": "进入路径", "got": "获得答复",
+                 "no_key": "主菜单未按键转留言"}
 # What a caller came for, per action (the bridge's prompts and events): a case read out or
 # sent to the party's phone, a procedural answer spoken (or the substantive-question
 # notice), a matter filed with the caller's voice message.
@@ -323,12 +325,16 @@ async def load_menu_calls(session: AsyncSession, timezone: str, period: Period,
 
 def menu_set(name: str) -> Callable[[MenuCall], bool] | None:
     """The calls a figure counts, by the name its drill-down link carries: served, no_key,
-    entered:<node>, answered:<node>, before:<node>, after:<node>, end:<where>; None for a
-    name that is none of these."""
+    chose (went into a path), got (reached an answer), entered:<node>, answered:<node>,
+    before:<node>, after:<node>, end:<where>; None for a name that is none of these."""
     if name == "served":
         return lambda c: True
     if name == "no_key":
         return lambda c: c.no_key
+    if name == "chose":
+        return lambda c: bool(c.entered)
+    if name == "got":
+        return lambda c: bool(c.answered)
     kind, _, node = name.partition(":")
     if kind == "entered" and node:
         return lambda c: node in c.visited
@@ -364,6 +370,8 @@ class PathUse:
 class MenuFigures:
     served: int
     no_key: int
+    chose: int  # went into at least one path
+    got: int  # reached at least one path's answer
     paths: list[PathUse]  # each main-menu path, followed by its options
     ends: dict[str, int]  # ENDS → calls
 
@@ -373,8 +381,8 @@ class MenuFigures:
         names = {p.node: p.label for p in self.paths}
         if name == "served":
             return "语音菜单来电"
-        if name == "no_key":
-            return "主菜单未按键转留言"
+        if name in FUNNEL_LABELS:
+            return FUNNEL_LABELS[name]
         if kind == "end":
             return END_LABELS.get(node, "")
         verb = {"entered": "进入", "answered": "获得答复", "before": "答复前挂机",
@@ -400,4 +408,6 @@ def menu_figures(calls: Sequence[MenuCall], tree: MenuTree | None = None) -> Men
         paths.append(use(path, ""))
         paths += [use(option, path) for option in tree.options.get(path, ())]
     ends = {end: sum(c.end == end for c in calls) for end in ENDS}
-    return MenuFigures(len(calls), sum(c.no_key for c in calls), paths, ends)
+    return MenuFigures(len(calls), sum(c.no_key for c in calls),
+                       sum(bool(c.entered) for c in calls), sum(bool(c.answered) for c in calls),
+                       paths, ends)

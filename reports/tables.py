@@ -4,7 +4,7 @@ a terminal say the same numbers as the dashboard (they call the same figure func
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,7 +12,7 @@ from hotline.catalog import TICKET_TYPES
 from hotline.timefmt import local_time
 from reports.calls import CallFacts, CallFigures, abandon_seconds, talk_seconds, wait_seconds
 from reports.matters import SOURCES, MatterFacts, MatterFigures
-from reports.menu import END_LABELS, MenuFigures
+from reports.menu import END_LABELS, MenuCall, MenuFigures, MenuTree
 from reports.period import Period
 from reports.scorecard import AgentRow, DepartmentRow
 
@@ -88,10 +88,39 @@ def menu_table(figures: MenuFigures, period: Period) -> tuple[Table, Table]:
                   [[p.label, p.entered, p.answered, p.before, p.after] if not p.parent
                    else [f"　{labels[p.parent]} › {p.label}", p.entered, p.answered, None, None]
                    for p in figures.paths], period)
-    rows: list[list[Cell]] = [["语音菜单来电", figures.served]]
+    rows: list[list[Cell]] = [["语音菜单来电", figures.served], ["进入路径", figures.chose],
+                              ["获得答复", figures.got]]
     rows += [[END_LABELS[end], n] for end, n in figures.ends.items()]
     rows.append(["主菜单未按键转留言", figures.no_key])
     return paths, Table("语音菜单挂机位置", ["位置", "来电"], rows, period)
+
+
+def menu_calls_list_table(title: str, calls: Sequence[MenuCall], tree: MenuTree,
+                          period: Period, timezone: str, numbers: Mapping[str, str],
+                          filters: dict[str, str] | None = None) -> Table:
+    """A voice-menu drill-down's calls, by their readable numbers (numbers: call id → the
+    number, hotline.db.calls.readable_numbers). The caller's number is left out: a sheet
+    travels."""
+    headers = ["通话编号", "开始时间", "进入的路径", "挂机位置", "通话（秒）", "记录来源"]
+    return Table(title, headers,
+                 [[numbers.get(c.id, ""), local_time(c.started_at, timezone),
+                   menu_call_paths(c, tree), menu_call_end(c, tree),
+                   _round(menu_call_seconds(c), 0),
+                   "话单补录" if c.source == "reconciled" else "实时"] for c in calls],
+                 period, filters or {})
+
+
+def menu_call_paths(c: MenuCall, tree: MenuTree) -> str:
+    return " → ".join(tree.label(p) for p in c.entered) or "—"
+
+
+def menu_call_end(c: MenuCall, tree: MenuTree) -> str:
+    where = END_LABELS[c.end]
+    return f"{tree.label(c.end_path)} · {where}" if c.end_path else where
+
+
+def menu_call_seconds(c: MenuCall) -> float | None:
+    return None if c.ended_at is None else (c.ended_at - c.started_at).total_seconds()
 
 
 def department_table(rows: Sequence[DepartmentRow], period: Period,

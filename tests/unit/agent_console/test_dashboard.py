@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console.accounts import hash_password
 from hotline.db.base import session_scope
-from hotline.db.models import User
+from hotline.db.models import Call, User
 from tests.unit.agent_console.conftest import PASSWORD, Clock, csrf_of, log_in
 from tests.unit.reports import month
 from tests.unit.reports.month import NOW, People
@@ -176,3 +177,67 @@ async def test_the_printable_monthly_report(client: httpx.AsyncClient, people: P
     sheet = await client.get("/reports/monthly?month=2026-10&format=xlsx")
     assert load_workbook(io.BytesIO(sheet.content)).sheetnames == [
         "来电统计", "事项统计", "部门考核", "座席统计"]
+
+
+@pytest.fixture
+async def menu_calls(sessions: async_sessionmaker[AsyncSession], people: People) -> None:
+    async with session_scope(sessions) as db:
+        month.add_menu_calls(db)
+
+
+async def test_the_voice_menu_page_shows_and_drills_down(client: httpx.AsyncClient,
+                                                         menu_calls: None) -> None:
+    await log_in(client, "l1")
+    page = await client.get(f"/dashboard/menu?{OCTOBER}")
+
+    assert page.status_code == 200
+    assert _cell(page.text, "语音菜单来电") == "8"
+    assert _cell(page.text, "主菜单未按键转留言") == "1"
+    row = re.search(r"<th scope=\"row\">诉讼咨询</th>(.*?)</tr>", page.text, re.S)
+    assert row and re.findall(r">(\d+)</a>", row.group(1)) == ["1", "1", "0", "1"]
+    assert "/static/menu_report.js" in page.text and "/static/vendor/echarts.min.js" in page.text
+
+    behind = await client.get(f"/dashboard/menu?{OCTOBER}&set=before:complaint")
+    assert "投诉举报 · 答复前挂机" in behind.text
+    assert "共 1 条" in behind.text
+    assert "案件查询 → 投诉举报" in behind.text  # m-case-back's way through the menu
+    assert "2026-10-16 22:00" in behind.text
+    assert "13800000000" not in behind.text  # a leader sees the number masked
+
+
+async def test_the_voice_menu_exports_its_tables(client: httpx.AsyncClient,
+                                                 menu_calls: None) -> None:
+    await log_in(client, "adm")
+    sheet = await client.get(f"/dashboard/menu?{OCTOBER}&format=xlsx")
+    book = load_workbook(io.BytesIO(sheet.content))
+
+    assert book.sheetnames == ["语音菜单路径使用", "语音菜单挂机位置"]
+    paths = {r[0]: r[1:] for r in book["语音菜单路径使用"].iter_rows(min_row=6, values_only=True)}
+    assert paths["投诉举报"] == (1, 0, 1, 0)
+    ends = dict(book["语音菜单挂机位置"].iter_rows(min_row=6, values_only=True))
+    assert (ends["欢迎语时挂机"], ends["转应急流程"]) == (1, 1)
+
+    listed = await client.get(f"/dashboard/menu?{OCTOBER}&set=end:welcome&format=xlsx")
+    rows = list(load_workbook(io.BytesIO(listed.content)).active.iter_rows(
+        min_row=6, values_only=True))
+    assert [r[1:4] for r in rows] == [("2026-10-14 20:10", "—", "欢迎语时挂机")]
+    assert rows[0][0] == "20261014-0003"  # after 11:00 and 20:00 that day; not the uniqueid
+
+
+async def test_a_drill_down_is_paged_and_counted(client: httpx.AsyncClient,
+                                                 sessions: async_sessionmaker[AsyncSession],
+                                                 people: People) -> None:
+    """More calls than a page holds: the count says all of them, the pager the rest."""
+    async with session_scope(sessions) as db:
+        for i in range(55):
+            db.add(Call(id=f"m-many-{i:02d}", route="menu", caller_number="13800000000",
+                        started_at=month.local(5, "20:00") + timedelta(minutes=i),
+                        ended_at=month.local(5, "20:00") + timedelta(minutes=i, seconds=5)))
+    await log_in(client, "adm")
+    first = await client.get(f"/dashboard/menu?{OCTOBER}&set=end:unknown")
+    second = await client.get(f"/dashboard/menu?{OCTOBER}&set=end:unknown&page=2")
+
+    assert "共 55 条，第 1–50 条" in first.text and "共 55 条，第 51–55 条" in second.text
+    assert first.text.count("/calls/m-many-") == 50 and second.text.count("/calls/m-many-") == 5
+    assert "set=end%3Aunknown" in first.text.split('aria-label="分页"')[1]  # the pager keeps it
+    assert "2026-10-05 20:54" in second.text and "2026-10-05 20:54" not in first.text

@@ -34,6 +34,9 @@ async def test_the_menu_figures_of_the_month(filled: async_sessionmaker[AsyncSes
     # the eight menu calls of October; not September's, nor the month's queue or closed calls
     assert figures.served == 8
     assert figures.no_key == 1  # m-no-key
+    # went into a path: m-kb-after, m-case-back, m-no-key, m-appointment; each reached an
+    # answer (m-case-back in 案件查询, though it hung up later in 投诉举报)
+    assert (figures.chose, figures.got) == (4, 4)
     used = {p.node: (p.entered, p.answered, p.before, p.after) for p in figures.paths}
     assert used == {
         "case-query": (1, 1, 0, 0),  # m-case-back: answered, then went back to the menu
@@ -108,4 +111,4 @@ async def test_the_menu_sheet_holds_the_same_figures(
     assert rows["诉讼咨询"] == [1, 1, 0, 1]
     assert rows["　预约服务 › 预约立案"] == [1, 1, None, None]
     assert dict((r[0], r[1]) for r in ends.rows)["欢迎语时挂机"] == 1
-    assert ends.rows[0] == ["语音菜单来电", 8]
+    assert ends.rows[:3] == [["语音菜单来电", 8], ["进入路径", 4], ["获得答复", 4]]
