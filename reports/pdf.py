@@ -1,12 +1,12 @@
 """The monthly analysis report (月度分析研判报告, Art. 4(7)) as a PDF in Chinese: the tables
-of the printable console page (reports.monthly.centre_tables), its hot topics and repeat
-callers, a summary, and charts drawn here as SVG (a PDF runs no script). WeasyPrint lays it
-out with Debian's pango and embeds the CJK font (fonts-wqy-microhei, scripts/setup.sh), so
-the file reads the same on a PC without Chinese fonts.
+of the printable console page (those of reports.monthly.centre_tables), its hot topics and
+repeat callers, a summary, and charts drawn here as SVG (a PDF runs no script). WeasyPrint
+lays it out with Debian's pango and embeds the CJK font (fonts-wqy-microhei,
+scripts/setup.sh), so the file reads the same on a PC without Chinese fonts.
 
 The figures are the dashboard's functions (docs/metrics.md); the charts only group the same
 predicates by day and by hour. The console (/reports/monthly.pdf), `hotline report month
---pdf` and the scheduler's monthly job all call monthly_pdf().
+--pdf` and the scheduler's monthly job all make it with monthly_report() and pdf_bytes().
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ from reports.calls import (
 )
 from reports.figures import load_period
 from reports.matters import MatterFigures, matter_figures
-from reports.monthly import centre_tables
+from reports.monthly import ADMIN_SCOPE
 from reports.period import Period
-from reports.tables import Table
+from reports.scorecard import agent_rows, department_rows
+from reports.tables import Table, agent_table, call_table, department_table, matter_table
 from reports.topics import Topic, hot_topics, load_texts, repeat_callers, stop_words
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -80,19 +81,27 @@ class MonthlyReport:
 
 async def monthly_report(session: AsyncSession, settings: Settings, period: Period,
                          now: datetime) -> MonthlyReport:
-    """The month's figures: the printable page's tables (centre_tables), hot topics and
-    repeat callers, and what the charts draw."""
+    """The month's figures: the printable page's tables, hot topics and repeat callers,
+    and what the charts draw."""
     tz = settings.hours.timezone
-    tables = await centre_tables(session, settings, period, now)
+    # The month is read once (a provincial month is most of the report's time): the tables
+    # are centre_tables' — the same figure and table functions, in its order (a test holds
+    # them equal) — made from that one read.
     data = await load_period(session, settings, period)
+    before = await load_period(session, settings, period.previous())
+    calls = call_figures(data.calls)
+    matters = matter_figures(data.calendar, data.created, data.forwarded, now)
+    tables = [call_table(calls, period, call_figures(before.calls)),
+              matter_table(matters, period),
+              department_table(await department_rows(session, data, ADMIN_SCOPE, now), period),
+              agent_table(await agent_rows(session, data, ADMIN_SCOPE), period)]
     words, cases = hot_topics(await load_texts(session, period, tz),
                               stop_words(settings.paths.data_dir))
     heat = by_hour_and_weekday(data.calls, tz)
     return MonthlyReport(
         court=court_name(settings), period=period, made=local_time(now, tz),
-        calls=call_figures(data.calls),
-        matters=matter_figures(data.calendar, data.created, data.forwarded, now),
-        tables=tables, words=words[:TOP_TOPICS], cases=cases[:TOP_TOPICS],
+        calls=calls, matters=matters, tables=tables,
+        words=words[:TOP_TOPICS], cases=cases[:TOP_TOPICS],
         repeats=len(repeat_callers(data.calls)), daily=_daily(data.calls, period, tz),
         hourly=[sum(day[hour] for day in heat) for hour in range(24)])
 

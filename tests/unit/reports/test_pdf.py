@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.db.base import session_scope
 from hotline.settings import Settings
-from reports import Period
+from reports import Period, centre_tables
 from reports.pdf import bar_chart, court_name, line_chart, monthly_report, pdf_bytes
 from tests.unit.reports import month
 from tests.unit.reports.month import NOW
@@ -47,6 +47,8 @@ async def test_octobers_report_as_a_pdf(sessions: async_sessionmaker[AsyncSessio
     async with session_scope(sessions) as session:
         await month.add_month(session)
         report = await monthly_report(session, settings, OCTOBER, NOW)
+        # the printable page's tables, made from the report's one read of the month
+        assert report.tables == await centre_tables(session, settings, OCTOBER, NOW)
     report = dataclasses.replace(report, court="洛阳市中级人民法院")
     started = time.perf_counter()
     document = pdf_bytes(report)
