@@ -36,6 +36,7 @@ async def _fill(url: str) -> None:
     try:
         async with session_scope(make_sessionmaker(engine)) as session:
             await month.add_month(session)
+            month.add_menu_calls(session)
     finally:
         await engine.dispose()
 
@@ -141,3 +142,29 @@ def test_the_leaders_dashboard_draws_its_charts_with_chinese_labels(
     # the browser asks for a /favicon.ico the console has none of; nothing else is missing
     assert [url for url in missing if not url.endswith("/favicon.ico")] == []
     assert [text for text in refused if "404" not in text] == []
+
+
+def test_the_voice_menu_page_draws_its_charts_and_drills_down(
+        screen: Page, dashboard_url: str, tmp_path: Path) -> None:
+    errors: list[str] = []
+    screen.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    _log_in(screen, dashboard_url)
+
+    screen.goto(f"{dashboard_url}/dashboard/menu?{OCTOBER}")
+
+    expect(screen.get_by_role("heading", level=1)).to_have_text("语音菜单 · 2026年10月")
+    funnel = screen.locator("#chart-menu-funnel svg")
+    expect(funnel.locator("text", has_text="语音菜单来电")).not_to_have_count(0)
+    paths = screen.locator("#chart-menu-paths svg")
+    expect(paths.locator("text", has_text="诉讼咨询")).to_have_count(1)
+    expect(paths.locator("text", has_text="预约服务")).to_have_count(1)
+    ends = screen.locator("#chart-menu-ends svg")
+    expect(ends.locator("text", has_text="欢迎语时挂机")).to_have_count(1)
+    width = screen.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1366, f"the page scrolls sideways: {width}px"
+    screen.screenshot(path=str(tmp_path / "menu.png"), full_page=True)
+
+    screen.locator("#menu-figures").get_by_role("link", name="8", exact=True).click()
+    expect(screen.get_by_role("heading", name="语音菜单来电")).to_be_visible()
+    expect(screen.locator("p.count")).to_have_text("共 8 条")
+    assert [text for text in errors if "404" not in text] == []
