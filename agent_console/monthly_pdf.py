@@ -6,10 +6,11 @@ layout runs in a thread, so the console keeps answering meanwhile."""
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from agent_console.auth import Forbidden, Principal, console, require_role
@@ -21,19 +22,23 @@ from reports.pdf import PDF_TYPE, file_name, monthly_report, pdf_bytes
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Principal, Depends(require_role(*ROLES))]
+BAD_MONTH = "月份（month）应为“年-月”，如 2026-11"
 
 
 @router.get("/reports/monthly.pdf")
 async def monthly_pdf(request: Request, who: Staff, month: str = "") -> Response:
-    """The month named (YYYY-MM), else last month, as the printable page picks it."""
+    """The month named (YYYY-MM), else last month. A month that is not one is refused
+    (a file for another month than asked would be read as the one asked)."""
     c = console(request)
     async with session_scope(c.sessions) as db:
         if not (await scope_of(db, who.account.id, who.account.role)).centre:
             raise Forbidden("role")
-        try:
-            period = parse_period("month", month)
-        except (ValueError, IndexError):
+        if not month:
             period = containing("month", court_today(c.settings, c.clock())).previous()
+        elif re.fullmatch(r"[12]\d{3}-(0[1-9]|1[0-2])", month):
+            period = parse_period("month", month)
+        else:
+            raise HTTPException(422, BAD_MONTH)
         report = await monthly_report(db, c.settings, period, c.clock())
     document = await asyncio.to_thread(pdf_bytes, report)
     return Response(document, media_type=PDF_TYPE, headers={

@@ -40,6 +40,15 @@ async def test_a_leader_gets_the_months_pdf(client: httpx.AsyncClient, october: 
     assert "本月来电总量 10 通" in text and "立案庭" in text
 
 
+async def test_a_month_that_is_not_one_is_refused_in_chinese(client: httpx.AsyncClient,
+                                                             october: None) -> None:
+    await log_in(client, "l1")
+    answer = await client.get("/reports/monthly.pdf?month=2026-13")
+
+    assert answer.status_code == 422
+    assert "月份（month）" in answer.text and "%PDF" not in answer.text
+
+
 async def test_an_agent_is_refused(client: httpx.AsyncClient, october: None) -> None:
     await log_in(client, "a")
     answer = await client.get("/reports/monthly.pdf?month=2026-10")
