@@ -143,24 +143,28 @@ def _context(request: Request, who: Principal, period: Period, **extra: Any) -> 
 T = TypeVar("T")
 # A drill-down's list, paged and counted the way every list is (agent_console/listing.py):
 # the figures are counted in Python over the period, so its rows are cut here, not in SQL.
-DRILL_SORTS = {"time": Sort("开始时间", "time")}
-DRILL_SPEC = Spec(sorts=DRILL_SORTS, default_sort="time", default_desc=False)
+CALLS_SPEC = Spec(sorts={"time": Sort("开始时间", "time")}, default_sort="time",
+                  default_desc=False)
+MATTERS_SPEC = Spec(sorts={"time": Sort("创建", "time")}, default_sort="time",
+                    default_desc=False)
+RECORDS_SPEC = Spec()
 # the analysis pages' own parameters, kept by the pager's and the headers' links
 DRILL_KEEP = ("period", "first", "last", "set", "type", "source", "term", "call")
 
 
-def _drill_page(request: Request, items: Sequence[T], moment: Callable[[T], Any]) -> Page[T]:
+def _drill_page(request: Request, items: Sequence[T], spec: Spec,
+                moment: Callable[[T], Any] | None = None) -> Page[T]:
     """One page of a drill-down's rows by the list's query (?page=, ?sort=time&dir=),
     with the whole list's count; the page's other parameters stay in its links."""
     tz = console(request).settings.hours.timezone
-    wanted = read_query(request.query_params, DRILL_SPEC, tz, base=request.url.path)
+    wanted = read_query(request.query_params, spec, tz, base=request.url.path)
     kept = {k: v for k, v in request.query_params.items() if k in DRILL_KEEP and v}
     wanted = dataclasses.replace(wanted, values={**kept, **wanted.values})
-    ordered = sorted(items, key=moment, reverse=wanted.desc)
-    size = DRILL_SPEC.page_size
+    ordered = sorted(items, key=moment, reverse=wanted.desc) if moment else list(items)
+    size = spec.page_size
     pages = max(1, math.ceil(len(ordered) / size))
     number = min(wanted.page, pages)
-    return Page(list(ordered[(number - 1) * size:number * size]), len(ordered), number, pages,
+    return Page(ordered[(number - 1) * size:number * size], len(ordered), number, pages,
                 wanted)
 
 
@@ -214,12 +218,12 @@ def _calls_page(request: Request, who: Principal, period: Period, title: str,
     tz = console(request).settings.hours.timezone
     if format == XLSX:
         return _xlsx([calls_list_table(title, calls, period, tz, {"指标": title})], "来电明细")
-    rows = [{"id": f.id, "started": local_time(f.started_at, tz), "caller": f.caller_number,
-             "route": f.route, "agent": f.agent, "wait": wait_seconds(f),
-             "abandon": abandon_seconds(f), "talk": talk_seconds(f),
-             "source": f.source} for f in calls]
+    page = _drill_page(request, calls, CALLS_SPEC, lambda f: f.started_at).map(lambda f: {
+        "id": f.id, "started": local_time(f.started_at, tz), "caller": f.caller_number,
+        "route": f.route, "agent": f.agent, "wait": wait_seconds(f),
+        "abandon": abandon_seconds(f), "talk": talk_seconds(f), "source": f.source})
     return render(request, "report_calls.html",
-                  **_context(request, who, period, title=title, rows=rows))
+                  **_context(request, who, period, title=title, page=page))
 
 
 @router.get("/dashboard/matters")
@@ -250,15 +254,15 @@ def _matters_page(request: Request, who: Principal, period: Period, title: str,
         return _xlsx([matters_list_table(title, matters, period, tz, {"指标": title})],
                      "事项明细")
     now: datetime = console(request).clock()
-    rows = [{"id": m.id, "reference": m.reference, "type": TICKET_TYPES.get(m.type, m.type),
-             "source": SOURCES.get(m.source, m.source), "created": local_time(m.created_at, tz),
-             "forwarded": local_time(m.forwarded_at, tz), "due": local_time(m.due_at, tz),
-             "replied": local_time(m.replied_at, tz), "level": m.escalation_level,
-             "open": m.status == "open", "overdue": bool(m.due_at and m.due_at < now
-                                                        and m.replied_at is None)}
-            for m in matters]
+    page = _drill_page(request, matters, MATTERS_SPEC, lambda m: m.created_at).map(lambda m: {
+        "id": m.id, "reference": m.reference, "type": TICKET_TYPES.get(m.type, m.type),
+        "source": SOURCES.get(m.source, m.source), "created": local_time(m.created_at, tz),
+        "forwarded": local_time(m.forwarded_at, tz), "due": local_time(m.due_at, tz),
+        "replied": local_time(m.replied_at, tz), "level": m.escalation_level,
+        "open": m.status == "open",
+        "overdue": bool(m.due_at and m.due_at < now and m.replied_at is None)})
     return render(request, "report_matters.html",
-                  **_context(request, who, period, title=title, rows=rows))
+                  **_context(request, who, period, title=title, page=page))
 
 
 @router.get("/dashboard/menu")
@@ -289,7 +293,7 @@ async def menu_page(request: Request, who: Staff, kind: PeriodKind = "month",
                                             {"指标": title})], "语音菜单")
     page = None
     if chosen:
-        listed = _drill_page(request, found, lambda m: m.started_at)
+        listed = _drill_page(request, found, CALLS_SPEC, lambda m: m.started_at)
         async with session_scope(c.sessions) as db:
             numbers = await readable_numbers_of_ids(db, [m.id for m in listed.rows], tz)
         page = listed.map(lambda m: {
@@ -440,9 +444,10 @@ async def topics_page(request: Request, who: Staff, kind: PeriodKind = "month",
                              for r in repeats], period, {"来电号码": "已隐去中间四位"})],
                      "热点分析")
     chosen = next((t for t in [*words, *cases] if t.term == term), None) if term else None
+    records = _drill_page(request, chosen.records, RECORDS_SPEC) if chosen else None
     return render(request, "report_topics.html",
                   **_context(request, who, period, words=words, cases=cases,
-                             repeats=repeats, chosen=chosen))
+                             repeats=repeats, chosen=chosen, records=records))
 
 
 @router.get("/admin/stop-words")

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console.accounts import hash_password
 from hotline.db.base import session_scope
-from hotline.db.models import Call, User
+from hotline.db.models import Call, CallLog, User
 from tests.unit.agent_console.conftest import PASSWORD, Clock, csrf_of, log_in
 from tests.unit.reports import month
 from tests.unit.reports.month import NOW, People
@@ -64,9 +64,9 @@ async def test_a_number_drills_down_to_what_it_counts(client: httpx.AsyncClient,
     abandoned = await client.get(f"/dashboard/calls?{OCTOBER}&set=abandoned")
     late = await client.get(f"/dashboard/matters?{OCTOBER}&set=late")
 
-    assert abandoned.status_code == 200 and "共 2 通" in abandoned.text
+    assert abandoned.status_code == 200 and "共 2 条" in abandoned.text
     assert "3 秒" in abandoned.text and "40 秒" in abandoned.text
-    assert "2610090002" in late.text and "共 1 件" in late.text
+    assert "2610090002" in late.text and "共 1 条" in late.text
 
 
 async def test_a_head_sees_only_their_department(client: httpx.AsyncClient,
@@ -104,7 +104,7 @@ async def test_the_seats_table_links_unlogged_calls(client: httpx.AsyncClient,
     await log_in(client, "adm")
     unlogged = await client.get(f"/seats/{people.agent_a}/unlogged?{OCTOBER}")
 
-    assert "共 2 通" in unlogged.text
+    assert "共 2 条" in unlogged.text
     assert unlogged.text.count('href="/calls/c-') == 2
 
 
@@ -149,7 +149,7 @@ async def test_hot_topics_list_repeat_callers_masked(client: httpx.AsyncClient,
     assert page.status_code == 200
     assert "138****0000" in page.text and "13800000000" not in page.text
     theirs = await client.get(f"/dashboard/topics?{OCTOBER}&call=c-ans1")
-    assert "共 10 通" in theirs.text
+    assert "共 10 条" in theirs.text
 
 
 async def test_the_administrator_edits_the_stop_words(client: httpx.AsyncClient,
@@ -241,3 +241,31 @@ async def test_a_drill_down_is_paged_and_counted(client: httpx.AsyncClient,
     assert first.text.count("/calls/m-many-") == 50 and second.text.count("/calls/m-many-") == 5
     assert "set=end%3Aunknown" in first.text.split('aria-label="分页"')[1]  # the pager keeps it
     assert "2026-10-05 20:54" in second.text and "2026-10-05 20:54" not in first.text
+    # the dashboard's own drill-downs page the same way: 3 menu-only calls of the month + 55
+    served = await client.get(f"/dashboard/calls?{OCTOBER}&set=voice_menu&page=2")
+    assert "共 58 条，第 51–58 条" in served.text
+    newest = await client.get(f"/dashboard/calls?{OCTOBER}&set=voice_menu&sort=time&dir=desc")
+    assert newest.text.index("2026-10-31 23:30") < newest.text.index("2026-10-14 20:00")
+    wrong = await client.get(f"/dashboard/calls?{OCTOBER}&set=voice_menu&page=x")
+    assert wrong.status_code == 200 and 'role="alert"' in wrong.text
+
+
+async def test_a_hot_words_records_are_counted_and_paged(
+        client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession],
+        people: People) -> None:
+    async with session_scope(sessions) as db:  # three more call logs asking the same
+        db.add_all(CallLog(call_id=call, owner_id=people.agent_a, caller_name="王五",
+                           caller_kind="party", contact="13800000002",
+                           category="consultation", question="立案材料怎么准备",
+                           outcome="answered", created_at=month.local(13, "10:00"))
+                   for call in ("c-ab3", "c-ab40", "c-overflow"))
+    await log_in(client, "adm")
+    topics = await client.get(f"/dashboard/topics?{OCTOBER}")
+    link = re.search(r'href="(/dashboard/topics\?[^"]*term=[^"]+)"', topics.text)
+    assert link, "no hot word links to its records"
+    records = await client.get(link.group(1).replace("&amp;", "&"))
+
+    shown = re.search(r"：(\d+) 条记录</h2>", records.text)
+    assert shown and f'<p class="count">共 {shown.group(1)} 条' in records.text
+    listed = records.text.split('id="topic-records"')[1].split("</table>")[0]
+    assert listed.count("<tr><td>") == int(shown.group(1)) == 4  # the 3 logs and c-ans1's
