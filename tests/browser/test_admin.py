@@ -131,7 +131,7 @@ def test_an_entry_is_edited_then_deleted_and_leaves_its_history(
         page: Page, admin_url: str, screens: Path) -> None:
     _log_in(page, admin_url)
     page.goto(f"{admin_url}/kb")
-    page.get_by_role("link", name="修改或删除“上诉期限”").click()
+    page.get_by_role("link", name="修改、删除或查看历史：上诉期限").click()
     page.get_by_label("答复内容").fill("")
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_text("请填写答复内容。")).to_be_visible()

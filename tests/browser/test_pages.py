@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent_console import accounts
 from hotline import recording_access
 from hotline import tickets as matters
-from hotline.db import alerts, calllogs, calls, consultations, departments, roster, sms
+from hotline.db import alerts, calllogs, calls, consultations, departments, knowledge, roster, sms
 from hotline.db.base import run_once
 from hotline.db.migrate import upgrade
 from hotline.notify import notify
@@ -59,7 +59,9 @@ class Seeded:
     matter: str      # a matter (ticket) id: /tickets/{id}
     call: str        # a call id: /calls/{id}
     log: str         # a call log id: /calls/log/{id}
-    department: str  # a department id: /scorecard/{id}
+    department: str  # a department id: /scorecard/{id}, /admin/departments/{id}/delete
+    user: str        # a user id: /admin/users/{id}
+    entry: str       # a knowledge-base entry id: /admin/kb/{id}
 
 
 # --- the pages: each role's navigation, then the details reached from it ----------------
@@ -84,7 +86,8 @@ DETAILS = {
     "dept_handler": ["/tickets/{matter}"],
     "dept_head": ["/tickets/{matter}", "/scorecard/{department}"],
     "leader": ["/tickets/{matter}", "/scorecard/{department}"],
-    "admin": ["/calls/{call}"],
+    "admin": ["/calls/{call}", "/admin/users/{user}", "/admin/kb/{entry}",
+              "/admin/departments/{department}/delete"],
 }
 # Faults in pages other helpers of issue 13 own (H2 lists, H3 admin, H4 desk): seen by this
 # sweep, left to them; strict, so a fixed page turns the mark into a failure to remove.
@@ -151,8 +154,11 @@ async def _seed(db: AsyncSession) -> Seeded:
     await alerts.raise_alert(db, alerts.RECORDING_MISSING, call_id, "通话没有录音文件")
     for role in USERS:
         await notify(db, people[role], "forwarded", "有一件新的事项转到您的部门。", matter.id)
+    entry = await knowledge.save_entry(db, None, title="诉讼费如何缴纳", menu_key="1",
+                                       answer="可以到诉讼服务中心窗口缴纳，也可以通过网上银行缴纳。")
     return Seeded(matter=str(matter.id), call=call_id, log=str(log.id),
-                  department=str(department.id))
+                  department=str(department.id), user=str(people["agent"].id),
+                  entry=str(entry.id))
 
 
 def role_name(role: str) -> str:
