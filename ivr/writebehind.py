@@ -41,7 +41,12 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.db import calls, callwrites
-from hotline.db.base import _sqlite_pragmas, session_scope, sync_url
+from hotline.db.base import (
+    _sqlite_pragmas,
+    _sqlite_reopen_if_read_only,
+    session_scope,
+    sync_url,
+)
 from hotline.db.callwrites import Write
 
 log = logging.getLogger(__name__)
@@ -143,8 +148,9 @@ class WriterThread:
     def __init__(self, url: str) -> None:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="call-writer")
         self.engine = create_engine(sync_url(url), pool_size=1, max_overflow=0)
-        if self.engine.dialect.name == "sqlite":
+        if self.engine.dialect.name == "sqlite":  # as hotline.db.base.make_engine's
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "handle_error", _sqlite_reopen_if_read_only)
 
     async def apply(self, writes: list[Write], mark: Position | None) -> None:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._apply, writes,

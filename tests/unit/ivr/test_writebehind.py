@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -145,4 +145,29 @@ async def test_a_locked_database_delays_writes_and_loses_none(
 
     assert await counts(sessions) == (1, 2)
     assert "does not take the bridge's writes" in caplog.text
+    await writer.close()
+
+
+async def test_the_writers_thread_opens_a_read_only_database_again(
+        sessions: Sessions, db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The database file was read-only when the writer's thread connected (fixed since):
+    its writes resume on a connection opened afresh, none lost (bench/faults.py)."""
+    if make_url(db_url).get_backend_name() != "sqlite":
+        pytest.skip("SQLite's read-only connections")
+    thread = WriterThread(db_url)
+    opened: list[object] = []
+
+    def first_read_only(dbapi_connection: Any, _record: Any) -> None:
+        if not opened:  # SQLite's own way to give a connection that refuses writes
+            dbapi_connection.execute("PRAGMA query_only=ON")
+        opened.append(dbapi_connection)
+    event.listen(thread.engine, "connect", first_read_only)
+    writer = WriteBehind(sessions, thread=thread)
+    writer.write(*a_call(1))
+
+    with caplog.at_level(logging.WARNING, "ivr.writebehind"):
+        await asyncio.wait_for(writer.flush(), 15)
+
+    assert await counts(sessions) == (1, 2)
+    assert "readonly database" in caplog.text and len(opened) == 2
     await writer.close()
