@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +18,8 @@ from agent_console.auth import Console, Principal, console, require_role
 from agent_console.calllog import check_contact
 from agent_console.forms import Errors, Invalid, Refused, field_error, form_values
 from agent_console.listing import (
+    LIVE_RESPONSES,
+    EventStream,
     Filter,
     Page,
     Sort,
@@ -279,9 +281,11 @@ async def api_list(request: Request, response: Response, who: Either
         return api_page(response, Page(rows, found.total, found.number, found.pages, wanted))
 
 
-@api.get("/consultations/changes", summary="server-sent events: `changed` when your "
-                                          "consultations change (sent, answered)")
-async def api_changes(request: Request, who: Either) -> StreamingResponse:
+@api.get("/consultations/changes", response_model=None,
+         responses=LIVE_RESPONSES,
+         summary="server-sent events: `changed` when your "
+                 "consultations change (sent, answered)")
+async def api_changes(request: Request, who: Either) -> EventStream:
     c = console(request)
     raw = request.query_params
     return live_changes(request, c.sessions, lambda db: list_stamp(c, db, who, raw))

@@ -395,28 +395,48 @@ async def stamp(db: AsyncSession, query: AnySelect, wanted: Query | None = None,
     return hashlib.blake2s(text.encode(), digest_size=8).hexdigest()
 
 
+class EventStream(StreamingResponse):
+    """Server-sent events (the OpenAPI schema names the media type from here)."""
+
+    media_type = "text/event-stream"
+
+
+# What the OpenAPI schema says a stream sends: its one event.
+LIVE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
+    "description": "`event: changed`, `data: {\"stamp\": ...}` once the list differs from "
+                   "the page's stamp (`since`); comments meanwhile",
+    "content": {"text/event-stream": {"schema": {
+        "type": "object", "required": ["event", "data"],
+        "properties": {"event": {"type": "string", "enum": ["changed"]},
+                       "data": {"type": "string", "contentMediaType": "application/json",
+                                "contentSchema": {"type": "object", "required": ["stamp"],
+                                                  "properties": {"stamp": {
+                                                      "type": "string"}}}}}}}}}}
+
+
 def live_changes(request: Request, sessions: async_sessionmaker[AsyncSession],
-                 read: Callable[[AsyncSession], Awaitable[str]]) -> StreamingResponse:
-    """A list page's stream (text/event-stream): an event `changed` (data: the new stamp)
-    as soon as read(db) differs from the page's stamp (`?since=`), then at each later
-    change; a comment now and then while nothing changes. The page's script reloads the
-    list, or says 列表有更新 when the user is busy with a form (static/lists.js)."""
+                 read: Callable[[AsyncSession], Awaitable[str]]) -> EventStream:
+    """A list page's stream (text/event-stream): the event `changed` (data: the new stamp)
+    as soon as read(db) differs from the page's stamp (`?since=`), which ends the stream;
+    till then a comment now and then. The page's script reloads the list, or says 列表有更新
+    when the user is busy with a form (static/lists.js), and listens again with the new
+    stamp; a client that does not gets `changed` again at once when it reconnects."""
     since = request.query_params.get("since", "")
 
     async def stream() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
-        ends, quiet, last = loop.time() + LIVE_LIFETIME_SECONDS, loop.time(), since
+        ends, quiet = loop.time() + LIVE_LIFETIME_SECONDS, loop.time()
         yield "retry: 5000\n\n"
         while loop.time() < ends and not await request.is_disconnected():
             async with session_scope(sessions) as db:
                 now = await read(db)
-            if now != last:
-                last, quiet = now, loop.time()
+            if now != since:
                 yield f"event: changed\ndata: {json.dumps({'stamp': now})}\n\n"
-            elif loop.time() - quiet >= LIVE_KEEPALIVE_SECONDS:
+                return
+            if loop.time() - quiet >= LIVE_KEEPALIVE_SECONDS:
                 quiet = loop.time()
                 yield ": keep-alive\n\n"
             await asyncio.sleep(LIVE_POLL_SECONDS)
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return EventStream(stream(), headers={"Cache-Control": "no-store",
+                                          "X-Accel-Buffering": "no"})

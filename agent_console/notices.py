@@ -10,14 +10,16 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import case, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import Console, Principal, console, require_role
 from agent_console.listing import (
+    LIVE_RESPONSES,
     Aggregate,
+    EventStream,
     Filter,
     Sort,
     Spec,
@@ -103,9 +105,11 @@ async def list_stamp(c: Console, db: AsyncSession, who: Principal, raw: Mapping[
     return await stamp(db, notices.list_query(who.account.id), wanted, *NOTICE_CHANGES)
 
 
-@api.get("/notices/changes", summary="server-sent events: `changed` when your notices "
-                                     "change (a new one, one read)")
-async def api_changes(request: Request, who: Anyone) -> StreamingResponse:
+@api.get("/notices/changes", response_model=None,
+         responses=LIVE_RESPONSES,
+         summary="server-sent events: `changed` when your notices "
+                 "change (a new one, one read)")
+async def api_changes(request: Request, who: Anyone) -> EventStream:
     c = console(request)
     raw = request.query_params
     return live_changes(request, c.sessions, lambda db: list_stamp(c, db, who, raw))

@@ -11,14 +11,16 @@ from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import Console, Principal, console, require_role
 from agent_console.forms import Invalid, Refused, field_error, form_values
 from agent_console.listing import (
+    LIVE_RESPONSES,
     AnySelect,
+    EventStream,
     Filter,
     Page,
     Sort,
@@ -238,9 +240,11 @@ async def api_inbox(request: Request, response: Response, who: Agent) -> list[Sm
                                            "/api/sms/inbox"))
 
 
-@api.get("/inbox/changes", summary="server-sent events: `changed` when the inbox changes "
-                                   "(agents)")
-async def api_inbox_changes(request: Request, who: Agent) -> StreamingResponse:
+@api.get("/inbox/changes", response_model=None,
+         responses=LIVE_RESPONSES,
+         summary="server-sent events: `changed` when the inbox changes "
+                 "(agents)")
+async def api_inbox_changes(request: Request, who: Agent) -> EventStream:
     c = console(request)
     raw = request.query_params
     return live_changes(request, c.sessions, lambda db: inbox_stamp(c, db, raw))

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +33,9 @@ from agent_console.auth import (
 )
 from agent_console.forms import Invalid, Refused, field_error, form_values
 from agent_console.listing import (
+    LIVE_RESPONSES,
     Aggregate,
+    EventStream,
     Filter,
     Page,
     Query,
@@ -558,17 +560,21 @@ async def api_callbacks(request: Request, response: Response, who: Agent
                                               "/api/tickets/callbacks", callbacks=True))
 
 
-@api.get("/tickets/changes", summary="server-sent events: `changed` when your list of "
-                                    "matters (as the query string narrows it) changes")
-async def api_changes(request: Request, who: Reader) -> StreamingResponse:
+@api.get("/tickets/changes", response_model=None,
+         responses=LIVE_RESPONSES,
+         summary="server-sent events: `changed` when your list of "
+                 "matters (as the query string narrows it) changes")
+async def api_changes(request: Request, who: Reader) -> EventStream:
     c = console(request)
     raw = request.query_params
     return live_changes(request, c.sessions, lambda db: list_stamp(c, db, who, raw))
 
 
-@api.get("/tickets/callbacks/changes", summary="server-sent events: `changed` when the "
-                                              "callback list changes")
-async def api_callback_changes(request: Request, who: Agent) -> StreamingResponse:
+@api.get("/tickets/callbacks/changes", response_model=None,
+         responses=LIVE_RESPONSES,
+         summary="server-sent events: `changed` when the "
+                 "callback list changes")
+async def api_callback_changes(request: Request, who: Agent) -> EventStream:
     c = console(request)
     raw = request.query_params
     return live_changes(request, c.sessions,
