@@ -134,10 +134,26 @@ async def _scope(request: Request, who: Principal) -> Scope:
         return await scope_of(db, who.account.id, who.account.role)
 
 
+def _period_error(request: Request) -> str:
+    """What was wrong with the period the form sent (the page then shows this month)."""
+    days: dict[str, date] = {}
+    for name, label in (("first", "起始日期"), ("last", "截止日期")):
+        text = request.query_params.get(name, "").strip()
+        try:
+            if text:
+                days[name] = date.fromisoformat(text)
+        except ValueError:
+            return f"{label}“{text[:20]}”不是日期（应如 2026-10-01），已显示本月的统计。"
+    if (request.query_params.get("period") == "range" and len(days) == 2
+            and days["last"] < days["first"]):
+        return "截止日期早于起始日期，已显示本月的统计。"
+    return ""
+
+
 def _context(request: Request, who: Principal, period: Period, **extra: Any) -> dict[str, Any]:
     return {"user": who.account, "csrf_token": who.csrf_token, "period": period,
             "kinds": KIND_LABELS, "query": period.query(), "export_url": _export_url(request),
-            **extra}
+            "period_error": _period_error(request), **extra}
 
 
 T = TypeVar("T")

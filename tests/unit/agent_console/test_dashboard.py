@@ -269,3 +269,15 @@ async def test_a_hot_words_records_are_counted_and_paged(
     assert shown and f'<p class="count">共 {shown.group(1)} 条' in records.text
     listed = records.text.split('id="topic-records"')[1].split("</table>")[0]
     assert listed.count("<tr><td>") == int(shown.group(1)) == 4  # the 3 logs and c-ans1's
+
+
+async def test_a_mistyped_period_is_named_and_this_month_shown(client: httpx.AsyncClient,
+                                                               people: People) -> None:
+    await log_in(client, "adm")
+    typo = await client.get("/dashboard/menu?period=month&first=2026-13-01")
+    backwards = await client.get("/dashboard?period=range&first=2026-10-31&last=2026-10-01")
+    right = await client.get(f"/dashboard?{OCTOBER}")
+
+    assert "起始日期“2026-13-01”不是日期" in typo.text and "2026年10月" in typo.text
+    assert "截止日期早于起始日期" in backwards.text
+    assert 'id="period-error"' not in right.text

@@ -9,7 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.db.base import session_scope
 from hotline.settings import Settings
-from reports import Period, load_menu_calls, menu_calls_of, menu_figures, menu_table, menu_tree
+from reports import (
+    Period,
+    centre_tables,
+    load_menu_calls,
+    menu_calls_of,
+    menu_figures,
+    menu_table,
+    menu_tree,
+)
 from reports.menu import tree_from
 from tests.unit.reports import month
 
@@ -112,3 +120,12 @@ async def test_the_menu_sheet_holds_the_same_figures(
     assert rows["　预约服务 › 预约立案"] == [1, 1, None, None]
     assert dict((r[0], r[1]) for r in ends.rows)["欢迎语时挂机"] == 1
     assert ends.rows[:3] == [["语音菜单来电", 8], ["进入路径", 4], ["获得答复", 4]]
+
+
+async def test_the_centres_tables_hold_the_menus_on_request(
+        filled: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    async with session_scope(filled) as session:
+        tables = await centre_tables(session, settings, OCTOBER, month.NOW, ("menu",))
+
+    assert [t.title for t in tables] == ["语音菜单路径使用", "语音菜单挂机位置"]
+    assert tables[1].rows[0] == ["语音菜单来电", 8]
