@@ -81,6 +81,8 @@ class MenuTree:
     main: frozenset[str]  # the main menu: the start node and its repeats (* = main)
     paths: tuple[str, ...]  # the main menu's choices, in its keys' order
     options: Mapping[str, tuple[str, ...]]  # a path that is a menu → its own choices
+    # every prompt the tree's own nodes play (an action's prompts are its own)
+    heard: frozenset[str] = frozenset()
 
     def resolve(self, node_id: str) -> str:
         """A play node stands for where it leads (转入留言 → 留言)."""
@@ -115,7 +117,8 @@ def tree_from(raw: Mapping[str, Any], prompts: Mapping[str, str]) -> MenuTree:
         partial.resolve(t) for t in nodes[p].keys.values()
         if partial.resolve(t) not in main and partial.resolve(t) != p))
         for p in paths if nodes[p].kind == "menu"}
-    return MenuTree(start, nodes, labels, main, tuple(paths), options)
+    heard = frozenset(p for n in nodes.values() if n.kind != "action" for p in n.heard)
+    return MenuTree(start, nodes, labels, main, tuple(paths), options, heard)
 
 
 def _node(node_id: str, spec: Mapping[str, Any]) -> TreeNode:
@@ -204,7 +207,7 @@ class _Replay:
         self.visited = {tree.start}
         self.answered: set[str] = set()
         self.no_key = self.completed = self.fallback = False
-        self.heard = {p for n in tree.nodes.values() if n.kind != "action" for p in n.heard}
+        self.heard = tree.heard
 
     def enter(self, target: str) -> None:
         tree, here = self.tree, self.node
