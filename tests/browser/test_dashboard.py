@@ -24,6 +24,7 @@ from hotline.settings import REPO_ROOT
 from tests.unit.reports import month
 
 from .test_console_login import PASSWORD, _free_port, _hotline, _wait_until_up, browser
+from .test_pages import _faults
 
 __all__ = ["browser"]
 
@@ -168,3 +169,21 @@ def test_the_voice_menu_page_draws_its_charts_and_drills_down(
     expect(screen.get_by_role("heading", name="语音菜单来电")).to_be_visible()
     expect(screen.locator("p.count")).to_have_text("共 8 条")
     assert [text for text in errors if "404" not in text] == []
+
+
+def test_the_voice_menu_page_passes_the_consoles_page_sweep(
+        browser, dashboard_url: str) -> None:  # type: ignore[no-untyped-def]
+    """What issue 13's sweep (test_pages.py) asks of every page: fits 1366, no English, no
+    ISO/UTC times, no JSON body, no serious axe-core violation — the page and a list."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768},
+                                  bypass_csp=True)  # so axe-core can be injected
+    try:
+        page = context.new_page()
+        _log_in(page, dashboard_url)
+        for address in (f"/dashboard/menu?{OCTOBER}",
+                        f"/dashboard/menu?{OCTOBER}&set=entered:case-query"):
+            page.goto(f"{dashboard_url}{address}")
+            expect(page.locator("#chart-menu-ends svg")).to_be_visible()
+            assert _faults(page) == [], address
+    finally:
+        context.close()
