@@ -10,10 +10,7 @@
   if (!region || !notice || !window.EventSource) return;
   let source = null;
 
-  function fields() {
-    return [...region.querySelectorAll("input, textarea, select"),
-            ...document.querySelectorAll("form.filters input, form.filters select")];
-  }
+  const FILTERS = "form.filters input, form.filters select";
 
   function changedField(field) {
     if (field.type === "hidden" || field.type === "submit") return false;
@@ -29,9 +26,21 @@
     return field.value !== field.defaultValue;
   }
 
+  function holdsText(field) {
+    return field.tagName !== "SELECT" && !["hidden", "submit", "checkbox", "radio"]
+      .includes(field.type) && field.value.trim() !== "";
+  }
+
+  // Busy: in the filter bar or a form of the list, a changed filter, text in a form of the
+  // list (an answer typed, or given back with an error after a refused step).
   function busy() {
-    const all = fields();
-    return all.includes(document.activeElement) || all.some(changedField);
+    const filters = [...document.querySelectorAll(FILTERS)];
+    const forms = [...region.querySelectorAll("input, textarea, select")]
+      .filter((field) => !field.closest("form.filters"));
+    if ([...filters, ...forms].includes(document.activeElement)) return true;
+    if (filters.some(changedField)) return true;
+    if (forms.some((field) => changedField(field) || holdsText(field))) return true;
+    return region.querySelector('[aria-invalid="true"]') !== null;
   }
 
   function stop() {
@@ -41,18 +50,18 @@
 
   function tell() {
     stop();
-    notice.querySelector("a").href = location.href;
     notice.hidden = false;
   }
 
   async function reload() {
     try {
-      const r = await fetch(location.href, { credentials: "same-origin" });
+      const r = await fetch(region.dataset.page, { credentials: "same-origin" });
       const page = r.ok ? new DOMParser().parseFromString(await r.text(), "text/html") : null;
       const fresh = page && page.getElementById("live-list");
       if (!fresh || busy()) return tell();
       region.innerHTML = fresh.innerHTML;
       region.dataset.stamp = fresh.dataset.stamp;
+      region.dataset.page = fresh.dataset.page;
       document.body.dataset.listReloads = String(Number(document.body.dataset.listReloads || 0) + 1);
       listen();
     } catch (_) {
@@ -62,7 +71,7 @@
 
   function listen() {
     stop();
-    const query = new URLSearchParams(location.search);
+    const query = new URLSearchParams(new URL(region.dataset.page, location.href).search);
     query.delete("page");
     query.set("since", region.dataset.stamp);
     source = new EventSource(region.dataset.live + "?" + query.toString());

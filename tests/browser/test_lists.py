@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 import pbx
-from hotline.db import calls
+from hotline.db import calls, consultations
 from hotline.db.base import make_engine, make_sessionmaker, session_scope
 from hotline.db.migrate import upgrade
 from hotline.db.models import CallEvent, Department, Recording, RecordingAccess, User
@@ -50,7 +50,8 @@ def lists_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
     for name, role, display, extension in (("zhang", "agent", "张三", "8001"),
                                            ("zhao", "dept_handler", "赵专人", "8201"),
                                            ("qian", "dept_head", "钱庭长", ""),
-                                           ("sun", "leader", "孙院长", "")):
+                                           ("sun", "leader", "孙院长", ""),
+                                           ("wu", "duty_judge", "吴法官", "8101")):
         _hotline(env, "user", "add", name, "--role", role, "--name", display,
                  *(["--extension", extension] if extension else []))
     _run(_seed(env))
@@ -239,3 +240,35 @@ def test_a_new_matter_shows_on_the_handlers_open_list_without_reloading(
     expect(page.get_by_label("搜索")).to_have_value("执行款 到账")
     notice.get_by_role("link", name="刷新").click()
     expect(page.locator("p.count")).to_contain_text("共 2 条")
+
+
+def test_a_judge_typing_an_answer_is_told_of_a_new_consultation_and_keeps_the_text(
+        page: Page, lists_env: dict[str, str]) -> None:
+    """The judge's page follows the database too; a new consultation while an answer is
+    being typed shows 列表有更新, not a reloaded list that would lose the answer."""
+    url = lists_env["LISTS_URL"]
+
+    async def consult(question: str) -> None:
+        engine = make_engine(lists_env["HOTLINE_DATABASE_URL"])
+        try:
+            async with session_scope(make_sessionmaker(engine)) as db:
+                people = {u.username: u.id for u in (await db.execute(select(User))).scalars()}
+                await consultations.send_consultation(db, question, people["zhang"],
+                                                      people["wu"], "13812345678")
+        finally:
+            await engine.dispose()
+
+    _run(consult("当事人问：判决书何时送达？"))
+    _log_in(page, url, "wu")
+    page.goto(f"{url}/judge/consultations")
+    expect(page.get_by_role("heading", name="待答复（1）")).to_be_visible()
+    _run(consult("当事人问：能否延期开庭？"))
+    expect(page.get_by_role("heading", name="待答复（2）")).to_be_visible(timeout=15000)
+    expect(page.locator("#live-notice")).to_be_hidden()
+
+    page.get_by_label("答复内容").first.fill("可以书面申请延期，由合议庭决定。")
+    page.locator("body").click()  # typed, then left: still the judge's answer
+    _run(consult("当事人问：保全费怎么交？"))
+    expect(page.locator("#live-notice")).to_be_visible(timeout=15000)
+    expect(page.get_by_role("heading", name="待答复（2）")).to_be_visible()
+    expect(page.get_by_label("答复内容").first).to_have_value("可以书面申请延期，由合议庭决定。")
