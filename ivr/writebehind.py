@@ -36,17 +36,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.db import calls, callwrites
-from hotline.db.base import (
-    _sqlite_pragmas,
-    _sqlite_reopen_if_read_only,
-    session_scope,
-    sync_url,
-)
+from hotline.db.base import make_sync_engine, session_scope
 from hotline.db.callwrites import Write
 
 log = logging.getLogger(__name__)
@@ -147,10 +141,7 @@ class WriterThread:
 
     def __init__(self, url: str) -> None:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="call-writer")
-        self.engine = create_engine(sync_url(url), pool_size=1, max_overflow=0)
-        if self.engine.dialect.name == "sqlite":  # as hotline.db.base.make_engine's
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "handle_error", _sqlite_reopen_if_read_only)
+        self.engine = make_sync_engine(url, pool_size=1, max_overflow=0)
 
     async def apply(self, writes: list[Write], mark: Position | None) -> None:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._apply, writes,

@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy import DateTime, create_engine, event
+from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -71,11 +71,26 @@ def sync_url(url: str) -> str:
 
 
 def make_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(async_url(url), pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "handle_error", _sqlite_reopen_if_read_only)
+    # A ping before each use finds a PostgreSQL connection the server dropped; a SQLite
+    # file has no server to lose, and the ping was a SELECT 1 on every session.
+    remote = make_url(url).get_backend_name() != "sqlite"
+    engine = create_async_engine(async_url(url), pool_pre_ping=remote)
+    _sqlite_ways(engine.sync_engine)
     return engine
+
+
+def make_sync_engine(url: str, **pool: Any) -> Engine:
+    """A synchronous engine with the same SQLite settings as make_engine's (the bridge's
+    writer thread: ivr/writebehind.py)."""
+    engine = create_engine(sync_url(url), **pool)
+    _sqlite_ways(engine)
+    return engine
+
+
+def _sqlite_ways(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "handle_error", _sqlite_reopen_if_read_only)
 
 
 def _sqlite_reopen_if_read_only(context: Any) -> None:
