@@ -3,6 +3,8 @@ departments and its seats for a period. Each figure is written once, in docs/met
 and computed by one function here; the console's dashboard, the Excel exports and the
 `hotline report` command call these."""
 
+# The monthly PDF (月度分析研判报告) is a module of the face: `from reports import pdf`.
+from reports import pdf
 from reports.calls import (
     CALL_SETS,
     CallFacts,
@@ -118,6 +120,7 @@ __all__ = [
     "menu_table",
     "menu_tree",
     "parse_period",
+    "pdf",
     "read_stop_words_text",
     "repeat_callers",
     "save_stop_words",
