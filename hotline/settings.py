@@ -39,6 +39,12 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class CourtSettings:
+    # The court's name as reports and texts to callers print it (e.g. 洛阳市中级人民法院).
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class PbxSettings:
     mode: str = "auto"
     sandbox_dir: Path = Path("/var/cache/hotline/asterisk-sid")
@@ -205,6 +211,7 @@ SMS_DRIVERS = ("outbox", "smpp", "http")
 @dataclass(frozen=True)
 class Settings:
     paths: PathsSettings = field(default_factory=PathsSettings)
+    court: CourtSettings = field(default_factory=CourtSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     pbx: PbxSettings = field(default_factory=PbxSettings)
     hours: HoursSettings = field(default_factory=HoursSettings)

@@ -54,8 +54,7 @@ PDF_TYPE = "application/pdf"
 
 def court_name(settings: Settings) -> str:
     """The court's name as its reports print it: [court] name, when the settings have it."""
-    section = getattr(settings, "court", None)
-    return str(getattr(section, "name", "") or DEFAULT_COURT)
+    return settings.court.name or DEFAULT_COURT
 
 
 def file_name(period: Period, suffix: str = ".pdf") -> str:

@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.db.base import session_scope
-from hotline.settings import Settings
+from hotline.settings import CourtSettings, Settings
 from reports import Period, centre_tables
 from reports.pdf import bar_chart, court_name, line_chart, monthly_report, pdf_bytes
 from tests.unit.reports import month
@@ -73,8 +73,10 @@ async def test_octobers_report_as_a_pdf(sessions: async_sessionmaker[AsyncSessio
     assert "座席甲" in text and "每日来电量" in text and "来电去向" in text
 
 
-def test_without_a_court_name_the_report_says_people_s_court() -> None:
+def test_the_court_s_name_comes_from_settings_or_says_people_s_court() -> None:
     assert court_name(Settings()) == "人民法院"
+    named = dataclasses.replace(Settings(), court=CourtSettings(name="洛阳市中级人民法院"))
+    assert court_name(named) == "洛阳市中级人民法院"
 
 
 def test_the_charts_draw_their_values() -> None:
