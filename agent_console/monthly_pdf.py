@@ -17,8 +17,7 @@ from agent_console.auth import Forbidden, Principal, console, require_role
 from agent_console.texts import ROLES
 from hotline.db.base import session_scope
 from hotline.hours import court_today
-from reports import containing, parse_period, scope_of
-from reports.pdf import PDF_TYPE, file_name, monthly_report, pdf_bytes
+from reports import containing, parse_period, pdf, scope_of
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Principal, Depends(require_role(*ROLES))]
@@ -39,7 +38,7 @@ async def monthly_pdf(request: Request, who: Staff, month: str = "") -> Response
             period = parse_period("month", month)
         else:
             raise HTTPException(422, BAD_MONTH)
-        report = await monthly_report(db, c.settings, period, c.clock())
-    document = await asyncio.to_thread(pdf_bytes, report)
-    return Response(document, media_type=PDF_TYPE, headers={
-        "Content-Disposition": f"inline; filename*=UTF-8''{quote(file_name(period))}"})
+        report = await pdf.monthly_report(db, c.settings, period, c.clock())
+    document = await asyncio.to_thread(pdf.pdf_bytes, report)
+    return Response(document, media_type=pdf.PDF_TYPE, headers={
+        "Content-Disposition": f"inline; filename*=UTF-8''{quote(pdf.file_name(period))}"})

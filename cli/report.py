@@ -47,15 +47,14 @@ def cmd_month(settings: Settings, args: argparse.Namespace) -> int:
 
 def _pdf(settings: Settings, month: str, target: Path) -> int:
     from hotline.db.base import run_once, utcnow
-    from reports import parse_period
-    from reports.pdf import monthly_pdf, save
+    from reports import parse_period, pdf
 
     period = parse_period("month", month)
     now = utcnow()
     document = run_once(settings.database.url,
-                        lambda session: monthly_pdf(session, settings, period, now))
+                        lambda session: pdf.monthly_pdf(session, settings, period, now))
     try:
-        save(document, target)
+        pdf.save(document, target)
     except OSError as exc:
         print(f"hotline report: {target}: 无法保存（{exc.strerror}）", file=sys.stderr)
         return 1
