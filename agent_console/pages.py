@@ -25,7 +25,15 @@ from agent_console.auth import (
     login_form_token_ok,
     require_role,
 )
-from agent_console.texts import ADMIN, AGENT, LOGIN_VIA_LABELS, MESSAGES, ROLE_LABELS, ROLES
+from agent_console.texts import (
+    ADMIN,
+    AGENT,
+    LEADER,
+    LOGIN_VIA_LABELS,
+    MESSAGES,
+    ROLE_LABELS,
+    ROLES,
+)
 from hotline.db.base import session_scope
 from hotline.db.models import User
 from hotline.timefmt import local_time
@@ -129,6 +137,11 @@ async def logout(request: Request, who: Anyone) -> Response:
 
 @router.get("/")
 async def home(request: Request, who: Anyone) -> Response:
+    # Leaders and administrators start from the figures (issue 14): the dashboard is home.
+    if who.account.role in (LEADER, ADMIN):
+        from agent_console.dashboard import dashboard_page  # it renders through this module
+
+        return await dashboard_page(request, who)
     return render(request, "home.html", user=who.account, csrf_token=who.csrf_token)
 
 

@@ -74,7 +74,7 @@ NAV = {
     "duty_judge": ["/", "/judge/consultations", "/kb", "/notices"],
     "dept_handler": ["/", "/handler", "/kb", "/notices"],
     "dept_head": ["/", "/handler", "/scorecard", "/kb", "/notices"],
-    "leader": ["/", "/handler", "/calls", "/calls/logs", "/dashboard", "/dashboard/calls",
+    "leader": ["/", "/handler", "/calls", "/calls/logs", "/dashboard", "/dashboard/calls", "/dashboard/menu",
                "/dashboard/matters", "/dashboard/topics", "/scorecard", "/seats",
                "/reports/monthly", "/wallboard", "/kb", "/notices"],
     "admin": ["/", "/admin/users", "/admin/phones", "/admin/departments", "/admin/roster",

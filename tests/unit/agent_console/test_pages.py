@@ -52,6 +52,21 @@ async def test_every_role_has_its_chinese_label_on_the_home_page(
         assert f"（{ROLE_LABELS[role]}）" in (await client.get("/")).text
 
 
+async def test_leaders_and_administrators_land_on_the_dashboard(
+        client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with session_scope(sessions) as db:
+        for role in ("leader", "admin", "dept_head"):
+            await accounts.add_user(db, f"u-{role}", PASSWORD, role)
+
+    for role, dashboard in (("leader", True), ("admin", True), ("dept_head", False)):
+        client.cookies.clear()
+        assert (await log_in(client, f"u-{role}")).status_code == 303
+        home = await client.get("/")
+        assert home.status_code == 200
+        assert ("<h1>统计分析" in home.text) is dashboard, role
+        assert ("您好" in home.text) is not dashboard, role
+
+
 async def test_wrong_password_shows_a_chinese_error_and_keeps_the_username(
         client: httpx.AsyncClient) -> None:
     response = await log_in(client, password="wrong-password")
