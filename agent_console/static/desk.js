@@ -229,6 +229,7 @@
   async function saveLog() {
     clearFieldErrors();
     say($("log-error"), ""); say($("log-ok"), "");
+    $("log-forward").hidden = true;
     const body = {};
     for (const name of LOG_FIELDS) body[name] = form.elements[name].value;
     body.call_id = form.elements.call_id.value || null;
@@ -249,6 +250,12 @@
     form.reset();
     form.elements.call_id.value = "";
     say($("log-ok"), "来电登记已保存。");
+    if (body.outcome === "forwarded" && r.data && r.data.id) {
+      // The matter is forwarded from its own page, where the department is chosen.
+      const forward = $("log-forward");
+      forward.action = "/calls/logs/" + r.data.id + "/forward";
+      forward.hidden = false;
+    }
     // Saving the log ends wrap-up (or, during the call, spares the wrap-up at hang-up).
     if (call) {
       const w = await send("POST", "/api/desk/wrap-up", {});

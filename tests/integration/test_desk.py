@@ -12,15 +12,16 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.async_api import Page, async_playwright, expect
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import pbx
 from agent_console import accounts
-from agent_console.texts import AGENT, DUTY_JUDGE
-from hotline.db import calllogs, roster
+from agent_console.texts import AGENT, DEPT_HANDLER, DEPT_HEAD, DUTY_JUDGE, LEADER
+from hotline.db import calllogs, departments, roster
 from hotline.db import calls as calls_db
 from hotline.db.base import session_scope
-from hotline.db.models import Call, User
+from hotline.db.models import Call, Ticket, User
 from hotline.hours import court_today
 from hotline.settings import Settings
 from tests.integration import sipp
@@ -320,6 +321,12 @@ async def test_a_whole_call_on_the_desk_log_beside_the_pop_wrap_up_until_saved(
         sessions: async_sessionmaker[AsyncSession], page: Page, tmp_path: Path) -> None:
     shots = tmp_path / "artifacts"
     shots.mkdir()
+    handler = await ensure_user(sessions, "zhaoliu", DEPT_HANDLER, "赵六", "")
+    head = await ensure_user(sessions, "qianqi", DEPT_HEAD, "钱七", "")
+    leader = await ensure_user(sessions, "sunba", LEADER, "孙八", "")
+    async with session_scope(sessions) as session:
+        court = await departments.save_department(session, "立案庭", handler_id=handler.id,
+                                                  head_id=head.id, leader_id=leader.id)
     await set_mode(sessions, "open")
     try:
         with await phone(sessions, AGENT_EXT, 25581, tmp_path):
@@ -364,8 +371,8 @@ async def test_a_whole_call_on_the_desk_log_beside_the_pop_wrap_up_until_saved(
             await form.locator("[name=caller_name]").fill("王五")
             await form.locator("[name=caller_kind]").select_option("party")
             await form.locator("[name=category]").select_option("consultation")
-            await form.locator("[name=outcome]").select_option("answered")
-            await form.locator("[name=answer]").fill("立案须带起诉状和身份证明。")
+            await form.locator("[name=outcome]").select_option("forwarded")
+            await form.locator("[name=answer]").fill("已告知立案须带起诉状和身份证明，材料问题转立案庭。")
             # A log names its call once the bridge has written who answered it.
             await answered_on_record(sessions, first or "")
             await page.keyboard.press("Control+s")
@@ -394,6 +401,7 @@ async def test_a_whole_call_on_the_desk_log_beside_the_pop_wrap_up_until_saved(
 
             await page.keyboard.press("Control+s")
             await expect(page.locator("#log-ok")).to_have_text("来电登记已保存。")
+            await expect(page.locator("#btn-log-forward")).to_be_visible()
             await expect(page.locator("#call-body")).to_be_hidden(timeout=10_000)
             await expect(page.locator("#presence-state")).to_have_text("空闲", timeout=10_000)
             await wait_queue_line(settings, AGENT_EXT, lambda t: t and "paused" not in t)
@@ -402,6 +410,12 @@ async def test_a_whole_call_on_the_desk_log_beside_the_pop_wrap_up_until_saved(
             await page.keyboard.press("F2")
             await expect(page.locator("#presence-state")).to_have_text("未签入", timeout=10_000)
             await wait_queue_line(settings, AGENT_EXT, lambda t: not t)
+            # The matter the log was saved for goes on to a department from its page.
+            await page.locator("#btn-log-forward").click()
+            await expect(page.get_by_role("heading", name="转办", exact=True)).to_be_visible()
+            await page.get_by_label("转办部门").select_option(label="立案庭")
+            await page.get_by_role("button", name="转办", exact=True).click()
+            await expect(page.get_by_text("已转办，部门专人已收到通知。")).to_be_visible()
     finally:
         await set_mode(sessions, "closed")
         await page.close()
@@ -409,3 +423,7 @@ async def test_a_whole_call_on_the_desk_log_beside_the_pop_wrap_up_until_saved(
     async with session_scope(sessions) as db:
         logs = await calllogs.logs_for_call(db, first or "")
     assert [(r.log.caller_name, r.log.question) for r in logs] == [("王五", "咨询立案需要带什么材料")]
+    async with session_scope(sessions) as db:
+        [matter] = (await db.scalars(select(Ticket).where(Ticket.call_id == first))).all()
+    assert (matter.department_id, matter.status) == (court.id, "open")
+    assert matter.forwarded_at is not None and matter.due_at is not None
