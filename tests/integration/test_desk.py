@@ -321,11 +321,12 @@ async def test_a_whole_call_on_the_desk_log_beside_the_pop_wrap_up_until_saved(
         sessions: async_sessionmaker[AsyncSession], page: Page, tmp_path: Path) -> None:
     shots = tmp_path / "artifacts"
     shots.mkdir()
-    handler = await ensure_user(sessions, "zhaoliu", DEPT_HANDLER, "赵六", "")
-    head = await ensure_user(sessions, "qianqi", DEPT_HEAD, "钱七", "")
-    leader = await ensure_user(sessions, "sunba", LEADER, "孙八", "")
+    # The integration modules share one database: names of this test's own.
+    handler = await ensure_user(sessions, "desk-handler", DEPT_HANDLER, "执行专人", "")
+    head = await ensure_user(sessions, "desk-head", DEPT_HEAD, "执行负责人", "")
+    leader = await ensure_user(sessions, "desk-leader", LEADER, "分管领导", "")
     async with session_scope(sessions) as session:
-        court = await departments.save_department(session, "立案庭", handler_id=handler.id,
+        court = await departments.save_department(session, "执行局", handler_id=handler.id,
                                                   head_id=head.id, leader_id=leader.id)
     await set_mode(sessions, "open")
     try:
@@ -372,7 +373,7 @@ async def test_a_whole_call_on_the_desk_log_beside_the_pop_wrap_up_until_saved(
             await form.locator("[name=caller_kind]").select_option("party")
             await form.locator("[name=category]").select_option("consultation")
             await form.locator("[name=outcome]").select_option("forwarded")
-            await form.locator("[name=answer]").fill("已告知立案须带起诉状和身份证明，材料问题转立案庭。")
+            await form.locator("[name=answer]").fill("已告知立案须带起诉状和身份证明，材料问题转执行局。")
             # A log names its call once the bridge has written who answered it.
             await answered_on_record(sessions, first or "")
             await page.keyboard.press("Control+s")
@@ -413,7 +414,7 @@ async def test_a_whole_call_on_the_desk_log_beside_the_pop_wrap_up_until_saved(
             # The matter the log was saved for goes on to a department from its page.
             await page.locator("#btn-log-forward").click()
             await expect(page.get_by_role("heading", name="转办", exact=True)).to_be_visible()
-            await page.get_by_label("转办部门").select_option(label="立案庭")
+            await page.get_by_label("转办部门").select_option(label="执行局")
             await page.get_by_role("button", name="转办", exact=True).click()
             await expect(page.get_by_text("已转办，部门专人已收到通知。")).to_be_visible()
     finally:
