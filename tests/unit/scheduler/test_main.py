@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import threading
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -117,3 +118,9 @@ async def test_an_unreadable_database_is_the_report_not_a_crash(settings: Settin
     assert scheduler.report is not None
     assert scheduler.report.database[0].startswith("cannot read the database")
     await scheduler.engine.dispose()
+    # The failed connection's aiosqlite thread hands its error back to this loop: let it
+    # end while the loop is alive (closed first, the thread's last call raises in it).
+    for _ in range(200):
+        if not any("_connection_worker_thread" in t.name for t in threading.enumerate()):
+            break
+        await asyncio.sleep(0.01)
