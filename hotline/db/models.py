@@ -405,6 +405,43 @@ class SmsMessage(Base):
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+# --- satisfaction (满意度) ---------------------------------------------------------------
+
+class Rating(Base):
+    """A caller's rating of the service (满意度评价): 1 满意, 2 基本满意, 3 不满意
+    (hotline.ratings). Keyed on the phone after a seat's call (channel "call"), or asked
+    by SMS once a matter was answered (channel "sms": the row is the ask, its score empty
+    until the caller replies 1, 2 or 3). Counted per call, agent, matter and department."""
+
+    __tablename__ = "ratings"
+    # One rating keyed on the phone per call: a job run twice cannot count it twice.
+    __table_args__ = (Index("ux_ratings_call", "call_id", unique=True,
+                            sqlite_where=text("channel = 'call'"),
+                            postgresql_where=text("channel = 'call'")),
+                      Index("ix_ratings_caller_asked", "caller_number", "asked_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(4))  # call | sms
+    # 1 满意 | 2 基本满意 | 3 不满意; None: asked by SMS, not answered (yet)
+    score: Mapped[int | None] = mapped_column(Integer)
+    caller_number: Mapped[str] = mapped_column(String(40), default="")
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"),
+                                                index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"),
+                                                  index=True)
+    # the agent the rating is about: who answered the call, or the matter's owner (Art. 6)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                 index=True)
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL"), index=True)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    ask_sms_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sms_messages.id", ondelete="SET NULL"))
+    reply_sms_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sms_messages.id", ondelete="SET NULL"))
+
+
 # --- console users, sessions and API tokens -------------------------------------------
 
 class User(Base):
