@@ -33,8 +33,11 @@ class CallFlow:
 
     @classmethod
     async def start(cls, agi: AgiSession, services: Services) -> CallFlow:
-        """Register the call (the AMI tracker may have done it already: no harm)."""
-        call = callid.from_agi(agi.headers, await agi.get_variable(v.LINKEDID))
+        """Register the call (the AMI tracker may have done it already: no harm). The
+        dialplan passes the call's linkedid as the AGI's first argument, saving a round
+        trip before the first prompt; without it, it is read from the channel."""
+        linkedid = agi.headers.get("arg_1") or await agi.get_variable(v.LINKEDID)
+        call = callid.from_agi(agi.headers, linkedid)
         services.writer.write(w.ensure(call.call_id, caller_number=call.caller_number,
                                        channel=agi.headers.get("channel", "")))
         return cls(agi, services, call.call_id, call.caller_number)
@@ -148,8 +151,8 @@ class CallFlow:
         self.services.writer.write(*writes)
 
     async def set_route(self, route: str, dialplan: str) -> None:
-        """What the call record says (route) and where the dialplan goes next (dialplan)."""
-        await self.agi.set_variable(v.CDR_ROUTE, route)
-        await self.agi.set_variable(v.ROUTE_VAR, dialplan)
+        """What the call record says (route) and where the dialplan goes next (dialplan):
+        both in one AGI round trip (MSet)."""
+        await self.agi.set_variables({v.CDR_ROUTE: route, v.ROUTE_VAR: dialplan})
         self.services.writer.write(w.update(self.call_id, route=route),
                                    w.event(self.call_id, "route", {"route": route}))

@@ -13,7 +13,7 @@ import inspect
 import ipaddress
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -306,6 +306,14 @@ class AgiSession:
 
     async def set_variable(self, name: str, value: str) -> None:
         await self.command(f"SET VARIABLE {_quote(name)} {_quote(value)}")
+
+    async def set_variables(self, values: Mapping[str, str]) -> None:
+        """Several variables (or functions such as CDR(x)) in one round trip (MSet), in
+        order. MSet splits on commas: names and values may not hold one."""
+        pairs = [f"{name}={value}" for name, value in values.items()]
+        if not pairs or any("," in pair for pair in pairs):
+            raise ValueError(f"MSet cannot carry {values!r}")
+        await self.exec("MSet", *pairs)
 
     async def stream_file(self, filename: str, escape_digits: str = "") -> str:
         """Play a prompt; return the escape digit pressed, or "" if none was."""

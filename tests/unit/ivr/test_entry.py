@@ -57,6 +57,9 @@ class FakeAgi:
     async def set_variable(self, name: str, value: str) -> None:
         self.variables[name] = value
 
+    async def set_variables(self, values: dict[str, str]) -> None:
+        self.variables.update(values)
+
     async def stream_file(self, filename: str, escape_digits: str = "") -> str:
         self.played.append(("stream", filename, escape_digits))
         return self.stream_keys.pop(0) if self.stream_keys else ""

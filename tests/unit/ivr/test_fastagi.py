@@ -264,6 +264,9 @@ async def test_conveniences_quote_arguments(start_server: StartServer, connect: 
     async def script(s: AgiSession) -> tuple[AgiResult, str, tuple[str, bool]]:
         dialled = await s.exec("Dial", "PJSIP/8001", "30")
         await s.set_variable("MENU_NOTE", 'say "hi" \\ bye')
+        await s.set_variables({"CDR(hotline_route)": "menu", "HOTLINE_ROUTE": "closed"})
+        with pytest.raises(ValueError, match="MSet"):
+            await s.set_variables({"X": "a,b"})
         await s.verbose("menu reached", 3)
         no_digit = await s.stream_file("goodbye")
         return dialled, no_digit, await s.get_data("ext", 3000, 4)
@@ -273,6 +276,8 @@ async def test_conveniences_quote_arguments(start_server: StartServer, connect: 
     await client.send_headers()
     await client.expect('EXEC Dial "PJSIP/8001,30"', "200 result=0")
     await client.expect('SET VARIABLE "MENU_NOTE" "say \\"hi\\" \\\\ bye"', "200 result=1")
+    await client.expect('EXEC MSet "CDR(hotline_route)=menu,HOTLINE_ROUTE=closed"',
+                        "200 result=0")
     await client.expect('VERBOSE "menu reached" 3', "200 result=1")
     await client.expect('STREAM FILE "goodbye" ""', "200 result=0 endpos=1600")
     await client.expect('GET DATA "ext" 3000 4', "200 result=8001")

@@ -63,6 +63,9 @@ class ScriptedCaller:
     async def set_variable(self, name: str, value: str) -> None:
         pass
 
+    async def set_variables(self, values: dict[str, str]) -> None:
+        pass
+
     async def stream_file(self, filename: str, escape_digits: str = "") -> str:
         return self._next()
 
