@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline import ratings
 from hotline.catalog import TICKET_TYPES
 from hotline.db import calls
 from hotline.db import presence as presence_db
@@ -305,6 +306,7 @@ async def close(session: AsyncSession, ticket: Ticket, by_user_id: int | None,
     ticket.answered_at = ticket.answered_at or now
     _event(session, ticket, CLOSED_EVENT, by_user_id, now, proof=proof.kind,
            call_id=proof.call_id, sms_id=proof.sms_id, recording=proof.recording)
+    await ratings.ask_by_sms(session, ticket, now)  # answered: the caller is asked to rate
     await session.flush()
     return proof
 

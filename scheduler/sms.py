@@ -48,7 +48,10 @@ def sms_job(settings: Settings) -> Job:
 
 
 def _load_delivery_hooks() -> None:
-    from hotline import sms
+    from hotline import ratings, sms
+
+    # A caller's 1, 2 or 3 answering a rating ask is a rating, not an SMS for the inbox.
+    sms.register_inbound_hook(ratings.take_sms_reply)
 
     try:
         from hotline import tickets

@@ -15,10 +15,18 @@ from __future__ import annotations
 
 from hotline.settings import SmsSettings
 from hotline.sms.base import Event, Inbound, Receipt, SendError, SmsDriver
-from hotline.sms.hooks import on_delivered, register_delivery_hook, unregister_delivery_hook
+from hotline.sms.hooks import (
+    on_delivered,
+    on_inbound,
+    register_delivery_hook,
+    register_inbound_hook,
+    unregister_delivery_hook,
+    unregister_inbound_hook,
+)
 
 __all__ = ["Event", "Inbound", "Receipt", "SendError", "SmsDriver", "make_driver",
-           "on_delivered", "register_delivery_hook", "unregister_delivery_hook"]
+           "on_delivered", "on_inbound", "register_delivery_hook", "register_inbound_hook",
+           "unregister_delivery_hook", "unregister_inbound_hook"]
 
 
 def make_driver(settings: SmsSettings) -> SmsDriver:

@@ -30,7 +30,7 @@ from hotline.db.models import Notice, SmsMessage, Ticket
 from hotline.privacy import mask_phone
 from hotline.settings import SmsSettings
 from hotline.sms.base import Event, Inbound, Receipt, SendError, SmsDriver
-from hotline.sms.hooks import on_delivered
+from hotline.sms.hooks import on_delivered, on_inbound
 
 log = logging.getLogger("hotline.sms")
 
@@ -151,6 +151,8 @@ class Sender:
         message = await sms_db.record_inbound(db, inbound.from_number, inbound.to_number,
                                               inbound.text, self.clock())
         report.inbound += 1
+        if await on_inbound(db, message):
+            return  # taken (a rating reply): nothing for the owner agent to answer
         ticket = await db.get(Ticket, message.ticket_id) if message.ticket_id else None
         if ticket is not None and ticket.owner_id is not None:
             # The owner agent answers for the matter (Art. 6): tell them in the console.
