@@ -44,10 +44,11 @@ class ActionTable:
 
 
 def build_actions() -> ActionTable:
-    from ivr.modules import case_query, knowledge, voice_ticket
+    from ivr.modules import case_query, directory, knowledge, voice_ticket
 
     table = ActionTable()
     table.add("case_query", case_query.run, case_query.check)
     table.add("knowledge", knowledge.run, knowledge.check)
     table.add("voice_ticket", voice_ticket.run, voice_ticket.check)
+    table.add("directory", directory.run, directory.check)
     return table

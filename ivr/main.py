@@ -108,6 +108,10 @@ class Bridge:
                 if await self.services.knowledge.refresh(session):
                     log.info("consultation menu: %d knowledge-base entries",
                              len(self.services.knowledge.entries))
+                if await self.services.directory.refresh(session):
+                    log.info("telephone directory: %d departments in the menu, %d extensions",
+                             len(self.services.directory.by_key),
+                             len(self.services.directory.by_extension))
         except Exception:
             log.warning("reading the mode and calendar failed; the last ones stay in use",
                         exc_info=True)

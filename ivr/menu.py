@@ -1,14 +1,21 @@
 """The voice menu as data: ivr/menu.toml, loaded, validated and reloaded when it changes.
 
-A menu file names a start node and a table of nodes. Each node is one of:
+A menu file names a start node (after hours), an optional ``open_start`` (office hours;
+without it office-hours callers go straight to the seats) and a table of nodes. Each node
+is one of:
 
 * ``menu``   — play ``prompt``, read one key; ``keys`` maps a key to the next node. No key
   or a wrong key: ``retry_prompt`` (a different sentence), up to ``tries`` times, then
-  ``on_fail``. A key pressed during the prompt interrupts it.
+  ``on_fail``. A key pressed during the prompt interrupts it. Two keys mean the same in
+  every menu: ``*`` plays the menu's prompt again (not counted as a wrong key; a node that
+  maps ``*`` itself keeps its own meaning, which the shipped menu avoids), and in office
+  hours ``0`` puts the caller through to a seat. ``#`` is the way back to the main menu
+  where a node maps it; the prompts say so.
 * ``play``   — play ``prompt`` (a list is played in order), then go to ``next``.
 * ``action`` — run a registered action (ivr/actions.py) with the node's other fields as its
   parameters, then go to ``next`` (or where the action says).
 * ``end``    — play ``prompt`` if any and hang up.
+* ``seats``  — play ``prompt`` if any and put the caller through to the seats queue.
 
 Errors name the file, the node and the field. A call keeps the tree it started with; a new
 call gets the file as it is now, so changes need no restart, and a broken change is refused
@@ -27,14 +34,21 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 MENU_FILE = Path(__file__).parent / "menu.toml"
-KINDS = ("menu", "play", "action", "end")
+KINDS = ("menu", "play", "action", "end", "seats")
 DTMF_KEYS = set("0123456789*#")
+REPEAT_KEY = "*"
+SEATS_KEY = "0"
+# What an action may return instead of a node id: the caller goes to the seats (SEATS),
+# or the action has handed the call to the dialplan itself (HANDED_OVER).
+SEATS = "@seats"
+HANDED_OVER = "@handed-over"
 _COMMON = {"kind", "prompt", "next"}
 _FIELDS = {
     "menu": _COMMON | {"retry_prompt", "keys", "tries", "timeout", "on_fail"},
     "play": _COMMON,
     "action": _COMMON | {"action"},
     "end": {"kind", "prompt"},
+    "seats": {"kind", "prompt"},
 }
 
 
@@ -61,6 +75,7 @@ class Node:
 class Menu:
     start: str
     nodes: Mapping[str, Node]
+    open_start: str = ""
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
@@ -86,7 +101,7 @@ def load(path: Path, prompts: set[str], actions: Mapping[str, ParamCheck]) -> Me
 
 
 def _parse(raw: dict[str, Any], problems: list[str]) -> Menu | None:
-    unknown = set(raw) - {"start", "node"}
+    unknown = set(raw) - {"start", "open_start", "node"}
     if unknown:
         problems.append(f"unknown top-level field(s) {sorted(unknown)}")
     nodes_raw = raw.get("node")
@@ -98,7 +113,8 @@ def _parse(raw: dict[str, Any], problems: list[str]) -> Menu | None:
         node = _parse_node(node_id, spec, problems)
         if node is not None:
             nodes[node_id] = node
-    return Menu(start=str(raw.get("start", "")), nodes=nodes)
+    return Menu(start=str(raw.get("start", "")), nodes=nodes,
+                open_start=str(raw.get("open_start", "")))
 
 
 def _parse_node(node_id: str, spec: Any, problems: list[str]) -> Node | None:
@@ -146,6 +162,8 @@ def _bounded(spec: dict[str, Any], name: str, default: float, low: float, high: 
 
 def _check_links(menu: Menu) -> list[str]:
     problems = [] if menu.start in menu.nodes else [f"start: no node {menu.start!r}"]
+    if menu.open_start and menu.open_start not in menu.nodes:
+        problems.append(f"open_start: no node {menu.open_start!r}")
     for node in menu.nodes.values():
         links = [("next", node.next), ("on_fail", node.on_fail)]
         links += [(f"keys.{key}", target) for key, target in node.keys.items()]

@@ -6,6 +6,7 @@ from hotline.prompts import manifest
 from ivr.actions import build_actions
 from ivr.fastagi import RouteTable
 from ivr.menu import MENU_FILE, MenuStore
+from ivr.modules.directory import DirectoryMissed
 from ivr.modules.entry import Entry
 from ivr.modules.queue_callback import QueueCallback
 from ivr.services import Services
@@ -21,4 +22,5 @@ def build_routes(services: Services) -> RouteTable:
     callback = QueueCallback(services)
     routes.add("queue-offer", callback.offer)
     routes.add("queue-closing", callback.closing)
+    routes.add("directory-missed", DirectoryMissed(services).handle)
     return routes

@@ -1,10 +1,11 @@
 """What the bridge's components need from the rest of the system, handed to them at
 start-up by ivr/main.py (tests build their own).
 
-writer, hours and knowledge are what keeps the database out of the caller's way: every
-write goes behind the call through the one writer (ivr/writebehind.py), and whether the
-hotline is open and what the consultation menu offers are answered from memory
-(hotline.hours.OpenHours, hotline.knowledge.KnowledgeMenu, refreshed by ivr/main.py). Left
+writer, hours, knowledge and directory are what keeps the database out of the caller's
+way: every write goes behind the call through the one writer (ivr/writebehind.py), and
+whether the hotline is open and what the consultation menu offers are answered from memory
+(hotline.hours.OpenHours, hotline.knowledge.KnowledgeMenu, and the telephone directory
+the department menu reads, hotline.directory.DirectoryBook; refreshed by ivr/main.py). Left
 out, they are made here: a writer without a journal, hours and knowledge not loaded yet.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline.directory import DirectoryBook
 from hotline.hours import OpenHours
 from hotline.knowledge import KnowledgeMenu
 from hotline.settings import Settings
@@ -30,6 +32,7 @@ class Services:
     writer: WriteBehind = field(default=None)  # type: ignore[assignment]
     hours: OpenHours = field(default=None)  # type: ignore[assignment]
     knowledge: KnowledgeMenu = field(default=None)  # type: ignore[assignment]
+    directory: DirectoryBook = field(default_factory=DirectoryBook)
 
     def __post_init__(self) -> None:
         if self.writer is None:

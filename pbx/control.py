@@ -38,6 +38,8 @@ REPLY_RING_MS = 30000
 # table has them; str.isdigit() would take other scripts' digits) and a phone number.
 _STAFF_EXTENSION = re.compile(r"[0-9]{3,6}")
 _DIALABLE = re.compile(r"\+?[0-9]{3,20}")
+# An outside number of the court's directory (hotline/directory.py), a transfer target.
+_OUTSIDE = re.compile(r"[0-9]{7,20}")
 
 # Asterisk's QueueMemberStatus Status codes (ast_device_state), as the console says them.
 DEVICE_STATES = {
@@ -182,13 +184,14 @@ class PbxControl:
         return found
 
     async def transfer(self, agent_channel: str, target: str, *, attended: bool) -> None:
-        """Put the caller talking on agent_channel through to extension target.
+        """Put the caller talking on agent_channel through to target: a staff extension,
+        or an outside number of the court's directory (through the carrier).
 
         Blind: the caller rings the target at once; no answer, back to the agent.
         Attended: the agent talks to the target first while the caller holds; the agent
         hanging up completes it, and no answer gives the agent the caller back.
         """
-        if not _STAFF_EXTENSION.fullmatch(target):
+        if not (_STAFF_EXTENSION.fullmatch(target) or _OUTSIDE.fullmatch(target)):
             raise ControlError(f"转接号码无效：{target}")
         if attended:
             await self._act({"Action": "Atxfer", "Channel": agent_channel, "Exten": target,

@@ -21,7 +21,15 @@ ROUTE_VAR = "HOTLINE_ROUTE"
 ROUTE_QUEUE = "queue"  # to the seats (office hours)
 ROUTE_CLOSED = "closed"  # the closed message and a voice message
 ROUTE_DONE = "done"  # the voice menu finished the call
-ROUTES = (ROUTE_QUEUE, ROUTE_CLOSED, ROUTE_DONE)
+ROUTE_DIRECTORY = "directory"  # ring the department or staff member the caller keyed
+ROUTES = (ROUTE_QUEUE, ROUTE_CLOSED, ROUTE_DONE, ROUTE_DIRECTORY)
+
+# dialplan/directory.conf: what the bridge sets before route "directory" — the number to
+# ring (an extension, or an outside number through the carrier) and the directory entry,
+# which the "directory-missed" AGI route takes a message for when nobody answers.
+DIRECTORY_CONTEXT = "hotline-directory"
+DIRECTORY_DIAL = "HOTLINE_DIAL"
+DIRECTORY_ENTRY = "HOTLINE_DIRECTORY_ENTRY"
 
 # CDR variables the dialplan and the bridge fill, read back by the reconciler.
 CDR_ROUTE = "CDR(hotline_route)"
@@ -43,6 +51,7 @@ CALL_ROUTE_MENU = "menu"
 CALL_ROUTE_QUEUE = "queue"
 CALL_ROUTE_CLOSED = "closed"
 CALL_ROUTE_FALLBACK = "fallback"
+CALL_ROUTE_DIRECTORY = "directory"
 
 # UserEvent names emitted by the dialplan.
 EVENT_RECORDING = "HotlineRecording"

@@ -357,6 +357,32 @@ class Department(Base):
     active: Mapped[bool] = mapped_column(default=True)
 
 
+class DirectoryEntry(Base):
+    """One line of the court's telephone directory (内外一号, issue 15): a department or a
+    named staff member (a judge, a clerk) with the number that rings them — a PBX
+    extension or an outside number dialled through the carrier — and their office hours.
+    Callers reach departments by menu_key and anyone by extension; agents transfer to any
+    entry. `department` names the Department a message left for the entry goes to."""
+
+    __tablename__ = "directory_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(10))  # department | staff
+    name: Mapped[str] = mapped_column(String(60))
+    department: Mapped[str] = mapped_column(String(60), default="")
+    title: Mapped[str] = mapped_column(String(20), default="")  # 法官, 书记员, ...
+    number: Mapped[str] = mapped_column(String(20))
+    # "1".."8": the key of a department in the voice menu's list; "": not in the list
+    menu_key: Mapped[str] = mapped_column(String(2), default="")
+    # "08:30-12:00,14:30-17:30" on working days; "": the hotline's office hours
+    hours: Mapped[str] = mapped_column(String(60), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ux_directory_entries_department_name", "department", "name",
+                            unique=True),)
+
+
 class Notice(Base):
     """A message to a member of staff in the console (forwarded to you, 督办, an SMS
     needing a reply); read_at set when they open it."""

@@ -1,8 +1,10 @@
 """entry: the first thing every 12368 call meets once it is answered and recording.
 
-In office hours the caller goes to the seats (and comes back to the menu through the
-"menu" route when nobody is logged in). Otherwise the voice menu (ivr/menu.toml) serves
-them until a node ends the call. While the menu runs the dialplan's next stop is
+In office hours the office-hours menu (ivr/menu.toml open_start: a seat on 0 or no key,
+self-service, dial a department) runs first, and a seat is one key away from every menu
+level (0); callers come back to the after-hours menu through the "menu" route when nobody
+is logged in. Otherwise the voice menu serves them until a node ends the call. In every
+menu * plays the prompt again. While the menu runs the dialplan's next stop is
 the closed message, so if the bridge fails mid-menu the caller can still leave a message.
 
 Nothing here waits on the database: open or not is answered from memory
@@ -15,12 +17,14 @@ from hotline.db.base import utcnow
 from ivr.actions import ActionTable
 from ivr.callflow import CallFlow
 from ivr.fastagi import AgiSession
-from ivr.menu import Menu, MenuStore, Node
+from ivr.menu import HANDED_OVER, REPEAT_KEY, SEATS, SEATS_KEY, Menu, MenuStore, Node
 from ivr.services import Services
 from pbx import names as v
 
-# A menu that loops (a caller pressing * forever) still ends.
+# A menu that loops (a caller going back and forth forever) still ends.
 MAX_STEPS = 60
+# How often * replays one menu's prompt before it counts as a wrong key.
+MAX_REPEATS = 5
 
 
 class Entry:
@@ -30,8 +34,7 @@ class Entry:
     async def handle(self, agi: AgiSession) -> None:
         flow = await CallFlow.start(agi, self.services)
         if self.services.hours.is_open(utcnow()):
-            await flow.set_route(v.CALL_ROUTE_QUEUE, v.ROUTE_QUEUE)
-            await flow.play("transfer-seat")
+            await self.office_menu(flow)
             return
         await self.menu_only(agi, flow)
 
@@ -42,29 +45,62 @@ class Entry:
         await flow.set_route(v.CALL_ROUTE_MENU, v.ROUTE_CLOSED)
         await self.run_menu(flow, self.menus.current())
 
-    async def run_menu(self, flow: CallFlow, menu: Menu) -> None:
-        node_id = menu.start
+    async def office_menu(self, flow: CallFlow) -> None:
+        """Office hours: the seats unless the caller keys something else. If the bridge
+        fails mid-menu the dialplan's next stop is the seats queue, as before."""
+        menu = self.menus.current()
+        await flow.set_route(v.CALL_ROUTE_MENU if menu.open_start else v.CALL_ROUTE_QUEUE,
+                             v.ROUTE_QUEUE)
+        if not menu.open_start:
+            await flow.play("transfer-seat")
+            return
+        await self.run_menu(flow, menu, menu.open_start, seats=True)
+
+    async def run_menu(self, flow: CallFlow, menu: Menu, start: str = "",
+                       seats: bool = False) -> None:
+        """Walk the menu from `start` (default: the after-hours start). `seats`: 0 puts the
+        caller through to a seat while the hotline is open (not for callers the empty
+        queue sent here: they would come straight back)."""
+        node_id = start or menu.start
         for _ in range(MAX_STEPS):
+            if node_id == HANDED_OVER:
+                return
+            if node_id == SEATS:
+                return await self._seats(flow, None)
             if not node_id:
                 break
-            node_id = await self._step(flow, menu.node(node_id))
+            node_id = await self._step(flow, menu.node(node_id), seats)
         await flow.agi.set_variable(v.ROUTE_VAR, v.ROUTE_DONE)
 
-    async def _step(self, flow: CallFlow, node: Node) -> str:
+    async def _seats(self, flow: CallFlow, node: Node | None) -> None:
+        await flow.set_route(v.CALL_ROUTE_QUEUE, v.ROUTE_QUEUE)
+        await flow.play(node.prompts if node is not None else "transfer-seat")
+
+    async def _step(self, flow: CallFlow, node: Node, seats: bool) -> str:
+        if node.kind == "seats":
+            await self._seats(flow, node)
+            return HANDED_OVER
         if node.kind == "menu":
-            return await self._menu(flow, node)
+            return await self._menu(flow, node, seats)
         if node.kind == "action":
             return await self.actions.get(node.action).run(flow, node) or node.next
         await flow.play(node.prompts)
         return node.next if node.kind == "play" else ""
 
-    async def _menu(self, flow: CallFlow, node: Node) -> str:
+    async def _menu(self, flow: CallFlow, node: Node, seats: bool) -> str:
         """A key from the node's keys; no key or a wrong one: the retry prompt, `tries`
-        times in all, then on_fail."""
+        times in all, then on_fail. * plays the prompt again; 0 in office hours: a seat."""
         prompts = list(node.prompts)
-        for _ in range(node.tries):
+        tries = repeats = 0
+        while tries < node.tries:
             key = await flow.choose(prompts, node.timeout)
+            if seats and key == SEATS_KEY and self.services.hours.is_open(utcnow()):
+                return SEATS
             if key in node.keys:
                 return node.keys[key]
+            if key == REPEAT_KEY and repeats < MAX_REPEATS:  # (unless the node maps *)
+                prompts, repeats = list(node.prompts), repeats + 1
+                continue
+            tries += 1
             prompts = [node.retry_prompt or node.prompts[-1]]
         return node.on_fail

@@ -5,7 +5,9 @@ The caller hears what they said and may record again. A caller who hangs up inst
 pressing # still leaves the matter: the ticket is made from what was recorded.
 
 Node parameters: ticket_type (hotline.catalog.TICKET_TYPES), subtype (for appointments,
-hotline.catalog.APPOINTMENT_KINDS), intro and closing (prompt ids).
+hotline.catalog.APPOINTMENT_KINDS), intro and closing (prompt ids), and department: the
+department the matter is forwarded to at once (a message left for a department of the
+telephone directory; hotline.directory.route_message).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.catalog import APPOINTMENT_KINDS, TICKET_TYPES
 from hotline.db import calls, tickets
 from hotline.db.base import utcnow
+from hotline.directory import route_message
 from hotline.timefmt import utc_day_folder
 from ivr.callflow import CallFlow
 from ivr.fastagi import AgiHangup
@@ -31,7 +34,8 @@ CONFIRM_TIMEOUT = 5.0
 
 
 def check(params: Mapping[str, Any]) -> list[str]:
-    problems = check_known(params, {"ticket_type", "subtype", "intro", "closing"})
+    problems = check_known(params, {"ticket_type", "subtype", "intro", "closing",
+                                    "department"})
     if params.get("ticket_type") not in TICKET_TYPES:
         problems.append(f"field 'ticket_type': {params.get('ticket_type')!r} is not one of "
                         f"{', '.join(TICKET_TYPES)}")
@@ -98,6 +102,9 @@ async def _file_ticket(flow: CallFlow, node: Node, relative: str, hung_up: bool 
             audio_path=relative, subtype=node.params.get("subtype", ""),
             detail={"menu_node": node.id, "hung_up": "yes" if hung_up else "no"},
             timezone=flow.services.settings.hours.timezone)
+        if node.params.get("department"):
+            await route_message(session, flow.services.settings, ticket,
+                                str(node.params["department"]))
         await calls.add_recording(session, flow.call_id, relative, "message")
         await calls.finish_recording(session, relative, found.status, found.duration_seconds,
                                      found.size_bytes)

@@ -25,7 +25,7 @@ kind = "menu"
 prompt = ["welcome", "main-menu"]
 retry_prompt = "main-menu-retry"
 on_fail = "to-message"
-keys = { "1" = "act", "*" = "main" }
+keys = { "1" = "act", "#" = "main" }
 [node.act]
 kind = "action"
 action = "note"
@@ -83,7 +83,8 @@ def entry(services: Services, tmp_path: Path, text: str = MENU) -> tuple[Entry, 
     actions.add("note", note, lambda params: [])
     path = tmp_path / "menu.toml"
     path.write_text(text, encoding="utf-8")
-    prompts = {"welcome", "main-menu", "main-menu-retry", "menu-to-message", "goodbye"}
+    prompts = {"welcome", "main-menu", "main-menu-retry", "menu-to-message", "goodbye",
+               "office-menu", "transfer-seat"}
     return Entry(services, MenuStore(path, prompts, actions.checks()), actions), ran
 
 
@@ -164,7 +165,7 @@ async def test_a_wrong_key_is_asked_again_with_the_retry_prompt(
 
 async def test_a_caller_looping_forever_is_still_ended(services: Services, tmp_path: Path) -> None:
     await force_mode(services, "closed")
-    agi = FakeAgi(stream_keys=["*"] * (2 * MAX_STEPS))
+    agi = FakeAgi(stream_keys=["#"] * (2 * MAX_STEPS))
     handler, _ = entry(services, tmp_path)
 
     await handler.handle(agi)  # type: ignore[arg-type]
@@ -184,3 +185,56 @@ async def test_menu_route_serves_the_menu_even_in_office_hours(
 
     assert ran == ["act"] and agi.prompts()[0] == "welcome"
     assert (await the_call(services)).route == v.CALL_ROUTE_MENU
+
+
+# Office hours (issue 15): a seat on 0 or no key, the after-hours menu on 1.
+OFFICE = 'open_start = "office"\n' + MENU + """
+[node.office]
+kind = "menu"
+prompt = ["welcome", "office-menu"]
+tries = 1
+timeout = 2
+on_fail = "seats"
+keys = { "0" = "seats", "1" = "main" }
+[node.seats]
+kind = "seats"
+prompt = "transfer-seat"
+"""
+
+
+async def test_office_hours_no_key_is_a_seat_at_once(services: Services, tmp_path: Path) -> None:
+    await force_mode(services, "open")
+    agi = FakeAgi()
+    handler, ran = entry(services, tmp_path, OFFICE)
+
+    await handler.handle(agi)  # type: ignore[arg-type]
+
+    assert agi.prompts() == ["welcome", "office-menu", "transfer-seat"] and ran == []
+    assert agi.variables[v.ROUTE_VAR] == v.ROUTE_QUEUE
+    assert (await the_call(services)).route == v.CALL_ROUTE_QUEUE
+
+
+async def test_star_repeats_and_zero_is_a_seat_from_a_submenu_in_office_hours(
+        services: Services, tmp_path: Path) -> None:
+    await force_mode(services, "open")
+    # 1 into the main menu, * hears it again (no retry prompt), then 0: a seat, not "act"
+    agi = FakeAgi(stream_keys=["1", "*", "0"])
+    handler, ran = entry(services, tmp_path, OFFICE)
+
+    await handler.handle(agi)  # type: ignore[arg-type]
+
+    assert agi.prompts() == ["welcome", "welcome", "welcome", "transfer-seat"]
+    assert ran == [] and agi.variables[v.ROUTE_VAR] == v.ROUTE_QUEUE
+    assert (await the_call(services)).menu_path == "1,*,0"
+
+
+async def test_zero_keeps_its_own_meaning_after_hours(services: Services, tmp_path: Path) -> None:
+    await force_mode(services, "closed")
+    agi = FakeAgi(stream_keys=["*", "0"], data_replies=[("1", False)])
+    handler, ran = entry(services, tmp_path, OFFICE)
+
+    await handler.handle(agi)  # type: ignore[arg-type]
+
+    # * again (welcome twice), 0 is not a key of this menu after hours: the retry prompt
+    assert agi.prompts()[:3] == ["welcome", "welcome", "main-menu-retry"] and ran == ["act"]
+    assert agi.variables[v.ROUTE_VAR] == v.ROUTE_DONE

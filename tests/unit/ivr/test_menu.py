@@ -31,7 +31,7 @@ kind = "menu"
 prompt = ["hello", "menu"]
 retry_prompt = "retry"
 on_fail = "bye"
-keys = { "1" = "act", "*" = "main" }
+keys = { "1" = "act", "#" = "main" }
 [node.act]
 kind = "action"
 action = "noop"
@@ -58,14 +58,18 @@ def test_a_good_menu_loads(tmp_path: Path) -> None:
     menu = load(write(tmp_path, GOOD), PROMPTS, ACTIONS)
     assert menu.start == "main"
     assert menu.node("main").prompts == ("hello", "menu")
-    assert dict(menu.node("main").keys) == {"1": "act", "*": "main"}
+    assert dict(menu.node("main").keys) == {"1": "act", "#": "main"}
     assert menu.node("main").tries == 3 and menu.node("main").timeout == 6
 
 
 def test_the_shipped_menu_is_valid() -> None:
     menu = load(MENU_FILE, set(manifest()), build_actions().checks())
     assert menu.start == "welcome"
-    assert set(menu.node("welcome").keys) == set("1234560*")
+    assert set(menu.node("welcome").keys) == set("1234560")
+    # office hours: a seat on 0 and on no key, self-service, the directory (issue 15)
+    office = menu.node(menu.open_start)
+    assert dict(office.keys) == {"0": "seats", "1": "main", "2": "directory"}
+    assert office.on_fail == "seats" and menu.node("seats").kind == "seats"
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -111,11 +115,11 @@ def test_store_reloads_a_changed_file_and_keeps_the_last_good_one(
     path = write(tmp_path, GOOD)
     store = MenuStore(path, PROMPTS, ACTIONS)
     in_progress = store.current()
-    path.write_text(GOOD.replace('"*" = "main"', '"0" = "bye"'), encoding="utf-8")
+    path.write_text(GOOD.replace('"#" = "main"', '"0" = "bye"'), encoding="utf-8")
     os.utime(path, ns=(1, 1))  # a different stamp even within the same clock tick
     changed = store.current()
     assert set(changed.node("main").keys) == {"1", "0"}
-    assert set(in_progress.node("main").keys) == {"1", "*"}  # a call keeps its tree
+    assert set(in_progress.node("main").keys) == {"1", "#"}  # a call keeps its tree
 
     path.write_text(GOOD.replace('start = "main"', 'start = "gone"'), encoding="utf-8")
     os.utime(path, ns=(2, 2))
@@ -129,3 +133,10 @@ def test_store_refuses_a_broken_file_at_start(tmp_path: Path) -> None:
     with pytest.raises(MenuError):
         MenuStore(write(tmp_path, GOOD.replace('start = "main"', 'start = "x"')), PROMPTS,
                   ACTIONS)
+
+
+def test_open_start_must_name_a_node(tmp_path: Path) -> None:
+    with pytest.raises(MenuError, match="open_start: no node 'office'"):
+        load(write(tmp_path, 'open_start = "office"\n' + GOOD), PROMPTS, ACTIONS)
+    menu = load(write(tmp_path, 'open_start = "main"\n' + GOOD), PROMPTS, ACTIONS)
+    assert menu.open_start == "main"
