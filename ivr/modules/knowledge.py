@@ -1,11 +1,12 @@
 """knowledge: procedural questions answered from the knowledge base (Art. 5(2)) — the
 same entries agents search in the console. Substantive legal questions are not answered:
-key 9 tells the caller where to ask instead.
+key 9 tells the caller where to ask instead. As in every menu, * plays the topics again
+and # goes back.
 
 The menu sentence is made from the entries with a menu key, kept in memory by the bridge
 (hotline.knowledge.KnowledgeMenu, refreshed every second when they change), so an
 administrator's edit is heard from the next call on and no caller waits on the database
-between a key and its answer. Node parameter: back (the node # and * return to).
+between a key and its answer. Node parameter: back (the node # returns to).
 """
 
 from __future__ import annotations
@@ -51,19 +52,22 @@ async def run(flow: CallFlow, node: Node) -> str | None:
 
 def menu_sentence(entries: Mapping[str, KnowledgeItem]) -> str:
     choices = [f"{e.title}请按{_CN_DIGITS[key]}" for key, e in sorted(entries.items())]
-    return "，".join([*choices, "实体法律问题请按九", "返回主菜单请按星号"]) + "。"
+    return "，".join([*choices, "实体法律问题请按九", "重听请按星号", "返回主菜单请按井号"]) + "。"
 
 
 async def _topics(flow: CallFlow,
                   entries: Mapping[str, KnowledgeItem]) -> tuple[list[str], bool]:
-    """The topics the caller heard, and whether they asked to go back (*)."""
+    """The topics the caller heard, and whether they asked to go back (#)."""
     heard: list[str] = []
-    misses = 0
+    misses = repeats = 0
     await flow.play("kb-intro")
     while misses < TRIES:
         key = await flow.ask_text(menu_sentence(entries), "kb-menu", TIMEOUT)
-        if key == "*":
+        if key == "#":
             return heard, True
+        if key == "*" and repeats < TRIES:
+            repeats += 1
+            continue
         if key == SUBSTANTIVE_KEY:
             await flow.play("kb-substantive")
             heard.append("实体法律问题")
