@@ -343,6 +343,33 @@ class Escalation(Base):
     __table_args__ = (Index("ux_escalations_ticket_level", "ticket_id", "level", unique=True),)
 
 
+class Appointment(Base):
+    """What an appointment matter asks for (Art. 4(6)) and what the department set: its kind
+    (hotline.catalog.APPOINTMENT_KINDS), the case, the caller's preferred half-days, and
+    the slot confirmed, moved or cancelled in the console (hotline.appointments)."""
+
+    __tablename__ = "appointments"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    case_number: Mapped[str] = mapped_column(String(60), default="")
+    # the query code keyed in the voice menu when it names no case on file (for staff)
+    case_code: Mapped[str] = mapped_column(String(20), default="")
+    # half-days the caller prefers, in their order: ["2026-12-02/am", "2026-12-03/pm"]
+    preferred: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # pre-litigation guidance offered before a filing (Art. 4(8)): "" not offered,
+    # mediation | filing (what the caller chose), none (no answer: filing)
+    guidance: Mapped[str] = mapped_column(String(20), default="")
+    # requested | confirmed | cancelled
+    status: Mapped[str] = mapped_column(String(20), default="requested")
+    slot_day: Mapped[date | None] = mapped_column(Date)
+    slot_half: Mapped[str] = mapped_column(String(2), default="")  # am | pm
+    place: Mapped[str] = mapped_column(String(200), default="")
+    bring: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Department(Base):
     """A court department that matters are forwarded to (Art. 5(3)-(6)): its named handler,
     its head (pushed at level 1) and its supervising court leader (level 2)."""

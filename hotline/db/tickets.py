@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.callid import known_number
 from hotline.catalog import APPOINTMENT_KINDS, TICKET_TYPES
 from hotline.db.base import utcnow
-from hotline.db.models import CallLog, Department, Ticket
+from hotline.db.models import Appointment, CallLog, Department, Ticket
 from hotline.settings import HoursSettings
 
 OPEN = "open"
@@ -169,14 +169,17 @@ def owner_list(owner_id: int) -> Select[Ticket]:
 
 
 def case_number() -> ColumnElement[str]:
-    """A matter's case number, as an expression of a SELECT of tickets: the one in the call
-    log the matter was made from, else in a call log of the call that raised it ('' when
-    none names one). Matters have no case number of their own."""
+    """A matter's case number, as an expression of a SELECT of tickets: an appointment's
+    own, else the one in the call log the matter was made from, else in a call log of the
+    call that raised it ('' when none names one)."""
     def first(link: ColumnElement[bool]) -> ScalarSelect[str]:
         return (select(CallLog.case_number).where(link, CallLog.case_number != "")
                 .order_by(CallLog.id).limit(1).correlate(Ticket).scalar_subquery())
 
-    return func.coalesce(first(CallLog.ticket_id == Ticket.id),
+    appointment = (select(Appointment.case_number)
+                   .where(Appointment.ticket_id == Ticket.id, Appointment.case_number != "")
+                   .correlate(Ticket).scalar_subquery())
+    return func.coalesce(appointment, first(CallLog.ticket_id == Ticket.id),
                          first(CallLog.call_id == Ticket.call_id), "")
 
 
