@@ -44,9 +44,10 @@ class ActionTable:
 
 
 def build_actions() -> ActionTable:
-    from ivr.modules import case_query, directory, knowledge, voice_ticket
+    from ivr.modules import appointment, case_query, directory, knowledge, voice_ticket
 
     table = ActionTable()
+    table.add("appointment", appointment.run, appointment.check)
     table.add("case_query", case_query.run, case_query.check)
     table.add("knowledge", knowledge.run, knowledge.check)
     table.add("voice_ticket", voice_ticket.run, voice_ticket.check)
