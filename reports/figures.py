@@ -11,9 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.calendar import Span, WorkingCalendar
 from hotline.deadlines import load_deadlines
 from hotline.settings import Settings
-from reports.calls import CallFacts, CallFigures, by_hour_and_weekday, call_figures, load_calls
-from reports.matters import MatterFacts, MatterFigures, load_matters, matter_figures
+from reports.calls import CallFacts, CallFigures, figures_of, load_calls
+from reports.matters import (
+    MatterFacts,
+    MatterFigures,
+    figures_from,
+    load_matters,
+    overdue_count,
+)
 from reports.period import Period
+from reports.rollup import period_parts, total
 
 
 class DayCachedCalendar(WorkingCalendar):
@@ -68,12 +75,25 @@ class Dashboard:
 
 async def dashboard(session: AsyncSession, settings: Settings, period: Period,
                     now: datetime) -> Dashboard:
-    """Every figure of the leader's dashboard for a period (docs/metrics.md)."""
-    data = await load_period(session, settings, period)
-    before = await load_period(session, settings, period.previous())
-    return Dashboard(
-        period, call_figures(data.calls),
-        matter_figures(data.calendar, data.created, data.forwarded, now),
-        call_figures(before.calls),
-        matter_figures(before.calendar, before.created, before.forwarded, now),
-        by_hour_and_weekday(data.calls, settings.hours.timezone))
+    """Every figure of the leader's dashboard for a period (docs/metrics.md), added up
+    from the daily roll-ups (reports.rollup): the same figure functions, counted per day."""
+    current, current_heat = await period_figures(session, settings, period, now)
+    before, _ = await period_figures(session, settings, period.previous(), now)
+    return Dashboard(period, current[0], current[1], before[0], before[1], current_heat)
+
+
+async def period_figures(session: AsyncSession, settings: Settings, period: Period,
+                         now: datetime
+                         ) -> tuple[tuple[CallFigures, MatterFigures], list[list[int]]]:
+    """The call and matter figures of a period and its heat map, from the daily roll-ups;
+    逾期未答复 (as of now) from the matters still open."""
+    days = await period_parts(session, settings, period)
+    summed = total(days.values())
+    calendar = await report_calendar(session, settings, period)
+    pending = await load_matters(session, calendar, period, "forwarded", unanswered_only=True)
+    heat = [[0] * 24 for _ in range(7)]
+    for day, parts in days.items():
+        heat[day.weekday()] = [a + b for a, b in zip(heat[day.weekday()], parts.calls.hours,
+                                                     strict=True)]
+    return ((figures_of(summed.calls), figures_from(summed.matters, overdue_count(pending, now))),
+            heat)

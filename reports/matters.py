@@ -11,7 +11,7 @@ number's drill-down lists exactly the matters it counts.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -68,11 +68,13 @@ def reply_moment(answered_at: datetime | None, call_answered_at: datetime | None
 
 
 async def load_matters(session: AsyncSession, calendar: WorkingCalendar, period: Period,
-                       by: str = "created") -> list[MatterFacts]:
+                       by: str = "created", unanswered_only: bool = False
+                       ) -> list[MatterFacts]:
     """The matters of a period: created in it (by="created": types, sources, open and
     closed), or forwarded to a department in it (by="forwarded": the reply figures and the
     department scorecard). Reading again after a reply or a reopening gives the new
-    figures: nothing is kept between reports."""
+    figures. unanswered_only: only the open matters not answered by SMS, a narrower read
+    for 逾期未答复 (its predicate still decides)."""
     start, end = period.bounds(calendar.hours.timezone)
     column = Ticket.created_at if by == "created" else Ticket.forwarded_at
     answered_call = (select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("at"))
@@ -84,7 +86,10 @@ async def load_matters(session: AsyncSession, calendar: WorkingCalendar, period:
                Ticket.forwarded_at, Ticket.due_at, Ticket.answered_at,
                Ticket.escalation_level, answered_call.c.at)
         .outerjoin(answered_call, answered_call.c.ticket_id == Ticket.id)
-        .where(column >= start, column < end).order_by(column, Ticket.id))
+        .where(column >= start, column < end,
+               *((Ticket.status == OPEN, Ticket.answered_at.is_(None)) if unanswered_only
+                 else ()))
+        .order_by(column, Ticket.id))
     return [_facts(row) for row in rows]
 
 
@@ -236,18 +241,76 @@ class MatterFigures:
     on_time_rate: float | None
 
 
+# --- additive parts: what a day's matters add to any period's figures -----------------------
+
+# The counted sets of the matters forwarded in a period (逾期未答复 is never kept).
+FORWARD_SETS = ("forwarded", "on_time", "late", "level1", "level2")
+
+
+@dataclass
+class MatterParts:
+    """The matter figures that add up from day to day (reports.rollup keeps one per court
+    day): of the matters created that day, and of those forwarded that day. 逾期未答复
+    depends on the moment asked, so it is never kept (overdue_count)."""
+
+    created: dict[str, int] = field(default_factory=lambda: {"all": 0, "open": 0, "closed": 0})
+    by_type: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TICKET_TYPES, 0))
+    by_source: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SOURCES, 0))
+    forwarded: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FORWARD_SETS, 0))
+    reply: list[float] = field(default_factory=lambda: [0.0, 0])  # working seconds, matters
+
+    def add(self, other: MatterParts) -> None:
+        for mine, theirs in ((self.created, other.created), (self.by_type, other.by_type),
+                             (self.by_source, other.by_source),
+                             (self.forwarded, other.forwarded)):
+            for name, n in theirs.items():
+                mine[name] = mine.get(name, 0) + n
+        self.reply = [self.reply[0] + other.reply[0], self.reply[1] + other.reply[1]]
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MatterParts:
+        return cls(**data)
+
+
+
+def matter_parts(calendar: WorkingCalendar, created: Sequence[MatterFacts],
+                 forwarded: Sequence[MatterFacts]) -> MatterParts:
+    """The parts of the matters created and of those forwarded (in a day, a period), each
+    counted by its figure's one function."""
+    seconds = [s for m in forwarded if (s := reply_working_seconds(calendar, m)) is not None]
+    return MatterParts(
+        created={"all": len(created), "open": count(created, is_open),
+                 "closed": count(created, is_closed)},
+        by_type=by_type(created), by_source=by_source(created),
+        forwarded={name: count(forwarded, MATTER_SETS[name]) for name in FORWARD_SETS},
+        reply=[sum(seconds), len(seconds)])
+
+
+def overdue_count(forwarded: Iterable[MatterFacts], now: datetime) -> int:
+    return sum(1 for m in forwarded if overdue_open(m, now))
+
+
+def figures_from(parts: MatterParts, overdue: int) -> MatterFigures:
+    """Every matter figure of docs/metrics.md from the parts of the period's matters and
+    its count of 逾期未答复 (as of now)."""
+    f = parts.forwarded
+    replied = f["on_time"] + f["late"]
+    total, n = parts.reply
+    return MatterFigures(
+        created=parts.created["all"], open=parts.created["open"],
+        closed=parts.created["closed"], by_type=dict(parts.by_type),
+        by_source=dict(parts.by_source), forwarded=f["forwarded"], on_time=f["on_time"],
+        late=f["late"], overdue_open=overdue, level1=f["level1"], level2=f["level2"],
+        average_reply_hours=total / n / 3600 if n else None,
+        on_time_rate=f["on_time"] / replied if replied else None)
+
+
 def matter_figures(calendar: WorkingCalendar, created: Sequence[MatterFacts],
                    forwarded: Sequence[MatterFacts], now: datetime) -> MatterFigures:
     """Every matter figure of docs/metrics.md: `created` are the matters created in the
     period, `forwarded` those forwarded in it (load_matters by="forwarded")."""
-    replied = count(forwarded, is_on_time) + count(forwarded, is_late)
-    return MatterFigures(
-        created=len(created), open=count(created, is_open), closed=count(created, is_closed),
-        by_type=by_type(created), by_source=by_source(created),
-        forwarded=count(forwarded, is_forwarded), on_time=count(forwarded, is_on_time),
-        late=count(forwarded, is_late),
-        overdue_open=sum(1 for m in forwarded if overdue_open(m, now)),
-        level1=count(forwarded, is_escalated_to_head),
-        level2=count(forwarded, is_escalated_to_leader),
-        average_reply_hours=average_reply_hours(calendar, forwarded),
-        on_time_rate=count(forwarded, is_on_time) / replied if replied else None)
+    return figures_from(matter_parts(calendar, created, forwarded),
+                        overdue_count(forwarded, now))

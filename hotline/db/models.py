@@ -634,3 +634,30 @@ class DutyAssignment(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     judge_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ReportDay(Base):
+    """One court day's figures, kept so a month's or a year's dashboard adds up days
+    instead of reading every call (reports/rollup.py): the additive parts of the calls
+    that started that day and of the matters created and forwarded that day. stamp names
+    the office hours and calendar they were counted on; a day with another stamp, or one
+    marked in report_dirty, is counted again when next asked for."""
+
+    __tablename__ = "report_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    stamp: Mapped[str] = mapped_column(String(40))
+    parts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportDirty(Base):
+    """A UTC date whose calls or matters changed since their report_days were counted:
+    written by database triggers on calls, call_events, tickets and ticket_events (migration
+    0010), so every writer — the bridge, the reconciler, the console, a script — marks
+    what it changes; reports/rollup.py counts those days again and deletes the marks."""
+
+    __tablename__ = "report_dirty"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, UTC
