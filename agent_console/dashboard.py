@@ -14,7 +14,7 @@ import dataclasses
 import json
 import math
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -33,11 +33,15 @@ from hotline.db.models import AgentPresence, User
 from hotline.hours import court_today
 from hotline.privacy import mask_phone
 from hotline.timefmt import local_time
+from pbx import ControlError
 from reports import (
     CALL_SETS,
     KINDS,
     MATTER_SETS,
     SOURCES,
+    WITH_MENU,
+    LiveQueue,
+    LiveSeat,
     Period,
     Scope,
     Table,
@@ -481,10 +485,11 @@ async def save_stop_words_page(request: Request, who: Admin,
 
 
 @router.get("/reports/monthly")
-async def monthly_page(request: Request, who: Staff, month: str = "", format: str = ""
-                       ) -> Response:
+async def monthly_page(request: Request, who: Staff, month: str = "", format: str = "",
+                       menu: bool = False) -> Response:
     """月度分析研判报告, printable: the month's tables as an administrator sees them, the
-    hot topics and repeat callers (the PDF and its scheduler job are still to come)."""
+    hot topics and repeat callers; menu=1 adds the voice menu's tables (page, Excel, and
+    the PDF linked from it)."""
     scope = await _scope(request, who)
     if not scope.centre:
         raise Forbidden("role")
@@ -495,7 +500,8 @@ async def monthly_page(request: Request, who: Staff, month: str = "", format: st
         today = court_today(c.settings, c.clock())
         period = containing("month", today).previous()
     async with session_scope(c.sessions) as db:
-        tables = await centre_tables(db, c.settings, period, c.clock())
+        tables = await centre_tables(db, c.settings, period, c.clock(),
+                                     WITH_MENU if menu else None)
         if format == XLSX:
             return _xlsx(tables, "月度分析研判报告")
         texts = await load_texts(db, period, c.settings.hours.timezone)
@@ -504,7 +510,8 @@ async def monthly_page(request: Request, who: Staff, month: str = "", format: st
     return render(request, "report_monthly.html",
                   **_context(request, who, period, tables=tables, words=words[:10],
                              cases=cases[:10], repeats=len(repeat_callers(data.calls)),
-                             made=local_time(c.clock(), c.settings.hours.timezone)))
+                             made=local_time(c.clock(), c.settings.hours.timezone),
+                             menu=menu))
 
 
 # --- the live wallboard (大屏) -------------------------------------------------------------
@@ -524,7 +531,8 @@ async def wallboard_page(request: Request, who: Staff) -> Response:
 @router.get("/wallboard/events")
 async def wallboard_events(request: Request, who: Staff) -> StreamingResponse:
     """The wallboard's figures as server-sent events: one at once, then one each time they
-    change (read every 2 s from what the call tracker writes)."""
+    change (every 2 s: the queue and the seats asked of Asterisk, as the desk's queue
+    summary is; today's figures read from the database)."""
     if who.account.role not in WALLBOARD_ROLES:
         raise Forbidden("role")
     c = console(request)
@@ -532,8 +540,9 @@ async def wallboard_events(request: Request, who: Staff) -> StreamingResponse:
     async def stream() -> AsyncIterator[str]:
         last, quiet = "", 0
         while not await request.is_disconnected():
+            live = await _live_queue(request)
             async with session_scope(c.sessions) as db:
-                board = await wallboard(db, c.settings, c.clock())
+                board = await wallboard(db, c.settings, c.clock(), live)
             figures = board.as_dict()
             # Reasons are stored as keys (break, after_call, ...); the board shows words.
             figures["paused_reasons"] = {PAUSE_REASONS.get(k, k): n for k, n
@@ -549,3 +558,29 @@ async def wallboard_events(request: Request, who: Staff) -> StreamingResponse:
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+async def _live_queue(request: Request) -> LiveQueue | None:
+    """The seats queue as Asterisk has it now; None without a PBX link or an answer (the
+    board then shows the database's view and says so)."""
+    live = request.app.state.live
+    control = getattr(live, "control", None)
+    if control is None:
+        return None
+    try:
+        waiting = await control.waiting_callers()
+        members = await control.members()
+    except ControlError:
+        return None
+    # A caller's uniqueid is the epoch second their call arrived (as the desk reads it).
+    arrived = [datetime.fromtimestamp(float(uid), UTC) for uid in waiting if _epoch(uid)]
+    return LiveQueue(arrived, [LiveSeat(m.paused, m.reason, m.device)
+                               for m in members.values()])
+
+
+def _epoch(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

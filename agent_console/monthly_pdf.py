@@ -25,9 +25,11 @@ BAD_MONTH = "月份（month）应为“年-月”，如 2026-11"
 
 
 @router.get("/reports/monthly.pdf")
-async def monthly_pdf(request: Request, who: Staff, month: str = "") -> Response:
+async def monthly_pdf(request: Request, who: Staff, month: str = "", menu: bool = False
+                      ) -> Response:
     """The month named (YYYY-MM), else last month. A month that is not one is refused
-    (a file for another month than asked would be read as the one asked)."""
+    (a file for another month than asked would be read as the one asked). menu=1 adds the
+    voice menu's tables."""
     c = console(request)
     async with session_scope(c.sessions) as db:
         if not (await scope_of(db, who.account.id, who.account.role)).centre:
@@ -38,7 +40,7 @@ async def monthly_pdf(request: Request, who: Staff, month: str = "") -> Response
             period = parse_period("month", month)
         else:
             raise HTTPException(422, BAD_MONTH)
-        report = await pdf.monthly_report(db, c.settings, period, c.clock())
+        report = await pdf.monthly_report(db, c.settings, period, c.clock(), menu)
     document = await asyncio.to_thread(pdf.pdf_bytes, report)
     return Response(document, media_type=pdf.PDF_TYPE, headers={
         "Content-Disposition": f"inline; filename*=UTF-8''{quote(pdf.file_name(period))}"})

@@ -4,6 +4,7 @@ same figures as the console's dashboard (reports/, defined in docs/metrics.md).
     hotline report month 2026-11                       calls, matters, departments, seats
     hotline report month 2026-11 --xlsx 11月.xlsx       the same, one sheet per table
     hotline report month 2026-11 --pdf 11月.pdf         the monthly analysis report (PDF)
+    hotline report month 2026-11 --menu --xlsx …       with the voice menu's path tables
     hotline report departments --from 2026-11-01 --to 2026-11-15 [--xlsx FILE]
 
 Exit 0 when the report was made, 2 on a period that names no days, 1 when the PDF
@@ -29,6 +30,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     month.add_argument("--xlsx", type=Path, metavar="FILE", help="also save an Excel workbook")
     month.add_argument("--pdf", type=Path, metavar="FILE",
                        help="also save the monthly analysis report (月度分析研判报告) as a PDF")
+    month.add_argument("--menu", action="store_true",
+                       help="add the voice menu's tables (each path's use, where callers hung "
+                            "up) to the text, the workbook and the PDF")
     month.set_defaults(func=cmd_month)
     departments = kinds.add_parser("departments", help="the department scorecard (Art. 10)")
     departments.add_argument("--from", dest="first", required=True, metavar="YYYY-MM-DD")
@@ -39,20 +43,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_month(settings: Settings, args: argparse.Namespace) -> int:
-    code = _report(settings, args, "month", args.month, "", None)
+    from reports.monthly import WITH_MENU
+
+    menu = bool(getattr(args, "menu", False))  # callers built before --menu pass none
+    code = _report(settings, args, "month", args.month, "", WITH_MENU if menu else None)
     if code == 0 and getattr(args, "pdf", None):  # callers built before --pdf pass none
-        code = _pdf(settings, args.month, args.pdf)
+        code = _pdf(settings, args.month, args.pdf, menu)
     return code
 
 
-def _pdf(settings: Settings, month: str, target: Path) -> int:
+def _pdf(settings: Settings, month: str, target: Path, menu: bool = False) -> int:
     from hotline.db.base import run_once, utcnow
     from reports import parse_period, pdf
 
     period = parse_period("month", month)
     now = utcnow()
     document = run_once(settings.database.url,
-                        lambda session: pdf.monthly_pdf(session, settings, period, now))
+                        lambda session: pdf.monthly_pdf(session, settings, period, now, menu))
     try:
         pdf.save(document, target)
     except OSError as exc:

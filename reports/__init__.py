@@ -28,7 +28,7 @@ from reports.menu import (
     menu_set,
     menu_tree,
 )
-from reports.monthly import ADMIN_SCOPE, centre_tables
+from reports.monthly import ADMIN_SCOPE, WITH_MENU, centre_tables
 from reports.period import KINDS, Period, containing, parse_period
 from reports.scope import Scope, scope_of
 from reports.scorecard import (
@@ -65,7 +65,7 @@ from reports.topics import (
     save_stop_words,
     stop_words,
 )
-from reports.wallboard import Wallboard, wallboard
+from reports.wallboard import LiveQueue, LiveSeat, Wallboard, wallboard
 
 __all__ = [
     "ADMIN_SCOPE",
@@ -73,11 +73,14 @@ __all__ = [
     "KINDS",
     "MATTER_SETS",
     "SOURCES",
+    "WITH_MENU",
     "AgentRow",
     "CallFacts",
     "CallFigures",
     "Dashboard",
     "DepartmentRow",
+    "LiveQueue",
+    "LiveSeat",
     "MatterFacts",
     "MatterFigures",
     "MenuCall",

@@ -9,9 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.settings import Settings
-from reports.calls import call_figures
-from reports.figures import load_period
-from reports.matters import matter_figures
+from reports.figures import load_period, period_figures
 from reports.menu import load_menu_calls, menu_figures
 from reports.period import Period
 from reports.scope import Scope
@@ -26,27 +24,39 @@ from reports.tables import (
 )
 
 ADMIN_SCOPE = Scope(True, None, None)
+DEFAULT_TABLES = ("calls", "matters", "departments", "agents")
+# The monthly report's tables with the voice menu's, when asked for (--menu, &menu=1)
+WITH_MENU = (*DEFAULT_TABLES, "menu")
 
 
 async def centre_tables(session: AsyncSession, settings: Settings, period: Period,
                         now: datetime, which: tuple[str, ...] | None = None) -> list[Table]:
     """The tables named in `which` (calls, matters, departments, agents, menu — the voice
-    menu's two tables), the first four by default."""
-    which = which or ("calls", "matters", "departments", "agents")
-    data = await load_period(session, settings, period)
+    menu's two tables, on request), the first four by default. Calls and matters come from
+    the daily roll-ups, as the dashboard's do."""
+    which = which or DEFAULT_TABLES
     tables: list[Table] = []
-    if "calls" in which:
-        before = await load_period(session, settings, period.previous())
-        tables.append(call_table(call_figures(data.calls), period, call_figures(before.calls)))
-    if "matters" in which:
-        tables.append(matter_table(matter_figures(data.calendar, data.created, data.forwarded,
-                                                  now), period))
-    if "departments" in which:
-        tables.append(department_table(
-            await department_rows(session, data, ADMIN_SCOPE, now), period))
-    if "agents" in which:
-        tables.append(agent_table(await agent_rows(session, data, ADMIN_SCOPE), period))
+    if "calls" in which or "matters" in which:
+        (calls, matters), _ = await period_figures(session, settings, period, now)
+        if "calls" in which:
+            (before, _), _ = await period_figures(session, settings, period.previous(), now)
+            tables.append(call_table(calls, period, before))
+        if "matters" in which:
+            tables.append(matter_table(matters, period))
+    if "departments" in which or "agents" in which:
+        data = await load_period(session, settings, period)
+        if "departments" in which:
+            tables.append(department_table(
+                await department_rows(session, data, ADMIN_SCOPE, now), period))
+        if "agents" in which:
+            tables.append(agent_table(await agent_rows(session, data, ADMIN_SCOPE), period))
     if "menu" in which:
-        calls = await load_menu_calls(session, settings.hours.timezone, period)
-        tables += menu_table(menu_figures(calls), period)
+        tables += await menu_tables(session, settings, period)
     return tables
+
+
+async def menu_tables(session: AsyncSession, settings: Settings, period: Period
+                      ) -> list[Table]:
+    """The voice menu's two tables (each path's use, where callers hung up)."""
+    calls = await load_menu_calls(session, settings.hours.timezone, period)
+    return list(menu_table(menu_figures(calls), period))

@@ -27,17 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.catalog import TICKET_TYPES
 from hotline.settings import Settings
 from hotline.timefmt import local_time
-from reports.calls import (
-    CallFacts,
-    CallFigures,
-    by_hour_and_weekday,
-    call_figures,
-    is_answered,
-    is_received,
-)
-from reports.figures import load_period
-from reports.matters import MatterFigures, matter_figures
-from reports.monthly import ADMIN_SCOPE
+from reports.calls import CallFacts, CallFigures, is_answered, is_received
+from reports.figures import load_period, period_figures
+from reports.matters import MatterFigures
+from reports.monthly import ADMIN_SCOPE, menu_tables
 from reports.period import Period
 from reports.scorecard import agent_rows, department_rows
 from reports.tables import Table, agent_table, call_table, department_table, matter_table
@@ -79,24 +72,23 @@ class MonthlyReport:
 
 
 async def monthly_report(session: AsyncSession, settings: Settings, period: Period,
-                         now: datetime) -> MonthlyReport:
+                         now: datetime, menu: bool = False) -> MonthlyReport:
     """The month's figures: the printable page's tables, hot topics and repeat callers,
-    and what the charts draw."""
+    and what the charts draw; with menu, the voice menu's two tables after the others."""
     tz = settings.hours.timezone
-    # The month is read once (a provincial month is most of the report's time): the tables
-    # are centre_tables' — the same figure and table functions, in its order (a test holds
-    # them equal) — made from that one read.
+    # The tables are centre_tables' — the same figure and table functions, in its order (a
+    # test holds them equal): calls and matters from the daily roll-ups, the month read
+    # once for the scorecard, the seats, the charts and the repeat callers.
+    (calls, matters), heat = await period_figures(session, settings, period, now)
+    (before, _), _ = await period_figures(session, settings, period.previous(), now)
     data = await load_period(session, settings, period)
-    before = await load_period(session, settings, period.previous())
-    calls = call_figures(data.calls)
-    matters = matter_figures(data.calendar, data.created, data.forwarded, now)
-    tables = [call_table(calls, period, call_figures(before.calls)),
-              matter_table(matters, period),
+    tables = [call_table(calls, period, before), matter_table(matters, period),
               department_table(await department_rows(session, data, ADMIN_SCOPE, now), period),
               agent_table(await agent_rows(session, data, ADMIN_SCOPE), period)]
+    if menu:
+        tables += await menu_tables(session, settings, period)
     words, cases = hot_topics(await load_texts(session, period, tz),
                               stop_words(settings.paths.data_dir))
-    heat = by_hour_and_weekday(data.calls, tz)
     return MonthlyReport(
         court=court_name(settings), period=period, made=local_time(now, tz),
         calls=calls, matters=matters, tables=tables,
@@ -241,8 +233,8 @@ def pdf_bytes(report: MonthlyReport) -> bytes:
 
 
 async def monthly_pdf(session: AsyncSession, settings: Settings, period: Period,
-                      now: datetime) -> bytes:
-    return pdf_bytes(await monthly_report(session, settings, period, now))
+                      now: datetime, menu: bool = False) -> bytes:
+    return pdf_bytes(await monthly_report(session, settings, period, now, menu))
 
 
 def save(document: bytes, path: Path) -> None:

@@ -25,6 +25,8 @@
     set("wb-due", b.due_today);
     set("wb-overdue", b.overdue);
     set("wb-state", "实时更新中");
+    set("wb-source", b.live ? "排队与座席：交换机实时状态"
+                            : "交换机未连接：排队与座席来自登记记录");
   });
   source.onerror = function () { set("wb-state", "连接中断，正在重连……"); };
 }());

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.db.base import session_scope
 from hotline.settings import CourtSettings, Settings
-from reports import Period, centre_tables
+from reports import WITH_MENU, Period, centre_tables, load_menu_calls, menu_figures, menu_table
 from reports.pdf import bar_chart, court_name, line_chart, monthly_report, pdf_bytes
 from tests.unit.reports import month
 from tests.unit.reports.month import NOW
@@ -91,3 +91,22 @@ def test_the_charts_draw_their_values() -> None:
     ys = [float(p.split(",")[1]) for p in points.group(1).split()]
     assert ys[0] > ys[1] > ys[2]  # rising on the page: y grows downward
     assert "来电总量" in line
+
+
+async def test_the_voice_menus_tables_only_when_asked_for(
+        sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    """The monthly report's PDF and workbook (`--menu`, `&menu=1`) end with the voice
+    menu's two tables when asked, the same as the 语音菜单 page's export."""
+    async with session_scope(sessions) as session:
+        await month.add_month(session)
+        month.add_menu_calls(session)
+    async with session_scope(sessions) as session:
+        plain = await monthly_report(session, settings, OCTOBER, NOW)
+        report = await monthly_report(session, settings, OCTOBER, NOW, menu=True)
+        assert report.tables == await centre_tables(session, settings, OCTOBER, NOW, WITH_MENU)
+        assert report.tables[:4] == plain.tables
+        assert report.tables[4:] == list(menu_table(menu_figures(
+            await load_menu_calls(session, settings.hours.timezone, OCTOBER)), OCTOBER))
+    text = text_of(pdf_bytes(report))
+    assert "七、语音菜单路径使用" in text and "九、热点分析" in text
+    assert "语音菜单" not in text_of(pdf_bytes(plain))

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hotline.db.base import session_scope
 from hotline.db.models import AgentPresence, Call, CallEvent, Ticket
 from hotline.settings import Settings
-from reports import wallboard
+from reports import LiveQueue, LiveSeat, wallboard
 from tests.unit.reports import month
 from tests.unit.reports.month import NOW, local
 
@@ -47,3 +47,28 @@ async def test_the_wallboard_now(sessions: async_sessionmaker[AsyncSession],
     assert (board.offered, board.answered, board.abandoned) == (2, 1, 0)
     assert board.answer_rate == 1 / 2
     assert (board.due_today, board.overdue) == (1, 1)  # the new one; T3 (due Oct 19)
+    assert not board.live
+
+
+async def test_the_queue_and_the_seats_are_asterisks_when_it_answers(
+        sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    """With the PBX's live state the database's presence rows and calls say nothing of the
+    queue and the seats (here they disagree with it on purpose); today's figures stay the
+    database's."""
+    async with session_scope(sessions) as session:
+        p, _ = await month.add_month(session)
+        session.add(Call(id="w-old", started_at=NOW - timedelta(seconds=50), route="queue"))
+        await session.flush()
+        session.add_all([CallEvent(call_id="w-old", kind="queue", at=NOW - timedelta(seconds=40)),
+                         AgentPresence(user_id=p.agent_a, state="ready")])
+    live = LiveQueue(arrived=[NOW - timedelta(seconds=12), NOW - timedelta(seconds=95)],
+                     seats=[LiveSeat(False, "", "idle"), LiveSeat(False, "", "in_use"),
+                            LiveSeat(False, "", "ringing"), LiveSeat(True, "break", "idle"),
+                            LiveSeat(True, "after_call", "idle")])
+    async with session_scope(sessions) as session:
+        board = await wallboard(session, settings, NOW, live)
+
+    assert board.live and (board.waiting, board.longest_wait) == (2, 95)
+    assert (board.signed_in, board.free, board.on_call, board.paused) == (5, 1, 1, 2)
+    assert board.paused_reasons == {"break": 1, "after_call": 1}
+    assert (board.offered, board.answered) == (1, 0)  # today's, from the database
