@@ -10,12 +10,15 @@ A ticket (Art. 5(6), 6):
   None - everyone else. A question an agent sent to the duty judge is that agent's alone.
 A call log (Art. 9): the agent who wrote it owns it: they alone change it and forward its
 matter; leaders and administrators read every log.
+Over all of this: a confidential matter or log (a complaint about the court's staff) is
+None to everyone hotline.confidential does not clear, owner agent and leaders included.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.confidential import clearance, may_see, may_see_log
 from hotline.db import departments as departments_db
 from hotline.db.models import CallLog, Department, Ticket
 from hotline.roles import ADMIN, AGENT, DEPT_HANDLER, DEPT_HEAD, LEADER
@@ -27,6 +30,8 @@ ACT, READ = "act", "read"
 async def ticket_access(session: AsyncSession, user_id: int, role: str,
                         ticket: Ticket) -> str | None:
     """ACT, READ, or None when the ticket is none of this member of staff's business."""
+    if ticket.confidential and not may_see(await clearance(session, user_id, role), ticket):
+        return None
     if ticket.subtype == JUDGE_SUBTYPE and ticket.owner_id != user_id:
         return None
     if role == AGENT:
@@ -54,10 +59,20 @@ async def _handles(session: AsyncSession, user_id: int, ticket: Ticket) -> bool:
 
 
 def owns_log(user_id: int, role: str, log: CallLog) -> bool:
-    """The call log is this agent's: they alone change it and forward its matter."""
-    return role == AGENT and log.owner_id == user_id
+    """The call log is this agent's: they alone change it and forward its matter. A
+    confidential log, once filed, is the discipline department's (hotline.confidential)."""
+    return role == AGENT and log.owner_id == user_id and not log.confidential
 
 
 def may_read_log(user_id: int, role: str, log: CallLog) -> bool:
-    """Agents read their own call logs; leaders and administrators read every one."""
+    """Agents read their own call logs; leaders and administrators read every one (a
+    confidential one: may_read_confidential_log decides)."""
     return role in (LEADER, ADMIN) or owns_log(user_id, role, log)
+
+
+async def may_read_log_now(session: AsyncSession, user_id: int, role: str,
+                           log: CallLog) -> bool:
+    """may_read_log, with hotline.confidential's word on a confidential log (or a log of a
+    call a confidential matter hides): what every request naming one log asks."""
+    return (may_read_log(user_id, role, log)
+            and await may_see_log(session, await clearance(session, user_id, role), log))

@@ -6,9 +6,11 @@ consultation naming a call gives nothing):
 - a department handler: calls of tickets forwarded to their department, and their replies;
 - a duty judge: calls transferred to their phone;
 - an administrator: every call.
-Everyone else: none. The console enforces this on every request that names a call
-(recordings, call logs, consultations) and logs each play, download and refusal; a refusal
-and a call that does not exist look the same from outside (call ids are predictable).
+Everyone else: none. Over all of it, a call of a confidential complaint about the court's
+staff is heard only by those hotline.confidential clears (issue 15). The console enforces
+this on every request that names a call (recordings, call logs, consultations) and logs
+each play, download and refusal; a refusal and a call that does not exist look the same
+from outside (call ids are predictable).
 
 Role codes are hotline.roles'.
 """
@@ -20,6 +22,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.confidential import clearance, may_see_call
 from hotline.db import calls as calls_db
 from hotline.db import recording_access as db
 from hotline.db.models import CallEvent, Recording
@@ -66,9 +69,13 @@ async def log_refusal(session: AsyncSession, who: Listener, call_id: str, addres
 
 
 async def may_hear_call(session: AsyncSession, who: Listener, call_id: str) -> bool:
-    """Whether who may hear (and see) the recordings of call_id."""
+    """Whether who may hear (and see) the recordings of call_id. A call a confidential
+    complaint was raised on or answered by is heard by nobody hotline.confidential does
+    not clear, whatever their part in it."""
     if who.role == ADMIN:
         return True
+    if not await may_see_call(session, await clearance(session, who.id, who.role), call_id):
+        return False
     if await _made_reply(session, who, call_id):
         return True
     if who.role == AGENT:

@@ -42,6 +42,9 @@ class DatabaseSettings:
 class CourtSettings:
     # The court's name as reports and texts to callers print it (e.g. 洛阳市中级人民法院).
     name: str = ""
+    # The department that receives complaints about the court's staff (issue 15); only its
+    # people and administrators see them (hotline.confidential).
+    discipline_department: str = "纪检监察"
 
 
 @dataclass(frozen=True)

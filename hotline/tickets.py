@@ -58,6 +58,7 @@ ANSWERED_DIALSTATUS = "ANSWER"
 FORWARDED, NOTIFIED, PICKED_UP, REPLIED = "forwarded", "notified", "picked_up", "replied"
 REPLY_CALL, REPLY_CALL_ANSWERED, REPLY_CALL_FAILED = "reply_call", "call_answered", "call_failed"
 CLOSED_EVENT, CREATED = "closed", "created"
+CONFIDENTIAL = "confidential"
 
 # What staff are told when a matter reaches them (the SMS and the console notice).
 FORWARD_NOTICE = "12368热线转办事项{reference}（{type}）已转至{department}，请于{due}前答复来电人。"
@@ -65,7 +66,7 @@ FORWARD_NOTICE = "12368热线转办事项{reference}（{type}）已转至{depart
 
 class TicketRefused(Exception):
     """A step that cannot be done. reason: closed, no_proof, taken, no_number, not_mobile,
-    no_handler, not_found."""
+    no_handler, not_found, confidential (forwarded anywhere but the discipline department)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -104,6 +105,8 @@ async def forward(session: AsyncSession, settings: Settings, ticket: Ticket,
     notified once per ticket (the escalations table), so starting again from 0 would
     silence it."""
     _open(ticket)
+    if ticket.confidential and department.name != settings.court.discipline_department:
+        raise TicketRefused("confidential")
     handler = await session.get(User, department.handler_id) if department.handler_id else None
     if handler is None or not handler.active:
         raise TicketRefused("no_handler")
@@ -140,6 +143,28 @@ async def ticket_for_call_log(session: AsyncSession, log: CallLog,
     _event(session, ticket, CREATED, log.owner_id, now or utcnow(), call_log_id=log.id)
     await session.flush()
     return ticket
+
+
+async def make_confidential(session: AsyncSession, settings: Settings, ticket: Ticket,
+                            by_user_id: int | None, accused_department_id: int | None = None,
+                            now: datetime | None = None) -> Ticket:
+    """A complaint about the court's staff (issue 15): confidential from now on
+    (hotline.confidential), and forwarded to the discipline department the court names.
+    Without that department (or its handler) it waits, seen by administrators only, for
+    one of them to forward it; the caller's matter is kept either way."""
+    ticket.confidential, ticket.accused_department_id = True, accused_department_id
+    query = select(Department).where(Department.name == settings.court.discipline_department)
+    department = (await session.execute(query)).scalar_one_or_none()
+    _event(session, ticket, CONFIDENTIAL, by_user_id, now or utcnow())
+    if department is None:
+        await session.flush()
+        return ticket
+    try:
+        async with session.begin_nested():
+            return await forward(session, settings, ticket, department, by_user_id, now)
+    except TicketRefused:
+        await session.flush()
+        return ticket
 
 
 # --- the after-hours callback list ------------------------------------------------------

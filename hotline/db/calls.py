@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,12 +79,13 @@ async def recent_calls(session: AsyncSession, limit: int = 20) -> list[Call]:
 
 
 async def calls_from_number(session: AsyncSession, number: str, limit: int = 5,
-                            before: str = "") -> list[Call]:
-    """A caller's earlier calls, newest first, leaving out the call `before` (the one now).
-    None for a withheld number: that is every anonymous caller's."""
+                            before: str = "", *where: ColumnElement[bool]) -> list[Call]:
+    """A caller's earlier calls, newest first, leaving out the call `before` (the one now)
+    and those where does not hold. None for a withheld number: that is every anonymous
+    caller's."""
     if not known_number(number):
         return []
-    query = select(Call).where(Call.caller_number == number)
+    query = select(Call).where(Call.caller_number == number, *where)
     if before:
         query = query.where(Call.id != before)
     query = query.order_by(Call.started_at.desc()).limit(limit)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, false, text
+from sqlalchemy import text as sql_text  # where a column is called text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db.base import Base, UTCDateTime, utcnow
@@ -306,6 +307,18 @@ class Ticket(Base):
                    name="fk_tickets_answer_sms_id"))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # --- a complaint about the court's staff (issue 15): seen only by the discipline
+    # department and administrators (hotline.confidential), never by the department
+    # complained about (accused_department_id) nor its head
+    confidential: Mapped[bool] = mapped_column(default=False, server_default=false())
+    accused_department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL",
+                   name="fk_tickets_accused_department_id"))
+
+    # the calls a confidential matter hides (hotline.confidential.call_seen)
+    __table_args__ = (Index("ix_tickets_confidential_call", "call_id",
+                            sqlite_where=sql_text("confidential"),
+                            postgresql_where=sql_text("confidential")),)
 
 
 class TicketEvent(Base):
@@ -624,6 +637,9 @@ class CallLog(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # a complaint about the court's staff: its matter goes to the discipline department
+    # and the log leaves every other list (hotline.confidential)
+    confidential: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class DutyAssignment(Base):
@@ -661,3 +677,36 @@ class ReportDirty(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, UTC
+
+
+# --- callers who abuse the line (issue 15) ----------------------------------------------
+
+class BlockedNumber(Base):
+    """A calling number an administrator put on the block list: until expires_at its calls
+    hear a short notice and may only leave a message (ivr/modules/entry.py, from memory:
+    hotline.blocklist.BlockList)."""
+
+    __tablename__ = "blocked_numbers"
+
+    number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class BlockChange(Base):
+    """Every change to the block list (added, changed, removed): who, when, and the entry
+    as it stood after it. number is no foreign key: the history outlives the entry."""
+
+    __tablename__ = "block_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(10))  # added | changed | removed
+    reason: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # kept as written then: the user may be renamed or gone; "" for the command line
+    username: Mapped[str] = mapped_column(String(40), default="")

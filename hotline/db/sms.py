@@ -172,7 +172,10 @@ def number_variants(number: str) -> list[str]:
 async def newest_open_ticket(session: AsyncSession, number: str) -> Ticket | None:
     query = (select(Ticket)
              .where(Ticket.caller_number.in_(number_variants(number)),
-                    Ticket.status == OPEN)
+                    Ticket.status == OPEN,
+                    # the SMS inbox is the agents': it never points at a complaint
+                    # about staff (hotline.confidential)
+                    Ticket.confidential.is_(False))
              .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1))
     return (await session.execute(query)).scalar_one_or_none()
 

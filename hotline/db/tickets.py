@@ -187,5 +187,7 @@ def callbacks_list() -> Select[Ticket]:
     """After-hours matters no agent has taken yet, in the callers' order: who joined the
     queue first is called back first; one without a queue time counts from its creation."""
     return (select(Ticket).where(Ticket.owner_id.is_(None), Ticket.status == OPEN,
-                                 Ticket.subtype != JUDGE_SUBTYPE)
+                                 Ticket.subtype != JUDGE_SUBTYPE,
+                                 # the discipline department answers these itself
+                                 Ticket.confidential.is_(False))
             .order_by(func.coalesce(Ticket.queued_at, Ticket.created_at), Ticket.id))
