@@ -44,10 +44,13 @@ from agent_console.texts import (
     OUTCOME_LABELS,
     SEES_PERSONAL_DATA,
 )
-from hotline.access import may_read_log, owns_log
+from hotline import tickets
+from hotline.access import may_read_log_now, owns_log
 from hotline.catalog import SERVICES
+from hotline.confidential import clearance, log_seen
 from hotline.db import calllogs, consultations, roster
 from hotline.db import calls as calls_db
+from hotline.db import departments as db_departments
 from hotline.db.base import session_scope
 from hotline.db.calllogs import CALLER_KINDS, OUTCOMES, LogFields, LogRow
 from hotline.db.models import CallLog
@@ -154,6 +157,11 @@ class CallLogIn(BaseModel):
     call_id: str | None = None
     send_to_duty_judge: bool = Field(
         False, description="also send the question to today's duty judge as a consultation")
+    about_staff: bool = Field(
+        False, description="a complaint about the court's staff: confidential, forwarded to "
+                           "the discipline department ([court] discipline_department)")
+    accused_department_id: int | None = Field(
+        None, description="the department complained about (about_staff only)")
 
 
 class CallLogOut(BaseModel):
@@ -214,20 +222,48 @@ def _owns(who: Principal, log: CallLog) -> bool:
 # --- the workflows, for pages and API alike ---------------------------------------------
 
 async def file_log(by: Actor, raw: Mapping[str, str], call_id: str | None,
-                   consult: bool) -> CallLog:
+                   consult: bool, about_staff: bool = False,
+                   accused_department: str = "") -> CallLog:
     """Save a new log of the call (checked first: check_call), and with consult its
-    question as a consultation to today's duty judge."""
+    question as a consultation to today's duty judge. about_staff: a complaint about the
+    court's staff, confidential and forwarded to the discipline department at once
+    (hotline.confidential); the agent no longer sees it once filed."""
     await check_call(by, call_id)
     fields = check_log(raw)
+    if about_staff and fields.category != "complaint":
+        raise Invalid({"about_staff": field_error("about_staff", "about_staff_category")})
     async with transaction(by) as db:
         judge_id = await _todays_judge(by, db) if consult else None
+        accused = await _accused(db, accused_department) if about_staff else None
         log = await calllogs.create_log(db, fields, by.account.id, call_id or None, by.now())
+        if about_staff:
+            await _file_confidential(by, db, log, accused)
+            return log
         if judge_id is not None:
             ticket = await consultations.send_consultation(
                 db, fields.question, by.account.id, judge_id, fields.contact, log.call_id,
                 by.now())
             await calllogs.link_ticket(db, log, ticket.id)
     return log
+
+
+async def _accused(db: AsyncSession, raw: str) -> int | None:
+    if not raw.strip():
+        return None
+    department = (await db_departments.get_department(db, int(raw))
+                  if raw.strip().isdigit() and len(raw.strip()) < 10 else None)
+    if department is None:
+        raise Invalid({"accused_department": field_error("accused_department",
+                                                         "no_department")})
+    return department.id
+
+
+async def _file_confidential(by: Actor, db: AsyncSession, log: CallLog,
+                             accused: int | None) -> None:
+    log.confidential = True
+    ticket = await tickets.ticket_for_call_log(db, log, by.now())
+    await tickets.make_confidential(db, by.c.settings, ticket, by.account.id, accused,
+                                    by.now())
 
 
 async def _todays_judge(by: Actor, db: AsyncSession) -> int:
@@ -257,35 +293,51 @@ async def _owned_log(db: AsyncSession, who: Principal, log_id: int) -> CallLog:
 
 def _form(request: Request, who: Principal, values: Mapping[str, str | None],
           refused: Refused | None = None, log_id: int | None = None,
-          has_consultation: bool = False) -> Response:
+          has_consultation: bool = False,
+          departments: Mapping[str, str] | None = None) -> Response:
     return render(request, "calllog_form.html", refused.status_code if refused else 200,
+                  departments=departments or {},
                   user=who.account, csrf_token=who.csrf_token, values=values,
                   errors=refused.errors if refused else {}, log_id=log_id,
                   has_consultation=has_consultation, labels=FIELD_LABELS,
                   kinds=CALLER_KIND_LABELS, services=SERVICES, outcomes=OUTCOME_LABELS)
 
 
+async def _departments(request: Request) -> dict[str, str]:
+    """The departments a complaint about staff may name (the form's select)."""
+    async with session_scope(console(request).sessions) as db:
+        found = await db_departments.list_departments(db, active_only=True)
+    return {str(d.id): d.name for d in found}
+
+
 @pages.get("/calls/log")
 async def new_log_form(request: Request, who: Writer, call: str = "") -> Response:
     values: dict[str, str | None] = {"call_id": call}
+    departments = await _departments(request)
     if call:
         found = await call_allowed(actor(request, who), call)
         if found is None:
-            return _form(request, who, {"call_id": ""}, not_your_call())
+            return _form(request, who, {"call_id": ""}, not_your_call(),
+                         departments=departments)
         values["contact"] = found.caller_number
-    return _form(request, who, values)
+    return _form(request, who, values, departments=departments)
 
 
 @pages.post("/calls/log")
 async def save_new_log(request: Request, who: Writer) -> Response:
-    values = await form_values(request, (*FIELDS, "call_id", "consult"))
+    values = await form_values(request, (*FIELDS, "call_id", "consult", "about_staff",
+                                         "accused_department"))
     done = await attempt(file_log(actor(request, who), values, values["call_id"],
-                                  values["consult"] == "1"))
+                                  values["consult"] == "1", values["about_staff"] == "1",
+                                  values["accused_department"]))
     if isinstance(done, Refused):
         # What was typed is kept; a refused call's link is dropped, so saving again saves
         # the log unlinked.
         dropped = {"call_id": ""} if "call" in done.errors else {}
-        return _form(request, who, values | dropped, done)
+        return _form(request, who, values | dropped, done,
+                     departments=await _departments(request))
+    if done.confidential:
+        return RedirectResponse("/calls/logs?confidential=1", status_code=303)
     return RedirectResponse(f"/calls/logs?saved={done.id}", status_code=303)
 
 
@@ -314,10 +366,12 @@ async def save_log(request: Request, who: Writer, log_id: int) -> Response:
 
 
 @pages.get("/calls/logs")
-async def list_logs(request: Request, who: Reader, saved: int | None = None) -> Response:
+async def list_logs(request: Request, who: Reader, saved: int | None = None,
+                    confidential: int = 0) -> Response:
     page = await _page(request, who)
     return render(request, "calllogs.html", user=who.account, csrf_token=who.csrf_token,
-                  page=page, logs=page.rows, saved=saved, mine=who.account.role == AGENT)
+                  page=page, logs=page.rows, saved=saved, mine=who.account.role == AGENT,
+                  confidential=confidential == 1)
 
 
 async def log_spec(db: AsyncSession, who: Principal) -> Spec:
@@ -345,7 +399,8 @@ async def _page(request: Request, who: Principal,
         wanted = read_query(request.query_params if raw is None else raw,
                             await log_spec(db, who), c.settings.hours.timezone,
                             base="/calls/logs")
-        found = await page_of(db, calllogs.list_query(owner), wanted)
+        seen = await clearance(db, who.account.id, who.account.role)
+        found = await page_of(db, calllogs.list_query(owner).where(log_seen(seen)), wanted)
         tz = c.settings.hours.timezone
         numbers = await calls_db.readable_numbers_of_ids(
             db, (row[0].call_id for row in found.rows), tz)
@@ -375,7 +430,8 @@ async def api_list_logs(request: Request, response: Response, who: Reader
                                                 "field in detail.errors")
 async def api_create_log(request: Request, who: Writer, body: CallLogIn) -> CallLogOut:
     log = await file_log(actor(request, who), body.model_dump(include=set(FIELDS)),
-                         body.call_id, body.send_to_duty_judge)
+                         body.call_id, body.send_to_duty_judge, body.about_staff,
+                         str(body.accused_department_id or ""))
     return await _shown(console(request), who, log.id)
 
 
@@ -385,7 +441,7 @@ async def api_get_log(request: Request, who: Reader, log_id: int) -> CallLogOut:
         log = await calllogs.get_log(db, log_id)
         if log is None:
             raise HTTPException(404, MESSAGES["not_found"])
-        if not may_read_log(who.account.id, who.account.role, log):
+        if not await may_read_log_now(db, who.account.id, who.account.role, log):
             raise Forbidden("not_owner")
     return await _shown(console(request), who, log_id)
 

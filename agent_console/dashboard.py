@@ -26,6 +26,7 @@ from agent_console.listing import Page, Sort, Spec, read_query
 from agent_console.pages import render
 from agent_console.texts import ADMIN, PAUSE_REASONS, PRESENCE_LABELS, ROLES
 from hotline.catalog import TICKET_TYPES
+from hotline.confidential import Hidden, clearance, hidden_from
 from hotline.db import presence as presence_db
 from hotline.db.base import session_scope
 from hotline.db.calls import readable_numbers_of_ids
@@ -229,13 +230,21 @@ async def dashboard_calls(request: Request, who: Staff, kind: PeriodKind = "mont
     period = _period(request, kind, first, last)
     async with session_scope(c.sessions) as db:
         data = await load_period(db, c.settings, period)
-    return _calls_page(request, who, period, CALL_SET_LABELS[set], calls_of(data.calls, set),
-                       format)
+    return await _calls_page(request, who, period, CALL_SET_LABELS[set],
+                             calls_of(data.calls, set), format)
 
 
-def _calls_page(request: Request, who: Principal, period: Period, title: str,
-                calls: list[Any], format: str) -> Response:
+async def _hidden(request: Request, who: Principal) -> Hidden:
+    """What the reader may not see in a drill-down (hotline.confidential)."""
+    async with session_scope(console(request).sessions) as db:
+        return await hidden_from(db, await clearance(db, who.account.id, who.account.role))
+
+
+async def _calls_page(request: Request, who: Principal, period: Period, title: str,
+                      calls: list[Any], format: str) -> Response:
     tz = console(request).settings.hours.timezone
+    hidden = await _hidden(request, who)
+    calls = [f for f in calls if f.id not in hidden.calls]
     if format == XLSX:
         return _xlsx([calls_list_table(title, calls, period, tz, {"指标": title})], "来电明细")
     page = _drill_page(request, calls, CALLS_SPEC, lambda f: f.started_at).map(lambda f: {
@@ -264,12 +273,14 @@ async def dashboard_matters(request: Request, who: Staff, kind: PeriodKind = "mo
              if (not type or m.type == type) and (not source or m.source == source)]
     title = " · ".join(filter(None, [MATTER_SET_LABELS[set], TICKET_TYPES.get(type, ""),
                                      SOURCES.get(source, "")]))
-    return _matters_page(request, who, period, title, found, format)
+    return await _matters_page(request, who, period, title, found, format)
 
 
-def _matters_page(request: Request, who: Principal, period: Period, title: str,
-                  matters: list[Any], format: str) -> Response:
+async def _matters_page(request: Request, who: Principal, period: Period, title: str,
+                        matters: list[Any], format: str) -> Response:
     tz = console(request).settings.hours.timezone
+    hidden = await _hidden(request, who)
+    matters = [m for m in matters if m.id not in hidden.tickets]
     if format == XLSX:
         return _xlsx([matters_list_table(title, matters, period, tz, {"指标": title})],
                      "事项明细")
@@ -302,7 +313,8 @@ async def menu_page(request: Request, who: Staff, kind: PeriodKind = "month",
         calls = await load_menu_calls(db, tz, period, tree)
     figures = menu_figures(calls, tree)
     chosen = set if set and menu_set(set) is not None else ""
-    found = menu_calls_of(calls, chosen) if chosen else []
+    hidden = (await _hidden(request, who)).calls if chosen else frozenset()
+    found = [m for m in menu_calls_of(calls, chosen) if m.id not in hidden] if chosen else []
     title = figures.label(chosen) if chosen else ""
     if format == XLSX:
         if not chosen:
@@ -385,8 +397,9 @@ async def scorecard_matters(request: Request, who: Staff, department_id: int,
         data = await load_period(db, c.settings, period)
         names = {r.department_id: r.name
                  for r in await department_rows(db, data, scope, c.clock())}
-    return _matters_page(request, who, period, f"{names.get(department_id, '')} 转办事项",
-                         department_matters(data, scope, department_id), format)
+    return await _matters_page(request, who, period,
+                               f"{names.get(department_id, '')} 转办事项",
+                               department_matters(data, scope, department_id), format)
 
 
 @router.get("/seats")
@@ -431,8 +444,8 @@ async def unlogged_page(request: Request, who: Staff, user_id: int,
     async with session_scope(c.sessions) as db:
         data = await load_period(db, c.settings, period)
         logged = await logged_call_ids(db, data)
-    return _calls_page(request, who, period, "未登记来电",
-                       unlogged_calls(data, logged, user_id), format)
+    return await _calls_page(request, who, period, "未登记来电",
+                             unlogged_calls(data, logged, user_id), format)
 
 
 @router.get("/dashboard/topics")
@@ -453,7 +466,7 @@ async def topics_page(request: Request, who: Staff, kind: PeriodKind = "month",
     repeats = repeat_callers(data.calls)
     if call:
         theirs = next((r.calls for r in repeats if call in {f.id for f in r.calls}), [])
-        return _calls_page(request, who, period, "重复来电", theirs, "")
+        return await _calls_page(request, who, period, "重复来电", theirs, "")
     if format == XLSX:
         return _xlsx([Table("热点词语", ["词语", "提及记录数"],
                             [[t.term, t.count] for t in words], period),

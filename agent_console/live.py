@@ -37,8 +37,10 @@ from agent_console.texts import (
     SEES_PERSONAL_DATA,
     TICKET_STATUS_LABELS,
 )
+from hotline.blocklist import REPEAT_CALLS, recent_calls
 from hotline.callid import from_ami
 from hotline.catalog import TICKET_TYPES
+from hotline.confidential import NOBODY, call_seen, log_seen, ticket_seen
 from hotline.db import phones as phones_db
 from hotline.db import presence as presence_db
 from hotline.db.base import session_scope
@@ -89,6 +91,9 @@ class SeatCall:
     ended_at: float | None = None
     wrap_up_until: float | None = None  # wrap-up ends by itself then
     logged: bool = False  # the agent saved its log while the call was up
+    # calls from this number in the last 7 days, this one included: 3 or more is a repeat
+    # caller, flagged on the desk and never blocked by it (hotline.blocklist, issue 15)
+    recent_calls: int = 0
 
     def view(self, role: str) -> dict[str, Any]:
         """What a page of this role may see of the call."""
@@ -101,7 +106,9 @@ class SeatCall:
                 "origin": self.origin,
                 "caller_name": self.caller_name if whole else _initial(self.caller_name),
                 "caller_kind": self.caller_kind, "answered_at": self.answered_at,
-                "ended_at": self.ended_at, "wrap_up_until": self.wrap_up_until}
+                "ended_at": self.ended_at, "wrap_up_until": self.wrap_up_until,
+                "recent_calls": self.recent_calls,
+                "repeat_caller": self.recent_calls >= REPEAT_CALLS}
 
 
 @dataclass(frozen=True)
@@ -199,9 +206,11 @@ class LiveDesk:
             call.origin = origin(now.route if now else "queue", now.menu_path if now else "")
             if call.caller_number:
                 past = await calls_from_number(session, call.caller_number,
-                                               limit=HISTORY_LIMIT, before=call.call_id)
+                                               HISTORY_LIMIT, call.call_id,
+                                               call_seen(NOBODY, Call.id))
                 tickets = await _matters_of(session, call.caller_number)
                 name, kind = await _known_as(session, call.caller_number)
+                call.recent_calls = await recent_calls(session, call.caller_number)
             else:
                 past, tickets, name, kind = [], [], "", ""
         zone = self.timezone
@@ -528,7 +537,7 @@ def _is_number(text: str) -> bool:
 
 async def _matters_of(session: AsyncSession, number: str) -> list[Ticket]:
     """The caller's matters, open or closed, newest first."""
-    query = (select(Ticket).where(Ticket.caller_number == number)
+    query = (select(Ticket).where(Ticket.caller_number == number, ticket_seen(NOBODY))
              .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(HISTORY_LIMIT))
     return list((await session.execute(query)).scalars())
 
@@ -538,7 +547,7 @@ async def _known_as(session: AsyncSession, number: str) -> tuple[str, str]:
     query = (select(CallLog.caller_name, CallLog.caller_kind)
              .outerjoin(Call, Call.id == CallLog.call_id)
              .where(or_(CallLog.contact == number, Call.caller_number == number),
-                    CallLog.caller_name != "")
+                    CallLog.caller_name != "", log_seen(NOBODY))
              .order_by(CallLog.created_at.desc()).limit(1))
     found = (await session.execute(query)).first()
     return (found[0], found[1]) if found else ("", "")

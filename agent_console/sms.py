@@ -34,6 +34,7 @@ from agent_console.listing import (
 from agent_console.pages import render
 from agent_console.service import Actor, Refusals, actor, attempt, transaction
 from agent_console.texts import ADMIN, AGENT, MESSAGES, SEES_PERSONAL_DATA, SMS_STATUS_LABELS
+from hotline.confidential import clearance, sms_seen
 from hotline.db import sms as sms_db
 from hotline.db.alerts import list_open_alerts
 from hotline.db.base import session_scope
@@ -115,7 +116,8 @@ OUTBOX_SPEC = Spec(search=(SmsMessage.text,), numbers=(SmsMessage.to_number,),
 async def _messages(c: Console, db: AsyncSession, who: Principal, query: AnySelect, spec: Spec,
                     raw: Mapping[str, str], base: str) -> Page[SmsOut]:
     wanted = read_query(raw, spec, c.settings.hours.timezone, base)
-    found = await page_of(db, query, wanted, scalars=True)
+    seen = await clearance(db, who.account.id, who.account.role)
+    found = await page_of(db, query.where(sms_seen(seen)), wanted, scalars=True)
     rows = [await _out(db, m, who, c.settings.hours.timezone) for m in found.rows]
     return Page(rows, found.total, found.number, found.pages, wanted)
 

@@ -97,6 +97,23 @@ FIELD_ERRORS = {
     "not_judge": "所选用户不是在职的值班法官，请重新选择{label}。",
 }
 
+# Complaints about the court's staff (issue 15): the call log's checkbox and its errors.
+FIELD_LABELS.update({"about_staff": "投诉法院工作人员", "accused_department": "被投诉部门"})
+FIELD_ERRORS.update({
+    "about_staff_category": "勾选{label}时，事项类别须为“投诉举报”。",
+    "no_department": "所选{label}不存在，请重新选择。",
+})
+MESSAGES.update({"confidential": "投诉法院工作人员的事项保密，只能转纪检监察部门。"})
+# The block list (issue 15).
+FIELD_LABELS.update({"block_number": "电话号码", "block_reason": "原因",
+                     "block_until": "有效期至"})
+FIELD_ERRORS.update({
+    "block_number": "{label}格式不正确：请填写完整的手机或固定电话号码。",
+    "block_past": "{label}须不早于今天。",
+    "block_far": "{label}最长一年，到期后可再次延长。",
+})
+BLOCK_ACTION_LABELS = {"added": "加入", "changed": "修改", "removed": "移出"}
+
 # Why an agent is paused in the seats queue (stored as the key; Asterisk gets the key too).
 PAUSE_REASONS = {
     "break": "小休",

@@ -66,6 +66,7 @@ from agent_console.texts import (
 from hotline import tickets
 from hotline.access import ACT, READ, owns_log, ticket_access
 from hotline.catalog import TICKET_TYPES
+from hotline.confidential import clearance, ticket_seen
 from hotline.db import calllogs
 from hotline.db import calls as calls_db
 from hotline.db import departments as db_departments
@@ -99,7 +100,8 @@ Desk = Annotated[Principal, Depends(require_role(DEPT_HANDLER, DEPT_HEAD, LEADER
 REFUSALS = {"closed": (409, "ticket_closed"), "no_proof": (409, "no_proof"),
             "taken": (409, "ticket_taken"), "no_number": (409, "no_number"),
             "not_mobile": (409, "not_mobile"),
-            "no_handler": (409, "no_handler"), "not_found": (404, "not_found")}
+            "no_handler": (409, "no_handler"), "not_found": (404, "not_found"),
+            "confidential": (409, "confidential")}
 
 
 class ForwardIn(BaseModel):
@@ -364,8 +366,9 @@ async def _wanted(c: Console, db: AsyncSession, who: Principal, raw: Mapping[str
         query = db_tickets.callbacks_list()
     else:
         query, departments = await _base(db, who)
-    return query, read_query(raw, ticket_spec(departments, callbacks),
-                             c.settings.hours.timezone, base=base)
+    seen = await clearance(db, who.account.id, who.account.role)
+    return query.where(ticket_seen(seen)), read_query(
+        raw, ticket_spec(departments, callbacks), c.settings.hours.timezone, base=base)
 
 
 # What changes in a matter that stays on a list: its state, a 督办, and every step (forward,

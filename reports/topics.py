@@ -91,16 +91,19 @@ def save_stop_words(data_dir: Path, text: str) -> frozenset[str]:
 # --- the records ----------------------------------------------------------------------------
 
 async def load_texts(session: AsyncSession, period: Period, timezone: str) -> list[Text]:
-    """The call logs and matters created in the period, as text."""
+    """The call logs and matters created in the period, as text; complaints about the
+    court's staff left out (hotline.confidential: their words are not the centre's)."""
     start, end = period.bounds(timezone)
     logs = await session.execute(
         select(CallLog.id, CallLog.call_id, CallLog.question, CallLog.case_number)
-        .where(CallLog.created_at >= start, CallLog.created_at < end).order_by(CallLog.id))
+        .where(CallLog.created_at >= start, CallLog.created_at < end,
+               CallLog.confidential.is_(False)).order_by(CallLog.id))
     texts = [Text("call_log", call_id or str(log_id), f"来电登记 {log_id}",
                   f"{case_number} {question}") for log_id, call_id, question, case_number in logs]
     tickets = await session.execute(
         select(Ticket.id, Ticket.reference, Ticket.text)
-        .where(Ticket.created_at >= start, Ticket.created_at < end, Ticket.text != "")
+        .where(Ticket.created_at >= start, Ticket.created_at < end, Ticket.text != "",
+               Ticket.confidential.is_(False))
         .order_by(Ticket.id))
     texts += [Text("ticket", str(t_id), f"事项 {reference}", text)
               for t_id, reference, text in tickets]
