@@ -108,6 +108,8 @@ class Bridge:
                 if await self.services.knowledge.refresh(session):
                     log.info("consultation menu: %d knowledge-base entries",
                              len(self.services.knowledge.entries))
+                if await self.services.blocked.refresh(session):
+                    log.info("block list: %d numbers", len(self.services.blocked.expiries))
                 if await self.services.directory.refresh(session):
                     log.info("telephone directory: %d departments in the menu, %d extensions",
                              len(self.services.directory.by_key),

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline.blocklist import BlockList
 from hotline.directory import DirectoryBook
 from hotline.hours import OpenHours
 from hotline.knowledge import KnowledgeMenu
@@ -32,6 +33,8 @@ class Services:
     writer: WriteBehind = field(default=None)  # type: ignore[assignment]
     hours: OpenHours = field(default=None)  # type: ignore[assignment]
     knowledge: KnowledgeMenu = field(default=None)  # type: ignore[assignment]
+    # the block list, in memory (hotline.blocklist; refreshed by ivr/main.py)
+    blocked: BlockList = field(default_factory=BlockList)
     directory: DirectoryBook = field(default_factory=DirectoryBook)
 
     def __post_init__(self) -> None:

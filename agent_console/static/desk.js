@@ -139,6 +139,9 @@
     const count = calls >= 10 ? "10 次以上" : calls + " 次";
     $("call-who").textContent = (who || "以往来电未登记姓名") + "　以往来电 " + count;
     $("call-origin").textContent = c.origin || "人工座席";
+    // 3 calls or more in 7 days: flagged, never blocked (issue 15)
+    $("call-repeat").hidden = !c.repeat_caller;
+    $("call-repeat").textContent = c.repeat_caller ? "重复来电：7日内第 " + c.recent_calls + " 次" : "";
     fillRows($("call-history"), c.history || [], 3,
              (h) => [h.started_local, h.route_label, h.agent || "—"]);
     fillRows($("call-tickets"), c.tickets || [], 4,

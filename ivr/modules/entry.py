@@ -21,6 +21,8 @@ from ivr.menu import HANDED_OVER, REPEAT_KEY, SEATS, SEATS_KEY, Menu, MenuStore,
 from ivr.services import Services
 from pbx import names as v
 
+# Where a blocked caller goes after the notice: the menu's message node (a voice message).
+BLOCKED_NODE = "message"
 # A menu that loops (a caller going back and forth forever) still ends.
 MAX_STEPS = 60
 # How often * replays one menu's prompt before it counts as a wrong key.
@@ -33,10 +35,23 @@ class Entry:
 
     async def handle(self, agi: AgiSession) -> None:
         flow = await CallFlow.start(agi, self.services)
+        if self.services.blocked.blocks(flow.caller_number, utcnow()):
+            return await self.blocked(flow)
         if self.services.hours.is_open(utcnow()):
             await self.office_menu(flow)
             return
         await self.menu_only(agi, flow)
+
+    async def blocked(self, flow: CallFlow) -> None:
+        """A number on the block list (hotline.blocklist, from memory): a short notice,
+        then the voice message path only; never cut off (issue 15)."""
+        flow.log("blocked", {})
+        await flow.set_route(v.CALL_ROUTE_MENU, v.ROUTE_CLOSED)
+        await flow.play("blocked-caller")
+        node = self.menus.current().node(BLOCKED_NODE)
+        await self.actions.get(node.action).run(flow, node)
+        await flow.play("goodbye")
+        await flow.agi.set_variable(v.ROUTE_VAR, v.ROUTE_DONE)
 
     async def menu_only(self, agi: AgiSession, flow: CallFlow | None = None) -> None:
         """The voice menu without asking whether the hotline is open: for callers the

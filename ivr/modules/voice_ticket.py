@@ -21,6 +21,7 @@ from hotline.catalog import APPOINTMENT_KINDS, TICKET_TYPES
 from hotline.db import calls, tickets
 from hotline.db.base import utcnow
 from hotline.directory import route_message
+from hotline.tickets import make_confidential
 from hotline.timefmt import utc_day_folder
 from ivr.callflow import CallFlow
 from ivr.fastagi import AgiHangup
@@ -35,7 +36,9 @@ CONFIRM_TIMEOUT = 5.0
 
 def check(params: Mapping[str, Any]) -> list[str]:
     problems = check_known(params, {"ticket_type", "subtype", "intro", "closing",
-                                    "department"})
+                                    "department", "confidential"})
+    if not isinstance(params.get("confidential", False), bool):
+        problems.append("field 'confidential': true or false")
     if params.get("ticket_type") not in TICKET_TYPES:
         problems.append(f"field 'ticket_type': {params.get('ticket_type')!r} is not one of "
                         f"{', '.join(TICKET_TYPES)}")
@@ -105,6 +108,10 @@ async def _file_ticket(flow: CallFlow, node: Node, relative: str, hung_up: bool 
         if node.params.get("department"):
             await route_message(session, flow.services.settings, ticket,
                                 str(node.params["department"]))
+        if node.params.get("confidential"):
+            # a complaint about the court's staff (issue 15): hidden from everyone but the
+            # discipline department and administrators, forwarded to it at once
+            await make_confidential(session, flow.services.settings, ticket, None)
         await calls.add_recording(session, flow.call_id, relative, "message")
         await calls.finish_recording(session, relative, found.status, found.duration_seconds,
                                      found.size_bytes)
