@@ -185,6 +185,7 @@ TICKET_EVENT_LABELS = {
     "call_answered": "电话回复已接通",
     "call_failed": "电话回复未接通",
     "closed": "办结",
+    "caller_told": "短信告知来电人",
     "note": "备注",
 }
 

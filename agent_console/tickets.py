@@ -321,7 +321,7 @@ async def close(by: Actor, ticket_id: int) -> tickets.Proof:
     reply SMS)."""
     async with transaction(by, STEP_REFUSALS) as db:
         ticket, _ = await _ticket(db, by.who, ticket_id, ACT)
-        return await tickets.close(db, ticket, by.account.id, by.now())
+        return await tickets.close(db, ticket, by.account.id, by.now(), by.c.settings)
 
 
 async def _base(db: AsyncSession, who: Principal) -> tuple[Select[Ticket], list[Department]]:

@@ -38,6 +38,7 @@ from hotline.deadlines import Deadlines, load_deadlines, step_due, step_due_wher
 from hotline.notify import notify
 from hotline.privacy import mask_phone
 from hotline.settings import Settings
+from hotline.tickets import tell_owner
 from hotline.timefmt import iso, local_time_with_offset, short_time
 
 BATCH_SIZE = 500
@@ -241,6 +242,8 @@ async def _escalate_once(session: AsyncSession, ticket: Ticket, as_of: datetime,
         await raise_alert(session, ALERT_KIND, f"ticket {ticket.id} level {step.level}",
                           TEXTS["alert"].format(reference=ticket.reference, level=step.level,
                                                 department=department, role=step.role), as_of)
+    # The agent who owns the matter follows it up (Art. 6): they learn of every push.
+    await tell_owner(session, ticket, "escalated", None, role=step.role)
     ticket.escalation_level, ticket.next_escalation_at = step.level, step.next_at
     session.add(TicketEvent(ticket_id=ticket.id, at=as_of, kind=EVENT_KIND, detail={
         "level": step.level, "missed": iso(step.missed), "as_of": iso(as_of),

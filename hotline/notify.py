@@ -26,17 +26,20 @@ class Notified:
 
 
 async def notify(session: AsyncSession, user: User, kind: str, text: str,
-                 ticket_id: int | None = None) -> Notified:
-    """Leave `text` in user's console notices and queue it as an SMS to their mobile."""
+                 ticket_id: int | None = None, by_sms: bool = True) -> Notified:
+    """Leave `text` in user's console notices and queue it as an SMS to their mobile
+    (by_sms=False: the notice alone)."""
     notice = Notice(user_id=user.id, ticket_id=ticket_id, kind=kind, text=text)
     session.add(notice)
     await session.flush()
     sms_id = None
-    if user.mobile and not is_mobile(user.mobile):
+    if not by_sms or not user.mobile:
+        pass
+    elif not is_mobile(user.mobile):
         # Stored before mobiles were checked (hotline.phonenumbers): the notice is enough.
         log.warning("user %s: the mobile on file is not a mobile number (%s); notice "
                     "without SMS", user.username, mask_phone(user.mobile))
-    elif user.mobile:
+    else:
         message = await queue_sms(session, user.mobile, text, ticket_id=ticket_id)
         message.user_id = user.id
         sms_id = message.id

@@ -42,6 +42,9 @@ class DatabaseSettings:
 class CourtSettings:
     # The court's name as reports and texts to callers print it (e.g. 洛阳市中级人民法院).
     name: str = ""
+    # The signature in front of every SMS to a caller, as registered with the SMS provider
+    # (e.g. 洛阳中院, written with or without 【】); empty: the court's name.
+    sms_signature: str = ""
     # The department that receives complaints about the court's staff (issue 15); only its
     # people and administrators see them (hotline.confidential).
     discipline_department: str = "纪检监察"
@@ -283,7 +286,16 @@ def load_settings(
     settings = _build(raw)
     _check_hours(settings.hours)
     _check_recordings(settings.recordings)
-    return _absolute_paths(settings, base)
+    settings = _absolute_paths(settings, base)
+    _check_caller_texts(settings)
+    return settings
+
+
+def _check_caller_texts(settings: Settings) -> None:
+    """The SMS texts to callers are sent long after start: a wrong one must stop it."""
+    from hotline import caller_sms  # it needs this module's Settings
+
+    caller_sms.load(settings)
 
 
 _SPAN = re.compile(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d")

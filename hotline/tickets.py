@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline import ratings
+from hotline import caller_sms, ratings
 from hotline.catalog import TICKET_TYPES
 from hotline.db import calls
 from hotline.db import presence as presence_db
@@ -41,7 +41,7 @@ from hotline.hours import hotline_open
 from hotline.notify import notify
 from hotline.phonenumbers import is_mobile
 from hotline.recording_access import REPLY_CALL_EVENT
-from hotline.settings import Settings
+from hotline.settings import Settings, load_settings
 from hotline.timefmt import iso, local_time
 
 CLOSED = "closed"
@@ -58,10 +58,18 @@ ANSWERED_DIALSTATUS = "ANSWER"
 FORWARDED, NOTIFIED, PICKED_UP, REPLIED = "forwarded", "notified", "picked_up", "replied"
 REPLY_CALL, REPLY_CALL_ANSWERED, REPLY_CALL_FAILED = "reply_call", "call_answered", "call_failed"
 CLOSED_EVENT, CREATED = "closed", "created"
+CALLER_TOLD = "caller_told"  # an SMS to the caller about the matter (hotline.caller_sms)
 CONFIDENTIAL = "confidential"
 
 # What staff are told when a matter reaches them (the SMS and the console notice).
 FORWARD_NOTICE = "12368热线转办事项{reference}（{type}）已转至{department}，请于{due}前答复来电人。"
+# What the agent who owns a matter (Art. 6) reads in the console when it moves on.
+OWNER_NOTICES = {
+    "answered": "您负责的事项{reference}（{type}）已由{department}电话答复来电人。",
+    "closed": "您负责的事项{reference}（{type}）已办结（{proof}）。",
+    "escalated": "您负责的事项{reference}（{type}）超过答复期限，已报{role}督办。",
+}
+PROOF_LABELS = {"call": "电话答复有录音", "sms": "答复短信已送达"}
 
 
 class TicketRefused(Exception):
@@ -124,8 +132,41 @@ async def forward(session: AsyncSession, settings: Settings, ticket: Ticket,
     told = await notify(session, handler, FORWARDED, text, ticket.id)
     _event(session, ticket, NOTIFIED, by_user_id, now, user_id=handler.id,
            notice_id=told.notice_id, sms_id=told.sms_id, reason=FORWARDED)
+    await tell_caller(session, settings, ticket, caller_sms.FORWARDED, by_user_id, now,
+                      department=department.name,
+                      due=caller_sms.day(due, settings.hours.timezone))
     await session.flush()
     return ticket
+
+
+async def tell_caller(session: AsyncSession, settings: Settings, ticket: Ticket, kind: str,
+                      by_user_id: int | None, now: datetime, **values: str) -> None:
+    """The caller's SMS of this step (Art. 5(3)-(5)), noted in the matter's history; nothing
+    when they have no mobile or the court turned the kind off."""
+    message = await caller_sms.tell(session, settings, ticket, kind, **values)
+    if message is not None:
+        _event(session, ticket, CALLER_TOLD, by_user_id, now, sms_kind=kind,
+               sms_id=message.id)
+
+
+async def tell_owner(session: AsyncSession, ticket: Ticket, kind: str,
+                     by_user_id: int | None, **values: str) -> None:
+    """A console notice to the agent who owns the matter (Art. 6), unless they did it
+    themselves. No SMS: the owner follows up from the console."""
+    if ticket.owner_id is None or ticket.owner_id == by_user_id:
+        return
+    owner = await session.get(User, ticket.owner_id)
+    if owner is None or not owner.active:
+        return
+    text = OWNER_NOTICES[kind].format(reference=ticket.reference,
+                                      type=TICKET_TYPES.get(ticket.type, ticket.type), **values)
+    await notify(session, owner, kind, text, ticket.id, by_sms=False)
+
+
+async def department_name(session: AsyncSession, ticket: Ticket) -> str:
+    department = (await session.get(Department, ticket.department_id)
+                  if ticket.department_id else None)
+    return department.name if department is not None else ""
 
 
 async def ticket_for_call_log(session: AsyncSession, log: CallLog,
@@ -278,11 +319,13 @@ async def note_reply_call(session: AsyncSession, ticket: Ticket, by_user_id: int
 
 async def link_reply_call(session: AsyncSession, ticket_id: int, call_id: str,
                           dial_status: str, talked_seconds: str = "",
-                          at: datetime | None = None, staff: str = "") -> Ticket | None:
+                          at: datetime | None = None, staff: str = "",
+                          settings: Settings | None = None) -> Ticket | None:
     """Record how a reply call ended (dialplan/reply.conf's HotlineReply event): answered by
-    the caller, the call becomes the ticket's answer; otherwise the attempt is noted. staff
-    is the console user the PBX rang for it (the id the console set on the Originate): the
-    call is theirs to hear (hotline.recording_access)."""
+    the caller, the call becomes the ticket's answer, and the caller (by SMS) and the owner
+    are told; otherwise the attempt is noted. staff is the console user the PBX rang for it
+    (the id the console set on the Originate): the call is theirs to hear
+    (hotline.recording_access)."""
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
         return None
@@ -295,11 +338,21 @@ async def link_reply_call(session: AsyncSession, ticket_id: int, call_id: str,
         ticket.answer_call_id = call_id
         _event(session, ticket, REPLY_CALL_ANSWERED, None, at, call_id=call_id,
                seconds=talked_seconds)
+        await _told_answered(session, settings or load_settings(), ticket, at,
+                             int(staff) if staff.isdigit() else None)
     else:
         _event(session, ticket, REPLY_CALL_FAILED, None, at, call_id=call_id,
                status=dial_status)
     await session.flush()
     return ticket
+
+
+async def _told_answered(session: AsyncSession, settings: Settings, ticket: Ticket,
+                         at: datetime, by_user_id: int | None) -> None:
+    department = await department_name(session, ticket)
+    await tell_caller(session, settings, ticket, caller_sms.ANSWERED, by_user_id, at,
+                      department=department, date=caller_sms.day(at, settings.hours.timezone))
+    await tell_owner(session, ticket, "answered", by_user_id, department=department)
 
 
 async def proof_of_answer(session: AsyncSession, ticket: Ticket) -> Proof | None:
@@ -319,9 +372,10 @@ async def proof_of_answer(session: AsyncSession, ticket: Ticket) -> Proof | None
 
 
 async def close(session: AsyncSession, ticket: Ticket, by_user_id: int | None,
-                now: datetime | None = None) -> Proof:
+                now: datetime | None = None, settings: Settings | None = None) -> Proof:
     """Close the matter, which stops its escalation; TicketRefused("no_proof") unless the
-    caller was demonstrably answered."""
+    caller was demonstrably answered. The caller (by SMS) and the owner are told. settings:
+    the process's own when not given (the SMS delivery hook has none to pass)."""
     _open(ticket)
     proof = await proof_of_answer(session, ticket)
     if proof is None:
@@ -331,6 +385,12 @@ async def close(session: AsyncSession, ticket: Ticket, by_user_id: int | None,
     ticket.answered_at = ticket.answered_at or now
     _event(session, ticket, CLOSED_EVENT, by_user_id, now, proof=proof.kind,
            call_id=proof.call_id, sms_id=proof.sms_id, recording=proof.recording)
+    settings = settings or load_settings()
+    await tell_caller(session, settings, ticket, caller_sms.CLOSED, by_user_id, now,
+                      department=await department_name(session, ticket),
+                      date=caller_sms.day(now, settings.hours.timezone))
+    await tell_owner(session, ticket, "closed", by_user_id,
+                     proof=PROOF_LABELS.get(proof.kind, proof.kind))
     await ratings.ask_by_sms(session, ticket, now)  # answered: the caller is asked to rate
     await session.flush()
     return proof

@@ -142,7 +142,8 @@ class CallTracker:
         self.services.writer.later(
             lambda session: tickets.link_reply_call(
                 session, int(ticket), call.call_id, event.get("DialStatus", ""),
-                event.get("Talked", ""), at=call.at, staff=event.get("Staff", "")),
+                event.get("Talked", ""), at=call.at, staff=event.get("Staff", ""),
+                settings=self.services.settings),
             f"reply call {call.call_id} of ticket {ticket}")
 
     async def on_queue_join(self, event: Message) -> None:

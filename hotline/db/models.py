@@ -469,6 +469,10 @@ class SmsMessage(Base):
     # in: the agent who answered it (Art. 8)
     handled_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # out to a caller about their matter: the kind of text (hotline.caller_sms.KINDS) and
+    # the values put into it, so a gateway can send it by the provider's template id
+    kind: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    params: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
 
 # --- satisfaction (满意度) ---------------------------------------------------------------

@@ -44,14 +44,16 @@ class SmsError(ValueError):
 
 
 async def queue_sms(session: AsyncSession, to_number: str, text: str,
-                    call_id: str | None = None, ticket_id: int | None = None) -> SmsMessage:
+                    call_id: str | None = None, ticket_id: int | None = None,
+                    kind: str = "", params: dict[str, str] | None = None) -> SmsMessage:
     """Queue one SMS. Only a mobile takes one: anything else raises PhoneNumberError (a
-    ValueError saying why, in Chinese) instead of waiting in the outbox to fail."""
+    ValueError saying why, in Chinese) instead of waiting in the outbox to fail. kind and
+    params: a text to a caller made from a template (hotline.caller_sms)."""
     if not to_number or not text:
         raise ValueError("an SMS needs a number to go to and some text")
     to_number = mobile_number(to_number)
     message = SmsMessage(to_number=to_number, text=text, status=QUEUED, call_id=call_id,
-                         ticket_id=ticket_id)
+                         ticket_id=ticket_id, kind=kind, params=dict(params or {}))
     session.add(message)
     await session.flush()
     return message

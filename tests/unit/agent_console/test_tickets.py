@@ -154,9 +154,9 @@ async def test_forward_reply_and_close_only_with_proof(
     # The owner agent reads the whole history (Art. 6).
     whole = (await client.get(f"/api/tickets/{ticket_id}", headers=agent)).json()
     assert whole["status"] == "closed"
-    assert [e["kind"] for e in whole["history"]] == ["forwarded", "notified", "replied",
-                                                    "closed"]
-    assert [e["actor"] for e in whole["history"]][:3] == ["张三", "张三", "handler"]
+    assert [e["kind"] for e in whole["history"]] == ["forwarded", "notified", "caller_told",
+                                                    "replied", "closed", "caller_told"]
+    assert [e["actor"] for e in whole["history"]][:4] == ["张三", "张三", "张三", "handler"]
     again = await client.post(f"/api/tickets/{ticket_id}/close", headers=handler)
     assert again.status_code == 409 and again.json()["detail"] == "该事项已办结。"
 

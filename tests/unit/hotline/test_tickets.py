@@ -82,9 +82,16 @@ async def test_forwarding_sets_the_deadline_and_tells_the_handler(
         notice = (await db.execute(select(Notice))).scalar_one()
         assert notice.user_id == ids["handler"] and notice.kind == "forwarded"
         assert ticket.reference in notice.text and "立案庭" in notice.text
-        sms = (await db.execute(select(SmsMessage))).scalar_one()
-        assert sms.to_number == "13900000001" and sms.user_id == ids["handler"]
-        assert await _kinds(db, ticket_id) == ["forwarded", "notified"]
+        staff, caller = (await db.execute(select(SmsMessage).order_by(SmsMessage.id))).scalars()
+        assert staff.to_number == "13900000001" and staff.user_id == ids["handler"]
+        # The caller is told too: the reference, the department, the deadline's date.
+        assert (caller.to_number, caller.kind, caller.user_id) == (CALLER, "forwarded", None)
+        assert caller.text == (f"【12368诉讼服务热线】您的事项（受理编号{ticket.reference}）"
+                               "已转立案庭办理，将于2月24日前答复您。")
+        assert caller.params == {"reference": ticket.reference, "department": "立案庭",
+                                 "due": "2月24日"}
+        assert len(caller.text) <= 70  # one SMS
+        assert await _kinds(db, ticket_id) == ["forwarded", "notified", "caller_told"]
 
 
 async def test_closing_without_proof_is_refused_and_changes_nothing(
@@ -115,9 +122,9 @@ async def test_a_caller_on_a_fixed_line_is_answered_by_a_call_not_an_sms(
             await tickets.reply_by_sms(db, ticket, "已转立案庭核查。", ids["handler"])
         assert refused.value.reason == "not_mobile"
         assert ticket.answer_sms_id is None
-        # Only the handler's forwarding notice went out by SMS; nothing to the caller.
-        sent = list((await db.execute(select(SmsMessage))).scalars())
-        assert [m.user_id for m in sent] == [ids["handler"]]
+        # Only the handler's forwarding notice and the caller's forwarded SMS: no reply.
+        sent = list((await db.execute(select(SmsMessage).order_by(SmsMessage.id))).scalars())
+        assert [(m.user_id, m.kind) for m in sent] == [(ids["handler"], ""), (None, "forwarded")]
 
 
 async def test_a_delivered_reply_sms_closes_the_ticket_once(
@@ -144,9 +151,18 @@ async def test_a_delivered_reply_sms_closes_the_ticket_once(
         assert ticket is not None and ticket.status == "closed"
         assert ticket.closed_at == ticket.answered_at == delivered
         assert ticket.next_escalation_at is None and ticket.answer_sms_id == message_id
-        assert await _kinds(db, ticket_id) == ["forwarded", "notified", "replied", "closed"]
-        last = (await tickets.history(db, ticket_id))[-1]
-        assert last.detail["proof"] == "sms" and last.detail["sms_id"] == message_id
+        assert await _kinds(db, ticket_id) == ["forwarded", "notified", "caller_told", "replied",
+                                               "closed", "caller_told"]
+        closing = (await tickets.history(db, ticket_id))[-2]
+        assert closing.detail["proof"] == "sms" and closing.detail["sms_id"] == message_id
+        told = (await db.execute(select(SmsMessage).where(SmsMessage.kind == "closed"))).scalar_one()
+        assert told.to_number == CALLER and "已于2月14日办结" in told.text
+        # The agent who owns the matter (Art. 6) reads it in the console; no SMS for it.
+        notice = (await db.execute(select(Notice).where(Notice.kind == "closed"))).scalar_one()
+        assert notice.user_id == ids["agent"] and ticket.reference in notice.text
+        assert "答复短信已送达" in notice.text
+        assert not (await db.execute(select(SmsMessage).where(
+            SmsMessage.user_id == ids["agent"]))).first()
 
 
 async def test_an_answered_reply_call_closes_only_once_its_recording_is_complete(
@@ -171,7 +187,16 @@ async def test_an_answered_reply_call_closes_only_once_its_recording_is_complete
     assert proof.kind == "call" and proof.recording == "2026/02/14/1771000000.7.wav"
     async with session_scope(sessions) as db:
         kinds = await _kinds(db, ticket_id)
-        assert kinds == ["forwarded", "notified", "call_failed", "call_answered", "closed"]
+        assert kinds == ["forwarded", "notified", "caller_told", "call_failed", "call_answered",
+                         "caller_told", "closed", "caller_told"]
+        # The caller was told by SMS when the call answered them and when it closed; the
+        # owner (not the handler, who did both) got a notice each time.
+        told = (await db.execute(select(SmsMessage.kind).where(SmsMessage.to_number == CALLER)
+                                 .order_by(SmsMessage.id))).scalars()
+        assert [k for k in told if k] == ["forwarded", "answered", "closed"]
+        notices = (await db.execute(select(Notice.kind, Notice.user_id)
+                                    .where(Notice.kind.in_(("answered", "closed"))))).all()
+        assert sorted(notices) == [("answered", ids["agent"]), ("closed", ids["agent"])]
         with pytest.raises(TicketRefused) as refused:
             ticket = await db.get(Ticket, ticket_id)
             assert ticket is not None
@@ -266,6 +291,12 @@ async def test_forwarding_again_after_督办_goes_on_to_the_leader(
     assert ticket is not None and ticket.escalation_level == 2
     assert ticket.next_escalation_at is None
     assert len(leader_notices) == 1
+    # The agent who owns the matter (Art. 6) learns of each push, in the console.
+    async with session_scope(sessions) as db:
+        owner = list((await db.execute(select(Notice.text).where(
+            Notice.user_id == ids["agent"], Notice.kind == "escalated")
+            .order_by(Notice.id))).scalars())
+    assert len(owner) == 2 and "部门负责人" in owner[0] and "分管院领导" in owner[1]
 
 
 async def test_callbacks_are_shared_out_among_signed_in_agents_in_office_hours(
