@@ -1,6 +1,7 @@
 """Administration in a real browser at 1366×768 (issue 13): an administrator adds a user who
 then logs in with the password shown once; edits and deletes a knowledge-base entry; deletes
-a department through its confirmation page. One console server for the module."""
+a department through its confirmation page; blocks a caller's number, changes and releases
+it (issue 15). One console server for the module."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -170,3 +172,51 @@ def test_a_department_is_deleted_through_its_confirmation(
 
     expect(page.locator("p.ok")).to_have_text("已删除部门“执行局”。")
     expect(page.locator("table.departments")).not_to_contain_text("执行局")
+
+
+# --- the block list (issue 15) --------------------------------------------------------
+
+BLOCKED = "13700159999"
+def test_a_number_is_blocked_changed_and_released_and_each_change_is_recorded(
+        page: Page, admin_url: str) -> None:
+    _log_in(page, admin_url)
+    page.get_by_role("link", name="受限号码").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("受限号码")
+    form = page.locator("form.work")
+    # a number that is no number, and no reason: both named, what was typed kept
+    form.get_by_label("电话号码").fill("abc")
+    form.get_by_role("button", name="加入或修改").click()
+    expect(page.locator("#number-error")).to_contain_text("电话号码格式不正确")
+    expect(page.locator("#reason-error")).to_contain_text("请填写原因")
+    expect(form.get_by_label("电话号码")).to_have_value("abc")
+
+    until = (date.today() + timedelta(days=10)).isoformat()
+    form.get_by_label("电话号码").fill("137-0015-9999")
+    form.get_by_label("原因").fill("多次辱骂话务员")
+    form.get_by_label("有效期至").fill(until)
+    form.get_by_role("button", name="加入或修改").click()
+    expect(page.get_by_role("status")).to_contain_text("已保存")
+    row = page.locator("#blocked tbody tr", has_text=BLOCKED)
+    expect(row).to_contain_text("多次辱骂话务员")
+    expect(row).to_contain_text(until)
+    expect(row).to_contain_text("受限中")
+    _fits(page)
+
+    # the same number again: its entry changes, it is not listed twice
+    form = page.locator("form.work")
+    form.get_by_label("电话号码").fill(BLOCKED)
+    form.get_by_label("原因").fill("反复骚扰")
+    form.get_by_label("有效期至").fill(until)
+    form.get_by_role("button", name="加入或修改").click()
+    expect(page.locator("#blocked tbody tr", has_text=BLOCKED)).to_have_count(1)
+    expect(page.locator("#blocked tbody tr", has_text=BLOCKED)).to_contain_text("反复骚扰")
+
+    page.locator("#blocked tbody tr", has_text=BLOCKED).get_by_role("button",
+                                                                  name="移出").click()
+    expect(page.get_by_role("status")).to_contain_text("已移出")
+    expect(page.locator("#blocked tbody tr", has_text=BLOCKED)).to_have_count(0)
+    actions = page.locator("#block-changes tbody tr", has_text=BLOCKED).locator(
+        "td:nth-child(2)").all_inner_texts()
+    assert actions == ["移出", "修改", "加入"]
+    expect(page.locator("#block-changes tbody tr", has_text=BLOCKED).first).to_contain_text(
+        "guanli")

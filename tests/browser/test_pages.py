@@ -79,7 +79,7 @@ NAV = {
                "/reports/monthly", "/wallboard", "/kb", "/notices"],
     "admin": ["/", "/admin/users", "/admin/phones", "/admin/departments", "/admin/roster",
               "/calls", "/calls/logs", "/sms/outbox", "/admin/recording-access", "/admin/logins",
-              "/dashboard", "/admin/stop-words", "/kb", "/notices"],
+              "/dashboard", "/admin/stop-words", "/kb", "/notices", "/admin/blocklist"],
 }
 DETAILS = {
     "agent": ["/tickets/{matter}", "/calls/{call}", "/calls/log/{log}"],
