@@ -44,12 +44,20 @@ class ActionTable:
 
 
 def build_actions() -> ActionTable:
-    from ivr.modules import appointment, case_query, directory, knowledge, voice_ticket
+    from ivr.modules import (
+        appointment,
+        case_query,
+        directory,
+        knowledge,
+        ticket_progress,
+        voice_ticket,
+    )
 
     table = ActionTable()
     table.add("appointment", appointment.run, appointment.check)
     table.add("case_query", case_query.run, case_query.check)
     table.add("knowledge", knowledge.run, knowledge.check)
+    table.add("ticket_progress", ticket_progress.run, ticket_progress.check)
     table.add("voice_ticket", voice_ticket.run, voice_ticket.check)
     table.add("directory", directory.run, directory.check)
     return table

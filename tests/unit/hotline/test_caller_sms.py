@@ -19,10 +19,16 @@ def _settings(data: Path, **court: str) -> Settings:
     return Settings(paths=PathsSettings(data_dir=data), court=CourtSettings(**court))
 
 
+# What a caller is told about a matter's course (the appointments' texts carry the court's
+# own place and list of things to bring, and are measured in their own tests).
+MATTER_KINDS = ("forwarded", "answered", "closed", "progress_received", "progress_forwarded",
+                "progress_answered")
+
+
 def test_every_shipped_text_is_one_sms_with_a_long_signature(tmp_path: Path) -> None:
     texts = caller_sms.load(_settings(tmp_path, name="洛阳市中级人民法院"))
-    assert set(texts.texts) == set(caller_sms.KINDS)
-    for kind in caller_sms.KINDS:
+    assert set(texts.texts) == set(caller_sms.KINDS) >= set(MATTER_KINDS)
+    for kind in MATTER_KINDS:
         text = texts.render(kind, **SAMPLE)
         assert text is not None and text.startswith("【洛阳市中级人民法院】")
         assert len(text) <= caller_sms.ONE_SMS, (kind, len(text))
