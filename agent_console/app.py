@@ -80,6 +80,7 @@ def create_app(settings: Settings, sessions: async_sessionmaker[AsyncSession], *
     routers = [pages.router, desk.router, api.router, phones.router]
     routers.append(__import__("agent_console.dashboard", fromlist=["router"]).router)  # issue 14
     routers.append(__import__("agent_console.monthly_pdf", fromlist=["router"]).router)  # issue 14
+    routers.append(__import__("agent_console.directory", fromlist=["router"]).router)  # issue 15
     routers.append(__import__("agent_console.blocklist", fromlist=["router"]).router)  # issue 15
     for work in (calllog, consult, kb, roster, departments, tickets, sms, notices, users,
                  # After the call log's /calls/log pages, which /calls/{call_id} would

@@ -31,9 +31,11 @@ from agent_console.texts import (
     PRESENCE_LABELS,
 )
 from hotline.catalog import SERVICES
+from hotline.db import directory as directory_db
 from hotline.db import presence as presence_db
 from hotline.db.base import session_scope
 from hotline.db.roster import duty_judge_for
+from hotline.directory import item_of
 from hotline.hours import court_today
 from hotline.timefmt import local_time
 from pbx import ControlError, PbxControl
@@ -202,11 +204,15 @@ def _sse(kind: str, data: dict[str, Any]) -> str:
 
 class TransferRequest(BaseModel):
     mode: Literal["blind", "attended"]
+    # a department or staff member of the directory (GET /api/directory/targets);
+    # none: today's duty judge
+    entry_id: int | None = None
 
 
 class TransferOut(BaseModel):
     mode: str
-    judge: str
+    judge: str = Field(description="who the caller is put through to (the duty judge, or "
+                                   "the directory entry's name)")
     extension: str
 
 
@@ -219,6 +225,15 @@ async def _duty_judge(request: Request) -> tuple[str, str]:
     return judge.display_name or judge.username, judge.extension
 
 
+async def _directory_target(request: Request, entry_id: int) -> tuple[str, str]:
+    """An active entry of the court's directory: its label and number (内外一号)."""
+    async with session_scope(console(request).sessions) as session:
+        found = await directory_db.get_entry(session, entry_id)
+    if found is None or not found.active:
+        raise Refused(404, MESSAGES["not_found"])
+    return item_of(found).label, found.number
+
+
 def _call_on_seat(desk: LiveDesk, ext: str) -> SeatCall:
     call = desk.calls.get(ext)
     if call is None or call.state not in {"connected", "consulting"}:
@@ -227,11 +242,13 @@ def _call_on_seat(desk: LiveDesk, ext: str) -> SeatCall:
 
 
 @router.post("/api/desk/transfer", summary="put the call on this seat through to today's "
-             "duty judge: blind, or attended (consult first)")
+             "duty judge, or to a department or staff member of the directory (entry_id): "
+             "blind, or attended (consult first)")
 async def transfer(request: Request, body: TransferRequest, who: Agent) -> TransferOut:
     (desk, control), ext = live(request), _extension(who.account)
     call = _call_on_seat(desk, ext)
-    name, judge_ext = await _duty_judge(request)
+    name, judge_ext = (await _directory_target(request, body.entry_id) if body.entry_id
+                       else await _duty_judge(request))
     await _control(control.transfer(
         call.agent_channel, judge_ext, attended=body.mode == "attended"))
     if body.mode == "attended":

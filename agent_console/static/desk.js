@@ -159,6 +159,7 @@
     const up = state === "connected";
     $("btn-transfer-blind").hidden = !up;
     $("btn-transfer-attended").hidden = !up;
+    $("transfer-to").hidden = !up;
     $("btn-transfer-complete").hidden = state !== "consulting";
     $("btn-transfer-cancel").hidden = state !== "consulting";
     $("btn-wrap-up-end").hidden = state !== "wrap_up";
@@ -180,10 +181,33 @@
     if (queue && queue.oldest_at) $("queue-longest").textContent = duration(now() - queue.oldest_at);
   }
 
+  // The transfer targets: today's duty judge, or any department or staff member of the
+  // court's directory (内外一号, GET /api/directory/targets), grouped by department.
+  async function loadTargets() {
+    const r = await fetch("/api/directory/targets", { credentials: "same-origin" });
+    if (!r.ok) return;
+    const select = $("transfer-target");
+    const groups = {};
+    for (const t of await r.json()) {
+      const dept = t.department || t.name;
+      if (!groups[dept]) {
+        groups[dept] = document.createElement("optgroup");
+        groups[dept].label = dept;
+        select.appendChild(groups[dept]);
+      }
+      const option = document.createElement("option");
+      option.value = String(t.id);
+      option.textContent = t.label + "（" + t.number + "）";
+      groups[dept].appendChild(option);
+    }
+  }
+
   async function transfer(mode) {
-    const r = await post("/api/desk/transfer", { mode: mode });
+    const picked = $("transfer-target").value;
+    const body = picked ? { mode: mode, entry_id: Number(picked) } : { mode: mode };
+    const r = await post("/api/desk/transfer", body);
     if (r && mode === "attended") setCallState("consulting");
-    if (r) showOk((mode === "attended" ? "正在咨询值班法官 " : "已转给值班法官 ") + r.judge);
+    if (r) showOk((mode === "attended" ? "正在咨询 " : "已转给 ") + r.judge);
   }
 
   // -- the queue's summary ----------------------------------------------------------------
@@ -372,4 +396,5 @@
   setInterval(tick, 1000);
   renderSeat();
   listen();
+  loadTargets();
 })();

@@ -192,7 +192,7 @@ async def test_signing_in_pausing_and_out_changes_who_rings(
             with await phone(sessions, AGENT_EXT, 25281, tmp_path):
                 assert (await presence("sign_in"))["state"] == "ready"
                 await _until(lambda s: s.get("member") is True and not s.get("paused"), seat)
-                first = await place_call(settings, sipp.speak(6), tmp_path)
+                first = await place_call(settings, sipp.speak(10), tmp_path)
                 assert first.returncode == 0, first.output
                 answered = await wait_call(sessions, done)
                 assert answered.route == "queue" and answered.agent
@@ -203,7 +203,7 @@ async def test_signing_in_pausing_and_out_changes_who_rings(
                 await _until(lambda s: s.get("paused") is True, seat)
                 # Nobody free to ring: the paused seat is skipped and the caller is
                 # served by the voice menu (queues.conf joinempty includes paused).
-                second = await place_call(settings, sipp.speak(6), tmp_path)
+                second = await place_call(settings, sipp.speak(10), tmp_path)
                 assert second.returncode == 0, second.output
                 unanswered = await wait_call(sessions, lambda c: done(c) and c.id != answered.id)
                 assert not unanswered.agent

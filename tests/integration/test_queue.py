@@ -31,7 +31,7 @@ async def test_office_hours_call_reaches_a_seat(
             await ami.action({"Action": "QueueAdd", "Queue": "seats",
                               "Interface": "PJSIP/8001", "MemberName": "8001"})
             await asyncio.sleep(1.0)  # the seat's device state settles after registering
-            result = await place_call(settings, sipp.speak(12), tmp_path)
+            result = await place_call(settings, sipp.speak(16), tmp_path)
             assert result.returncode == 0, result.output
             call = await wait_call(sessions, recording_done)
     finally:
@@ -43,7 +43,8 @@ async def test_office_hours_call_reaches_a_seat(
     assert call.agent == "8001"
     kinds = [e.kind for e in call.events]
     assert kinds.index("queue") < kinds.index("agent") < kinds.index("hangup")
-    assert [e.detail["prompt"] for e in call.events if e.kind == "prompt"] == ["transfer-seat"]
+    # the office-hours menu's one sentence, then the seats (no key: ivr/menu.toml)
+    assert [e.detail["prompt"] for e in call.events if e.kind == "prompt"] == ["office-menu"]
     [recording] = call.recordings
     assert recording.status == files.COMPLETE
     # The whole call, prompt, queue and agent alike, is in the one recording.
@@ -65,5 +66,5 @@ async def test_nobody_logged_in_sends_the_caller_to_the_voice_menu(
     left = [e.detail["status"] for e in call.events if e.kind == "queue-left"]
     assert left == ["JOINEMPTY"]
     prompts = [e.detail["prompt"] for e in call.events if e.kind == "prompt"]
-    assert prompts[:2] == ["transfer-seat", "welcome"]
+    assert prompts[:2] == ["office-menu", "welcome"]
     assert call.route == "menu"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import subprocess
+import tomllib
 import wave
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -22,6 +23,7 @@ from hotline.db import calls, tickets
 from hotline.db.base import session_scope
 from hotline.db.models import Ticket
 from hotline.settings import Settings
+from ivr.menu import MENU_FILE
 from tests.integration import sipp
 from tests.integration.conftest import PORTS, BridgeProcess, phone_password, port
 from tests.integration.rtp import CallerMedia
@@ -87,6 +89,13 @@ def seconds(inst: pbx.PbxInstance, prompt: str) -> float:
         return audio.getnframes() / audio.getframerate()
 
 
+def office_lead(inst: pbx.PbxInstance) -> float:
+    """How long an office-hours caller who keys nothing takes to reach the seats: the
+    office menu's one sentence and its wait for a key (ivr/menu.toml, issue 15)."""
+    office = tomllib.loads(MENU_FILE.read_text(encoding="utf-8"))["node"]["office"]
+    return seconds(inst, "office-menu") + float(office["timeout"])
+
+
 async def call(steps: str, caller: str, workdir: Path) -> sipp.SippResult:
     return await asyncio.to_thread(
         sipp.call, steps, target=f"127.0.0.1:{PORTS['sip']}",
@@ -135,7 +144,7 @@ async def test_waiting_callers_hear_their_position_and_keep_their_turn(
         verbose_log: Path, tmp_path: Path) -> None:
     # A joins first and is rung for; B waits behind A. Both outwait the longest wait,
     # press 1 on the offer and leave a message.
-    lead = seconds(asterisk, "transfer-seat") + settings.calls.queue_max_wait
+    lead = office_lead(asterisk) + settings.calls.queue_max_wait
     after_key = seconds(asterisk, "callback-intro") + 6
     steps = (sipp.quiet(lead + 3) + sipp.key("1", 2.5) + sipp.key("1")
              + sipp.speak(after_key) + sipp.quiet(30))
@@ -156,7 +165,7 @@ async def test_waiting_callers_hear_their_position_and_keep_their_turn(
     assert call_a is not None
     assert [e.detail["status"] for e in call_a.events if e.kind == "queue-left"] == ["TIMEOUT"]
     menu = [e.detail["prompt"] for e in call_a.events if e.kind == "prompt"]
-    assert menu[:3] == ["transfer-seat", "queue-offer", "callback-intro"]
+    assert menu[:3] == ["office-menu", "queue-offer", "callback-intro"]
 
     # B, second in line, heard "您和您前面的来电共有两位。感谢您的耐心等待。" while waiting:
     # a count, like the hold time's 两分钟 said through the same rule (issue 18).
@@ -173,9 +182,10 @@ async def test_callers_still_waiting_at_closing_time_leave_a_message(
         tmp_path: Path) -> None:
     caller = "13600000021"
     # The caller waits, and keeps talking: whatever the bridge asks next, they answer.
-    placed = asyncio.create_task(call(sipp.quiet(6) + sipp.speak(40) + sipp.quiet(30),
+    lead = office_lead(asterisk) + 2
+    placed = asyncio.create_task(call(sipp.quiet(lead) + sipp.speak(40) + sipp.quiet(30),
                                       caller, tmp_path))
-    await asyncio.sleep(6)
+    await asyncio.sleep(lead)
     await set_mode(sessions, "closed")  # the administrator closes the hotline
     result = await placed
     assert result.returncode == 0, result.output
@@ -187,10 +197,10 @@ async def test_callers_still_waiting_at_closing_time_leave_a_message(
         record = await calls.get_call(session, ticket.call_id or "")
     assert record is not None and record.started_at is not None
     assert ticket.queued_at is not None
-    assert abs((ticket.queued_at - record.started_at).total_seconds()) < 6
+    assert abs((ticket.queued_at - record.started_at).total_seconds()) < lead
     assert [e.detail["status"] for e in record.events if e.kind == "queue-left"] == ["CLOSING"]
     prompts = [e.detail["prompt"] for e in record.events if e.kind == "prompt"]
-    assert prompts[:3] == ["transfer-seat", "queue-closing", "callback-intro"]
+    assert prompts[:3] == ["office-menu", "queue-closing", "callback-intro"]
 
 
 async def test_a_caller_who_keeps_waiting_keeps_their_first_turn(
@@ -199,7 +209,7 @@ async def test_a_caller_who_keeps_waiting_keeps_their_first_turn(
     caller = "13600000031"
     wait = settings.calls.queue_max_wait
     again = seconds(asterisk, "queue-keep-waiting") + wait
-    steps = (sipp.quiet(seconds(asterisk, "transfer-seat") + wait + 3) + sipp.key("2", again + 3)
+    steps = (sipp.quiet(office_lead(asterisk) + wait + 3) + sipp.key("2", again + 3)
              + sipp.key("1", 2.5) + sipp.key("1")
              + sipp.speak(seconds(asterisk, "callback-intro") + 6) + sipp.quiet(30))
     result = await call(steps, caller, tmp_path)
@@ -210,7 +220,7 @@ async def test_a_caller_who_keeps_waiting_keeps_their_first_turn(
         record = await calls.get_call(session, ticket.call_id or "")
     assert record is not None and ticket.queued_at is not None
     # The turn is the first joining, not the second.
-    assert abs((ticket.queued_at - record.started_at).total_seconds()) < 6
+    assert abs((ticket.queued_at - record.started_at).total_seconds()) < office_lead(asterisk) + 2
     kinds = [(e.kind, e.detail) for e in record.events if e.kind in ("queue-left", "queue-wait")]
     assert kinds == [("queue-left", {"status": "TIMEOUT"}), ("queue-wait", {"position": "1"}),
                      ("queue-left", {"status": "TIMEOUT"})]

@@ -125,7 +125,7 @@ async def _queued_answered_transferred(agent: httpx.AsyncClient, mode: str,
         assert signed.status_code == 200, signed.text
         await asyncio.sleep(1.0)  # the seat's device state settles
         # The caller talks through the whole call: prompt and queue, agent, judge.
-        caller = asyncio.create_task(place_call(settings, sipp.speak(26), tmp_path))
+        caller = asyncio.create_task(place_call(settings, sipp.speak(30), tmp_path))
         await until_connected(agent)
         await asyncio.sleep(AGENT_TALK)
         moved = await agent.post("/api/desk/transfer", json={"mode": mode})

@@ -83,7 +83,7 @@ async def test_the_second_user_signing_in_on_a_seat_answers_its_next_call(
             assert await _presence(second, "sign_in") == "ready"
             await _until(lambda s: s.get("member") is True and not s.get("paused"),
                          lambda: _seat(second))
-            result = await place_call(settings, sipp.speak(6), tmp_path)
+            result = await place_call(settings, sipp.speak(10), tmp_path)
             assert result.returncode == 0, result.output
             call = await wait_call(sessions, done)
     finally:

@@ -69,8 +69,8 @@ def test_the_shipped_menu_is_valid() -> None:
     assert menu.node("main").keys["7"] == "progress"  # a matter's progress (issue 15)
     # office hours: a seat on 0 and on no key, self-service, the directory (issue 15)
     office = menu.node(menu.open_start)
-    assert dict(office.keys) == {"0": "seats", "1": "main", "2": "directory"}
-    assert office.on_fail == "seats" and menu.node("seats").kind == "seats"
+    assert dict(office.keys) == {"0": "seats-now", "1": "main", "2": "directory"}
+    assert office.on_fail == "seats-now" and menu.node("seats-now").kind == "seats"
 
 
 @pytest.mark.parametrize(("change", "message"), [
