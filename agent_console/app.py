@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from agent_console import (
     accounts,
     api,
+    appointments,
     calllog,
     consult,
     departments,
@@ -82,7 +83,10 @@ def create_app(settings: Settings, sessions: async_sessionmaker[AsyncSession], *
     routers.append(__import__("agent_console.monthly_pdf", fromlist=["router"]).router)  # issue 14
     routers.append(__import__("agent_console.directory", fromlist=["router"]).router)  # issue 15
     routers.append(__import__("agent_console.blocklist", fromlist=["router"]).router)  # issue 15
-    for work in (calllog, consult, kb, roster, departments, tickets, sms, notices, users,
+    # A wrong appointment place must stop the start, not the first confirmation (issue 15).
+    appointments.check_places(settings)
+    for work in (calllog, consult, kb, roster, departments, tickets, appointments, sms,
+                 notices, users,
                  # After the call log's /calls/log pages, which /calls/{call_id} would
                  # otherwise shadow.
                  recordings):

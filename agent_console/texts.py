@@ -189,6 +189,26 @@ TICKET_EVENT_LABELS = {
     "note": "备注",
 }
 
+# Appointments (issue 15): the department's slot form on the matter's page, and its steps.
+TICKET_EVENT_LABELS.update({
+    "appt_requested": "预约登记", "appt_confirmed": "确认预约",
+    "appt_rescheduled": "改约", "appt_cancelled": "取消预约",
+})
+FIELD_LABELS.update({"slot": "预约时间", "place": "地点", "bring": "携带材料",
+                     "reason": "取消原因"})
+FIELD_ERRORS.update({
+    "slot_past": "{label}须晚于今天。",
+    "slot_not_workday": "{label}不是工作日，请另选。",
+    "slot_half": "请选择{label}的上午或下午。",
+})
+MESSAGES.update({
+    "appointment_confirmed": "预约已保存，短信已排队发送给来电人。",
+    "appointment_cancelled": "预约已取消，短信已排队发送给来电人。",
+    "appointment_no_sms": "预约已保存；来电号码不是手机号码，未发送短信，请电话告知来电人。",
+    "appointment_not_confirmed": "该预约尚未确认，不能取消或改约。",
+    "appointment_cancelled_already": "该预约已取消。",
+})
+
 # --- recordings: who may hear them, and the log of every listen ----------------------------
 
 MESSAGES.update({

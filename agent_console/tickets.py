@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_console import appointments
 from agent_console.auth import (
     Console,
     Forbidden,
@@ -445,12 +446,18 @@ async def _ticket_page(request: Request, who: Principal, ticket_id: int,
         ticket, access = await _ticket(db, who, ticket_id)
         item = await _out(c, db, who, ticket, access, with_history=True)
         departments = await db_departments.list_departments(db, active_only=True)
+        appointment = await appointments.view(c, db, ticket)
     return render(request, "ticket.html", refused.status_code if refused else 200,
+                  appointment=appointment,
                   user=who.account, csrf_token=who.csrf_token, t=item,
                   departments={str(d.id): d.name for d in departments},
                   errors=refused.errors if refused else {}, values=values or {},
                   labels=FIELD_LABELS, notice=notice, error=refused.message if refused else "",
                   dial_labels=DIAL_STATUS_LABELS)
+
+
+# The ticket's page after another area's step on it (agent_console.appointments).
+render_ticket_page = _ticket_page
 
 
 @pages.get("/tickets/{ticket_id}")

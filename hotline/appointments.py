@@ -5,8 +5,10 @@ A caller asks in the voice menu (ivr/modules/appointment.py) or through an agent
 the matter is a ticket of type "appointment" whose kind is its subtype, and an Appointment
 row beside it holds the case, the caller's preferred half-days and, once the department has
 set it in the console, the slot, the place and what to bring. Confirming, moving and
-cancelling each queue an SMS to the caller from the texts in
-hotline/resources/appointment_sms_zh.toml (checked at start by :func:`load_texts`).
+cancelling each queue an SMS to the caller (hotline.caller_sms: the texts
+appointment_confirmed, appointment_rescheduled and appointment_cancelled); each kind's
+usual place and what to bring are in hotline/resources/appointment_places_zh.toml (a
+court's copy in data_dir, checked at start by :func:`load_places`).
 
 The half-days offered are the morning and afternoon of the next OFFER_DAYS working days of
 the court's calendar (hotline.calendar, the same one as deadlines), keyed 1, 2, ... 9, 0:
@@ -27,22 +29,19 @@ True
 
 from __future__ import annotations
 
-import string
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline import caller_sms
 from hotline.calendar import WEEKDAY_LABELS, WorkingCalendar
 from hotline.catalog import APPOINTMENT_KINDS
 from hotline.db import cases as cases_db
 from hotline.db.base import utcnow
 from hotline.db.models import Appointment, SmsMessage, Ticket, TicketEvent
-from hotline.db.sms import queue_sms
-from hotline.phonenumbers import is_mobile
 from hotline.settings import Settings
 
 HALVES = {"am": "上午", "pm": "下午"}
@@ -58,12 +57,11 @@ GUIDANCE_LABELS = {"mediation": "选择诉前调解", "filing": "继续预约立
 # TicketEvent kinds of an appointment's life.
 REQUESTED_EVENT, CONFIRMED_EVENT = "appt_requested", "appt_confirmed"
 RESCHEDULED_EVENT, CANCELLED_EVENT = "appt_rescheduled", "appt_cancelled"
-TEXTS_FILE = Path(__file__).parent / "resources" / "appointment_sms_zh.toml"
-OVERRIDE_NAME = "appointment_sms.toml"
-# What each SMS may say; {bring} and {reason} may be empty.
-PLACEHOLDERS = {"court", "reference", "kind", "date", "half", "place", "bring", "reason"}
-MESSAGES = ("confirmed", "rescheduled", "cancelled")
-DEFAULT_SIGNATURE = "12368诉讼服务热线"
+PLACES_FILE = Path(__file__).parent / "resources" / "appointment_places_zh.toml"
+OVERRIDE_NAME = "appointment_places.toml"
+SMS_KINDS = {"confirmed": caller_sms.APPOINTMENT_CONFIRMED,
+             "rescheduled": caller_sms.APPOINTMENT_RESCHEDULED,
+             "cancelled": caller_sms.APPOINTMENT_CANCELLED}
 
 
 class AppointmentRefused(Exception):
@@ -146,127 +144,68 @@ def slot_problem(calendar: WorkingCalendar, day: date, half: str, today: date) -
     return ""
 
 
-# --- the texts sent to callers -------------------------------------------------------------
+# --- each kind's usual place and what to bring ------------------------------------------
 
 @dataclass(frozen=True)
-class KindTexts:
+class Place:
     place: str
     bring: str
-    messages: Mapping[str, str]  # confirmed | rescheduled | cancelled
 
 
-class TextsError(ValueError):
-    """The SMS texts file is wrong; the message names the file, table and key."""
+class PlacesError(ValueError):
+    """The places file is wrong; the message names the file, table and key."""
 
 
-@dataclass(frozen=True)
-class Texts:
-    kinds: Mapping[str, KindTexts]
-
-    def default_place(self, kind: str) -> str:
-        return self.kinds[kind].place
-
-    def default_bring(self, kind: str) -> str:
-        return self.kinds[kind].bring
-
-    def render(self, message: str, for_kind: str, **values: str) -> str:
-        """The `message` text of an appointment kind with the values filled in."""
-        return self.kinds[for_kind].messages[message].format(**values)
-
-
-def load_texts(settings: Settings | None = None, path: Path = TEXTS_FILE) -> Texts:
-    """Read and check the texts: the shipped file, then the court's own copy
-    (data_dir/appointment_sms.toml: what it sets wins, table by table). Every kind has a
-    place and the three messages (its own or the common [messages]), each with only the
-    known {placeholders}; TextsError names the file, table and key of a mistake."""
+def load_places(settings: Settings | None = None, path: Path = PLACES_FILE
+                ) -> dict[str, Place]:
+    """Each kind's usual place (required) and what to bring: the shipped file, then the
+    court's own copy (data_dir/appointment_places.toml), what it sets winning key by key."""
     raw = _read(path)
     custom = settings.data_dir / OVERRIDE_NAME if settings else None
     if custom is not None and custom.exists():
-        mine = _read(custom)
-        _table(raw, "messages", []).update(_table(mine, "messages", []))
-        kinds = _table(raw, "kind", [])
-        for kind, spec in _table(mine, "kind", []).items():
-            shipped = kinds.get(kind)
-            kinds[kind] = ({**shipped, **spec} if isinstance(shipped, dict)
-                           and isinstance(spec, dict) else spec)
+        for kind, spec in _read(custom).items():
+            shipped = raw.get(kind)
+            raw[kind] = ({**shipped, **spec} if isinstance(shipped, dict)
+                         and isinstance(spec, dict) else spec)
         path = custom
-    problems: list[str] = []
-    common = _table(raw, "messages", problems)
-    kinds_raw = _table(raw, "kind", problems)
-    problems += [f"[kind.{k}]: not an appointment kind ({', '.join(APPOINTMENT_KINDS)})"
-                 for k in kinds_raw if k not in APPOINTMENT_KINDS]
+    problems = [f"[{k}]: not an appointment kind ({', '.join(APPOINTMENT_KINDS)})"
+                for k in raw if k not in APPOINTMENT_KINDS]
     found = {}
     for kind in APPOINTMENT_KINDS:
-        spec = kinds_raw.get(kind)
+        spec = raw.get(kind)
         if not isinstance(spec, dict):
-            problems.append(f"[kind.{kind}]: missing")
+            problems.append(f"[{kind}]: missing")
             continue
-        found[kind] = _kind_texts(kind, spec, common, problems)
+        unknown = sorted(set(spec) - {"place", "bring"})
+        if unknown:
+            problems.append(f"[{kind}]: unknown key(s) {unknown}")
+        if not str(spec.get("place", "")).strip():
+            problems.append(f"[{kind}] place: required")
+        found[kind] = Place(str(spec.get("place", "")).strip(), str(spec.get("bring", "")).strip())
     if problems:
-        raise TextsError(f"{path}: " + "; ".join(problems))
-    return Texts(found)
+        raise PlacesError(f"{path}: " + "; ".join(problems))
+    return found
 
 
 def _read(path: Path) -> dict[str, object]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise TextsError(f"{path}: {exc}") from exc
+        raise PlacesError(f"{path}: {exc}") from exc
 
 
-def _table(raw: Mapping[str, object], name: str, problems: list[str]) -> dict[str, object]:
-    value = raw.get(name, {})
-    if not isinstance(value, dict):
-        problems.append(f"[{name}]: must be a table")
-        return {}
-    return value
+_cache: dict[tuple[object, ...], dict[str, Place]] = {}
 
 
-def _kind_texts(kind: str, spec: dict[str, object], common: Mapping[str, object],
-                problems: list[str]) -> KindTexts:
-    where = f"[kind.{kind}]"
-    unknown = set(spec) - {"place", "bring", *MESSAGES}
-    if unknown:
-        problems.append(f"{where}: unknown key(s) {sorted(unknown)}")
-    if not str(spec.get("place", "")).strip():
-        problems.append(f"{where} place: required")
-    messages = {}
-    for name in MESSAGES:
-        text = spec.get(name, common.get(name))
-        if not isinstance(text, str) or not text.strip():
-            problems.append(f"{where} {name}: missing (here or in [messages])")
-            continue
-        problems += [f"{where} {name}: {p}" for p in _placeholder_problems(text)]
-        messages[name] = text.strip()
-    return KindTexts(str(spec.get("place", "")).strip(), str(spec.get("bring", "")).strip(),
-                     messages)
-
-
-def _placeholder_problems(text: str) -> list[str]:
-    try:
-        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
-    except ValueError as exc:
-        return [f"{exc} (write a brace as {{{{ or }}}})"]
-    return [f"unknown placeholder {{{name}}} (known: {', '.join(sorted(PLACEHOLDERS))})"
-            for name in sorted(names - PLACEHOLDERS)]
-
-
-_cache: dict[tuple[object, ...], Texts] = {}
-
-
-def texts(settings: Settings) -> Texts:
-    """load_texts(), read again when the court's copy changes (the console checks them at
+def places(settings: Settings) -> dict[str, Place]:
+    """load_places(), read again when the court's copy changes (the console reads them at
     start, so a mistake stops it there rather than at the first confirmation)."""
     custom = settings.data_dir / OVERRIDE_NAME
     stat = custom.stat() if custom.exists() else None
     key = (str(custom), stat and (stat.st_mtime_ns, stat.st_size))
     if key not in _cache:
-        _cache[key] = load_texts(settings)
+        _cache[key] = load_places(settings)
     return _cache[key]
-
-
-def signature(settings: Settings) -> str:
-    return settings.court.name or DEFAULT_SIGNATURE
 
 
 # --- the request -----------------------------------------------------------------------
@@ -375,21 +314,14 @@ def _slot_code(appointment: Appointment) -> str:
     return HalfDay(appointment.slot_day, appointment.slot_half).code
 
 
-def sms_text(settings: Settings, ticket: Ticket, appointment: Appointment, message: str,
-             reason: str = "") -> str:
-    """The SMS for a step, from the texts file; the slot as the appointment holds it."""
-    assert appointment.slot_day is not None, "an SMS about a slot needs the slot"
-    return texts(settings).render(
-        message, appointment.kind, court=signature(settings), reference=ticket.reference,
-        kind=APPOINTMENT_KINDS[appointment.kind], date=day_label(appointment.slot_day),
-        half=HALVES[appointment.slot_half], place=appointment.place,
-        bring=appointment.bring or "无", reason=reason)
-
-
 async def _tell(session: AsyncSession, settings: Settings, ticket: Ticket,
                 appointment: Appointment, message: str, reason: str = "") -> SmsMessage | None:
-    if not is_mobile(ticket.caller_number):
-        return None
-    text = sms_text(settings, ticket, appointment, message, reason)
-    return await queue_sms(session, ticket.caller_number, text, call_id=ticket.call_id,
-                           ticket_id=ticket.id)
+    """The step's SMS to the caller (hotline.caller_sms); None when their number takes none
+    or the court turned that text off."""
+    assert appointment.slot_day is not None, "an SMS about a slot needs the slot"
+    values = {"appointment": APPOINTMENT_KINDS[appointment.kind],
+              "date": day_label(appointment.slot_day), "half": HALVES[appointment.slot_half],
+              "place": appointment.place, "bring": appointment.bring or "无"}
+    if message == "cancelled":
+        values["reason"] = reason
+    return await caller_sms.tell(session, settings, ticket, SMS_KINDS[message], **values)

@@ -46,6 +46,11 @@ DEFAULT_COURT = "人民法院"
 FORWARDED, ANSWERED, CLOSED = "forwarded", "answered", "closed"
 PROGRESS_RECEIVED, PROGRESS_FORWARDED = "progress_received", "progress_forwarded"
 PROGRESS_ANSWERED = "progress_answered"
+# An appointment's slot set, moved or cancelled by the department (hotline.appointments).
+APPOINTMENT_CONFIRMED = "appointment_confirmed"
+APPOINTMENT_RESCHEDULED = "appointment_rescheduled"
+APPOINTMENT_CANCELLED = "appointment_cancelled"
+_APPOINTMENT = frozenset({"reference", "appointment", "date", "half", "place", "bring", "court"})
 # Each kind and the placeholders its text may use.
 KINDS: dict[str, frozenset[str]] = {
     FORWARDED: frozenset({"reference", "department", "due", "court"}),
@@ -54,10 +59,16 @@ KINDS: dict[str, frozenset[str]] = {
     PROGRESS_RECEIVED: frozenset({"reference", "date", "court"}),
     PROGRESS_FORWARDED: frozenset({"reference", "department", "date", "due", "court"}),
     PROGRESS_ANSWERED: frozenset({"reference", "department", "date", "court"}),
+    APPOINTMENT_CONFIRMED: _APPOINTMENT,
+    APPOINTMENT_RESCHEDULED: _APPOINTMENT,
+    APPOINTMENT_CANCELLED: _APPOINTMENT | {"reason"},
 }
-# Long but real values: a text that is over one SMS with these is logged at start.
+# Long but real values: a text that is over one SMS with these is logged at start. An
+# appointment's place and what to bring are the court's own (hotline.appointments) and
+# make its SMS longer than one whatever the text: they are left out of the measure.
 _SAMPLE = {"reference": "2612310001", "department": "审判管理办公室", "date": "12月31日",
-           "due": "12月31日"}
+           "due": "12月31日", "appointment": "预约立案", "half": "上午", "place": "", "bring": "",
+           "reason": ""}
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""hotline.appointments: the half-days a caller may choose, and the SMS texts a court edits
-(issue 15). The department's steps are tested through the console
+"""hotline.appointments: the half-days a caller may choose, each kind's usual place a court
+edits, and the SMS texts (issue 15). The department's steps are tested through the console
 (tests/unit/agent_console/test_appointments.py)."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from hotline import appointments
-from hotline.appointments import HalfDay, TextsError, chosen, load_texts, offered_half_days
+from hotline import appointments, caller_sms
+from hotline.appointments import HalfDay, PlacesError, chosen, load_places, offered_half_days
 from hotline.calendar import WorkingCalendar
+from hotline.catalog import APPOINTMENT_KINDS as KINDS
 from hotline.settings import CourtSettings, HoursSettings, PathsSettings, Settings
 
 
@@ -43,30 +44,36 @@ def _settings(tmp_path: Path, court: str = "") -> Settings:
                                court=CourtSettings(name=court))
 
 
-def test_a_courts_own_texts_win_table_by_table_and_mistakes_are_named(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, "洛阳市中级人民法院")
+def test_a_courts_own_places_win_key_by_key_and_mistakes_are_named(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
     (tmp_path / appointments.OVERRIDE_NAME).write_text(
-        '[messages]\nconfirmed = "【{court}】{kind}：{date}{half}，{place}。"\n'
-        '[kind.video_petition]\nplace = "三楼视频接访室"\n', encoding="utf-8")
-    texts = load_texts(settings)
-    assert texts.default_place("video_petition") == "三楼视频接访室"
-    assert "身份证件" in texts.default_bring("video_petition")  # kept from the shipped file
-    assert texts.render("confirmed", "filing", court="洛阳市中级人民法院", kind="预约立案",
-                        date="12月3日（周四）", half="下午", place="立案窗口") == (
-        "【洛阳市中级人民法院】预约立案：12月3日（周四）下午，立案窗口。")
+        '[video_petition]\nplace = "三楼视频接访室"\n', encoding="utf-8")
+    places = load_places(settings)
+    assert places["video_petition"].place == "三楼视频接访室"
+    assert "身份证件" in places["video_petition"].bring  # kept from the shipped file
+    assert places["filing"] == load_places()["filing"]
 
     (tmp_path / appointments.OVERRIDE_NAME).write_text(
-        '[messages]\ncancelled = "{date}{halfday}取消"\n[kind.meet_judge]\nplace = ""\n'
-        '[kind.visit]\nplace = "x"\n', encoding="utf-8")
-    with pytest.raises(TextsError) as wrong:
-        load_texts(settings)
+        '[meet_judge]\nplace = ""\nroom = "1"\n[visit]\nplace = "x"\n', encoding="utf-8")
+    with pytest.raises(PlacesError) as wrong:
+        load_places(settings)
     message = str(wrong.value)
-    assert "appointment_sms.toml" in message
-    assert "[kind.visit]: not an appointment kind" in message
-    assert "[kind.meet_judge] place: required" in message
-    assert "cancelled: unknown placeholder {halfday}" in message
+    assert "appointment_places.toml" in message
+    assert "[visit]: not an appointment kind" in message
+    assert "[meet_judge] place: required" in message and "unknown key(s) ['room']" in message
 
 
-def test_the_shipped_texts_are_valid() -> None:
-    texts = load_texts()
-    assert set(texts.kinds) == {"filing", "mediation", "meet_judge", "video_petition"}
+def test_the_sms_texts_name_the_slot_and_the_court(tmp_path: Path) -> None:
+    texts = caller_sms.load(_settings(tmp_path, "洛阳市中级人民法院"))
+    sent = texts.render(caller_sms.APPOINTMENT_CANCELLED, reference="2612010001",
+                        appointment="预约立案", date="12月3日（周四）", half="下午", place="立案窗口",
+                        bring="无", reason="原因：法官出差。")
+    assert sent == ("【洛阳市中级人民法院】您原定12月3日（周四）下午的预约立案（受理编号"
+                    "2612010001）已取消。原因：法官出差。如需重新预约，请拨打12368。")
+    # With each kind's shipped place and list, a confirmation is two SMS at most.
+    for kind, usual in load_places().items():
+        for message in (caller_sms.APPOINTMENT_CONFIRMED, caller_sms.APPOINTMENT_RESCHEDULED):
+            text = texts.render(message, reference="2612310001", appointment=KINDS[kind],
+                                date="12月31日（周四）", half="下午", place=usual.place,
+                                bring=usual.bring)
+            assert text is not None and len(text) <= 2 * 67, (kind, message, len(text))

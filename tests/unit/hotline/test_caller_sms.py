@@ -12,7 +12,10 @@ from hotline import caller_sms
 from hotline.settings import CourtSettings, PathsSettings, Settings, SettingsError, load_settings
 
 SAMPLE = {"reference": "2612310001", "department": "审判管理办公室", "date": "12月31日",
-          "due": "12月31日"}
+          "due": "12月31日",
+          # an appointment's: its place and what to bring are the court's own, measured in
+          # tests/unit/hotline/test_appointments.py
+          "appointment": "预约立案", "half": "上午", "place": "", "bring": "", "reason": ""}
 
 
 def _settings(data: Path, **court: str) -> Settings:
