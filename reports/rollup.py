@@ -4,10 +4,11 @@ row a day instead of every call and event.
 
 A day's parts are counted by the same functions as every figure (call_parts,
 matter_parts over load_calls and load_matters of that day), so the roll-up cannot define
-a figure differently. They stay right by construction: database triggers mark the UTC date
+a figure differently. They stay right by construction: database triggers mark the UTC hour
 of every call, figure-relevant call event, matter and matter reply written, changed or
-deleted (hotline/db/report_marks.py), and `period_parts` counts every marked day again
-before it reads — a call the reconciler writes a week late, a reopened matter, a reply.
+deleted (hotline/db/report_marks.py), and `period_parts` counts every marked court day
+again before it reads — a call the reconciler writes a week late, a reopened matter, a
+reply.
 A day counted under other office hours or another calendar (its stamp) is counted again
 too. 逾期未答复 depends on the moment asked and is counted from the open matters then.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -70,11 +71,11 @@ async def period_parts(session: AsyncSession, settings: Settings, period: Period
     Commits the session's transaction before it writes what it counted (a SQLite reader
     cannot turn writer once another process has written): call it with nothing pending."""
     current = await stamp(session, settings)
-    marks = (await session.execute(select(ReportDirty.id, ReportDirty.day))).all()
+    marks = (await session.execute(select(ReportDirty.id, ReportDirty.hour))).all()
     kept = {row.day: row for row in (await session.execute(
         select(ReportDay.day, ReportDay.stamp, ReportDay.parts)
         .where(ReportDay.day >= period.first, ReportDay.day <= period.last))).all()}
-    marked = _court_days((day for _, day in marks), settings.hours.timezone)
+    marked = _court_days((hour for _, hour in marks), settings.hours.timezone)
     stale = {d for d in _days(period) if d not in kept or kept[d].stamp != current
              or d in marked}
     # marked days outside the period are counted again only if they were kept
@@ -160,16 +161,15 @@ def _days(period: Period) -> list[date]:
     return [period.first + timedelta(days=i) for i in range(period.days)]
 
 
-def _court_days(utc_dates: Iterable[str], timezone: str) -> set[date]:
-    """The court days that overlap each UTC date (two, unless the court keeps UTC)."""
+def _court_days(utc_hours: Iterable[str], timezone: str) -> set[date]:
+    """The court days that overlap each UTC hour ('YYYY-MM-DD HH'): one, unless the court's
+    offset is not whole hours."""
     zone = ZoneInfo(timezone)
     found: set[date] = set()
-    for text in set(utc_dates):
-        day = date.fromisoformat(text)
-        start = datetime.combine(day, time.min, UTC)
-        end = start + timedelta(days=1) - timedelta(microseconds=1)
-        first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
-        found |= {first + timedelta(days=i) for i in range((last - first).days + 1)}
+    for text in set(utc_hours):
+        start = datetime.strptime(text, "%Y-%m-%d %H").replace(tzinfo=UTC)
+        end = start + timedelta(hours=1) - timedelta(microseconds=1)
+        found |= {start.astimezone(zone).date(), end.astimezone(zone).date()}
     return found
 
 

@@ -672,7 +672,7 @@ class ReportDay(Base):
 
 
 class ReportDirty(Base):
-    """A UTC date whose calls or matters changed since their report_days were counted:
+    """A UTC hour whose calls or matters changed since their report_days were counted:
     written by database triggers on calls, call_events, tickets and ticket_events (migration
     0010), so every writer — the bridge, the reconciler, the console, a script — marks
     what it changes; reports/rollup.py counts those days again and deletes the marks."""
@@ -680,7 +680,7 @@ class ReportDirty(Base):
     __tablename__ = "report_dirty"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, UTC
+    hour: Mapped[str] = mapped_column(String(13))  # YYYY-MM-DD HH, UTC
 
 
 # --- callers who abuse the line (issue 15) ----------------------------------------------

@@ -1,5 +1,5 @@
 """The marks that tell the reports' daily roll-ups (reports/rollup.py) which days to count
-again: database triggers on calls, call_events, tickets and ticket_events write the UTC date
+again: database triggers on calls, call_events, tickets and ticket_events write the UTC hour
 of every call, call event the figures read, matter and matter reply that is written,
 changed or deleted into report_dirty — so no writer (the bridge, the reconciler with a late
 call, the console reopening a matter, a script) has to remember to.
@@ -29,7 +29,7 @@ TICKET_COLUMNS = ("reference", "type", "audio_path", "detail", "status", "create
 
 def _sqlite_mark(moment: str) -> str:
     # SQLite keeps a UTC moment as 'YYYY-MM-DD HH:MM:SS.ffffff'
-    return (f"INSERT INTO report_dirty (day) SELECT substr({moment}, 1, 10) "
+    return (f"INSERT INTO report_dirty (hour) SELECT substr({moment}, 1, 13) "
             f"WHERE {moment} IS NOT NULL;")
 
 
@@ -88,8 +88,8 @@ def _postgresql() -> list[str]:
         "PERFORM report_mark(NEW.forwarded_at); END IF;")
     return [
         "CREATE OR REPLACE FUNCTION report_mark(moment timestamptz) RETURNS void "
-        "LANGUAGE sql AS $$ INSERT INTO report_dirty (day) "
-        "SELECT to_char(moment AT TIME ZONE 'UTC', 'YYYY-MM-DD') WHERE moment IS NOT NULL $$",
+        "LANGUAGE sql AS $$ INSERT INTO report_dirty (hour) "
+        "SELECT to_char(moment AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24') WHERE moment IS NOT NULL $$",
         _pg_function("report_calls_changed", calls),
         _pg_function("report_call_events_changed",
                      "PERFORM report_mark((SELECT started_at FROM calls "

@@ -1,7 +1,7 @@
 """the reports' daily roll-ups and the triggers that mark the days to count again (issue 14)
 
 report_days keeps each court day's additive figures (reports/rollup.py); report_dirty gets
-the UTC date of every call and matter written, changed or deleted, from triggers that
+the UTC hour of every call and matter written, changed or deleted, from triggers that
 hotline.db.migrate installs after the migrations (hotline/db/report_marks.py).
 
 Revision ID: 0010
@@ -33,7 +33,7 @@ def upgrade() -> None:
     op.create_table(
         'report_dirty',
         sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column('day', sa.String(length=10), nullable=False),
+        sa.Column('hour', sa.String(length=13), nullable=False),
         sa.PrimaryKeyConstraint('id'),
     )
 
