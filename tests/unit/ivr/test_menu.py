@@ -65,7 +65,8 @@ def test_a_good_menu_loads(tmp_path: Path) -> None:
 def test_the_shipped_menu_is_valid() -> None:
     menu = load(MENU_FILE, set(manifest()), build_actions().checks())
     assert menu.start == "welcome"
-    assert set(menu.node("welcome").keys) == set("12345670")
+    assert set(menu.node("welcome").keys) == set("123456780")
+    assert menu.node("main").keys["8"] == "departments"  # the directory (issue 15)
     assert menu.node("main").keys["7"] == "progress"  # a matter's progress (issue 15)
     # office hours: a seat on 0 and on no key, self-service, the directory (issue 15)
     office = menu.node(menu.open_start)
