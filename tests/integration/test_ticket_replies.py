@@ -125,18 +125,29 @@ async def test_an_sms_reply_closes_the_ticket_when_the_smsc_receipt_arrives(
     # The scheduler's sms job registers the same hook (scheduler/sms.py).
     sender = Sender(settings, SmppDriver(settings), sessions)
     register_delivery_hook(tickets.close_on_delivered)
+    reference = (await _ticket(sessions, ticket_id)).reference
+
+    def to_caller() -> list[str]:  # about this matter (the others' go to the same number)
+        return [e["text"] for e in smsc.events("message") if e["to"] == CALLER
+                and (reference in e["text"] or e["text"].startswith("您反映的问题立案庭"))]
     try:
-        for _ in range(60):
+        for _ in range(60):  # until closed and the caller told so, through the SMSC
             await sender.run_once()
-            if (await _ticket(sessions, ticket_id)).status == "closed":
+            if (await _ticket(sessions, ticket_id)).status == "closed" and any(
+                    "办结" in text for text in to_caller()):
                 break
             await asyncio.sleep(0.25)
     finally:
         unregister_delivery_hook(tickets.close_on_delivered)
         await sender.driver.close()
 
-    got = smsc.wait_for("message", lambda e: e["to"] == CALLER)
-    assert got["text"].startswith("您反映的问题立案庭已核查")
+    # The caller's side of the loop (issue 15): told when it was forwarded (where to, by
+    # when), then the reply itself, then that it is closed, each one SMS with the signature.
+    forwarded, reply, closed = [t for t in to_caller() if "评价" not in t][:3]
+    assert forwarded.startswith("【") and "已转立案庭办理" in forwarded and "前答复您" in forwarded
+    assert reply.startswith("您反映的问题立案庭已核查")
+    assert closed.startswith("【") and "办结" in closed
+    assert all(len(text) <= 70 for text in (forwarded, closed))
     ticket = await _ticket(sessions, ticket_id)
     assert ticket.status == "closed" and ticket.next_escalation_at is None
     async with session_scope(sessions) as db:
@@ -144,7 +155,11 @@ async def test_an_sms_reply_closes_the_ticket_when_the_smsc_receipt_arrives(
         assert message is not None and message.status == "delivered"
         assert ticket.answered_at == message.delivered_at
         kinds = [e.kind for e in await tickets.history(db, ticket_id)]
-    assert kinds == ["forwarded", "notified", "replied", "closed"]
+    assert kinds == ["forwarded", "notified", "caller_told", "replied", "closed", "caller_told"]
+    # The agent who owns the matter (Art. 6) reads that it closed in the console.
+    mine = await desk["client"].get("/api/notices", headers=desk["agent_auth"])
+    assert mine.status_code == 200, mine.text
+    assert [n["kind"] for n in mine.json()["notices"] if reference in n["text"]] == ["closed"]
 
 
 @pytest.fixture
@@ -209,9 +224,20 @@ async def test_a_click_to_call_reply_picked_up_by_the_caller_closes_with_its_rec
     assert closed.status_code == 200, closed.text
     body = closed.json()
     assert body["status"] == "closed" and body["answer_call_id"] == call_id
-    assert [e["kind"] for e in body["history"]] == ["forwarded", "notified", "reply_call",
-                                                    "call_answered", "closed"]
-    assert body["history"][-1]["detail"]["recording"] == recording.path
+    assert [e["kind"] for e in body["history"]] == [
+        "forwarded", "notified", "caller_told", "reply_call", "call_answered", "caller_told",
+        "closed", "caller_told"]
+    assert body["history"][-2]["detail"]["recording"] == recording.path
+    # The caller was told by SMS that the department answered them, and that it closed;
+    # the owner agent, in the console, each time.
+    async with session_scope(sessions) as db:
+        told = (await db.execute(select(SmsMessage.kind).where(
+            SmsMessage.ticket_id == ticket_id, SmsMessage.kind != "")
+            .order_by(SmsMessage.id))).scalars()
+        assert list(told) == ["forwarded", "answered", "closed"]
+    mine = (await desk["client"].get("/api/notices", headers=desk["agent_auth"])).json()
+    assert sorted(n["kind"] for n in mine["notices"]
+                  if body["reference"] in n["text"]) == ["answered", "closed"]
     probe = files.probe(pbx.instance_for(settings).recordings_dir / recording.path)
     assert probe.status == "complete" and (probe.duration_seconds or 0) >= 3
     ticket = await _ticket(sessions, ticket_id)
