@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -27,6 +28,7 @@ from hotline.db import directory as directory_db
 from hotline.db.base import session_scope
 from hotline.db.models import DirectoryEntry
 from hotline.directory import DirectoryError, DirectoryItem, item_of
+from hotline.privacy import mask_phone
 
 log = logging.getLogger("agent_console")
 router = APIRouter()
@@ -221,10 +223,13 @@ async def api_list(request: Request, who: Admin, q: str = "") -> list[EntryOut]:
 
 
 @router.get("/api/directory/targets", tags=["directory"],
-            summary="what an agent may transfer a caller to: every active entry")
+            summary="what an agent may transfer a caller to: every active entry (an outside "
+                    "number masked: a staff member's mobile is theirs, the PBX dials it)")
 async def api_targets(request: Request, who: Staff) -> list[EntryOut]:
     async with session_scope(console(request).sessions) as db:
-        return [EntryOut.of(item) for item in await directory_db.transfer_targets(db)]
+        targets = await directory_db.transfer_targets(db)
+    return [EntryOut.of(replace(item, number=mask_phone(item.number)) if item.outside
+                        else item) for item in targets]
 
 
 @router.post("/api/directory", tags=["directory"], status_code=201,
