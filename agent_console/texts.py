@@ -283,6 +283,7 @@ CALL_ROUTE_LABELS = {
     "queue": "人工座席",
     "closed": "非工作时间留言",
     "fallback": "应急流程",
+    "directory": "转部门或人员",
     "": "未分流",
 }
 CALL_OUTCOME_LABELS = {"answered": "已接听", "abandoned": "未接通"}
@@ -293,6 +294,7 @@ CALL_EVENT_LABELS = {
     "fallback": "应急流程", "hangup": "挂机", "reconciled": "根据话单补录",
     "say": "语音播报", "record": "录制留言", "queue-wait": "排队等候", "ticket": "登记事项",
     "sms": "发送短信", "reply-call": "电话回复",
+    "directory": "拨打部门或人员",
 }
 # What a call's timeline says about each step (the event's detail, in words).
 CALL_EVENT_TEXTS = {
