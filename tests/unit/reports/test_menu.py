@@ -56,6 +56,7 @@ async def test_the_menu_figures_of_the_month(filled: async_sessionmaker[AsyncSes
         "appointment-judge": (0, 0, 0, 0), "appointment-video": (0, 0, 0, 0),
         "mediation": (0, 0, 0, 0), "mediation-request": (0, 0, 0, 0),
         "message": (1, 1, 0, 0),  # m-no-key, sent there by the main menu, heard goodbye
+        "departments": (0, 0, 0, 0),  # 8: the telephone directory (issue 15)
     }
     assert figures.ends == {"welcome": 1, "main": 1, "before": 1, "after": 2, "completed": 1,
                             "fallback": 1, "unknown": 1, "ongoing": 0}
