@@ -30,6 +30,7 @@ from reports.menu import (
 )
 from reports.monthly import ADMIN_SCOPE, WITH_MENU, centre_tables
 from reports.period import KINDS, Period, containing, parse_period
+from reports.rollup import refresh as refresh_rollups
 from reports.scope import Scope, scope_of
 from reports.scorecard import (
     AgentRow,
@@ -125,6 +126,7 @@ __all__ = [
     "parse_period",
     "pdf",
     "read_stop_words_text",
+    "refresh_rollups",
     "repeat_callers",
     "save_stop_words",
     "save_xlsx",

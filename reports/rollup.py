@@ -70,14 +70,28 @@ async def period_parts(session: AsyncSession, settings: Settings, period: Period
 
     Commits the session's transaction before it writes what it counted (a SQLite reader
     cannot turn writer once another process has written): call it with nothing pending."""
+    counted = await refresh(session, settings, period)
+    kept: dict[date, DayParts] = {}
+    if len(counted) < period.days:
+        rows = await session.execute(
+            select(ReportDay.day, ReportDay.parts)
+            .where(ReportDay.day >= period.first, ReportDay.day <= period.last))
+        kept = {day: _parts(parts) for day, parts in rows if day not in counted}
+    return {d: counted[d] if d in counted else kept[d] for d in _days(period)}
+
+
+async def refresh(session: AsyncSession, settings: Settings, period: Period
+                  ) -> dict[date, DayParts]:
+    """Count again the period's days that are marked, missing or counted on another
+    stamp, and every kept day marked elsewhere; return what was counted. The scheduler
+    runs it for the current month every minute, so a report seldom waits for it."""
     current = await stamp(session, settings)
     marks = (await session.execute(select(ReportDirty.id, ReportDirty.hour))).all()
-    kept = {row.day: row for row in (await session.execute(
-        select(ReportDay.day, ReportDay.stamp, ReportDay.parts)
-        .where(ReportDay.day >= period.first, ReportDay.day <= period.last))).all()}
+    kept: dict[date, str] = {day: kept_stamp for day, kept_stamp in await session.execute(
+        select(ReportDay.day, ReportDay.stamp)
+        .where(ReportDay.day >= period.first, ReportDay.day <= period.last))}
     marked = _court_days((hour for _, hour in marks), settings.hours.timezone)
-    stale = {d for d in _days(period) if d not in kept or kept[d].stamp != current
-             or d in marked}
+    stale = {d for d in _days(period) if kept.get(d) != current or d in marked}
     # marked days outside the period are counted again only if they were kept
     elsewhere = {d for d in marked if not period.first <= d <= period.last}
     if elsewhere:
@@ -88,7 +102,7 @@ async def period_parts(session: AsyncSession, settings: Settings, period: Period
         await session.commit()
         await _save(session, counted, current, [mark_id for mark_id, _ in marks])
         await session.commit()
-    return {d: counted[d] if d in counted else _parts(kept[d].parts) for d in _days(period)}
+    return counted
 
 
 def total(parts: Iterable[DayParts]) -> DayParts:

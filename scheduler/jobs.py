@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import recordings
 from hotline.settings import Settings
-from scheduler import callbacks, escalation, monthly_report
+from scheduler import callbacks, escalation, monthly_report, report_rollups
 from scheduler.sms import sms_job
 
 
@@ -42,4 +42,5 @@ def all_jobs(settings: Settings) -> list[Job]:
     jobs.append(Job("callbacks", callbacks.EVERY_SECONDS, callbacks.share_out))
     jobs.append(sms_job(settings))
     jobs.append(Job("monthly-report", monthly_report.EVERY_SECONDS, monthly_report.monthly_report))
+    jobs.append(Job("report-rollups", report_rollups.EVERY_SECONDS, report_rollups.report_rollups))
     return jobs
