@@ -351,15 +351,64 @@ async def query_locked(session: AsyncSession, settings: Settings, number: str,
                        now: datetime) -> bool:
     """Whether `number` may not query now: [cases] lockout_failures wrong codes within
     lockout_window_minutes lock it for lockout_minutes from the last of them."""
+    if settings.cases.lockout_failures <= 0:
+        return False
+    since = now - _lockout_span(settings)
+    return _locked(await cases_db.failure_times(session, number, since), settings, now)
+
+
+def _lockout_span(settings: Settings) -> timedelta:
+    """How far back a failure can still count: the window plus the lock."""
+    return timedelta(minutes=settings.cases.lockout_window_minutes
+                     + settings.cases.lockout_minutes)
+
+
+def _locked(times: list[datetime], settings: Settings, now: datetime) -> bool:
     rules = settings.cases
     if rules.lockout_failures <= 0:
         return False
     window = timedelta(minutes=rules.lockout_window_minutes)
     lock = timedelta(minutes=rules.lockout_minutes)
-    times = [at for at in await cases_db.failure_times(session, number, now - window - lock)
-             if at <= now]
-    starts = _lock_starts(times, rules.lockout_failures, window)
+    starts = _lock_starts([at for at in times if at <= now], rules.lockout_failures, window)
     return any(now < start + lock for start in starts)
+
+
+class QueryLockout:
+    """The lock-out as the bridge answers it: from memory, so a caller's key never waits
+    on a database read (issue 12). It holds the wrong codes of the last window plus lock,
+    read from the database at start and again every refresh() (another node's bridge
+    notes failures too), and what this bridge noted since: the caller's own failure
+    counts at once, while its row is written behind the call. A number that keys a right
+    code is forgotten here at once; the rows read back before its deletion is committed
+    are ignored (they are not newer than that moment)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._times: dict[str, list[datetime]] = {}
+        self._cleared: dict[str, datetime] = {}
+
+    def locked(self, number: str, now: datetime) -> bool:
+        return _locked(self._times.get(number, []), self.settings, now)
+
+    def note(self, number: str, success: bool, now: datetime) -> None:
+        if success:
+            self._times.pop(number, None)
+            self._cleared[number] = now
+        else:
+            self._times.setdefault(number, []).append(now)
+
+    async def refresh(self, session: AsyncSession, now: datetime) -> None:
+        since = now - _lockout_span(self.settings)
+        read = await cases_db.failures_by_number(session, since)
+        merged: dict[str, list[datetime]] = {}
+        for number in read.keys() | self._times.keys():
+            cleared = self._cleared.get(number)
+            times = {at for at in read.get(number, []) + self._times.get(number, [])
+                     if at >= since and (cleared is None or at > cleared)}
+            if times:
+                merged[number] = sorted(times)
+        self._times = merged
+        self._cleared = {n: at for n, at in self._cleared.items() if at >= since}
 
 
 def _lock_starts(times: list[datetime], count: int, window: timedelta) -> list[datetime]:

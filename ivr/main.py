@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pbx
 from hotline import logs
-from hotline.db.base import make_engine, make_sessionmaker, session_scope
+from hotline.db.base import make_engine, make_sessionmaker, session_scope, utcnow
 from hotline.db.migrate import upgrade
 from hotline.hours import OpenHours
 from hotline.knowledge import ensure_default_knowledge
@@ -44,6 +44,9 @@ HEARTBEAT_SECONDS = 2.0
 RECONCILE_SECONDS = 60.0
 # How soon a change of mode or calendar (hotline mode, the console) reaches new calls.
 ROUTING_REFRESH_SECONDS = 1.0
+# How soon another node's bridge's wrong query codes count here (this bridge's own count at
+# once: hotline.cases.QueryLockout).
+LOCKOUT_REFRESH_SECONDS = 30.0
 
 
 class Bridge:
@@ -74,6 +77,7 @@ class Bridge:
             await ensure_default_knowledge(session)
         await self.services.writer.open()
         await self.refresh_routing()
+        await self.refresh_lockout()
         await self.agi.start()
         log.info("FastAGI listening on %s:%d", self.settings.pbx.agi_host, self.agi.port)
         self._tasks = [asyncio.create_task(self.ami.connect(wait=None)),
@@ -81,6 +85,8 @@ class Bridge:
                        asyncio.create_task(self._every(HEARTBEAT_SECONDS, self.heartbeat)),
                        asyncio.create_task(self._every(ROUTING_REFRESH_SECONDS,
                                                        self.refresh_routing)),
+                       asyncio.create_task(self._every(LOCKOUT_REFRESH_SECONDS,
+                                                       self.refresh_lockout)),
                        asyncio.create_task(self._every(closing_check_interval(self.settings),
                                                        self.check_closing))]
         await stop.wait()
@@ -116,6 +122,14 @@ class Bridge:
                              len(self.services.directory.by_extension))
         except Exception:
             log.warning("reading the mode and calendar failed; the last ones stay in use",
+                        exc_info=True)
+
+    async def refresh_lockout(self) -> None:
+        try:
+            async with session_scope(self.services.sessions) as session:
+                await self.services.lockout.refresh(session, utcnow())
+        except Exception:
+            log.warning("reading the case query's lock-outs failed; the last ones stay in use",
                         exc_info=True)
 
     async def check_closing(self) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.blocklist import BlockList
+from hotline.cases import QueryLockout
 from hotline.directory import DirectoryBook
 from hotline.hours import OpenHours
 from hotline.knowledge import KnowledgeMenu
@@ -36,6 +37,8 @@ class Services:
     # the block list, in memory (hotline.blocklist; refreshed by ivr/main.py)
     blocked: BlockList = field(default_factory=BlockList)
     directory: DirectoryBook = field(default_factory=DirectoryBook)
+    # the case query's lock-out, in memory (hotline.cases; refreshed by ivr/main.py)
+    lockout: QueryLockout = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.writer is None:
@@ -44,6 +47,8 @@ class Services:
             object.__setattr__(self, "hours", OpenHours(self.settings))
         if self.knowledge is None:
             object.__setattr__(self, "knowledge", KnowledgeMenu())
+        if self.lockout is None:
+            object.__setattr__(self, "lockout", QueryLockout(self.settings))
 
     def sound(self, prompt_id: str) -> str:
         """A prompt as Asterisk names it: its path without the extension."""

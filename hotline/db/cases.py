@@ -75,6 +75,17 @@ async def failure_times(session: AsyncSession, caller_number: str,
     return list((await session.execute(query)).scalars())
 
 
+async def failures_by_number(session: AsyncSession,
+                             since: datetime) -> dict[str, list[datetime]]:
+    """Every number's wrong codes since `since`, oldest first (the bridge's lock-out)."""
+    query = (select(QueryFailure.caller_number, QueryFailure.at)
+             .where(QueryFailure.at >= since).order_by(QueryFailure.at))
+    found: dict[str, list[datetime]] = {}
+    for number, at in (await session.execute(query)).all():
+        found.setdefault(number, []).append(at)
+    return found
+
+
 async def add_failure(session: AsyncSession, caller_number: str,
                       at: datetime | None = None) -> None:
     session.add(QueryFailure(caller_number=caller_number, at=at or utcnow()))

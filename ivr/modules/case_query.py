@@ -21,12 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline import cases
 from hotline.db import sms, tickets
-from hotline.db.base import session_scope, utcnow
 from hotline.timefmt import local_time
 from ivr import say
 from ivr.callflow import CallFlow
 from ivr.menu import Node
-from ivr.modules.common import announce_reference, check_known
+from ivr.modules.common import announce_reference, check_known, note_query, query_locked
 
 TRIES = 3
 INPUT_TIMEOUT = 10.0
@@ -40,7 +39,7 @@ def check(params: Mapping[str, Any]) -> list[str]:
 
 async def run(flow: CallFlow, node: Node) -> str | None:
     settings, sessions = flow.services.settings, flow.services.sessions
-    if await _locked(flow):
+    if query_locked(flow):
         await flow.play("case-query-locked")
         return None
     source = cases.case_source(settings, sessions)
@@ -59,10 +58,10 @@ async def _ask_up_to_three_times(flow: CallFlow, node: Node,
         if cases.valid_id_number(keyed):
             return await _by_id_number(flow, node, source, keyed)
         found = await source.by_query_code(keyed) if cases.valid_query_code(keyed) else None
-        await _note(flow, found is not None)
+        note_query(flow, found is not None, "a case query code")
         if found:
             return await _answer(flow, node, [found])
-        if await _locked(flow):
+        if query_locked(flow):
             await flow.play("case-query-locked")
             return None
     await flow.play("case-query-failed")
@@ -76,7 +75,7 @@ async def _by_id_number(flow: CallFlow, node: Node, source: cases.CaseSource,
     readable = [case for case in found if cases.caller_is_party(case, flow.caller_number)]
     # Only a read-out is a success: an ID number keyed from a stranger's phone counts
     # towards the lock-outs, which also bounds the SMS one phone can make us send.
-    await _note(flow, bool(readable))
+    note_query(flow, bool(readable), "a case query by ID number")
     withheld = [case for case in found if case not in readable]
     if withheld:
         await _send_to_party(flow, id_number, withheld)
@@ -85,25 +84,6 @@ async def _by_id_number(flow: CallFlow, node: Node, source: cases.CaseSource,
         return await _answer(flow, node, readable)
     await flow.play("case-sms-to-party")
     return None
-
-
-async def _note(flow: CallFlow, success: bool) -> None:
-    # Through the bridge's one writer, awaited: the next try asks whether the number is
-    # locked out, which must count this one.
-    async def note(session: AsyncSession) -> None:
-        if success:
-            await cases.note_success(session, flow.caller_number)
-            return
-        now = utcnow()
-        await cases.note_failure(session, flow.caller_number, now)
-        await cases.watch_failure_rate(session, flow.services.settings, now)
-    await flow.services.writer.run(note)
-
-
-async def _locked(flow: CallFlow) -> bool:
-    async with session_scope(flow.services.sessions) as session:
-        return await cases.query_locked(session, flow.services.settings, flow.caller_number,
-                                        utcnow())
 
 
 async def _answer(flow: CallFlow, node: Node, found: list[cases.CaseInfo]) -> str | None:

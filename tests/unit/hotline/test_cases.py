@@ -647,3 +647,54 @@ async def test_http_server_down_raises_case_source_error() -> None:
 
     with pytest.raises(CaseSourceError, match="case service"):
         await HttpCaseSource(f"http://127.0.0.1:{port}/cases", 2.0).by_id_number(ALICE)
+
+
+# --- the bridge's lock-out, from memory (issue 12) -----------------------------------------
+
+def test_the_bridges_lockout_judges_as_the_database_does() -> None:
+    lockout = cases.QueryLockout(RULES)
+    for minute in (0, 4):
+        lockout.note(CALLER, False, T0 + timedelta(minutes=minute))
+    assert not lockout.locked(CALLER, T0 + timedelta(minutes=5))
+    lockout.note(CALLER, False, T0 + timedelta(minutes=9))
+
+    assert lockout.locked(CALLER, T0 + timedelta(minutes=38.9))
+    assert not lockout.locked(CALLER, T0 + timedelta(minutes=39))
+    assert not lockout.locked("13900000000", T0 + timedelta(minutes=9))
+    lockout.note(CALLER, True, T0 + timedelta(minutes=10))
+    assert not lockout.locked(CALLER, T0 + timedelta(minutes=10))
+
+
+async def test_the_bridges_lockout_reads_other_nodes_failures_and_keeps_its_own(
+        sessions: Sessions) -> None:
+    lockout = cases.QueryLockout(RULES)
+    await _fail(sessions, 0, 1)  # another bridge's, in the database
+    lockout.note(CALLER, False, T0 + timedelta(minutes=2))  # ours, not written yet
+    async with session_scope(sessions) as session:
+        await lockout.refresh(session, T0 + timedelta(minutes=3))
+
+    assert lockout.locked(CALLER, T0 + timedelta(minutes=3))
+    async with session_scope(sessions) as session:  # once written, it is not counted twice
+        await cases.note_failure(session, CALLER, T0 + timedelta(minutes=2))
+        await lockout.refresh(session, T0 + timedelta(minutes=3))
+    lockout.note(CALLER, True, T0 + timedelta(minutes=4))
+    lockout.note(CALLER, False, T0 + timedelta(minutes=5))
+    assert not lockout.locked(CALLER, T0 + timedelta(minutes=5))
+
+
+async def test_a_right_code_is_not_undone_by_rows_read_before_their_deletion(
+        sessions: Sessions) -> None:
+    lockout = cases.QueryLockout(RULES)
+    await _fail(sessions, 0, 1, 2)
+    async with session_scope(sessions) as session:
+        await lockout.refresh(session, T0 + timedelta(minutes=2))
+    assert lockout.locked(CALLER, T0 + timedelta(minutes=2))
+
+    lockout.note(CALLER, True, T0 + timedelta(minutes=3))  # the deletion is still queued
+    async with session_scope(sessions) as session:
+        await lockout.refresh(session, T0 + timedelta(minutes=4))
+    assert not lockout.locked(CALLER, T0 + timedelta(minutes=4))
+    # and long after, the memory holds nothing older than the window and the lock
+    async with session_scope(sessions) as session:
+        await lockout.refresh(session, T0 + timedelta(days=1))
+    assert lockout._times == {} and lockout._cleared == {}
