@@ -48,16 +48,21 @@ from reports.matters import matter_figures
 
 YEAR = Period.year(2026)
 MONTH = Period.month(2026, 10)
-START = datetime(2025, 12, 31, 16, 0, tzinfo=UTC)  # Jan 1, 00:00 in Beijing
-SECONDS = 365 * 86400
+TIMEZONE = "Asia/Shanghai"
 BATCH = 20000
 
 
-def _calls(first: int, n: int, rng: random.Random
+def _span(period: Period) -> tuple[datetime, int]:
+    start, end = period.bounds(TIMEZONE)
+    return start, int((end - start).total_seconds())
+
+
+def _calls(first: int, n: int, rng: random.Random, period: Period
            ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     calls, events = [], []
+    began, seconds = _span(period)
     for i in range(first, first + n):
-        start = START + timedelta(seconds=rng.randrange(SECONDS))
+        start = began + timedelta(seconds=rng.randrange(seconds))
         end = start + timedelta(seconds=rng.randrange(30, 600))
         call_id = f"b{i}"
         queued = rng.random() < 0.6
@@ -78,10 +83,12 @@ def _calls(first: int, n: int, rng: random.Random
     return calls, events
 
 
-def _tickets(first: int, n: int, rng: random.Random) -> list[dict[str, object]]:
+def _tickets(first: int, n: int, rng: random.Random, period: Period
+             ) -> list[dict[str, object]]:
     rows = []
+    began, seconds = _span(period)
     for i in range(first, first + n):
-        created = START + timedelta(seconds=rng.randrange(SECONDS))
+        created = began + timedelta(seconds=rng.randrange(seconds))
         forwarded = rng.random() < 0.5
         rows.append({"reference": f"B{i:09d}", "type": "consultation", "subtype": "",
                      "status": "closed", "caller_number": "", "audio_path": "", "text": "",
@@ -93,23 +100,24 @@ def _tickets(first: int, n: int, rng: random.Random) -> list[dict[str, object]]:
     return rows
 
 
-def fill(url: str, calls: int, tickets: int) -> int:
-    """Written in batches (a year's events do not fit in memory at once), through the
-    same triggers as every write. Returns the events written."""
+def fill(url: str, calls: int, tickets: int, period: Period = YEAR) -> int:
+    """Spread over the period (a year by default), written in batches (a year's events do
+    not fit in memory at once), through the same triggers as every write. Returns the
+    events written."""
     rng = random.Random(14)
     began = time.perf_counter()
     engine = create_engine(sync_url(url))
     written = 0
     for first in range(0, calls, BATCH):
-        call_rows, event_rows = _calls(first, min(BATCH, calls - first), rng)
+        call_rows, event_rows = _calls(first, min(BATCH, calls - first), rng, period)
         with engine.begin() as connection:
-            connection.execute(insert(Call.__table__), call_rows)
-            connection.execute(insert(CallEvent.__table__), event_rows)
+            connection.execute(insert(Call), call_rows)
+            connection.execute(insert(CallEvent), event_rows)
         written += len(event_rows)
     for first in range(0, tickets, BATCH):
         with engine.begin() as connection:
-            connection.execute(insert(Ticket.__table__),
-                               _tickets(first, min(BATCH, tickets - first), rng))
+            connection.execute(insert(Ticket),
+                               _tickets(first, min(BATCH, tickets - first), rng, period))
     engine.dispose()
     print(f"filled {calls} calls, {written} events, {tickets} matters "
           f"in {time.perf_counter() - began:.0f} s", flush=True)

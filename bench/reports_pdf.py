@@ -4,7 +4,8 @@ asks < 10 s).
     PYTHONPATH=. .venv/bin/python bench/reports_pdf.py --calls 170000 --tickets 25000
 
 Fills a fresh SQLite database (or --url postgresql://…, which must be empty) with the same
-synthetic October as bench/reports_dashboard.py, then makes the PDF --runs times warm, as
+synthetic calls as bench/reports_dashboard.py, all in October (or times the October of a
+year bench/reports_dashboard.py filled: --filled), then makes the PDF --runs times warm, as
 /reports/monthly.pdf does: the figures (reports.pdf.monthly_report: the printable page's
 tables, hot topics, repeat callers, the charts' series) and the layout (WeasyPrint), each
 timed, with this process's CPU time (on a shared machine the wall clock says more about
@@ -78,7 +79,7 @@ def main() -> None:
     url = args.url or f"sqlite:///{folder / 'bench.db'}"
     if not args.filled:
         upgrade(url)
-        fill(url, args.calls, args.tickets)
+        fill(url, args.calls, args.tickets, MONTH)
     runs = asyncio.run(measure(url, args.runs, folder))
     for name, values in (("figures", [f for f, _, _ in runs]),
                          ("layout", [lay for _, lay, _ in runs]),
