@@ -65,19 +65,24 @@ class CallFlow:
         return await self._ask(self.services.sound(prompt), prompt, timeout, max_digits,
                                private=True)
 
+    async def ask_key(self, prompt: str, timeout: float) -> str:
+        """One key that answers a question rather than choosing in the menu (the rating
+        after a seat's call): logged with its prompt, kept out of the call's menu path."""
+        return await self._ask(self.services.sound(prompt), prompt, timeout, 1, path=False)
+
     async def ask_text(self, text: str, label: str, timeout: float) -> str:
         """Like choose() with a sentence made from data (e.g. the knowledge-base menu)."""
         return await self._ask(await self._tts(text), label, timeout, 1)
 
     async def _ask(self, sound: str, label: str, timeout: float, max_digits: int,
-                   private: bool = False) -> str:
+                   private: bool = False, path: bool = True) -> str:
         self.log("prompt", {"prompt": label})
         digits, timed_out = await self._hangup_aware(
             self.agi.get_data(sound, int(timeout * 1000), max_digits))
         shown = f"<{len(digits)} digits>" if private and digits else digits
         self.log("menu", {"prompt": label, "key": shown,
                                 "timeout": "yes" if timed_out and not digits else "no"},
-                       path=not private)
+                       path=path and not private)
         return digits
 
     async def _stream(self, sound: str, label: str, keys: str) -> str:

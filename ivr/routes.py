@@ -9,6 +9,7 @@ from ivr.menu import MENU_FILE, MenuStore
 from ivr.modules.directory import DirectoryMissed
 from ivr.modules.entry import Entry
 from ivr.modules.queue_callback import QueueCallback
+from ivr.modules.rating import Rating
 from ivr.services import Services
 
 
@@ -19,6 +20,7 @@ def build_routes(services: Services) -> RouteTable:
     routes = RouteTable()
     routes.add("entry", entry.handle)
     routes.add("menu", entry.menu_only)
+    routes.add("rating", Rating(services).handle)
     callback = QueueCallback(services)
     routes.add("queue-offer", callback.offer)
     routes.add("queue-closing", callback.closing)
