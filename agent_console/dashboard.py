@@ -25,6 +25,7 @@ from agent_console.auth import Forbidden, Principal, console, require_role
 from agent_console.listing import Page, Sort, Spec, read_query
 from agent_console.pages import render
 from agent_console.texts import ADMIN, PAUSE_REASONS, PRESENCE_LABELS, ROLES
+from hotline import ratings
 from hotline.catalog import TICKET_TYPES
 from hotline.confidential import Hidden, clearance, hidden_from
 from hotline.db import presence as presence_db
@@ -363,13 +364,14 @@ async def scorecard_page(request: Request, who: Staff, kind: PeriodKind = "month
     async with session_scope(c.sessions) as db:
         data = await load_period(db, c.settings, period)
         rows = await department_rows(db, data, scope, c.clock())
+        rated = await ratings.tallies(db, "department", *period.bounds(c.settings.hours.timezone))
     if sort in SCORECARD_SORTS:
         rows.sort(key=lambda r: (getattr(r, sort) is None, getattr(r, sort) or 0),
                   reverse=sort != "average_reply_hours")
     if format == XLSX:
         return _xlsx([department_table(rows, period, _seen(who, rows, sort))], "部门考核")
     return render(request, "scorecard.html",
-                  **_context(request, who, period, rows=rows, sort=sort))
+                  **_context(request, who, period, rows=rows, sort=sort, ratings=rated))
 
 
 def _seen(who: Principal, rows: list[Any], sort: str) -> dict[str, str]:
@@ -414,11 +416,13 @@ async def seats_page(request: Request, who: Staff, kind: PeriodKind = "month",
         data = await load_period(db, c.settings, period)
         rows = await agent_rows(db, data, scope)
         seated = await presence_db.seated(db)
+        rated = await ratings.tallies(db, "agent", *period.bounds(c.settings.hours.timezone))
     if format == XLSX:
         return _xlsx([agent_table(rows, period, _seen(who, rows, ""))], "座席统计")
     now = [_seat_now(row, user, c.clock(), c.settings.hours.timezone)
            for row, user in seated if scope.sees_agent(user.id)]
-    return render(request, "seats.html", **_context(request, who, period, rows=rows, now=now))
+    return render(request, "seats.html",
+                  **_context(request, who, period, rows=rows, now=now, ratings=rated))
 
 
 def _seat_now(row: AgentPresence, user: User, clock: datetime, zone: str) -> dict[str, Any]:

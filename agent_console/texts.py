@@ -448,3 +448,10 @@ ACCESS_REQUEST_LABELS = (
 FIELD_ERRORS.update({
     "phone": "{label}有误：{reason}",
 })
+
+# --- satisfaction ratings (hotline.ratings, issue 15): the matter's history step, the
+# call's event, and a caller's SMS that was a rating (nobody needs to answer it)
+
+TICKET_EVENT_LABELS["rated"] = "满意度评价"
+CALL_EVENT_LABELS["rating"] = "满意度评价"
+SMS_STATUS_LABELS["rated"] = "已评价"

@@ -64,13 +64,14 @@ from agent_console.texts import (
     TICKET_EVENT_LABELS,
     TICKET_STATUS_LABELS,
 )
-from hotline import tickets
+from hotline import ratings, tickets
 from hotline.access import ACT, READ, owns_log, ticket_access
 from hotline.catalog import TICKET_TYPES
 from hotline.confidential import clearance, ticket_seen
 from hotline.db import calllogs
 from hotline.db import calls as calls_db
 from hotline.db import departments as db_departments
+from hotline.db import ratings as db_ratings
 from hotline.db import tickets as db_tickets
 from hotline.db.base import session_scope
 from hotline.db.models import (
@@ -122,6 +123,13 @@ class EventOut(BaseModel):
     detail: dict[str, Any]
 
 
+class RatingOut(BaseModel):
+    at: str
+    channel: str = Field(description="call (a key after a seat's call) | sms (a reply)")
+    score: int = Field(description="1 满意 | 2 基本满意 | 3 不满意")
+    label: str
+
+
 class TicketOut(BaseModel):
     id: int
     reference: str
@@ -153,6 +161,8 @@ class TicketOut(BaseModel):
                                              "(with the history only)")
     answer_call_number: str = Field("", description="the reply call's readable number "
                                                     "(with the history only)")
+    ratings: list[RatingOut] = Field(default_factory=list, description="the caller's "
+                                     "satisfaction ratings of it (with the history only)")
 
 
 # --- who may see and do what ------------------------------------------------------------
@@ -210,7 +220,10 @@ async def _out(c: Console, db: AsyncSession, who: Principal, ticket: Ticket, acc
         escalation_level=ticket.escalation_level, reply_text=ticket.reply_text,
         answer_call_id=ticket.answer_call_id, answer_sms_id=ticket.answer_sms_id,
         answered_at=local_time(ticket.answered_at, tz), closed_at=local_time(ticket.closed_at, tz),
-        may_act=access == ACT, history=history)
+        may_act=access == ACT, history=history,
+        ratings=[RatingOut(at=local_time(r.rated_at, tz), channel=r.channel,
+                           score=r.score or 0, label=ratings.LABELS.get(r.score or 0, ""))
+                 for r in await db_ratings.of_ticket(db, ticket)] if with_history else [])
 
 
 def _refused(refusal: TicketRefused) -> Refused:
