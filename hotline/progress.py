@@ -8,6 +8,10 @@ SMS_EVERY per matter, so nobody can flood a caller with texts by keying their re
     found = await find(session, "2612010001")
     if found and may_hear(found, caller_number): ...           # read it out
     else: await send_by_sms(session, settings, found, now)     # to the matter's number
+
+By SMS the same: a caller who texts the reference (alone, or after 进度/查询) to the court's
+number gets the state back, or, from another phone, it goes to the matter's number
+(take_sms_query, an inbound SMS hook the scheduler's sms job registers).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from hotline import caller_sms
 from hotline.callid import known_number
 from hotline.cases import same_phone
 from hotline.db.models import Department, SmsMessage, Ticket
-from hotline.settings import Settings
+from hotline.db.sms import REPLIED
+from hotline.settings import Settings, load_settings
 
 RECEIVED, FORWARDED, ANSWERED = "received", "forwarded", "answered"
 SMS_KINDS = {RECEIVED: caller_sms.PROGRESS_RECEIVED, FORWARDED: caller_sms.PROGRESS_FORWARDED,
@@ -33,6 +38,9 @@ DONE = ("closed", "answered")
 # YYMMDD and a daily count of at least 4 digits (hotline.db.tickets).
 REFERENCE = re.compile(r"\d{10,12}")
 SMS_EVERY = timedelta(hours=24)
+# An SMS asking a matter's progress: the reference alone, or after 进度 / 查询 / 查询进度.
+SMS_QUERY = re.compile(r"(?:查询|进度|查询进度|办理进度)?[:：]?(\d{10,12})")
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９：", "0123456789:")
 
 
 @dataclass(frozen=True)
@@ -104,3 +112,22 @@ async def _sent_lately(session: AsyncSession, ticket_id: int, now: datetime) -> 
                                   SmsMessage.kind.in_(SMS_KINDS.values()),
                                   SmsMessage.created_at > now - SMS_EVERY))
     return bool((await session.execute(query)).scalar())
+
+
+async def take_sms_query(session: AsyncSession, message: SmsMessage,
+                         settings: Settings | None = None) -> bool:
+    """The inbound SMS hook: a text naming a matter's reference gets its progress by SMS
+    (to the sender when it is the matter's number, else to that number, limited), and
+    needs no agent's reply. Anything else, or a reference of no matter, is left to the
+    inbox (False)."""
+    text = "".join(message.text.translate(_FULL_WIDTH).split())
+    match = SMS_QUERY.fullmatch(text)
+    found = await find(session, match.group(1)) if match else None
+    if found is None:
+        return False
+    own = may_hear(found, message.from_number)
+    await send_by_sms(session, settings or load_settings(), found, message.created_at,
+                      limited=not own)
+    message.status, message.ticket_id = REPLIED, found.ticket_id
+    message.handled_at = message.created_at
+    return True

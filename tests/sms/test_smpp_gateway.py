@@ -12,11 +12,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline import progress
 from hotline.db import sms as sms_db
 from hotline.db.base import session_scope
 from hotline.db.models import Alert, Notice, SmsMessage, Ticket, User
 from hotline.settings import Settings, SmsSettings
-from hotline.sms import register_delivery_hook, unregister_delivery_hook
+from hotline.sms import (
+    register_delivery_hook,
+    register_inbound_hook,
+    unregister_delivery_hook,
+    unregister_inbound_hook,
+)
 from hotline.sms.encoding import parts_needed
 from hotline.sms.sender import Sender
 from hotline.sms.smpp_session import SmppDriver
@@ -132,6 +138,34 @@ async def test_inbound_sms_lands_in_the_inbox_linked_to_the_open_ticket(
     assert notice.user_id == agent.id and "13800138000" not in notice.text
     acked = [smsc.wait_for("inbound_acked", lambda e, n=n: e["part"] == n) for n in (1, 2)]
     assert all(a["status"] == 0 for a in acked)
+
+
+async def test_a_caller_texts_a_reference_and_gets_its_progress_back(
+        sessions: async_sessionmaker[AsyncSession], smsc: Smsc,
+        driver_for: Callable[[SmsSettings], SmppDriver]) -> None:
+    """Issue 15: progress by reference, by SMS — no agent needs to answer it."""
+    async with session_scope(sessions) as db:
+        db.add(Ticket(reference="2603020007", type="suggestion", caller_number="13800138007",
+                      created_at=T0))
+    settings = _settings(smsc.port)
+    sender = Sender(settings, driver_for(settings), sessions, Clock())
+    register_inbound_hook(progress.take_sms_query)  # as the scheduler's sms job does
+    try:
+        await sender.run_once()  # binds the session
+        smsc.wait_for("bound")
+        smsc.send_inbound("+8613800138007", "进度 2603020007")
+        smsc.wait_for("inbound_sent")
+        for _ in range(40):
+            await sender.run_once()
+            if any(e["to"] == "13800138007" for e in smsc.events("message")):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        unregister_inbound_hook(progress.take_sms_query)
+    got = smsc.wait_for("message", lambda e: e["to"] == "13800138007")
+    assert got["text"].startswith("【") and "受理编号2603020007的事项已于3月2日受理" in got["text"]
+    async with session_scope(sessions) as db:
+        assert await sms_db.inbox(db) == []
 
 
 async def test_gateway_down_messages_wait_and_go_out_when_it_returns(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hotline import progress
 from hotline.db.base import session_scope, utcnow
 from hotline.db.models import Department, SmsMessage, Ticket
+from hotline.db.sms import record_inbound
 from hotline.db.tickets import create_ticket
 from hotline.settings import Settings
 
@@ -88,3 +89,23 @@ async def test_asked_from_another_phone_it_goes_to_the_matters_number_once_a_day
     async with session_scope(sessions) as db:
         tomorrow = await progress.send_by_sms(db, settings, found, later + timedelta(hours=25))
     assert tomorrow is not None
+
+
+async def test_a_reference_texted_to_the_court_gets_the_progress_back_by_sms(
+        sessions: Sessions, settings: Settings) -> None:
+    _ticket_id, reference = await _ticket(sessions)
+    async with session_scope(sessions) as db:
+        own = await record_inbound(db, CALLER, "12368", f"进度 {reference}", utcnow())
+        other = await record_inbound(db, "13812345602", "12368", reference, utcnow())
+        again = await record_inbound(db, "13812345603", "12368", reference, utcnow())
+        chat = await record_inbound(db, "13812345602", "12368", "请问立案要带什么材料", utcnow())
+        unknown = await record_inbound(db, CALLER, "12368", "2602139999", utcnow())
+        taken = [await progress.take_sms_query(db, m, settings)
+                 for m in (other, again, own, chat, unknown)]
+        assert taken == [True, True, True, False, False]
+        assert (own.status, other.status, chat.status) == ("replied", "replied", "received")
+        sent = list((await db.execute(select(SmsMessage).where(
+            SmsMessage.kind == "progress_received").order_by(SmsMessage.id))).scalars())
+    # Another phone: sent to the matter's number, once a day; its own number: answered.
+    assert [m.to_number for m in sent] == [CALLER, CALLER]
+    assert all(reference in m.text for m in sent)
