@@ -16,6 +16,7 @@ import subprocess
 import threading
 import tomllib
 import warnings
+import wave
 from pathlib import Path
 
 from pypinyin import Style, lazy_pinyin
@@ -79,6 +80,26 @@ def synthesize_cached(text: str, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{out.stem}.{os.getpid()}.{threading.get_ident()}.wav"
         synthesize(spoken, tmp)
+        tmp.replace(out)
+    return out
+
+
+def joined_cached(sources: list[Path], folder: Path) -> Path:
+    """Prompt files played as one (a list read out with its keys, which a key can stop
+    where a run of files in Playback cannot), made once per list and per version of its
+    files. The prompts share one format (build() converts human recordings to it).
+    Safe when two calls ask at once, as synthesize_cached is."""
+    stamps = "|".join(f"{p.name}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in sources)
+    out = folder / f"joined-{_cache_key(stamps)}.wav"
+    if not out.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{out.stem}.{os.getpid()}.{threading.get_ident()}.wav"
+        with wave.open(str(tmp), "wb") as joined:
+            for number, source in enumerate(sources):
+                with wave.open(str(source), "rb") as part:
+                    if number == 0:
+                        joined.setparams(part.getparams())
+                    joined.writeframes(part.readframes(part.getnframes()))
         tmp.replace(out)
     return out
 

@@ -70,6 +70,19 @@ class CallFlow:
         after a seat's call): logged with its prompt, kept out of the call's menu path."""
         return await self._ask(self.services.sound(prompt), prompt, timeout, 1, path=False)
 
+    async def ask_words(self, words: Sequence[str], label: str, timeout: float,
+                        max_digits: int) -> str:
+        """Prompts (digit and unit words, then a question) played as one sound that the
+        first key stops, then keys up to max_digits ended by #: a list read out with its
+        keys, which the caller who knows need not hear to the end. Logged as label, keys
+        as ask_number logs them."""
+        zh = self.services.pbx.sounds_dir / "zh"
+        path = await asyncio.to_thread(prompts.joined_cached,
+                                       [zh / f"{word}.wav" for word in words],
+                                       self.services.pbx.sounds_dir / "tts")
+        return await self._ask(str(self.services.pbx.to_pbx(path.with_suffix(""))), label,
+                               timeout, max_digits, private=True)
+
     async def ask_text(self, text: str, label: str, timeout: float) -> str:
         """Like choose() with a sentence made from data (e.g. the knowledge-base menu)."""
         return await self._ask(await self._tts(text), label, timeout, 1)

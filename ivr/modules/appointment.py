@@ -11,7 +11,8 @@ The checklist of a call:
    not told whether it named a case (no oracle for guessing codes);
 3. the half-days: the next working days' mornings and afternoons, read out with their
    keys (1, 2, ... 9, 0), from the calendar in memory (Services.hours) — no database on
-   the way; several keys may be pressed, then #; a wrong key is asked again;
+   the way; the first key stops the list, several may be pressed, then #; a key that names
+   no half-day is asked again;
 4. the matter is written through the bridge's writer, and its reference told.
 
 Node parameters: appointment (the kind, hotline.catalog.APPOINTMENT_KINDS), offer_mediation
@@ -97,12 +98,14 @@ async def _ask_half_days(flow: CallFlow) -> list[HalfDay]:
     if not offered:
         await flow.play("appointment-no-days")
         return []
-    await flow.play("appointment-half-days")
-    await flow.say(_read_out(offered))
     for attempt in range(TRIES):
-        prompt = "appointment-half-day-input" if attempt == 0 else "appointment-half-day-retry"
-        picked = appointments.chosen(await flow.ask_number(prompt, INPUT_TIMEOUT, len(offered)),
-                                     offered)
+        if attempt == 0:
+            keyed = await flow.ask_words(_read_out(offered), "appointment-half-day-input",
+                                         INPUT_TIMEOUT, len(offered))
+        else:
+            keyed = await flow.ask_number("appointment-half-day-retry", INPUT_TIMEOUT,
+                                          len(offered))
+        picked = appointments.chosen(keyed, offered)
         if picked:
             flow.log("appointment", {"half_days": " ".join(h.code for h in picked)})
             return picked
@@ -111,14 +114,15 @@ async def _ask_half_days(flow: CallFlow) -> list[HalfDay]:
 
 
 def _read_out(offered: list[HalfDay]) -> list[str]:
-    """十二月二日上午，请按一；十二月二日下午，请按二；…"""
-    words: list[str] = []
+    """请选择您方便前来的时间。十二月二日，上午请按一，下午请按二；…  请按选项对应的数字键…"""
+    words = ["appointment-half-days"]
     for index, half_day in enumerate(offered):
         day = half_day.day
-        words += [*say.number(day.month), "unit-month", *say.number(day.day), "unit-day",
-                  "unit-morning" if half_day.half == "am" else "unit-afternoon",
+        if half_day.half == "am" or index == 0:
+            words += [*say.number(day.month), "unit-month", *say.number(day.day), "unit-day"]
+        words += ["unit-morning" if half_day.half == "am" else "unit-afternoon",
                   "appointment-press", *KEY_WORDS[appointments.key_of(index)]]
-    return words
+    return [*words, "appointment-half-day-input"]
 
 
 async def _file(flow: CallFlow, node: Node, kind: str, preferred: list[HalfDay],

@@ -203,7 +203,6 @@ async def test_consultation_from_the_knowledge_base(
 
 @pytest.mark.parametrize(("menu_keys", "intro", "ticket_type", "subtype"), [
     ("0", "message-intro", "callback", ""),
-    ("53", "appointment-intro", "appointment", "meet_judge"),
     ("61", "mediation-intro", "mediation", ""),
     ("4", "suggestion-intro", "suggestion", ""),
 ])
