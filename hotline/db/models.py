@@ -656,6 +656,10 @@ class DutyAssignment(Base):
     note: Mapped[str] = mapped_column(String(200), default="")
 
 
+# The reports read matters by the day they were forwarded (reply figures, 逾期未答复).
+Index("ix_tickets_forwarded_at", Ticket.forwarded_at)
+
+
 class ReportDay(Base):
     """One court day's figures, kept so a month's or a year's dashboard adds up days
     instead of reading every call (reports/rollup.py): the additive parts of the calls

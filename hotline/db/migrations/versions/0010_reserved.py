@@ -1,4 +1,5 @@
-"""the reports' daily roll-ups and the triggers that mark the days to count again (issue 14)
+"""the reports' daily roll-ups, the marks of the days to count again, tickets by forwarding
+day (issue 14)
 
 report_days keeps each court day's additive figures (reports/rollup.py); report_dirty gets
 the UTC hour of every call and matter written, changed or deleted, from triggers that
@@ -36,9 +37,11 @@ def upgrade() -> None:
         sa.Column('hour', sa.String(length=13), nullable=False),
         sa.PrimaryKeyConstraint('id'),
     )
+    op.create_index('ix_tickets_forwarded_at', 'tickets', ['forwarded_at'])
 
 
 def downgrade() -> None:
     report_marks.remove(op.get_bind())
+    op.drop_index('ix_tickets_forwarded_at', table_name='tickets')
     op.drop_table('report_dirty')
     op.drop_table('report_days')
