@@ -49,6 +49,8 @@ COMMANDS = (
     Command("user", "agent_console.cli", "the web console's users"),
     Command("console", "agent_console.cli", "run the web console in the foreground"),
     Command("recordings", "recordings.cli", "call recordings: list, process, check"),
+    Command("integrations", "cli.integrations", "the court's systems: API tokens, endpoint "
+                                                "secrets, delivery status"),
 )
 
 

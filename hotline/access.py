@@ -44,6 +44,18 @@ async def ticket_access(session: AsyncSession, user_id: int, role: str,
     return READ if role == ADMIN else None
 
 
+async def may_close_outside(session: AsyncSession, user_id: int, role: str,
+                            ticket: Ticket) -> bool:
+    """Closing a matter answered outside the hotline, without its proof (issue 19): an
+    administrator, or the head of the department it was forwarded to."""
+    if role == ADMIN:
+        return await ticket_access(session, user_id, role, ticket) is not None
+    if role != DEPT_HEAD or ticket.department_id is None:
+        return False
+    department = await session.get(Department, ticket.department_id)
+    return department is not None and department.head_id == user_id
+
+
 def _agent_access(user_id: int, ticket: Ticket) -> str | None:
     if ticket.owner_id == user_id:
         return ACT

@@ -215,6 +215,22 @@ SMS_DRIVERS = ("outbox", "smpp", "http")
 
 
 @dataclass(frozen=True)
+class IntegrationsSettings:
+    # The court's systems told of every change of a matter (issue 19,
+    # docs/integrations.md): one "name = URL" a line, e.g.
+    # ["case-system = http://10.0.0.5:8080/12368/events"]. Each endpoint's signing secret
+    # is generated into data/endpoint_secrets.toml (`hotline integrations secret NAME`).
+    endpoints: tuple[str, ...] = ()
+    # How often the scheduler delivers; a failing endpoint waits 5 s, then twice as long
+    # each time, up to max_backoff_seconds.
+    poll_seconds: float = 2.0
+    max_backoff_seconds: float = 3600.0
+    timeout_seconds: float = 10.0
+    # An endpoint failing this long raises an alert in the console (resolved on success).
+    alert_minutes: int = 10
+
+
+@dataclass(frozen=True)
 class Settings:
     paths: PathsSettings = field(default_factory=PathsSettings)
     court: CourtSettings = field(default_factory=CourtSettings)
@@ -226,6 +242,7 @@ class Settings:
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     recordings: RecordingsSettings = field(default_factory=RecordingsSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
+    integrations: IntegrationsSettings = field(default_factory=IntegrationsSettings)
 
     @property
     def data_dir(self) -> Path:
@@ -287,6 +304,7 @@ def load_settings(
     _check_hours(settings.hours)
     _check_recordings(settings.recordings)
     settings = _absolute_paths(settings, base)
+    _check_integrations(settings, config_path)
     _check_caller_texts(settings)
     return settings
 
@@ -296,6 +314,28 @@ def _check_caller_texts(settings: Settings) -> None:
     from hotline import caller_sms  # it needs this module's Settings
 
     caller_sms.load(settings)
+
+
+def _check_integrations(settings: Settings, config_path: Path | None) -> None:
+    """A wrong endpoint would only show when a matter changes: it stops the start, naming
+    its line of the config file."""
+    from hotline.endpoints import EndpointError, parse_endpoints
+
+    try:
+        parse_endpoints(settings.integrations.endpoints)
+    except EndpointError as exc:
+        line = _line_of(config_path, exc.entry)
+        where = f"{config_path} line {line}: " if line else ""
+        raise SettingsError(f"{where}[integrations] endpoints: {exc}") from exc
+
+
+def _line_of(path: Path | None, text: str) -> int | None:
+    if path is None or not text or not path.is_file():
+        return None
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if text in line:
+            return number
+    return None
 
 
 _SPAN = re.compile(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d")

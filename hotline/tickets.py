@@ -69,7 +69,12 @@ OWNER_NOTICES = {
     "closed": "您负责的事项{reference}（{type}）已办结（{proof}）。",
     "escalated": "您负责的事项{reference}（{type}）超过答复期限，已报{role}督办。",
 }
-PROOF_LABELS = {"call": "电话答复有录音", "sms": "答复短信已送达"}
+PROOF_LABELS = {"call": "电话答复有录音", "sms": "答复短信已送达", "system": "对接系统记录了答复"}
+# Issue 19: a court system's answer (inbound API) is a proof like the others; a matter
+# answered outside the hotline (the judge's own phone) is closed by a head or an
+# administrator with a reason and what proves it, counted apart (close_kind).
+ANSWERED_SYSTEM, CLOSED_OUTSIDE = "answered_system", "closed_outside"
+OUTSIDE = "outside"
 
 
 class TicketRefused(Exception):
@@ -83,10 +88,11 @@ class TicketRefused(Exception):
 
 @dataclass(frozen=True)
 class Proof:
-    kind: str  # call | sms
+    kind: str  # call | sms | system
     call_id: str | None = None
     sms_id: int | None = None
     recording: str = ""
+    reference: str = ""  # system: "<system>:<its reference of the message or call>"
 
 
 def _event(session: AsyncSession, ticket: Ticket, kind: str, actor_id: int | None,
@@ -368,6 +374,8 @@ async def proof_of_answer(session: AsyncSession, ticket: Ticket) -> Proof | None
         message = await session.get(SmsMessage, ticket.answer_sms_id)
         if message is not None and (message.status == DELIVERED or message.delivered_at):
             return Proof("sms", sms_id=message.id)
+    if ticket.answer_ref:
+        return Proof("system", reference=ticket.answer_ref)
     return None
 
 
@@ -384,7 +392,8 @@ async def close(session: AsyncSession, ticket: Ticket, by_user_id: int | None,
     ticket.status, ticket.closed_at, ticket.next_escalation_at = CLOSED, now, None
     ticket.answered_at = ticket.answered_at or now
     _event(session, ticket, CLOSED_EVENT, by_user_id, now, proof=proof.kind,
-           call_id=proof.call_id, sms_id=proof.sms_id, recording=proof.recording)
+           call_id=proof.call_id, sms_id=proof.sms_id, recording=proof.recording,
+           **({"reference": proof.reference} if proof.reference else {}))
     settings = settings or load_settings()
     await tell_caller(session, settings, ticket, caller_sms.CLOSED, by_user_id, now,
                       department=await department_name(session, ticket),
@@ -407,6 +416,57 @@ async def close_on_delivered(session: AsyncSession, message: SmsMessage) -> Tick
         await close(session, ticket, None, message.delivered_at or utcnow())
     except TicketRefused:
         return None  # not delivered after all (a receipt for another state)
+    return ticket
+
+
+# --- the court's systems, and answers outside the hotline (issue 19) --------------------
+
+async def create_for_system(session: AsyncSession, system: str, kind: str, caller_number: str,
+                            text: str, reference: str = "", now: datetime | None = None
+                            ) -> Ticket:
+    """A matter a court system raised (诉讼服务网's online messages), made as a call log's
+    matter is, its source the system's name; ValueError for an unknown type."""
+    now = now or utcnow()
+    detail = {"source": system, **({"system_ref": reference} if reference else {})}
+    ticket = await create_ticket(session, kind, caller_number, None, text=text, detail=detail,
+                                 now=now)
+    _event(session, ticket, CREATED, None, now, system=system, reference=reference)
+    await session.flush()
+    return ticket
+
+
+async def answer_from_system(session: AsyncSession, settings: Settings, ticket: Ticket,
+                             system: str, reference: str, text: str, channel: str,
+                             now: datetime | None = None) -> Proof:
+    """A court system answered the caller (a message or a call made there): its reference
+    is the proof, and the matter closes with it as with a delivered SMS."""
+    _open(ticket)
+    now = now or utcnow()
+    ticket.answer_ref = f"{system}:{reference}"[:200]
+    ticket.reply_text, ticket.answered_at = text or ticket.reply_text, now
+    _event(session, ticket, ANSWERED_SYSTEM, None, now, system=system, reference=reference,
+           channel=channel)
+    return await close(session, ticket, None, now, settings)
+
+
+async def close_outside(session: AsyncSession, settings: Settings, ticket: Ticket,
+                        by_user_id: int, reason: str, proof: str, attachment: str = "",
+                        now: datetime | None = None) -> Ticket:
+    """Close a matter answered outside the hotline (the judge called the party from their
+    own phone): no proof the hotline holds, so a head or an administrator (hotline.access
+    may_close_outside) writes why and what proves it. Its escalation stops now; reports
+    count it apart (close_kind "outside")."""
+    _open(ticket)
+    now = now or utcnow()
+    ticket.status, ticket.closed_at, ticket.next_escalation_at = CLOSED, now, None
+    ticket.close_kind, ticket.answered_at = OUTSIDE, ticket.answered_at or now
+    _event(session, ticket, CLOSED_OUTSIDE, by_user_id, now, proof=OUTSIDE, reason=reason,
+           evidence=proof, attachment=attachment)
+    await tell_caller(session, settings, ticket, caller_sms.CLOSED, by_user_id, now,
+                      department=await department_name(session, ticket),
+                      date=caller_sms.day(now, settings.hours.timezone))
+    await tell_owner(session, ticket, "closed", by_user_id, proof="系统外答复")
+    await session.flush()
     return ticket
 
 

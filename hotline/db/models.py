@@ -314,6 +314,11 @@ class Ticket(Base):
     accused_department_id: Mapped[int | None] = mapped_column(
         ForeignKey("departments.id", ondelete="SET NULL",
                    name="fk_tickets_accused_department_id"))
+    # --- answered or closed outside the hotline (issue 19): the court system's reference
+    # of its answer ("system:reference"), a proof like a recording or a delivered SMS; and
+    # how it was closed: "" with proof, "outside" by a head or an administrator without it
+    answer_ref: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    close_kind: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
     # the calls a confidential matter hides (hotline.confidential.call_seen)
     __table_args__ = (Index("ix_tickets_confidential_call", "call_id",
@@ -354,6 +359,63 @@ class Escalation(Base):
     notice_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ux_escalations_ticket_level", "ticket_id", "level", unique=True),)
+
+
+# --- the court's systems (issue 19) ------------------------------------------------------
+
+class OutboxEvent(Base):
+    """A change of a matter to push to one configured endpoint ([integrations]), written in
+    the transaction of the change itself (hotline.db.outbox), so none is lost; delivered in
+    id order, once acknowledged never again (hotline.integrations)."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    endpoint: Mapped[str] = mapped_column(String(40))
+    # what the receiver dedupes on: the same for every endpoint the change goes to
+    event_id: Mapped[str] = mapped_column(String(36))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_outbox_events_pending", "endpoint", "id",
+                            sqlite_where=sql_text("delivered_at IS NULL"),
+                            postgresql_where=sql_text("delivered_at IS NULL")),)
+
+
+class OutboxEndpoint(Base):
+    """One endpoint's delivery state: who delivers to it now (a lease, so two schedulers
+    never both do), its back-off, and since when it fails (the alert)."""
+
+    __tablename__ = "outbox_endpoints"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    lease_holder: Mapped[str] = mapped_column(String(80), default="")
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SystemToken(Base):
+    """A court system's token for the inbound API (/api/systems/), stored as its SHA-256,
+    limited to its scopes (hotline.system_tokens.SCOPES)."""
+
+    __tablename__ = "system_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    system: Mapped[str] = mapped_column(String(40))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(100))  # space-separated
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Appointment(Base):

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.callid import known_number
 from hotline.catalog import APPOINTMENT_KINDS, TICKET_TYPES
+from hotline.db import outbox as _outbox  # noqa: F401  (every change of a matter is pushed)
 from hotline.db.base import utcnow
 from hotline.db.models import Appointment, CallLog, Department, Ticket
 from hotline.settings import HoursSettings
