@@ -40,6 +40,7 @@ from hotline.db.alerts import list_open_alerts
 from hotline.db.base import session_scope
 from hotline.db.models import SmsMessage, Ticket
 from hotline.privacy import mask_phone
+from hotline.sms import templates
 from hotline.sms.encoding import parts_needed
 from hotline.sms.sender import ALERT_KIND
 from hotline.timefmt import local_time
@@ -150,6 +151,8 @@ STEP_REFUSALS: Refusals = {sms_db.SmsError: _refused}
 
 async def reply(by: Actor, inbound_id: int, raw: str) -> SmsMessage:
     """Queue the reply to an inbound SMS, which is then handled by the actor."""
+    if not templates.free_text_allowed(by.c.settings.sms):
+        raise Refused(409, MESSAGES["sms_templates_only"])
     text = raw.strip()
     if not text:
         raise Invalid({"sms_text": field_error("sms_text", "required")})
@@ -187,7 +190,8 @@ async def _inbox_page(request: Request, who: Principal, inbound_id: int | None =
     return render(request, "sms_inbox.html", refused.status_code if refused else 200,
                   user=who.account, csrf_token=who.csrf_token, page=page, items=page.rows,
                   live="/api/sms/inbox/changes", stamp=version,
-                  errors=errors, typed={inbound_id: typed} if errors else {}, done=done)
+                  errors=errors, typed={inbound_id: typed} if errors else {}, done=done,
+                  free_text=templates.free_text_allowed(c.settings.sms))
 
 
 @pages.get("/sms/inbox")

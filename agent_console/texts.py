@@ -229,6 +229,9 @@ MESSAGES.update({
     "sms_not_mobile": "发信号码不是手机号码（如服务号码），无法回复短信。",
     "sms_requeued": "已重新排队发送。",
     "sms_not_failed": "只有发送失败的短信可以重新发送。",
+    # issue 19: a provider that sends only its approved templates takes no typed text
+    "sms_templates_only": ("本院短信平台只能发送备案的模板短信，不能发送自行输入的文字，"
+                           "请改用电话回复。"),
     "sms_outbox_driver": "未配置短信网关（outbox 驱动）：短信保存在这里，不会发出。"
                          "请管理员在 hotline.toml [sms] 中配置 smpp 或 http 驱动。",
 })

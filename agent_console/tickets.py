@@ -85,6 +85,7 @@ from hotline.db.models import (
 )
 from hotline.deadlines import overdue
 from hotline.privacy import mask_phone
+from hotline.sms import templates
 from hotline.tickets import TicketRefused
 from hotline.timefmt import local_time
 from pbx import ControlError, reply_call_action
@@ -295,6 +296,8 @@ def _reply_text(raw: str) -> str:
 
 async def reply_sms(by: Actor, ticket_id: int, raw: str) -> SmsMessage:
     """Queue the answer by SMS; the ticket closes when it is delivered."""
+    if not templates.free_text_allowed(by.c.settings.sms):
+        raise Refused(409, MESSAGES["sms_templates_only"])
     async with transaction(by, STEP_REFUSALS) as db:
         ticket, _ = await _ticket(db, by.who, ticket_id, ACT)
         return await tickets.reply_by_sms(db, ticket, _reply_text(raw), by.account.id,

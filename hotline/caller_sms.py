@@ -195,7 +195,7 @@ async def tell(session: AsyncSession, settings: Settings, ticket: Ticket, kind: 
         log.info("ticket %s: no %s SMS (%s)", ticket.reference, kind,
                  "turned off" if text is None else f"not a mobile: {mask_phone(number)}")
         return None
-    params = {"reference": ticket.reference, **values}
+    params = {"reference": ticket.reference, "court": texts(settings).court, **values}
     message = await queue_sms(session, number, text, call_id=call_id or ticket.call_id,
                               ticket_id=ticket.id, kind=kind, params=params)
     log.info("ticket %s: %s SMS #%d queued to %s", ticket.reference, kind, message.id,

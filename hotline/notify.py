@@ -15,6 +15,7 @@ from hotline.db.models import Notice, User
 from hotline.db.sms import queue_sms
 from hotline.phonenumbers import is_mobile
 from hotline.privacy import mask_phone
+from hotline.sms.templates import NOTICE
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,8 @@ async def notify(session: AsyncSession, user: User, kind: str, text: str,
         log.warning("user %s: the mobile on file is not a mobile number (%s); notice "
                     "without SMS", user.username, mask_phone(user.mobile))
     else:
-        message = await queue_sms(session, user.mobile, text, ticket_id=ticket_id)
+        message = await queue_sms(session, user.mobile, text, ticket_id=ticket_id,
+                                  kind=NOTICE, params={"text": text})
         message.user_id = user.id
         sms_id = message.id
     return Notified(notice.id, sms_id)

@@ -30,6 +30,7 @@ from hotline.db.models import Call, Rating, SmsMessage, Ticket, TicketEvent, Use
 from hotline.db.sms import number_variants, queue_sms
 from hotline.notify import notify
 from hotline.privacy import mask_phone
+from hotline.sms.templates import RATING_ASK
 from hotline.timefmt import local_time
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,8 @@ async def ask_by_sms(session: AsyncSession, ticket: Ticket, now: datetime) -> Ra
     try:
         message = await queue_sms(session, ticket.caller_number,
                                   ASK_TEXT.format(reference=ticket.reference),
-                                  call_id=ticket.call_id, ticket_id=ticket.id)
+                                  call_id=ticket.call_id, ticket_id=ticket.id,
+                                  kind=RATING_ASK, params={"reference": ticket.reference})
     except ValueError:  # no number, or a fixed line: no SMS, no ask
         return None
     rating = Rating(channel=SMS, caller_number=message.to_number, call_id=ticket.call_id,

@@ -198,6 +198,35 @@ class SmsSettings:
     http_id_path: str = ""
     http_id_regex: str = ""
     http_timeout: float = 10.0
+    # --- http templates (issue 19): providers in China send only approved templates.
+    # kind = [template id, value, ...]: the kind's values in the template's order, each
+    # "name" or "provider_name=name"; the request then has {template}, {params} (a JSON
+    # list of the values), {param_map} (a JSON object) and {sign} (the signature without
+    # 【】). With http_templates_required every kind the hotline sends needs one (checked
+    # at start) and staff cannot send free text unless "reply" has one.
+    http_templates: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    http_templates_required: bool = False
+    # --- http receipts and inbound SMS, pushed to the console's /api/sms/http/receipts and
+    # /api/sms/http/inbound (checked: "hmac" of timestamp.body, or "token", with the
+    # sms_hook_secret of data_dir/secrets.toml) or pulled from these URLs every
+    # http_poll_seconds. Fields are dotted JSON paths into each event; http_events_path
+    # is where the list of events is ("" = the body is the list, or one event).
+    http_hook_auth: str = "hmac"
+    http_hook_signature_header: str = "X-Signature"
+    http_hook_timestamp_header: str = "X-Timestamp"
+    http_hook_answer: str = '{"code": 0, "msg": "ok"}'
+    http_poll_receipts_url: str = ""
+    http_poll_inbound_url: str = ""
+    http_poll_seconds: float = 30.0
+    http_events_path: str = ""
+    http_receipt_id_path: str = "msgId"
+    http_receipt_status_path: str = "status"
+    # a status matching this is delivered; any other is not deliverable
+    http_receipt_delivered: str = r"^(DELIVRD|DELIVERED|SUCCESS|success|0|true|True)$"
+    http_inbound_id_path: str = "msgId"
+    http_inbound_from_path: str = "mobile"
+    http_inbound_text_path: str = "content"
+    http_inbound_to_path: str = ""
 
     def __post_init__(self) -> None:
         # Checked at start-up: a typo here would otherwise only show when an SMS is sent.
@@ -209,6 +238,13 @@ class SmsSettings:
                                 "json, form or raw")
         if self.driver == "http" and not self.http_url:
             raise SettingsError("[sms] http_url: needed when driver = \"http\"")
+        if self.http_hook_auth not in ("hmac", "token"):
+            raise SettingsError(f"[sms] http_hook_auth: {self.http_hook_auth!r} is not hmac "
+                                "or token")
+        for kind, template in self.http_templates.items():
+            if not template or not template[0]:
+                raise SettingsError(f"[sms] http_templates: {kind} needs [template id, "
+                                    "value, ...]")
 
 
 SMS_DRIVERS = ("outbox", "smpp", "http")
@@ -306,6 +342,7 @@ def load_settings(
     settings = _absolute_paths(settings, base)
     _check_integrations(settings, config_path)
     _check_caller_texts(settings)
+    _check_sms_templates(settings)
     return settings
 
 
@@ -314,6 +351,14 @@ def _check_caller_texts(settings: Settings) -> None:
     from hotline import caller_sms  # it needs this module's Settings
 
     caller_sms.load(settings)
+
+
+def _check_sms_templates(settings: Settings) -> None:
+    """A provider that sends only templates refuses a kind without one: say so at start,
+    naming the kind, not when its first SMS fails (issue 19)."""
+    from hotline.sms import templates  # it needs this module's Settings
+
+    templates.check(settings)
 
 
 def _check_integrations(settings: Settings, config_path: Path | None) -> None:

@@ -42,6 +42,7 @@ from hotline.notify import notify
 from hotline.phonenumbers import is_mobile
 from hotline.recording_access import REPLY_CALL_EVENT
 from hotline.settings import Settings, load_settings
+from hotline.sms import templates
 from hotline.timefmt import iso, local_time
 
 CLOSED = "closed"
@@ -306,7 +307,8 @@ async def reply_by_sms(session: AsyncSession, ticket: Ticket, text: str,
         raise TicketRefused("not_mobile")  # a fixed line: the reply goes by a call
     now = now or utcnow()
     message = await queue_sms(session, ticket.caller_number, text, call_id=ticket.call_id,
-                              ticket_id=ticket.id)
+                              ticket_id=ticket.id, kind=templates.REPLY,
+                              params={"text": text, "reference": ticket.reference})
     ticket.answer_sms_id, ticket.reply_text = message.id, text
     _event(session, ticket, REPLIED, by_user_id, now, channel="sms", sms_id=message.id)
     await session.flush()

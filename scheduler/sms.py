@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from hotline import caller_sms
 from hotline.settings import Settings
 from hotline.sms import make_driver
 from hotline.sms.sender import Sender
@@ -31,8 +32,8 @@ class SmsPass:
         if self.sender is None:
             # Import the parts that react to deliveries (their hooks register on import).
             _load_delivery_hooks()
-            self.sender = Sender(ctx.settings.sms, make_driver(ctx.settings.sms),
-                                 ctx.sessions, ctx.clock)
+            driver = make_driver(ctx.settings.sms, caller_sms.signature(ctx.settings))
+            self.sender = Sender(ctx.settings.sms, driver, ctx.sessions, ctx.clock)
         return (await self.sender.run_once()).summary()
 
     async def close(self) -> None:

@@ -537,6 +537,23 @@ class SmsMessage(Base):
     params: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
 
+class SmsProviderEvent(Base):
+    """A receipt or inbound SMS an HTTP provider reported (issue 19), kept by its key so
+    each is taken once however often the provider pushes or a poll returns it. A pushed
+    one waits (done_at empty) for the sender job, which stores it the way an SMPP one is
+    stored and sets done_at in the same transaction (hotline.sms.sender)."""
+
+    __tablename__ = "sms_provider_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # receipt:<provider's message id>:<state>, or inbound:<provider's id of the SMS>
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # receipt | inbound
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
 # --- satisfaction (满意度) ---------------------------------------------------------------
 
 class Rating(Base):

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, cast, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.db.models import SmsMessage, Ticket
+from hotline.db.models import SmsMessage, SmsProviderEvent, Ticket
 from hotline.db.tickets import OPEN
 from hotline.phonenumbers import is_mobile, mobile_number
+from hotline.sms.templates import REPLY
 
 QUEUED = "queued"
 SENDING = "sending"
@@ -159,6 +162,45 @@ def _like_escape(value: str) -> str:
     return re.sub(r"([\\%_])", r"\\\1", value)
 
 
+# --- what an HTTP provider reported (issue 19) ------------------------------------------
+
+async def keep_event(session: AsyncSession, key: str, kind: str, payload: dict[str, Any],
+                     now: datetime, done: bool = False) -> bool:
+    """Keep a provider's receipt or inbound SMS under its key; False when that key was
+    kept before (a repeated push or poll), which is then to be ignored. done: stored by
+    the caller in this same transaction (a poll), else it waits for the sender (a push)."""
+    if (await session.execute(select(SmsProviderEvent.id)
+                              .where(SmsProviderEvent.key == key))).first() is not None:
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(SmsProviderEvent(key=key, kind=kind, payload=payload, received_at=now,
+                                         done_at=now if done else None))
+    except IntegrityError:  # the same key, kept by another request a moment ago
+        return False
+    return True
+
+
+async def waiting_event_ids(session: AsyncSession, limit: int = 50) -> list[int]:
+    """Pushed events the sender has not stored yet, oldest first."""
+    query = (select(SmsProviderEvent.id).where(SmsProviderEvent.done_at.is_(None))
+             .order_by(SmsProviderEvent.id).limit(limit))
+    return list((await session.execute(query)).scalars())
+
+
+async def take_event(session: AsyncSession, event_id: int,
+                     now: datetime) -> SmsProviderEvent | None:
+    """Mark a pushed event stored; None if another pass took it. The caller stores it in
+    the same transaction, so both happen or neither."""
+    taken = await session.execute(
+        update(SmsProviderEvent)
+        .where(SmsProviderEvent.id == event_id, SmsProviderEvent.done_at.is_(None))
+        .values(done_at=now).execution_options(synchronize_session=False))
+    if getattr(taken, "rowcount", 0) != 1:
+        return None
+    return await session.get(SmsProviderEvent, event_id, populate_existing=True)
+
+
 # --- inbound ----------------------------------------------------------------------------
 
 def number_variants(number: str) -> list[str]:
@@ -232,4 +274,7 @@ async def reply(session: AsyncSession, inbound_id: int, text: str, user_id: int,
     if getattr(taken, "rowcount", 0) != 1:
         raise SmsError("sms_already_replied")
     await session.refresh(inbound)
-    return await queue_sms(session, inbound.from_number, text, ticket_id=inbound.ticket_id)
+    # "reply": a staff member's own words, which a template-only provider may refuse
+    # (hotline.sms.templates; the console says so before it gets here).
+    return await queue_sms(session, inbound.from_number, text, ticket_id=inbound.ticket_id,
+                           kind=REPLY, params={"text": text})

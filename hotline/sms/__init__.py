@@ -29,13 +29,14 @@ __all__ = ["Event", "Inbound", "Receipt", "SendError", "SmsDriver", "make_driver
            "unregister_delivery_hook", "unregister_inbound_hook"]
 
 
-def make_driver(settings: SmsSettings) -> SmsDriver:
-    """The driver [sms] driver names."""
+def make_driver(settings: SmsSettings, signature: str = "") -> SmsDriver:
+    """The driver [sms] driver names. signature: the court's 【…】, which a template
+    provider wants apart from the text (hotline.caller_sms.signature)."""
     if settings.driver == "smpp":
         from hotline.sms.smpp_session import SmppDriver
         return SmppDriver(settings)
     if settings.driver == "http":
         from hotline.sms.http_api import HttpDriver
-        return HttpDriver(settings)
+        return HttpDriver(settings, signature)
     from hotline.sms.outbox import OutboxDriver
     return OutboxDriver()

@@ -9,8 +9,10 @@ from hotline.sms.base import Event, SendError
 class OutboxDriver:
     name = "outbox"
     sends = False
+    takes_pushed = False
 
-    async def send(self, to: str, text: str, *, message_id: int) -> list[str]:
+    async def send(self, to: str, text: str, *, message_id: int, kind: str = "",
+                   params: dict[str, str] | None = None) -> list[str]:
         raise SendError("not sent: outbox driver (no SMS gateway configured)")
 
     async def poll(self) -> list[Event]:

@@ -29,7 +29,16 @@ from hotline.db.base import session_scope, utcnow
 from hotline.db.models import Notice, SmsMessage, Ticket
 from hotline.privacy import mask_phone
 from hotline.settings import SmsSettings
-from hotline.sms.base import Event, Inbound, Receipt, SendError, SmsDriver
+from hotline.sms.base import (
+    Event,
+    Inbound,
+    Receipt,
+    SendError,
+    SmsDriver,
+    event_of,
+    event_payload,
+    kind_of,
+)
 from hotline.sms.hooks import on_delivered, on_inbound
 
 log = logging.getLogger("hotline.sms")
@@ -98,6 +107,8 @@ class Sender:
         if self.driver.sends:
             async with session_scope(self.sessions) as db:
                 report.released = await sms_db.release_interrupted(db, self.clock())
+        if self.driver.takes_pushed:  # pushed before this pass's poll: stored first
+            await self._receive_pushed(report)
         await self._receive(report)
         if self.driver.sends:
             # Even when the poll found the gateway down: the first due message's try is
@@ -118,10 +129,11 @@ class Sender:
         for event in events:
             try:
                 async with session_scope(self.sessions) as db:
-                    if isinstance(event, Receipt):
-                        await self._receipt(db, event, report)
-                    else:
-                        await self._inbound(db, event, report)
+                    # A keyed event (HTTP) polled again is already stored: skip it.
+                    if not event.key or await sms_db.keep_event(
+                            db, event.key, kind_of(event), event_payload(event),
+                            self.clock(), done=True):
+                        await self._store(db, event, report)
             except Exception:
                 # Not acknowledged: the gateway delivers it again on its next session.
                 log.exception("could not store an SMS %s", type(event).__name__.lower())
@@ -129,6 +141,27 @@ class Sender:
             stored.append(event)
         if stored:
             await self.driver.ack(stored)
+
+    async def _receive_pushed(self, report: PassReport) -> None:
+        """What the provider pushed to the console since the last pass, each stored with
+        its mark as done in one transaction."""
+        async with session_scope(self.sessions) as db:
+            waiting = await sms_db.waiting_event_ids(db, BATCH)
+        for event_id in waiting:
+            try:
+                async with session_scope(self.sessions) as db:
+                    row = await sms_db.take_event(db, event_id, self.clock())
+                    if row is not None:
+                        await self._store(db, event_of(
+                            row.kind, row.payload, row.key, row.received_at), report)
+            except Exception:  # left waiting: the next pass tries it again
+                log.exception("could not store the provider's event #%d", event_id)
+
+    async def _store(self, db: AsyncSession, event: Event, report: PassReport) -> None:
+        if isinstance(event, Receipt):
+            await self._receipt(db, event, report)
+        else:
+            await self._inbound(db, event, report)
 
     async def _receipt(self, db: AsyncSession, receipt: Receipt, report: PassReport) -> None:
         message = await sms_db.find_by_provider_id(db, receipt.provider_id)
@@ -173,8 +206,10 @@ class Sender:
                 if message is None:
                     continue  # another pass took it
                 to, text, attempts = message.to_number, message.text, message.attempts
+                kind, params = message.kind, dict(message.params or {})
             try:
-                ids = await self.driver.send(to, text, message_id=message_id)
+                ids = await self.driver.send(to, text, message_id=message_id, kind=kind,
+                                             params=params)
             except SendError as exc:
                 await self._failed(message_id, attempts, exc, report)
                 if exc.gateway_down:
@@ -191,7 +226,8 @@ class Sender:
         now = self.clock()
         async with session_scope(self.sessions) as db:
             message = await self._get(db, message_id)
-            if exc.gateway_down or attempts < self.settings.max_attempts:
+            if exc.gateway_down or (attempts < self.settings.max_attempts
+                                    and not exc.permanent):
                 await sms_db.mark_retry(db, message, str(exc),
                                         now + backoff(self.settings, attempts))
                 report.retried += 1

@@ -59,6 +59,7 @@ class _PartialInbound:
 class SmppDriver:
     name = "smpp"
     sends = True
+    takes_pushed = False
 
     def __init__(self, settings: SmsSettings, clock: Callable[[], datetime] = utcnow) -> None:
         self._s = settings
@@ -72,7 +73,8 @@ class SmppDriver:
 
     # --- the interface (async; the work runs in a thread) -------------------------------
 
-    async def send(self, to: str, text: str, *, message_id: int) -> list[str]:
+    async def send(self, to: str, text: str, *, message_id: int, kind: str = "",
+                   params: dict[str, str] | None = None) -> list[str]:
         return await asyncio.to_thread(self._send, to, text, message_id)
 
     async def poll(self) -> list[Event]:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline import cases
 from hotline.db import sms, tickets
+from hotline.sms.templates import CASE_QUERY
 from hotline.timefmt import local_time
 from ivr import say
 from ivr.callflow import CallFlow
@@ -120,12 +121,24 @@ def sms_text(found: list[cases.CaseInfo], timezone: str) -> str:
     return "【12368诉讼服务热线】" + "；".join(parts) + "。"
 
 
+def sms_params(found: list[cases.CaseInfo], timezone: str) -> dict[str, str]:
+    """The values of the case SMS, for a provider that sends by template (issue 19): every
+    case in one value, and the first one's fields apart."""
+    first = found[0]
+    return {"cases": sms_text(found, timezone).removeprefix("【12368诉讼服务热线】"),
+            "case_number": first.case_number, "stage": first.stage,
+            "department": first.department, "judge": first.judge,
+            "hearing": local_time(first.next_hearing, timezone) or "暂无"}
+
+
 async def _send_to_party(flow: CallFlow, id_number: str, found: list[cases.CaseInfo]) -> None:
     numbers = cases.party_mobiles(found, id_number)
     text = sms_text(found, flow.services.settings.hours.timezone)
+    params = sms_params(found, flow.services.settings.hours.timezone)
     async def queue(session: AsyncSession) -> None:
         for number in numbers:
-            await sms.queue_sms(session, number, text, call_id=flow.call_id)
+            await sms.queue_sms(session, number, text, call_id=flow.call_id,
+                                kind=CASE_QUERY, params=params)
     flow.services.writer.later(queue, f"call {flow.call_id}: the case SMS to the party")
     # Neither the number nor whose it is: the call's log is read by staff of every role.
     flow.log("sms", {"to": "party", "kind": "case_query", "count": len(numbers)})
@@ -136,8 +149,10 @@ async def _send_sms(flow: CallFlow, found: list[cases.CaseInfo]) -> None:
         await flow.play("sms-not-mobile")
         return
     text = sms_text(found, flow.services.settings.hours.timezone)
+    params = sms_params(found, flow.services.settings.hours.timezone)
     flow.services.writer.later(
-        lambda session: sms.queue_sms(session, flow.caller_number, text, call_id=flow.call_id),
+        lambda session: sms.queue_sms(session, flow.caller_number, text, call_id=flow.call_id,
+                                      kind=CASE_QUERY, params=params),
         f"call {flow.call_id}: the case SMS")
     flow.log("sms", {"to": "caller", "kind": "case_query"})
     await flow.play("sms-queued")

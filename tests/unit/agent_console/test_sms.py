@@ -3,15 +3,21 @@ waiting (agents and administrators), numbers masked by role."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agent_console.app import create_app
+from agent_console.texts import MESSAGES
 from hotline.db import sms as sms_db
 from hotline.db.alerts import raise_alert
 from hotline.db.base import session_scope
 from hotline.db.models import SmsMessage, Ticket
+from hotline.settings import Settings
+from hotline.sms import templates
 
 from .conftest import ADMIN_NAME, AGENT_NAME, PASSWORD, csrf_of, log_in
 
@@ -125,3 +131,36 @@ async def test_outbox_shows_what_waits_and_why_masked_for_admins(
     assert [(m["id"], m["number"], m["status"], m["attempts"]) for m in body["messages"]] == [
         (queued.id, CALLER, "queued", 0), (failed.id, "13900001111", "queued", 0)]
     assert body["alerts"] == ["短信网关无法连接（smpp）：refused。"]
+
+
+async def test_a_template_only_provider_refuses_staff_free_text_in_the_console(
+        settings: Settings, sessions: Sessions, staff: None) -> None:
+    # issue 19: [sms] http_templates_required and no template for "reply"
+    every = {kind: (f"T_{kind}",) for kind in templates.kinds() if kind != templates.REPLY}
+    sms = dataclasses.replace(settings.sms, driver="http", http_url="http://127.0.0.1:9/send",
+                              http_templates_required=True, http_templates=every)
+    app = create_app(dataclasses.replace(settings, sms=sms), sessions)
+    inbound_id, reference = await _inbound(sessions)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://testserver") as client:
+        await log_in(client)
+        page = await client.get("/sms/inbox")
+        assert MESSAGES["sms_templates_only"] in page.text  # said before anyone types
+        refused = await client.post(f"/sms/inbox/{inbound_id}/reply", data={
+            "sms_text": "明天上午来取。", "csrf_token": csrf_of(page.text)})
+        assert refused.status_code == 409 and "明天上午来取。" in refused.text
+        headers = await _token(client, AGENT_NAME)
+        api = await client.post(f"/api/sms/inbox/{inbound_id}/reply", json={"text": "好"},
+                                headers=headers)
+        async with session_scope(sessions) as db:
+            ticket_id = (await db.execute(select(Ticket.id).where(
+                Ticket.reference == reference))).scalar_one()
+        answer = await client.post(f"/api/tickets/{ticket_id}/reply-sms",
+                                   json={"text": "好"}, headers=headers)
+    assert (api.status_code, api.json()["detail"]) == (409, MESSAGES["sms_templates_only"])
+    assert (answer.status_code, answer.json()["detail"]) == (409,
+                                                             MESSAGES["sms_templates_only"])
+    async with session_scope(sessions) as db:
+        inbound = await db.get(SmsMessage, inbound_id)
+        assert inbound is not None and inbound.status == "received"
+        assert await sms_db.waiting(db) == []

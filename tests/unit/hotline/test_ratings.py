@@ -32,7 +32,7 @@ class Inbox:
     """A gateway that has callers' SMS to hand over and sends nothing (one piece tested:
     what the sender does with an inbound SMS)."""
 
-    name, sends = "test", False
+    name, sends, takes_pushed = "test", False, False
 
     def __init__(self) -> None:
         self.waiting: list[Event] = []

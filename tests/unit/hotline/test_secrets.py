@@ -7,7 +7,7 @@ import stat
 import tomllib
 from pathlib import Path
 
-from hotline.secrets import load_or_create
+from hotline.secrets import load_or_create, sms_hook_secret
 from hotline.settings import PathsSettings, PbxSettings, Settings
 
 
@@ -25,7 +25,10 @@ def test_generated_on_first_load(tmp_path: Path) -> None:
     assert len(created.ami_secret) == 32
     # Phone passwords are the phones table's now (hotline.db.phones), not generated here.
     assert created.phone_passwords == {}
-    assert tomllib.loads(path.read_text()) == {"ami_secret": created.ami_secret}
+    assert tomllib.loads(path.read_text()) == {"ami_secret": created.ami_secret,
+                                               "sms_hook_secret": created.sms_hook_secret}
+    assert len(created.sms_hook_secret) == 48  # what an SMS provider signs pushes with
+    assert sms_hook_secret(_settings(data_dir)) == created.sms_hook_secret
     assert [p.name for p in data_dir.iterdir()] == ["secrets.toml"]  # no temporary left
 
 
@@ -50,7 +53,8 @@ def test_an_older_sites_phone_passwords_are_read_and_kept(tmp_path: Path) -> Non
     assert loaded.phone_passwords == {"8001": "old-8001", "8101": "old-8101"}
     assert len(loaded.ami_secret) == 32  # the empty one was replaced, the phones kept
     assert tomllib.loads(path.read_text()) == {
-        "ami_secret": loaded.ami_secret, "phones": {"8001": "old-8001", "8101": "old-8101"}}
+        "ami_secret": loaded.ami_secret, "sms_hook_secret": loaded.sms_hook_secret,
+        "phones": {"8001": "old-8001", "8101": "old-8101"}}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "old-8001" not in repr(loaded)
 

@@ -89,7 +89,7 @@ async def test_forwarding_sets_the_deadline_and_tells_the_handler(
         assert caller.text == (f"【12368诉讼服务热线】您的事项（受理编号{ticket.reference}）"
                                "已转立案庭办理，将于2月24日前答复您。")
         assert caller.params == {"reference": ticket.reference, "department": "立案庭",
-                                 "due": "2月24日"}
+                                 "due": "2月24日", "court": "人民法院"}
         assert len(caller.text) <= 70  # one SMS
         assert await _kinds(db, ticket_id) == ["forwarded", "notified", "caller_told"]
 
@@ -124,7 +124,8 @@ async def test_a_caller_on_a_fixed_line_is_answered_by_a_call_not_an_sms(
         assert ticket.answer_sms_id is None
         # Only the handler's forwarding notice and the caller's forwarded SMS: no reply.
         sent = list((await db.execute(select(SmsMessage).order_by(SmsMessage.id))).scalars())
-        assert [(m.user_id, m.kind) for m in sent] == [(ids["handler"], ""), (None, "forwarded")]
+        assert [(m.user_id, m.kind) for m in sent] == [(ids["handler"], "notice"),
+                                                 (None, "forwarded")]
 
 
 async def test_a_delivered_reply_sms_closes_the_ticket_once(
