@@ -10,6 +10,7 @@ workflows (confirm, cancel); a refusal is the ticket's page again with the field
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -22,11 +23,12 @@ from agent_console.forms import Errors, Invalid, Refused, field_error, form_valu
 from agent_console.service import Actor, Refusals, actor, attempt, transaction
 from agent_console.texts import ADMIN, AGENT, DEPT_HANDLER, DEPT_HEAD, LEADER, MESSAGES
 from hotline import appointments as core
+from hotline import tickets
 from hotline.access import ACT, ticket_access
 from hotline.appointments import AppointmentRefused, HalfDay, Slot
 from hotline.catalog import APPOINTMENT_KINDS
 from hotline.db.base import session_scope
-from hotline.db.models import Appointment, SmsMessage, Ticket
+from hotline.db.models import Appointment, CallLog, SmsMessage, Ticket
 from hotline.hours import court_today, load_calendar
 from hotline.settings import Settings
 
@@ -126,6 +128,51 @@ async def view(c: Console, db: AsyncSession, ticket: Ticket) -> dict[str, object
     usual = core.places(c.settings)[found.kind]
     return {"a": AppointmentOut.of(found), "slots": slots,
             "place": found.place or usual.place, "bring": found.bring or usual.bring}
+
+
+# --- an appointment taken in a call log ---------------------------------------------------
+
+async def half_day_choices(c: Console) -> dict[str, str]:
+    """The half-days a caller may prefer, as the call log form offers them."""
+    async with session_scope(c.sessions) as db:
+        return {h.code: h.label() for h in await _offered(c, db)}
+
+
+async def _offered(c: Console, db: AsyncSession) -> list[HalfDay]:
+    calendar = await load_calendar(db, c.settings)
+    return core.offered_half_days(calendar, court_today(c.settings, c.clock()))
+
+
+async def check_log_request(c: Console, db: AsyncSession, category: str, kind: str,
+                            preferred: Sequence[str]) -> tuple[str, list[HalfDay]] | None:
+    """The appointment a call log asks for (None unless its category is 预约服务): the
+    kind is required, the half-days must be ones on offer; Invalid names the field."""
+    if category != "appointment":
+        return None
+    errors: Errors = {}
+    if kind not in APPOINTMENT_KINDS:
+        errors["appointment_kind"] = field_error("appointment_kind", "choose")
+    offered = {h.code: h for h in await _offered(c, db)}
+    picked: list[HalfDay] = []
+    for code in preferred:
+        if code not in offered:
+            errors["preferred"] = field_error("preferred", "half_days")
+            break
+        if offered[code] not in picked:
+            picked.append(offered[code])
+    if errors:
+        raise Invalid(errors)
+    return kind, picked
+
+
+async def file_log_request(by: Actor, db: AsyncSession, log: CallLog, kind: str,
+                           preferred: list[HalfDay]) -> Ticket:
+    """The log's matter, made now as an appointment the agent owns and can forward."""
+    ticket = await tickets.ticket_for_call_log(db, log, by.now())
+    ticket.subtype = kind
+    await core.record_request(db, ticket, kind, preferred, case_number=log.case_number,
+                              now=by.now())
+    return ticket
 
 
 # --- the workflows, for pages and API alike -----------------------------------------------

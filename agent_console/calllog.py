@@ -9,7 +9,7 @@ are shown whole only to roles in texts.SEES_PERSONAL_DATA.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_console import appointments
 from agent_console.auth import Console, Forbidden, Principal, console, require_role
 from agent_console.forms import Errors, Invalid, Refused, field_error, form_values
 from agent_console.listing import (
@@ -46,7 +47,7 @@ from agent_console.texts import (
 )
 from hotline import tickets
 from hotline.access import may_read_log_now, owns_log
-from hotline.catalog import SERVICES
+from hotline.catalog import APPOINTMENT_KINDS, SERVICES
 from hotline.confidential import clearance, log_seen
 from hotline.db import calllogs, consultations, roster
 from hotline.db import calls as calls_db
@@ -157,6 +158,12 @@ class CallLogIn(BaseModel):
     call_id: str | None = None
     send_to_duty_judge: bool = Field(
         False, description="also send the question to today's duty judge as a consultation")
+    appointment_kind: str = Field("", description="category appointment: filing | mediation | "
+                                                  "meet_judge | video_petition")
+    preferred: list[str] = Field(default_factory=list,
+                                 description="category appointment: the half-days the caller "
+                                             "prefers, as 2026-12-03/am (the next 5 working "
+                                             "days')")
     about_staff: bool = Field(
         False, description="a complaint about the court's staff: confidential, forwarded to "
                            "the discipline department ([court] discipline_department)")
@@ -223,11 +230,13 @@ def _owns(who: Principal, log: CallLog) -> bool:
 
 async def file_log(by: Actor, raw: Mapping[str, str], call_id: str | None,
                    consult: bool, about_staff: bool = False,
-                   accused_department: str = "") -> CallLog:
+                   accused_department: str = "", appointment_kind: str = "",
+                   preferred: Sequence[str] = ()) -> CallLog:
     """Save a new log of the call (checked first: check_call), and with consult its
     question as a consultation to today's duty judge. about_staff: a complaint about the
     court's staff, confidential and forwarded to the discipline department at once
-    (hotline.confidential); the agent no longer sees it once filed."""
+    (hotline.confidential); the agent no longer sees it once filed. An appointment (its
+    kind, the half-days the caller prefers) becomes the agent's matter at once."""
     await check_call(by, call_id)
     fields = check_log(raw)
     if about_staff and fields.category != "complaint":
@@ -235,7 +244,11 @@ async def file_log(by: Actor, raw: Mapping[str, str], call_id: str | None,
     async with transaction(by) as db:
         judge_id = await _todays_judge(by, db) if consult else None
         accused = await _accused(db, accused_department) if about_staff else None
+        asked = await appointments.check_log_request(by.c, db, fields.category,
+                                                     appointment_kind, preferred)
         log = await calllogs.create_log(db, fields, by.account.id, call_id or None, by.now())
+        if asked is not None:
+            await appointments.file_log_request(by, db, log, *asked)
         if about_staff:
             await _file_confidential(by, db, log, accused)
             return log
@@ -294,9 +307,12 @@ async def _owned_log(db: AsyncSession, who: Principal, log_id: int) -> CallLog:
 def _form(request: Request, who: Principal, values: Mapping[str, str | None],
           refused: Refused | None = None, log_id: int | None = None,
           has_consultation: bool = False,
-          departments: Mapping[str, str] | None = None) -> Response:
+          departments: Mapping[str, str] | None = None,
+          half_days: Mapping[str, str] | None = None,
+          preferred: Sequence[str] = ()) -> Response:
     return render(request, "calllog_form.html", refused.status_code if refused else 200,
-                  departments=departments or {},
+                  departments=departments or {}, half_days=half_days or {},
+                  preferred=preferred, appointment_kinds=APPOINTMENT_KINDS,
                   user=who.account, csrf_token=who.csrf_token, values=values,
                   errors=refused.errors if refused else {}, log_id=log_id,
                   has_consultation=has_consultation, labels=FIELD_LABELS,
@@ -314,28 +330,33 @@ async def _departments(request: Request) -> dict[str, str]:
 async def new_log_form(request: Request, who: Writer, call: str = "") -> Response:
     values: dict[str, str | None] = {"call_id": call}
     departments = await _departments(request)
+    half_days = await appointments.half_day_choices(console(request))
     if call:
         found = await call_allowed(actor(request, who), call)
         if found is None:
             return _form(request, who, {"call_id": ""}, not_your_call(),
-                         departments=departments)
+                         departments=departments, half_days=half_days)
         values["contact"] = found.caller_number
-    return _form(request, who, values, departments=departments)
+    return _form(request, who, values, departments=departments, half_days=half_days)
 
 
 @pages.post("/calls/log")
 async def save_new_log(request: Request, who: Writer) -> Response:
     values = await form_values(request, (*FIELDS, "call_id", "consult", "about_staff",
-                                         "accused_department"))
+                                         "accused_department", "appointment_kind"))
+    preferred = [v for v in (await request.form()).getlist("preferred") if isinstance(v, str)]
     done = await attempt(file_log(actor(request, who), values, values["call_id"],
                                   values["consult"] == "1", values["about_staff"] == "1",
-                                  values["accused_department"]))
+                                  values["accused_department"], values["appointment_kind"],
+                                  preferred))
     if isinstance(done, Refused):
         # What was typed is kept; a refused call's link is dropped, so saving again saves
         # the log unlinked.
         dropped = {"call_id": ""} if "call" in done.errors else {}
         return _form(request, who, values | dropped, done,
-                     departments=await _departments(request))
+                     departments=await _departments(request),
+                     half_days=await appointments.half_day_choices(console(request)),
+                     preferred=preferred)
     if done.confidential:
         return RedirectResponse("/calls/logs?confidential=1", status_code=303)
     return RedirectResponse(f"/calls/logs?saved={done.id}", status_code=303)
@@ -431,7 +452,8 @@ async def api_list_logs(request: Request, response: Response, who: Reader
 async def api_create_log(request: Request, who: Writer, body: CallLogIn) -> CallLogOut:
     log = await file_log(actor(request, who), body.model_dump(include=set(FIELDS)),
                          body.call_id, body.send_to_duty_judge, body.about_staff,
-                         str(body.accused_department_id or ""))
+                         str(body.accused_department_id or ""), body.appointment_kind,
+                         body.preferred)
     return await _shown(console(request), who, log.id)
 
 

@@ -195,11 +195,13 @@ TICKET_EVENT_LABELS.update({
     "appt_rescheduled": "改约", "appt_cancelled": "取消预约",
 })
 FIELD_LABELS.update({"slot": "预约时间", "place": "地点", "bring": "携带材料",
-                     "reason": "取消原因"})
+                     "reason": "取消原因", "appointment_kind": "预约类别",
+                     "preferred": "希望时间"})
 FIELD_ERRORS.update({
     "slot_past": "{label}须晚于今天。",
     "slot_not_workday": "{label}不是工作日，请另选。",
     "slot_half": "请选择{label}的上午或下午。",
+    "half_days": "{label}须从列出的半天中选择（可多选，也可不选）。",
 })
 MESSAGES.update({
     "appointment_confirmed": "预约已保存，短信已排队发送给来电人。",

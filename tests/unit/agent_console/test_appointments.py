@@ -143,3 +143,31 @@ async def test_the_head_reads_it_and_may_not_confirm(
     assert past.json()["detail"]["errors"] == {"slot": "预约时间须晚于今天。",
                                                "bring": "携带材料不能超过300个字。"}
     assert await _sms(sessions, ticket_id) == []
+
+
+async def test_an_agent_logs_an_appointment_and_it_is_a_matter_with_its_kind_and_half_days(
+        client: httpx.AsyncClient, sessions: Sessions) -> None:
+    await log_in(client)
+    form = await client.get("/calls/log")
+    assert "预约类别" in form.text and 'value="2026-12-02/am"' in form.text
+    typed = {"csrf_token": csrf_of(form.text), "caller_name": "王五", "caller_kind": "party",
+             "contact": "13812340016", "case_number": "（2026）豫03民初1234号",
+             "category": "appointment", "question": "想约见承办法官", "outcome": "forwarded",
+             "appointment_kind": ""}
+    refused = await client.post("/calls/log", data={**typed, "preferred": ["2026-12-05/am"]})
+    assert refused.status_code == 422
+    assert "请选择预约类别。" in refused.text and "希望时间须从列出的半天中选择" in refused.text
+    saved = await client.post("/calls/log", data={
+        **typed, "appointment_kind": "meet_judge",
+        "preferred": ["2026-12-04/pm", "2026-12-02/am"]})
+    assert saved.status_code == 303, saved.text
+    async with session_scope(sessions) as db:
+        [ticket] = (await db.execute(select(Ticket).where(
+            Ticket.caller_number == "13812340016"))).scalars()
+        found = await db.get(Appointment, ticket.id)
+    assert (ticket.type, ticket.subtype) == ("appointment", "meet_judge")
+    assert ticket.owner_id is not None and found is not None
+    assert found.preferred == ["2026-12-04/pm", "2026-12-02/am"]
+    assert found.case_number == "（2026）豫03民初1234号"
+    page = await client.get(f"/tickets/{ticket.id}")
+    assert "约见法官" in page.text and "12月4日（周五）下午；12月2日（周三）上午" in page.text
