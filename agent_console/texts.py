@@ -460,3 +460,19 @@ FIELD_ERRORS.update({
 TICKET_EVENT_LABELS["rated"] = "满意度评价"
 CALL_EVENT_LABELS["rating"] = "满意度评价"
 SMS_STATUS_LABELS["rated"] = "已评价"
+
+# --- the court's systems and matters answered outside the hotline (issue 19) --------------
+TICKET_EVENT_LABELS.update({"answered_system": "对接系统答复", "closed_outside": "系统外答复办结"})
+ALERT_KIND_LABELS.update({"integration-failing": "对接系统推送失败"})
+FIELD_LABELS.update({"outside_reason": "办结理由", "outside_proof": "答复证明",
+                     "outside_attachment": "证明附件"})
+MESSAGES.update({
+    "closed_outside_ok": "事项已按系统外答复办结，督办随之停止。",
+    "attachment_too_big": "附件过大（不超过 {limit} MB）。",
+    "attachment_kind": "附件须为以下格式之一：{kinds}。",
+    "close_outside_refused": "只有该事项转办部门的负责人或管理员可以按系统外答复办结。",
+    "system_token": "对接系统令牌无效或已停用。",
+    "system_scope": "该对接系统令牌无权执行此操作（需要 {scope}）。",
+    "system_type": "事项类型应为：{known}。",
+    "system_channel": "答复方式应为 message 或 call。",
+})
