@@ -49,6 +49,7 @@ class MatterFacts:
     due_at: datetime | None
     replied_at: datetime | None  # when the caller was answered (see reply_moment)
     escalation_level: int
+    close_kind: str = ""  # "outside": closed by a head without the hotline's proof (issue 19)
 
 
 def source_of(audio_path: str, detail: dict[str, Any] | None) -> str:
@@ -84,7 +85,7 @@ async def load_matters(session: AsyncSession, calendar: WorkingCalendar, period:
         select(Ticket.id, Ticket.reference, Ticket.type, Ticket.audio_path, Ticket.detail,
                Ticket.status, Ticket.created_at, Ticket.department_id, Ticket.owner_id,
                Ticket.forwarded_at, Ticket.due_at, Ticket.answered_at,
-               Ticket.escalation_level, answered_call.c.at)
+               Ticket.escalation_level, Ticket.close_kind, answered_call.c.at)
         .outerjoin(answered_call, answered_call.c.ticket_id == Ticket.id)
         .where(column >= start, column < end,
                *((Ticket.status == OPEN, Ticket.answered_at.is_(None)) if unanswered_only
@@ -105,7 +106,7 @@ def _facts(row: Any) -> MatterFacts:
         created_at=row.created_at, department_id=row.department_id, owner_id=row.owner_id,
         forwarded_at=row.forwarded_at, due_at=row.due_at,
         replied_at=reply_moment(row.answered_at, call_answered),
-        escalation_level=row.escalation_level)
+        escalation_level=row.escalation_level, close_kind=row.close_kind)
 
 
 # --- which matters a figure counts -------------------------------------------------------
@@ -117,6 +118,12 @@ def is_open(m: MatterFacts) -> bool:
 def is_closed(m: MatterFacts) -> bool:
     """Closed, or answered by the voice menu: nothing left to do."""
     return m.status != OPEN
+
+
+def is_closed_outside(m: MatterFacts) -> bool:
+    """系统外答复办结: closed by the department's head or an administrator as answered
+    outside the hotline (the judge's own phone), with a reason but no recording or SMS."""
+    return m.status != OPEN and m.close_kind == "outside"
 
 
 def is_forwarded(m: MatterFacts) -> bool:
@@ -157,6 +164,7 @@ MATTER_SETS: dict[str, Callable[[MatterFacts], bool]] = {
     "all": lambda m: True,
     "open": is_open,
     "closed": is_closed,
+    "closed_outside": is_closed_outside,
     "forwarded": is_forwarded,
     "on_time": is_on_time,
     "late": is_late,
@@ -239,6 +247,7 @@ class MatterFigures:
     level2: int
     average_reply_hours: float | None
     on_time_rate: float | None
+    closed_outside: int = 0  # of `closed`: closed without the hotline's proof (issue 19)
 
 
 # --- additive parts: what a day's matters add to any period's figures -----------------------
@@ -253,7 +262,8 @@ class MatterParts:
     day): of the matters created that day, and of those forwarded that day. 逾期未答复
     depends on the moment asked, so it is never kept (overdue_count)."""
 
-    created: dict[str, int] = field(default_factory=lambda: {"all": 0, "open": 0, "closed": 0})
+    created: dict[str, int] = field(default_factory=lambda: {"all": 0, "open": 0, "closed": 0,
+                                                             "closed_outside": 0})
     by_type: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TICKET_TYPES, 0))
     by_source: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SOURCES, 0))
     forwarded: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FORWARD_SETS, 0))
@@ -283,7 +293,8 @@ def matter_parts(calendar: WorkingCalendar, created: Sequence[MatterFacts],
     seconds = [s for m in forwarded if (s := reply_working_seconds(calendar, m)) is not None]
     return MatterParts(
         created={"all": len(created), "open": count(created, is_open),
-                 "closed": count(created, is_closed)},
+                 "closed": count(created, is_closed),
+                 "closed_outside": count(created, is_closed_outside)},
         by_type=by_type(created), by_source=by_source(created),
         forwarded={name: count(forwarded, MATTER_SETS[name]) for name in FORWARD_SETS},
         reply=[sum(seconds), len(seconds)])
@@ -305,7 +316,8 @@ def figures_from(parts: MatterParts, overdue: int) -> MatterFigures:
         by_source=dict(parts.by_source), forwarded=f["forwarded"], on_time=f["on_time"],
         late=f["late"], overdue_open=overdue, level1=f["level1"], level2=f["level2"],
         average_reply_hours=total / n / 3600 if n else None,
-        on_time_rate=f["on_time"] / replied if replied else None)
+        on_time_rate=f["on_time"] / replied if replied else None,
+        closed_outside=parts.created.get("closed_outside", 0))
 
 
 def matter_figures(calendar: WorkingCalendar, created: Sequence[MatterFacts],
