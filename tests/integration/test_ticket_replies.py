@@ -231,10 +231,11 @@ async def test_a_click_to_call_reply_picked_up_by_the_caller_closes_with_its_rec
     # The caller was told by SMS that the department answered them, and that it closed;
     # the owner agent, in the console, each time.
     async with session_scope(sessions) as db:
+        # (to the caller, not staff; then the rating question, its own kind since issue 19)
         told = (await db.execute(select(SmsMessage.kind).where(
-            SmsMessage.ticket_id == ticket_id, SmsMessage.kind != "")
+            SmsMessage.ticket_id == ticket_id, SmsMessage.user_id.is_(None))
             .order_by(SmsMessage.id))).scalars()
-        assert list(told) == ["forwarded", "answered", "closed"]
+        assert list(told) == ["forwarded", "answered", "closed", "rating_ask"]
     mine = (await desk["client"].get("/api/notices", headers=desk["agent_auth"])).json()
     assert sorted(n["kind"] for n in mine["notices"]
                   if body["reference"] in n["text"]) == ["answered", "closed"]
