@@ -44,6 +44,9 @@ async def _take(request: Request, kind: str) -> Response:
     s = c.settings.sms
     if s.driver != "http":
         return JSONResponse({"detail": "未配置HTTP短信接口"}, status_code=404)
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit() or int(declared) > BODY_LIMIT:  # before reading it
+        return JSONResponse({"detail": "请求过大"}, status_code=413)
     body = await request.body()
     try:
         if len(body) > BODY_LIMIT:
