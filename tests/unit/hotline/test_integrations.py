@@ -43,7 +43,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.posts += 1
                 if receiver.posts <= receiver.fail:
@@ -200,3 +200,11 @@ def test_a_wrong_endpoint_names_its_line(tmp_path: Path) -> None:
                       '  "b = ftp://10.0.0.6/y",\n]\n')
     with pytest.raises(SettingsError, match=r"hotline.toml line 4: .*ftp://10.0.0.6/y"):
         load_settings(env={}, config_path=config)
+
+
+def test_the_scheduler_delivers_only_where_endpoints_are_configured() -> None:
+    from scheduler.jobs import all_jobs
+
+    wired = Settings(integrations=IntegrationsSettings(endpoints=("a = http://10.0.0.5/",)))
+    assert "integrations" in {job.name for job in all_jobs(wired)}
+    assert "integrations" not in {job.name for job in all_jobs(Settings())}
