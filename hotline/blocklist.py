@@ -55,7 +55,7 @@ def normal_number(raw: str) -> str:
     try:
         return parse_phone(raw).dial
     except PhoneNumberError:
-        return "".join(ch for ch in raw if ch.isdigit())
+        return "".join(ch for ch in raw if ch in "0123456789")
 
 
 class BlockList:
