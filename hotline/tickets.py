@@ -162,6 +162,8 @@ async def tell_owner(session: AsyncSession, ticket: Ticket, kind: str,
     themselves. No SMS: the owner follows up from the console."""
     if ticket.owner_id is None or ticket.owner_id == by_user_id:
         return
+    if ticket.confidential:  # once filed, the discipline department's alone (issue 15)
+        return
     owner = await session.get(User, ticket.owner_id)
     if owner is None or not owner.active:
         return
