@@ -46,6 +46,9 @@ DEFAULT_COURT = "人民法院"
 FORWARDED, ANSWERED, CLOSED = "forwarded", "answered", "closed"
 PROGRESS_RECEIVED, PROGRESS_FORWARDED = "progress_received", "progress_forwarded"
 PROGRESS_ANSWERED = "progress_answered"
+# Closed with the satisfaction question in the same SMS (hotline.ratings): sent instead of
+# CLOSED to a caller it can ask; set to "" and callers get CLOSED and are not asked.
+RATING_ASK = "rating_ask"
 # An appointment's slot set, moved or cancelled by the department (hotline.appointments).
 APPOINTMENT_CONFIRMED = "appointment_confirmed"
 APPOINTMENT_RESCHEDULED = "appointment_rescheduled"
@@ -56,6 +59,7 @@ KINDS: dict[str, frozenset[str]] = {
     FORWARDED: frozenset({"reference", "department", "due", "court"}),
     ANSWERED: frozenset({"reference", "department", "date", "court"}),
     CLOSED: frozenset({"reference", "department", "date", "court"}),
+    RATING_ASK: frozenset({"reference", "department", "date", "court"}),
     PROGRESS_RECEIVED: frozenset({"reference", "date", "court"}),
     PROGRESS_FORWARDED: frozenset({"reference", "department", "date", "due", "court"}),
     PROGRESS_ANSWERED: frozenset({"reference", "department", "date", "court"}),

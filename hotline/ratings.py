@@ -7,7 +7,8 @@ Two ways in, one table (hotline.db.models.Rating):
   stores it behind the call, on the bridge's writer, for the seat that answered and the
   matter the call raised (if one is filed by then). One per call.
 - **By SMS**, once a matter is answered (its reply SMS delivered, or its recorded reply
-  call closing it): ask_by_sms texts the caller to reply 1, 2 or 3. take_sms_reply, an
+  call closing it): ask_by_sms texts the caller that it is closed and asks them to reply
+  1, 2 or 3, in the one closing SMS (hotline.caller_sms RATING_ASK). take_sms_reply, an
   inbound SMS hook, takes such a reply as the rating of the newest ask sent to that number
   within ASK_VALID, if that ask is not answered yet; any other SMS is an SMS as before.
 
@@ -24,13 +25,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline import caller_sms
 from hotline.db import calls as calls_db
 from hotline.db import ratings as ratings_db
 from hotline.db.models import Call, Rating, SmsMessage, Ticket, TicketEvent, User
-from hotline.db.sms import number_variants, queue_sms
+from hotline.db.sms import number_variants
 from hotline.notify import notify
 from hotline.privacy import mask_phone
-from hotline.sms.templates import RATING_ASK
+from hotline.settings import Settings
 from hotline.timefmt import local_time
 
 log = logging.getLogger(__name__)
@@ -45,8 +47,6 @@ RATED_SMS = "rated"
 # The matter's history step (TicketEvent.kind) and the administrators' notice kind.
 RATED_EVENT = NOTICE_KIND = "rated"
 
-ASK_TEXT = ("【12368】您反映的事项（受理编号{reference}）已答复。请对本次服务进行评价，"
-            "直接回复数字：1 满意，2 基本满意，3 不满意。")
 REVIEW_CALL = "来电人对座席员{agent}接听的通话{call}评价为“不满意”，请复核该通话及录音。"
 REVIEW_TICKET = "来电人对事项{reference}的办理评价为“不满意”（短信评价），请复核。"
 
@@ -117,15 +117,15 @@ async def rate_call(session: AsyncSession, call_id: str, score: int, at: datetim
 
 # --- by SMS -------------------------------------------------------------------------------
 
-async def ask_by_sms(session: AsyncSession, ticket: Ticket, now: datetime) -> Rating | None:
-    """Text the caller of an answered matter the rating question, in the caller's
-    transaction (sent once it commits). None when the caller's number takes no SMS."""
-    try:
-        message = await queue_sms(session, ticket.caller_number,
-                                  ASK_TEXT.format(reference=ticket.reference),
-                                  call_id=ticket.call_id, ticket_id=ticket.id,
-                                  kind=RATING_ASK, params={"reference": ticket.reference})
-    except ValueError:  # no number, or a fixed line: no SMS, no ask
+async def ask_by_sms(session: AsyncSession, settings: Settings, ticket: Ticket,
+                     now: datetime, **values: str) -> Rating | None:
+    """Text the caller of an answered matter that it is closed, with the rating question
+    (values: the text's, hotline.caller_sms), in the caller's transaction (sent once it
+    commits). None when the caller's number takes no SMS or the court turned the question
+    off: the caller is then told with the plain closing SMS."""
+    message = await caller_sms.tell(session, settings, ticket, caller_sms.RATING_ASK,
+                                    **values)
+    if message is None:
         return None
     rating = Rating(channel=SMS, caller_number=message.to_number, call_id=ticket.call_id,
                     ticket_id=ticket.id, agent_id=ticket.owner_id,

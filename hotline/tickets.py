@@ -399,12 +399,19 @@ async def close(session: AsyncSession, ticket: Ticket, by_user_id: int | None,
            call_id=proof.call_id, sms_id=proof.sms_id, recording=proof.recording,
            **({"reference": proof.reference} if proof.reference else {}))
     settings = settings or load_settings()
-    await tell_caller(session, settings, ticket, caller_sms.CLOSED, by_user_id, now,
-                      department=await department_name(session, ticket),
-                      date=caller_sms.day(now, settings.hours.timezone))
+    told = {"department": await department_name(session, ticket),
+            "date": caller_sms.day(now, settings.hours.timezone)}
+    # Answered: one SMS tells the caller it is closed and asks them to rate it; the plain
+    # closing SMS when they cannot be asked (the question turned off).
+    rating = await ratings.ask_by_sms(session, settings, ticket, now, **told)
+    if rating is not None:
+        _event(session, ticket, CALLER_TOLD, by_user_id, now, sms_kind=caller_sms.RATING_ASK,
+               sms_id=rating.ask_sms_id)
+    else:
+        await tell_caller(session, settings, ticket, caller_sms.CLOSED, by_user_id, now,
+                          **told)
     await tell_owner(session, ticket, "closed", by_user_id,
                      proof=PROOF_LABELS.get(proof.kind, proof.kind))
-    await ratings.ask_by_sms(session, ticket, now)  # answered: the caller is asked to rate
     await session.flush()
     return proof
 

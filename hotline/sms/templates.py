@@ -22,13 +22,11 @@ from hotline.settings import Settings, SettingsError, SmsSettings
 
 # Kinds beside the caller texts of hotline.caller_sms, and the values each carries.
 CASE_QUERY = "case_query"  # the case query's result, from the voice menu
-RATING_ASK = "rating_ask"  # the satisfaction question after an answered matter
 NOTICE = "notice"  # a notice to a member of staff (hotline.notify)
 REPLY = "reply"  # a staff member's own words: to an SMS, or a matter's answer
 OTHER_KINDS: dict[str, frozenset[str]] = {
     CASE_QUERY: frozenset({"cases", "case_number", "stage", "department", "judge",
                            "hearing"}),
-    RATING_ASK: frozenset({"reference"}),
     NOTICE: frozenset({"text"}),
     REPLY: frozenset({"text", "reference"}),
 }

@@ -142,11 +142,12 @@ async def test_an_sms_reply_closes_the_ticket_when_the_smsc_receipt_arrives(
         await sender.driver.close()
 
     # The caller's side of the loop (issue 15): told when it was forwarded (where to, by
-    # when), then the reply itself, then that it is closed, each one SMS with the signature.
-    forwarded, reply, closed = [t for t in to_caller() if "评价" not in t][:3]
+    # when), then the reply itself, then that it is closed, each one SMS with the signature;
+    # the closing one asks for the rating too (one SMS, not two).
+    forwarded, reply, closed = to_caller()
     assert forwarded.startswith("【") and "已转立案庭办理" in forwarded and "前答复您" in forwarded
     assert reply.startswith("您反映的问题立案庭已核查")
-    assert closed.startswith("【") and "办结" in closed
+    assert closed.startswith("【") and "办结" in closed and "3不满意" in closed
     assert all(len(text) <= 70 for text in (forwarded, closed))
     ticket = await _ticket(sessions, ticket_id)
     assert ticket.status == "closed" and ticket.next_escalation_at is None
@@ -231,11 +232,11 @@ async def test_a_click_to_call_reply_picked_up_by_the_caller_closes_with_its_rec
     # The caller was told by SMS that the department answered them, and that it closed;
     # the owner agent, in the console, each time.
     async with session_scope(sessions) as db:
-        # (to the caller, not staff; then the rating question, its own kind since issue 19)
+        # (to the caller, not staff; it closed, with the rating question in the same SMS)
         told = (await db.execute(select(SmsMessage.kind).where(
             SmsMessage.ticket_id == ticket_id, SmsMessage.user_id.is_(None))
             .order_by(SmsMessage.id))).scalars()
-        assert list(told) == ["forwarded", "answered", "closed", "rating_ask"]
+        assert list(told) == ["forwarded", "answered", "rating_ask"]
     mine = (await desk["client"].get("/api/notices", headers=desk["agent_auth"])).json()
     assert sorted(n["kind"] for n in mine["notices"]
                   if body["reference"] in n["text"]) == ["answered", "closed"]

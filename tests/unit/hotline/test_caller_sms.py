@@ -24,8 +24,8 @@ def _settings(data: Path, **court: str) -> Settings:
 
 # What a caller is told about a matter's course (the appointments' texts carry the court's
 # own place and list of things to bring, and are measured in their own tests).
-MATTER_KINDS = ("forwarded", "answered", "closed", "progress_received", "progress_forwarded",
-                "progress_answered")
+MATTER_KINDS = ("forwarded", "answered", "closed", "rating_ask", "progress_received",
+                "progress_forwarded", "progress_answered")
 
 
 def test_every_shipped_text_is_one_sms_with_a_long_signature(tmp_path: Path) -> None:

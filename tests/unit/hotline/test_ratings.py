@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from hotline.db import sms as sms_db
 from hotline.db.base import session_scope
 from hotline.db.models import Department, Notice, Rating, SmsMessage, Ticket, TicketEvent, User
 from hotline.db.tickets import create_ticket
-from hotline.settings import SmsSettings
+from hotline.settings import PathsSettings, Settings, SmsSettings
 from hotline.sms.base import Event, Inbound
 from hotline.sms.sender import Sender
 
@@ -113,7 +114,7 @@ async def test_an_answered_matter_asks_and_a_reply_of_3_rates_it_and_alerts_the_
         message = await db.get(SmsMessage, ask.ask_sms_id)
     assert ticket is not None and ticket.status == "closed" and message is not None
     assert (message.to_number, message.status) == (CALLER, "queued")
-    assert ticket.reference in message.text and "1 满意" in message.text
+    assert ticket.reference in message.text and "1满意" in message.text and "办结" in message.text
     assert (ask.score, ask.ticket_id, ask.agent_id, ask.department_id) == (
         None, ids["ticket"], ids["agent"], ids["department"])
 
@@ -165,7 +166,8 @@ async def test_the_newest_ask_takes_the_reply(sessions: Sessions) -> None:
     async with session_scope(sessions) as db:
         second = await create_ticket(db, "suggestion", CALLER, None, text="建议",
                                      owner_id=ids["agent"], now=T0)
-        await ratings.ask_by_sms(db, second, T0 + timedelta(hours=1))
+        await ratings.ask_by_sms(db, Settings(), second, T0 + timedelta(hours=1),
+                                 department="", date="1月1日")
 
     await _receive(sessions, "2", T0 + timedelta(hours=2))
 
@@ -175,12 +177,32 @@ async def test_the_newest_ask_takes_the_reply(sessions: Sessions) -> None:
     assert newest.ticket_id == second.id
 
 
+async def test_a_court_that_turns_the_question_off_sends_the_plain_closing_sms(
+        sessions: Sessions, tmp_path: Path) -> None:
+    (tmp_path / "sms_texts.toml").write_text('[texts]\nrating_ask = ""\n', encoding="utf-8")
+    settings = Settings(paths=PathsSettings(data_dir=tmp_path))
+    ids = await _answered(sessions)
+    async with session_scope(sessions) as db:
+        ticket = await db.get(Ticket, ids["ticket"])
+        assert ticket is not None
+        assert await ratings.ask_by_sms(db, settings, ticket, T0, department="",
+                                        date="1月1日") is None
+        ticket.status = "open"
+        await tickets.close(db, ticket, None, T0, settings=settings)
+        kinds = (await db.execute(select(SmsMessage.kind).where(
+            SmsMessage.ticket_id == ticket.id, SmsMessage.user_id.is_(None))
+            .order_by(SmsMessage.id))).scalars()
+        # the first closing (default texts) asked; the second, with the question off, not
+        assert list(kinds)[-2:] == ["rating_ask", "closed"]
+
+
 async def test_a_fixed_line_caller_is_not_asked(sessions: Sessions) -> None:
     ids = await _answered(sessions, caller="037965551234")
     async with session_scope(sessions) as db:
         ticket = await db.get(Ticket, ids["ticket"])
         assert ticket is not None
-        assert await ratings.ask_by_sms(db, ticket, T0) is None
+        assert await ratings.ask_by_sms(db, Settings(), ticket, T0, department="",
+                                        date="1月1日") is None
         assert await _asks(db) == []
 
 

@@ -156,7 +156,9 @@ async def test_a_delivered_reply_sms_closes_the_ticket_once(
                                                "closed", "caller_told"]
         closing = (await tickets.history(db, ticket_id))[-2]
         assert closing.detail["proof"] == "sms" and closing.detail["sms_id"] == message_id
-        told = (await db.execute(select(SmsMessage).where(SmsMessage.kind == "closed"))).scalar_one()
+        # closed, and asked to rate it, in one SMS
+        told = (await db.execute(select(SmsMessage).where(
+            SmsMessage.kind == "rating_ask"))).scalar_one()
         assert told.to_number == CALLER and "已于2月14日办结" in told.text
         # The agent who owns the matter (Art. 6) reads it in the console; no SMS for it.
         notice = (await db.execute(select(Notice).where(Notice.kind == "closed"))).scalar_one()
@@ -195,7 +197,7 @@ async def test_an_answered_reply_call_closes_only_once_its_recording_is_complete
         told = (await db.execute(select(SmsMessage.kind).where(SmsMessage.to_number == CALLER)
                                  .order_by(SmsMessage.id))).scalars()
         # (then the rating question, an SMS of its own kind since issue 19)
-        assert list(told) == ["forwarded", "answered", "closed", "rating_ask"]
+        assert list(told) == ["forwarded", "answered", "rating_ask"]
         notices = (await db.execute(select(Notice.kind, Notice.user_id)
                                     .where(Notice.kind.in_(("answered", "closed"))))).all()
         assert sorted(notices) == [("answered", ids["agent"]), ("closed", ids["agent"])]
