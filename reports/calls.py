@@ -68,24 +68,27 @@ async def load_calls(session: AsyncSession, calendar: WorkingCalendar,
         select(Call.id, Call.started_at, Call.ended_at, Call.caller_number, Call.route,
                Call.source, Call.agent).where(*in_period).order_by(Call.started_at, Call.id)
     )).all()
-    events: dict[str, list[tuple[str, datetime, dict[str, str]]]] = {}
+    events: dict[str, list[tuple[str, datetime, str | None]]] = {}
+    # Only the seat's user id of each event's detail: the database picks it out, so a
+    # month's events are not each decoded from JSON here.
     event_rows = await session.execute(
-        select(CallEvent.call_id, CallEvent.kind, CallEvent.at, CallEvent.detail)
+        select(CallEvent.call_id, CallEvent.kind, CallEvent.at,
+               CallEvent.detail["user_id"].as_string())
         .join(Call, Call.id == CallEvent.call_id)
         .where(*in_period, CallEvent.kind.in_(EVENT_KINDS))
         .order_by(CallEvent.at, CallEvent.id))
-    for call_id, kind, at, detail in event_rows:
-        events.setdefault(call_id, []).append((kind, at, detail or {}))
+    for call_id, kind, at, user in event_rows:
+        events.setdefault(call_id, []).append((kind, at, user))
     return [_facts(row, events.get(row.id, []), calendar) for row in rows]
 
 
-def _facts(row: Any, events: list[tuple[str, datetime, dict[str, str]]],
+def _facts(row: Any, events: list[tuple[str, datetime, str | None]],
            calendar: WorkingCalendar) -> CallFacts:
-    first: dict[str, tuple[datetime, dict[str, str]]] = {}
-    for kind, at, detail in events:
-        first.setdefault(kind, (at, detail))
+    first: dict[str, tuple[datetime, str | None]] = {}
+    for kind, at, user_id in events:
+        first.setdefault(kind, (at, user_id))
     seat = first.get(SEAT)
-    user = (seat[1].get("user_id", "") if seat else "")
+    user = (seat[1] or "") if seat else ""
     started: datetime = row.started_at
     return CallFacts(
         id=row.id, started_at=started, ended_at=row.ended_at,
