@@ -43,7 +43,7 @@ from hotline.timefmt import iso
 log = logging.getLogger("console.integrations")
 
 api = APIRouter(prefix="/api/systems", tags=["court systems"])
-pages = APIRouter()
+pages = APIRouter(include_in_schema=False)
 
 ATTACHMENT_LIMIT_MB = 10
 ATTACHMENT_SUFFIXES = {".pdf", ".jpg", ".jpeg", ".png", ".ogg", ".mp3", ".wav", ".m4a",
@@ -280,7 +280,7 @@ class ClosedOutsideOut(BaseModel):
     closing: str
 
 
-staff_api = APIRouter(prefix="/api")
+staff_api = APIRouter(prefix="/api", tags=["tickets"])
 
 
 @staff_api.post("/tickets/{ticket_id}/close-outside", summary="close a matter answered "
