@@ -16,7 +16,7 @@ import logging
 import re
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -29,7 +29,7 @@ from starlette.datastructures import UploadFile
 from agent_console.auth import Forbidden, Principal, console, require_role
 from agent_console.forms import Invalid, Refused, field_error
 from agent_console.service import Actor, actor, attempt, transaction
-from agent_console.texts import ADMIN, DEPT_HEAD, MESSAGES
+from agent_console.texts import ADMIN, AGENT, DEPT_HANDLER, DEPT_HEAD, LEADER, MESSAGES
 from agent_console.tickets import STEP_REFUSALS, render_ticket_page
 from hotline import system_tokens, tickets
 from hotline.access import may_close_outside, ticket_access
@@ -57,7 +57,7 @@ _bearer = HTTPBearer(auto_error=False, description="a system token (`hotline int
 SystemBearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def _scope(scope: str):  # type: ignore[no-untyped-def]
+def _scope(scope: str) -> Any:
     async def dependency(request: Request, credentials: SystemBearer) -> str:
         """The system's name when its token is live and holds `scope`."""
         if credentials is None:
@@ -177,6 +177,8 @@ async def read_matter(request: Request, system: ReaderSystem, reference: str
 # --- closing a matter answered outside the hotline -----------------------------------------
 
 Closer = Annotated[Principal, Depends(require_role(DEPT_HEAD, ADMIN))]
+Reader = Annotated[Principal, Depends(require_role(AGENT, DEPT_HANDLER, DEPT_HEAD, LEADER,
+                                                   ADMIN))]
 
 
 def attachments_dir(data_dir: Path, ticket_id: int) -> Path:
@@ -294,9 +296,7 @@ async def api_close_outside(request: Request, who: Closer, ticket_id: int,
 
 
 @pages.get("/tickets/{ticket_id}/outside-proof/{name}")
-async def attachment(request: Request, who: Annotated[Principal, Depends(require_role(
-        *("agent", "dept_handler", DEPT_HEAD, "leader", ADMIN)))], ticket_id: int,
-        name: str) -> Response:
+async def attachment(request: Request, who: Reader, ticket_id: int, name: str) -> Response:
     """The attachment of a matter closed outside the hotline, to whoever may read it."""
     c = console(request)
     async with session_scope(c.sessions) as db:
