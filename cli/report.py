@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_month(settings: Settings, args: argparse.Namespace) -> int:
-    from reports.monthly import WITH_MENU
+    from reports import WITH_MENU
 
     menu = bool(getattr(args, "menu", False))  # callers built before --menu pass none
     code = _report(settings, args, "month", args.month, "", WITH_MENU if menu else None)
