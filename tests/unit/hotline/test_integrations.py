@@ -208,3 +208,12 @@ def test_the_scheduler_delivers_only_where_endpoints_are_configured() -> None:
     wired = Settings(integrations=IntegrationsSettings(endpoints=("a = http://10.0.0.5/",)))
     assert "integrations" in {job.name for job in all_jobs(wired)}
     assert "integrations" not in {job.name for job in all_jobs(Settings())}
+
+
+def test_the_pushed_kinds_are_the_steps_own_names() -> None:
+    from hotline import escalation, ratings
+
+    assert set(outbox.EVENT_KINDS) == {
+        tickets.FORWARDED, tickets.REPLY_CALL_ANSWERED, tickets.ANSWERED_SYSTEM,
+        escalation.EVENT_KIND, tickets.CLOSED_EVENT, tickets.CLOSED_OUTSIDE,
+        ratings.RATED_EVENT}
