@@ -24,15 +24,18 @@ import tomllib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from hotline.db.models import SmsMessage, Ticket
-from hotline.db.sms import queue_sms
 from hotline.phonenumbers import is_mobile
 from hotline.privacy import mask_phone
 from hotline.settings import Settings, SettingsError
+
+if TYPE_CHECKING:  # the texts are checked by every process at start, the CLI's too: the
+    # database layer is imported only by tell(), which sends
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from hotline.db.models import SmsMessage, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +196,8 @@ async def tell(session: AsyncSession, settings: Settings, ticket: Ticket, kind: 
     """Queue the `kind` SMS about `ticket` to the number that raised it (or to_number), in
     the caller's transaction. None when there is nothing to send: no mobile number (a fixed
     line, withheld), or the court turned the kind off."""
+    from hotline.db.sms import queue_sms
+
     number = to_number or ticket.caller_number
     text = texts(settings).render(kind, reference=ticket.reference, **values)
     if text is None or not number or not is_mobile(number):

@@ -12,13 +12,15 @@ inbox as before.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncSession
+if TYPE_CHECKING:  # hotline.sms is imported by every process's settings check at start
+    from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.db.models import SmsMessage
+    from hotline.db.models import SmsMessage
 
-DeliveryHook = Callable[[AsyncSession, SmsMessage], Awaitable[object]]
-InboundHook = Callable[[AsyncSession, SmsMessage], Awaitable[bool]]
+DeliveryHook = Callable[["AsyncSession", "SmsMessage"], Awaitable[object]]
+InboundHook = Callable[["AsyncSession", "SmsMessage"], Awaitable[bool]]
 
 _hooks: list[DeliveryHook] = []
 _inbound_hooks: list[InboundHook] = []
