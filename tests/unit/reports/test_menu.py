@@ -57,6 +57,9 @@ async def test_the_menu_figures_of_the_month(filled: async_sessionmaker[AsyncSes
         "mediation": (0, 0, 0, 0), "mediation-request": (0, 0, 0, 0),
         "message": (1, 1, 0, 0),  # m-no-key, sent there by the main menu, heard goodbye
         "departments": (0, 0, 0, 0),  # 8: the telephone directory (issue 15)
+        "progress": (0, 0, 0, 0),  # 7: a matter's progress by its reference (issue 15)
+        # 3 asks which: other complaints (1) or about the court's staff (2, confidential)
+        "complaint-other": (0, 0, 0, 0), "complaint-staff": (0, 0, 0, 0),
     }
     assert figures.ends == {"welcome": 1, "main": 1, "before": 1, "after": 2, "completed": 1,
                             "fallback": 1, "unknown": 1, "ongoing": 0}
@@ -89,7 +92,8 @@ async def test_each_menu_figure_drills_down_to_its_calls(
 def test_paths_are_named_by_the_menus_own_words() -> None:
     tree = menu_tree()
     assert [tree.label(p) for p in tree.paths] == [
-        "案件查询", "诉讼咨询", "投诉举报", "意见建议", "预约服务", "诉前调解引导", "留言"]
+        "案件查询", "诉讼咨询", "投诉举报", "意见建议", "预约服务", "诉前调解引导",
+        "查询事项办理进度", "找法院各部门或工作人员", "人工服务或留言"]
     assert [tree.label(o) for o in tree.options["appointment"]] == [
         "预约立案", "预约调解", "约见法官", "预约视频信访"]
     assert tree.label("mediation-request") == "申请诉前调解"
