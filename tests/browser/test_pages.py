@@ -47,7 +47,7 @@ USERS = {"agent": "zhang", "duty_judge": "judge", "dept_handler": "handler",
          "dept_head": "head", "leader": "leader", "admin": "admin"}
 # ASCII words staff may see: keys as printed on the keyboard, abbreviations of their trade
 # and product names.
-ALLOWED_WORDS = {"Ctrl", "Alt", "Shift", "Enter", "Esc", "Tab", "SMS", "PDF", "Excel", "SIP", "CSV", "HTTP", "HTTPS", "ECharts", "IVR",
+ALLOWED_WORDS = {"UTF", "GBK", "Ctrl", "Alt", "Shift", "Enter", "Esc", "Tab", "SMS", "PDF", "Excel", "SIP", "CSV", "HTTP", "HTTPS", "ECharts", "IVR",
                  "PBX", "SMPP", "URL", "USB", "EMS", "APP", "App", "API", "QQ",
                  "zhangsan", *USERS.values()}  # usernames, and the example one forms show
 WORD = re.compile(r"(?<![A-Za-z0-9_.-])[A-Za-z]{3,}(?![A-Za-z0-9_])")
@@ -79,7 +79,8 @@ NAV = {
                "/reports/monthly", "/wallboard", "/kb", "/notices"],
     "admin": ["/", "/admin/users", "/admin/phones", "/admin/departments", "/admin/roster",
               "/calls", "/calls/logs", "/sms/outbox", "/admin/recording-access", "/admin/logins",
-              "/dashboard", "/admin/stop-words", "/kb", "/notices", "/admin/blocklist"],
+              "/dashboard", "/admin/stop-words", "/kb", "/notices", "/admin/blocklist",
+              "/admin/directory"],
 }
 DETAILS = {
     "agent": ["/tickets/{matter}", "/calls/{call}", "/calls/log/{log}"],
