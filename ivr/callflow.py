@@ -16,7 +16,9 @@ from typing import Any, TypeVar
 import pbx
 from hotline import callid, prompts
 from hotline.db import callwrites as w
+from hotline.db.base import utcnow
 from ivr.fastagi import AgiError, AgiHangup, AgiSession
+from ivr.menu import SEATS_KEY
 from ivr.services import Services
 from pbx import names as v
 from recordings import Probe, probe
@@ -25,10 +27,19 @@ ANY_KEY = "0123456789*#"
 T = TypeVar("T")
 
 
+class SeatRequested(Exception):
+    """The caller keyed 0 for a seat while the hotline is open (CallFlow.seat_on_zero): in
+    office hours 0 is a seat from every level of the menu, an action's own one-key
+    choices included (issue 15); whatever asked is left, and the menu puts them through
+    (ivr/modules/entry.py)."""
+
+
 class CallFlow:
     def __init__(self, agi: AgiSession, services: Services, call_id: str,
                  caller_number: str) -> None:
         self.agi, self.services = agi, services
+        # set by the office-hours menu: a 0 at a one-key choice raises SeatRequested
+        self.seat_on_zero = False
         self.call_id, self.caller_number = call_id, caller_number
 
     @classmethod
@@ -54,10 +65,16 @@ class CallFlow:
 
     async def choose(self, prompt_ids: Sequence[str], timeout: float) -> str:
         """Play prompts, then wait `timeout` seconds for one key; a key during a prompt
-        counts at once."""
+        counts at once. SeatRequested for a 0 while seat_on_zero and the hotline is open."""
         *lead, last = prompt_ids
         key = await self.play(lead, ANY_KEY) if lead else ""
-        return key or await self._ask(self.services.sound(last), last, timeout, 1)
+        return self._seat_or(key or await self._ask(self.services.sound(last), last,
+                                                    timeout, 1))
+
+    def _seat_or(self, key: str) -> str:
+        if key == SEATS_KEY and self.seat_on_zero and self.services.hours.is_open(utcnow()):
+            raise SeatRequested
+        return key
 
     async def ask_number(self, prompt: str, timeout: float, max_digits: int) -> str:
         """A code or ID number keyed by the caller, ended by #. It is personal data: the
@@ -85,7 +102,7 @@ class CallFlow:
 
     async def ask_text(self, text: str, label: str, timeout: float) -> str:
         """Like choose() with a sentence made from data (e.g. the knowledge-base menu)."""
-        return await self._ask(await self._tts(text), label, timeout, 1)
+        return self._seat_or(await self._ask(await self._tts(text), label, timeout, 1))
 
     async def _ask(self, sound: str, label: str, timeout: float, max_digits: int,
                    private: bool = False, path: bool = True) -> str:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from hotline.db.base import utcnow
 from ivr.actions import ActionTable
-from ivr.callflow import CallFlow
+from ivr.callflow import CallFlow, SeatRequested
 from ivr.fastagi import AgiSession
-from ivr.menu import HANDED_OVER, REPEAT_KEY, SEATS, SEATS_KEY, Menu, MenuStore, Node
+from ivr.menu import HANDED_OVER, REPEAT_KEY, SEATS, Menu, MenuStore, Node
 from ivr.services import Services
 from pbx import names as v
 
@@ -74,17 +74,23 @@ class Entry:
     async def run_menu(self, flow: CallFlow, menu: Menu, start: str = "",
                        seats: bool = False) -> None:
         """Walk the menu from `start` (default: the after-hours start). `seats`: 0 puts the
-        caller through to a seat while the hotline is open (not for callers the empty
-        queue sent here: they would come straight back)."""
+        caller through to a seat while the hotline is open, from a menu or from an
+        action's own choice (CallFlow.seat_on_zero) — not for callers the empty queue
+        sent here: they would come straight back."""
         node_id = start or menu.start
-        for _ in range(MAX_STEPS):
-            if node_id == HANDED_OVER:
-                return
-            if node_id == SEATS:
-                return await self._seats(flow, None)
-            if not node_id:
-                break
-            node_id = await self._step(flow, menu.node(node_id), seats)
+        flow.seat_on_zero = seats
+        try:
+            for _ in range(MAX_STEPS):
+                if node_id == HANDED_OVER:
+                    return
+                if node_id == SEATS:
+                    return await self._seats(flow, None)
+                if not node_id:
+                    break
+                node_id = await self._step(flow, menu.node(node_id), seats)
+        except SeatRequested:
+            flow.seat_on_zero = False
+            return await self._seats(flow, None)
         await flow.agi.set_variable(v.ROUTE_VAR, v.ROUTE_DONE)
 
     async def _seats(self, flow: CallFlow, node: Node | None) -> None:
@@ -108,9 +114,7 @@ class Entry:
         prompts = list(node.prompts)
         tries = repeats = 0
         while tries < node.tries:
-            key = await flow.choose(prompts, node.timeout)
-            if seats and key == SEATS_KEY and self.services.hours.is_open(utcnow()):
-                return SEATS
+            key = await flow.choose(prompts, node.timeout)  # 0: SeatRequested (run_menu)
             if key in node.keys:
                 return node.keys[key]
             if key == REPEAT_KEY and repeats < MAX_REPEATS:  # (unless the node maps *)

@@ -238,3 +238,35 @@ async def test_zero_keeps_its_own_meaning_after_hours(services: Services, tmp_pa
     # * again (welcome twice), 0 is not a key of this menu after hours: the retry prompt
     assert agi.prompts()[:3] == ["welcome", "welcome", "main-menu-retry"] and ran == ["act"]
     assert agi.variables[v.ROUTE_VAR] == v.ROUTE_DONE
+
+
+async def test_zero_is_a_seat_from_inside_an_actions_own_choice_in_office_hours(
+        services: Services, tmp_path: Path) -> None:
+    """An action that asks its own one-key question (the case query's SMS offer, the
+    knowledge topics): 0 there is a seat too, in office hours — and only then."""
+    asked: list[str] = []
+
+    async def question(flow: CallFlow, node: Node) -> str | None:
+        asked.append(await flow.choose(["goodbye"], 2))
+        return None
+
+    actions = ActionTable()
+    actions.add("note", question, lambda params: [])
+    path = tmp_path / "menu.toml"
+    path.write_text(OFFICE, encoding="utf-8")
+    prompts = {"welcome", "main-menu", "main-menu-retry", "menu-to-message", "goodbye",
+               "office-menu", "transfer-seat"}
+    handler = Entry(services, MenuStore(path, prompts, actions.checks()), actions)
+    await force_mode(services, "open")
+    # 1: self-service, 1: the action, whose question is answered with 0
+    agi = FakeAgi(stream_keys=["1", "1"], data_replies=[("0", False)])
+
+    await handler.handle(agi)  # type: ignore[arg-type]
+
+    assert asked == [] and agi.prompts()[-2:] == ["goodbye", "transfer-seat"]
+    assert agi.variables[v.ROUTE_VAR] == v.ROUTE_QUEUE
+
+    await force_mode(services, "closed")  # after hours the action has its 0
+    agi = FakeAgi(stream_keys=["1"], data_replies=[("0", False)])
+    await handler.handle(agi)  # type: ignore[arg-type]
+    assert asked == ["0"] and agi.variables[v.ROUTE_VAR] == v.ROUTE_DONE
