@@ -8,7 +8,7 @@ person whose ID number it is. A caller who may hear none is told that the result
 SMS to the party's phone, whether or not a case was found (the answer tells a stranger
 nothing). Wrong codes are asked again, three tries; repeated failures from
 one number lock it out of queries for a while, and many from all numbers raise an alert
-(hotline.cases). Node parameter: back (the node * returns to).
+(hotline.cases). Node parameter: back (the node # returns to from the SMS offer).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ async def _answer(flow: CallFlow, node: Node, found: list[cases.CaseInfo]) -> st
     for case in found[:MAX_CASES_READ]:
         await _read_case(flow, case)
     key = await flow.choose(["case-sms-offer"], 5.0)
-    if key == "*":
+    if key in ("#", "*"):  # back, as # is in every menu (* as before)
         return str(node.params.get("back", "")) or None
     if key == "1":
         await _send_sms(flow, found)
