@@ -20,8 +20,10 @@ from agent_console import accounts
 from agent_console.texts import AGENT, DEPT_HANDLER, DEPT_HEAD, DUTY_JUDGE, LEADER
 from hotline.db import calllogs, departments, roster
 from hotline.db import calls as calls_db
+from hotline.db import directory as directory_db
 from hotline.db.base import session_scope
 from hotline.db.models import Call, Ticket, User
+from hotline.directory import STAFF, DirectoryItem
 from hotline.hours import court_today
 from hotline.settings import Settings
 from tests.integration import sipp
@@ -231,9 +233,15 @@ async def _until(check: object, read: object, timeout: float = 10.0) -> None:
     raise AssertionError(f"never reached: {value}")
 
 
-async def test_blind_transfer_the_judge_does_not_answer_comes_back_to_the_agent(
+async def test_blind_transfer_to_a_staff_member_unanswered_comes_back_to_the_agent(
         bridge: BridgeProcess, console: None, staff: None, settings: Settings,
         sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    """内外一号 (issue 15): the agent puts the caller through to a named member of staff of
+    the court's directory, whose desk phone (a SIPp phone on 8101) rings unanswered."""
+    async with session_scope(sessions) as session:
+        clerk = await directory_db.save_entry(session, DirectoryItem(
+            STAFF, "赵书记员", JUDGE_EXT, department="desk-执行局", title="书记员"))
+        clerk_id = clerk.id
     await set_mode(sessions, "open")
     async with httpx.AsyncClient(base_url=CONSOLE) as client:
         token = (await client.post("/api/login", json={"username": "lisi",
@@ -251,11 +259,12 @@ async def test_blind_transfer_the_judge_does_not_answer_comes_back_to_the_agent(
                 await _until(lambda s: (s.get("call") or {}).get("state") == "connected",
                              lambda: _json(client, "/api/desk/state"), timeout=60)
 
-                moved = await client.post("/api/desk/transfer", json={"mode": "blind"})
+                moved = await client.post("/api/desk/transfer",
+                                          json={"mode": "blind", "entry_id": clerk_id})
                 assert moved.status_code == 200, moved.text
-                assert moved.json() == {"mode": "blind", "judge": "王法官",
+                assert moved.json() == {"mode": "blind", "judge": "desk-执行局 赵书记员（书记员）",
                                         "extension": JUDGE_EXT}
-                # The judge's phone rings unanswered; then the caller is back on the seat.
+                # The clerk's phone rings unanswered; then the caller is back on the seat.
                 back = await wait_channels(
                     settings, lambda f: up(f, f"PJSIP/{AGENT_EXT}-")
                     and not any(c[0].startswith(f"PJSIP/{JUDGE_EXT}-") for c in f),
