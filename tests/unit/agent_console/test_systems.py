@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -21,6 +20,7 @@ from hotline.db import outbox
 from hotline.db.base import session_scope, utcnow
 from hotline.secrets import endpoint_secret
 from hotline.settings import IntegrationsSettings, Settings
+from tests.local_http import serving
 from tests.unit.hotline.test_integrations import Receiver
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -29,11 +29,8 @@ Sessions = async_sessionmaker[AsyncSession]
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     found = Receiver(fail=0)
-    thread = threading.Thread(target=found.server.serve_forever, daemon=True)
-    thread.start()
-    yield found
-    found.server.shutdown()
-    found.server.server_close()
+    with serving(found.server):
+        yield found
 
 
 @pytest.fixture

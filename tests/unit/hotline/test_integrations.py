@@ -9,7 +9,6 @@ import dataclasses
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +27,7 @@ from hotline.db.tickets import create_ticket
 from hotline.escalation import run_pass
 from hotline.secrets import endpoint_secret
 from hotline.settings import IntegrationsSettings, Settings, SettingsError, load_settings
+from tests.local_http import serving
 
 Sessions = async_sessionmaker[AsyncSession]
 FORWARDED = datetime(2026, 2, 13, 2, 0, tzinfo=UTC)  # Fri 10:00 in Beijing
@@ -70,11 +70,8 @@ class Receiver:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     found = Receiver(fail=3)
-    thread = threading.Thread(target=found.server.serve_forever, daemon=True)
-    thread.start()
-    yield found
-    found.server.shutdown()
-    found.server.server_close()
+    with serving(found.server):
+        yield found
 
 
 @pytest.fixture

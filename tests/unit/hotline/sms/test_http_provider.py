@@ -36,6 +36,7 @@ from hotline.sms import make_driver, register_delivery_hook, templates, unregist
 from hotline.sms.base import SendError
 from hotline.sms.http_api import HookRefused, events, render_request, sign_hook, verify_hook
 from hotline.sms.sender import Sender
+from tests.local_http import serving
 
 Sessions = async_sessionmaker[AsyncSession]
 CALLER = "13912340019"
@@ -99,16 +100,8 @@ def template_provider() -> Iterator[Provider]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as state.url:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def _every_kind(**extra: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
