@@ -101,7 +101,8 @@ CALL_SET_LABELS = {
     "voice_menu": "自助服务", "offered_in_hours": "转人工（工作时间）",
     "answered_in_hours": "人工接通（工作时间）", "within_20s": "20秒内接通"}
 MATTER_SET_LABELS = {
-    "all": "全部事项", "open": "未办结", "closed": "已办结", "forwarded": "转办事项",
+    "all": "全部事项", "open": "未办结", "closed": "已办结",
+    "closed_outside": "系统外答复办结", "forwarded": "转办事项",
     "on_time": "按期答复", "late": "逾期答复", "overdue": "逾期未答复",
     "level1": "督办（部门负责人）", "level2": "督办（分管院领导）"}
 

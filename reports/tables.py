@@ -69,6 +69,7 @@ def call_table(figures: CallFigures, period: Period, previous: CallFigures | Non
 def matter_table(figures: MatterFigures, period: Period) -> Table:
     rows: list[list[Cell]] = [
         ["新增事项", figures.created], ["未办结", figures.open], ["已办结", figures.closed],
+        ["其中：系统外答复办结", figures.closed_outside],
         *(_pair(f"服务类型：{TICKET_TYPES.get(k, k)}", n) for k, n in figures.by_type.items()),
         *(_pair(f"来源：{SOURCES.get(k, k)}", n) for k, n in figures.by_source.items()),
         ["转办事项", figures.forwarded], ["按期答复", figures.on_time],

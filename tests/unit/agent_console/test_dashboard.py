@@ -67,6 +67,12 @@ async def test_a_number_drills_down_to_what_it_counts(client: httpx.AsyncClient,
     assert abandoned.status_code == 200 and "共 2 条" in abandoned.text
     assert "3 秒" in abandoned.text and "40 秒" in abandoned.text
     assert "2610090002" in late.text and "共 1 条" in late.text
+    # closed as answered outside the hotline (issue 19): none in this month, counted apart
+    assert _cell(page_text := (await client.get(f"/dashboard?{OCTOBER}")).text,
+                 "其中系统外答复办结") == "0", page_text[:200]
+    outside = await client.get(f"/dashboard/matters?{OCTOBER}&set=closed_outside")
+    assert outside.status_code == 200 and "系统外答复办结" in outside.text
+    assert "共 0 条" in outside.text
 
 
 async def test_a_head_sees_only_their_department(client: httpx.AsyncClient,
