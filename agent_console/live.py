@@ -203,7 +203,10 @@ class LiveDesk:
     async def _add_history(self, ext: str, call: SeatCall) -> None:
         async with session_scope(self.sessions) as session:
             now = await get_call(session, call.call_id)
-            call.origin = origin(now.route if now else "queue", now.menu_path if now else "")
+            # The ring came from the seats queue, so that is the call's route now, whatever
+            # the record says yet: the bridge writes it behind the call, and after the
+            # office-hours sentence it can lag the ring by the writer's batch.
+            call.origin = origin("queue", now.menu_path if now else "")
             if call.caller_number:
                 past = await calls_from_number(session, call.caller_number,
                                                HISTORY_LIMIT, call.call_id,
