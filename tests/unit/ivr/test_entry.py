@@ -10,7 +10,7 @@ from hotline import hours
 from hotline.db import calls, state
 from hotline.db.base import session_scope
 from hotline.db.models import Call
-from ivr.actions import ActionTable
+from ivr.actions import ActionRun, ActionTable
 from ivr.callflow import ANY_KEY, CallFlow
 from ivr.menu import MenuStore, Node
 from ivr.modules.entry import MAX_STEPS, Entry
@@ -72,7 +72,9 @@ class FakeAgi:
         return [Path(filename).name for _, filename, _ in self.played]
 
 
-def entry(services: Services, tmp_path: Path, text: str = MENU) -> tuple[Entry, list[str]]:
+def entry(services: Services, tmp_path: Path, text: str = MENU,
+          action: ActionRun | None = None) -> tuple[Entry, list[str]]:
+    """The menu engine on `text`; its action "note" notes the nodes it ran (or is `action`)."""
     ran: list[str] = []
 
     async def note(flow: CallFlow, node: Node) -> str | None:
@@ -80,7 +82,7 @@ def entry(services: Services, tmp_path: Path, text: str = MENU) -> tuple[Entry, 
         return None
 
     actions = ActionTable()
-    actions.add("note", note, lambda params: [])
+    actions.add("note", action or note, lambda params: [])
     path = tmp_path / "menu.toml"
     path.write_text(text, encoding="utf-8")
     prompts = {"welcome", "main-menu", "main-menu-retry", "menu-to-message", "goodbye",
@@ -250,13 +252,7 @@ async def test_zero_is_a_seat_from_inside_an_actions_own_choice_in_office_hours(
         asked.append(await flow.choose(["goodbye"], 2))
         return None
 
-    actions = ActionTable()
-    actions.add("note", question, lambda params: [])
-    path = tmp_path / "menu.toml"
-    path.write_text(OFFICE, encoding="utf-8")
-    prompts = {"welcome", "main-menu", "main-menu-retry", "menu-to-message", "goodbye",
-               "office-menu", "transfer-seat"}
-    handler = Entry(services, MenuStore(path, prompts, actions.checks()), actions)
+    handler, _ = entry(services, tmp_path, OFFICE, question)
     await force_mode(services, "open")
     # 1: self-service, 1: the action, whose question is answered with 0
     agi = FakeAgi(stream_keys=["1", "1"], data_replies=[("0", False)])
