@@ -67,6 +67,22 @@ class PbxSettings:
     rtp_end: int = 20000
     seats: tuple[str, ...] = ("8001", "8002", "8003", "8004")
     judges: tuple[str, ...] = ("8101",)
+    # SIP over TLS for the phones (pbx/sip_security.py): the certificate (PEM, intermediates
+    # after it), its unencrypted key and optionally the CA list, relative paths in the data
+    # folder; all empty: no TLS transport. srtp: "off", "optional" or "required" (SDES
+    # keys in the SDP, so only with TLS).
+    tls_port: int = 5061
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_ca: str = ""
+    srtp: str = "off"
+    # Fail-to-ban: this many failed SIP authentications from one address within
+    # ban_window_seconds block it for ban_seconds (the carrier's address and ban_never
+    # networks never).
+    ban_failures: int = 5
+    ban_window_seconds: int = 600
+    ban_seconds: int = 3600
+    ban_never: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
