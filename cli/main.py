@@ -49,8 +49,6 @@ COMMANDS = (
     Command("user", "agent_console.cli", "the web console's users"),
     Command("console", "agent_console.cli", "run the web console in the foreground"),
     Command("recordings", "recordings.cli", "call recordings: list, process, check"),
-    Command("service", "cli.service", "run the hotline as systemd services: install, "
-                                      "remove, status"),
     Command("backup", "cli.backup", "one dated archive: database, settings, secrets, new "
                                     "recordings"),
     Command("restore", "cli.backup", "put a backup back (a fresh machine or data folder)"),
