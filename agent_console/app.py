@@ -41,7 +41,14 @@ from agent_console import (
     users,
 )
 from agent_console.accounts import Account
-from agent_console.auth import SESSION_COOKIE, Console, Forbidden, NotLoggedIn, console
+from agent_console.auth import (
+    SESSION_COOKIE,
+    Console,
+    Forbidden,
+    NotLoggedIn,
+    console,
+    over_tls,
+)
 from agent_console.forms import API_ERRORS, PBX_ERRORS
 from agent_console.live import LiveDesk
 from agent_console.texts import (
@@ -54,6 +61,7 @@ from agent_console.texts import (
 from hotline.db.base import session_scope, utcnow
 from hotline.privacy import mask_phone, mask_text
 from hotline.settings import Settings
+from hotline.tls import HSTS_VALUE
 
 HERE = Path(__file__).parent
 log = logging.getLogger("agent_console")
@@ -261,4 +269,7 @@ async def _security_headers(request: Request,
     response = await call_next(request)
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    # Only over HTTPS: browsers ignore it on plain HTTP, and a loopback console stays HTTP.
+    if over_tls(request):
+        response.headers.setdefault("Strict-Transport-Security", HSTS_VALUE)
     return response

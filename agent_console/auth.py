@@ -145,6 +145,12 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+def over_tls(request: Request) -> bool:
+    """HTTPS to the browser: the console's own TLS, or a trusted proxy's X-Forwarded-Proto
+    (uvicorn's proxy headers, only for [console] trusted_proxies, set the scheme)."""
+    return request.url.scheme == "https"
+
+
 def login_error(c: Console, outcome: logins.Outcome) -> str:
     """Why a login failed, in Chinese: locked (until when, in local time) or wrong."""
     if outcome.locked_until is None:

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import os
+import socket
 import sys
+from collections.abc import Iterator
 
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 
 import pbx
 from agent_console import accounts
@@ -18,11 +25,16 @@ from agent_console.accounts import AccountError
 from agent_console.app import create_app
 from agent_console.live import LiveDesk
 from agent_console.texts import ROLE_LABELS, ROLES
+from hotline import tls
 from hotline.db.base import make_engine, make_sessionmaker, run_once
 from hotline.db.migrate import upgrade
 from hotline.settings import Settings
 
 PASSWORD_VAR = "HOTLINE_NEW_PASSWORD"
+# `hotline console cert` writes here (in the data folder) unless tls_cert/tls_key name files.
+DEFAULT_CERT = "tls/console.crt"
+DEFAULT_KEY = "tls/console.key"
+HTTPS_DEFAULT_PORT = 443
 MOVE_HELP = ("an extension another user has is refused; with this it is taken from them "
              "(and they are signed out of the seat)")
 
@@ -52,8 +64,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                            "(a lost laptop, a leaked token); `passwd` does it too")
     p.add_argument("username")
     p.set_defaults(func=cmd_user_logout)
-    sub.add_parser("console", help="run the web console in the foreground"
-                   ).set_defaults(func=cmd_console)
+    p = sub.add_parser("console", help="run the web console in the foreground")
+    p.set_defaults(func=cmd_console)
+    actions = p.add_subparsers(metavar="ACTION")
+    p = actions.add_parser("cert", help="make a self-signed certificate for the console's "
+                           "HTTPS (a stop-gap for a court without its own CA)")
+    p.add_argument("--name", action="append", dest="names", metavar="NAME",
+                   help="a host name or IP address browsers reach the console by (repeat "
+                        "it); default: this machine's name and [console] host")
+    p.add_argument("--days", type=int, default=tls.SELF_SIGNED_DAYS)
+    p.add_argument("--force", action="store_true", help="replace an existing certificate")
+    p.set_defaults(func=cmd_console_cert)
 
 
 def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
@@ -129,6 +150,9 @@ def _new_password() -> str:
 
 
 def cmd_console(settings: Settings, _args: argparse.Namespace) -> int:
+    pair = tls.files(settings)
+    if pair is not None:
+        tls.check_pair(pair)  # a SettingsError names the setting (cli.main prints it)
     upgrade(settings.database_url)
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     # `hotline down` and `hotline status` find the console by this file.
@@ -140,12 +164,66 @@ def cmd_console(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_console_cert(settings: Settings, args: argparse.Namespace) -> int:
+    pair = tls.files(settings) or tls.TlsFiles(settings.data_dir / DEFAULT_CERT,
+                                               settings.data_dir / DEFAULT_KEY)
+    if pair.cert.exists() and not args.force:
+        print(f"hotline: {pair.cert} exists (--force replaces it)", file=sys.stderr)
+        return 2
+    names = args.names or _default_names(settings)
+    fingerprint = tls.make_self_signed(pair.cert, pair.key, names, args.days)
+    print(f"""wrote {pair.cert} and its key {pair.key}
+  for {', '.join(names)}, valid {args.days} days
+  SHA-256 fingerprint {fingerprint}
+
+In hotline.toml, [console]:
+  tls_cert = "{pair.cert}"
+  tls_key = "{pair.key}"
+then restart the console. Browsers do not trust a self-signed certificate: install
+{pair.cert} on the court's PCs as a trusted certificate (or have people compare the
+fingerprint once). A stop-gap until the court's CA issues a certificate.""")
+    return 0
+
+
+def _default_names(settings: Settings) -> list[str]:
+    names = [socket.getfqdn()]
+    if settings.console.host not in ("0.0.0.0", "::", "", names[0]):
+        names.append(settings.console.host)
+    return names
+
+
 def uvicorn_config(settings: Settings, app: FastAPI) -> uvicorn.Config:
     proxies = list(settings.console.trusted_proxies)
+    pair = tls.files(settings)
     # Open event streams would hold a shutdown forever; they reconnect by themselves.
     return uvicorn.Config(app, host=settings.console.host, port=settings.console.port,
                           log_level="info", proxy_headers=bool(proxies),
-                          forwarded_allow_ips=proxies or None, timeout_graceful_shutdown=2)
+                          forwarded_allow_ips=proxies or None, timeout_graceful_shutdown=2,
+                          ssl_certfile=pair.cert if pair else None,
+                          ssl_keyfile=pair.key if pair else None)
+
+
+def redirect_app(https_port: int) -> Starlette:
+    """The plain-HTTP port's only answer: the same address over HTTPS, on the host the
+    browser asked for."""
+    async def to_https(request: Request) -> Response:
+        host = request.url.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if https_port != HTTPS_DEFAULT_PORT:
+            netloc += f":{https_port}"
+        return RedirectResponse(str(request.url.replace(scheme="https", netloc=netloc)),
+                                status_code=308)
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return Starlette(routes=[Route("/{path:path}", to_https, methods=methods)])
+
+
+class _Companion(uvicorn.Server):
+    """A second server in the console's process: the console's own server takes SIGTERM
+    and SIGINT, and stops this one after itself."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 async def serve(settings: Settings) -> None:
@@ -161,9 +239,26 @@ async def serve(settings: Settings) -> None:
     connecting = asyncio.create_task(ami.connect(wait=None))
     try:
         config = uvicorn_config(settings, create_app(settings, sessions, live=live))
-        await uvicorn.Server(config).serve()
+        await _serve_with_redirect(settings, uvicorn.Server(config))
     finally:
         connecting.cancel()
         await asyncio.gather(connecting, return_exceptions=True)
         await ami.close()
         await engine.dispose()
+
+
+async def _serve_with_redirect(settings: Settings, server: uvicorn.Server) -> None:
+    """The console, and beside it the plain-HTTP redirect when one is configured."""
+    c = settings.console
+    if not c.http_redirect_port:
+        await server.serve()
+        return
+    redirect = _Companion(uvicorn.Config(redirect_app(c.port), host=c.host,
+                                         port=c.http_redirect_port, log_level="warning",
+                                         lifespan="off"))
+    running = asyncio.create_task(redirect.serve())
+    try:
+        await server.serve()
+    finally:
+        redirect.should_exit = True
+        await asyncio.gather(running, return_exceptions=True)

@@ -23,6 +23,7 @@ from agent_console.auth import (
     login_error,
     login_form_token,
     login_form_token_ok,
+    over_tls,
     require_role,
 )
 from agent_console.texts import (
@@ -54,8 +55,14 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
 
 def _set_cookie(request: Request, response: Response, secret: str) -> Response:
     response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="lax", path="/",
-                        secure=console(request).settings.console.secure_cookies)
+                        secure=_secure_cookie(request))
     return response
+
+
+def _secure_cookie(request: Request) -> bool:
+    """Secure whenever the browser came over HTTPS, so the cookie never travels in clear
+    text afterwards; secure_cookies forces it for a TLS proxy the console does not trust."""
+    return over_tls(request) or console(request).settings.console.secure_cookies
 
 
 def _login_page(request: Request, nonce: str, status_code: int = 200, **context: Any
@@ -131,7 +138,8 @@ async def logout(request: Request, who: Anyone) -> Response:
     async with session_scope(c.sessions) as db:
         await accounts.close_session(db, request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=_secure_cookie(request),
+                           httponly=True, samesite="lax")
     return response
 
 

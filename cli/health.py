@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pbx
-from hotline import health
+from hotline import health, tls
 from hotline.settings import Settings
 
 HEARTBEAT_STALE_SECONDS = 10.0
@@ -67,12 +67,24 @@ def _wait_healthy(part: str, problems: Callable[[], list[str]], log: Path,
 def console_problems(settings: Settings) -> list[str]:
     if not pbx.live_pid(settings.console_pid_file, BRIDGE_PROCESS):
         return ["the console is not running (hotline up)"]
-    url = f"http://{settings.console.host}:{settings.console.port}/login"
+    url = console_url(settings, "/login", dial=True)
+    pair = tls.files(settings)
     try:
-        with urllib.request.urlopen(url, timeout=3) as response:
+        # Over HTTPS the console must show the configured certificate, self-signed or not.
+        context = tls.client_context(pair) if pair else None
+        with urllib.request.urlopen(url, timeout=3, context=context) as response:
             return [] if response.status == 200 else [f"{url} answered {response.status}"]
-    except OSError as exc:
+    except OSError as exc:  # ssl.SSLError (a certificate that is not ours) is one
         return [f"{url} does not answer: {exc}"]
+
+
+def console_url(settings: Settings, path: str = "/", *, dial: bool = False) -> str:
+    """The console's address, https:// when it serves TLS itself; dial: one this machine
+    can connect to (a console listening on every address is dialled on loopback)."""
+    c = settings.console
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(c.host, c.host) if dial else c.host
+    host = f"[{host}]" if ":" in host else host
+    return f"{'https' if tls.enabled(c) else 'http'}://{host}:{c.port}{path}"
 
 
 def wait_bridge_healthy(settings: Settings, timeout: float = 30.0) -> None:

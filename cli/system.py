@@ -11,12 +11,13 @@ import pbx
 from cli.health import (
     BRIDGE_PROCESS,
     bridge_pid,
+    console_url,
     pbx_problems,
     wait_bridge_healthy,
     wait_console_healthy,
     wait_scheduler_healthy,
 )
-from hotline import hours
+from hotline import hours, tls
 from hotline.db import calls as calls_db
 from hotline.db import state
 from hotline.db.base import run_once
@@ -75,6 +76,8 @@ def start_bridge(settings: Settings) -> None:
 
 
 def start_console(settings: Settings) -> None:
+    if (pair := tls.files(settings)) is not None:
+        tls.check_pair(pair)  # here, not only in console.out after a 30-second wait
     if not pbx.live_pid(settings.console_pid_file, BRIDGE_PROCESS):
         pbx.spawn_detached([sys.executable, "-m", "cli", "console"],
                            settings.log_dir / "console.out", cwd=REPO_ROOT)
@@ -114,7 +117,7 @@ Register a softphone (server {p.sip_bind}:{p.sip_port}, UDP) with one of:""")
         if phone.enabled:
             role = "seat" if phone.kind == "seat" else "duty judge"
             print(f"  {phone.extension:6} password {phone.password:20} ({role})")
-    print(f"\nThe console: http://{settings.console.host}:{settings.console.port}/"
+    print(f"\nThe console: {console_url(settings)}"
           "  (add people with `hotline user add NAME --role agent|admin|...`)")
     print("Recent calls: hotline calls   Health: hotline status   Stop: hotline down")
 

@@ -145,8 +145,16 @@ class ConsoleSettings:
     # The reverse proxy's addresses: their X-Forwarded-For names the browser (for the login
     # lock-out and log). Empty: every request is from the connection's own address.
     trusted_proxies: tuple[str, ...] = ()
-    # Mark the session cookie Secure: only when the console is served over HTTPS.
+    # Mark the session cookie Secure even on plain HTTP (a TLS proxy not listed in
+    # trusted_proxies). Over HTTPS, its own or a trusted proxy's, it is Secure anyway.
     secure_cookies: bool = False
+    # HTTPS served by the console itself (issue 16): the certificate (PEM, with any
+    # intermediates) and its unencrypted private key, relative paths in the data folder.
+    # Both empty: plain HTTP (loopback, or behind a TLS reverse proxy).
+    tls_cert: str = ""
+    tls_key: str = ""
+    # With tls_cert: a plain-HTTP port that only redirects browsers to HTTPS (0: none).
+    http_redirect_port: int = 0
     # 话后处理 (wrap-up): after the caller hangs up the seat stays paused until the agent saves
     # the call's log or ends wrap-up on the desk; left open, it returns to the queue after
     # this many seconds (0: at once, no wrap-up).
@@ -283,25 +291,6 @@ class IntegrationsSettings:
 
 
 @dataclass(frozen=True)
-class BackupSettings:
-    # Where `hotline backup` and the nightly job write (e.g. a mounted NAS); a relative
-    # path is in the data folder. Keep it on another disk than the data folder.
-    dir: Path = Path("backups")
-    # The nightly backup: at this court time, when the scheduler runs; off with false.
-    nightly: bool = True
-    time: str = "02:30"
-    # The newest this many backups are kept (and the older ones whose recordings they
-    # still name); older ones are deleted after each backup.
-    keep: int = 14
-
-    def __post_init__(self) -> None:
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", self.time):
-            raise SettingsError(f"[backup] time: {self.time!r} is not HH:MM")
-        if self.keep < 1:
-            raise SettingsError(f"[backup] keep: {self.keep} must be 1 or more")
-
-
-@dataclass(frozen=True)
 class Settings:
     paths: PathsSettings = field(default_factory=PathsSettings)
     court: CourtSettings = field(default_factory=CourtSettings)
@@ -314,7 +303,6 @@ class Settings:
     recordings: RecordingsSettings = field(default_factory=RecordingsSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
     integrations: IntegrationsSettings = field(default_factory=IntegrationsSettings)
-    backup: BackupSettings = field(default_factory=BackupSettings)
 
     @property
     def data_dir(self) -> Path:
@@ -375,6 +363,7 @@ def load_settings(
     settings = _build(raw)
     _check_hours(settings.hours)
     _check_recordings(settings.recordings)
+    _check_console(settings.console)
     settings = _absolute_paths(settings, base)
     _check_integrations(settings, config_path)
     _check_caller_texts(settings)
@@ -450,6 +439,22 @@ def _check_recordings(rec: RecordingsSettings) -> None:
     if not 0 <= rec.disk_warn_percent < 100:
         raise SettingsError(f"[recordings] disk_warn_percent: {rec.disk_warn_percent} is not "
                             "between 0 and 100")
+
+
+def _check_console(console: ConsoleSettings) -> None:
+    """HTTPS needs both files (read at the console's start, hotline.tls); the redirect
+    port is HTTPS's companion."""
+    if bool(console.tls_cert) != bool(console.tls_key):
+        given, missing = (("tls_cert", "tls_key") if console.tls_cert
+                          else ("tls_key", "tls_cert"))
+        raise SettingsError(f"[console] {given} is set but {missing} is not: HTTPS needs "
+                            "both the certificate and its key")
+    if console.http_redirect_port and not console.tls_cert:
+        raise SettingsError("[console] http_redirect_port redirects to HTTPS: set tls_cert "
+                            "and tls_key too, or 0")
+    if console.http_redirect_port == console.port:
+        raise SettingsError(f"[console] http_redirect_port: {console.port} is the console's "
+                            "own port")
 
 
 def _check_spans(where: str, spans: tuple[str, ...]) -> None:
