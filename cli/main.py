@@ -49,6 +49,11 @@ COMMANDS = (
     Command("user", "agent_console.cli", "the web console's users"),
     Command("console", "agent_console.cli", "run the web console in the foreground"),
     Command("recordings", "recordings.cli", "call recordings: list, process, check"),
+    Command("backup", "cli.backup", "one dated archive: database, settings, secrets, new "
+                                    "recordings"),
+    Command("restore", "cli.backup", "put a backup back (a fresh machine or data folder)"),
+    Command("upgrade", "cli.backup", "after new code: stop, back up, migrate, start, check "
+                                     "(the database put back if the migration fails)"),
     Command("integrations", "cli.integrations", "the court's systems: API tokens, endpoint "
                                                 "secrets, delivery status"),
 )

@@ -14,9 +14,11 @@ reconciler (CDR rows) all learn it here, so one call has one id in every room.
 >>> ring.at.isoformat()
 '2026-11-27T02:37:34.917697+00:00'
 
-The caller number is what the source says, unchanged: a withheld number is "unknown" in
-AGI, "<unknown>" in AMI and "" in a CDR row, as Asterisk spells it in each. Such a number
-is everybody's, so it never links one caller to another (known_number).
+The caller number is read here into the one form every record keeps
+(hotline.phonenumbers.caller_number): +86 13812345678 from one carrier and 013812345678
+from another are one caller. A withheld number stays as Asterisk spells it in each
+source: "unknown" in AGI, "<unknown>" in AMI and "" in a CDR row. Such a number is
+everybody's, so it never links one caller to another (known_number).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from hotline.db.base import utcnow
+from hotline.phonenumbers import caller_number
 
 # Transfer events have no channel of their own: each party's fields come under its role.
 # The caller's side (the transferee) names the call first.
@@ -108,7 +111,8 @@ def epoch_utc(value: object) -> datetime | None:
 
 
 def _identity(call_id: str, uniqueid: str, caller: str, at: When) -> CallIdentity[When]:
-    return CallIdentity(call_id, caller, at, bool(uniqueid) and uniqueid == call_id)
+    return CallIdentity(call_id, caller_number(caller), at,
+                        bool(uniqueid) and uniqueid == call_id)
 
 
 def _ami_prefix(event: Mapping[str, str]) -> str:

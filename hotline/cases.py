@@ -39,6 +39,7 @@ from hotline.db.alerts import raise_alert, resolve_alert
 from hotline.db.base import session_scope
 from hotline.db.models import Case
 from hotline.db.sms import number_variants
+from hotline.phonenumbers import caller_number
 from hotline.privacy import mask_phone
 from hotline.settings import HoursSettings, Settings, SettingsError
 
@@ -113,13 +114,13 @@ def mobile_number(number: str) -> str | None:
 
 
 def same_phone(first: str, second: str) -> bool:
-    """Whether two numbers are one phone, however each is written (+86, 0086, spaces)."""
+    """Whether two numbers are one phone, however each is written (+86, 0086, spaces, an
+    area code with or without its 0): both read as a caller's number is (issue 16)."""
     a, b = _PHONE_FILLER.sub("", first), _PHONE_FILLER.sub("", second)
-    # Without digits, number_variants leaves only the bare country prefix, which must not
-    # make two unknown numbers equal.
+    # A withheld or bare-prefix number is nobody's: it must not make two callers one.
     if not (_PHONE_RE.fullmatch(a) and _PHONE_RE.fullmatch(b)):
         return False
-    return bool(set(number_variants(a)) & set(number_variants(b)))
+    return caller_number(a) == caller_number(b)
 
 
 # --- what a case source answers -------------------------------------------------------

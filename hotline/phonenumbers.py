@@ -52,6 +52,7 @@ _MOBILE = re.compile(r"1[3-9]\d{9}")
 _SERVICE = re.compile(r"9[56]\d{3,4}|[48]00\d{7}|12\d{3}")
 _SHORT_AREA = re.compile(r"010|02\d")  # Beijing and the 02x cities: 8-digit local numbers
 _EXTENSION = re.compile(r"\d{1,6}")
+_NO_TRUNK_ZERO = re.compile(r"[2-9]\d{9,10}|10\d{8}")
 
 
 class PhoneNumberError(ValueError):
@@ -110,6 +111,45 @@ def mobile_number(raw: str) -> str:
         raise PhoneNumberError("not_mobile",
                                f"短信只能发到手机号码（11位，1开头），这是{found.label}。")
     return found.dial
+
+
+def caller_number(raw: str) -> str:
+    """A calling number as a carrier or Asterisk hands it over, in the one form every
+    record of a call keeps (the call record, the case query, the block list): a mainland
+    number in normal form, whatever the carrier's habit — +86, 0086, 86 before a mobile, a
+    0 before another city's mobile, an area code without its 0, spaces and dashes. What is
+    not a mainland number is kept: a withheld number as spelled ("anonymous",
+    "<unknown>": hotline.callid.known_number), a desk phone's extension, a foreign number
+    as "+" and digits. Never raises: a call is recorded whatever its number.
+
+    >>> [caller_number(n) for n in ("+8613812345678", "008613812345678", "8613812345678",
+    ...                             "013812345678", "+86 379 6511 0002", "37965110002")]
+    ['13812345678', '13812345678', '13812345678', '13812345678', '037965110002', \
+'037965110002']
+    >>> caller_number("8001"), caller_number("+1 415 555 0100"), caller_number("<unknown>")
+    ('8001', '+14155550100', '<unknown>')
+    """
+    text = raw.strip().translate(_FULL_WIDTH)
+    compact = _SEPARATORS.sub("", text)
+    if not compact.removeprefix("+").isdigit():
+        return text
+    for candidate in _caller_forms(compact):
+        try:
+            return _classify(_national(candidate)).dial
+        except PhoneNumberError:
+            continue
+    if compact.startswith(("+", "00")):
+        return "+" + compact.removeprefix("+").removeprefix("00")
+    return compact
+
+
+def _caller_forms(compact: str) -> tuple[str, ...]:
+    """The number as sent, and — for a national fixed-line number some carriers send
+    without its trunk 0 (10 or 11 digits starting 2-9, or Beijing's 10 and 8 digits) —
+    with the 0 put back."""
+    if _NO_TRUNK_ZERO.fullmatch(compact):
+        return compact, "0" + compact
+    return (compact,)
 
 
 def is_mobile(number: str) -> bool:

@@ -291,6 +291,25 @@ class IntegrationsSettings:
 
 
 @dataclass(frozen=True)
+class BackupSettings:
+    # Where `hotline backup` and the nightly job write (e.g. a mounted NAS); a relative
+    # path is in the data folder. Keep it on another disk than the data folder.
+    dir: Path = Path("backups")
+    # The nightly backup: at this court time, when the scheduler runs; off with false.
+    nightly: bool = True
+    time: str = "02:30"
+    # The newest this many backups are kept (and the older ones whose recordings they
+    # still name); older ones are deleted after each backup.
+    keep: int = 14
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", self.time):
+            raise SettingsError(f"[backup] time: {self.time!r} is not HH:MM")
+        if self.keep < 1:
+            raise SettingsError(f"[backup] keep: {self.keep} must be 1 or more")
+
+
+@dataclass(frozen=True)
 class Settings:
     paths: PathsSettings = field(default_factory=PathsSettings)
     court: CourtSettings = field(default_factory=CourtSettings)
@@ -303,6 +322,7 @@ class Settings:
     recordings: RecordingsSettings = field(default_factory=RecordingsSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
     integrations: IntegrationsSettings = field(default_factory=IntegrationsSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
 
     @property
     def data_dir(self) -> Path:

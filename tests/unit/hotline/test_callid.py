@@ -195,3 +195,12 @@ def test_a_withheld_number_is_kept_as_each_source_spells_it() -> None:
     assert from_ami(Message({"Linkedid": CALL, "CallerIDNum": "<unknown>"})
                     ).caller_number == "<unknown>"
     assert from_cdr(cdr(src="")).caller_number == ""
+
+
+def test_a_carriers_number_form_is_read_into_one_form_from_every_source() -> None:
+    """One caller through two carriers (issue 16): +86 from one, 0086 and spaces from
+    another; the bridge, the call tracker and the reconciler all keep 13812345678."""
+    agi = from_agi({"uniqueid": CALL, "callerid": "+8613812345678"}, CALL)
+    ami = from_ami(Message({"Linkedid": CALL, "CallerIDNum": "0086 138 1234 5678"}))
+    row = from_cdr(cdr(src="8613812345678"))
+    assert {agi.caller_number, ami.caller_number, row.caller_number} == {"13812345678"}

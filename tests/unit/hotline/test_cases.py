@@ -289,7 +289,7 @@ async def test_local_source_tells_the_parties(sessions: Sessions) -> None:
     ("13912345678", "+8613912345678", True), ("13912345678", "0086 139 1234 5678", True),
     ("037965110002", "0379-65110002", True), ("13912345678", "13912345679", False),
     ("", "", False), ("anonymous", "unknown", False), ("", "13912345678", False),
-    ("+86", "86", False),
+    ("+86", "86", False), ("+86 379 6511 0002", "037965110002", True),
 ])
 def test_same_phone(first: str, second: str, same: bool) -> None:
     assert cases.same_phone(first, second) is same

@@ -129,3 +129,31 @@ def test_is_mobile_reads_the_normal_form() -> None:
     assert not is_mobile("037965110002")
     assert not is_mobile("1381234567")
     assert not is_mobile("037965110002-808")
+
+
+# --- the caller's number as carriers send it (issue 16) -----------------------------------
+
+@pytest.mark.parametrize(("sent", "kept"), [
+    ("+8613812345678", "13812345678"),
+    ("008613812345678", "13812345678"),
+    ("8613812345678", "13812345678"),
+    ("013812345678", "13812345678"),
+    ("13812345678", "13812345678"),
+    ("+86 138-1234-5678", "13812345678"),
+    ("+86037965110002", "037965110002"),
+    ("+8637965110002", "037965110002"),
+    ("0086 379 6511 0002", "037965110002"),
+    ("037965110002", "037965110002"),
+    ("37965110002", "037965110002"),   # area code without its 0
+    ("1065123456", "01065123456"),     # Beijing without its 0
+    ("12368", "12368"),
+    ("8001", "8001"),                  # a desk phone
+    ("+14155550100", "+14155550100"),  # abroad: kept, with its +
+    ("001 415 555 0100", "+14155550100"),
+    ("1381234567", "1381234567"),      # not a number we know: kept as digits
+    ("anonymous", "anonymous"),
+    ("<unknown>", "<unknown>"),
+    ("", ""),
+])
+def test_a_caller_number_is_kept_in_one_form(sent: str, kept: str) -> None:
+    assert phonenumbers.caller_number(sent) == kept

@@ -14,6 +14,7 @@ import pytest
 from hotline.db import calls
 from hotline.db.base import session_scope
 from hotline.db.models import Call
+from hotline.phonenumbers import caller_number
 from ivr.reconcile import SOURCE, CallFacts, Reconciler, group_legs, read_new_lines
 from ivr.services import Services
 from tests.conftest import WavWriter
@@ -116,7 +117,8 @@ def test_read_new_lines_splits_on_newlines_only(tmp_path: Path) -> None:
     lines, _, _ = read_new_lines(path, 0, "")
 
     assert len(lines) == 1
-    assert group_legs(lines)[CALL].caller_number == number
+    # the whole number reached the call, in the one form callers are kept in
+    assert group_legs(lines)[CALL].caller_number == caller_number(number) == "13812345678"
 
 
 # --- group_legs --------------------------------------------------------------------------
