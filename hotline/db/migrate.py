@@ -17,19 +17,22 @@ from hotline.db.base import sync_url
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, court_name: str = "") -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["url"] = sync_url(url)
+    # what migration 0018 names court 1 (the installation as it stood): [court] name
+    config.attributes["court_name"] = court_name
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at url up to revision (creating the SQLite file's folder)."""
+def upgrade(url: str, revision: str = "head", *, court_name: str = "") -> None:
+    """Bring the database at url up to revision (creating the SQLite file's folder).
+    court_name is [court] name, the name court 1 gets if the courts are created now."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    config = alembic_config(url)
+    config = alembic_config(url, court_name)
     engine = create_engine(sync_url(url))
     try:
         with engine.begin() as connection:

@@ -1,4 +1,4 @@
-"""The hotline's tables, one section per aggregate: calls (with their events and
+"""The hotline's tables, one section per aggregate: courts, calls (with their events and
 recordings), the calendar, cases, the knowledge base, tickets and SMS."""
 
 from __future__ import annotations
@@ -8,9 +8,45 @@ from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy import text as sql_text  # where a column is called text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, MappedColumn, mapped_column, relationship
 
 from hotline.db.base import Base, UTCDateTime, utcnow
+
+# --- courts: the centre answers 12368 for the city's courts (issue 17) --------------------
+
+# The court an installation started as (migration 0018): the centre's own court, and the
+# court of everything no other court was given.
+CENTRE_COURT_ID = 1
+
+
+class Court(Base):
+    """A court the hotline answers for: the intermediate court (the centre, court 1) and
+    each basic court of the city. Departments, staff, phones, matters, cases, the duty
+    roster and calendar overrides belong to one (court_id)."""
+
+    __tablename__ = "courts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)  # 洛阳市西工区人民法院
+    short_name: Mapped[str] = mapped_column(String(20), default="")  # 西工区法院
+    # the court's code in its case numbers, e.g. 豫03 (intermediate), 豫0302 (a basic
+    # court): （2026）豫0302民初123号 is this court's case; "" for none
+    case_prefix: Mapped[str] = mapped_column(String(20), default="")
+    # the numbers callers may be given for it (free text, e.g. 0379-63211234)
+    phones: Mapped[str] = mapped_column(String(200), default="")
+    # the order courts are listed and offered in the voice menu (the first active is key 1)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # the centre's court: its leaders and administrators see every court's matters
+    centre: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+def court_column(table: str) -> MappedColumn[int]:
+    """The court_id of a table whose rows belong to a court: the centre's court unless
+    said otherwise, so a single-court installation's code and data need not name it."""
+    return mapped_column(ForeignKey("courts.id", name=f"fk_{table}_court_id"),
+                         default=CENTRE_COURT_ID, server_default=str(CENTRE_COURT_ID),
+                         index=True)
 
 
 class Call(Base):
@@ -166,6 +202,8 @@ class CalendarOverride(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     workday: Mapped[bool]
     name: Mapped[str] = mapped_column(String(60), default="")
+    # the court it belongs to (hotline.courts); court 1 is the centre's own court
+    court_id: Mapped[int] = court_column("calendar_overrides")
     updated_by: Mapped[str] = mapped_column(String(60), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -184,6 +222,8 @@ class Case(Base):
     stage: Mapped[str] = mapped_column(String(40), default="")
     department: Mapped[str] = mapped_column(String(80), default="")
     judge: Mapped[str] = mapped_column(String(40), default="")
+    # the court it belongs to (hotline.courts); court 1 is the centre's own court
+    court_id: Mapped[int] = court_column("cases")
     next_hearing: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -269,6 +309,8 @@ class Ticket(Base):
     reference: Mapped[str] = mapped_column(String(20), unique=True)
     type: Mapped[str] = mapped_column(String(20))  # hotline.catalog.TICKET_TYPES
     subtype: Mapped[str] = mapped_column(String(30), default="")
+    # the court it belongs to (hotline.courts); court 1 is the centre's own court
+    court_id: Mapped[int] = court_column("tickets")
     status: Mapped[str] = mapped_column(String(20), default="open")
     caller_number: Mapped[str] = mapped_column(String(40), default="")
     call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"),
@@ -457,6 +499,8 @@ class Department(Base):
     head_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     active: Mapped[bool] = mapped_column(default=True)
+    # the court it belongs to (hotline.courts); court 1 is the centre's own court
+    court_id: Mapped[int] = court_column("departments")
 
 
 class DirectoryEntry(Base):
@@ -614,6 +658,8 @@ class User(Base):
     extension: Mapped[str] = mapped_column(String(20), default="")
     # where notices by SMS go (department handlers, heads, leaders); empty for none
     mobile: Mapped[str] = mapped_column(String(20), default="")
+    # the court it belongs to (hotline.courts); court 1 is the centre's own court
+    court_id: Mapped[int] = court_column("users")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -676,6 +722,8 @@ class Phone(Base):
     extension: Mapped[str] = mapped_column(String(20), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))  # seat | judge
     label: Mapped[str] = mapped_column(String(60), default="")
+    # the court it belongs to (hotline.courts); court 1 is the centre's own court
+    court_id: Mapped[int] = court_column("phones")
     enabled: Mapped[bool] = mapped_column(default=True)
     password: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -733,6 +781,8 @@ class DutyAssignment(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     judge_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     note: Mapped[str] = mapped_column(String(200), default="")
+    # the court it belongs to (hotline.courts); court 1 is the centre's own court
+    court_id: Mapped[int] = court_column("duty_roster")
 
 
 # The reports read matters by the day they were forwarded (reply figures, 逾期未答复).
@@ -797,3 +847,21 @@ class BlockChange(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # kept as written then: the user may be renamed or gone; "" for the command line
     username: Mapped[str] = mapped_column(String(40), default="")
+
+
+class SipBan(Base):
+    """An address blocked from SIP after repeated failed authentications (fail-to-ban,
+    pbx/sip_security.py): Asterisk refuses it (403) until expires_at, or until an
+    administrator lifts it. Rows are kept as the history of bans."""
+
+    __tablename__ = "sip_bans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(45), index=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    # the last security event counted (ChallengeResponseFailed, InvalidAccountID, ...)
+    reason: Mapped[str] = mapped_column(String(40), default="")
+    banned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by: Mapped[str] = mapped_column(String(40), default="")

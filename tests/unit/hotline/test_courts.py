@@ -1,0 +1,107 @@
+"""hotline.courts and hotline.db.courts (issue 17): a case number names its court, the
+courts' list and its checks, on each database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.courts import case_code, court_of_case, menu_keys, valid_prefix
+from hotline.db import courts as courts_db
+from hotline.db.base import session_scope
+from hotline.db.courts import CourtFields, CourtInvalid
+
+Sessions = async_sessionmaker[AsyncSession]
+XIGONG = CourtFields(name="洛阳市西工区人民法院", short_name="西工区法院",
+                     case_prefix="豫0303", phones="0379-63211234")
+
+
+@dataclass
+class FakeCourt:
+    id: int
+    case_prefix: str
+    active: bool = True
+    position: int = 0
+
+
+@pytest.mark.parametrize(("number", "code"), [
+    ("（2026）豫0302民初123号", "豫0302"), ("(2026)豫03民终45号", "豫03"),
+    ("〔2025〕 豫0303执 7号", "豫0303"), ("豫03刑初1号", "豫03"), ("（2026）豫民终1号", "豫"),
+    ("2026-45", ""), ("", "")])
+def test_case_code_is_the_court_code_after_the_year(number: str, code: str) -> None:
+    assert case_code(number) == code
+
+
+def test_a_case_is_the_court_whose_whole_code_it_carries() -> None:
+    centre, basic, closed = FakeCourt(1, "豫03"), FakeCourt(2, "豫0302"), FakeCourt(3, "豫0305",
+                                                                                   False)
+    courts = [centre, basic, closed]
+
+    assert court_of_case(courts, "（2026）豫0302民初1号") is basic
+    assert court_of_case(courts, "（2026）豫03民终1号") is centre  # not 豫0302's beginning
+    assert court_of_case(courts, "（2026）豫0305民初1号") is None  # no longer active
+    assert court_of_case(courts, "（2026）豫0304民初1号") is None
+
+
+def test_menu_keys_follow_the_courts_order_and_skip_inactive_ones() -> None:
+    courts = [FakeCourt(1, "", position=1), FakeCourt(2, "", position=3),
+              FakeCourt(3, "", position=2), FakeCourt(4, "", active=False, position=0)]
+
+    assert {key: c.id for key, c in menu_keys(courts).items()} == {"1": 1, "2": 3, "3": 2}
+
+
+def test_valid_prefix() -> None:
+    assert valid_prefix("豫03") and valid_prefix("豫0302") and valid_prefix("豫")
+    assert not valid_prefix("03") and not valid_prefix("豫03民") and not valid_prefix("Y03")
+
+
+async def test_the_migrated_database_has_its_centre_court(sessions: Sessions) -> None:
+    async with session_scope(sessions) as db:
+        centre = await courts_db.centre_court(db)
+        listed = await courts_db.list_courts(db)
+
+    assert centre.id == 1 and centre.centre and centre.active
+    assert [c.id for c in listed] == [1]
+
+
+async def test_a_court_is_added_last_and_found_by_its_case_prefix(sessions: Sessions) -> None:
+    async with session_scope(sessions) as db:
+        added = await courts_db.save_court(db, XIGONG)
+        found = await courts_db.court_for_case(db, "（2026）豫0303民初88号")
+        missing = await courts_db.court_for_case(db, "（2026）豫0304民初88号")
+        listed = [c.name for c in await courts_db.list_courts(db)]
+
+    assert found is not None and found.id == added.id and added.position == 2
+    assert missing is None and listed == ["本院", "洛阳市西工区人民法院"]
+
+
+async def test_wrong_values_are_refused_by_field(sessions: Sessions) -> None:
+    async with session_scope(sessions) as db:
+        await courts_db.save_court(db, XIGONG)
+        with pytest.raises(CourtInvalid) as taken:
+            await courts_db.save_court(db, CourtFields(name="洛阳市西工区人民法院",
+                                                       case_prefix="豫0303"))
+        with pytest.raises(CourtInvalid) as wrong:
+            await courts_db.save_court(db, CourtFields(name=" ", case_prefix="0303",
+                                                       short_name="长" * 21))
+        with pytest.raises(CourtInvalid) as centre:
+            await courts_db.save_court(db, CourtFields(name="本院", active=False), court_id=1)
+
+    assert taken.value.errors == {"name": "taken", "case_prefix": "taken"}
+    assert wrong.value.errors == {"name": "required", "case_prefix": "bad_prefix",
+                                  "short_name": "too_long"}
+    assert centre.value.errors == {"active": "centre"}
+
+
+async def test_changing_a_court_keeps_its_place(sessions: Sessions) -> None:
+    async with session_scope(sessions) as db:
+        added = await courts_db.save_court(db, XIGONG)
+        changed = await courts_db.save_court(
+            db, CourtFields(name="洛阳市西工区人民法院", case_prefix="豫0303", phones="110",
+                            active=False), court_id=added.id)
+        with pytest.raises(LookupError):
+            await courts_db.save_court(db, CourtFields(name="某法院"), court_id=99)
+
+    assert changed.position == 2 and changed.phones == "110" and not changed.active
