@@ -153,7 +153,7 @@ def cmd_console(settings: Settings, _args: argparse.Namespace) -> int:
     pair = tls.files(settings)
     if pair is not None:
         tls.check_pair(pair)  # a SettingsError names the setting (cli.main prints it)
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, court_name=settings.court.name)
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     # `hotline down` and `hotline status` find the console by this file.
     settings.console_pid_file.write_text(str(os.getpid()))

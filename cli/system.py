@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 # --- up / down -------------------------------------------------------------------------
 
 def cmd_up(settings: Settings, _args: argparse.Namespace) -> int:
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, court_name=settings.court.name)
     print("starting the PBX ...", flush=True)
     inst = pbx.start(settings)
     print("starting the bridge, the console and the scheduler ...", flush=True)
@@ -147,7 +147,7 @@ def cmd_pbx(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_db(settings: Settings, _args: argparse.Namespace) -> int:
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, court_name=settings.court.name)
     phones = pbx.seed_phones(settings, load_or_create(settings))  # hotline.toml's seeds
     print(f"database is up to date ({len(phones)} phones)")
     return 0

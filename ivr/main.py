@@ -194,7 +194,7 @@ def main() -> int:
     settings = load_settings()
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     logs.configure(settings.log_dir / "bridge.log")
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, court_name=settings.court.name)
     pid_file = settings.bridge_pid_file
     pid_file.write_text(str(os.getpid()))
     try:

@@ -33,7 +33,7 @@ def seed_phones(settings: Settings, secrets: Secrets) -> list[Phone]:
     from hotline.db.base import run_once
     from hotline.db.migrate import upgrade
 
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, court_name=settings.court.name)
 
     async def work(session: AsyncSession) -> list[Phone]:
         try:
