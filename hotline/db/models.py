@@ -847,3 +847,21 @@ class BlockChange(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # kept as written then: the user may be renamed or gone; "" for the command line
     username: Mapped[str] = mapped_column(String(40), default="")
+
+
+class SipBan(Base):
+    """An address blocked from SIP after repeated failed authentications (fail-to-ban,
+    pbx/sip_security.py): Asterisk refuses it (403) until expires_at, or until an
+    administrator lifts it. Rows are kept as the history of bans."""
+
+    __tablename__ = "sip_bans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(45), index=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    # the last security event counted (ChallengeResponseFailed, InvalidAccountID, ...)
+    reason: Mapped[str] = mapped_column(String(40), default="")
+    banned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by: Mapped[str] = mapped_column(String(40), default="")
