@@ -8,6 +8,7 @@ import json
 import time
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pbx
@@ -106,6 +107,8 @@ def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
     if not site.database:
         for line in alert_lines(site):
             print(line)
+    for line in pbx.sip_security.status_lines(settings, datetime.now(UTC)):
+        print(line)
     return 1 if any(parts.values()) else 0
 
 

@@ -47,6 +47,8 @@ ROUTING_REFRESH_SECONDS = 1.0
 # How soon another node's bridge's wrong query codes count here (this bridge's own count at
 # once: hotline.cases.QueryLockout).
 LOCKOUT_REFRESH_SECONDS = 30.0
+# How soon a SIP ban's expiry or `hotline sip unban` reaches Asterisk's ACL.
+SIP_BANS_REFRESH_SECONDS = 1.0
 
 
 class Bridge:
@@ -64,6 +66,9 @@ class Bridge:
         self.reconciler = Reconciler(self.services, self.tracker.live_calls)
         self.ami = pbx.bridge_client(settings)
         for name, handler in self.tracker.subscriptions().items():
+            self.ami.on_event(name, handler)
+        self.sip_guard = pbx.sip_security.SipGuard(settings, sessions)
+        for name, handler in self.sip_guard.subscriptions().items():
             self.ami.on_event(name, handler)
         self.control = pbx.PbxControl(self.ami)
         self.ami.on_connect(self.on_ami_connect)
@@ -87,6 +92,8 @@ class Bridge:
                                                        self.refresh_routing)),
                        asyncio.create_task(self._every(LOCKOUT_REFRESH_SECONDS,
                                                        self.refresh_lockout)),
+                       asyncio.create_task(self._every(SIP_BANS_REFRESH_SECONDS,
+                                                       self.sip_guard.refresh)),
                        asyncio.create_task(self._every(closing_check_interval(self.settings),
                                                        self.check_closing))]
         await stop.wait()
@@ -166,6 +173,7 @@ class Bridge:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.agi.stop()
         await self.ami.close()
+        await self.sip_guard.close()
         await self.tracker.close()
         await self.services.writer.close()
         await self.engine.dispose()

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 # Where the names live, cheapest first: a name is looked for in order, so asking for one of
 # the process functions imports neither the configuration's renderers nor panoramisk.
-_MODULES = ("names", "instance", "process", "config", "phones", "provision", "ami", "control")
+_MODULES = ("names", "instance", "process", "config", "phones", "provision", "ami", "control",
+            "sip_security")
 __all__ = [
     "CONF_DIR",
     "DEVICE_STATES",
@@ -57,6 +58,7 @@ __all__ = [
     "names",
     "office_hours_context",
     "pbx_owner",
+    "prepare",
     "process_uid",
     "registered_phones",
     "render_config",
@@ -66,6 +68,7 @@ __all__ = [
     "sandbox_ready",
     "seed_phones",
     "setup",
+    "sip_security",
     "site_files",
     "spawn_detached",
     "start",
@@ -94,7 +97,7 @@ def _module(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # what mypy reads; tests/unit/pbx/test_face.py checks it matches __all__
-    from pbx import names
+    from pbx import names, sip_security
     from pbx.ami import AmiClient, AmiError, AmiNotConnected, AmiTimeout
     from pbx.config import (
         console_ami_secret,
@@ -146,4 +149,4 @@ if TYPE_CHECKING:  # what mypy reads; tests/unit/pbx/test_face.py checks it matc
         terminate,
         wait_booted,
     )
-    from pbx.provision import start
+    from pbx.provision import prepare, start

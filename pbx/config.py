@@ -18,6 +18,8 @@ from hotline.secrets import Secrets
 from hotline.settings import PbxSettings, Settings
 from pbx.instance import CONF_DIR, DIALPLAN_DIR, PBX_USER, PbxInstance
 from pbx.names import AMI_USER, CONSOLE_AMI_USER
+from pbx.sip_security import endpoint_media, ensure_bans_file, install_tls, render_tls
+from pbx.trunks import outgoing_trunk, render_dids, render_network
 
 # The database layer and the prompt builder (pypinyin) take ~0.5 s to import: only the
 # functions that need them import them, so `hotline status` and `--help` start quickly.
@@ -48,6 +50,8 @@ def render_config(settings: Settings, inst: PbxInstance, secrets: Secrets,
     _link_data_dir(inst)
     for name, text in site_files(settings, inst, secrets, phones).items():
         write_atomic(etc / "site" / name, text)
+    install_tls(settings, inst)
+    ensure_bans_file(inst)
 
 
 def install_sounds(settings: Settings, inst: PbxInstance) -> None:
@@ -116,6 +120,7 @@ def site_files(settings: Settings, inst: PbxInstance, secrets: Secrets,
         "extensions.conf": _site_extensions(settings, inst),
         "musiconhold.conf": _site_moh(inst),
         "rtp.conf": f"rtpstart = {settings.pbx.rtp_start}\nrtpend = {settings.pbx.rtp_end}\n",
+        "pjsip-tls.conf": render_tls(settings, inst),
     }
 
 
@@ -127,27 +132,15 @@ def render_pjsip(pbx: PbxSettings, phones: Sequence[Phone]) -> str:
     """site/pjsip.conf: the transport, the carrier, and each enabled phone of the table."""
     out = ["; Rendered from hotline.toml and the phones table by `hotline pbx up` and on",
            "; every change of a phone (console, `hotline phones`). Do not edit.",
-           "[transport-udp]", "type = transport", "protocol = udp",
-           f"bind = {pbx.sip_bind}:{pbx.sip_port}", "",
-           *_carrier(pbx.carrier_match)]
+           *render_network(pbx)]
     for phone in sorted((p for p in phones if p.enabled), key=lambda p: p.extension):
         ext = phone.extension
         out += [f"[{ext}](staff-endpoint)", f"auth = {ext}", f"aors = {ext}",
-                f"callerid = <{ext}>", "",
+                f"callerid = <{ext}>", *endpoint_media(pbx), "",
                 f"[{ext}](staff-aor)", "",
                 f"[{ext}](staff-auth)", f"username = {ext}",
                 f"password = {phone.password}", ""]
     return "\n".join(out)
-
-
-def _carrier(match: str) -> list[str]:
-    """The carrier endpoint, found by its address; when that address is one host (not a
-    network), also an AOR there, so Dial(PJSIP/<number>@carrier) reaches callers
-    (dialplan/reply.conf)."""
-    single_host = "/" not in match and "," not in match
-    aor = ["[carrier]", "type = aor", f"contact = sip:{match}", ""] if single_host else []
-    return ["[carrier](carrier-endpoint)", *(["aors = carrier"] if single_host else []), "",
-            *aor, "[carrier]", "type = identify", "endpoint = carrier", f"match = {match}", ""]
 
 
 def write_atomic(path: Path, text: str, mode: int = 0o640) -> None:
@@ -189,8 +182,9 @@ def _site_extensions(settings: Settings, inst: PbxInstance) -> str:
              f"HOTLINE_QUEUE_MAX_WAIT={calls.queue_max_wait}",
              f"HOTLINE_TRANSFER_RING={calls.transfer_ring_seconds}",
              f"HOTLINE_TWO_CHANNEL={'yes' if settings.recordings.two_channel else 'no'}",
-             f"HOTLINE_MESSAGE_MAX_SECONDS={calls.message_max_seconds}", ""]
-    return "\n".join(lines + office_hours_context(settings))
+             f"HOTLINE_MESSAGE_MAX_SECONDS={calls.message_max_seconds}",
+             f"HOTLINE_TRUNK={outgoing_trunk(pbx.trunks)}", ""]
+    return "\n".join(lines + office_hours_context(settings) + render_dids(pbx))
 
 
 def office_hours_context(settings: Settings) -> list[str]:

@@ -17,6 +17,7 @@ from ivr.calltracker import CallTracker
 from ivr.services import Services
 from pbx import CONF_DIR, DIALPLAN_DIR, PbxInstance
 from pbx import names as v
+from pbx.sip_security import SipGuard
 
 
 def _code(text: str) -> str:
@@ -80,6 +81,7 @@ def test_cdr_variables_are_set_in_the_dialplan_and_written_by_cdr_custom() -> No
 def test_manager_event_filter_is_exactly_what_the_tracker_handles(tmp_path: Path) -> None:
     services = Services(Settings(), async_sessionmaker(), PbxInstance(None, tmp_path))
     handled = set(CallTracker(services).subscriptions())
+    handled |= set(SipGuard(Settings(), async_sessionmaker()).subscriptions())
     manager = _code((CONF_DIR / "manager.conf").read_text())
     filters = re.findall(r"^\s*eventfilter\s*=\s*(.*?)\s*$", _context(manager, "bridge-user"),
                          re.M)
@@ -98,8 +100,9 @@ def test_manager_user_reads_the_classes_of_every_handled_event() -> None:
     read = re.search(r"^\s*read\s*=\s*(.*?)\s*$", user, re.M)
 
     assert read is not None
-    # call: channels and transfers; agent: queue events; user: UserEvent; system: FullyBooted.
-    assert set(read.group(1).split(",")) == {"system", "call", "agent", "user"}
+    # call: channels and transfers; agent: queue events; user: UserEvent; system: FullyBooted;
+    # security: the failed SIP authentications of fail-to-ban.
+    assert set(read.group(1).split(",")) == {"system", "call", "agent", "user", "security"}
 
 
 def test_console_event_filter_is_exactly_what_the_live_desk_handles() -> None:

@@ -134,8 +134,8 @@ def test_site_pjsip_one_endpoint_aor_auth_per_phone() -> None:
 
 
 def test_site_pjsip_templates_exist_in_the_shipped_pjsip_conf() -> None:
-    shipped = {s.name for s in sections((pbx.CONF_DIR / "pjsip.conf").read_text()
-                                        .replace('#include "site/pjsip.conf"', ""))}
+    shipped = {s.name for s in sections(re.sub(r"(?m)^#include .*$", "",
+                                               (pbx.CONF_DIR / "pjsip.conf").read_text()))}
     rendered = site_files(_settings(), PbxInstance(None, Path("/x")), SECRETS)["pjsip.conf"]
     used = {t for s in sections(rendered) for t in s.templates.split(",") if t}
 
