@@ -47,7 +47,7 @@ class NightlyBackup:
         if self.failed_at and now - self.failed_at < timedelta(seconds=RETRY_SECONDS):
             return None
         try:
-            manifest, gone = await asyncio.to_thread(_run, ctx.settings, folder)
+            manifest, gone = await asyncio.to_thread(_run, ctx.settings, folder, now)
         except Exception as exc:
             self.failed_at = now
             async with session_scope(ctx.sessions) as session:
@@ -66,8 +66,10 @@ def _newest(folder: Path) -> datetime | None:
     return backups[-1].created_at if backups else None
 
 
-def _run(settings: Settings, folder: Path) -> tuple[backup.Manifest, list[str]]:
-    manifest = backup.make_backup(settings, pbx.instance_for(settings).recordings_dir, folder)
+def _run(settings: Settings, folder: Path, now: datetime
+         ) -> tuple[backup.Manifest, list[str]]:
+    root = pbx.instance_for(settings).recordings_dir
+    manifest = backup.make_backup(settings, root, folder, now=now)
     return manifest, backup.prune(folder, settings.backup.keep)
 
 
