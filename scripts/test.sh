@@ -17,4 +17,6 @@ if [ ! -e tests/browser/node_modules/.package-lock.json ] \
 fi
 .venv/bin/ruff check .
 .venv/bin/mypy
-.venv/bin/pytest tests "$@"
+# Two workers: the real-call tests (tests/integration, one Asterisk) on one, the rest on the
+# other (tests/conftest.py groups them).
+.venv/bin/pytest tests -n 2 --dist loadgroup "$@"

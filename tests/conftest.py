@@ -35,6 +35,23 @@ def _libpq(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _real_calls(item: pytest.Item) -> bool:
+    return "integration" in item.path.parts
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs the suite on two workers (pytest-xdist, --dist loadgroup). The
+    real-call tests share one Asterisk, one bridge and one database, so they are one group,
+    collected first so that one worker starts on them at once; every other module is a
+    group of its own (its module-scoped fixtures made once) and runs on the other worker
+    meanwhile. Without xdist the marks change nothing."""
+    for item in items:
+        group = "pbx" if _real_calls(item) else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: not _real_calls(item))
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> URL | None:
     """The PostgreSQL server's URL when it answers, else None (checked once per run)."""
