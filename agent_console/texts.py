@@ -476,3 +476,14 @@ MESSAGES.update({
     "system_type": "事项类型应为：{known}。",
     "system_channel": "答复方式应为 message 或 call。",
 })
+
+# --- courts (issue 17): the centre answers 12368 for the city's courts -----------------------
+
+FIELD_LABELS.update({"court_name": "法院名称", "short_name": "简称", "case_prefix": "案号代字",
+                     "court_phones": "联系电话", "position": "排列顺序", "court_active": "启用",
+                     "court": "所属法院"})
+FIELD_ERRORS.update({
+    "bad_prefix": "{label}应为省份简称加数字，如“豫03”“豫0302”。",
+    "centre": "热线中心所在的法院不能停用。",
+    "position": "{label}应为正整数。",
+})

@@ -1,0 +1,134 @@
+"""The courts the centre answers for (issue 17), kept by administrators: the page
+/admin/courts (the list in its order, the form to add or change a court) and the API under
+/api/courts. The rules are hotline.db.courts'."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
+
+from agent_console.auth import Principal, console, require_role
+from agent_console.forms import Errors, Invalid, Refused, field_error, form_values
+from agent_console.pages import render
+from agent_console.service import Actor, Refusals, actor, attempt, transaction
+from agent_console.texts import ADMIN, FIELD_LABELS, MESSAGES
+from hotline.db import courts as courts_db
+from hotline.db.base import session_scope
+from hotline.db.courts import LIMITS, CourtFields, CourtInvalid
+from hotline.db.models import Court
+
+router = APIRouter()
+Admin = Annotated[Principal, Depends(require_role(ADMIN))]
+# the form's field for each of hotline.db.courts' fields (name and phones are named apart
+# from the departments' and the call log's fields of those names)
+FORM_FIELDS = {"name": "court_name", "short_name": "short_name", "case_prefix": "case_prefix",
+               "phones": "court_phones", "position": "position", "active": "court_active"}
+
+
+class CourtIn(BaseModel):
+    name: str = ""
+    short_name: str = ""
+    case_prefix: str = ""
+    phones: str = ""
+    position: int = 0
+    active: bool = True
+
+
+class CourtOut(CourtIn):
+    id: int
+    centre: bool
+
+
+def _out(c: Court) -> CourtOut:
+    return CourtOut(id=c.id, name=c.name, short_name=c.short_name, case_prefix=c.case_prefix,
+                    phones=c.phones, position=c.position, active=c.active, centre=c.centre)
+
+
+def _errors(invalid: CourtInvalid) -> Errors:
+    return {FORM_FIELDS[field]: field_error(FORM_FIELDS[field], kind, limit=LIMITS.get(field))
+            for field, kind in invalid.errors.items()}
+
+
+def _not_found(_missing: LookupError) -> HTTPException:
+    return HTTPException(404, MESSAGES["not_found"])
+
+
+REFUSALS: Refusals = {CourtInvalid: lambda refused: Invalid(_errors(refused)),
+                      LookupError: _not_found}
+
+
+async def save(by: Actor, body: CourtIn, court_id: int | None = None) -> Court:
+    """Add a court, or change the one with court_id."""
+    async with transaction(by, REFUSALS) as db:
+        return await courts_db.save_court(db, CourtFields(**body.model_dump()), court_id)
+
+
+# --- the page -------------------------------------------------------------------------------
+
+def _from_form(values: Mapping[str, str]) -> CourtIn | Invalid:
+    raw_position = values["position"].strip()
+    if raw_position and not raw_position.isdigit():
+        return Invalid({"position": field_error("position", "position")})
+    return CourtIn(name=values["court_name"], short_name=values["short_name"],
+                   case_prefix=values["case_prefix"], phones=values["court_phones"],
+                   position=int(raw_position or 0), active=values["court_active"] == "on")
+
+
+async def _page(request: Request, who: Principal, status: int = 200,
+                values: Mapping[str, str] | None = None, errors: Errors | None = None,
+                editing: int | None = None, saved: str = "") -> Response:
+    async with session_scope(console(request).sessions) as db:
+        courts = await courts_db.list_courts(db)
+    return render(request, "admin_courts.html", status, user=who.account,
+                  csrf_token=who.csrf_token, courts=courts,
+                  values=values or {"court_active": "on"}, errors=errors or {},
+                  labels=FIELD_LABELS, editing=editing, saved=saved)
+
+
+@router.get("/admin/courts", include_in_schema=False)
+async def courts_page(request: Request, who: Admin, edit: int | None = None,
+                      saved: str = "") -> Response:
+    values: dict[str, str] = {"court_active": "on"}
+    if edit is not None:
+        async with session_scope(console(request).sessions) as db:
+            found = await courts_db.get_court(db, edit)
+        if found is None:
+            raise HTTPException(404, MESSAGES["not_found"])
+        values = {"court_name": found.name, "short_name": found.short_name,
+                  "case_prefix": found.case_prefix, "court_phones": found.phones,
+                  "position": str(found.position), "court_active": "on" if found.active else ""}
+    return await _page(request, who, values=values, editing=edit, saved=saved)
+
+
+@router.post("/admin/courts", include_in_schema=False)
+async def save_page(request: Request, who: Admin, edit: int | None = None) -> Response:
+    values = await form_values(request, tuple(FORM_FIELDS.values()))
+    body = _from_form(values)
+    done = body if isinstance(body, Invalid) else await attempt(save(actor(request, who),
+                                                                      body, edit))
+    if isinstance(done, Refused):
+        return await _page(request, who, done.status_code, values, done.errors, editing=edit)
+    return RedirectResponse("/admin/courts?saved=1", status_code=303)
+
+
+# --- API ------------------------------------------------------------------------------------
+
+@router.get("/api/courts", tags=["courts"], summary="the courts the centre answers for")
+async def api_list(request: Request, who: Admin) -> list[CourtOut]:
+    async with session_scope(console(request).sessions) as db:
+        return [_out(c) for c in await courts_db.list_courts(db)]
+
+
+@router.post("/api/courts", tags=["courts"], status_code=201,
+             summary="add a court (administrators)")
+async def api_create(request: Request, who: Admin, body: CourtIn) -> CourtOut:
+    return _out(await save(actor(request, who), body))
+
+
+@router.put("/api/courts/{court_id}", tags=["courts"], summary="change a court (administrators)")
+async def api_update(request: Request, who: Admin, court_id: int, body: CourtIn) -> CourtOut:
+    return _out(await save(actor(request, who), body, court_id))
