@@ -1,8 +1,12 @@
 # The two commands of a fresh machine: `make run` and `make test` (both set up first).
-.PHONY: setup run down status test unit integration lint
+# `make run OFFLINE=bundle.tar` sets up from a bundle `hotline bundle` built, with no network.
+.PHONY: setup setup-test run down status test unit integration lint
 
 setup:
-	bash scripts/setup.sh
+	bash scripts/setup.sh $(if $(OFFLINE),--offline "$(OFFLINE)")
+
+setup-test:
+	bash scripts/setup.sh --test
 
 run: setup
 	.venv/bin/hotline up
@@ -13,16 +17,16 @@ down:
 status:
 	.venv/bin/hotline status
 
-test: setup
+test: setup-test
 	bash scripts/test.sh
 
-unit: setup
+unit: setup-test
 	.venv/bin/pytest tests/unit
 
-integration: setup
+integration: setup-test
 	.venv/bin/pytest tests/integration
 
-lint: setup
+lint: setup-test
 	.venv/bin/ruff check .
 	.venv/bin/mypy
 
