@@ -58,6 +58,8 @@ COMMANDS = (
                                      "(the database put back if the migration fails)"),
     Command("integrations", "cli.integrations", "the court's systems: API tokens, endpoint "
                                                 "secrets, delivery status"),
+    Command("bundle", "cli.bundle", "one archive to install the hotline on a machine with "
+                                    "no network (make run OFFLINE=...)"),
 )
 
 
