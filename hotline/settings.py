@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hotline.trunks import Trunk, TrunkError, read_trunks
+
 # [recordings] format → the container file's extension.
 RECORDING_FORMATS = {"opus": "ogg", "mp3": "mp3"}
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +59,17 @@ class PbxSettings:
     sip_bind: str = "127.0.0.1"
     sip_port: int = 5060
     carrier_match: str = "127.0.0.1:5070"
+    # The network (issue 16, docs/network.md): the carrier's side on its own address
+    # ("10.1.1.5" or "10.1.1.5:5060"; empty: sip_bind serves both); NAT on that side; the
+    # codecs offered to carriers, in order; G.722 first for desk phones. The trunks are
+    # hotline.toml's [[trunks]] (hotline.trunks), else carrier_match's one IP trunk.
+    carrier_bind: str = ""
+    external_media_address: str = ""
+    external_signaling_address: str = ""
+    local_net: tuple[str, ...] = ()
+    codecs: tuple[str, ...] = ("alaw", "ulaw")
+    seat_g722: bool = False
+    trunks: tuple[Trunk, ...] = ()
     ami_port: int = 5038
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
@@ -379,12 +392,14 @@ def load_settings(
         config_path = Path(env["HOTLINE_CONFIG"])
     raw = _read_file(config_path) if config_path else {}
     base = config_path.parent if config_path else Path.cwd()
+    trunk_tables = raw.pop("trunks", [])  # [[trunks]]: read by _with_trunks
     _merge_env(raw, env)
     settings = _build(raw)
     _check_hours(settings.hours)
     _check_recordings(settings.recordings)
     _check_console(settings.console)
     settings = _absolute_paths(settings, base)
+    settings = _with_trunks(settings, trunk_tables, config_path, env)
     _check_integrations(settings, config_path)
     _check_caller_texts(settings)
     _check_sms_templates(settings)
@@ -417,6 +432,19 @@ def _check_integrations(settings: Settings, config_path: Path | None) -> None:
         line = _line_of(config_path, exc.entry)
         where = f"{config_path} line {line}: " if line else ""
         raise SettingsError(f"{where}[integrations] endpoints: {exc}") from exc
+
+
+def _with_trunks(settings: Settings, tables: Any, config_path: Path | None,
+                 env: Mapping[str, str]) -> Settings:
+    """The carrier trunks: a wrong [[trunks]] entry stops the start, naming its line."""
+    pbx = settings.pbx
+    try:
+        if pbx.trunks:
+            raise TrunkError(0, "trunks", "write each trunk as a [[trunks]] table, not [pbx]")
+        trunks = read_trunks(tables, pbx.carrier_match, settings.data_dir, env)
+    except TrunkError as exc:
+        raise SettingsError(exc.located(config_path)) from exc
+    return dataclasses.replace(settings, pbx=dataclasses.replace(pbx, trunks=trunks))
 
 
 def _line_of(path: Path | None, text: str) -> int | None:

@@ -183,7 +183,7 @@ def _site_extensions(settings: Settings, inst: PbxInstance) -> str:
              f"HOTLINE_TRANSFER_RING={calls.transfer_ring_seconds}",
              f"HOTLINE_TWO_CHANNEL={'yes' if settings.recordings.two_channel else 'no'}",
              f"HOTLINE_MESSAGE_MAX_SECONDS={calls.message_max_seconds}",
-             f"HOTLINE_TRUNK={outgoing_trunk(pbx.trunks)}", ""]
+             f"HOTLINE_TRUNK={outgoing_trunk(pbx)}", ""]
     return "\n".join(lines + office_hours_context(settings) + render_dids(pbx))
 
 

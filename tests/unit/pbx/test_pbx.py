@@ -172,6 +172,7 @@ def test_site_extensions_use_paths_as_asterisk_sees_them(sandboxed: PbxInstance)
         "HOTLINE_TRANSFER_RING": "25",
         "HOTLINE_TWO_CHANNEL": "no",
         "HOTLINE_MESSAGE_MAX_SECONDS": "120",
+        "HOTLINE_TRUNK": "carrier",  # the trunk calls out go on (dialplan/reply.conf)
     }
     assert "GotoIfTime(08:00-11:59,mon-fri,*,may-sep,Asia/Shanghai?open)" in office_hours
 
