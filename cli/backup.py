@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--full", action="store_true",
                    help="every recording in this archive, none left in older ones")
     p.add_argument("--keep", type=int, metavar="N",
-                   help="backups kept in the folder ([backup] keep)")
+                   help="backups kept in the folder ([backup] keep; 0: all)")
     p.set_defaults(func=cmd_backup)
     p = sub.add_parser("restore", help="put a backup back (a fresh machine or data folder)")
     p.add_argument("archive", type=Path, help="hotline-backup-….tar (with the older "
@@ -91,8 +91,8 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     _migrate(restored_settings)
     print(f"restored {done.name}: the database (revision {done.revision}, migrated to this "
-          f"version), {done.data_files} data files into {target.data_dir}, "
-          f"{done.stored_files} recordings and attachments into {target.recordings_root}")
+          f"version) and {done.data_files} data files into {target.data_dir}, "
+          f"{done.stored_files} recordings (into {target.recordings_root}) and attachments")
     if done.config_kept_as:
         print(f"the settings file is the backup's; the one it replaced is {done.config_kept_as}")
     print("start it with `hotline up`")
