@@ -1,6 +1,7 @@
 """SIP security for a real network (issue 16), against a real Asterisk and the bridge:
 fail-to-ban from Asterisk's security events (SIPp from 127.0.0.2 with a wrong password),
-a phone registering over TLS, and no call without credentials from a stranger's address.
+a phone registering over TLS with SRTP offered, and no call without credentials from a
+stranger's address.
 
 This module runs its own PBX and bridge, with a certificate and a short ban, on ports of its
 own (bases 25760-25790 moved by HOTLINE_TEST_PORT_OFFSET), beside the session's."""
@@ -27,7 +28,7 @@ from tests.integration.conftest import OFFSET, BridgeProcess, port, wait_for
 from tests.integration.sipp import SCENARIOS
 
 SIP, TLS, CARRIER = port(25760), port(25761), port(25770)
-BAN_SECONDS = 6
+BAN_SECONDS = 12  # the checks while banned take a few seconds on a busy machine
 CONFIG = f"""
 [paths]
 data_dir = "{{data}}"
@@ -36,6 +37,7 @@ sip_port = {SIP}
 tls_port = {TLS}
 tls_cert = "sip.crt"
 tls_key = "sip.key"
+srtp = "optional"
 carrier_match = "127.0.0.1:{CARRIER}"
 ami_port = {port(25738)}
 agi_port = {port(24773)}
@@ -112,10 +114,10 @@ def test_repeated_wrong_passwords_ban_the_address_until_it_expires(
     wait_for(lambda: sipp("register_refused.xml", ATTACKER, sport,
                           "-key", "user", "8001").returncode == 0, timeout=10)
     assert register(PHONE, port(25782), "8002", password(settings, "8002"))
-    status = hotline(env, "status").stdout
-    assert re.search(rf"^  {re.escape(ATTACKER)} until \d{{4}}-", status, re.M), status
     bans = hotline(env, "sip", "bans").stdout
     assert ATTACKER in bans and "3 failures" in bans, bans
+    status = hotline(env, "status").stdout
+    assert re.search(rf"^  {re.escape(ATTACKER)} until \d{{4}}-", status, re.M), status
     assert "banned until" in (settings.log_dir / "bridge.log").read_text()
 
     # After ban_seconds the right password from the same address registers again.
@@ -157,6 +159,12 @@ def test_a_phone_registers_over_tls(secure: tuple[Settings, dict[str, str]]) -> 
             context.wrap_socket(raw) as tls:
         assert tls_register(tls, "8004", password(settings, "8004")) == 200
     assert "8004" in pbx.registered_phones(settings)
+    # SRTP offered to staff phones (srtp = "optional"): res_srtp is loaded and the
+    # endpoint took the setting.
+    endpoint = pbx.cli(settings, "pjsip show endpoint 8004")
+    assert re.search(r"^\s*media_encryption\s*:\s*sdes$", endpoint, re.M), endpoint
+    assert re.search(r"^\s*media_encryption_optimistic\s*:\s*true$", endpoint, re.M)
+    assert "res_srtp.so" in pbx.cli(settings, "module show like res_srtp")
 
 
 def tls_register(tls: ssl.SSLSocket, user: str, secret: str) -> int:
