@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pbx
-from hotline import health, tls
+from hotline import clock, health, tls
 from hotline.settings import Settings
 
 HEARTBEAT_STALE_SECONDS = 10.0
@@ -100,6 +100,7 @@ def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
              "scheduler": scheduler_problems(settings), "database": site.database}
     for name, problems in parts.items():
         print(f"{name:9} {'ok' if not problems else 'UNHEALTHY: ' + '; '.join(problems)}")
+    print(clock_line(clock.clock_state()))
     # Days the calendar only guesses (routing falls back to Monday to Friday) and open
     # alerts (recordings missing, orphan files, disk, ...): shown, not a failure.
     for warning in site.calendar:
@@ -110,6 +111,12 @@ def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
     for line in pbx.sip_security.status_lines(settings, datetime.now(UTC)):
         print(line)
     return 1 if any(parts.values()) else 0
+
+
+def clock_line(state: clock.ClockState) -> str:
+    """A clock NOT synchronised is a warning, not a failure: every part still runs, only
+    its times drift."""
+    return f"{'WARNING' if state.synchronised is False else 'clock':9} {state.line()}"
 
 
 def site_report(settings: Settings) -> health.SiteReport:
