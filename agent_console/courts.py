@@ -19,7 +19,7 @@ from agent_console.texts import ADMIN, FIELD_LABELS, MESSAGES
 from hotline.db import courts as courts_db
 from hotline.db.base import session_scope
 from hotline.db.courts import LIMITS, CourtFields, CourtInvalid
-from hotline.db.models import Court
+from hotline.db.models import Court, Department
 
 router = APIRouter()
 Admin = Annotated[Principal, Depends(require_role(ADMIN))]
@@ -51,6 +51,26 @@ def _out(c: Court) -> CourtOut:
 def _errors(invalid: CourtInvalid) -> Errors:
     return {FORM_FIELDS[field]: field_error(FORM_FIELDS[field], kind, limit=LIMITS.get(field))
             for field, kind in invalid.errors.items()}
+
+
+def department_choices(departments: list[Department], courts: list[Court],
+                       court_id: int) -> dict[str, str]:
+    """The forwarding picker's departments: the matter's court's first, by name, then each
+    other court's in the courts' order, named with their court (choosing one moves the
+    matter to that court). With one court, the names alone, as before courts."""
+    if len(courts) <= 1:
+        return {str(d.id): d.name for d in departments}
+    order = {c.id: n for n, c in enumerate(courts)}
+    labels = {c.id: courts_db.court_label(c) for c in courts}
+    ranked = sorted(departments, key=lambda d: (d.court_id != court_id,
+                                                order.get(d.court_id, len(order)), d.name))
+    return {str(d.id): d.name if d.court_id == court_id
+            else f"{labels.get(d.court_id, '')}·{d.name}" for d in ranked}
+
+
+def court_choices(courts: list[Court]) -> dict[str, str]:
+    """The courts a select offers, in their order."""
+    return {str(c.id): c.name for c in courts}
 
 
 def _not_found(_missing: LookupError) -> HTTPException:

@@ -12,20 +12,22 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from agent_console import courts as court_pages
 from agent_console.auth import Principal, console, require_role
 from agent_console.forms import Errors, Invalid, Refused, field_error, form_values
 from agent_console.pages import render
 from agent_console.service import Actor, Refusals, actor, attempt, transaction
 from agent_console.texts import ADMIN, FIELD_LABELS, MESSAGES, ROLE_LABELS
+from hotline.db import courts as courts_db
 from hotline.db import departments as db_departments
 from hotline.db.base import session_scope
 from hotline.db.departments import PEOPLE, DepartmentInUse, DepartmentInvalid, Matters
-from hotline.db.models import Department, User
+from hotline.db.models import CENTRE_COURT_ID, Department, User
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["departments"])
 Admin = Annotated[Principal, Depends(require_role(ADMIN))]
-FIELDS = ("name", "handler", "head", "leader", "active")
+FIELDS = ("name", "handler", "head", "leader", "active", "court")
 
 
 class DepartmentIn(BaseModel):
@@ -34,6 +36,7 @@ class DepartmentIn(BaseModel):
     head_id: int | None = None
     leader_id: int | None = None
     active: bool = True
+    court_id: int = CENTRE_COURT_ID  # issue 17: the court it belongs to
 
 
 class DepartmentOut(BaseModel):
@@ -43,6 +46,7 @@ class DepartmentOut(BaseModel):
     head_id: int | None
     leader_id: int | None
     active: bool
+    court_id: int
 
 
 class MobileIn(BaseModel):
@@ -57,7 +61,7 @@ class MobileOut(BaseModel):
 
 def _out(d: Department) -> DepartmentOut:
     return DepartmentOut(id=d.id, name=d.name, handler_id=d.handler_id, head_id=d.head_id,
-                         leader_id=d.leader_id, active=d.active)
+                         leader_id=d.leader_id, active=d.active, court_id=d.court_id)
 
 
 def _errors(invalid: DepartmentInvalid) -> Errors:
@@ -87,7 +91,8 @@ async def save(by: Actor, body: DepartmentIn, department_id: int | None = None
     async with transaction(by, SAVE_REFUSALS) as db:
         return await db_departments.save_department(
             db, body.name, handler_id=body.handler_id, head_id=body.head_id,
-            leader_id=body.leader_id, active=body.active, department_id=department_id)
+            leader_id=body.leader_id, active=body.active, department_id=department_id,
+            court_id=body.court_id)
 
 
 def _in_use(refused: DepartmentInUse) -> Refused:
@@ -129,7 +134,8 @@ def _from_form(values: Mapping[str, str]) -> DepartmentIn:
         return int(raw) if raw.isdigit() else None
     return DepartmentIn(name=values.get("name", ""), handler_id=user_id("handler"),
                         head_id=user_id("head"), leader_id=user_id("leader"),
-                        active=values.get("active", "") == "on")
+                        active=values.get("active", "") == "on",
+                        court_id=user_id("court") or CENTRE_COURT_ID)
 
 
 async def _page(request: Request, who: Principal, status: int = 200,
@@ -140,13 +146,15 @@ async def _page(request: Request, who: Principal, status: int = 200,
     async with session_scope(console(request).sessions) as db:
         departments = await db_departments.list_departments(db)
         users = list((await db.execute(select(User).order_by(User.username))).scalars())
+        courts = await courts_db.list_courts(db)
     choices = {field: {str(u.id): f"{u.display_name or u.username}（{u.username}）"
                        for u in users if u.role == role and u.active}
                for field, role in PEOPLE.items()}
     names = {u.id: u.display_name or u.username for u in users}
     return render(request, "admin_departments.html", status, user=who.account,
                   csrf_token=who.csrf_token, departments=departments, users=users,
-                  choices=choices, names=names, values=values or {"active": "on"},
+                  choices=choices, names=names, values=values or {"active": "on", "court": "1"},
+                  courts=court_pages.court_choices(courts) if len(courts) > 1 else {},
                   errors=errors or {}, labels=FIELD_LABELS, editing=editing, saved=saved,
                   mobile_errors=mobile_errors or {}, mobile_typed=mobile_typed or {},
                   deleted=MESSAGES["department_deleted"].format(name=deleted) if deleted else "")
@@ -155,7 +163,7 @@ async def _page(request: Request, who: Principal, status: int = 200,
 @pages.get("/admin/departments")
 async def departments_page(request: Request, who: Admin, edit: int | None = None,
                            saved: str = "") -> Response:
-    values: dict[str, str] = {"active": "on"}
+    values: dict[str, str] = {"active": "on", "court": str(CENTRE_COURT_ID)}
     if edit is not None:
         async with session_scope(console(request).sessions) as db:
             found = await db_departments.get_department(db, edit)
@@ -163,7 +171,7 @@ async def departments_page(request: Request, who: Admin, edit: int | None = None
             raise HTTPException(404, MESSAGES["not_found"])
         values = {"name": found.name, "handler": str(found.handler_id or ""),
                   "head": str(found.head_id or ""), "leader": str(found.leader_id or ""),
-                  "active": "on" if found.active else ""}
+                  "active": "on" if found.active else "", "court": str(found.court_id)}
     return await _page(request, who, values=values, editing=edit, saved=saved)
 
 

@@ -486,4 +486,7 @@ FIELD_ERRORS.update({
     "bad_prefix": "{label}应为省份简称加数字，如“豫03”“豫0302”。",
     "centre": "热线中心所在的法院不能停用。",
     "position": "{label}应为正整数。",
+    "other_court": "{label}须是该部门所属法院的人员（督办由本院负责人、分管院领导承担），"
+                   "请重新选择。",
+    "no_court": "{label}不存在，请重新选择。",
 })

@@ -24,6 +24,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console import appointments
+from agent_console import courts as court_pages
 from agent_console.auth import (
     Console,
     Forbidden,
@@ -70,6 +71,7 @@ from hotline.catalog import TICKET_TYPES
 from hotline.confidential import clearance, ticket_seen
 from hotline.db import calllogs
 from hotline.db import calls as calls_db
+from hotline.db import courts as courts_db
 from hotline.db import departments as db_departments
 from hotline.db import ratings as db_ratings
 from hotline.db import tickets as db_tickets
@@ -462,11 +464,15 @@ async def _ticket_page(request: Request, who: Principal, ticket_id: int,
         ticket, access = await _ticket(db, who, ticket_id)
         item = await _out(c, db, who, ticket, access, with_history=True)
         departments = await db_departments.list_departments(db, active_only=True)
+        courts = await courts_db.list_courts(db)
         appointment = await appointments.view(c, db, ticket)
     return render(request, "ticket.html", refused.status_code if refused else 200,
                   appointment=appointment,
                   user=who.account, csrf_token=who.csrf_token, t=item,
-                  departments={str(d.id): d.name for d in departments},
+                  departments=court_pages.department_choices(departments, courts,
+                                                             ticket.court_id),
+                  court=next((x.name for x in courts if x.id == ticket.court_id), "")
+                  if len(courts) > 1 else "",
                   errors=refused.errors if refused else {}, values=values or {},
                   labels=FIELD_LABELS, notice=notice, error=refused.message if refused else "",
                   dial_labels=DIAL_STATUS_LABELS)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline import caller_sms, ratings
 from hotline.catalog import TICKET_TYPES
 from hotline.db import calls
+from hotline.db import courts as courts_db
 from hotline.db import presence as presence_db
 from hotline.db.base import utcnow
 from hotline.db.models import (
@@ -129,6 +130,8 @@ async def forward(session: AsyncSession, settings: Settings, ticket: Ticket,
     deadlines = await deadlines_from(session, settings, now)
     due = deadlines.due_after(now)
     ticket.department_id, ticket.assignee_id, ticket.forwarded_at = department.id, handler.id, now
+    # a matter forwarded to a court's department is that court's (its views, its 督办 chain)
+    ticket.court_id = department.court_id
     ticket.due_at = due
     ticket.next_escalation_at = deadlines.next_step(ticket.escalation_level, now)
     _event(session, ticket, FORWARDED, by_user_id, now, department_id=department.id,
@@ -186,9 +189,12 @@ async def ticket_for_call_log(session: AsyncSession, log: CallLog,
         if found is not None:
             return found
     kind = log.category if log.category in TICKET_TYPES else "consultation"
+    # the court its case number names (豫0302: that basic court's), else the centre's
+    court = (await courts_db.court_for_case(session, log.case_number)
+             or await courts_db.centre_court(session))
     ticket = await create_ticket(session, kind, log.contact, log.call_id, text=log.question,
                                  detail={"call_log": str(log.id)}, now=now,
-                                 owner_id=log.owner_id)
+                                 owner_id=log.owner_id, court_id=court.id)
     log.ticket_id = ticket.id
     _event(session, ticket, CREATED, log.owner_id, now or utcnow(), call_log_id=log.id)
     await session.flush()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.db.models import Department, Ticket, User
+from hotline.db.models import CENTRE_COURT_ID, Court, Department, Ticket, User
 from hotline.phonenumbers import mobile_number
 
 NAME_LIMIT = 60
@@ -24,18 +24,23 @@ CLOSED = "closed"  # a matter's status once 办结 (hotline.tickets.CLOSED)
 
 
 class DepartmentInvalid(ValueError):
-    """errors maps a field (name, handler, head, leader) to a kind: required, too_long,
-    taken, no_user, wrong_role."""
+    """errors maps a field (name, handler, head, leader, court) to a kind: required,
+    too_long, taken, no_user, wrong_role, other_court (a person of another court: a
+    department's 督办 chain is its own court's, issue 17), no_court."""
 
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
 
 
-async def list_departments(session: AsyncSession, active_only: bool = False) -> list[Department]:
+async def list_departments(session: AsyncSession, active_only: bool = False,
+                           court_id: int | None = None) -> list[Department]:
+    """Every department (of one court when court_id is given), by name."""
     query = select(Department).order_by(Department.name)
     if active_only:
         query = query.where(Department.active.is_(True))
+    if court_id is not None:
+        query = query.where(Department.court_id == court_id)
     return list((await session.execute(query)).scalars())
 
 
@@ -45,7 +50,8 @@ async def get_department(session: AsyncSession, department_id: int) -> Departmen
 
 async def check_department(session: AsyncSession, name: str, *, handler_id: int | None,
                            head_id: int | None, leader_id: int | None,
-                           department_id: int | None = None) -> dict[str, str]:
+                           department_id: int | None = None,
+                           court_id: int = CENTRE_COURT_ID) -> dict[str, str]:
     """What is wrong with these values, by field; {} when nothing."""
     errors: dict[str, str] = {}
     if not name:
@@ -54,8 +60,10 @@ async def check_department(session: AsyncSession, name: str, *, handler_id: int 
         errors["name"] = "too_long"
     elif await _name_taken(session, name, department_id):
         errors["name"] = "taken"
+    if await session.get(Court, court_id) is None:
+        errors["court"] = "no_court"
     for field, user_id in (("handler", handler_id), ("head", head_id), ("leader", leader_id)):
-        if kind := await _person_error(session, field, user_id):
+        if kind := await _person_error(session, field, user_id, court_id):
             errors[field] = kind
     return errors
 
@@ -67,23 +75,28 @@ async def _name_taken(session: AsyncSession, name: str, department_id: int | Non
     return bool((await session.execute(query)).scalar())
 
 
-async def _person_error(session: AsyncSession, field: str, user_id: int | None) -> str:
+async def _person_error(session: AsyncSession, field: str, user_id: int | None,
+                        court_id: int) -> str:
     if user_id is None:
         return "required"
     user = await session.get(User, user_id)
     if user is None or not user.active:
         return "no_user"
-    return "" if user.role == PEOPLE[field] else "wrong_role"
+    if user.role != PEOPLE[field]:
+        return "wrong_role"
+    return "" if user.court_id == court_id else "other_court"
 
 
 async def save_department(session: AsyncSession, name: str, *, handler_id: int | None,
                           head_id: int | None, leader_id: int | None, active: bool = True,
-                          department_id: int | None = None) -> Department:
-    """Create (department_id None) or change a department; DepartmentInvalid when wrong,
-    LookupError when department_id names none."""
+                          department_id: int | None = None,
+                          court_id: int = CENTRE_COURT_ID) -> Department:
+    """Create (department_id None) or change a department of court_id; DepartmentInvalid
+    when wrong, LookupError when department_id names none."""
     name = name.strip()
     errors = await check_department(session, name, handler_id=handler_id, head_id=head_id,
-                                    leader_id=leader_id, department_id=department_id)
+                                    leader_id=leader_id, department_id=department_id,
+                                    court_id=court_id)
     if errors:
         raise DepartmentInvalid(errors)
     if department_id is None:
@@ -94,7 +107,7 @@ async def save_department(session: AsyncSession, name: str, *, handler_id: int |
         if found is None:
             raise LookupError(f"no department {department_id}")
         department = found
-    department.name, department.active = name, active
+    department.name, department.active, department.court_id = name, active, court_id
     department.handler_id, department.head_id, department.leader_id = handler_id, head_id, leader_id
     await session.flush()
     return department

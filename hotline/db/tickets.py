@@ -21,7 +21,7 @@ from hotline.callid import known_number
 from hotline.catalog import APPOINTMENT_KINDS, TICKET_TYPES
 from hotline.db import outbox as _outbox  # noqa: F401  (every change of a matter is pushed)
 from hotline.db.base import utcnow
-from hotline.db.models import Appointment, CallLog, Department, Ticket
+from hotline.db.models import CENTRE_COURT_ID, Appointment, CallLog, Department, Ticket
 from hotline.settings import HoursSettings
 
 OPEN = "open"
@@ -40,8 +40,10 @@ async def create_ticket(session: AsyncSession, type: str, caller_number: str,
                         subtype: str = "", detail: dict[str, str] | None = None,
                         now: datetime | None = None,
                         timezone: str = COURT_TIMEZONE, owner_id: int | None = None,
-                        assignee_id: int | None = None) -> Ticket:
-    """Create an open ticket with the next free reference of the court's day.
+                        assignee_id: int | None = None,
+                        court_id: int = CENTRE_COURT_ID) -> Ticket:
+    """Create an open ticket with the next free reference of the court's day (one series
+    for every court the centre answers for: a reference names one matter).
 
     Raises ValueError for a type not in hotline.catalog.TICKET_TYPES (or an appointment
     kind not in APPOINTMENT_KINDS).
@@ -52,7 +54,7 @@ async def create_ticket(session: AsyncSession, type: str, caller_number: str,
     values = {"type": type, "subtype": subtype, "status": OPEN, "caller_number": caller_number,
               "call_id": call_id, "audio_path": audio_path, "text": text,
               "detail": dict(detail or {}), "created_at": now, "owner_id": owner_id,
-              "assignee_id": assignee_id}
+              "assignee_id": assignee_id, "court_id": court_id}
     await _serialize_writers_on_sqlite(session)
     for _ in range(MAX_ATTEMPTS):
         reference = await _next_reference(session, prefix)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import httpx
 
+from agent_console.courts import department_choices
+from hotline.db.models import Court, Department
+
 from .conftest import ADMIN_NAME, AGENT_NAME, PASSWORD, csrf_of, log_in
 
 FORM = {"court_name": "洛阳市西工区人民法院", "short_name": "西工区法院",
@@ -51,3 +54,15 @@ async def test_the_api_for_administrators_only(client: httpx.AsyncClient) -> Non
     assert (await client.get("/api/courts", headers=agent)).status_code == 403
     assert (await client.post("/api/courts", headers=agent,
                               json={"name": "某法院"})).status_code == 403
+
+
+def test_the_forwarding_picker_offers_the_matters_court_first() -> None:
+    centre = Court(id=1, name="洛阳市中级人民法院", short_name="洛阳中院", position=1)
+    xigong = Court(id=2, name="洛阳市西工区人民法院", short_name="西工区法院", position=2)
+    departments = [Department(id=1, name="立案庭", court_id=1),
+                   Department(id=2, name="执行局", court_id=1),
+                   Department(id=3, name="西工区立案庭", court_id=2)]
+
+    assert list(department_choices(departments, [centre, xigong], 2).items()) == [
+        ("3", "西工区立案庭"), ("2", "洛阳中院·执行局"), ("1", "洛阳中院·立案庭")]
+    assert department_choices(departments[:2], [centre], 1) == {"1": "立案庭", "2": "执行局"}

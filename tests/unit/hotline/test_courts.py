@@ -1,17 +1,28 @@
 """hotline.courts and hotline.db.courts (issue 17): a case number names its court, the
-courts' list and its checks, on each database."""
+courts' list and its checks; a matter goes to a department of its court and up that court's
+督办 chain (hotline.tickets, hotline.escalation), on each database."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline import tickets
 from hotline.courts import case_code, court_of_case, menu_keys, valid_prefix
 from hotline.db import courts as courts_db
+from hotline.db import departments as departments_db
 from hotline.db.base import session_scope
 from hotline.db.courts import CourtFields, CourtInvalid
+from hotline.db.departments import DepartmentInvalid, save_department
+from hotline.db.models import CallLog, Department, Notice, User
+from hotline.db.tickets import create_ticket
+from hotline.escalation import run_pass
+from hotline.roles import AGENT, DEPT_HANDLER, DEPT_HEAD, LEADER
+from hotline.settings import Settings
 
 Sessions = async_sessionmaker[AsyncSession]
 XIGONG = CourtFields(name="洛阳市西工区人民法院", short_name="西工区法院",
@@ -105,3 +116,82 @@ async def test_changing_a_court_keeps_its_place(sessions: Sessions) -> None:
             await courts_db.save_court(db, CourtFields(name="某法院"), court_id=99)
 
     assert changed.position == 2 and changed.phones == "110" and not changed.active
+
+
+# --- matters go to a department of their court, with that court's 督办 chain -------------
+
+FORWARDED = datetime(2026, 2, 13, 2, 0, tzinfo=UTC)  # Fri 10:00 in Beijing
+OVERDUE = datetime(2026, 2, 24, 10, 0, tzinfo=UTC)  # past its 2 working days
+
+
+async def _basic_court_world(db: AsyncSession) -> dict[str, int]:
+    """The centre (court 1) with an agent; 西工区 (court 2) with its department, whose
+    handler, head and leader are that court's."""
+    court = await courts_db.save_court(db, XIGONG)
+    people = {"agent": User(username="agent", role=AGENT, password_hash="x"),
+              **{name: User(username=name, role=role, password_hash="x", court_id=court.id)
+                 for name, role in (("handler", DEPT_HANDLER), ("head", DEPT_HEAD),
+                                    ("leader", LEADER))}}
+    db.add_all(people.values())
+    await db.flush()
+    ids = {name: u.id for name, u in people.items()}
+    department = await save_department(db, "立案庭", handler_id=ids["handler"],
+                                       head_id=ids["head"], leader_id=ids["leader"],
+                                       court_id=court.id)
+    return {**ids, "court": court.id, "department": department.id}
+
+
+def _log(owner: int, case_number: str) -> CallLog:
+    return CallLog(owner_id=owner, caller_name="赵六", caller_kind="party",
+                   contact="13812345678", category="contact_judge", question="约见法官",
+                   outcome="forwarded", case_number=case_number)
+
+
+async def test_a_matter_is_the_court_its_case_number_names(sessions: Sessions) -> None:
+    async with session_scope(sessions) as db:
+        ids = await _basic_court_world(db)
+        logs = [_log(ids["agent"], number)
+                for number in ("（2026）豫0303民初12号", "（2026）豫0399民初1号", "")]
+        db.add_all(logs)
+        await db.flush()
+        made = [await tickets.ticket_for_call_log(db, log, now=FORWARDED) for log in logs]
+
+    assert [t.court_id for t in made] == [ids["court"], 1, 1]  # unknown code: the centre's
+
+
+async def test_forwarded_to_a_basic_courts_department_it_is_pushed_up_that_courts_chain(
+        sessions: Sessions, settings: Settings) -> None:
+    async with session_scope(sessions) as db:
+        ids = await _basic_court_world(db)
+        ticket = await create_ticket(db, "contact_judge", "13812345678", None,
+                                     owner_id=ids["agent"], now=FORWARDED)
+        department = await db.get(Department, ids["department"])
+        assert department is not None and ticket.court_id == 1
+        await tickets.forward(db, settings, ticket, department, ids["agent"], FORWARDED)
+        assert ticket.court_id == ids["court"]  # forwarded there, the matter is that court's
+
+    await run_pass(sessions, settings, OVERDUE)
+    async with session_scope(sessions) as db:
+        told = list((await db.execute(select(Notice.user_id).where(
+            Notice.kind == "escalated"))).scalars())
+    assert sorted(told) == sorted([ids["head"], ids["agent"]])  # the owner learns of it too
+
+
+async def test_a_department_takes_its_people_from_its_own_court(sessions: Sessions) -> None:
+    async with session_scope(sessions) as db:
+        ids = await _basic_court_world(db)
+        centre_head = User(username="centre_head", role=DEPT_HEAD, password_hash="x")
+        db.add(centre_head)
+        await db.flush()
+        with pytest.raises(DepartmentInvalid) as refused:
+            await save_department(db, "执行局", handler_id=ids["handler"],
+                                  head_id=centre_head.id, leader_id=ids["leader"],
+                                  court_id=ids["court"])
+        with pytest.raises(DepartmentInvalid) as no_court:
+            await save_department(db, "执行局", handler_id=ids["handler"],
+                                  head_id=ids["head"], leader_id=ids["leader"], court_id=9)
+        of_court = await departments_db.list_departments(db, court_id=ids["court"])
+
+    assert refused.value.errors == {"head": "other_court"}
+    assert no_court.value.errors["court"] == "no_court"
+    assert [d.name for d in of_court] == ["立案庭"]
