@@ -26,6 +26,12 @@ unit: setup-test
 integration: setup-test
 	.venv/bin/pytest tests/integration
 
+# The pictures of the Chinese manuals (docs/zh/img/), taken by the browser test that checks
+# each page shows what its manual says.
+.PHONY: screenshots
+screenshots: setup-test
+	HOTLINE_SCREENSHOTS=docs/zh/img .venv/bin/pytest tests/browser/test_manual_screenshots.py -q
+
 lint: setup-test
 	.venv/bin/ruff check .
 	.venv/bin/mypy
