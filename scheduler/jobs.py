@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import recordings
 from hotline.settings import Settings
-from scheduler import callbacks, escalation, integrations, monthly_report, report_rollups
+from scheduler import (
+    callbacks,
+    clock,
+    escalation,
+    integrations,
+    monthly_report,
+    report_rollups,
+)
 from scheduler.backup import backup_job
 from scheduler.sms import sms_job
 
@@ -45,6 +52,7 @@ def all_jobs(settings: Settings) -> list[Job]:
     jobs.append(Job("monthly-report", monthly_report.EVERY_SECONDS, monthly_report.monthly_report))
     jobs.append(Job("report-rollups", report_rollups.EVERY_SECONDS, report_rollups.report_rollups))
     jobs += backup_job(settings)  # issue 16
+    jobs.append(Job("clock", clock.EVERY_SECONDS, clock.check_clock))  # issue 16
     if settings.integrations.endpoints:  # issue 19
         jobs.append(Job("integrations", settings.integrations.poll_seconds, integrations.deliver))
     return jobs
