@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -257,6 +258,15 @@ def downgrade() -> None:
 '''
 
 
+def failing_migrations(tmp_path: Path) -> Path:
+    """The project's migrations and one more after head that fails half-way."""
+    migrations = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS, migrations)
+    head = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
+    (migrations / "versions" / "9999_fails.py").write_text(FAILING_MIGRATION.format(head=head))
+    return migrations
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_a_failed_migration_puts_the_database_back(
         settings: Settings, sessions: async_sessionmaker[AsyncSession], tmp_path: Path,
@@ -265,11 +275,7 @@ async def test_a_failed_migration_puts_the_database_back(
         await alerts.raise_alert(session, "probe", "kept", "升级之前")
     manifest = backup.make_backup(settings, tmp_path / "rec", tmp_path / "nas",
                                   config=Path("/nonexistent"))
-    migrations = tmp_path / "migrations"
-    shutil.copytree(migrate.MIGRATIONS, migrations)
-    (migrations / "versions" / "9999_fails.py").write_text(
-        FAILING_MIGRATION.format(head=manifest.database["revision"]))
-    monkeypatch.setattr(migrate, "MIGRATIONS", migrations)
+    monkeypatch.setattr(migrate, "MIGRATIONS", failing_migrations(tmp_path))
     url = settings.database_url
 
     with pytest.raises(backup.BackupError, match="made to fail"):
