@@ -52,6 +52,8 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     for name in gone:
         print(f"deleted {name}{backup.SUFFIX} (older than the {args.keep or settings.backup.keep}"
               " kept, and no kept backup needs it)")
+    for problem in backup.list_backups(folder)[1]:  # never deleted: a person looks at it
+        print(f"warning: {problem}", file=sys.stderr)
     return 0
 
 
