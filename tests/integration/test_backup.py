@@ -2,7 +2,8 @@
 through the real Asterisk leaves its recording and a matter; `hotline backup` while the
 bridge runs; `hotline restore` into a folder nobody used, with its own settings file; the
 call, its matter, its recording's bytes, the phones and the secrets are there, the database
-is at the migrations' head, and the console starts on it."""
+is at the migrations' head, and the console starts on it. (A second restore refused,
+a damaged archive, pruning: tests/unit/hotline/test_backup.py.)"""
 
 from __future__ import annotations
 
@@ -80,8 +81,6 @@ async def test_a_backup_of_the_running_hotline_restores_on_a_new_data_folder(
         assert sha256(new_root / rec.path) == sha256(recording)
         assert sha256(new / "hotline.toml") == sha256(Path(env["HOTLINE_CONFIG"]))
         assert sha256(new / "data" / "secrets.toml") == sha256(settings.data_dir / "secrets.toml")
-        again = run_cli(new_env, "restore", str(archive))
-        assert again.returncode == 1 and "not empty" in again.stderr
         start_console(restored, new_env)
     finally:
         shutil.rmtree(new_root.parent, ignore_errors=True)
