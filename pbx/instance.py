@@ -183,11 +183,15 @@ def _require_owner(inst: PbxInstance) -> tuple[int, int]:
     return owner
 
 
-def grant_pbx(inst: PbxInstance) -> None:
+def grant_pbx(inst: PbxInstance, staff_uid: int | None = None) -> None:
     """Give the instance's folders to Asterisk's user: what it writes it owns, what it
     reads (configuration with the AMI and SIP secrets, sounds) stays root's, readable by its
     group only. Folders are set-group-id, so files the hotline adds later (a phone change's
-    pjsip.conf, a synthesized sentence, a recording's folder) get the group too."""
+    pjsip.conf, a synthesized sentence, a recording's folder) get the group too.
+
+    staff_uid: the unprivileged user the hotline's own parts run as (installed as services,
+    in the PBX group): it owns etc/site, which the console rewrites, and may write in the
+    recordings (the bridge makes a call's folder, the scheduler transcodes and deletes)."""
     uid, gid = _require_owner(inst)
     _let_through(inst, gid)
     for name in _PBX_READS:
@@ -195,7 +199,9 @@ def grant_pbx(inst: PbxInstance) -> None:
     for name in _PBX_WRITES:
         _own_tree(inst.dir(name), (uid, gid), 0o750, 0o640)
     # Recordings: folders only (there are many files; a folder 0750 already keeps them in).
-    _own_tree(inst.recordings_dir, (uid, gid), 0o2750, None)
+    _own_tree(inst.recordings_dir, (uid, gid), 0o2770 if staff_uid else 0o2750, None)
+    if staff_uid:
+        _own_tree(inst.dir("etc") / "site", (staff_uid, gid), 0o2750, 0o640)
 
 
 def _let_through(inst: PbxInstance, gid: int) -> None:
@@ -231,7 +237,9 @@ def make_pbx_dirs(inst: PbxInstance, folder: Path) -> None:
     missing = [p for p in (folder, *folder.parents) if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     owner = pbx_owner(inst) if os.geteuid() == 0 else None
-    if owner is not None:
-        for path in missing:
+    for path in missing:
+        if owner is not None:
             os.chown(path, *owner)
+        else:  # the bridge as the services' unprivileged user: Asterisk writes in it
+            path.chmod(0o2770)
 
