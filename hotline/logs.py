@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import sys
 from pathlib import Path
 
 from hotline.privacy import MaskingFilter
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Each process has its own file (bridge.log, scheduler.log): it rotates it itself, so no
+# logrotate set-up is needed and a full disk cannot come from a log (5 x 10 MiB at most).
+ROTATE_BYTES = 10 * 1024 * 1024
+ROTATE_KEEP = 5
 
 
 def configure(logfile: Path | None = None, level: int = logging.INFO) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if logfile is not None:
         logfile.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(logfile, encoding="utf-8"))
+        handlers.append(logging.handlers.RotatingFileHandler(
+            logfile, maxBytes=ROTATE_BYTES, backupCount=ROTATE_KEEP, encoding="utf-8"))
     for handler in handlers:
         handler.setFormatter(logging.Formatter(FORMAT))
         handler.addFilter(MaskingFilter())
