@@ -100,6 +100,10 @@ def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
              "scheduler": scheduler_problems(settings), "database": site.database}
     for name, problems in parts.items():
         print(f"{name:9} {'ok' if not problems else 'UNHEALTHY: ' + '; '.join(problems)}")
+    from cli import service  # systemd's view, once the parts run as services
+
+    for line in service.status_lines():
+        print(f"service   {line}")
     print(clock_line(clock.clock_state()))
     # Days the calendar only guesses (routing falls back to Monday to Friday) and open
     # alerts (recordings missing, orphan files, disk, ...): shown, not a failure.

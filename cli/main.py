@@ -56,6 +56,8 @@ COMMANDS = (
     Command("restore", "cli.backup", "put a backup back (a fresh machine or data folder)"),
     Command("upgrade", "cli.backup", "after new code: stop, back up, migrate, start, check "
                                      "(the database put back if the migration fails)"),
+    Command("service", "cli.service", "run the hotline as systemd services: install, "
+                                      "remove, status"),
     Command("integrations", "cli.integrations", "the court's systems: API tokens, endpoint "
                                                 "secrets, delivery status"),
     Command("bundle", "cli.bundle", "one archive to install the hotline on a machine with "

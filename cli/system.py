@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 import pbx
+from cli import service
 from cli.health import (
     BRIDGE_PROCESS,
     bridge_pid,
@@ -36,7 +37,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ):
         sub.add_parser(name, help=help_text).set_defaults(func=func)
     p = sub.add_parser("pbx", help="the Asterisk PBX alone")
-    p.add_argument("action", choices=["setup", "up", "down", "status", "cli"])
+    p.add_argument("action", choices=["setup", "up", "down", "status", "cli",
+                                           "prepare"])
     p.add_argument("command", nargs="?", default="", help="for `cli`: an Asterisk CLI command")
     p.set_defaults(func=cmd_pbx)
     p = sub.add_parser("db", help="the database")
@@ -55,6 +57,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 # --- up / down -------------------------------------------------------------------------
 
 def cmd_up(settings: Settings, _args: argparse.Namespace) -> int:
+    if service.installed():  # systemd runs the parts (hotline service install)
+        service.start_all(settings)
+        _print_welcome(settings, pbx.instance_for(settings))
+        return 0
     upgrade(settings.database_url, court_name=settings.court.name)
     print("starting the PBX ...", flush=True)
     inst = pbx.start(settings)
@@ -90,6 +96,10 @@ def start_scheduler(settings: Settings) -> None:
 
 
 def cmd_down(settings: Settings, _args: argparse.Namespace) -> int:
+    if service.installed():
+        service.stop_all()
+        print("the hotline's services are stopped (they start again at boot)")
+        return 0
     if pbx.terminate(settings.bridge_pid_file, BRIDGE_PROCESS, 15.0):
         print("bridge stopped")
     if pbx.terminate(settings.console_pid_file, BRIDGE_PROCESS, 15.0):
@@ -137,6 +147,8 @@ def cmd_pbx(settings: Settings, args: argparse.Namespace) -> int:
         print(f"PBX up ({inst.host_root})")
     elif args.action == "down":
         print("PBX stopped" if pbx.stop(settings) else "PBX was not running")
+    elif args.action == "prepare":  # before Asterisk starts, as hotline-pbx.service does
+        return service.prepare_pbx(settings)
     elif args.action == "status":
         problems = pbx_problems(settings)
         print("pbx ok" if not problems else "pbx UNHEALTHY: " + "; ".join(problems))
