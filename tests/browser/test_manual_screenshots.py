@@ -198,7 +198,7 @@ async def _seed_calls(db: AsyncSession, now: datetime, agent_id: int) -> str:
             ("1796047600.3", "13600002222", "queue", "PJSIP/8001"),
             ("1796047700.5", "13500003333", "queue", ""),
             ("1796047999.7", "03796555123", "menu", ""))):
-        start = now - timedelta(minutes=30 + 20 * n)
+        start = now - timedelta(minutes=10 + 5 * n)
         answered = start + timedelta(seconds=20) if agent else None
         await calls.ensure_call(db, cid, caller_number=caller, route=route, agent=agent,
                                 menu_path="" if route == "queue" else "2,1",
