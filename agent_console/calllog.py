@@ -49,6 +49,7 @@ from hotline import tickets
 from hotline.access import may_read_log_now, owns_log
 from hotline.catalog import APPOINTMENT_KINDS, SERVICES
 from hotline.confidential import clearance, log_seen
+from hotline.courts import court_scope, logs_in_scope
 from hotline.db import calllogs, consultations, roster
 from hotline.db import calls as calls_db
 from hotline.db import departments as db_departments
@@ -421,7 +422,10 @@ async def _page(request: Request, who: Principal,
                             await log_spec(db, who), c.settings.hours.timezone,
                             base="/calls/logs")
         seen = await clearance(db, who.account.id, who.account.role)
-        found = await page_of(db, calllogs.list_query(owner).where(log_seen(seen)), wanted)
+        query = calllogs.list_query(owner).where(log_seen(seen))
+        if owner is None:  # a basic court's leader or administrator: its matters' logs
+            query = query.where(logs_in_scope(await court_scope(db, who.account.id)))
+        found = await page_of(db, query, wanted)
         tz = c.settings.hours.timezone
         numbers = await calls_db.readable_numbers_of_ids(
             db, (row[0].call_id for row in found.rows), tz)

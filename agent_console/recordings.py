@@ -57,6 +57,7 @@ from agent_console.texts import (
 )
 from hotline import prompts, recording_access
 from hotline.confidential import call_seen, clearance
+from hotline.courts import calls_in_scope, court_scope
 from hotline.db import calls as calls_db
 from hotline.db import recording_access as access_db
 from hotline.db.alerts import list_open_alerts
@@ -282,7 +283,9 @@ async def _calls(c: Console, db: AsyncSession, who: Principal, raw: Mapping[str,
     spec = call_spec({u: name for u, (name, _) in agents.items()}, agents)
     wanted = read_query(raw, spec, tz, base=base)
     seen = await clearance(db, who.account.id, who.account.role)
-    query, asked = calls_db.list_query().where(call_seen(seen, Call.id)), wanted
+    query = calls_db.list_query().where(
+        call_seen(seen, Call.id), calls_in_scope(await court_scope(db, who.account.id), Call.id))
+    asked = wanted
     if calls_db.parse_readable(wanted.search):
         # a readable number names one call (or none): not a search by digits
         named = await calls_db.call_id_by_number(db, wanted.search, tz)

@@ -69,6 +69,7 @@ from hotline import ratings, tickets
 from hotline.access import ACT, READ, owns_log, ticket_access
 from hotline.catalog import TICKET_TYPES
 from hotline.confidential import clearance, ticket_seen
+from hotline.courts import court_scope, tickets_in_scope
 from hotline.db import calllogs
 from hotline.db import calls as calls_db
 from hotline.db import courts as courts_db
@@ -350,8 +351,10 @@ async def _base(db: AsyncSession, who: Principal) -> tuple[Select[Ticket], list[
         return db_tickets.handler_list(me), []
     if role == AGENT:
         return db_tickets.owner_list(me), await db_departments.list_departments(db)
-    if role == ADMIN:
-        return db_tickets.forwarded_list(), await db_departments.list_departments(db)
+    if role == ADMIN:  # a basic court's administrator: its court's matters (issue 17)
+        scope = await court_scope(db, me)
+        return (db_tickets.forwarded_list().where(tickets_in_scope(scope)),
+                await db_departments.list_departments(db, court_id=scope))
     mine = await db_departments.departments_of(db, me)
     return db_tickets.departments_list([d.id for d in mine]), mine
 

@@ -12,6 +12,10 @@ A call log (Art. 9): the agent who wrote it owns it: they alone change it and fo
 matter; leaders and administrators read every log.
 Over all of this: a confidential matter or log (a complaint about the court's staff) is
 None to everyone hotline.confidential does not clear, owner agent and leaders included.
+And the court (issue 17): the centre's staff (of the court flagged centre) serve every
+court; a basic court's staff see only their court's matters, the call logs of those
+matters, and the calls they were raised on or answered by (hotline.courts.court_scope) — a
+basic court's administrator and leader included.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.confidential import clearance, may_see, may_see_log
+from hotline.courts import court_scope, in_scope
 from hotline.db import departments as departments_db
 from hotline.db.models import CallLog, Department, Ticket
 from hotline.roles import ADMIN, AGENT, DEPT_HANDLER, DEPT_HEAD, LEADER
@@ -31,6 +36,8 @@ async def ticket_access(session: AsyncSession, user_id: int, role: str,
                         ticket: Ticket) -> str | None:
     """ACT, READ, or None when the ticket is none of this member of staff's business."""
     if ticket.confidential and not may_see(await clearance(session, user_id, role), ticket):
+        return None
+    if not in_scope(await court_scope(session, user_id), ticket.court_id):
         return None
     if ticket.subtype == JUDGE_SUBTYPE and ticket.owner_id != user_id:
         return None
@@ -87,4 +94,15 @@ async def may_read_log_now(session: AsyncSession, user_id: int, role: str,
     """may_read_log, with hotline.confidential's word on a confidential log (or a log of a
     call a confidential matter hides): what every request naming one log asks."""
     return (may_read_log(user_id, role, log)
-            and await may_see_log(session, await clearance(session, user_id, role), log))
+            and await may_see_log(session, await clearance(session, user_id, role), log)
+            and (owns_log(user_id, role, log) or await _log_in_scope(session, user_id, log)))
+
+
+# --- the court (issue 17) -----------------------------------------------------------------
+
+async def _log_in_scope(session: AsyncSession, user_id: int, log: CallLog) -> bool:
+    scope = await court_scope(session, user_id)
+    if scope is None:
+        return True
+    ticket = await session.get(Ticket, log.ticket_id) if log.ticket_id else None
+    return ticket is not None and ticket.court_id == scope

@@ -8,6 +8,10 @@ court of the city. A court is known in its case numbers by its code — （2026�
     '豫03'
     >>> case_code("2026-45")
     ''
+
+Who sees which court's matters and calls is decided here too (court_scope), for
+hotline.access and hotline.recording_access: the centre's staff see every court's, a basic
+court's staff their own court's.
 """
 
 from __future__ import annotations
@@ -15,6 +19,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from typing import Protocol, TypeVar
+
+from sqlalchemy import ColumnElement, exists, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from hotline.db.models import CallLog, Court, Ticket, User
 
 # A court's code: one province character (豫, 京, ...) and its digits: 豫03 the city's
 # intermediate court, 豫0302 a basic court, 豫 alone the province's high court.
@@ -59,3 +69,52 @@ def menu_keys(courts: Sequence[C]) -> dict[str, C]:
     then id); more than nine courts get no key past 9 (the caller keys a case number)."""
     offered = sorted((c for c in courts if c.active), key=lambda c: (c.position, c.id))
     return {str(n): court for n, court in enumerate(offered[:9], start=1)}
+
+
+# --- who sees which court's matters and calls (the court's part of hotline.access) ---------
+
+async def court_scope(session: AsyncSession, user_id: int) -> int | None:
+    """The one court whose matters, logs and calls a member of staff sees, or None for
+    every court: the centre's staff serve them all."""
+    user = await session.get(User, user_id)
+    court = await session.get(Court, user.court_id) if user is not None else None
+    return None if court is None or court.centre else court.id
+
+
+def in_scope(scope: int | None, court_id: int) -> bool:
+    return scope is None or court_id == scope
+
+
+def tickets_in_scope(scope: int | None) -> ColumnElement[bool]:
+    """court_scope's rule as a condition on a SELECT of tickets (the lists)."""
+    return true() if scope is None else Ticket.court_id == scope
+
+
+def calls_in_scope(scope: int | None,
+                   call_id: ColumnElement[str] | InstrumentedAttribute[str]
+                   ) -> ColumnElement[bool]:
+    """court_scope's rule on any column holding a call id (the call and recording lists): a
+    basic court's staff see the calls its matters were raised on or answered by."""
+    if scope is None:
+        return true()
+    return exists().where(Ticket.court_id == scope,
+                          or_(Ticket.call_id == call_id, Ticket.answer_call_id == call_id))
+
+
+def logs_in_scope(scope: int | None) -> ColumnElement[bool]:
+    """court_scope's rule on a SELECT of call logs: a basic court's staff see the logs of
+    its matters."""
+    if scope is None:
+        return true()
+    return CallLog.ticket_id.in_(select(Ticket.id).where(Ticket.court_id == scope))
+
+
+async def call_in_scope(session: AsyncSession, user_id: int, call_id: str) -> bool:
+    """One call, by calls_in_scope's rule (a recording, a call's page)."""
+    scope = await court_scope(session, user_id)
+    if scope is None:
+        return True
+    query = select(Ticket.id).where(
+        Ticket.court_id == scope, or_(Ticket.call_id == call_id,
+                                      Ticket.answer_call_id == call_id)).limit(1)
+    return (await session.execute(query)).first() is not None

@@ -5,7 +5,7 @@ consultation naming a call gives nothing):
 - an agent: calls they answered from the queue, and reply calls they made;
 - a department handler: calls of tickets forwarded to their department, and their replies;
 - a duty judge: calls transferred to their phone;
-- an administrator: every call.
+- an administrator: every call (a basic court's: every call of its court's matters).
 Everyone else: none. Over all of it, a call of a confidential complaint about the court's
 staff is heard only by those hotline.confidential clears (issue 15). The console enforces
 this on every request that names a call (recordings, call logs, consultations) and logs
@@ -23,6 +23,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.confidential import clearance, may_see_call
+from hotline.courts import call_in_scope
 from hotline.db import calls as calls_db
 from hotline.db import recording_access as db
 from hotline.db.models import CallEvent, Recording
@@ -71,7 +72,10 @@ async def log_refusal(session: AsyncSession, who: Listener, call_id: str, addres
 async def may_hear_call(session: AsyncSession, who: Listener, call_id: str) -> bool:
     """Whether who may hear (and see) the recordings of call_id. A call a confidential
     complaint was raised on or answered by is heard by nobody hotline.confidential does
-    not clear, whatever their part in it."""
+    not clear, whatever their part in it. A basic court's staff hear only calls of their
+    court's matters (hotline.courts.call_in_scope), its administrator included."""
+    if not await call_in_scope(session, who.id, call_id):
+        return False
     if who.role == ADMIN:
         return True
     if not await may_see_call(session, await clearance(session, who.id, who.role), call_id):

@@ -12,16 +12,27 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline import tickets
-from hotline.courts import case_code, court_of_case, menu_keys, valid_prefix
+from hotline.access import READ, may_read_log_now, ticket_access
+from hotline.courts import (
+    calls_in_scope,
+    case_code,
+    court_of_case,
+    court_scope,
+    menu_keys,
+    tickets_in_scope,
+    valid_prefix,
+)
+from hotline.db import calls
 from hotline.db import courts as courts_db
 from hotline.db import departments as departments_db
 from hotline.db.base import session_scope
 from hotline.db.courts import CourtFields, CourtInvalid
 from hotline.db.departments import DepartmentInvalid, save_department
-from hotline.db.models import CallLog, Department, Notice, User
+from hotline.db.models import Call, CallLog, Department, Notice, Ticket, User
 from hotline.db.tickets import create_ticket
 from hotline.escalation import run_pass
-from hotline.roles import AGENT, DEPT_HANDLER, DEPT_HEAD, LEADER
+from hotline.recording_access import Listener, may_hear_call
+from hotline.roles import ADMIN, AGENT, DEPT_HANDLER, DEPT_HEAD, LEADER
 from hotline.settings import Settings
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -195,3 +206,65 @@ async def test_a_department_takes_its_people_from_its_own_court(sessions: Sessio
     assert refused.value.errors == {"head": "other_court"}
     assert no_court.value.errors["court"] == "no_court"
     assert [d.name for d in of_court] == ["立案庭"]
+
+
+# --- per-court views: a basic court's staff see their court's; the centre's see all ------
+
+async def test_a_basic_courts_staff_see_only_their_courts_matters_logs_and_calls(
+        sessions: Sessions) -> None:
+    async with session_scope(sessions) as db:
+        ids = await _basic_court_world(db)
+        staff = {name: User(username=name, role=role, password_hash="x", court_id=court)
+                 for name, role, court in (("centre_admin", ADMIN, 1),
+                                           ("basic_admin", ADMIN, ids["court"]),
+                                           ("basic_leader", LEADER, ids["court"]))}
+        db.add_all(staff.values())
+        for call_id in ("c-centre", "c-basic"):
+            await calls.ensure_call(db, call_id, started_at=FORWARDED)
+        matters = {court: await create_ticket(db, "complaint", "13812345678", f"c-{name}",
+                                              now=FORWARDED, court_id=court)
+                   for name, court in (("centre", 1), ("basic", ids["court"]))}
+        logs = {court: _log(ids["agent"], "") for court in matters}
+        for court, log in logs.items():
+            log.ticket_id, log.call_id = matters[court].id, matters[court].call_id
+        db.add_all(logs.values())
+        await db.flush()
+
+        async def sees(name: str, court: int) -> tuple[str | None, bool, bool]:
+            user = staff[name]
+            return (await ticket_access(db, user.id, user.role, matters[court]),
+                    await may_read_log_now(db, user.id, user.role, logs[court]),
+                    await may_hear_call(db, Listener(user.id, user.role),
+                                        str(matters[court].call_id)))
+        seen = {(name, court): await sees(name, court)
+                for name in staff for court in (1, ids["court"])}
+
+    basic = ids["court"]
+    assert seen[("centre_admin", 1)] == seen[("centre_admin", basic)] == (READ, True, True)
+    assert seen[("basic_admin", basic)] == (READ, True, True)
+    assert seen[("basic_admin", 1)] == (None, False, False)
+    assert seen[("basic_leader", 1)] == (None, False, False)
+    assert seen[("basic_leader", basic)][1] is True  # leaders read logs, hear no calls
+
+
+async def test_a_basic_courts_lists_hold_only_its_matters_and_calls(sessions: Sessions) -> None:
+    async with session_scope(sessions) as db:
+        ids = await _basic_court_world(db)
+        for call_id in ("c-centre", "c-basic", "c-none"):
+            await calls.ensure_call(db, call_id, started_at=FORWARDED)
+        for name, court in (("centre", 1), ("basic", ids["court"])):
+            await create_ticket(db, "complaint", "13812345678", f"c-{name}", now=FORWARDED,
+                                court_id=court)
+        centre_scope = await court_scope(db, ids["agent"])
+        basic_scope = await court_scope(db, ids["head"])
+
+        async def call_ids(scope: int | None) -> set[str]:
+            return set((await db.execute(select(Call.id).where(
+                calls_in_scope(scope, Call.id)))).scalars())
+        found = {scope: (await call_ids(scope), set((await db.execute(
+            select(Ticket.call_id).where(tickets_in_scope(scope)))).scalars()))
+            for scope in (centre_scope, basic_scope)}
+
+    assert centre_scope is None and basic_scope == ids["court"]
+    assert found[None] == ({"c-centre", "c-basic", "c-none"}, {"c-centre", "c-basic"})
+    assert found[basic_scope] == ({"c-basic"}, {"c-basic"})
