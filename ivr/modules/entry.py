@@ -27,6 +27,11 @@ BLOCKED_NODE = "message"
 MAX_STEPS = 60
 # How often * replays one menu's prompt before it counts as a wrong key.
 MAX_REPEATS = 5
+# The route of a court number other than 12368 (hotline.trunks.DID_ROUTES), as the
+# dialplan's second argument; "menu" is the voice menu: (call record, dialplan) for the others.
+NUMBER_ROUTE_ARG = "arg_2"
+NUMBER_ROUTES = {"queue": (v.CALL_ROUTE_QUEUE, v.ROUTE_QUEUE),
+                 "closed": (v.CALL_ROUTE_CLOSED, v.ROUTE_CLOSED)}
 
 
 class Entry:
@@ -37,10 +42,21 @@ class Entry:
         flow = await CallFlow.start(agi, self.services)
         if self.services.blocked.blocks(flow.caller_number, utcnow()):
             return await self.blocked(flow)
+        if agi.headers.get(NUMBER_ROUTE_ARG):
+            return await self.number_route(flow, agi.headers[NUMBER_ROUTE_ARG])
         if self.services.hours.is_open(utcnow()):
             await self.office_menu(flow)
             return
         await self.menu_only(agi, flow)
+
+    async def number_route(self, flow: CallFlow, route: str) -> None:
+        """A call to another of the court's numbers with a route of its own ([[trunks]]
+        dids, issue 16; the dialplan passes it): the seats, the message, or the voice
+        menu without the office-hours welcome."""
+        if route in NUMBER_ROUTES:
+            await flow.set_route(*NUMBER_ROUTES[route])
+            return
+        await self.menu_only(flow.agi, flow)
 
     async def blocked(self, flow: CallFlow) -> None:
         """A number on the block list (hotline.blocklist, from memory): a short notice,

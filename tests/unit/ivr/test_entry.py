@@ -266,3 +266,19 @@ async def test_zero_is_a_seat_from_inside_an_actions_own_choice_in_office_hours(
     agi = FakeAgi(stream_keys=["1"], data_replies=[("0", False)])
     await handler.handle(agi)  # type: ignore[arg-type]
     assert asked == ["0"] and agi.variables[v.ROUTE_VAR] == v.ROUTE_DONE
+
+
+async def test_a_court_number_with_its_own_route_skips_the_welcome(
+        services: Services, tmp_path: Path) -> None:
+    """The switchboard's number routed to the message ([[trunks]] dids, issue 16): in
+    office hours too, no welcome, the call record says closed."""
+    await force_mode(services, "open")
+    agi = FakeAgi()
+    agi.headers["arg_2"] = "closed"
+    handler, ran = entry(services, tmp_path)
+
+    await handler.handle(agi)  # type: ignore[arg-type]
+
+    assert agi.variables == {v.ROUTE_VAR: v.ROUTE_CLOSED, v.CDR_ROUTE: v.CALL_ROUTE_CLOSED}
+    assert agi.prompts() == [] and ran == []
+    assert (await the_call(services)).route == v.CALL_ROUTE_CLOSED
