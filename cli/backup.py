@@ -88,10 +88,10 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
                                recordings_root(restored_settings),
                                None if args.keep_config else backup.config_in_use())
         done = backup.restore(args.archive, target, force=args.force)
+        _migrate(restored_settings)
     except backup.BackupError as exc:
         print(f"hotline restore: {exc}", file=sys.stderr)
         return 1
-    _migrate(restored_settings)
     print(f"restored {done.name}: the database (revision {done.revision}, migrated to this "
           f"version) and {done.data_files} data files into {target.data_dir}, "
           f"{done.stored_files} recordings (into {target.recordings_root}) and attachments")

@@ -500,6 +500,7 @@ def not_empty(target: Target, beside: Path | None = None) -> list[str]:
 
 def _pg_has_tables(url: str) -> bool:
     from sqlalchemy import create_engine, inspect
+    from sqlalchemy.exc import SQLAlchemyError
 
     from hotline.db.base import sync_url
 
@@ -507,6 +508,9 @@ def _pg_has_tables(url: str) -> bool:
     try:
         with engine.connect() as db:
             return bool(inspect(db).get_table_names())
+    except SQLAlchemyError as exc:
+        raise BackupError(f"the database {make_url(url).render_as_string()} cannot be "
+                          f"reached (create it first): {exc.__cause__ or exc}") from exc
     finally:
         engine.dispose()
 
@@ -515,11 +519,11 @@ def restore(path: Path, target: Target, *, force: bool = False) -> Restored:
     """Check the archive (and those it needs), then put it back into target. Refuses a
     target in use unless force; nothing is written before the checks pass."""
     manifest, archives = check(path)
+    _check_database_kind(manifest, target.database_url)
     in_use = not_empty(target, path.parent)
     if in_use and not force:
         raise BackupError("; ".join(in_use) + ": restore refuses to overwrite it "
                           "(--force to overwrite)")
-    _check_database_kind(manifest, target.database_url)
     kept_as = _restore_config(archives[manifest.name], manifest, target.config)
     data = _extract(archives[manifest.name], manifest.name, _plain_data(manifest),
                     target, None)
