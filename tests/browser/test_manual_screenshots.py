@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from unittest.mock import patch
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
@@ -95,7 +96,8 @@ SHOTS = [
     Shot("leader", "/dashboard", "leader-dashboard", ("统计分析", "接通率", "来电总量"), charts=True),
     Shot("leader", "/scorecard", "leader-scorecard", ("部门考核", "立案庭", "民一庭")),
     Shot("leader", "/seats", "leader-seats", ("座席统计", "张明")),
-    Shot("leader", "/reports/monthly", "leader-monthly", ("月度分析研判报告",)),
+    Shot("leader", "/reports/monthly?month={month}", "leader-monthly",
+         ("月度分析研判报告", "来电总量", "下载PDF")),
     Shot("leader", "/wallboard", "leader-wallboard", ("排队等待", "今日接通率", "逾期未答复")),
     Shot("admin", "/admin/users", "admin-users", ("用户管理", "新增用户", "张明", "王建国")),
     Shot("admin", "/admin/phones", "admin-phones", ("话机管理", "8001", "8101")),
@@ -119,6 +121,7 @@ class Seeded:
     overdue_ref: str     # a matter forwarded three weeks ago, pushed to the head (督办)
     callback_ref: str    # a caller's message left after hours, in the callback list
     entry: str           # a knowledge-base entry: /admin/kb/{id}
+    month: str           # the court's month of the demo calls: /reports/monthly?month=
 
     def fill(self, text: str) -> str:
         return text.format(**self.__dict__)
@@ -179,7 +182,8 @@ async def _seed(db: AsyncSession) -> Seeded:
                                answer="起诉状正本及副本、原告身份证明、证据材料及清单。")
     return Seeded(matter=str(matter.id), matter_ref=matter.reference,
                   overdue_ref=overdue.reference, callback_ref=callback.reference,
-                  entry=str(entry.id))
+                  entry=str(entry.id),
+                  month=now.astimezone(ZoneInfo(settings.hours.timezone)).strftime("%Y-%m"))
 
 
 async def _seed_directory(db: AsyncSession) -> None:
