@@ -316,12 +316,14 @@ def _add_incremental(out: _Writer, files: Iterator[tuple[str, Path]],
 
 
 def _data_files(data_dir: Path, folder: Path) -> Iterator[tuple[str, Path]]:
-    """The data folder's own files, not the backup folder if it is inside."""
+    """The data folder's own files, not a backup folder inside it (this one, or another
+    that a backup --to wrote into)."""
     skip = SKIP_DATA | set(INCREMENTAL_DATA)
     if not data_dir.is_dir():
         return
     for entry in sorted(data_dir.iterdir()):
-        if entry.name in skip or entry.resolve() == folder.resolve():
+        if (entry.name in skip or entry.resolve() == folder.resolve()
+                or (entry / LOCK).exists()):
             continue
         if entry.is_dir() and not entry.is_symlink():
             yield from _tree(f"data/{entry.name}", entry)

@@ -63,6 +63,8 @@ def test_recordings_are_stored_once_and_named_from_the_archive_that_holds_them(
     put(settings.data_dir / "attachments/tickets/1/scan.pdf", b"%PDF")
     put(settings.data_dir / "secrets.toml", b'ami_secret = "x"\n')
     put(settings.data_dir / "log/bridge.log", b"not backed up")
+    put(settings.data_dir / "old-backups" / backup.LOCK, b"")  # a backup --to folder
+    put(settings.data_dir / "old-backups/hotline-backup-20261101-023000.tar", b"not again")
     first = back_up(site, folder, T0)
     put(root / "2026/12/02/b.wav", b"B" * 500)
     second = back_up(site, folder, T0 + timedelta(days=1))
