@@ -30,7 +30,10 @@ import pytest
 
 import pbx
 from cli import service
-from hotline.db.base import make_engine, make_sessionmaker
+from hotline import hours
+from hotline.db import state
+from hotline.db.base import make_engine, make_sessionmaker, run_once
+from hotline.db.migrate import upgrade
 from hotline.db.models import Call
 from hotline.settings import REPO_ROOT, Settings, load_settings
 from tests.integration import sipp
@@ -203,9 +206,8 @@ def systemd(data: Path) -> Iterator[Systemd]:
 def installed(systemd: Systemd, data: Path, svc_settings: Settings) -> Iterator[None]:
     env = {**os.environ, "HOTLINE_CONFIG": str(data / "hotline.toml")}
     hotline = [sys.executable, "-m", "cli"]
-    for argv in (["db", "upgrade"], ["mode", "closed"]):  # before the folder changes owner
-        subprocess.run([*hotline, *argv], env=env, cwd=REPO_ROOT, check=True,
-                       capture_output=True)
+    upgrade(svc_settings.database_url)  # closed: every call hears the voice menu
+    run_once(svc_settings.database_url, lambda s: state.set_state(s, hours.MODE_KEY, "closed"))
     systemd.run(*hotline, "service", "install", env=env)
     yield
     systemd.run(*hotline, "service", "remove", env=env, check=False)
@@ -228,10 +230,10 @@ def test_install_runs_every_part_as_a_service_of_the_hotline_user(
 def test_a_bridge_killed_during_a_call_is_back_and_the_next_call_gets_the_menu(
         systemd: Systemd, installed: None, svc_settings: Settings, tmp_path: Path) -> None:
     before = int(systemd.show("hotline-bridge.service", "NRestarts"))
-    first = subprocess.Popen(_sipp(tmp_path, 8), cwd=tmp_path, stdout=subprocess.PIPE,
+    first = subprocess.Popen(_sipp(tmp_path, 5), cwd=tmp_path, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
-    wait_for(lambda: [c for c in _calls(systemd, svc_settings)
-                      if c["route"] == "menu" and not c["ended_at"]], timeout=20)
+    wait_for(lambda: [c for c in _calls(svc_settings)
+                      if c.route == "menu" and not c.ended_at], timeout=20, interval=0.1)
     killed = int(systemd.show("hotline-bridge.service", "MainPID"))
     systemd.run("kill", "-9", str(killed))
     died = time.monotonic()
@@ -247,12 +249,11 @@ def test_a_bridge_killed_during_a_call_is_back_and_the_next_call_gets_the_menu(
     out, _ = first.communicate(timeout=60)
     assert first.returncode == 0, out  # the caller went on (the dialplan's fallback)
 
-    second = subprocess.run(_sipp(tmp_path, 5), cwd=tmp_path, capture_output=True,
+    second = subprocess.run(_sipp(tmp_path, 3), cwd=tmp_path, capture_output=True,
                             text=True, timeout=60)
     assert second.returncode == 0, second.stdout
-    wait_for(lambda: len([c for c in _calls(systemd, svc_settings) if c["ended_at"]]) == 2,
-             timeout=20)
-    [_, latest] = sorted(asyncio.run(_our_calls(svc_settings)), key=lambda c: c.started_at)
+    wait_for(lambda: len([c for c in _calls(svc_settings) if c.ended_at]) == 2, timeout=20)
+    [_, latest] = sorted(_calls(svc_settings), key=lambda c: c.started_at)
     # The new bridge answered it: its own record (not the reconciler's), the welcome spoken.
     assert latest.source == "live" and latest.route == "menu"
     assert [e.detail.get("prompt") for e in latest.events if e.kind == "prompt"][:1] == [
@@ -275,21 +276,16 @@ def _sipp(workdir: Path, seconds: float) -> list[str]:
             "-timeout_error", "-trace_err"]
 
 
-def _calls(systemd: Systemd, settings: Settings) -> list[dict[str, object]]:
-    """This test's calls as `hotline calls` shows them, run as the hotline user."""
-    env = {**os.environ, "HOTLINE_CONFIG": str(settings.data_dir / "hotline.toml")}
-    done = systemd.run("runuser", "-u", service.DEFAULT_USER, "--", sys.executable, "-m",
-                       "cli", "calls", "--json", "--unmask", "--last", "10", env=env)
-    return [c for c in json.loads(done.stdout) if c["caller"] == CALLER]
-
-
-async def _our_calls(settings: Settings) -> list[Call]:
-    engine = make_engine(settings.database_url)
-    try:
-        return await our_calls(make_sessionmaker(engine), datetime(2000, 1, 1, tzinfo=UTC),
-                               CALLER)
-    finally:
-        await engine.dispose()
+def _calls(settings: Settings) -> list[Call]:
+    """This test's calls as the database has them (the only caller of this data folder)."""
+    async def read() -> list[Call]:
+        engine = make_engine(settings.database_url)
+        try:
+            return await our_calls(make_sessionmaker(engine),
+                                   datetime(2000, 1, 1, tzinfo=UTC), CALLER)
+        finally:
+            await engine.dispose()
+    return asyncio.run(read())
 
 
 def _heartbeat_since(settings: Settings, since: float) -> bool:
