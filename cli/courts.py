@@ -18,7 +18,7 @@ from hotline.settings import Settings
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `courts` command to hotline's subcommands."""
-    courts = sub.add_parser("courts", help="the courts the centre answers for: list, add")
+    courts = sub.add_parser("courts", help="the courts the centre answers for: list, add, staff")
     actions = courts.add_subparsers(required=True, metavar="ACTION")
     p = actions.add_parser("list", help="every court in its order")
     p.set_defaults(func=cmd_list)
@@ -29,6 +29,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--phones", default="", help="numbers callers may be given")
     p.add_argument("--position", type=int, default=0, help="its place in the list (1 first)")
     p.set_defaults(func=cmd_add)
+    p = actions.add_parser("staff", help="make a user a court's (a basic court's staff see "
+                                         "only its matters, calls and recordings)")
+    p.add_argument("username")
+    p.add_argument("court", type=int, help="the court's number, as `hotline courts list` shows")
+    p.set_defaults(func=cmd_staff)
 
 
 def _migrated(settings: Settings) -> str:
@@ -61,4 +66,22 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
         print(f"hotline: court not added: {exc}", file=sys.stderr)
         return 2
     print(f"court {court.id} ({court.name}) added at position {court.position}")
+    return 0
+
+
+def cmd_staff(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(session: AsyncSession) -> tuple[str, str]:
+        user = await courts_db.assign_user(session, args.username, args.court)
+        court = await courts_db.get_court(session, args.court)
+        return user.username, court.name if court else ""
+    try:
+        username, court_name = run_once(_migrated(settings), work)
+    except LookupError as exc:
+        print(f"hotline: {exc.args[0]}", file=sys.stderr)
+        return 2
+    except CourtInvalid:
+        print(f"hotline: {args.username} is a handler, head or leader of another court's "
+              "department: change that department first (部门管理)", file=sys.stderr)
+        return 2
+    print(f"{username} is now staff of court {args.court} ({court_name})")
     return 0

@@ -45,7 +45,7 @@ COMMANDS = (
     Command("escalate", "cli.escalate", "push overdue forwarded matters up (督办): the pass "
                                         "the scheduler runs every minute"),
     Command("phones", "cli.phones", "the SIP phones of seats and duty judges"),
-    Command("courts", "cli.courts", "the courts the centre answers for: list, add"),
+    Command("courts", "cli.courts", "the courts the centre answers for: list, add, staff"),
     Command("sip", "cli.sip", "SIP security: banned addresses (fail-to-ban)"),
     Command("report", "cli.report", "the analysis report (text, Excel or PDF): month, departments"),
     Command("user", "agent_console.cli", "the web console's users"),

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from hotline.db import courts as courts_db
 from hotline.db.base import utcnow
 from hotline.db.models import Case, CaseParty, QueryFailure
 
@@ -34,15 +35,21 @@ async def upsert_case(session: AsyncSession, query_code: str, *, case_number: st
                       party_phones: Mapping[str, str] | None = None) -> bool:
     """Create or overwrite the case with this query code, replacing its parties.
 
-    party_phones: the phone on file of each party, by ID number. Returns True when the
+    party_phones: the phone on file of each party, by ID number. The case belongs to the
+    court its number's code names (hotline.courts). Returns True when the
     case is new. The export is the truth: a party missing from it is no longer on the case.
     """
+    # the court the case number's code names (issue 17), else the centre's; read first,
+    # before the case changes (a query autoflushes it)
+    court_id = (await courts_db.court_for_case(session, case_number)
+                or await courts_db.centre_court(session)).id
     case = await case_by_query_code(session, query_code)
     created = case is None
     if case is None:
         case = Case(query_code=query_code)
         session.add(case)
     case.case_number, case.stage, case.department = case_number, stage, department
+    case.court_id = court_id
     case.judge, case.next_hearing = judge, next_hearing
     phones = party_phones or {}
     case.parties = [CaseParty(id_number=number, phone=phones.get(number, ""))

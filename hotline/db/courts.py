@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from hotline.courts import court_of_case, valid_prefix
-from hotline.db.models import CENTRE_COURT_ID, Court
+from hotline.db.models import CENTRE_COURT_ID, Court, Department, User
 
 # The columns' lengths (models.Court).
 LIMITS = {"name": 60, "short_name": 20, "case_prefix": 20, "phones": 200}
@@ -39,8 +39,8 @@ class CourtFields:
 
 
 class CourtInvalid(ValueError):
-    """errors maps a field (name, short_name, case_prefix, phones, active) to a kind:
-    required, too_long, taken, bad_prefix, centre."""
+    """errors maps a field (name, short_name, case_prefix, phones, active, court) to a
+    kind: required, too_long, taken, bad_prefix, centre, serves_other_court."""
 
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
@@ -139,3 +139,24 @@ async def _next_position(session: AsyncSession) -> int:
 def court_label(court: Court) -> str:
     """How staff pages name a court in lists: its short name, else its name."""
     return court.short_name or court.name
+
+
+async def assign_user(session: AsyncSession, username: str, court_id: int) -> User:
+    """Make a member of staff a court's: they see that court's matters (a basic court's
+    only, hotline.courts.court_scope). LookupError when the user or the court is unknown;
+    CourtInvalid when they serve a department of another court (its 督办 chain is its own
+    court's staff: hotline.db.departments)."""
+    user = (await session.execute(select(User).where(User.username == username))).scalar()
+    if user is None:
+        raise LookupError(f"no user {username!r}")
+    if await session.get(Court, court_id) is None:
+        raise LookupError(f"no court {court_id}")
+    serves = select(func.count()).select_from(Department).where(
+        Department.court_id != court_id,
+        or_(Department.handler_id == user.id, Department.head_id == user.id,
+            Department.leader_id == user.id))
+    if (await session.execute(serves)).scalar():
+        raise CourtInvalid({"court": "serves_other_court"})
+    user.court_id = court_id
+    await session.flush()
+    return user

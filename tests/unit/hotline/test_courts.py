@@ -26,6 +26,7 @@ from hotline.db import calls
 from hotline.db import courts as courts_db
 from hotline.db import departments as departments_db
 from hotline.db.base import session_scope
+from hotline.db.cases import case_by_query_code, upsert_case
 from hotline.db.courts import CourtFields, CourtInvalid
 from hotline.db.departments import DepartmentInvalid, save_department
 from hotline.db.models import Call, CallLog, Department, Notice, Ticket, User
@@ -268,3 +269,14 @@ async def test_a_basic_courts_lists_hold_only_its_matters_and_calls(sessions: Se
     assert centre_scope is None and basic_scope == ids["court"]
     assert found[None] == ({"c-centre", "c-basic", "c-none"}, {"c-centre", "c-basic"})
     assert found[basic_scope] == ({"c-basic"}, {"c-basic"})
+
+
+async def test_an_imported_case_belongs_to_the_court_its_number_names(
+        sessions: Sessions) -> None:
+    async with session_scope(sessions) as db:
+        court = await courts_db.save_court(db, XIGONG)
+        for code, number in (("Q1", "（2026）豫0303民初5号"), ("Q2", "（2026）豫03民终5号")):
+            await upsert_case(db, code, case_number=number)
+        found = {code: (await case_by_query_code(db, code)) for code in ("Q1", "Q2")}
+
+    assert {code: c.court_id for code, c in found.items() if c} == {"Q1": court.id, "Q2": 1}
