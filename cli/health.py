@@ -105,6 +105,8 @@ def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
     for line in service.status_lines():
         print(f"service   {line}")
     print(clock_line(clock.clock_state()))
+    if (pair := tls.files(settings)) is not None:
+        print(tls.expiry_line(pair.cert, datetime.now(UTC)))
     # Days the calendar only guesses (routing falls back to Monday to Friday) and open
     # alerts (recordings missing, orphan files, disk, ...): shown, not a failure.
     for warning in site.calendar:

@@ -10,6 +10,7 @@ import shutil
 import ssl
 import subprocess
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hotline.settings import ConsoleSettings, Settings, SettingsError
@@ -17,6 +18,7 @@ from hotline.settings import ConsoleSettings, Settings, SettingsError
 # A year; no includeSubDomains: other hosts of the court's domain may still be plain HTTP.
 HSTS_VALUE = "max-age=31536000"
 SELF_SIGNED_DAYS = 825  # the longest validity browsers accept for a server certificate
+EXPIRY_WARN_DAYS = 30  # `hotline status` warns this long before the certificate ends
 OPENSSL = "openssl"  # Debian's openssl, which ca-certificates already pulls in
 
 
@@ -118,3 +120,28 @@ def fingerprint(cert: Path) -> str:
     der = ssl.PEM_cert_to_DER_cert(cert.read_text())
     digest = hashlib.sha256(der).hexdigest().upper()
     return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def expires_at(cert: Path) -> datetime:
+    """When the certificate ends (its notAfter), read by openssl; SettingsError when it
+    cannot be read."""
+    done = subprocess.run([OPENSSL, "x509", "-in", str(cert), "-noout", "-enddate"],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not done.stdout.startswith("notAfter="):
+        raise SettingsError(f"[console] tls_cert = {cert}: cannot read its end date "
+                            f"({done.stderr.strip() or done.stdout.strip()})")
+    # "notAfter=Mar  5 04:01:17 2029 GMT", the form ssl reads
+    return datetime.fromtimestamp(ssl.cert_time_to_seconds(done.stdout.strip()[9:]), UTC)
+
+
+def expiry_line(cert: Path, now: datetime) -> str:
+    """`hotline status`'s line on the console's certificate: a WARNING a month ahead."""
+    try:
+        end = expires_at(cert)
+    except (SettingsError, OSError, ValueError) as exc:
+        return f"WARNING   the console's certificate: {exc}"
+    days = (end - now).days
+    if end <= now:
+        return f"WARNING   the console's certificate {cert} EXPIRED on {end:%Y-%m-%d}"
+    label = "WARNING  " if days < EXPIRY_WARN_DAYS else "https    "
+    return f"{label} the console's certificate ends {end:%Y-%m-%d} (in {days} days)"

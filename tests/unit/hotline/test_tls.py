@@ -9,6 +9,7 @@ import socket
 import ssl
 import subprocess
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,19 @@ def _accept(listener: socket.socket, context: ssl.SSLContext) -> None:
     with contextlib.suppress(OSError), context.wrap_socket(conn, server_side=True):
         pass
     conn.close()
+
+
+def test_status_warns_a_month_before_the_certificate_ends(pair: tls.TlsFiles) -> None:
+    end = tls.expires_at(pair.cert)
+    assert 824 <= (end - datetime.now(UTC)).days <= 825
+    assert tls.expiry_line(pair.cert, end - timedelta(days=90)) == (
+        f"https     the console's certificate ends {end:%Y-%m-%d} (in 90 days)")
+    assert tls.expiry_line(pair.cert, end - timedelta(days=10)).startswith(
+        "WARNING   the console's certificate ends")
+    assert tls.expiry_line(pair.cert, end + timedelta(days=1)).startswith(
+        f"WARNING   the console's certificate {pair.cert} EXPIRED on")
+
+
+def test_status_says_when_the_certificate_cannot_be_read(pair: tls.TlsFiles) -> None:
+    assert tls.expiry_line(pair.key, datetime.now(UTC)).startswith(
+        "WARNING   the console's certificate: [console] tls_cert = ")
