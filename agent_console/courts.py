@@ -18,13 +18,14 @@ from agent_console.service import Actor, Refusals, actor, attempt, transaction
 from agent_console.texts import ADMIN, FIELD_LABELS, MESSAGES
 from hotline.db import courts as courts_db
 from hotline.db.base import session_scope
-from hotline.db.courts import LIMITS, CourtFields, CourtInvalid
+from hotline.db.courts import LIMITS, CourtFields, CourtInvalid, NoSuchCourt
 from hotline.db.models import Court, Department
 
 router = APIRouter()
 Admin = Annotated[Principal, Depends(require_role(ADMIN))]
 # the form's field for each of hotline.db.courts' fields (name and phones are named apart
 # from the departments' and the call log's fields of those names)
+STAFF_FIELDS = ("username", "staff_court")
 FORM_FIELDS = {"name": "court_name", "short_name": "short_name", "case_prefix": "case_prefix",
                "phones": "court_phones", "position": "position", "active": "court_active"}
 
@@ -36,6 +37,15 @@ class CourtIn(BaseModel):
     phones: str = ""
     position: int = 0
     active: bool = True
+
+
+class StaffIn(BaseModel):
+    username: str
+
+
+class StaffOut(BaseModel):
+    username: str
+    court_id: int
 
 
 class CourtOut(CourtIn):
@@ -81,6 +91,21 @@ REFUSALS: Refusals = {CourtInvalid: lambda refused: Invalid(_errors(refused)),
                       LookupError: _not_found}
 
 
+STAFF_REFUSALS: Refusals = {
+    NoSuchCourt: lambda _missing: Invalid({"staff_court": field_error("staff_court",
+                                                                       "no_court")}),
+    LookupError: lambda _missing: Invalid({"username": field_error("username", "no_user")}),
+    CourtInvalid: lambda _refused: Invalid({"username": field_error("username",
+                                                                    "serves_other_court")})}
+
+
+async def assign(by: Actor, username: str, court_id: int) -> StaffOut:
+    """Make a user a court's staff (hotline.db.courts.assign_user)."""
+    async with transaction(by, STAFF_REFUSALS) as db:
+        user = await courts_db.assign_user(db, username.strip(), court_id)
+        return StaffOut(username=user.username, court_id=user.court_id)
+
+
 async def save(by: Actor, body: CourtIn, court_id: int | None = None) -> Court:
     """Add a court, or change the one with court_id."""
     async with transaction(by, REFUSALS) as db:
@@ -100,11 +125,16 @@ def _from_form(values: Mapping[str, str]) -> CourtIn | Invalid:
 
 async def _page(request: Request, who: Principal, status: int = 200,
                 values: Mapping[str, str] | None = None, errors: Errors | None = None,
-                editing: int | None = None, saved: str = "") -> Response:
+                editing: int | None = None, saved: str = "",
+                staff_values: Mapping[str, str] | None = None,
+                staff_errors: Errors | None = None) -> Response:
     async with session_scope(console(request).sessions) as db:
         courts = await courts_db.list_courts(db)
+        staff = await courts_db.staff_counts(db)
     return render(request, "admin_courts.html", status, user=who.account,
-                  csrf_token=who.csrf_token, courts=courts,
+                  csrf_token=who.csrf_token, courts=courts, staff=staff,
+                  court_choices=court_choices(courts), staff_values=staff_values or {},
+                  staff_errors=staff_errors or {},
                   values=values or {"court_active": "on"}, errors=errors or {},
                   labels=FIELD_LABELS, editing=editing, saved=saved)
 
@@ -135,6 +165,19 @@ async def save_page(request: Request, who: Admin, edit: int | None = None) -> Re
     return RedirectResponse("/admin/courts?saved=1", status_code=303)
 
 
+@router.post("/admin/courts/staff", include_in_schema=False)
+async def staff_page(request: Request, who: Admin) -> Response:
+    values = await form_values(request, STAFF_FIELDS)
+    raw = values["staff_court"].strip()
+    done: StaffOut | Refused = (
+        await attempt(assign(actor(request, who), values["username"], int(raw)))
+        if raw.isdigit() else Invalid({"staff_court": field_error("staff_court", "choose")}))
+    if isinstance(done, Refused):
+        return await _page(request, who, done.status_code, staff_values=values,
+                           staff_errors=done.errors)
+    return RedirectResponse("/admin/courts?saved=1#staff", status_code=303)
+
+
 # --- API ------------------------------------------------------------------------------------
 
 @router.get("/api/courts", tags=["courts"], summary="the courts the centre answers for")
@@ -147,6 +190,12 @@ async def api_list(request: Request, who: Admin) -> list[CourtOut]:
              summary="add a court (administrators)")
 async def api_create(request: Request, who: Admin, body: CourtIn) -> CourtOut:
     return _out(await save(actor(request, who), body))
+
+
+@router.put("/api/courts/{court_id}/staff", tags=["courts"],
+            summary="make a user this court's staff (a basic court's see only its matters)")
+async def api_staff(request: Request, who: Admin, court_id: int, body: StaffIn) -> StaffOut:
+    return await assign(actor(request, who), body.username, court_id)
 
 
 @router.put("/api/courts/{court_id}", tags=["courts"], summary="change a court (administrators)")

@@ -490,4 +490,6 @@ FIELD_ERRORS.update({
     "other_court": "{label}须是该部门所属法院的人员（督办由本院负责人、分管院领导承担），"
                    "请重新选择。",
     "no_court": "{label}不存在，请重新选择。",
+    "serves_other_court": "{label}是其他法院某部门的专人、负责人或分管领导，请先在部门管理中更换。",
 })
+FIELD_LABELS["staff_court"] = "所属法院"

@@ -47,6 +47,10 @@ class CourtInvalid(ValueError):
         self.errors = errors
 
 
+class NoSuchCourt(LookupError):
+    """A court number that names no court."""
+
+
 async def list_courts(session: AsyncSession, active_only: bool = False) -> list[Court]:
     """The courts in their order (position, then id)."""
     query = select(Court).order_by(Court.position, Court.id)
@@ -141,6 +145,13 @@ def court_label(court: Court) -> str:
     return court.short_name or court.name
 
 
+async def staff_counts(session: AsyncSession) -> dict[int, int]:
+    """How many active users each court has."""
+    rows = await session.execute(select(User.court_id, func.count())
+                                 .where(User.active.is_(True)).group_by(User.court_id))
+    return {court_id: count for court_id, count in rows}
+
+
 async def assign_user(session: AsyncSession, username: str, court_id: int) -> User:
     """Make a member of staff a court's: they see that court's matters (a basic court's
     only, hotline.courts.court_scope). LookupError when the user or the court is unknown;
@@ -150,7 +161,7 @@ async def assign_user(session: AsyncSession, username: str, court_id: int) -> Us
     if user is None:
         raise LookupError(f"no user {username!r}")
     if await session.get(Court, court_id) is None:
-        raise LookupError(f"no court {court_id}")
+        raise NoSuchCourt(f"no court {court_id}")
     serves = select(func.count()).select_from(Department).where(
         Department.court_id != court_id,
         or_(Department.handler_id == user.id, Department.head_id == user.id,

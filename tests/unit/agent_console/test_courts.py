@@ -66,3 +66,25 @@ def test_the_forwarding_picker_offers_the_matters_court_first() -> None:
     assert list(department_choices(departments, [centre, xigong], 2).items()) == [
         ("3", "西工区立案庭"), ("2", "洛阳中院·执行局"), ("1", "洛阳中院·立案庭")]
     assert department_choices(departments[:2], [centre], 1) == {"1": "立案庭", "2": "执行局"}
+
+
+async def test_staff_are_given_a_court_on_the_page_and_by_the_api(
+        client: httpx.AsyncClient) -> None:
+    await log_in(client, ADMIN_NAME)
+    csrf = csrf_of((await client.get("/admin/courts")).text)
+    await client.post("/admin/courts", data={**FORM, "csrf_token": csrf})
+
+    moved = await client.post("/admin/courts/staff", data={
+        "username": AGENT_NAME, "staff_court": "2", "csrf_token": csrf})
+    assert moved.status_code == 303
+    assert "洛阳市西工区人民法院：1 人" in (await client.get("/admin/courts")).text
+    unknown = await client.post("/admin/courts/staff", data={
+        "username": "nobody", "staff_court": "2", "csrf_token": csrf})
+    assert unknown.status_code == 422 and "用户名不存在或已停用" in unknown.text
+    login = await client.post("/api/login", json={"username": ADMIN_NAME, "password": PASSWORD})
+    admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    back = await client.put("/api/courts/1/staff", headers=admin, json={"username": AGENT_NAME})
+    assert back.json() == {"username": AGENT_NAME, "court_id": 1}
+    missing = await client.put("/api/courts/9/staff", headers=admin,
+                               json={"username": AGENT_NAME})
+    assert missing.status_code == 422 and "staff_court" in missing.json()["detail"]["errors"]
