@@ -19,7 +19,7 @@ from hotline.settings import PbxSettings, Settings
 from pbx.instance import CONF_DIR, DIALPLAN_DIR, PBX_USER, PbxInstance
 from pbx.names import AMI_USER, CONSOLE_AMI_USER
 from pbx.sip_security import endpoint_media, ensure_bans_file, install_tls, render_tls
-from pbx.trunks import outgoing_trunk, render_dids, render_network
+from pbx.trunks import outgoing_trunk, render_dids, render_network, seat_codecs
 
 # The database layer and the prompt builder (pypinyin) take ~0.5 s to import: only the
 # functions that need them import them, so `hotline status` and `--help` start quickly.
@@ -136,7 +136,7 @@ def render_pjsip(pbx: PbxSettings, phones: Sequence[Phone]) -> str:
     for phone in sorted((p for p in phones if p.enabled), key=lambda p: p.extension):
         ext = phone.extension
         out += [f"[{ext}](staff-endpoint)", f"auth = {ext}", f"aors = {ext}",
-                f"callerid = <{ext}>", *endpoint_media(pbx), "",
+                f"callerid = <{ext}>", *endpoint_media(pbx), *seat_codecs(pbx), "",
                 f"[{ext}](staff-aor)", "",
                 f"[{ext}](staff-auth)", f"username = {ext}",
                 f"password = {phone.password}", ""]

@@ -32,7 +32,9 @@ from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 from zoneinfo import ZoneInfo
 
 from hotline.settings import PbxSettings, Settings
+from hotline.trunks import trunk_hosts
 from pbx.instance import PbxError, PbxInstance, instance_for
+from pbx.trunks import trunks_of
 
 if TYPE_CHECKING:  # panoramisk and SQLAlchemy: not for `hotline status`, which renders nothing
     from panoramisk.message import Message
@@ -72,9 +74,11 @@ def check_settings(pbx: PbxSettings) -> None:
 
 
 def exempt_networks(pbx: PbxSettings) -> list[Network]:
-    """The networks never banned: the carrier's hosts (carrier_match, ports dropped) and
-    ban_never."""
-    carriers = [_host(item.strip()) for item in pbx.carrier_match.split(",") if item.strip()]
+    """The networks never banned: every trunk's addresses (carrier_match or [[trunks]]
+    match/host, ports dropped; a host given by name is not resolved here, so list its
+    addresses in match) and ban_never."""
+    carriers = [host for host in map(_host, trunk_hosts(trunks_of(pbx)))
+                if ":" in host or not any(c.isalpha() for c in host)]
     out = []
     for setting, value in [*(("carrier_match", c) for c in carriers),
                            *(("ban_never", n) for n in pbx.ban_never)]:

@@ -22,8 +22,8 @@ DEFAULT_CODECS = ("alaw", "ulaw")
 
 
 def render_network(pbx: PbxSettings) -> list[str]:
-    """The transports, the seats' codecs and every trunk, as site/pjsip.conf lines."""
-    return [*transports(pbx), *_seat_codecs(pbx),
+    """The transports and every trunk, as site/pjsip.conf lines."""
+    return [*transports(pbx),
             *(line for trunk in trunks_of(pbx) for line in render_trunk(trunk, pbx))]
 
 
@@ -112,14 +112,14 @@ def _carrier_codecs(pbx: PbxSettings) -> list[str]:
     return ["disallow = all", f"allow = {','.join(pbx.codecs)}"]
 
 
-def _seat_codecs(pbx: PbxSettings) -> list[str]:
-    """Desk phones: the carrier's codecs, G.722 first when seat_g722 is on (wide-band
-    between seats; a call with a caller is transcoded to the caller's G.711). Added to
-    the phones' template, so each phone's own section stays as it was."""
+def seat_codecs(pbx: PbxSettings) -> list[str]:
+    """A desk phone's codec lines: the carrier's codecs, G.722 first when seat_g722 is on
+    (wide-band between seats; a call with a caller is transcoded to the caller's G.711);
+    none when they are the templates' own."""
     allow = ("g722", *pbx.codecs) if pbx.seat_g722 else pbx.codecs
     if allow == DEFAULT_CODECS:
         return []
-    return ["[staff-endpoint](+)", "disallow = all", f"allow = {','.join(allow)}", ""]
+    return ["disallow = all", f"allow = {','.join(allow)}"]
 
 
 def _with_port(bind: str, port: int) -> str:

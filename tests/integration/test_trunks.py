@@ -43,6 +43,9 @@ sip_bind = "{lan}"
 sip_port = {sip}
 carrier_bind = "{carrier}"
 local_net = ["10.77.2.0/24"]
+external_media_address = "{carrier}"
+external_signaling_address = "{carrier}"
+seat_g722 = true
 ami_port = {ami}
 agi_port = {agi}
 rtp_start = {rtp}
@@ -209,6 +212,9 @@ def test_a_desk_phone_registers_on_the_lan_address(hotline: Hotline) -> None:
         wait_for(lambda: pbx.contact_statuses(
             pbx.cli(settings, "pjsip show contacts")).get("8001") == "Reachable", 40)
         assert f"8001@{LAN_NET[1]}:5060" in pbx.cli(settings, "pjsip show contacts")
+        # seat_g722: offered first to desk phones; the carrier keeps A-law first
+        assert "(g722|alaw|ulaw)" in pbx.cli(settings, "pjsip show endpoint 8001")
+        assert "(alaw|ulaw)" in pbx.cli(settings, "pjsip show endpoint unicom")
     finally:
         phone.terminate()
         phone.wait(timeout=10)

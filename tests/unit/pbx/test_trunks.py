@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from hotline.db.models import Phone
 from hotline.settings import PbxSettings
 from hotline.trunks import Trunk
-from pbx.trunks import outgoing_trunk, render_dids, render_network
+from pbx import render_pjsip
+from pbx.trunks import outgoing_trunk, render_dids, render_network, seat_codecs
 from tests.unit.pbx.test_pbx import sections
 
 REGISTER = Trunk("unicom", "register", host="203.0.113.9", port=5080, username="037912368",
@@ -67,12 +69,17 @@ def test_the_carrier_side_on_its_own_address_with_nat() -> None:
 
 
 def test_codecs_alaw_first_and_g722_for_the_seats_when_asked() -> None:
-    assert "[staff-endpoint](+)" not in render_network(PBX)  # the templates' alaw,ulaw
-    lines = render_network(dataclasses.replace(PBX, seat_g722=True, codecs=("alaw",)))
+    assert seat_codecs(PBX) == []  # the templates' alaw,ulaw
+    assert not any(line.startswith("allow") for line in render_network(PBX))
+    pbx = dataclasses.replace(PBX, seat_g722=True, codecs=("alaw",))
 
-    at = lines.index("[staff-endpoint](+)")
-    assert lines[at + 1:at + 3] == ["disallow = all", "allow = g722,alaw"]
+    assert seat_codecs(pbx) == ["disallow = all", "allow = g722,alaw"]
+    lines = render_network(pbx)
     assert "allow = alaw" in lines[lines.index("[unicom](carrier-endpoint)"):]
+    found = sections(render_pjsip(pbx, [Phone(extension="8001", kind="seat", label="",
+                                                   enabled=True, password="pw")]))
+    [phone] = [s for s in found if s.name == "8001" and s.templates == "staff-endpoint"]
+    assert phone.options["allow"] == "g722,alaw"
 
 
 def test_numbers_with_a_route_of_their_own_return_it() -> None:
