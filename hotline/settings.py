@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hotline.trunks import Trunk, TrunkError, read_trunks
+from hotline.trunks import Trunk, TrunkError, check_network, read_trunks
 
 # [recordings] format → the container file's extension.
 RECORDING_FORMATS = {"opus": "ogg", "mp3": "mp3"}
@@ -442,8 +442,12 @@ def _with_trunks(settings: Settings, tables: Any, config_path: Path | None,
         if pbx.trunks:
             raise TrunkError(0, "trunks", "write each trunk as a [[trunks]] table, not [pbx]")
         trunks = read_trunks(tables, pbx.carrier_match, settings.data_dir, env)
+        check_network(pbx.carrier_bind, pbx.local_net, pbx.codecs,
+                      (pbx.external_media_address, pbx.external_signaling_address))
     except TrunkError as exc:
         raise SettingsError(exc.located(config_path)) from exc
+    except ValueError as exc:
+        raise SettingsError(f"[pbx] {exc}") from exc
     return dataclasses.replace(settings, pbx=dataclasses.replace(pbx, trunks=trunks))
 
 

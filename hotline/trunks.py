@@ -23,6 +23,7 @@ hotline.toml: the variable HOTLINE_TRUNK_<NAME>_PASSWORD, or data/secrets.toml's
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 KINDS = ("ip", "register")
+# The codecs the hotline's Asterisk loads (asterisk-conf/modules.conf).
+CODECS = ("alaw", "ulaw", "g722")
 # Where a call to a trunk's number goes ([from-carrier], dialplan/route.conf).
 DID_ROUTES = ("hotline", "queue", "menu", "closed")
 LEGACY_NAME = "carrier"
@@ -91,6 +94,26 @@ def read_trunks(tables: Sequence[Any], carrier_match: str, data_dir: Path,
     trunks = tuple(_read_one(i, table, stored, env) for i, table in enumerate(tables))
     _check_unique(trunks)
     return trunks
+
+
+def check_network(carrier_bind: str, local_net: Sequence[str], codecs: Sequence[str],
+                  external: Sequence[str]) -> None:
+    """[pbx]'s network keys: ValueError naming the key and the wrong value."""
+    if carrier_bind and not _HOST.fullmatch(carrier_bind):
+        raise ValueError(f"carrier_bind: {carrier_bind!r} is not an address (10.1.1.5 or "
+                         "10.1.1.5:5060)")
+    for net in local_net:
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            raise ValueError(f"local_net: {net!r} is not a network like 192.168.0.0/16"
+                             ) from None
+    for address in external:
+        if address and not _HOST.fullmatch(address):
+            raise ValueError(f"external address {address!r} is not an address or host name")
+    unknown = [c for c in codecs if c not in CODECS]
+    if unknown or not codecs:
+        raise ValueError(f"codecs: {unknown or codecs!r} — use some of {', '.join(CODECS)}")
 
 
 def legacy_trunk(carrier_match: str) -> Trunk:

@@ -89,3 +89,13 @@ def test_a_wrong_entry_stops_the_start_naming_its_line(
 def test_a_register_trunk_without_a_password_says_where_to_put_it(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=r"line 10: .*HOTLINE_TRUNK_UNICOM_PASSWORD"):
         _load(tmp_path, CONFIG)
+
+
+@pytest.mark.parametrize(("line", "says"), [
+    ('codecs = ["alow"]', "codecs: ['alow']"),
+    ('local_net = ["192.168.0.0/33"]', "local_net: '192.168.0.0/33'"),
+    ('carrier_bind = "10.1.1.5; x"', "carrier_bind: '10.1.1.5; x'"),
+])
+def test_a_wrong_network_key_stops_the_start(tmp_path: Path, line: str, says: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(f"[pbx] {says}")):
+        _load(tmp_path, f"[pbx]\n{line}\n")
