@@ -57,6 +57,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 # --- up / down -------------------------------------------------------------------------
 
 def cmd_up(settings: Settings, _args: argparse.Namespace) -> int:
+    if (pair := tls.files(settings)) is not None:
+        tls.check_pair(pair)  # before anything starts, not in console.out 30 seconds later
     if service.installed():  # systemd runs the parts (hotline service install)
         service.start_all(settings)
         _print_welcome(settings, pbx.instance_for(settings))
@@ -82,8 +84,6 @@ def start_bridge(settings: Settings) -> None:
 
 
 def start_console(settings: Settings) -> None:
-    if (pair := tls.files(settings)) is not None:
-        tls.check_pair(pair)  # here, not only in console.out after a 30-second wait
     if not pbx.live_pid(settings.console_pid_file, BRIDGE_PROCESS):
         pbx.spawn_detached([sys.executable, "-m", "cli", "console"],
                            settings.log_dir / "console.out", cwd=REPO_ROOT)

@@ -128,8 +128,9 @@ def expires_at(cert: Path) -> datetime:
     done = subprocess.run([OPENSSL, "x509", "-in", str(cert), "-noout", "-enddate"],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0 or not done.stdout.startswith("notAfter="):
+        said = (done.stderr or done.stdout).strip().splitlines() or [""]
         raise SettingsError(f"[console] tls_cert = {cert}: cannot read its end date "
-                            f"({done.stderr.strip() or done.stdout.strip()})")
+                            f"({said[-1]})")
     # "notAfter=Mar  5 04:01:17 2029 GMT", the form ssl reads
     return datetime.fromtimestamp(ssl.cert_time_to_seconds(done.stdout.strip()[9:]), UTC)
 
