@@ -313,7 +313,8 @@ def start_all(settings: Settings) -> None:
 
 
 def stop_all() -> None:
-    _systemctl("stop", TARGET)
+    # Every unit named: systemctl then waits for each to have stopped, not the target alone.
+    _systemctl("stop", *UNITS)
 
 
 def wait_healthy(settings: Settings) -> None:

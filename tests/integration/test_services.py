@@ -225,6 +225,8 @@ def test_install_runs_every_part_as_a_service_of_the_hotline_user(
     status = systemd.run(sys.executable, "-m", "cli", "status",
                          env={**os.environ, "HOTLINE_CONFIG": str(data / "hotline.toml")})
     assert "service   hotline-bridge.service     active (running)" in status.stdout
+    # What the bridge prints goes to the journal, under its unit's name.
+    assert "ivr" in systemd.journal("hotline-bridge.service")
 
 
 def test_a_bridge_killed_during_a_call_is_back_and_the_next_call_gets_the_menu(
@@ -295,3 +297,17 @@ def _heartbeat_since(settings: Settings, since: float) -> bool:
     except (FileNotFoundError, ValueError):
         return False
     return bool(beat["time"] > since and beat["ami_connected"])
+
+
+def test_down_stops_every_part_and_remove_deletes_the_units(
+        systemd: Systemd, installed: None, data: Path) -> None:
+    env = {**os.environ, "HOTLINE_CONFIG": str(data / "hotline.toml")}
+    hotline = [sys.executable, "-m", "cli"]
+
+    systemd.run(*hotline, "down", env=env)
+    assert {systemd.show(u, "ActiveState") for u in service.UNITS} == {"inactive"}
+    assert systemd.show(service.TARGET, "UnitFileState") == "enabled"  # back at boot
+
+    systemd.run(*hotline, "service", "remove", env=env)
+    assert list((systemd.work / "units").glob("hotline*")) == []
+    assert systemd.run(*hotline, "service", "status", env=env, check=False).returncode == 1
