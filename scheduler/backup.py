@@ -1,6 +1,7 @@
 """The nightly backup (hotline/backup.py): at [backup] time, court time, one archive into
 [backup] dir and the old ones pruned. A failure raises the alert `backup` (hotline status,
-the console) and is tried again RETRY_SECONDS later; the next good backup resolves it."""
+the console) and is tried again RETRY_SECONDS later; the next good backup resolves it.
+It runs on the recordings' low-priority worker (nice 19, idle I/O): calls come first."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pbx
+import recordings
 from hotline import backup
 from hotline.db import alerts
 from hotline.db.base import session_scope
@@ -47,7 +49,7 @@ class NightlyBackup:
         if self.failed_at and now - self.failed_at < timedelta(seconds=RETRY_SECONDS):
             return None
         try:
-            manifest, gone = await asyncio.to_thread(_run, ctx.settings, folder, now)
+            manifest, gone = await recordings.in_background(_run, ctx.settings, folder, now)
         except Exception as exc:
             self.failed_at = now
             async with session_scope(ctx.sessions) as session:
