@@ -1,6 +1,6 @@
 # The two commands of a fresh machine: `make run` and `make test` (both set up first).
 # `make run OFFLINE=bundle.tar` sets up from a bundle `hotline bundle` built, with no network.
-.PHONY: setup setup-test run down status test unit integration lint
+.PHONY: setup setup-test run down status test unit integration lint test-offline
 
 setup:
 	bash scripts/setup.sh $(if $(OFFLINE),--offline "$(OFFLINE)")
@@ -35,4 +35,8 @@ screenshots: setup-test
 lint: setup-test
 	.venv/bin/ruff check .
 	.venv/bin/mypy
+
+# The whole offline install in a minimal Debian 12 with no network (minutes; not in `test`).
+test-offline: setup
+	bash scripts/test-offline.sh
 
