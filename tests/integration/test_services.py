@@ -299,10 +299,15 @@ def _heartbeat_since(settings: Settings, since: float) -> bool:
     return bool(beat["time"] > since and beat["ami_connected"])
 
 
-def test_down_stops_every_part_and_remove_deletes_the_units(
+def test_up_and_down_go_through_systemd_and_remove_deletes_the_units(
         systemd: Systemd, installed: None, data: Path) -> None:
     env = {**os.environ, "HOTLINE_CONFIG": str(data / "hotline.toml")}
     hotline = [sys.executable, "-m", "cli"]
+
+    bridge = systemd.show("hotline-bridge.service", "MainPID")
+    up = systemd.run(*hotline, "up", env=env)  # systemd's, not a second bridge by hand
+    assert "The 12368 hotline is up" in up.stdout
+    assert systemd.show("hotline-bridge.service", "MainPID") == bridge
 
     systemd.run(*hotline, "down", env=env)
     assert {systemd.show(u, "ActiveState") for u in service.UNITS} == {"inactive"}
