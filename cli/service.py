@@ -125,11 +125,7 @@ def _service(part: Part, site: Site) -> str:
         start = " ".join(map(_quote, site.asterisk)) + f"\nExecStartPre={start}"
     who = (f"User={site.user}\nGroup={site.user}\nSupplementaryGroups={site.pbx_gid}\n"
            if part.staff else "")
-    # The parts write only in the data folder and the PBX instance's folder (recordings,
-    # etc/site); Asterisk's chroot needs its own writes, so the PBX keeps ProtectSystem=full.
-    writes = [site.data_dir, site.pbx_dir, *(_TMP if _under_tmp(site) else ())]
-    protect = (f"ProtectSystem=strict\nReadWritePaths={' '.join(_quote(str(p)) for p in writes)}"
-               "\nPrivateDevices=yes\n" if part.staff else "ProtectSystem=full\n")
+    protect = _protection(part, site)
     after = "network-online.target postgresql.service"
     if part.name != "pbx":
         after += " hotline-pbx.service"  # the bridge logs in to AMI; all read its folders
@@ -154,6 +150,21 @@ ProtectKernelTunables=yes
 ProtectKernelModules=yes
 ProtectControlGroups=yes
 """
+
+
+def _protection(part: Part, site: Site) -> str:
+    """The parts write only in the data folder and the PBX instance's folder (recordings,
+    etc/site). Asterisk's chroot needs its own writes, so the PBX keeps ProtectSystem=full,
+    and its set-up as root writes in the data folder (which may be under /usr/local)."""
+    tmp = list(_TMP) if _under_tmp(site) else []
+    if not part.staff:
+        return f"ProtectSystem=full\nReadWritePaths={_words([site.data_dir, *tmp])}\n"
+    return (f"ProtectSystem=strict\nReadWritePaths={_words([site.data_dir, site.pbx_dir, *tmp])}"
+            "\nPrivateDevices=yes\n")
+
+
+def _words(paths: list[Path]) -> str:
+    return " ".join(_quote(str(p)) for p in paths)
 
 
 def _under_tmp(site: Site) -> bool:

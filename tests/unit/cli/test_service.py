@@ -66,6 +66,7 @@ def test_asterisk_is_prepared_as_root_then_runs_in_the_foreground() -> None:
     assert ("ExecStart=/usr/sbin/chroot /var/cache/hotline/asterisk-sid /usr/sbin/asterisk "
             "-C /srv/hotline/abc/etc/asterisk.conf -f") in pbx
     assert "ProtectSystem=full" in pbx  # the sandbox's chroot writes in /var/cache
+    assert 'ReadWritePaths="/srv/hotline 12368/data"' in pbx
 
 
 def test_the_installers_settings_go_to_a_drop_in_quoted_as_systemd_reads_them() -> None:
