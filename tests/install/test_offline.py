@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,24 @@ from hotline.settings import REPO_ROOT
 
 NETNS = f"bundle-off-{os.getpid()}"
 CONSOLE_URL = "http://127.0.0.1:8368"  # hotline.toml's own port: the namespace is ours alone
+
+# Every module of the hotline's packages imported, so a dependency only the dev extra brings
+# (httpx was one) shows here, not when the scheduler dies on a court's server.
+IMPORT_ALL = """
+import importlib, pkgutil, sys
+failed = []
+for top in sys.argv[1:]:
+    package = importlib.import_module(top)
+    for info in pkgutil.walk_packages(package.__path__, top + "."):
+        if info.name.endswith("__main__") or ".migrations" in info.name:
+            continue
+        try:
+            importlib.import_module(info.name)
+        except ImportError as exc:
+            failed.append(f"{info.name}: {exc}")
+print("\\n".join(failed))
+sys.exit(1 if failed else 0)
+"""
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
 
@@ -100,6 +119,17 @@ def test_setup_installs_from_the_bundle_alone_in_a_namespace_with_no_route_out(
     outside = _in(netns, [sys.executable, "-c",
                           "import socket; socket.create_connection(('1.1.1.1', 443), 3)"])
     assert "Network is unreachable" in outside.stderr
+
+
+def test_every_module_imports_with_only_what_the_bundle_installed(installed: Path,
+                                                                   netns: str) -> None:
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    packages = pyproject["tool"]["mypy"]["packages"]
+
+    done = _in(netns, [str(installed / ".venv/bin/python"), "-c", IMPORT_ALL, *packages],
+               cwd=installed)
+
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_the_console_installed_offline_serves_its_pages_and_assets(
