@@ -23,14 +23,19 @@ import pbx
 from hotline.db.migrate import upgrade
 from hotline.settings import REPO_ROOT, Settings, load_settings
 from tests.integration import sipp
-from tests.integration.conftest import BridgeProcess, port, wait_for
+from tests.integration.conftest import OFFSET, BridgeProcess, port, wait_for
 from tests.integration.rtp import CallerMedia
 from tests.integration.sipp import SCENARIOS
 
-NS_CARRIER, NS_LAN = "trunk-car", "trunk-lan"
+# Names and networks of their own for each run's port offset, so runs side by side (two
+# developers, xdist workers) never share a namespace or an address.
+_RUN = OFFSET // 100 % 120
+NS_CARRIER, NS_LAN = f"trunk{_RUN}-car", f"trunk{_RUN}-lan"
+LINKS = (f"tk{_RUN}c", f"tk{_RUN}l")  # veth pairs <link>0 (ours) and <link>1 (theirs)
 # (the hotline's side, the namespace's side) of each veth pair
-CARRIER_NET = ("10.77.1.1", "10.77.1.2")
-LAN_NET = ("10.77.2.1", "10.77.2.2")
+CARRIER_NET = (f"10.77.{2 * _RUN}.1", f"10.77.{2 * _RUN}.2")
+LAN_NET = (f"10.77.{2 * _RUN + 1}.1", f"10.77.{2 * _RUN + 1}.2")
+GATEWAY = f"10.77.{2 * _RUN}.3"  # the carrier's media gateway: not its registrar
 USER, PASSWORD = "037912368", "Trunk-pw-5c1e9"
 SWITCHBOARD = "65110000"
 SIP_PORT = port(25067)
@@ -42,7 +47,7 @@ data_dir = "{data}"
 sip_bind = "{lan}"
 sip_port = {sip}
 carrier_bind = "{carrier}"
-local_net = ["10.77.2.0/24"]
+local_net = ["{lan_net}"]
 external_media_address = "{carrier}"
 external_signaling_address = "{carrier}"
 seat_g722 = true
@@ -71,16 +76,16 @@ def _ip(*args: str, netns: str = "") -> None:
 def _remove_network() -> None:
     for ns in (NS_CARRIER, NS_LAN):
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-    for link in ("trunk-c0", "trunk-l0"):
-        subprocess.run(["ip", "link", "del", link], capture_output=True)
+    for link in LINKS:
+        subprocess.run(["ip", "link", "del", f"{link}0"], capture_output=True)
 
 
 @pytest.fixture(scope="module")
 def network() -> Iterator[None]:
     _remove_network()  # a run killed half-way left them
     try:
-        for ns, link, (ours, theirs) in ((NS_CARRIER, "trunk-c", CARRIER_NET),
-                                         (NS_LAN, "trunk-l", LAN_NET)):
+        for ns, link, (ours, theirs) in ((NS_CARRIER, LINKS[0], CARRIER_NET),
+                                         (NS_LAN, LINKS[1], LAN_NET)):
             _ip("netns", "add", ns)
             _ip("link", "add", f"{link}0", "type", "veth", "peer", "name", f"{link}1")
             _ip("link", "set", f"{link}1", "netns", ns)
@@ -115,7 +120,7 @@ def hotline(network: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     data = tmp_path_factory.mktemp("trunk-data")
     config = data / "hotline.toml"
     config.write_text(CONFIG.format(
-        data=data, lan=LAN_NET[0], carrier=CARRIER_NET[0], sip=SIP_PORT, ami=port(25048),
+        data=data, lan=LAN_NET[0], lan_net=LAN_NET[0].rsplit(".", 1)[0] + ".0/24", carrier=CARRIER_NET[0], sip=SIP_PORT, ami=port(25048),
         agi=port(24583), rtp=port(31000), rtp_end=port(31099), registrar=CARRIER_NET[1],
         user=USER, switchboard=SWITCHBOARD))
     env = {**os.environ, "HOTLINE_CONFIG": str(config),
@@ -153,15 +158,21 @@ def _start_registrar(workdir: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
-def _carrier_call(hotline: Hotline, caller: str, service: str, seconds: float) -> None:
-    """The carrier's gateway (another port of the registrar's address) calls in."""
-    name = f"caller-{service}"
+def _carrier_call(hotline: Hotline, caller: str, service: str, seconds: float,
+                  source: str = CARRIER_NET[1], uri: str = "") -> None:
+    """The carrier's gateway (another port of the registrar's address, or `source`) calls
+    in; `uri`: the request's own URI instead of sip:<service>@hotline."""
+    name = f"caller-{service}-{source}"
     steps = sipp._render(sipp.quiet(seconds), CallerMedia(hotline.workdir, name))
     scenario = hotline.workdir / f"{name}.xml"
-    scenario.write_text((SCENARIOS / "caller.xml.in").read_text().replace("@STEPS@", steps))
+    text = (SCENARIOS / "caller.xml.in").read_text().replace("@STEPS@", steps)
+    if uri:
+        text = text.replace("INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
+                            f"INVITE {uri} SIP/2.0")
+    scenario.write_text(text)
     done = subprocess.run(
         ["ip", "netns", "exec", NS_CARRIER, "sipp", f"{CARRIER_NET[0]}:{SIP_PORT}",
-         "-sf", str(scenario), "-m", "1", "-i", CARRIER_NET[1], "-p", "5070",
+         "-sf", str(scenario), "-m", "1", "-i", source, "-p", "5070",
          "-mp", "26000", "-s", service, "-key", "caller", caller, "-nostdin",
          "-timeout", "40s", "-timeout_error", "-trace_err"],
         cwd=hotline.workdir, capture_output=True, text=True, timeout=60)
@@ -181,6 +192,20 @@ def test_the_hotline_registers_with_a_digest_and_the_trunk_s_call_reaches_the_me
     assert call["route"] == "menu"  # after hours: the voice menu answered
     assert call["channel"].startswith("PJSIP/unicom-")  # the registered trunk's call
     assert not any(c["caller_number"].startswith(("+", "86")) for c in hotline.calls())
+
+
+def test_a_call_from_another_gateway_is_the_trunk_s_by_its_registration_line(
+        hotline: Hotline) -> None:
+    """The carrier's media gateway is not the registrar (no identify matches it): the
+    call is the trunk's because it comes to the Contact the hotline registered (line=)."""
+    _ip("addr", "add", f"{GATEWAY}/24", "dev", f"{LINKS[0]}1", netns=NS_CARRIER)
+    contact = (hotline.workdir / "registered-contact").read_text().strip()
+    assert ";line=" in contact, contact
+
+    _carrier_call(hotline, "+8613900001111", "12368", 3, source=GATEWAY, uri=contact)
+
+    call = wait_for(lambda: hotline.call_from("13900001111"), 20)
+    assert call["channel"].startswith("PJSIP/unicom-")
 
 
 def test_a_call_to_the_switchboard_number_takes_its_own_route(hotline: Hotline) -> None:
