@@ -170,3 +170,41 @@ def _deb(folder: Path, name: str, version: str) -> Path:
     subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(root), str(deb)],
                    check=True, capture_output=True)
     return deb
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    ("console/echarts.min.js", "is damaged: the files above do not match its SHA256SUMS"),
+    ("TARGET", "was built for armhf, this machine is"),
+])
+def test_setup_offline_refuses_a_damaged_or_foreign_bundle_before_installing_anything(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str, message: str) -> None:
+    top = tmp_path / "b" / bundle.TOP
+    monkeypatch.setattr(bundle, "VENDOR_DIR", _vendor(tmp_path))
+    bundle.build(load_settings(), top, ("console",))
+    if damage == "TARGET":
+        target = (top / "TARGET").read_text()
+        (top / "TARGET").write_text(target.replace(f"arch={bundle.target()['arch']}", "arch=armhf"))
+        bundle.write_sums(top)
+    else:
+        (top / damage).write_text("changed on the way")
+    bundle.pack(tmp_path / "b", tmp_path / "bad.tar")
+    # setup.sh works in the folder above its own: a copy, so nothing here is touched even if
+    # the check let the bundle through.
+    (tmp_path / "checkout/scripts").mkdir(parents=True)
+    for name in ("setup.sh", "offline.sh"):
+        (tmp_path / "checkout/scripts" / name).write_text(
+            (REPO_ROOT / "scripts" / name).read_text())
+
+    done = subprocess.run(["bash", str(tmp_path / "checkout/scripts/setup.sh"), "--offline",
+                           str(tmp_path / "bad.tar")], capture_output=True, text=True,
+                          check=False, timeout=60)
+
+    assert done.returncode == 1
+    assert message in done.stderr
+
+
+def _vendor(folder: Path) -> Path:
+    vendor = folder / "vendor"
+    vendor.mkdir()
+    (vendor / "echarts.min.js").write_text("echarts")
+    return vendor
