@@ -206,7 +206,7 @@ def screens() -> Path:
 def logged_in(browser: Browser, console: tuple[str, Seeded]) -> Iterator[dict[str, Page]]:
     """One tab per role, logged in at first use; bypass_csp so axe can be injected."""
     if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: npm ci --prefix tests/browser (scripts/test.sh does)")
+        pytest.fail(f"{AXE} is missing: npm ci --prefix tests/browser (make test: scripts/setup.sh --test does)")
     url, _ = console
     contexts = []
 
