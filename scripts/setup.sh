@@ -14,7 +14,11 @@ case "${1:-}" in
   --test) mode=test ;;
   --offline)
     mode=offline
-    bundle=$(realpath -e "${2:?setup.sh --offline needs the bundle: setup.sh --offline B.tar}")
+    if [ ! -f "${2:-}" ]; then
+      echo "setup: --offline needs the bundle's file, not ${2:-nothing}" >&2
+      exit 2
+    fi
+    bundle=$(realpath "$2")
     ;;
   *) echo "usage: scripts/setup.sh [--test | --offline BUNDLE.tar]" >&2; exit 2 ;;
 esac
