@@ -198,31 +198,13 @@ def installed(unit_dir: Path = UNIT_DIR) -> bool:
 
 
 def install(settings: Settings, user: str, start: bool = True) -> int:
-    import pbx
     from cli import system
-    from hotline.db.migrate import upgrade
-    from hotline.secrets import load_or_create
 
     if not shutil.which("systemctl"):
         print("hotline service install: systemctl is not installed", file=sys.stderr)
         return 2
-    inst = pbx.instance_for(settings)
     system.cmd_down(settings, argparse.Namespace())  # what `hotline up` started by hand
-    upgrade(settings.database_url)
-    load_or_create(settings)
-    pbx.setup(settings)  # the sandbox, before a service needs it (about a minute, once)
-    uid, gid = ensure_user(user)
-    can_run_python(user)
-    give_data_folder(settings.data_dir, uid, gid)
-    let_through(inst.host_root)
-    owner = pbx.pbx_owner(inst)
-    if owner is None:
-        raise pbx.PbxError(f"no {pbx.PBX_USER!r} group for Asterisk (Debian's asterisk "
-                           "package creates it)")
-    site = Site(user=user, pbx_gid=owner[1], data_dir=settings.data_dir,
-                pbx_dir=inst.host_root, asterisk=_absolute(inst.command("-f")),
-                env=hotline_env(os.environ))
-    write_units(render_units(site))
+    write_units(render_units(prepare_site(settings, user)))
     _systemctl("daemon-reload")
     _systemctl("enable", *(["--now"] if start else []), TARGET)
     print(f"installed {', '.join(UNITS)} in {UNIT_DIR}; the parts run as {user!r}")
@@ -231,6 +213,30 @@ def install(settings: Settings, user: str, start: bool = True) -> int:
         print("the hotline is up as services: hotline service status, "
               "journalctl -u 'hotline-*'")
     return 0
+
+
+def prepare_site(settings: Settings, user: str) -> Site:
+    """Everything the services need before they start: the schema, the secrets, the
+    sandbox, the user owning the data folder; returns what the units name."""
+    import pbx
+    from hotline.db.migrate import upgrade
+    from hotline.secrets import load_or_create
+
+    upgrade(settings.database_url, court_name=settings.court.name)
+    load_or_create(settings)
+    pbx.setup(settings)  # the sandbox, before a service needs it (about a minute, once)
+    uid, gid = ensure_user(user)
+    can_run_python(user)
+    give_data_folder(settings.data_dir, uid, gid)
+    inst = pbx.instance_for(settings)
+    let_through(inst.host_root)
+    owner = pbx.pbx_owner(inst)
+    if owner is None:
+        raise pbx.PbxError(f"no {pbx.PBX_USER!r} group for Asterisk (Debian's asterisk "
+                           "package creates it)")
+    return Site(user=user, pbx_gid=owner[1], data_dir=settings.data_dir,
+                pbx_dir=inst.host_root, asterisk=_absolute(inst.command("-f")),
+                env=hotline_env(os.environ))
 
 
 def _absolute(argv: list[str]) -> tuple[str, ...]:
