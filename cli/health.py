@@ -116,6 +116,8 @@ def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
             print(line)
     for line in pbx.sip_security.status_lines(settings, datetime.now(UTC)):
         print(line)
+    for line in pbx.trunks.status_lines(settings):  # each register trunk's registration
+        print(line)
     return 1 if any(parts.values()) else 0
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 # Where the names live, cheapest first: a name is looked for in order, so asking for one of
 # the process functions imports neither the configuration's renderers nor panoramisk.
 _MODULES = ("names", "instance", "process", "config", "phones", "provision", "ami", "control",
-            "sip_security")
+            "sip_security", "trunks")
 __all__ = [
     "CONF_DIR",
     "DEVICE_STATES",
@@ -74,6 +74,7 @@ __all__ = [
     "start",
     "stop",
     "terminate",
+    "trunks",
     "wait_booted",
     "with_control",
     "write_atomic",
@@ -97,7 +98,7 @@ def _module(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # what mypy reads; tests/unit/pbx/test_face.py checks it matches __all__
-    from pbx import names, sip_security
+    from pbx import names, sip_security, trunks
     from pbx.ami import AmiClient, AmiError, AmiNotConnected, AmiTimeout
     from pbx.config import (
         console_ami_secret,

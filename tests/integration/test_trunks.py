@@ -102,6 +102,7 @@ def network() -> Iterator[None]:
 @dataclass
 class Hotline:
     settings: Settings
+    env: dict[str, str]
     workdir: Path
     registrar: subprocess.Popen[bytes]
 
@@ -137,7 +138,7 @@ def hotline(network: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         done = subprocess.run([sys.executable, "-m", "cli", "mode", "closed"], cwd=REPO_ROOT,
                               env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
-        yield Hotline(settings, workdir, registrar)
+        yield Hotline(settings, env, workdir, registrar)
     finally:
         bridge.stop()
         pbx.stop(settings)
@@ -185,6 +186,9 @@ def test_the_hotline_registers_with_a_digest_and_the_trunk_s_call_reaches_the_me
     wait_for(lambda: "Registered" in pbx.cli(settings, "pjsip show registrations"), 20)
     assert hotline.registrar.wait(timeout=10) == 0  # the scenario ran to its end
     assert not (hotline.workdir / "auth-refused").exists()  # the digest was right
+    status = subprocess.run([sys.executable, "-m", "cli", "status"], cwd=REPO_ROOT,
+                            env=hotline.env, capture_output=True, text=True, timeout=60)
+    assert "trunk     unicom: Registered" in status.stdout, status.stdout
 
     _carrier_call(hotline, "+8613812345678", "12368", 4)
 
