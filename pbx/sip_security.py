@@ -51,6 +51,7 @@ BAN_ACL = "hotline-bans"
 BANS_FILE = Path("bans") / "pjsip.conf"  # under the instance's etc/, #included by pjsip.conf
 TLS_DIR = "tls"  # under the instance's etc/: the copies Asterisk's user can read
 _RELOAD_LOCK = threading.Lock()
+_applied: dict[Path, str] = {}  # what this process last had Asterisk take, per ban file
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -286,22 +287,23 @@ def ensure_bans_file(inst: PbxInstance) -> None:
 
 def apply_bans(settings: Settings, bans: Sequence[Ban]) -> bool:
     """Write the ban ACL and have Asterisk, if it runs, reload PJSIP (calls stay up);
-    False when the file already said that (nothing done). Raises PbxError when Asterisk
-    does not take it."""
+    False when this process had it taken already (nothing done). Raises PbxError when
+    Asterisk does not take it: the next call tries again."""
     from pbx.config import write_atomic
     from pbx.process import cli, running_pid
 
     path, text = bans_path(settings), render_bans(bans)
     with _RELOAD_LOCK:
-        if path.exists() and path.read_text() == text:
+        if _applied.get(path) == text and path.exists() and path.read_text() == text:
             return False
+        _applied.pop(path, None)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, text)
-        if running_pid(settings) is None:
-            return True  # Asterisk reads the file when it starts
-        out = cli(settings, "module reload res_pjsip.so")
-        if "reloaded" not in out.lower():
-            raise PbxError(f"Asterisk did not reload PJSIP: {out.strip()}")
+        if running_pid(settings) is not None:  # else Asterisk reads the file when it starts
+            out = cli(settings, "module reload res_pjsip.so")
+            if "reloaded" not in out.lower():
+                raise PbxError(f"Asterisk did not reload PJSIP: {out.strip()}")
+        _applied[path] = text
     return True
 
 
@@ -328,6 +330,7 @@ class SipGuard:
         self.counter = FailureCounter(settings.pbx.ban_window_seconds)
         self.exempt = exempt_networks(settings.pbx)
         self.banned: set[str] = set()  # as Asterisk's ACL has it since the last refresh
+        self._failing = ""  # the last refresh's error, logged once, not every second
         self._pending: set[str] = set()  # crossed the limit, row not written yet
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -388,9 +391,12 @@ class SipGuard:
             for host in sorted(self.banned - addresses):
                 log.info("SIP address %s no longer banned (expired or lifted)", host)
             self.banned = addresses
-        except Exception:
-            log.warning("could not bring the SIP ban list to Asterisk; will retry",
-                        exc_info=True)
+            self._failing = ""
+        except Exception as exc:
+            if str(exc) != self._failing:
+                log.warning("could not bring the SIP ban list to Asterisk; will retry "
+                            "every second", exc_info=True)
+            self._failing = str(exc)
 
     async def close(self) -> None:
         for task in list(self._tasks):

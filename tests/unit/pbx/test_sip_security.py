@@ -22,6 +22,7 @@ from hotline.db.base import session_scope
 from hotline.db.models import Phone
 from hotline.secrets import Secrets
 from hotline.settings import PbxSettings, Settings
+from pbx import process
 from pbx.sip_security import (
     Ban,
     FailureCounter,
@@ -307,3 +308,19 @@ async def test_the_acl_follows_expiry_and_lifting(settings: Settings, sessions: 
     await guard.refresh()
 
     assert applied.calls[-1] == [] and guard.banned == set()
+
+
+def test_a_reload_asterisk_refused_is_tried_again(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = dataclasses.replace(Settings(), paths=dataclasses.replace(
+        Settings().paths, data_dir=tmp_path))
+    answers = ["No such module", "Module 'res_pjsip.so' reloaded successfully."]
+    monkeypatch.setattr(process, "running_pid", lambda _settings: 1234)
+    monkeypatch.setattr(process, "cli", lambda _settings, _command: answers.pop(0))
+    bans = [Ban("192.0.2.7", datetime(2026, 12, 1, tzinfo=UTC))]
+
+    with pytest.raises(pbx.PbxError, match="did not reload PJSIP: No such module"):
+        pbx.sip_security.apply_bans(settings, bans)
+    assert pbx.sip_security.apply_bans(settings, bans)  # the same file, reloaded this time
+    assert not pbx.sip_security.apply_bans(settings, bans)  # nothing more to do
+    assert listed_bans(settings) == bans and answers == []
