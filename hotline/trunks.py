@@ -199,11 +199,11 @@ def _check_register(index: int, trunk: Trunk) -> None:
     if not trunk.username or not _HOST.fullmatch(trunk.username):
         raise TrunkError(index, "username", "a register trunk needs the user name the "
                                             "carrier gave (letters, digits, . - only)")
-    if not trunk.password or any(c in trunk.password for c in "\n\r;"):
+    if not trunk.password or any(c in trunk.password for c in "\n\r"):
         raise TrunkError(index, "password",
                          f"no password: set HOTLINE_TRUNK_{_env_name(trunk.name)}_PASSWORD, "
                          f"or {trunk.name} under [trunk_passwords] in data/secrets.toml "
-                         "(a password has no ; or line break)")
+                         "(a password has no line break)")
 
 
 def _check_unique(trunks: Sequence[Trunk]) -> None:

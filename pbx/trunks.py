@@ -73,7 +73,7 @@ def _registration(trunk: Trunk, target: str, transport: list[str]) -> list[str]:
     and the registration. line: calls on it are the trunk's even if they come from
     another address than the registrar's (the carrier's media gateways)."""
     return [f"[{trunk.name}-auth]", "type = auth", "auth_type = digest",
-            f"username = {trunk.username}", f"password = {trunk.password}", "",
+            f"username = {trunk.username}", f"password = {_escaped(trunk.password)}", "",
             f"[{trunk.name}-reg]", "type = registration", *transport,
             f"server_uri = sip:{target}", f"client_uri = sip:{trunk.username}@{target}",
             f"contact_user = {trunk.number}", f"outbound_auth = {trunk.name}-auth",
@@ -154,3 +154,8 @@ def status_lines(settings: Settings) -> list[str]:
         return [f"WARNING   trunks: Asterisk did not say ({exc})"]
     return [f"{'trunk' if states.get(n) == 'Registered' else 'WARNING':9} {n}: "
             f"{states.get(n, 'no registration')}" for n in names]
+
+
+def _escaped(value: str) -> str:
+    """A value as Asterisk's config reads it back: ";" would start a comment."""
+    return value.replace(";", r"\;")

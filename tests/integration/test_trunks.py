@@ -36,7 +36,7 @@ LINKS = (f"tk{_RUN}c", f"tk{_RUN}l")  # veth pairs <link>0 (ours) and <link>1 (t
 CARRIER_NET = (f"10.77.{2 * _RUN}.1", f"10.77.{2 * _RUN}.2")
 LAN_NET = (f"10.77.{2 * _RUN + 1}.1", f"10.77.{2 * _RUN + 1}.2")
 GATEWAY = f"10.77.{2 * _RUN}.3"  # the carrier's media gateway: not its registrar
-USER, PASSWORD = "037912368", "Trunk-pw-5c1e9"
+USER, PASSWORD = "037912368", "Trunk;pw-5c1e9"  # a ; as carriers may give
 SWITCHBOARD = "65110000"
 SIP_PORT = port(25067)
 

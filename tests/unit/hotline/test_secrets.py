@@ -65,3 +65,15 @@ def test_each_data_folder_gets_its_own_secrets(tmp_path: Path) -> None:
     two = load_or_create(_settings(tmp_path / "two"))
 
     assert one.ami_secret != two.ami_secret
+
+
+def test_the_trunk_passwords_a_court_added_survive_a_rewrite(tmp_path: Path) -> None:
+    """A site from before sms_hook_secret gets it added: the file is rewritten, and the
+    carrier trunks' passwords written into it by hand (issue 16) stay."""
+    path = tmp_path / "secrets.toml"
+    path.write_text('ami_secret = "a" \n\n[trunk_passwords]\nunicom = "p\\"w;1"\n')
+
+    loaded = load_or_create(_settings(tmp_path))
+
+    assert tomllib.loads(path.read_text())["trunk_passwords"] == {"unicom": 'p"w;1'}
+    assert len(loaded.sms_hook_secret) == 48  # the rewrite happened

@@ -108,3 +108,9 @@ Objects found: 2
 """
     assert registration_states(listing) == {"unicom": "Registered", "mobile": "Rejected"}
     assert registration_states("No objects found.\n") == {}
+
+
+def test_a_semicolon_in_a_password_is_escaped_for_asterisk() -> None:
+    trunk = dataclasses.replace(REGISTER, password="a;b")
+    lines = render_network(dataclasses.replace(PBX, trunks=(trunk,)))
+    assert "password = a\\;b" in lines  # unescaped, ";b" would be a comment
