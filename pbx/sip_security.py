@@ -51,7 +51,7 @@ BAN_ACL = "hotline-bans"
 BANS_FILE = Path("bans") / "pjsip.conf"  # under the instance's etc/, #included by pjsip.conf
 TLS_DIR = "tls"  # under the instance's etc/: the copies Asterisk's user can read
 _RELOAD_LOCK = threading.Lock()
-_applied: dict[Path, str] = {}  # what this process last had Asterisk take, per ban file
+_unapplied: set[Path] = set()  # ban files written here that Asterisk has not taken yet
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -287,23 +287,23 @@ def ensure_bans_file(inst: PbxInstance) -> None:
 
 def apply_bans(settings: Settings, bans: Sequence[Ban]) -> bool:
     """Write the ban ACL and have Asterisk, if it runs, reload PJSIP (calls stay up);
-    False when this process had it taken already (nothing done). Raises PbxError when
-    Asterisk does not take it: the next call tries again."""
+    False when the file says that already (Asterisk read it at its start or reload).
+    Raises PbxError when Asterisk does not take it: the next call tries again."""
     from pbx.config import write_atomic
     from pbx.process import cli, running_pid
 
     path, text = bans_path(settings), render_bans(bans)
     with _RELOAD_LOCK:
-        if _applied.get(path) == text and path.exists() and path.read_text() == text:
+        if path not in _unapplied and path.exists() and path.read_text() == text:
             return False
-        _applied.pop(path, None)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, text)
+        _unapplied.add(path)
         if running_pid(settings) is not None:  # else Asterisk reads the file when it starts
             out = cli(settings, "module reload res_pjsip.so")
             if "reloaded" not in out.lower():
                 raise PbxError(f"Asterisk did not reload PJSIP: {out.strip()}")
-        _applied[path] = text
+        _unapplied.discard(path)
     return True
 
 
