@@ -67,6 +67,11 @@ class Scheduler:
         started = time.monotonic()
         try:
             said = await job.run(self.context)
+        except asyncio.CancelledError:
+            # The scheduler is stopping (a restart, hotline down) in the middle of a long
+            # job (the monthly PDF): not a failure; every job picks up at the next start.
+            log.info("job %s stopped by the scheduler's shutdown", job.name)
+            return
         except Exception as exc:
             log.exception("job %s failed; it runs again in %.0f s", job.name, job.every_seconds)
             self.last[job.name] = {"time": time.time(), "ok": False, "error": str(exc)[:200]}

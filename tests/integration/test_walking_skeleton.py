@@ -158,14 +158,16 @@ def test_status_reports_each_part(bridge: BridgeProcess, console: None,
                                   scheduler: object, hotline_cli: object) -> None:
     healthy = hotline_cli("status")  # type: ignore[operator]
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
-    # Warnings (e.g. next year's holidays not imported yet) and open alerts (e.g. a call an
-    # earlier test left without a recording on purpose) are shown but are not parts.
+    # Warnings (e.g. next year's holidays not imported yet), open alerts (e.g. a call an
+    # earlier test left without a recording on purpose) and what the parts' health rests on
+    # (the clock, trunks, SIP bans) are shown beside the parts.
     lines = healthy.stdout.splitlines()
-    parts = [line.split()[:2] for line in lines
-             if not line.startswith(("WARNING", "alerts", " "))]
+    names = ("pbx", "bridge", "console", "scheduler", "database")
+    parts = [line.split()[:2] for line in lines if line.split()[:1] and line.split()[0] in names]
     assert parts == [["pbx", "ok"], ["bridge", "ok"], ["console", "ok"], ["scheduler", "ok"],
                      ["database", "ok"]]
     assert any(line.startswith("alerts ") for line in lines)
+    assert any(line.startswith("clock ") for line in lines)
     bridge.stop()
     sick = hotline_cli("status")  # type: ignore[operator]
     assert sick.returncode == 1
