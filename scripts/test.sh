@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff check .
 .venv/bin/mypy
 # Two workers: the real-call tests (tests/integration, one Asterisk) on one, the rest on the
-# other (tests/conftest.py groups them).
-.venv/bin/pytest tests -n 2 --dist loadgroup "$@"
+# other (tests/conftest.py, pytest_xdist_make_scheduler).
+.venv/bin/pytest tests -n 2 "$@"

@@ -35,21 +35,30 @@ def _libpq(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _real_calls(item: pytest.Item) -> bool:
-    return "integration" in item.path.parts
+def _real_calls(nodeid: str) -> bool:
+    return nodeid.startswith("tests/integration/")
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make test` runs the suite on two workers (pytest-xdist, --dist loadgroup). The
-    real-call tests share one Asterisk, one bridge and one database, so they are one group,
-    collected first so that one worker starts on them at once; every other module is a
-    group of its own (its module-scoped fixtures made once) and runs on the other worker
-    meanwhile. Without xdist the marks change nothing."""
-    for item in items:
-        group = "pbx" if _real_calls(item) else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: not _real_calls(item))
+    """The real-call tests first, so that under `make test` one worker starts on them at
+    once (see pytest_xdist_make_scheduler)."""
+    items.sort(key=lambda item: not _real_calls(item.nodeid))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """`make test` runs the suite on two workers (pytest-xdist, -n 2). The real-call tests
+    share one Asterisk, one bridge and one database, so all of them go to one worker as
+    one unit of work; every other module is a unit of its own (its module-scoped fixtures
+    made once) and runs on the other worker meanwhile. (xdist's own --dist loadgroup does
+    not group on pytest 9.2: it renames the node ids through an attribute pytest no longer
+    reads.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class RealCallsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "tests/integration" if _real_calls(nodeid) else super()._split_scope(nodeid)
+
+    return RealCallsTogether(config, log)
 
 
 @pytest.fixture(scope="session")
