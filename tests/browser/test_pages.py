@@ -80,7 +80,7 @@ NAV = {
     "admin": ["/", "/admin/users", "/admin/phones", "/admin/departments", "/admin/roster",
               "/calls", "/calls/logs", "/sms/outbox", "/admin/recording-access", "/admin/logins",
               "/dashboard", "/admin/stop-words", "/kb", "/notices", "/admin/blocklist",
-              "/admin/directory"],
+              "/admin/directory", "/admin/courts"],
 }
 DETAILS = {
     "agent": ["/tickets/{matter}", "/calls/{call}", "/calls/log/{log}"],
