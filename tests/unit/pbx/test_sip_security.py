@@ -22,6 +22,7 @@ from hotline.db.base import session_scope
 from hotline.db.models import Phone
 from hotline.secrets import Secrets
 from hotline.settings import PbxSettings, Settings
+from hotline.trunks import Trunk
 from pbx import process
 from pbx.sip_security import (
     Ban,
@@ -193,6 +194,17 @@ def test_the_carrier_and_ban_never_are_exempt() -> None:
         ban_never=("10.20.0.0/16",)))
 
     assert [str(n) for n in networks] == ["203.0.113.9/32", "2001:db8::5/128", "10.20.0.0/16"]
+
+
+def test_every_trunk_is_exempt() -> None:
+    trunks = (Trunk("a", "ip", host="198.51.100.7", match="198.51.100.0/28"),
+              Trunk("b", "register", host="sip.carrier.example", username="u", password="p"),
+              Trunk("c", "register", host="192.0.2.50", port=5080, username="u", password="p"))
+
+    networks = exempt_networks(dataclasses.replace(PbxSettings(), trunks=trunks))
+
+    # b's host is a name: nothing to compare an address with.
+    assert [str(n) for n in networks] == ["198.51.100.0/28", "192.0.2.50/32"]
 
 
 def test_ban_file_round_trip_and_status(tmp_path: Path) -> None:
