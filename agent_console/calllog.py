@@ -9,6 +9,7 @@ are shown whole only to roles in texts.SEES_PERSONAL_DATA.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Annotated
 
@@ -49,13 +50,14 @@ from hotline import tickets
 from hotline.access import may_read_log_now, owns_log
 from hotline.catalog import APPOINTMENT_KINDS, SERVICES
 from hotline.confidential import clearance, log_seen
-from hotline.courts import court_scope, logs_in_scope
+from hotline.courts import court_of_case, court_scope, logs_in_scope
 from hotline.db import calllogs, consultations, roster
 from hotline.db import calls as calls_db
+from hotline.db import courts as courts_db
 from hotline.db import departments as db_departments
 from hotline.db.base import session_scope
 from hotline.db.calllogs import CALLER_KINDS, OUTCOMES, LogFields, LogRow
-from hotline.db.models import CallLog
+from hotline.db.models import CallLog, Court
 from hotline.hours import court_today
 from hotline.identity import IdNumberError, normalize_case_number, normalize_id_number
 from hotline.phonenumbers import PhoneNumberError, contact_number
@@ -78,8 +80,9 @@ ANSWER_NEEDED = ("answered", "substantive")
 
 # --- checking what was typed ------------------------------------------------------------
 
-def check_log(raw: Mapping[str, str]) -> LogFields:
-    """The log's fields, checked and normalised; Invalid naming every wrong field."""
+def check_log(raw: Mapping[str, str], courts: Sequence[Court] = ()) -> LogFields:
+    """The log's fields, checked and normalised; Invalid naming every wrong field.
+    courts: the active courts; with more than one, the log names its court (raw "court")."""
     values = {name: raw.get(name, "").strip() for name in FIELDS}
     errors: Errors = {}
     for name in ("caller_name", "contact", "question"):
@@ -97,9 +100,27 @@ def check_log(raw: Mapping[str, str]) -> LogFields:
     values["case_number"] = _check_case_number(values["case_number"], errors)
     if values["outcome"] in ANSWER_NEEDED and not values["answer"]:
         errors.setdefault("answer", field_error("answer", "answer_needed"))
+    court_id = _check_court(raw.get("court", "").strip(), values["case_number"], courts,
+                            errors)
     if errors:
         raise Invalid(errors)
-    return LogFields(**values)
+    return LogFields(**values, court_id=court_id)
+
+
+def _check_court(value: str, case_number: str, courts: Sequence[Court],
+                 errors: Errors) -> int | None:
+    """The court the agent picked; left empty, the case number's court, else the centre's.
+    None with one court: nothing to pick, the matter's court is decided as before."""
+    if len(courts) < 2:
+        return None
+    if not value:
+        named = court_of_case(courts, case_number)
+        return (named or next((c for c in courts if c.centre), courts[0])).id
+    picked = next((c for c in courts if str(c.id) == value), None)
+    if picked is None:
+        errors["court"] = field_error("court", "no_court")
+        return None
+    return picked.id
 
 
 def check_contact(value: str, errors: Errors) -> str:
@@ -156,6 +177,9 @@ class CallLogIn(BaseModel):
     question: str = ""
     answer: str = ""
     outcome: str = Field("", description="answered | duty_judge | forwarded | substantive")
+    court: str = Field("", description="the court's id (GET /api/courts) its matter belongs "
+                                       "to, when more than one court is active; empty: the "
+                                       "case number's court, else the centre's")
     call_id: str | None = None
     send_to_duty_judge: bool = Field(
         False, description="also send the question to today's duty judge as a consultation")
@@ -193,6 +217,8 @@ class CallLogOut(BaseModel):
     outcome_label: str
     consultation: ConsultationOut | None
     editable: bool
+    court_id: int | None = Field(None, description="the court the agent picked (issue 17); "
+                                                   "null: the case number's, else the centre's")
 
     @classmethod
     def of(cls, row: LogRow, reader: Principal, timezone: str,
@@ -210,7 +236,8 @@ class CallLogOut(BaseModel):
             category_label=SERVICES.get(log.category, log.category),
             question=log.question, answer=log.answer, outcome=log.outcome,
             outcome_label=OUTCOME_LABELS.get(log.outcome, log.outcome),
-            consultation=_consultation(row), editable=_owns(reader, log))
+            consultation=_consultation(row), editable=_owns(reader, log),
+            court_id=log.court_id)
 
 
 def _consultation(row: LogRow) -> ConsultationOut | None:
@@ -239,7 +266,7 @@ async def file_log(by: Actor, raw: Mapping[str, str], call_id: str | None,
     (hotline.confidential); the agent no longer sees it once filed. An appointment (its
     kind, the half-days the caller prefers) becomes the agent's matter at once."""
     await check_call(by, call_id)
-    fields = check_log(raw)
+    fields = check_log(raw, await _courts(by.c))
     if about_staff and fields.category != "complaint":
         raise Invalid({"about_staff": field_error("about_staff", "about_staff_category")})
     async with transaction(by) as db:
@@ -256,7 +283,7 @@ async def file_log(by: Actor, raw: Mapping[str, str], call_id: str | None,
         if judge_id is not None:
             ticket = await consultations.send_consultation(
                 db, fields.question, by.account.id, judge_id, fields.contact, log.call_id,
-                by.now())
+                by.now(), court_id=fields.court_id)
             await calllogs.link_ticket(db, log, ticket.id)
     return log
 
@@ -289,9 +316,23 @@ async def _todays_judge(by: Actor, db: AsyncSession) -> int:
 
 async def change_log(by: Actor, log_id: int, raw: Mapping[str, str]) -> CallLog:
     """Change a log (its owner only)."""
+    courts = await _courts(by.c)
     async with transaction(by) as db:
         log = await _owned_log(db, by.who, log_id)
-        return await calllogs.update_log(db, log, check_log(raw), by.now())
+        fields = check_log(raw, courts)
+        if log.ticket_id is not None:  # its matter's court moves by forwarding, not here
+            fields = dataclasses.replace(fields, court_id=log.court_id)
+        return await calllogs.update_log(db, log, fields, by.now())
+
+
+async def _courts(c: Console) -> list[Court]:
+    async with session_scope(c.sessions) as db:
+        return await courts_db.list_courts(db, active_only=True)
+
+
+def court_choices(courts: Sequence[Court]) -> dict[str, str]:
+    """The form's 所属法院 choices ({} with one court: the field is not shown)."""
+    return {str(c.id): courts_db.court_label(c) for c in courts} if len(courts) > 1 else {}
 
 
 async def _owned_log(db: AsyncSession, who: Principal, log_id: int) -> CallLog:
@@ -310,8 +351,10 @@ def _form(request: Request, who: Principal, values: Mapping[str, str | None],
           has_consultation: bool = False,
           departments: Mapping[str, str] | None = None,
           half_days: Mapping[str, str] | None = None,
-          preferred: Sequence[str] = ()) -> Response:
+          preferred: Sequence[str] = (), courts: Mapping[str, str] | None = None
+          ) -> Response:
     return render(request, "calllog_form.html", refused.status_code if refused else 200,
+                  courts=courts or {},
                   departments=departments or {}, half_days=half_days or {},
                   preferred=preferred, appointment_kinds=APPOINTMENT_KINDS,
                   user=who.account, csrf_token=who.csrf_token, values=values,
@@ -336,15 +379,18 @@ async def new_log_form(request: Request, who: Writer, call: str = "") -> Respons
         found = await call_allowed(actor(request, who), call)
         if found is None:
             return _form(request, who, {"call_id": ""}, not_your_call(),
-                         departments=departments, half_days=half_days)
+                         departments=departments, half_days=half_days,
+                         courts=court_choices(await _courts(console(request))))
         values["contact"] = found.caller_number
-    return _form(request, who, values, departments=departments, half_days=half_days)
+    return _form(request, who, values, departments=departments, half_days=half_days,
+                 courts=court_choices(await _courts(console(request))))
 
 
 @pages.post("/calls/log")
 async def save_new_log(request: Request, who: Writer) -> Response:
-    values = await form_values(request, (*FIELDS, "call_id", "consult", "about_staff",
-                                         "accused_department", "appointment_kind"))
+    values = await form_values(request, (*FIELDS, "court", "call_id", "consult",
+                                         "about_staff", "accused_department",
+                                         "appointment_kind"))
     preferred = [v for v in (await request.form()).getlist("preferred") if isinstance(v, str)]
     done = await attempt(file_log(actor(request, who), values, values["call_id"],
                                   values["consult"] == "1", values["about_staff"] == "1",
@@ -357,7 +403,8 @@ async def save_new_log(request: Request, who: Writer) -> Response:
         return _form(request, who, values | dropped, done,
                      departments=await _departments(request),
                      half_days=await appointments.half_day_choices(console(request)),
-                     preferred=preferred)
+                     preferred=preferred,
+                     courts=court_choices(await _courts(console(request))))
     if done.confidential:
         return RedirectResponse("/calls/logs?confidential=1", status_code=303)
     return RedirectResponse(f"/calls/logs?saved={done.id}", status_code=303)
@@ -369,8 +416,11 @@ async def _edit_form(request: Request, who: Principal, log_id: int,
     async with session_scope(console(request).sessions) as db:
         log = await _owned_log(db, who, log_id)
     values = dict(typed) if typed else {name: getattr(log, name) for name in FIELDS}
+    if not typed:
+        values["court"] = str(log.court_id or "")
     return _form(request, who, values | {"call_id": log.call_id}, refused, log_id=log.id,
-                 has_consultation=log.ticket_id is not None)
+                 has_consultation=log.ticket_id is not None,
+                 courts=court_choices(await _courts(console(request))))
 
 
 @pages.get("/calls/log/{log_id}")
@@ -380,7 +430,7 @@ async def edit_log_form(request: Request, who: Writer, log_id: int) -> Response:
 
 @pages.post("/calls/log/{log_id}")
 async def save_log(request: Request, who: Writer, log_id: int) -> Response:
-    values = await form_values(request, FIELDS)
+    values = await form_values(request, (*FIELDS, "court"))
     done = await attempt(change_log(actor(request, who), log_id, values))
     if isinstance(done, Refused):
         return await _edit_form(request, who, log_id, values, done)
@@ -454,7 +504,7 @@ async def api_list_logs(request: Request, response: Response, who: Reader
 @api.post("/calllogs", status_code=201, summary="log a call (agents); 422 names each wrong "
                                                 "field in detail.errors")
 async def api_create_log(request: Request, who: Writer, body: CallLogIn) -> CallLogOut:
-    log = await file_log(actor(request, who), body.model_dump(include=set(FIELDS)),
+    log = await file_log(actor(request, who), body.model_dump(include={*FIELDS, "court"}),
                          body.call_id, body.send_to_duty_judge, body.about_staff,
                          str(body.accused_department_id or ""), body.appointment_kind,
                          body.preferred)
@@ -475,5 +525,5 @@ async def api_get_log(request: Request, who: Reader, log_id: int) -> CallLogOut:
 @api.put("/calllogs/{log_id}", summary="change a call log (its owner only)")
 async def api_update_log(request: Request, who: Writer, log_id: int,
                          body: CallLogIn) -> CallLogOut:
-    await change_log(actor(request, who), log_id, body.model_dump(include=set(FIELDS)))
+    await change_log(actor(request, who), log_id, body.model_dump(include={*FIELDS, "court"}))
     return await _shown(console(request), who, log_id)

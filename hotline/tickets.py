@@ -181,6 +181,14 @@ async def department_name(session: AsyncSession, ticket: Ticket) -> str:
     return department.name if department is not None else ""
 
 
+async def log_court(session: AsyncSession, case_number: str) -> int:
+    """The court a call log's matter belongs to unless the agent picked one: the court its
+    case number names (豫0302: that basic court's), else the centre's."""
+    court = (await courts_db.court_for_case(session, case_number)
+             or await courts_db.centre_court(session))
+    return court.id
+
+
 async def ticket_for_call_log(session: AsyncSession, log: CallLog,
                               now: datetime | None = None) -> Ticket:
     """The ticket of a call log's matter, created on first use (the agent owns both)."""
@@ -189,12 +197,10 @@ async def ticket_for_call_log(session: AsyncSession, log: CallLog,
         if found is not None:
             return found
     kind = log.category if log.category in TICKET_TYPES else "consultation"
-    # the court its case number names (豫0302: that basic court's), else the centre's
-    court = (await courts_db.court_for_case(session, log.case_number)
-             or await courts_db.centre_court(session))
+    court_id = log.court_id or await log_court(session, log.case_number)
     ticket = await create_ticket(session, kind, log.contact, log.call_id, text=log.question,
                                  detail={"call_log": str(log.id)}, now=now,
-                                 owner_id=log.owner_id, court_id=court.id)
+                                 owner_id=log.owner_id, court_id=court_id)
     log.ticket_id = ticket.id
     _event(session, ticket, CREATED, log.owner_id, now or utcnow(), call_log_id=log.id)
     await session.flush()

@@ -33,6 +33,8 @@ class LogFields:
     question: str
     answer: str
     outcome: str
+    # the court the agent picked (issue 17); None leaves it to the case number
+    court_id: int | None = None
 
     def __post_init__(self) -> None:
         if self.caller_kind not in CALLER_KINDS or self.outcome not in OUTCOMES:

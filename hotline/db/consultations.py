@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.base import utcnow
-from hotline.db.models import Ticket
+from hotline.db.models import CENTRE_COURT_ID, Ticket
 from hotline.db.tickets import JUDGE_SUBTYPE, OPEN, create_ticket
 from hotline.timefmt import iso
 
@@ -29,10 +29,12 @@ class ConsultationError(ValueError):
 
 async def send_consultation(session: AsyncSession, question: str, owner_id: int, judge_id: int,
                             caller_number: str = "", call_id: str | None = None,
-                            now: datetime | None = None) -> Ticket:
+                            now: datetime | None = None, court_id: int | None = None
+                            ) -> Ticket:
+    """court_id: the court the call log names (issue 17); the centre's when None."""
     return await create_ticket(session, TYPE, caller_number, call_id, text=question,
                                subtype=SUBTYPE, now=now, owner_id=owner_id,
-                               assignee_id=judge_id)
+                               assignee_id=judge_id, court_id=court_id or CENTRE_COURT_ID)
 
 
 async def consultations_of_owner(session: AsyncSession, owner_id: int) -> list[Ticket]:

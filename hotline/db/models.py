@@ -771,6 +771,10 @@ class CallLog(Base):
     # a complaint about the court's staff: its matter goes to the discipline department
     # and the log leaves every other list (hotline.confidential)
     confidential: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # the court the agent picked (issue 17): the matter raised from this log is its; None
+    # (one court, older logs) leaves it to the case number, else the centre's court
+    court_id: Mapped[int | None] = mapped_column(
+        ForeignKey("courts.id", name="fk_call_logs_court_id"))
 
 
 class DutyAssignment(Base):
