@@ -28,6 +28,7 @@ from agent_console.texts import ADMIN, PAUSE_REASONS, PRESENCE_LABELS, ROLES
 from hotline import ratings
 from hotline.catalog import TICKET_TYPES
 from hotline.confidential import Hidden, clearance, hidden_from
+from hotline.db import courts as courts_db
 from hotline.db import presence as presence_db
 from hotline.db.base import session_scope
 from hotline.db.calls import readable_numbers_of_ids
@@ -79,6 +80,7 @@ from reports import (
     parse_period,
     read_stop_words_text,
     repeat_callers,
+    report_court,
     save_stop_words,
     scope_of,
     stop_words,
@@ -137,8 +139,31 @@ def _export_url(request: Request) -> str:
 
 
 async def _scope(request: Request, who: Principal) -> Scope:
+    """What the reader may see; and the court the page is cut by (?court=, issue 17), kept
+    on the request for the page's figures (_court) and its period form (_context)."""
     async with session_scope(console(request).sessions) as db:
-        return await scope_of(db, who.account.id, who.account.role)
+        scope = await scope_of(db, who.account.id, who.account.role)
+        courts = await courts_db.list_courts(db, active_only=True)
+    wanted = request.query_params.get("court", "").strip()
+    known = {str(c.id): courts_db.court_label(c) for c in courts}
+    request.state.report_court = ReportCourt(
+        report_court(scope, int(wanted) if wanted in known else None),
+        known if len(known) > 1 and scope.court is None else {},
+        f"法院“{wanted[:20]}”不存在，已显示全部法院的统计。"
+        if wanted and wanted not in known and scope.court is None else "")
+    return scope
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportCourt:
+    court: int | None  # the court the figures are cut by; None: every court's
+    choices: dict[str, str]  # the period form's 法院 choices ({}: not offered)
+    error: str
+
+
+def _court(request: Request) -> int | None:
+    found: ReportCourt | None = getattr(request.state, "report_court", None)
+    return found.court if found is not None else None
 
 
 def _period_error(request: Request) -> str:
@@ -158,9 +183,12 @@ def _period_error(request: Request) -> str:
 
 
 def _context(request: Request, who: Principal, period: Period, **extra: Any) -> dict[str, Any]:
+    court = getattr(request.state, "report_court", None) or ReportCourt(None, {}, "")
+    query = period.query() | ({"court": str(court.court)} if court.court is not None else {})
     return {"user": who.account, "csrf_token": who.csrf_token, "period": period,
-            "kinds": KIND_LABELS, "query": period.query(), "export_url": _export_url(request),
-            "period_error": _period_error(request), **extra}
+            "kinds": KIND_LABELS, "query": query, "export_url": _export_url(request),
+            "period_error": _period_error(request) or court.error, "report_court": court,
+            **extra}
 
 
 T = TypeVar("T")
@@ -172,7 +200,7 @@ MATTERS_SPEC = Spec(sorts={"time": Sort("创建", "time")}, default_sort="time",
                     default_desc=False)
 RECORDS_SPEC = Spec()
 # the analysis pages' own parameters, kept by the pager's and the headers' links
-DRILL_KEEP = ("period", "first", "last", "set", "type", "source", "term", "call")
+DRILL_KEEP = ("period", "first", "last", "court", "set", "type", "source", "term", "call")
 
 
 def _drill_page(request: Request, items: Sequence[T], spec: Spec,
@@ -200,7 +228,7 @@ async def dashboard_page(request: Request, who: Staff, kind: PeriodKind = "month
     c = console(request)
     period = _period(request, kind, first, last)
     async with session_scope(c.sessions) as db:
-        board = await dashboard(db, c.settings, period, c.clock())
+        board = await dashboard(db, c.settings, period, c.clock(), _court(request))
     if format == XLSX:
         return _xlsx([call_table(board.calls, period, board.previous),
                       matter_table(board.matters, period)], "统计分析")
@@ -226,12 +254,12 @@ async def dashboard_calls(request: Request, who: Staff, kind: PeriodKind = "mont
                           first: str = "", last: str = "", set: str = "received",
                           format: str = "") -> Response:
     scope = await _scope(request, who)
-    if not scope.centre or set not in CALL_SETS:
+    if not scope.centre or scope.court is not None or set not in CALL_SETS:
         raise Forbidden("role")
     c = console(request)
     period = _period(request, kind, first, last)
     async with session_scope(c.sessions) as db:
-        data = await load_period(db, c.settings, period)
+        data = await load_period(db, c.settings, period, _court(request))
     return await _calls_page(request, who, period, CALL_SET_LABELS[set],
                              calls_of(data.calls, set), format)
 
@@ -267,7 +295,7 @@ async def dashboard_matters(request: Request, who: Staff, kind: PeriodKind = "mo
     c = console(request)
     period = _period(request, kind, first, last)
     async with session_scope(c.sessions) as db:
-        data = await load_period(db, c.settings, period)
+        data = await load_period(db, c.settings, period, _court(request))
     # types, sources, open and closed count the matters created in the period; the reply
     # figures those forwarded in it (docs/metrics.md)
     pool = data.created if set in ("all", "open", "closed") else data.forwarded
@@ -305,7 +333,7 @@ async def menu_page(request: Request, who: Staff, kind: PeriodKind = "month",
     """语音菜单: the calls the voice menu served, each path's use and where callers hung
     up (reports/menu.py); with set= the calls behind one of the numbers, paged."""
     scope = await _scope(request, who)
-    if not scope.centre:
+    if not scope.centre or scope.court is not None:  # the centre's calls
         raise Forbidden("role")
     c = console(request)
     period = _period(request, kind, first, last)
@@ -363,7 +391,7 @@ async def scorecard_page(request: Request, who: Staff, kind: PeriodKind = "month
     c = console(request)
     period = _period(request, kind, first, last)
     async with session_scope(c.sessions) as db:
-        data = await load_period(db, c.settings, period)
+        data = await load_period(db, c.settings, period, _court(request))
         rows = await department_rows(db, data, scope, c.clock())
         rated = await ratings.tallies(db, "department", *period.bounds(c.settings.hours.timezone))
     if sort in SCORECARD_SORTS:
@@ -397,7 +425,7 @@ async def scorecard_matters(request: Request, who: Staff, department_id: int,
     c = console(request)
     period = _period(request, kind, first, last)
     async with session_scope(c.sessions) as db:
-        data = await load_period(db, c.settings, period)
+        data = await load_period(db, c.settings, period, _court(request))
         names = {r.department_id: r.name
                  for r in await department_rows(db, data, scope, c.clock())}
     return await _matters_page(request, who, period,
@@ -414,7 +442,7 @@ async def seats_page(request: Request, who: Staff, kind: PeriodKind = "month",
     c = console(request)
     period = _period(request, kind, first, last)
     async with session_scope(c.sessions) as db:
-        data = await load_period(db, c.settings, period)
+        data = await load_period(db, c.settings, period, _court(request))
         rows = await agent_rows(db, data, scope)
         seated = await presence_db.seated(db)
         rated = await ratings.tallies(db, "agent", *period.bounds(c.settings.hours.timezone))
@@ -447,7 +475,7 @@ async def unlogged_page(request: Request, who: Staff, user_id: int,
     c = console(request)
     period = _period(request, kind, first, last)
     async with session_scope(c.sessions) as db:
-        data = await load_period(db, c.settings, period)
+        data = await load_period(db, c.settings, period, _court(request))
         logged = await logged_call_ids(db, data)
     return await _calls_page(request, who, period, "未登记来电",
                              unlogged_calls(data, logged, user_id), format)
@@ -460,12 +488,12 @@ async def topics_page(request: Request, who: Staff, kind: PeriodKind = "month",
     """热点分析: recurring words and case numbers, repeat callers; with term= (or call=, a
     repeat caller's call) the records behind one of them."""
     scope = await _scope(request, who)
-    if not scope.centre:
+    if not scope.centre or scope.court is not None:  # the centre's calls
         raise Forbidden("role")
     c = console(request)
     period = _period(request, kind, first, last)
     async with session_scope(c.sessions) as db:
-        data = await load_period(db, c.settings, period)
+        data = await load_period(db, c.settings, period, _court(request))
         texts = await load_texts(db, period, c.settings.hours.timezone)
     words, cases = hot_topics(texts, stop_words(c.settings.paths.data_dir))
     repeats = repeat_callers(data.calls)
@@ -509,7 +537,7 @@ async def monthly_page(request: Request, who: Staff, month: str = "", format: st
     hot topics and repeat callers; menu=1 adds the voice menu's tables (page, Excel, and
     the PDF linked from it)."""
     scope = await _scope(request, who)
-    if not scope.centre:
+    if not scope.centre or scope.court is not None:  # the centre's calls
         raise Forbidden("role")
     c = console(request)
     try:
@@ -523,7 +551,7 @@ async def monthly_page(request: Request, who: Staff, month: str = "", format: st
         if format == XLSX:
             return _xlsx(tables, "月度分析研判报告")
         texts = await load_texts(db, period, c.settings.hours.timezone)
-        data = await load_period(db, c.settings, period)
+        data = await load_period(db, c.settings, period, _court(request))
     words, cases = hot_topics(texts, stop_words(c.settings.paths.data_dir))
     return render(request, "report_monthly.html",
                   **_context(request, who, period, tables=tables, words=words[:10],

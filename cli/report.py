@@ -6,9 +6,11 @@ same figures as the console's dashboard (reports/, defined in docs/metrics.md).
     hotline report month 2026-11 --pdf 11月.pdf         the monthly analysis report (PDF)
     hotline report month 2026-11 --menu --xlsx …       with the voice menu's path tables
     hotline report departments --from 2026-11-01 --to 2026-11-15 [--xlsx FILE]
+    hotline report month 2026-11 --court 2             one court's (issue 17): its matters,
+                                                       departments and seats; no call table
 
-Exit 0 when the report was made, 2 on a period that names no days, 1 when the PDF
-cannot be written.
+Exit 0 when the report was made, 2 on a period that names no days or a court number that
+names no court (or --court with --pdf or --menu), 1 when the PDF cannot be written.
 """
 
 from __future__ import annotations
@@ -16,8 +18,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hotline.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,12 +39,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     month.add_argument("--menu", action="store_true",
                        help="add the voice menu's tables (each path's use, where callers hung "
                             "up) to the text, the workbook and the PDF")
+    month.add_argument("--court", type=int, metavar="N",
+                       help="one court's figures (hotline courts list gives the numbers)")
     month.set_defaults(func=cmd_month)
     departments = kinds.add_parser("departments", help="the department scorecard (Art. 10)")
     departments.add_argument("--from", dest="first", required=True, metavar="YYYY-MM-DD")
     departments.add_argument("--to", dest="last", required=True, metavar="YYYY-MM-DD")
     departments.add_argument("--xlsx", type=Path, metavar="FILE",
                              help="also save an Excel workbook")
+    departments.add_argument("--court", type=int, metavar="N",
+                             help="one court's departments")
     departments.set_defaults(func=cmd_departments)
 
 
@@ -46,6 +56,10 @@ def cmd_month(settings: Settings, args: argparse.Namespace) -> int:
     from reports import WITH_MENU
 
     menu = bool(getattr(args, "menu", False))  # callers built before --menu pass none
+    if getattr(args, "court", None) is not None and (menu or getattr(args, "pdf", None)):
+        print("hotline report: --court 不能与 --pdf、--menu 同用（语音菜单与月度报告按全中心统计）",
+              file=sys.stderr)
+        return 2
     code = _report(settings, args, "month", args.month, "", WITH_MENU if menu else None)
     if code == 0 and getattr(args, "pdf", None):  # callers built before --pdf pass none
         code = _pdf(settings, args.month, args.pdf, menu)
@@ -84,10 +98,25 @@ def _report(settings: Settings, args: argparse.Namespace, kind: str, first: str,
         print(f"hotline report: {first} {last}: {exc}".replace("  ", " "), file=sys.stderr)
         return 2
     now = utcnow()
+    court = getattr(args, "court", None)  # callers built before --court pass none
+    if court is not None and not _court_exists(settings, court):
+        print(f"hotline report: --court {court}: 没有这个法院"
+              "（hotline courts list 列出各法院的编号）", file=sys.stderr)
+        return 2
     tables = run_once(settings.database.url,
-                      lambda session: centre_tables(session, settings, period, now, which))
+                      lambda session: centre_tables(session, settings, period, now, which,
+                                                    court))
     print("\n\n".join(table_text(t) for t in tables))
     if args.xlsx:
         save_xlsx(tables, args.xlsx)
         print(f"\n已保存：{args.xlsx}")
     return 0
+
+
+def _court_exists(settings: Settings, court_id: int) -> bool:
+    from hotline.db.base import run_once
+    from hotline.db.courts import get_court
+
+    async def found(session: AsyncSession) -> bool:
+        return await get_court(session, court_id) is not None
+    return run_once(settings.database.url, found)

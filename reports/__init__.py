@@ -31,7 +31,7 @@ from reports.menu import (
 from reports.monthly import ADMIN_SCOPE, WITH_MENU, centre_tables
 from reports.period import KINDS, Period, containing, parse_period
 from reports.rollup import refresh as refresh_rollups
-from reports.scope import Scope, scope_of
+from reports.scope import Scope, report_court, scope_of
 from reports.scorecard import (
     AgentRow,
     DepartmentRow,
@@ -128,6 +128,7 @@ __all__ = [
     "read_stop_words_text",
     "refresh_rollups",
     "repeat_callers",
+    "report_court",
     "save_stop_words",
     "save_xlsx",
     "scope_of",

@@ -17,6 +17,7 @@ from reports.matters import (
     MatterFigures,
     figures_from,
     load_matters,
+    matter_figures,
     overdue_count,
 )
 from reports.period import Period
@@ -54,13 +55,18 @@ class PeriodData:
     calls: list[CallFacts]
     created: list[MatterFacts]
     forwarded: list[MatterFacts]
+    court_id: int | None = None  # the matters are this court's alone (issue 17)
 
 
-async def load_period(session: AsyncSession, settings: Settings, period: Period) -> PeriodData:
+async def load_period(session: AsyncSession, settings: Settings, period: Period,
+                      court_id: int | None = None) -> PeriodData:
+    """court_id: one court's matters (issue 17); the calls are the centre's all the same."""
     calendar = await report_calendar(session, settings, period)
     return PeriodData(period, calendar, await load_calls(session, calendar, period),
-                      await load_matters(session, calendar, period, "created"),
-                      await load_matters(session, calendar, period, "forwarded"))
+                      await load_matters(session, calendar, period, "created",
+                                         court_id=court_id),
+                      await load_matters(session, calendar, period, "forwarded",
+                                         court_id=court_id), court_id)
 
 
 @dataclass(frozen=True)
@@ -71,15 +77,36 @@ class Dashboard:
     previous: CallFigures  # the period before, for the trend
     previous_matters: MatterFigures
     heat: list[list[int]]  # received calls, weekday × hour
+    # cut by one court (issue 17): its matters' figures; the call figures stay the
+    # centre's (calls are not a court's), and the page does not show them
+    court: int | None = None
 
 
 async def dashboard(session: AsyncSession, settings: Settings, period: Period,
-                    now: datetime) -> Dashboard:
+                    now: datetime, court_id: int | None = None) -> Dashboard:
     """Every figure of the leader's dashboard for a period (docs/metrics.md), added up
-    from the daily roll-ups (reports.rollup): the same figure functions, counted per day."""
+    from the daily roll-ups (reports.rollup): the same figure functions, counted per day.
+    The roll-ups are the whole centre's: one court's matter figures are counted from its
+    matters (far fewer than the calls)."""
     current, current_heat = await period_figures(session, settings, period, now)
     before, _ = await period_figures(session, settings, period.previous(), now)
-    return Dashboard(period, current[0], current[1], before[0], before[1], current_heat)
+    if court_id is None:
+        return Dashboard(period, current[0], current[1], before[0], before[1], current_heat)
+    return Dashboard(period, current[0],
+                     await court_matter_figures(session, settings, period, now, court_id),
+                     before[0],
+                     await court_matter_figures(session, settings, period.previous(), now,
+                                                court_id),
+                     current_heat, court_id)
+
+
+async def court_matter_figures(session: AsyncSession, settings: Settings, period: Period,
+                               now: datetime, court_id: int) -> MatterFigures:
+    """One court's matter figures of a period, counted from its matters directly."""
+    calendar = await report_calendar(session, settings, period)
+    return matter_figures(
+        calendar, await load_matters(session, calendar, period, "created", court_id=court_id),
+        await load_matters(session, calendar, period, "forwarded", court_id=court_id), now)
 
 
 async def period_figures(session: AsyncSession, settings: Settings, period: Period,

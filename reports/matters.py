@@ -69,13 +69,13 @@ def reply_moment(answered_at: datetime | None, call_answered_at: datetime | None
 
 
 async def load_matters(session: AsyncSession, calendar: WorkingCalendar, period: Period,
-                       by: str = "created", unanswered_only: bool = False
-                       ) -> list[MatterFacts]:
+                       by: str = "created", unanswered_only: bool = False,
+                       court_id: int | None = None) -> list[MatterFacts]:
     """The matters of a period: created in it (by="created": types, sources, open and
     closed), or forwarded to a department in it (by="forwarded": the reply figures and the
     department scorecard). Reading again after a reply or a reopening gives the new
     figures. unanswered_only: only the open matters not answered by SMS, a narrower read
-    for 逾期未答复 (its predicate still decides)."""
+    for 逾期未答复 (its predicate still decides). court_id: one court's matters (issue 17)."""
     start, end = period.bounds(calendar.hours.timezone)
     column = Ticket.created_at if by == "created" else Ticket.forwarded_at
     answered_call = (select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("at"))
@@ -89,7 +89,8 @@ async def load_matters(session: AsyncSession, calendar: WorkingCalendar, period:
         .outerjoin(answered_call, answered_call.c.ticket_id == Ticket.id)
         .where(column >= start, column < end,
                *((Ticket.status == OPEN, Ticket.answered_at.is_(None)) if unanswered_only
-                 else ()))
+                 else ()),
+               *((Ticket.court_id == court_id,) if court_id is not None else ()))
         .order_by(column, Ticket.id))
     return [_facts(row) for row in rows]
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.settings import Settings
-from reports.figures import load_period, period_figures
+from reports.figures import court_matter_figures, load_period, period_figures
 from reports.menu import load_menu_calls, menu_figures
 from reports.period import Period
 from reports.scope import Scope
@@ -30,11 +30,16 @@ WITH_MENU = (*DEFAULT_TABLES, "menu")
 
 
 async def centre_tables(session: AsyncSession, settings: Settings, period: Period,
-                        now: datetime, which: tuple[str, ...] | None = None) -> list[Table]:
+                        now: datetime, which: tuple[str, ...] | None = None,
+                        court_id: int | None = None) -> list[Table]:
     """The tables named in `which` (calls, matters, departments, agents, menu — the voice
     menu's two tables, on request), the first four by default. Calls and matters come from
-    the daily roll-ups, as the dashboard's do."""
+    the daily roll-ups, as the dashboard's do. court_id: one court's (issue 17) — its
+    matters counted from the matters, its departments and staff's seats; no call or voice
+    menu table, as calls are the centre's (docs/metrics.md)."""
     which = which or DEFAULT_TABLES
+    if court_id is not None:
+        return await _court_tables(session, settings, period, now, which, court_id)
     tables: list[Table] = []
     if "calls" in which or "matters" in which:
         (calls, matters), _ = await period_figures(session, settings, period, now)
@@ -52,6 +57,21 @@ async def centre_tables(session: AsyncSession, settings: Settings, period: Perio
             tables.append(agent_table(await agent_rows(session, data, ADMIN_SCOPE), period))
     if "menu" in which:
         tables += await menu_tables(session, settings, period)
+    return tables
+
+
+async def _court_tables(session: AsyncSession, settings: Settings, period: Period,
+                        now: datetime, which: tuple[str, ...], court_id: int) -> list[Table]:
+    tables: list[Table] = []
+    if "matters" in which:
+        tables.append(matter_table(
+            await court_matter_figures(session, settings, period, now, court_id), period))
+    data = await load_period(session, settings, period, court_id)
+    if "departments" in which:
+        tables.append(department_table(
+            await department_rows(session, data, ADMIN_SCOPE, now), period))
+    if "agents" in which:
+        tables.append(agent_table(await agent_rows(session, data, ADMIN_SCOPE), period))
     return tables
 
 

@@ -52,8 +52,10 @@ async def department_rows(session: AsyncSession, data: PeriodData, scope: Scope,
                           now: datetime) -> list[DepartmentRow]:
     """One row per department the reader may see (every active one, and any inactive one
     that received matters in the period), by name."""
-    departments = (await session.execute(select(Department).order_by(Department.name))
-                   ).scalars()
+    query = select(Department).order_by(Department.name)
+    if data.court_id is not None:  # cut by one court: its departments
+        query = query.where(Department.court_id == data.court_id)
+    departments = (await session.execute(query)).scalars()
     received: dict[int, list[MatterFacts]] = {}
     for m in data.forwarded:
         if m.department_id is not None and is_forwarded(m):
@@ -107,6 +109,7 @@ async def agent_rows(session: AsyncSession, data: PeriodData, scope: Scope
             answered.setdefault(c.seat_user_id, []).append(c)
     users = (await session.execute(select(User).order_by(User.username))).scalars()
     people = [u for u in users if scope.sees_agent(u.id)
+              and (data.court_id is None or u.court_id == data.court_id)
               and ((u.role == AGENT and u.active) or u.id in answered)]
     logged = await _logged_calls(session, [c.id for cs in answered.values() for c in cs])
     logs = await _logs_filed(session, data)
