@@ -161,6 +161,10 @@ class ReportCourt:
     error: str
 
 
+# The pages of the centre's calls (voice menu, hot topics, the monthly report): no 法院.
+CENTRE_WIDE = ReportCourt(None, {}, "")
+
+
 def _court(request: Request) -> int | None:
     found: ReportCourt | None = getattr(request.state, "report_court", None)
     return found.court if found is not None else None
@@ -335,6 +339,7 @@ async def menu_page(request: Request, who: Staff, kind: PeriodKind = "month",
     scope = await _scope(request, who)
     if not scope.centre or scope.court is not None:  # the centre's calls
         raise Forbidden("role")
+    request.state.report_court = CENTRE_WIDE
     c = console(request)
     period = _period(request, kind, first, last)
     tz = c.settings.hours.timezone
@@ -490,6 +495,7 @@ async def topics_page(request: Request, who: Staff, kind: PeriodKind = "month",
     scope = await _scope(request, who)
     if not scope.centre or scope.court is not None:  # the centre's calls
         raise Forbidden("role")
+    request.state.report_court = CENTRE_WIDE
     c = console(request)
     period = _period(request, kind, first, last)
     async with session_scope(c.sessions) as db:
@@ -539,6 +545,7 @@ async def monthly_page(request: Request, who: Staff, month: str = "", format: st
     scope = await _scope(request, who)
     if not scope.centre or scope.court is not None:  # the centre's calls
         raise Forbidden("role")
+    request.state.report_court = CENTRE_WIDE
     c = console(request)
     try:
         period = parse_period("month", month)

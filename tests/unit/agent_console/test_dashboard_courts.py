@@ -65,6 +65,8 @@ async def test_a_courts_figures_are_its_matters(client: httpx.AsyncClient,
     assert f"共 {_figure(basic, '转办事项')} 条" in late.text
     card = (await client.get(f"/scorecard?{OCTOBER}&court={court}")).text
     assert "执行局" in card and "立案庭" not in card
+    menu = (await client.get(f"/dashboard/menu?{OCTOBER}&court={court}")).text
+    assert 'name="court"' not in menu, "the voice menu's figures are the centre's"
     wrong = (await client.get(f"/dashboard?{OCTOBER}&court=x9")).text
     assert "法院“x9”不存在" in wrong and 'id="call-figures"' in wrong
 
