@@ -466,6 +466,7 @@ TICKET_EVENT_LABELS.update({"answered_system": "对接系统答复", "closed_out
 ALERT_KIND_LABELS.update({"integration-failing": "对接系统推送失败"})
 ALERT_KIND_LABELS.update({"clock": "服务器时钟"})  # issue 16: NTP not synchronised
 ALERT_KIND_LABELS.update({"backup": "数据备份"})  # issue 16: the nightly backup failed
+ALERT_KIND_LABELS.update({"disk": "录音磁盘空间"})  # recordings/keeping.py: space low
 FIELD_LABELS.update({"outside_reason": "办结理由", "outside_proof": "答复证明",
                      "outside_attachment": "证明附件"})
 MESSAGES.update({
