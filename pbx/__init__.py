@@ -9,7 +9,8 @@
 
 Inside: `instance` (where Asterisk lives, the sandbox), `config` (asterisk-conf/, dialplan/
 and the rendered site files), `phones`, `process` (pid, start detached, stop, the control
-socket), `provision` (start), `ami` (the one AMI client, panoramisk underneath) and
+socket), `pjsip` (PJSIP's reload and registrations through AMI, for the unprivileged
+parts), `provision` (start), `ami` (the one AMI client, panoramisk underneath) and
 `control` (queue, transfers, reply calls). Other parts import only what is listed here;
 each name is loaded on first use, so `hotline status` does not pay for panoramisk.
 """
@@ -21,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 # Where the names live, cheapest first: a name is looked for in order, so asking for one of
 # the process functions imports neither the configuration's renderers nor panoramisk.
-_MODULES = ("names", "instance", "process", "config", "phones", "provision", "ami", "control",
-            "sip_security", "trunks")
+_MODULES = ("names", "instance", "process", "pjsip", "config", "phones", "provision", "ami",
+            "control", "sip_security", "trunks")
 __all__ = [
     "CONF_DIR",
     "DEVICE_STATES",
@@ -58,9 +59,13 @@ __all__ = [
     "names",
     "office_hours_context",
     "pbx_owner",
+    "pjsip",
+    "pjsip_ami_secret",
+    "pjsip_client",
     "prepare",
     "process_uid",
     "registered_phones",
+    "reload_pjsip",
     "render_config",
     "render_pjsip",
     "reply_call_action",
@@ -98,12 +103,13 @@ def _module(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # what mypy reads; tests/unit/pbx/test_face.py checks it matches __all__
-    from pbx import names, sip_security, trunks
+    from pbx import names, pjsip, sip_security, trunks
     from pbx.ami import AmiClient, AmiError, AmiNotConnected, AmiTimeout
     from pbx.config import (
         console_ami_secret,
         install_sounds,
         office_hours_context,
+        pjsip_ami_secret,
         render_config,
         render_pjsip,
         site_files,
@@ -138,7 +144,8 @@ if TYPE_CHECKING:  # what mypy reads; tests/unit/pbx/test_face.py checks it matc
         sandbox_ready,
         setup,
     )
-    from pbx.phones import apply_phones, contact_statuses, registered_phones, seed_phones
+    from pbx.phones import apply_phones, seed_phones
+    from pbx.pjsip import contact_statuses, pjsip_client, registered_phones, reload_pjsip
     from pbx.process import (
         booted,
         cli,

@@ -17,7 +17,7 @@ from hotline.calendar import SEASONS, WEEKDAY_KEYS, season_month_range, weekday_
 from hotline.secrets import Secrets
 from hotline.settings import PbxSettings, Settings
 from pbx.instance import CONF_DIR, DIALPLAN_DIR, PBX_USER, PbxInstance
-from pbx.names import AMI_USER, CONSOLE_AMI_USER
+from pbx.names import AMI_USER, CONSOLE_AMI_USER, PJSIP_AMI_USER
 from pbx.sip_security import endpoint_media, ensure_bans_file, install_tls, render_tls
 from pbx.trunks import outgoing_trunk, render_dids, render_network, seat_codecs
 
@@ -165,12 +165,19 @@ def _site_manager(settings: Settings, secrets: Secrets) -> str:
                       "[general](+)", f"port = {settings.pbx.ami_port}", "",
                       f"[{AMI_USER}](bridge-user)", f"secret = {secrets.ami_secret}", "",
                       f"[{CONSOLE_AMI_USER}](console-user)",
-                      f"secret = {console_ami_secret(secrets)}", ""])
+                      f"secret = {console_ami_secret(secrets)}", "",
+                      f"[{PJSIP_AMI_USER}](pjsip-user)",
+                      f"secret = {pjsip_ami_secret(secrets)}", ""])
 
 
 def console_ami_secret(secrets: Secrets) -> str:
     """The console's AMI password, derived from the site's secret (nothing more to keep)."""
     return hmac.new(secrets.ami_secret.encode(), b"console-ami", hashlib.sha256).hexdigest()[:32]
+
+
+def pjsip_ami_secret(secrets: Secrets) -> str:
+    """The PJSIP user's AMI password (pbx/pjsip.py), derived the same way."""
+    return hmac.new(secrets.ami_secret.encode(), b"pjsip-ami", hashlib.sha256).hexdigest()[:32]
 
 
 def _site_extensions(settings: Settings, inst: PbxInstance) -> str:

@@ -10,6 +10,8 @@ QUEUE = "seats"
 # The bridge's AMI user and the web console's own, with fewer rights (manager.conf).
 AMI_USER = "hotline"
 CONSOLE_AMI_USER = "console"
+# The PJSIP reload and registrations (AMI class system, no originate; pbx/pjsip.py).
+PJSIP_AMI_USER = "pjsip"
 # dialplan/transfer.conf: a blind transfer, and an attended transfer's consultation.
 BLIND_CONTEXT = "hotline-transfer"
 CONSULT_CONTEXT = "hotline-consult"

@@ -1,13 +1,11 @@
 """Phones: the table, site/pjsip.conf rendered from it, and a reload that keeps calls up.
 
-A PJSIP reload goes through Asterisk's control socket, not AMI: it is the system class,
-which no AMI user of ours has (asterisk-conf/manager.conf). So is the list of registered
-contacts (AMI's PJSIPShowContacts needs the system class too).
+The reload goes through AMI as the PJSIP user (pbx/pjsip.py), not the control socket: the
+console runs as the unprivileged user `hotline` once installed as services.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -16,7 +14,7 @@ from hotline.secrets import Secrets
 from hotline.settings import Settings
 from pbx.config import render_pjsip, write_atomic
 from pbx.instance import PbxError, instance_for
-from pbx.process import cli
+from pbx.pjsip import reload_pjsip
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,22 +56,5 @@ def apply_phones(settings: Settings, phones: Sequence[Phone]) -> None:
         raise PbxError("the PBX has not been set up yet (hotline pbx up)")
     with _PJSIP_LOCK:
         write_atomic(site / "pjsip.conf", render_pjsip(settings.pbx, phones))
-        out = cli(settings, "module reload res_pjsip.so")
-        if "reloaded" not in out.lower():
-            raise PbxError(f"Asterisk did not reload PJSIP: {out.strip()}")
+        reload_pjsip(settings)
 
-
-# `pjsip show contacts` abbreviates the statuses AMI spells out; the console shows these.
-_CONTACT_STATUS = {"Avail": "Reachable", "Unavail": "Unreachable", "NonQual": "NonQualified"}
-_CONTACT_LINE = re.compile(r"^\s*Contact:\s+([^/<\s]+)/\S+\s+\S+\s+(\S+)", re.M)
-
-
-def registered_phones(settings: Settings) -> dict[str, str]:
-    """Phones with a registered contact, and its status (Reachable, Unknown, ...)."""
-    return contact_statuses(cli(settings, "pjsip show contacts"))
-
-
-def contact_statuses(listing: str) -> dict[str, str]:
-    """AOR -> status, from what `pjsip show contacts` prints ("No objects found." too)."""
-    return {aor: _CONTACT_STATUS.get(status, status)
-            for aor, status in _CONTACT_LINE.findall(listing)}

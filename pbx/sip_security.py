@@ -290,7 +290,8 @@ def apply_bans(settings: Settings, bans: Sequence[Ban]) -> bool:
     False when the file says that already (Asterisk read it at its start or reload).
     Raises PbxError when Asterisk does not take it: the next call tries again."""
     from pbx.config import write_atomic
-    from pbx.process import cli, running_pid
+    from pbx.pjsip import reload_pjsip
+    from pbx.process import running_pid
 
     path, text = bans_path(settings), render_bans(bans)
     with _RELOAD_LOCK:
@@ -300,9 +301,7 @@ def apply_bans(settings: Settings, bans: Sequence[Ban]) -> bool:
         write_atomic(path, text)
         _unapplied.add(path)
         if running_pid(settings) is not None:  # else Asterisk reads the file when it starts
-            out = cli(settings, "module reload res_pjsip.so")
-            if "reloaded" not in out.lower():
-                raise PbxError(f"Asterisk did not reload PJSIP: {out.strip()}")
+            reload_pjsip(settings)  # through AMI: the bridge runs as `hotline`
         _unapplied.discard(path)
     return True
 

@@ -34,7 +34,8 @@ from tests.integration.test_walking_skeleton import place_call, recording_done, 
 
 Act = Callable[[dict[str, str]], dict[str, str]]
 SECRETS_OF = {pbx.names.AMI_USER: lambda s: load_or_create(s).ami_secret,
-              pbx.names.CONSOLE_AMI_USER: lambda s: pbx.console_ami_secret(load_or_create(s))}
+              pbx.names.CONSOLE_AMI_USER: lambda s: pbx.console_ami_secret(load_or_create(s)),
+              pbx.names.PJSIP_AMI_USER: lambda s: pbx.pjsip_ami_secret(load_or_create(s))}
 CALLER = "13600000777"
 
 
@@ -74,10 +75,11 @@ def _message(reader: object) -> dict[str, str]:
             return fields
 
 
-def forbidden(marker: Path) -> list[dict[str, str]]:
+def forbidden(marker: Path, user: str) -> list[dict[str, str]]:
     """What no AMI user of ours may do: run a shell command, read or change configuration
-    (GetConfig pjsip.conf holds the phones' passwords), run CLI commands, reload."""
-    return [
+    (GetConfig pjsip.conf holds the phones' passwords), run CLI commands; and, but for the
+    PJSIP user (class system, pbx/pjsip.py), reload or list the registrations."""
+    always = [
         {"Action": "Originate", "Channel": "Local/s@hotline-reply", "Application": "System",
          "Data": f"touch {marker}", "Async": "true"},
         {"Action": "GetConfig", "Filename": "site/pjsip.conf"},
@@ -85,17 +87,21 @@ def forbidden(marker: Path) -> list[dict[str, str]]:
          "Action-000000": "Append", "Cat-000000": "console-user", "Var-000000": "write",
          "Value-000000": "all", "Reload": "yes"},
         {"Action": "Command", "Command": "core show version"},
-        {"Action": "Reload", "Module": "manager"},
-        {"Action": "PJSIPShowContacts"},
     ]
+    if user == pbx.names.PJSIP_AMI_USER:
+        return always
+    return [*always, {"Action": "Reload", "Module": "manager"},
+            {"Action": "ModuleLoad", "Module": "res_pjsip.so", "LoadType": "reload"},
+            {"Action": "PJSIPShowContacts"}]
 
 
-@pytest.mark.parametrize("user", [pbx.names.AMI_USER, pbx.names.CONSOLE_AMI_USER])
+@pytest.mark.parametrize("user", [pbx.names.AMI_USER, pbx.names.CONSOLE_AMI_USER,
+                                  pbx.names.PJSIP_AMI_USER])
 def test_ami_users_cannot_reach_the_shell_or_the_configuration(
         asterisk: pbx.PbxInstance, settings: Settings, user: str) -> None:
     marker = Path(f"/tmp/hotline-owned-by-{user}-{os.getpid()}")
     with ami_as(settings, user) as act:
-        refused = {fields["Action"]: act(fields) for fields in forbidden(marker)}
+        refused = {fields["Action"]: act(fields) for fields in forbidden(marker, user)}
 
     for action, reply in refused.items():
         assert reply["Response"] == "Error", (user, action, reply)
@@ -123,6 +129,11 @@ def test_each_ami_user_can_still_do_its_work(asterisk: pbx.PbxInstance,
             reply = console({"Action": action, "Channel": "PJSIP/none-00000000",
                              "Exten": "8101", "Context": "hotline-transfer"})
             assert "permission" not in reply.get("Message", "").lower(), (action, reply)
+    with ami_as(settings, pbx.names.PJSIP_AMI_USER) as pjsip:
+        assert pjsip({"Action": "ModuleLoad", "Module": "res_pjsip.so",
+                      "LoadType": "reload"})["Message"] == "Module reloaded."
+        contacts = pjsip({"Action": "PJSIPShowContacts"})  # an Error when there are none
+        assert "permission" not in contacts.get("Message", "").lower(), contacts
 
 
 def test_asterisk_runs_unprivileged_and_root_keeps_its_control_socket(
@@ -215,8 +226,8 @@ async def test_phones_list_sees_the_registrations_pjsip_shows(
     with sipp.Phone("8003", await phone_password(sessions, "8003"),
                     target=f"127.0.0.1:{PORTS['sip']}", port=port(25095),
                     media_port=port(26400), workdir=tmp_path):
-        await asyncio.to_thread(wait_for, lambda: pbx.contact_statuses(
-            pbx.cli(settings, "pjsip show contacts")).get("8003") == "Reachable", 40.0)
+        await asyncio.to_thread(wait_for, lambda: pbx.registered_phones(settings)
+                                .get("8003") == "Reachable", 40.0)
         listed = hotline_cli("phones", "list")  # type: ignore[operator]
 
     assert "registration unknown" not in listed.stderr, listed.stderr

@@ -238,8 +238,7 @@ def test_a_desk_phone_registers_on_the_lan_address(hotline: Hotline) -> None:
              "-timeout", "10s", "-timeout_error"],
             cwd=hotline.workdir, capture_output=True, text=True, timeout=20)
         assert done.returncode == 0, done.stdout[-1500:]
-        wait_for(lambda: pbx.contact_statuses(
-            pbx.cli(settings, "pjsip show contacts")).get("8001") == "Reachable", 40)
+        wait_for(lambda: pbx.registered_phones(settings).get("8001") == "Reachable", 40)
         assert f"8001@{LAN_NET[1]}:5060" in pbx.cli(settings, "pjsip show contacts")
         # seat_g722: offered first to desk phones; the carrier keeps A-law first
         assert "(g722|alaw|ulaw)" in pbx.cli(settings, "pjsip show endpoint 8001")

@@ -114,6 +114,6 @@ def test_console_event_filter_is_exactly_what_the_live_desk_handles() -> None:
     assert len(filtered) == len(set(filtered)), "an event is filtered in twice"
     assert set(filtered) == handled | {"FullyBooted"}
     # The console acts on queues and calls and originates handlers' replies; PJSIP reloads
-    # go through the control socket (no system class: tests/unit/hotline/test_pbx_security).
+    # go through the pjsip user (system, no originate: tests/unit/pbx/test_pbx_security).
     write = re.search(r"^\s*write\s*=\s*(.*?)\s*$", user, re.M)
     assert write is not None and set(write.group(1).split(",")) == {"call", "agent", "originate"}

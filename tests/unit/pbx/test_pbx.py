@@ -147,13 +147,16 @@ def test_site_manager_port_and_bridge_user() -> None:
                      ["manager.conf"])
 
     assert [(s.name, s.templates) for s in found] == [
-        ("general", "+"), (pbx.names.AMI_USER, "bridge-user"), (pbx.names.CONSOLE_AMI_USER, "console-user")]
+        ("general", "+"), (pbx.names.AMI_USER, "bridge-user"),
+        (pbx.names.CONSOLE_AMI_USER, "console-user"), (pbx.names.PJSIP_AMI_USER, "pjsip-user")]
     assert found[0].options == {"port": "15038"}
     assert found[1].options == {"secret": "ami-Secret-42"}
     # The console's password is its own, and stable for one site secret.
     console_secret = found[2].options["secret"]
     assert console_secret == pbx.console_ami_secret(SECRETS)
     assert len(console_secret) == 32 and "ami-Secret-42" not in console_secret
+    # So is the PJSIP user's (pbx/pjsip.py), and unlike the console's.
+    assert found[3].options["secret"] == pbx.pjsip_ami_secret(SECRETS) != console_secret
     shipped = (pbx.CONF_DIR / "manager.conf").read_text()
     assert "[bridge-user](!)" in shipped
 

@@ -20,16 +20,17 @@ from hotline.settings import REPO_ROOT, DatabaseSettings, PathsSettings, Setting
 from pbx import ControlError, PbxInstance, reply_call_action
 
 SECRETS = Secrets("ami-Secret-42", {"8001": "pw-8001"})
-# Write classes that reload, read or change configuration, run CLI commands, or let an
-# Originate run System(): no AMI user of ours may have one.
-POWERFUL = {"system", "config", "command", "all"}
+# Write classes that read or change configuration or run CLI commands: no AMI user of ours
+# may have one. system (reloads, PJSIP's lists) only without originate: both together let
+# an Originate run System().
+POWERFUL = {"config", "command", "all"}
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root")
 
 
 def _user_options(user: str) -> dict[str, str]:
     text = (pbx.CONF_DIR / "manager.conf").read_text()
     body = text.split(f"[{user}](!)", 1)[1].split("\n[", 1)[0]
-    return dict(re.findall(r"^(\w+)\s*=\s*(.*?)\s*$", body, re.M))
+    return dict(re.findall(r"^(\w+)[ \t]*=[ \t]*(.*?)[ \t]*$", body, re.M))
 
 
 def _mode(path: Path) -> int:
@@ -39,6 +40,7 @@ def _mode(path: Path) -> int:
 @pytest.mark.parametrize(("user", "expected"), [
     ("bridge-user", {"call"}),  # Redirect at closing time
     ("console-user", {"call", "agent", "originate"}),  # transfers, queues, reply calls
+    ("pjsip-user", {"system"}),  # ModuleLoad res_pjsip.so, PJSIPShowContacts (pbx/pjsip.py)
 ])
 def test_ami_users_write_only_the_classes_their_code_uses(user: str,
                                                           expected: set[str]) -> None:
@@ -46,6 +48,19 @@ def test_ami_users_write_only_the_classes_their_code_uses(user: str,
 
     assert write == expected
     assert not write & POWERFUL
+    assert not {"system", "originate"} <= write
+
+
+def test_the_pjsip_user_reads_no_events() -> None:
+    # The lists it asks for come to its session whatever its read classes; nothing else must.
+    assert _user_options("pjsip-user")["read"] == ""
+
+
+def test_every_ami_user_template_is_checked() -> None:
+    text = (pbx.CONF_DIR / "manager.conf").read_text()
+
+    assert set(re.findall(r"^\[([\w-]+)\]\(!\)", text, re.M)) == {
+        "bridge-user", "console-user", "pjsip-user"}
 
 
 def test_asterisk_conf_drops_root_and_keeps_the_control_socket_private(tmp_path: Path) -> None:
@@ -112,21 +127,6 @@ def test_the_reply_call_is_an_originate_the_hotline_allows() -> None:
 def test_reply_call_refuses_odd_numbers(ext: str, number: str) -> None:
     with pytest.raises(ControlError):
         reply_call_action(ext, number, "T-1", 7, 3)
-
-
-def test_registrations_come_from_the_control_socket_listing() -> None:
-    listing = """
-  Contact:  <Aor/ContactUri..............................> <Hash....> <Status> <RTT(ms)..>
-==========================================================================================
-
-  Contact:  8001/sip:8001@127.0.0.1:25081                  1610c27409 Avail         1.764
-  Contact:  8101/sip:8101@10.0.0.9:5060;transport=udp      5a0d1b3c2e Unavail         nan
-
-Objects found: 2
-"""
-    assert pbx.contact_statuses(listing) == {"8001": "Reachable", "8101": "Unreachable"}
-    # No phone registered is an empty answer, not an error (issue 18).
-    assert pbx.contact_statuses("No objects found.\n") == {}
 
 
 def test_pbx_owner_is_read_from_the_sandbox_own_tables(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from hotline.db.models import Phone
 from hotline.secrets import Secrets
 from hotline.settings import PbxSettings, Settings
 from hotline.trunks import Trunk
-from pbx import process
+from pbx import pjsip, process
 from pbx.sip_security import (
     Ban,
     FailureCounter,
@@ -326,12 +326,20 @@ def test_a_reload_asterisk_refused_is_tried_again(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     settings = dataclasses.replace(Settings(), paths=dataclasses.replace(
         Settings().paths, data_dir=tmp_path))
-    answers = ["No such module", "Module 'res_pjsip.so' reloaded successfully."]
+    answers: list[Exception | dict[str, str]] = [
+        pbx.PbxError("Asterisk refused ModuleLoad: No such module."),
+        {"Response": "Success", "Message": "Module reloaded."}]
+
+    def ask(_settings: Settings, _fields: object) -> dict[str, str]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
     monkeypatch.setattr(process, "running_pid", lambda _settings: 1234)
-    monkeypatch.setattr(process, "cli", lambda _settings, _command: answers.pop(0))
+    monkeypatch.setattr(pjsip, "ask", ask)
     bans = [Ban("192.0.2.7", datetime(2026, 12, 1, tzinfo=UTC))]
 
-    with pytest.raises(pbx.PbxError, match="did not reload PJSIP: No such module"):
+    with pytest.raises(pbx.PbxError, match=r"did not reload PJSIP: .*No such module"):
         pbx.sip_security.apply_bans(settings, bans)
     assert pbx.sip_security.apply_bans(settings, bans)  # the same file, reloaded this time
     assert not pbx.sip_security.apply_bans(settings, bans)  # nothing more to do
