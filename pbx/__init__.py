@@ -79,6 +79,7 @@ __all__ = [
     "start",
     "stop",
     "terminate",
+    "trunk_registrations",
     "trunks",
     "wait_booted",
     "with_control",
@@ -145,7 +146,13 @@ if TYPE_CHECKING:  # what mypy reads; tests/unit/pbx/test_face.py checks it matc
         setup,
     )
     from pbx.phones import apply_phones, seed_phones
-    from pbx.pjsip import contact_statuses, pjsip_client, registered_phones, reload_pjsip
+    from pbx.pjsip import (
+        contact_statuses,
+        pjsip_client,
+        registered_phones,
+        reload_pjsip,
+        trunk_registrations,
+    )
     from pbx.process import (
         booted,
         cli,

@@ -10,6 +10,11 @@ originates, has no `system`. No user of ours holds both.
 
     pbx.reload_pjsip(settings)              # after site/pjsip.conf or the ban list changed
     pbx.registered_phones(settings)         # {"8001": "Reachable", ...}
+    pbx.trunk_registrations(settings)       # {"unicom": "Registered", ...}
+
+The class also lists what PJSIP holds, SIP passwords included (PJSIPShowEndpoint and
+PJSIPShowRegistrationsOutbound send the auth sections): nothing the parts using it do not
+hold already (the phones table, data/secrets.toml).
 """
 
 from __future__ import annotations
@@ -113,3 +118,18 @@ def contact_statuses(messages: Iterable[Mapping[str, object]]) -> dict[str, str]
         if message.get("Event") == "ContactList" and aor:
             found[aor] = str(message.get("Status") or "Unknown")
     return found
+
+
+def trunk_registrations(settings: Settings) -> dict[str, str]:
+    """Each register trunk's registration as Asterisk has it now (Registered, Rejected ...)."""
+    reply = ask(settings, {"Action": "PJSIPShowRegistrationsOutbound"})
+    return registration_states(reply if isinstance(reply, list) else [reply])
+
+
+def registration_states(messages: Iterable[Mapping[str, object]]) -> dict[str, str]:
+    """Trunk name → state, from OutboundRegistrationDetail events: a trunk's registration
+    is the section "<trunk>-reg" of site/pjsip.conf (pbx/trunks.py); the auth sections
+    listed beside them carry no state."""
+    return {str(m["ObjectName"]).removesuffix("-reg"): str(m.get("Status") or "Unknown")
+            for m in messages
+            if m.get("Event") == "OutboundRegistrationDetail" and m.get("ObjectName")}

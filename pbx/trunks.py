@@ -7,8 +7,6 @@ The templates (carrier-endpoint, media-defaults) are asterisk-conf/pjsip.conf's.
 
 from __future__ import annotations
 
-import re
-
 from hotline.settings import PbxSettings, Settings
 from hotline.trunks import Trunk, did_routes, legacy_trunk
 from pbx.instance import PbxError
@@ -131,25 +129,17 @@ def _with_port(bind: str, port: int) -> str:
     return bind if has_port else f"{bind}:{port}"
 
 
-# `pjsip show registrations`: " unicom-reg/sip:203.0.113.9:5060   unicom-auth   Registered"
-_REGISTRATION = re.compile(r"^\s*(\S+)-reg/\S+\s+\S+\s+([A-Za-z]+)", re.MULTILINE)
-
-
-def registration_states(listing: str) -> dict[str, str]:
-    """Trunk name → Asterisk's registration state (Registered, Unregistered, Rejected)."""
-    return dict(_REGISTRATION.findall(listing))
-
-
 def status_lines(settings: Settings) -> list[str]:
     """`hotline status`: each register trunk's registration; not Registered is a warning
     (no calls from that carrier), not a failure of the hotline."""
-    from pbx.process import cli, running_pid
+    from pbx.pjsip import trunk_registrations
+    from pbx.process import running_pid
 
     names = [t.name for t in trunks_of(settings.pbx) if t.kind == "register"]
     if not names or running_pid(settings) is None:
         return []
     try:
-        states = registration_states(cli(settings, "pjsip show registrations"))
+        states = trunk_registrations(settings)  # AMI: `hotline status` may run as hotline
     except PbxError as exc:
         return [f"WARNING   trunks: Asterisk did not say ({exc})"]
     return [f"{'trunk' if states.get(n) == 'Registered' else 'WARNING':9} {n}: "

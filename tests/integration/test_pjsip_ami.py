@@ -50,7 +50,8 @@ except PermissionError:
 if sys.argv[1] == "reload":
     pbx.reload_pjsip(settings)
 print(json.dumps({"control_socket": control_socket,
-                  "registered": pbx.registered_phones(settings)}))
+                  "registered": pbx.registered_phones(settings),
+                  "trunks": pbx.trunk_registrations(settings)}))  # hotline status's
 """
 
 
@@ -129,6 +130,7 @@ async def test_a_phone_change_reloads_asterisk_through_ami_without_root(
 
         assert before["control_socket"] == "refused"  # truly without the control socket
         assert EXTENSION not in before["registered"]  # type: ignore[operator]
+        assert before["trunks"] == {}  # this PBX's carrier is matched by address
         with sipp.Phone(EXTENSION, phone.password, target=target, port=port(25391),
                         media_port=port(26390), workdir=tmp_path):
             after = as_service(service_config, "list", ctl)

@@ -9,7 +9,7 @@ import pytest
 from panoramisk.message import Message
 
 import pbx
-from pbx.pjsip import contact_statuses, reloaded_or_refused
+from pbx.pjsip import contact_statuses, registration_states, reloaded_or_refused
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "ami_events"
 
@@ -47,3 +47,10 @@ def test_a_reload_done_is_accepted_and_any_other_answer_refused() -> None:
     queued = Message({"Response": "Success", "Message": "Module reload queued."})
     with pytest.raises(pbx.PbxError, match="reload queued"):
         reloaded_or_refused(queued)
+
+
+def test_trunk_registrations_are_named_by_their_trunk() -> None:
+    # A register trunk "unicom" whose registrar does not answer; the auth section listed
+    # beside it (with its password: class system shows it) is no registration.
+    assert registration_states(recorded("pjsip_registrations.txt")) == {
+        "unicom": "Unregistered"}

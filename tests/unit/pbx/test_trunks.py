@@ -10,7 +10,6 @@ from hotline.trunks import Trunk
 from pbx import render_pjsip
 from pbx.trunks import (
     outgoing_trunk,
-    registration_states,
     render_dids,
     render_network,
     seat_codecs,
@@ -94,20 +93,6 @@ def test_numbers_with_a_route_of_their_own_return_it() -> None:
     assert "exten => 037965110000,1,Return(queue)" in found
     assert not any("12368" in line for line in found)  # the hotline's own: the default
     assert found[-2] == "exten => _X.,1,Return()"
-
-
-def test_registration_states_from_what_asterisk_lists() -> None:
-    listing = """
- <Registration/ServerURI..............................>  <Auth....................>  <Status.......>
-==========================================================================================
-
- unicom-reg/sip:203.0.113.9:5080                          unicom-auth                 Registered        (exp. 595s)
- mobile-reg/sip:192.0.2.7:5060                            mobile-auth                 Rejected
-
-Objects found: 2
-"""
-    assert registration_states(listing) == {"unicom": "Registered", "mobile": "Rejected"}
-    assert registration_states("No objects found.\n") == {}
 
 
 def test_a_semicolon_in_a_password_is_escaped_for_asterisk() -> None:
