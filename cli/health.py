@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pbx
-from hotline import clock, health, tls
+from hotline import backup, clock, health, tls
 from hotline.settings import Settings
 
 HEARTBEAT_STALE_SECONDS = 10.0
@@ -107,6 +107,7 @@ def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
     print(clock_line(clock.clock_state()))
     if (pair := tls.files(settings)) is not None:
         print(tls.expiry_line(pair.cert, datetime.now(UTC)))
+    print(backup.status_line(settings, datetime.now(UTC)))  # the last successful backup's age
     # Days the calendar only guesses (routing falls back to Monday to Friday) and open
     # alerts (recordings missing, orphan files, disk, ...): shown, not a failure.
     for warning in site.calendar:

@@ -38,12 +38,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import make_url
-
 from hotline.settings import DEFAULT_CONFIG, Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 FORMAT = 1
 PREFIX = "hotline-backup-"
@@ -118,6 +119,14 @@ class Manifest:
                    inventory={k: Stored(**v) for k, v in raw["inventory"].items()})
 
 
+def make_url(url: str) -> URL:
+    """SQLAlchemy's URL, imported when a database is backed up or restored: `hotline
+    status` reads the backup folder without loading SQLAlchemy."""
+    from sqlalchemy.engine import make_url as parse
+
+    return parse(url)
+
+
 # --- reading a backup folder -------------------------------------------------------------
 
 def archive_path(folder: Path, name: str) -> Path:
@@ -166,6 +175,46 @@ def prune(folder: Path, keep: int) -> list[str]:
         for name in gone:
             archive_path(folder, name).unlink()
     return gone
+
+
+# A nightly backup missed once is a warning by the next morning; two days means the job
+# has failed (or not run) at least twice.
+STALE_AFTER = timedelta(days=2)
+
+
+def newest(folder: Path) -> Manifest | None:
+    """The newest readable backup of the folder (a name sorts by its time): only a backup
+    that succeeded has an archive of that name (one being written is .partial)."""
+    for path in sorted(folder.glob(f"{PREFIX}*{SUFFIX}"), reverse=True):
+        with contextlib.suppress(BackupError):
+            return read_manifest(path)
+    return None
+
+
+def status_line(settings: Settings, now: datetime) -> str:
+    """`hotline status`: how old the last successful backup is. A WARNING when the nightly
+    job is on and it is older than STALE_AFTER, or there is none."""
+    folder = backup_folder(settings)
+    last = newest(folder) if folder.is_dir() else None
+    nightly = settings.backup.nightly
+    if last is None:
+        said = f"none yet in {folder}"
+        return _labelled(nightly, said + (f" (nightly at {settings.backup.time})" if nightly
+                                          else " (nightly off)"))
+    age = now - last.created_at
+    when = last.created_at.astimezone(ZoneInfo(settings.hours.timezone))
+    shown = (f"{age.total_seconds() / 3600:.0f} h" if age < timedelta(hours=48)
+             else f"{age.days} days")
+    said = f"newest {when:%Y-%m-%d %H:%M}, {shown} old ({last.name})"
+    if not nightly:
+        return _labelled(False, said + " (nightly off)")
+    stale = age > STALE_AFTER
+    return _labelled(stale, said + (f"; the nightly job at {settings.backup.time} has made "
+                                    "none since" if stale else ""))
+
+
+def _labelled(warning: bool, said: str) -> str:
+    return f"WARNING   backup: {said}" if warning else f"backup    {said}"
 
 
 # --- making a backup ---------------------------------------------------------------------

@@ -293,3 +293,35 @@ async def test_a_failed_migration_puts_the_database_back(
     finally:
         engine.dispose()
     assert version == manifest.database["revision"] and keys == ["kept"]
+
+
+def test_status_says_how_old_the_newest_backup_is(site: tuple[Settings, Path],
+                                                  tmp_path: Path) -> None:
+    settings, _root = site
+    settings = dataclasses.replace(settings, backup=dataclasses.replace(
+        settings.backup, dir=tmp_path / "nas"))
+    assert backup.status_line(settings, T0).startswith("WARNING   backup: none yet in ")
+
+    back_up(site, tmp_path / "nas", T0 - timedelta(days=3))
+    last = back_up(site, tmp_path / "nas", T0)
+    (tmp_path / "nas" / "hotline-backup-20991231-000000.tar").write_text("not a tar")
+
+    line = backup.status_line(settings, T0 + timedelta(hours=30))
+    # The newest readable one, in court time; 30 hours is no warning yet.
+    assert line == f"backup    newest 2026-12-02 02:30, 30 h old ({last.name})"
+    stale = backup.status_line(settings, T0 + timedelta(days=2, hours=1))
+    assert stale.startswith("WARNING   backup: newest 2026-12-02 02:30, 2 days old")
+    assert "nightly job at 02:30" in stale
+
+
+def test_status_does_not_warn_when_the_nightly_job_is_off(site: tuple[Settings, Path],
+                                                          tmp_path: Path) -> None:
+    settings, _root = site
+    settings = dataclasses.replace(settings, backup=dataclasses.replace(
+        settings.backup, dir=tmp_path / "nas", nightly=False))
+    back_up(site, tmp_path / "nas", T0)
+
+    line = backup.status_line(settings, T0 + timedelta(days=9))
+    assert line.startswith("backup    newest") and line.endswith("(nightly off)")
+    assert backup.status_line(dataclasses.replace(settings, backup=dataclasses.replace(
+        settings.backup, dir=tmp_path / "empty")), T0).startswith("backup    none yet")
