@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, exists, or_, select, true
@@ -118,3 +119,33 @@ async def call_in_scope(session: AsyncSession, user_id: int, call_id: str) -> bo
         Ticket.court_id == scope, or_(Ticket.call_id == call_id,
                                       Ticket.answer_call_id == call_id)).limit(1)
     return (await session.execute(query)).first() is not None
+
+
+# --- the voice menu's court choice (issue 17), held in the bridge's memory -----------------
+
+@dataclass(frozen=True)
+class MenuCourt:
+    id: int
+    label: str  # what the caller hears: the short name, else the name
+
+
+class CourtBook:
+    """The courts the voice menu offers, by key (menu_keys), in memory: the bridge reads
+    them on its timer like the telephone directory, never while a caller listens. With
+    one active court there is nothing to offer (offered() is False)."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, MenuCourt] = {}
+        self.loaded = False
+
+    def offered(self) -> bool:
+        return len(self.by_key) > 1
+
+    async def refresh(self, session: AsyncSession) -> bool:
+        """Reload; True when the keys changed (the bridge logs it)."""
+        courts = list((await session.execute(select(Court))).scalars())
+        by_key = {key: MenuCourt(c.id, c.short_name or c.name)
+                  for key, c in menu_keys(courts).items()}
+        changed = not self.loaded or by_key != self.by_key
+        self.by_key, self.loaded = by_key, True
+        return changed

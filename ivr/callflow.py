@@ -41,6 +41,8 @@ class CallFlow:
         # set by the office-hours menu: a 0 at a one-key choice raises SeatRequested
         self.seat_on_zero = False
         self.call_id, self.caller_number = call_id, caller_number
+        # the court the caller chose in the voice menu (ivr/modules/court.py; issue 17)
+        self.court_id: int | None = None
 
     @classmethod
     async def start(cls, agi: AgiSession, services: Services) -> CallFlow:

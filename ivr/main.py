@@ -127,6 +127,10 @@ class Bridge:
                     log.info("telephone directory: %d departments in the menu, %d extensions",
                              len(self.services.directory.by_key),
                              len(self.services.directory.by_extension))
+                if await self.services.courts.refresh(session):
+                    log.info("voice menu: %d courts offered by key",
+                             len(self.services.courts.by_key)
+                             if self.services.courts.offered() else 0)
         except Exception:
             log.warning("reading the mode and calendar failed; the last ones stay in use",
                         exc_info=True)

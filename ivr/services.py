@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.blocklist import BlockList
 from hotline.cases import QueryLockout
+from hotline.courts import CourtBook
 from hotline.directory import DirectoryBook
 from hotline.hours import OpenHours
 from hotline.knowledge import KnowledgeMenu
@@ -37,6 +38,8 @@ class Services:
     # the block list, in memory (hotline.blocklist; refreshed by ivr/main.py)
     blocked: BlockList = field(default_factory=BlockList)
     directory: DirectoryBook = field(default_factory=DirectoryBook)
+    # the courts the voice menu offers, by key (hotline.courts; refreshed by ivr/main.py)
+    courts: CourtBook = field(default_factory=CourtBook)
     # the case query's lock-out, in memory (hotline.cases; refreshed by ivr/main.py)
     lockout: QueryLockout = field(default=None)  # type: ignore[assignment]
 

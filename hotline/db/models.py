@@ -74,6 +74,9 @@ class Call(Base):
     agent: Mapped[str] = mapped_column(String(40), default="")
     # live: written as it happened; reconciled: rebuilt from Asterisk's CDR after a gap
     source: Mapped[str] = mapped_column(String(12), default="live")
+    # the court the caller chose in the voice menu (issue 17; None: one court, or no choice)
+    court_id: Mapped[int | None] = mapped_column(
+        ForeignKey("courts.id", name="fk_calls_court_id"))
 
     events: Mapped[list[CallEvent]] = relationship(
         back_populates="call", order_by="CallEvent.id", cascade="all, delete-orphan"

@@ -31,6 +31,7 @@ from hotline.appointments import HalfDay
 from hotline.catalog import APPOINTMENT_KINDS
 from hotline.db import tickets
 from hotline.db.base import utcnow
+from hotline.db.models import CENTRE_COURT_ID
 from hotline.hours import court_today
 from ivr import say
 from ivr.callflow import CallFlow
@@ -132,7 +133,8 @@ async def _file(flow: CallFlow, node: Node, kind: str, preferred: list[HalfDay],
     async def create(session: AsyncSession) -> str:
         ticket = await tickets.create_ticket(
             session, "appointment", flow.caller_number, flow.call_id, subtype=kind,
-            detail={"menu_node": node.id}, timezone=settings.hours.timezone)
+            detail={"menu_node": node.id}, timezone=settings.hours.timezone,
+            court_id=flow.court_id or CENTRE_COURT_ID)
         await appointments.record_request(session, ticket, kind, preferred,
                                           case_code=case_code, guidance=guidance,
                                           now=utcnow())

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline import cases
 from hotline.db import sms, tickets
+from hotline.db.models import CENTRE_COURT_ID
 from hotline.sms.templates import CASE_QUERY
 from hotline.timefmt import local_time
 from ivr import say
@@ -164,7 +165,8 @@ async def _file_ticket(flow: CallFlow, found: list[cases.CaseInfo]) -> str:
             session, "case_query", flow.caller_number, flow.call_id,
             text="；".join(c.case_number for c in found),
             detail={"answered_by": "voice menu", "cases": str(len(found))},
-            timezone=flow.services.settings.hours.timezone)
+            timezone=flow.services.settings.hours.timezone,
+            court_id=flow.court_id or CENTRE_COURT_ID)
         ticket.status = "answered"  # the voice menu answered it; nothing left to do
         return ticket.reference
     # The caller is told the reference: it must exist first (one short wait, batched).

@@ -18,6 +18,7 @@ from ivr.actions import ActionTable
 from ivr.callflow import CallFlow, SeatRequested
 from ivr.fastagi import AgiSession
 from ivr.menu import HANDED_OVER, REPEAT_KEY, SEATS, Menu, MenuStore, Node
+from ivr.modules import court
 from ivr.services import Services
 from pbx import names as v
 
@@ -96,6 +97,7 @@ class Entry:
         node_id = start or menu.start
         flow.seat_on_zero = seats
         try:
+            await court.ask(flow)  # more than one court: which one (0 is a seat)
             for _ in range(MAX_STEPS):
                 if node_id == HANDED_OVER:
                     return

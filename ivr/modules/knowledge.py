@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db import tickets
 from hotline.db.base import session_scope
+from hotline.db.models import CENTRE_COURT_ID
 from hotline.knowledge import KnowledgeItem
 from ivr.callflow import CallFlow
 from ivr.menu import Node
@@ -96,7 +97,8 @@ async def _file_ticket(flow: CallFlow, heard: list[str]) -> str:
         ticket = await tickets.create_ticket(
             session, "consultation", flow.caller_number, flow.call_id,
             text="；".join(heard) or "（未选择）", detail={"answered_by": "voice menu"},
-            timezone=flow.services.settings.hours.timezone)
+            timezone=flow.services.settings.hours.timezone,
+            court_id=flow.court_id or CENTRE_COURT_ID)
         ticket.status = "answered"
         return ticket.reference
     reference = await flow.services.writer.run(create)  # told to the caller: it must exist

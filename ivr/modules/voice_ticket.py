@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.catalog import APPOINTMENT_KINDS, TICKET_TYPES
 from hotline.db import calls, tickets
 from hotline.db.base import utcnow
+from hotline.db.models import CENTRE_COURT_ID
 from hotline.directory import route_message
 from hotline.tickets import make_confidential
 from hotline.timefmt import utc_day_folder
@@ -104,7 +105,8 @@ async def _file_ticket(flow: CallFlow, node: Node, relative: str, hung_up: bool 
             session, node.params["ticket_type"], flow.caller_number, flow.call_id,
             audio_path=relative, subtype=node.params.get("subtype", ""),
             detail={"menu_node": node.id, "hung_up": "yes" if hung_up else "no"},
-            timezone=flow.services.settings.hours.timezone)
+            timezone=flow.services.settings.hours.timezone,
+            court_id=flow.court_id or CENTRE_COURT_ID)
         if node.params.get("department"):
             await route_message(session, flow.services.settings, ticket,
                                 str(node.params["department"]))
