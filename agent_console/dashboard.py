@@ -161,7 +161,7 @@ class ReportCourt:
     error: str
 
 
-# The pages of the centre's calls (voice menu, hot topics, the monthly report): no 法院.
+# The pages of the centre's calls (voice menu, hot topics): no 法院.
 CENTRE_WIDE = ReportCourt(None, {}, "")
 
 
@@ -545,26 +545,43 @@ async def monthly_page(request: Request, who: Staff, month: str = "", format: st
     scope = await _scope(request, who)
     if not scope.centre or scope.court is not None:  # the centre's calls
         raise Forbidden("role")
-    request.state.report_court = CENTRE_WIDE
     c = console(request)
     try:
         period = parse_period("month", month)
     except (ValueError, IndexError):
         today = court_today(c.settings, c.clock())
         period = containing("month", today).previous()
+    court = _court(request)
+    if court is not None:  # one court's tables (issue 17): no calls, menu or hot topics
+        return await _court_month(request, who, period, court, format)
     async with session_scope(c.sessions) as db:
         tables = await centre_tables(db, c.settings, period, c.clock(),
                                      WITH_MENU if menu else None)
         if format == XLSX:
             return _xlsx(tables, "月度分析研判报告")
         texts = await load_texts(db, period, c.settings.hours.timezone)
-        data = await load_period(db, c.settings, period, _court(request))
+        data = await load_period(db, c.settings, period)
     words, cases = hot_topics(texts, stop_words(c.settings.paths.data_dir))
     return render(request, "report_monthly.html",
                   **_context(request, who, period, tables=tables, words=words[:10],
                              cases=cases[:10], repeats=len(repeat_callers(data.calls)),
                              made=local_time(c.clock(), c.settings.hours.timezone),
                              menu=menu))
+
+
+async def _court_month(request: Request, who: Principal, period: Period, court: int,
+                       format: str) -> Response:
+    """The month's report cut by one court: its matters, departments and seats."""
+    c = console(request)
+    async with session_scope(c.sessions) as db:
+        tables = await centre_tables(db, c.settings, period, c.clock(), court_id=court)
+    if format == XLSX:
+        return _xlsx(tables, "月度分析研判报告")
+    return render(request, "report_monthly.html",
+                  **_context(request, who, period, tables=tables, words=[], cases=[],
+                             repeats=0, made=local_time(c.clock(), c.settings.hours.timezone),
+                             menu=False, court_label=request.state.report_court.choices.get(
+                                 str(court), "")))
 
 
 # --- the live wallboard (大屏) -------------------------------------------------------------

@@ -32,7 +32,8 @@ async def monthly_pdf(request: Request, who: Staff, month: str = "", menu: bool 
     voice menu's tables."""
     c = console(request)
     async with session_scope(c.sessions) as db:
-        if not (await scope_of(db, who.account.id, who.account.role)).centre:
+        scope = await scope_of(db, who.account.id, who.account.role)
+        if not scope.centre or scope.court is not None:  # the centre's calls: not a court's
             raise Forbidden("role")
         if not month:
             period = containing("month", court_today(c.settings, c.clock())).previous()

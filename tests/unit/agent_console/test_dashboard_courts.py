@@ -70,11 +70,18 @@ async def test_a_courts_figures_are_its_matters(client: httpx.AsyncClient,
     wrong = (await client.get(f"/dashboard?{OCTOBER}&court=x9")).text
     assert "法院“x9”不存在" in wrong and 'id="call-figures"' in wrong
 
+    monthly = (await client.get(f"/reports/monthly?month=2026-10&court={court}")).text
+    assert "执行局" in monthly and "立案庭" not in monthly and "西工区法院" in monthly
+    assert "<h2>1. 事项统计</h2>" in monthly and "热点分析</h2>" not in monthly
+    sheet = await client.get(f"/reports/monthly?month=2026-10&court={court}&format=xlsx")
+    assert sheet.status_code == 200 and sheet.content[:2] == b"PK"
+
     async with session_scope(sessions) as db:  # adm becomes the basic court's
         await db.execute(update(User).where(User.username == "adm").values(court_id=court))
     held = (await client.get(f"/dashboard?{OCTOBER}&court=1")).text
     assert 'name="court"' not in held, "no court to choose"
     assert _figure(held, "转办事项") == _figure(basic, "转办事项")
     assert (await client.get(f"/dashboard/calls?{OCTOBER}&set=received")).status_code == 403
+    assert (await client.get("/reports/monthly.pdf?month=2026-10")).status_code == 403
     card = (await client.get(f"/scorecard?{OCTOBER}")).text
     assert "执行局" in card and "立案庭" not in card
