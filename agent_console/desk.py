@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from agent_console.accounts import Account
 from agent_console.auth import Principal, console, require_role
+from agent_console.calllog import court_choices
 from agent_console.forms import Refused
 from agent_console.live import LiveDesk, SeatCall
 from agent_console.pages import render
@@ -34,6 +35,7 @@ from hotline.catalog import SERVICES
 from hotline.db import directory as directory_db
 from hotline.db import presence as presence_db
 from hotline.db.base import session_scope
+from hotline.db.courts import list_courts
 from hotline.db.roster import duty_judge_for
 from hotline.directory import item_of
 from hotline.hours import court_today
@@ -282,7 +284,9 @@ async def desk_page(request: Request, who: Agent) -> Response:
     c = console(request)
     async with session_scope(c.sessions) as session:
         judge = await duty_judge_for(session, court_today(c.settings, c.clock()))
+        courts = court_choices(await list_courts(session, active_only=True))
     return render(request, "desk.html", user=who.account, csrf_token=who.csrf_token,
+                  courts=courts,
                   presence=await _presence_of(request, who.account), judge=judge,
                   pause_reasons=PAUSE_REASONS, timezone=c.settings.hours.timezone,
                   wrap_up_seconds=c.settings.console.wrap_up_seconds, labels=FIELD_LABELS,

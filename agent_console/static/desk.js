@@ -259,6 +259,7 @@
     $("log-forward").hidden = true;
     const body = {};
     for (const name of LOG_FIELDS) body[name] = form.elements[name].value;
+    if (form.elements.court) body.court = form.elements.court.value;  // more than one court
     body.call_id = form.elements.call_id.value || null;
     body.send_to_duty_judge = form.elements.consult.checked;
     const r = await send("POST", "/api/calllogs", body);

@@ -54,11 +54,14 @@ async def test_the_form_offers_the_courts_and_the_matter_is_the_picked_courts(
     await log_in(client)
     form = await client.get("/calls/log")
     assert 'name="court"' not in form.text, "one court: nothing to pick"
+    assert 'name="court"' not in (await client.get("/desk")).text
     async with session_scope(sessions) as db:
         xigong = await save_court(db, CourtFields("洛阳市西工区人民法院", "西工区法院",
                                                   "豫0303"))
     form = await client.get("/calls/log")
     assert 'name="court"' in form.text and ">西工区法院</option>" in form.text
+    desk = await client.get("/desk")
+    assert desk.status_code == 200 and ">西工区法院</option>" in desk.text, "the desk's too"
     csrf = csrf_of(form.text)
 
     wrong = await client.post("/calls/log", data={**GOOD, "court": "99",
