@@ -163,6 +163,9 @@ def test_offline_sh_reads_the_layout_the_bundle_writes() -> None:
 def _deb(folder: Path, name: str, version: str) -> Path:
     root = folder / name
     (root / "DEBIAN").mkdir(parents=True)
+    # dpkg-deb wants 0755, whatever the umask: a `hotline` command run earlier in this
+    # process set its own (027)
+    (root / "DEBIAN").chmod(0o755)
     (root / "DEBIAN/control").write_text(
         f"Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: t <t@t>\n"
         f"Description: a probe\n")
