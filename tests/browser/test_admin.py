@@ -6,8 +6,6 @@ it (issue 15). One console server for the module."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
@@ -21,9 +19,8 @@ from agent_console import accounts
 from hotline.db import departments, knowledge
 from hotline.db.base import run_once
 from hotline.db.migrate import upgrade
-from hotline.settings import REPO_ROOT
 
-from .test_console_login import PASSWORD, _free_port, _wait_until_up, browser
+from .test_console_login import PASSWORD, _free_port, browser, serving_console
 
 __all__ = ["browser"]  # the fixture, shared with the login tests
 ADMIN = "guanli"
@@ -53,17 +50,8 @@ def admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # In its own thread: Playwright's sync API runs an event loop in this one.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(run_once, url, _seed).result()
-    log = data / "console.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "cli", "console"], env=env,
-                                  cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        console = f"http://127.0.0.1:{port}"
-        _wait_until_up(console, server, log)
+    with serving_console(env, data) as console:
         yield console
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")

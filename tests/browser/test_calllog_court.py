@@ -5,17 +5,21 @@ it."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from hotline.db.migrate import upgrade
-from hotline.settings import REPO_ROOT
 
-from .test_console_login import PASSWORD, _free_port, _hotline, _wait_until_up, browser, page
+from .test_console_login import (
+    PASSWORD,
+    _free_port,
+    _hotline,
+    browser,
+    page,
+    serving_console,
+)
 from .test_console_work import _log_in
 
 __all__ = ["browser", "page"]  # the fixtures, shared with the login tests
@@ -34,17 +38,8 @@ def courts_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
              "--extension", "8001")
     _hotline(env, "courts", "add", "洛阳市西工区人民法院", "--short-name", "西工区法院",
              "--case-prefix", "豫0303")
-    log = data / "console.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "cli", "console"], env=env,
-                                  cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_until_up(url, server, log)
+    with serving_console(env, data) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
 
 def test_the_agent_picks_the_court_on_the_desk(page: Page, courts_url: str) -> None:

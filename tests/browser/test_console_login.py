@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,24 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None
     pytest.fail(f"`hotline console` did not answer at {url}:\n{log.read_text()}")
 
 
+@contextmanager
+def serving_console(env: dict[str, str], data: Path) -> Iterator[str]:
+    """`hotline console` as its own process, on env's data folder, database and loopback
+    port (HOTLINE_CONSOLE_PORT), until the block ends: its URL once it answers. Its output
+    goes to console.log in `data`, shown when it fails to start."""
+    log = data / "console.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "cli", "console"], env=env,
+                                  cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{env['HOTLINE_CONSOLE_PORT']}"
+        _wait_until_up(url, server, log)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
 @pytest.fixture(scope="module")
 def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("console")
@@ -64,17 +83,8 @@ def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     upgrade(env["HOTLINE_DATABASE_URL"])
     _hotline(env, "user", "add", "zhang", "--role", "agent", "--name", "张三",
              "--extension", "8001")
-    log = data / "console.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "cli", "console"], env=env,
-                                  cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_until_up(url, server, log)
+    with serving_console(env, data) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")

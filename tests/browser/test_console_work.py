@@ -4,8 +4,6 @@ with every value kept, then saved; an agent refused on the administrators' pages
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,9 +11,15 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from hotline.db.migrate import upgrade
-from hotline.settings import REPO_ROOT
 
-from .test_console_login import PASSWORD, _free_port, _hotline, _wait_until_up, browser, page
+from .test_console_login import (
+    PASSWORD,
+    _free_port,
+    _hotline,
+    browser,
+    page,
+    serving_console,
+)
 
 __all__ = ["browser", "page"]  # the fixtures, shared with the login tests
 
@@ -34,17 +38,8 @@ def work_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     upgrade(env["HOTLINE_DATABASE_URL"])
     _hotline(env, "user", "add", "zhang", "--role", "agent", "--name", "张三",
              "--extension", "8001")
-    log = data / "console.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "cli", "console"], env=env,
-                                  cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_until_up(url, server, log)
+    with serving_console(env, data) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
 
 def _log_in(page: Page, url: str) -> None:

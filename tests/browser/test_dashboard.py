@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -20,10 +18,15 @@ from sqlalchemy import create_engine, insert
 from hotline.db.base import make_engine, make_sessionmaker, session_scope, sync_url
 from hotline.db.migrate import upgrade
 from hotline.db.models import Call, CallEvent
-from hotline.settings import REPO_ROOT
 from tests.unit.reports import month
 
-from .test_console_login import PASSWORD, _free_port, _hotline, _wait_until_up, browser
+from .test_console_login import (
+    PASSWORD,
+    _free_port,
+    _hotline,
+    browser,
+    serving_console,
+)
 from .test_pages import _faults
 
 __all__ = ["browser"]
@@ -58,18 +61,9 @@ def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with ThreadPoolExecutor(1) as worker:
         worker.submit(asyncio.run, _fill(env["HOTLINE_DATABASE_URL"])).result()
     _hotline(env, "user", "add", "lead", "--role", "leader", "--name", "王院长")
-    log = data / "console.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "cli", "console"], env=env,
-                                  cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_until_up(url, server, log)
+    with serving_console(env, data) as url:
         DATABASES[url] = env["HOTLINE_DATABASE_URL"]
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
 
 @pytest.fixture

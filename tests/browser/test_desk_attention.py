@@ -6,8 +6,6 @@ Playwright's clock, so the 20 s poll is stepped over, not waited for."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,8 +18,12 @@ from hotline.db.base import run_once
 from hotline.db.consultations import send_consultation
 from hotline.db.migrate import upgrade
 from hotline.notify import notify
-from hotline.settings import REPO_ROOT
-from tests.browser.test_console_login import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_until_up
+from tests.browser.test_console_login import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    _free_port,
+    serving_console,
+)
 
 PASSWORD = "secret-12368"
 
@@ -40,17 +42,8 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
         await accounts.add_user(db, "wangfg", PASSWORD, "duty_judge", "王法官", "8101")
         await accounts.add_user(db, "lisi", PASSWORD, "agent", "李四", "8001")
     run_once(url_db, staff)
-    log = data / "console.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "cli", "console"], env=env,
-                                  cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_until_up(url, server, log)
+    with serving_console(env, data) as url:
         yield url, url_db
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ corrected, finds an entry by the list's search, changes it, deletes it. One cons
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,9 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent_console import accounts
 from hotline.db.base import run_once
 from hotline.db.migrate import upgrade
-from hotline.settings import REPO_ROOT
 
-from .test_console_login import PASSWORD, _free_port, _wait_until_up, browser
+from .test_console_login import PASSWORD, _free_port, browser, serving_console
 
 __all__ = ["browser"]
 ADMIN = "mulu"
@@ -46,17 +43,8 @@ def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     upgrade(url)
     with ThreadPoolExecutor(1) as pool:  # Playwright's sync API runs a loop in this thread
         pool.submit(run_once, url, _seed).result()
-    log = data / "console.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "cli", "console"], env=env,
-                                  cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        console = f"http://127.0.0.1:{port}"
-        _wait_until_up(console, server, log)
+    with serving_console(env, data) as console:
         yield console
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -47,7 +45,7 @@ from hotline.directory import DirectoryItem
 from hotline.escalation import PassReport, run_pass
 from hotline.settings import REPO_ROOT, Settings, load_settings
 
-from .test_console_login import PASSWORD, _free_port, _wait_until_up, browser
+from .test_console_login import PASSWORD, _free_port, browser, serving_console
 
 __all__ = ["browser"]
 
@@ -273,17 +271,8 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, See
         seeded = worker.submit(_seed_quickly, env["HOTLINE_DATABASE_URL"]).result()
         report = worker.submit(asyncio.run, _escalate(env["HOTLINE_DATABASE_URL"])).result()
     assert len(report.steps) == 2, report.steps  # the overdue matter: the head, the leader
-    log = data / "console.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "cli", "console"], env=env,
-                                  cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_until_up(url, server, log)
+    with serving_console(env, data) as url:
         yield url, seeded
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
 
 def _folder() -> Path | None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,7 +33,7 @@ from hotline.db.migrate import upgrade
 from hotline.notify import notify
 from hotline.settings import REPO_ROOT, load_settings
 
-from .test_console_login import PASSWORD, _free_port, _wait_until_up, browser
+from .test_console_login import PASSWORD, _free_port, browser, serving_console
 
 __all__ = ["browser"]
 
@@ -178,17 +176,8 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, See
     # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
     with ThreadPoolExecutor(1) as worker:
         seeded = worker.submit(run_once, env["HOTLINE_DATABASE_URL"], _seed).result()
-    log = data / "console.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "cli", "console"], env=env,
-                                  cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_until_up(url, server, log)
+    with serving_console(env, data) as url:
         yield url, seeded
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")
