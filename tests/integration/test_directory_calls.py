@@ -81,7 +81,7 @@ async def test_a_caller_keys_a_department_and_its_phone_answers(
                      + sipp.wait_go(2) + sipp.key("1", 0)      # 1: the test department
                      + sipp.speak(8))                          # talks with the department
             placed = asyncio.create_task(place_call(settings, steps, tmp_path, caller=caller))
-            await go_when_heard(sessions, caller, "office-menu", tmp_path, 1)
+            await go_when_heard(sessions, caller, "office-menu", tmp_path, 1, settle=1.0)
             await go_when_heard(sessions, caller, "directory-menu", tmp_path, 2)
             answered = await asyncio.to_thread(wait_bridged, settings, DEPT_EXT)
             result = await placed
@@ -129,7 +129,7 @@ async def test_an_extension_nobody_answers_takes_a_message_for_the_department(
                  + sipp.speak(3) + sipp.key("#", 1.0)                # the message, ended by #
                  + press_every("1", 1.0, 30))                        # 1 = keep it
         placed = asyncio.create_task(place_call(settings, steps, tmp_path, caller=caller))
-        await go_when_heard(sessions, caller, "office-menu", tmp_path, 1)
+        await go_when_heard(sessions, caller, "office-menu", tmp_path, 1, settle=1.0)
         await go_when_heard(sessions, caller, "directory-menu", tmp_path, 2)
         await go_when_heard(sessions, caller, "directory-extension", tmp_path, 3)
         await go_when_heard(sessions, caller, "directory-message-intro", tmp_path, 4)
@@ -170,7 +170,7 @@ async def test_star_repeats_and_zero_reaches_a_seat_from_a_submenu(
                          + sipp.speak(8))
                 placed = asyncio.create_task(place_call(settings, steps, tmp_path,
                                                         caller=caller))
-                await go_when_heard(sessions, caller, "office-menu", tmp_path, 1)
+                await go_when_heard(sessions, caller, "office-menu", tmp_path, 1, settle=1.0)
                 await go_when_heard(sessions, caller, "main-menu", tmp_path, 2)
                 await go_when_heard(sessions, caller, "appointment-menu", tmp_path, 3)
                 await go_when_heard(sessions, caller, "appointment-menu", tmp_path, 4, times=2)

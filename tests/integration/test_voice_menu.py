@@ -65,14 +65,19 @@ async def finished_call(sessions: async_sessionmaker[AsyncSession], caller: str)
 
 
 async def go_when_heard(sessions: async_sessionmaker[AsyncSession], caller: str, prompt: str,
-                        workdir: Path, mark: int, times: int = 1, timeout: float = 60.0) -> None:
+                        workdir: Path, mark: int, times: int = 1, timeout: float = 60.0,
+                        settle: float = 0.0) -> None:
     """Let the caller waiting at sipp.wait_go(mark) go on once their call, still up, has
     started `prompt` (the `times`-th time): keys then land while the menu listens, however
-    slow the machine."""
+    slow the machine. The bridge notes a prompt as it asks Asterisk to play it; a key that
+    reaches Asterisk before the playing starts is dropped (AGI reads nothing between its
+    commands), so a call's first prompt, which a loaded Asterisk may be slow to start, is
+    given `settle` seconds more (well inside a long prompt such as office-menu's 6 s)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         heard = await live_prompts(sessions, caller)
         if sipp.waiting(workdir, mark) and heard.count(prompt) >= times:
+            await asyncio.sleep(settle)
             await asyncio.to_thread(sipp.go, workdir, mark)
             return
         await asyncio.sleep(0.1)
