@@ -323,6 +323,42 @@ class BackupSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """Two or more PBX nodes behind one SIP proxy (docs/cluster.md); no nodes: one server."""
+
+    # This server's name among the nodes ("pbx1"); empty on the proxy-only or console host.
+    node: str = ""
+    # The PBX nodes, each "name=address": the address its Asterisk listens on for SIP (and
+    # AMI, on [pbx] ami_port, for the console). Every node runs the same asterisk-conf/ and
+    # dialplan/; each has its own bridge. A cluster needs PostgreSQL ([database] url).
+    nodes: tuple[str, ...] = ()
+    # The SIP proxy (Kamailio) the carrier and the phones talk to: "10.1.1.10" or
+    # "10.1.1.10:5060".
+    proxy: str = ""
+    # The proxy asks every node OPTIONS this often (seconds); a node that does not answer
+    # gets no new calls until it answers again. About the longest a failover takes.
+    probe_seconds: int = 2
+    # The folder every node writes its recordings to (a mounted share), absolute; empty:
+    # each node's own instance folder.
+    recordings_dir: str = ""
+    # The scheduler runs on one node at a time (a lock in PostgreSQL); the others try to
+    # take the lock this often (seconds).
+    lock_seconds: int = 5
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.nodes)
+
+    def addresses(self) -> dict[str, str]:
+        """Node name → address, in the order given."""
+        return dict(entry.split("=", 1) for entry in self.nodes)
+
+    def proxy_host_port(self) -> tuple[str, int]:
+        host, _, port = self.proxy.partition(":")
+        return host, int(port or 5060)
+
+
+@dataclass(frozen=True)
 class Settings:
     paths: PathsSettings = field(default_factory=PathsSettings)
     court: CourtSettings = field(default_factory=CourtSettings)
@@ -336,6 +372,7 @@ class Settings:
     sms: SmsSettings = field(default_factory=SmsSettings)
     integrations: IntegrationsSettings = field(default_factory=IntegrationsSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
 
     @property
     def data_dir(self) -> Path:
@@ -398,6 +435,7 @@ def load_settings(
     _check_hours(settings.hours)
     _check_recordings(settings.recordings)
     _check_console(settings.console)
+    _check_cluster(settings)
     settings = _absolute_paths(settings, base)
     settings = _with_trunks(settings, trunk_tables, config_path, env)
     _check_integrations(settings, config_path)
@@ -458,6 +496,42 @@ def _line_of(path: Path | None, text: str) -> int | None:
         if text in line:
             return number
     return None
+
+
+_NODE_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
+
+
+def _check_cluster(settings: Settings) -> None:
+    """A wrong [cluster] would split calls between nodes that cannot see each other."""
+    cluster = settings.cluster
+    if not cluster.enabled:
+        if cluster.node:
+            raise SettingsError(f"[cluster] node: {cluster.node!r} is set but no nodes are")
+        return
+    names: list[str] = []
+    for entry in cluster.nodes:
+        name, sep, address = entry.partition("=")
+        if not sep or not _NODE_NAME.fullmatch(name.strip()) or not address.strip():
+            raise SettingsError(f"[cluster] nodes: {entry!r} is not name=address "
+                                "(e.g. \"pbx1=10.1.1.11\"; names in lower case)")
+        if name in names:
+            raise SettingsError(f"[cluster] nodes: {name!r} is given twice")
+        names.append(name)
+    if cluster.node and cluster.node not in names:
+        raise SettingsError(f"[cluster] node: {cluster.node!r} is not one of the nodes "
+                            f"({', '.join(names)})")
+    host, _, port = cluster.proxy.partition(":")
+    if not host or (port and not port.isdigit()):
+        raise SettingsError(f"[cluster] proxy: {cluster.proxy!r} must be an address or "
+                            "address:port (the SIP proxy in front of the nodes)")
+    if not settings.database_url.startswith("postgresql"):
+        raise SettingsError("[cluster] the nodes share one database: set [database] url to "
+                            "PostgreSQL (SQLite is one server's)")
+    if cluster.recordings_dir and not Path(cluster.recordings_dir).is_absolute():
+        raise SettingsError(f"[cluster] recordings_dir: {cluster.recordings_dir!r} must be "
+                            "an absolute path (a share mounted on every node)")
+    if cluster.probe_seconds < 1 or cluster.lock_seconds < 1:
+        raise SettingsError("[cluster] probe_seconds and lock_seconds must be 1 or more")
 
 
 _SPAN = re.compile(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d")
