@@ -35,10 +35,14 @@ _CODE = re.compile(r"^\s*(?:[（(\[〔【]\s*\d{4}\s*[）)\]〕】])?\s*([\u4e00
 
 
 class CourtLike(Protocol):
-    id: int
-    case_prefix: str
-    active: bool
-    position: int
+    @property
+    def id(self) -> int: ...
+    @property
+    def case_prefix(self) -> str: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def position(self) -> int: ...
 
 
 C = TypeVar("C", bound=CourtLike)
@@ -65,11 +69,46 @@ def court_of_case(courts: Iterable[C], case_number: str) -> C | None:
     return next((c for c in courts if c.active and c.case_prefix == code), None)
 
 
+# The voice menu's key that asks for a case number or query code instead of a court's key.
+CASE_KEY = "9"
+_YEAR = re.compile(r"(19|20)\d\d")
+
+
 def menu_keys(courts: Sequence[C]) -> dict[str, C]:
-    """The voice menu's key for each active court, "1".."9" in their order (position,
-    then id); more than nine courts get no key past 9 (the caller keys a case number)."""
+    """The voice menu's key for each active court, "1".."8" in their order (position,
+    then id); 9 is CASE_KEY, so more than eight courts get no key past 8 (their callers
+    key a case number)."""
     offered = sorted((c for c in courts if c.active), key=lambda c: (c.position, c.id))
-    return {str(n): court for n, court in enumerate(offered[:9], start=1)}
+    return {str(n): court for n, court in enumerate(offered[:8], start=1)}
+
+
+def court_of_keyed_case(courts: Iterable[C], keyed: str) -> C | None:
+    """The active court a case number keyed on a telephone names. Only its digits can be
+    keyed: （2026）豫0303民初12号 is 2026030312 — the year, the court code's digits, the
+    serial — or the code's digits alone (0303). The code is read as the longest active
+    court's digits the entry starts with (after a year) whose serial, if any, does not
+    start with 0 (serials never do): 2026030312 is 豫0303's even where 豫03 is a court too.
+
+        >>> class C: pass
+        >>> a, b = C(), C()
+        >>> a.id, a.case_prefix, a.active, a.position = 1, "豫03", True, 1
+        >>> b.id, b.case_prefix, b.active, b.position = 2, "豫0303", True, 2
+        >>> [court_of_keyed_case([a, b], k).id for k in ("2026030312", "20260312", "0303")]
+        [2, 1, 2]
+        >>> court_of_keyed_case([a, b], "2026030112") is None  # 豫0301: not ours
+        True
+    """
+    if not keyed.isdigit():
+        return None
+    coded = [(c.case_prefix[1:], c) for c in courts if c.active and valid_prefix(c.case_prefix)
+             and len(c.case_prefix) > 1]
+    entries = [keyed[4:], keyed] if _YEAR.match(keyed) and len(keyed) > 4 else [keyed]
+    for entry in entries:
+        fits = [(len(digits), court) for digits, court in coded if entry.startswith(digits)
+                and not entry[len(digits):].startswith("0")]
+        if fits:
+            return max(fits, key=lambda fit: fit[0])[1]
+    return None
 
 
 # --- who sees which court's matters and calls (the court's part of hotline.access) ---------
@@ -127,6 +166,9 @@ async def call_in_scope(session: AsyncSession, user_id: int, call_id: str) -> bo
 class MenuCourt:
     id: int
     label: str  # what the caller hears: the short name, else the name
+    case_prefix: str = ""
+    active: bool = True
+    position: int = 0
 
 
 class CourtBook:
@@ -136,16 +178,26 @@ class CourtBook:
 
     def __init__(self) -> None:
         self.by_key: dict[str, MenuCourt] = {}
+        # every active court, keyed or not: a case number keyed by the caller names one
+        self.active: list[MenuCourt] = []
         self.loaded = False
 
     def offered(self) -> bool:
-        return len(self.by_key) > 1
+        return len(self.active) > 1
+
+    def by_case(self, case_number: str) -> MenuCourt | None:
+        """The court a case number (as the case source gives it) names."""
+        return court_of_case(self.active, case_number)
+
+    def by_keyed_case(self, keyed: str) -> MenuCourt | None:
+        """The court a case number keyed as digits names (court_of_keyed_case)."""
+        return court_of_keyed_case(self.active, keyed)
 
     async def refresh(self, session: AsyncSession) -> bool:
-        """Reload; True when the keys changed (the bridge logs it)."""
+        """Reload; True when the courts offered changed (the bridge logs it)."""
         courts = list((await session.execute(select(Court))).scalars())
-        by_key = {key: MenuCourt(c.id, c.short_name or c.name)
-                  for key, c in menu_keys(courts).items()}
-        changed = not self.loaded or by_key != self.by_key
-        self.by_key, self.loaded = by_key, True
+        active = [MenuCourt(c.id, c.short_name or c.name, c.case_prefix, True, c.position)
+                  for c in sorted(courts, key=lambda c: (c.position, c.id)) if c.active]
+        changed = not self.loaded or active != self.active
+        self.by_key, self.active, self.loaded = menu_keys(active), active, True
         return changed

@@ -17,6 +17,7 @@ from hotline.courts import (
     calls_in_scope,
     case_code,
     court_of_case,
+    court_of_keyed_case,
     court_scope,
     menu_keys,
     tickets_in_scope,
@@ -73,6 +74,28 @@ def test_menu_keys_follow_the_courts_order_and_skip_inactive_ones() -> None:
               FakeCourt(3, "", position=2), FakeCourt(4, "", active=False, position=0)]
 
     assert {key: c.id for key, c in menu_keys(courts).items()} == {"1": 1, "2": 3, "3": 2}
+
+
+def test_nine_is_never_a_courts_key() -> None:
+    courts = [FakeCourt(n, "", position=n) for n in range(1, 11)]
+
+    assert list(menu_keys(courts)) == [str(n) for n in range(1, 9)]
+
+
+@pytest.mark.parametrize(("keyed", "court"), [
+    ("2026030312", 2),   # （2026）豫0303民初12号: 0312 is no serial of 豫03 (a leading 0)
+    ("20260312", 1),     # （2026）豫03民初12号
+    ("2026031", 1), ("0303", 2), ("03", 1), ("202603", 1),
+    ("2026030112", None),  # 豫0301: not a court of ours, and 0112 is no serial of 豫03
+    ("2026041", None), ("", None), ("20260303*", None), ("2026", None)])
+def test_a_keyed_case_number_names_the_court_its_code_digits_give(
+        keyed: str, court: int | None) -> None:
+    courts = [FakeCourt(1, "豫03"), FakeCourt(2, "豫0303"), FakeCourt(3, "豫0304", active=False),
+              FakeCourt(4, "豫"), FakeCourt(5, "")]
+
+    found = court_of_keyed_case(courts, keyed)
+
+    assert (found.id if found else None) == court
 
 
 def test_valid_prefix() -> None:

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import update
 
 from hotline.db import callwrites as w
-from hotline.db.base import session_scope
+from hotline.db.base import session_scope, utcnow
+from hotline.db.cases import upsert_case
 from hotline.db.courts import CourtFields, save_court
-from hotline.db.models import Court, Ticket
+from hotline.db.models import Court, QueryFailure, Ticket
 from ivr.callflow import CallFlow
 from ivr.menu import Node
 from ivr.modules import court, voice_ticket
@@ -33,8 +34,10 @@ def no_synthesis(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def _two_courts(services: Services) -> int:
     async with session_scope(services.sessions) as db:
-        await db.execute(update(Court).where(Court.id == 1).values(short_name="洛阳中院"))
-        xigong = await save_court(db, CourtFields("洛阳市西工区人民法院", "西工区法院"))
+        await db.execute(update(Court).where(Court.id == 1).values(short_name="洛阳中院",
+                                                                   case_prefix="豫03"))
+        xigong = await save_court(db, CourtFields("洛阳市西工区人民法院", "西工区法院",
+                                                  case_prefix="豫0303"))
     async with session_scope(services.sessions) as db:
         assert await services.courts.refresh(db)
     return xigong.id
@@ -47,7 +50,7 @@ async def test_the_keys_follow_the_courts_and_are_reloaded(services: Services) -
     xigong = await _two_courts(services)
     assert {k: c.id for k, c in services.courts.by_key.items()} == {"1": 1, "2": xigong}
     assert court.menu_sentence({k: c.label for k, c in services.courts.by_key.items()}) == (
-        "您要联系的法院：洛阳中院请按一，西工区法院请按二，重听请按星号键。")
+        "您要联系的法院：洛阳中院请按一，西工区法院请按二，按案号或查询码查找请按九，重听请按星号键。")
     async with session_scope(services.sessions) as db:
         assert not await services.courts.refresh(db), "unchanged: not reloaded"
         await db.execute(update(Court).where(Court.id == xigong).values(active=False))
@@ -111,3 +114,67 @@ async def test_a_voice_message_is_the_chosen_courts_matter(services: Services) -
         ticket = (await db.execute(Ticket.__table__.select().where(
             Ticket.reference == reference))).one()
     assert ticket.court_id == xigong
+
+
+async def test_nine_then_a_case_numbers_digits_find_its_court(services: Services) -> None:
+    xigong = await _two_courts(services)
+    services.writer.write(w.ensure(CALL, caller_number="13812345678"))
+    # （2026）豫0303民初12号 keyed as its digits; 豫03 is a court too, but 0312 is no serial
+    agi = FakeAgi(data_replies=[("9", False), ("2026030312", False)])
+    flow = CallFlow(agi, services, CALL, "13812345678")  # type: ignore[arg-type]
+
+    await court.ask(flow)
+
+    assert agi.prompts() == ["court-list", "court-case-input"]
+    assert flow.court_id == xigong and (await the_call(services)).court_id == xigong
+    events = [e.detail for e in (await the_call(services)).events if e.kind == "court"]
+    assert events == [{"court": str(xigong), "name": "西工区法院", "by": "case number"}]
+
+
+async def test_nine_then_a_query_code_finds_its_cases_court(services: Services) -> None:
+    xigong = await _two_courts(services)
+    async with session_scope(services.sessions) as db:
+        # the code's digits would read as 豫03's case: the known code wins
+        await upsert_case(db, "2026031234", case_number="（2026）豫0303民初7号")
+    agi = FakeAgi(data_replies=[("9", False), ("2026031234", False)])
+    flow = CallFlow(agi, services, CALL, "13812345678")  # type: ignore[arg-type]
+
+    await court.ask(flow)
+
+    assert flow.court_id == xigong
+
+
+async def test_a_number_naming_no_court_is_asked_again_then_the_list(
+        services: Services) -> None:
+    xigong = await _two_courts(services)
+    # 豫0301 is no court of ours; silence; an unknown code; then the list again: 2
+    agi = FakeAgi(data_replies=[("9", False), ("2026030112", False), ("", True),
+                                ("99999999", False), ("2", False)])
+    flow = CallFlow(agi, services, CALL, "13812345678")  # type: ignore[arg-type]
+
+    await court.ask(flow)
+
+    assert agi.prompts() == ["court-list", "court-case-input", "court-case-retry",
+                             "court-case-retry", "court-case-failed", "court-list"]
+    assert flow.court_id == xigong
+    await services.writer.flush()
+    async with session_scope(services.sessions) as db:
+        failures = (await db.execute(QueryFailure.__table__.select())).all()
+    assert len(failures) == 2, "two wrong numbers count towards the lock-out; silence not"
+    assert services.lockout.locked("13812345678", utcnow()) is False
+
+
+async def test_a_locked_out_number_is_not_looked_up_as_a_query_code(
+        services: Services) -> None:
+    await _two_courts(services)
+    async with session_scope(services.sessions) as db:
+        await upsert_case(db, "2026031234", case_number="（2026）豫0303民初7号")
+    for _ in range(20):
+        services.lockout.note("13812345678", False, utcnow())
+    assert services.lockout.locked("13812345678", utcnow())
+    agi = FakeAgi(data_replies=[("9", False), ("2026031234", False)])
+    flow = CallFlow(agi, services, CALL, "13812345678")  # type: ignore[arg-type]
+
+    await court.ask(flow)
+
+    assert flow.court_id == 1, "read as a case number only: 豫03's case 1234"
