@@ -230,20 +230,22 @@ async def serve(settings: Settings) -> None:
     """The console on the configured address until SIGINT/SIGTERM."""
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
-    ami = pbx.console_client(settings)
-    live = LiveDesk(pbx.PbxControl(ami), sessions, settings)
-    for name, handler in live.subscriptions().items():
-        ami.on_event(name, handler)
-    ami.on_connect(live.restore)
-    # The console serves pages whether or not the PBX is up; the client keeps trying.
-    connecting = asyncio.create_task(ami.connect(wait=None))
+    # One AMI link to this server's Asterisk; in a cluster, one to each node.
+    clients = pbx.console_clients(settings)
+    live = LiveDesk(pbx.console_control(clients, prefer=settings.cluster.node),
+                    sessions, settings)
+    for node, ami in clients.items():
+        live.attach(node, ami)
+    # The console serves pages whether or not the PBX is up; each client keeps trying.
+    connecting = [asyncio.create_task(ami.connect(wait=None)) for ami in clients.values()]
     try:
         config = uvicorn_config(settings, create_app(settings, sessions, live=live))
         await _serve_with_redirect(settings, uvicorn.Server(config))
     finally:
-        connecting.cancel()
-        await asyncio.gather(connecting, return_exceptions=True)
-        await ami.close()
+        for task in connecting:
+            task.cancel()
+        await asyncio.gather(*connecting, return_exceptions=True)
+        await asyncio.gather(*(ami.close() for ami in clients.values()))
         await engine.dispose()
 
 

@@ -243,6 +243,14 @@ def _call_on_seat(desk: LiveDesk, ext: str) -> SeatCall:
     return call
 
 
+def _node_of(control: PbxControl, call: SeatCall) -> PbxControl:
+    """The node the call is on (a cluster's; a server alone is its own)."""
+    try:
+        return control.on(call.node)
+    except ControlError as exc:
+        raise Refused(502, str(exc)) from exc
+
+
 @router.post("/api/desk/transfer", summary="put the call on this seat through to today's "
              "duty judge, or to a department or staff member of the directory (entry_id): "
              "blind, or attended (consult first)")
@@ -251,7 +259,7 @@ async def transfer(request: Request, body: TransferRequest, who: Agent) -> Trans
     call = _call_on_seat(desk, ext)
     name, judge_ext = (await _directory_target(request, body.entry_id) if body.entry_id
                        else await _duty_judge(request))
-    await _control(control.transfer(
+    await _control(_node_of(control, call).transfer(
         call.agent_channel, judge_ext, attended=body.mode == "attended"))
     if body.mode == "attended":
         call.state = "consulting"
@@ -263,7 +271,7 @@ async def transfer(request: Request, body: TransferRequest, who: Agent) -> Trans
 async def complete_transfer(request: Request, who: Agent) -> dict[str, str]:
     (desk, control), ext = live(request), _extension(who.account)
     call = _call_on_seat(desk, ext)
-    await _control(control.complete_consultation(call.agent_channel))
+    await _control(_node_of(control, call).complete_consultation(call.agent_channel))
     return {"result": "completed"}
 
 
@@ -272,7 +280,7 @@ async def complete_transfer(request: Request, who: Agent) -> dict[str, str]:
 async def cancel_transfer(request: Request, who: Agent) -> dict[str, str]:
     (desk, control), ext = live(request), _extension(who.account)
     call = _call_on_seat(desk, ext)
-    await _control(control.cancel_consultation(call.agent_channel))
+    await _control(_node_of(control, call).cancel_consultation(call.agent_channel))
     call.state = "connected"
     return {"result": "cancelled"}
 

@@ -2,7 +2,11 @@
 page, and queue state changes show as they happen.
 
 The console holds its own AMI connection (the `console` AMI user, manager.conf) and
-asks the PBX for queue and transfer actions through the pbx part (pbx.PbxControl). Pages listen with
+asks the PBX for queue and transfer actions through the pbx part (pbx.PbxControl). In a
+cluster it holds one per node (pbx.FanoutControl): a seat joins, pauses and leaves on every
+node, events of every node feed the same desks (each tagged with its node, NODE_FIELD), an
+action on a call goes to the node the call is on, and each node is put right on its own
+reconnect (restore(node)). Pages listen with
 server-sent events (GET /api/desk/events); each listener gets what happens on its
 user's extension, masked for its role, and the queue's summary (callers waiting, the
 longest wait, seats free), which every listener gets.
@@ -18,6 +22,7 @@ saved while the call is still up means no wrap-up at hang-up. Asterisk's own wra
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -45,11 +50,11 @@ from hotline.db import phones as phones_db
 from hotline.db import presence as presence_db
 from hotline.db.base import session_scope
 from hotline.db.calls import calls_from_number, get_call
-from hotline.db.models import Call, CallLog, Ticket
+from hotline.db.models import AgentPresence, Call, CallLog, Ticket, User
 from hotline.privacy import mask_phone
 from hotline.settings import Settings
 from hotline.timefmt import local_time
-from pbx import DEVICE_STATES, ControlError, PbxControl, extension_of
+from pbx import DEVICE_STATES, AmiClient, ControlError, Member, PbxControl, busiest, extension_of
 
 log = logging.getLogger("agent_console.live")
 
@@ -68,6 +73,10 @@ TALKING = frozenset({"connected", "consulting"})
 WRAP_UP = "wrap_up"
 # A matter or an earlier call shown on the pop: this many, newest first.
 HISTORY_LIMIT = 10
+# The header attach() adds to each event: the node it came from ("" for a server alone).
+# Not an Asterisk header: channel names and uniqueids are each node's own and may repeat
+# on another node, so a call on the desk is known by its node and its channel together.
+NODE_FIELD = "HotlineNode"
 
 
 @dataclass
@@ -94,6 +103,7 @@ class SeatCall:
     # calls from this number in the last 7 days, this one included: 3 or more is a repeat
     # caller, flagged on the desk and never blocked by it (hotline.blocklist, issue 15)
     recent_calls: int = 0
+    node: str = ""  # the cluster's node the call is on; "" for a server alone
 
     def view(self, role: str) -> dict[str, Any]:
         """What a page of this role may see of the call."""
@@ -128,7 +138,9 @@ class LiveDesk:
         self.queue: dict[str, Any] = {"waiting": 0, "oldest_at": None, "free": 0,
                                       "members": 0, "known": False}
         self._listeners: set[Listener] = set()
-        self._restoring: asyncio.Task[None] | None = None
+        # Each node's own view of the seats, merged into self.seats (_merged_seat).
+        self._node_seats: dict[str, dict[str, dict[str, Any]]] = {}
+        self._restoring: dict[str, asyncio.Task[None]] = {}
         self._wrap_timers: dict[str, asyncio.Task[None]] = {}
         self._polling: asyncio.Task[None] | None = None
         self.configure(settings or Settings())
@@ -154,6 +166,16 @@ class LiveDesk:
             "AttendedTransfer": self._transferred,
             "BlindTransfer": self._transferred,
         }
+
+    def attach(self, node: str, ami: AmiClient) -> None:
+        """Feed this node's events to the desks, and put the node right on every
+        (re)connect; "" for a server alone. A node of a cluster that drops its link loses
+        its say on the seats until it is back."""
+        for name, handler in self.subscriptions().items():
+            ami.on_event(name, _tagged(node, handler))
+        ami.on_connect(functools.partial(self.restore, node))
+        if node:
+            ami.on_disconnect(functools.partial(self._node_lost, node))
 
     # -- listeners ----------------------------------------------------------------
 
@@ -189,11 +211,18 @@ class LiveDesk:
         ext = extension_of(str(event.get("Interface", "")))
         if not ext:
             return
-        ringing = from_ami(event)
+        ringing, node = from_ami(event), _node(event)
+        talking = self.calls.get(ext)
+        if talking is not None and talking.node != node and talking.state in TALKING:
+            # Each node's ringinuse knows only its own calls: another node offers a call
+            # to a seat already talking here. The desk keeps the call the agent is on.
+            log.info("node %s rings %s, talking on node %s: the desk keeps that call",
+                     node, ext, talking.node)
+            return
         call = SeatCall(call_id=ringing.call_id, caller_number=ringing.caller_number,
                         caller_channel=str(event.get("Channel", "")),
                         agent_channel=str(event.get("DestChannel", "")),
-                        state="ringing", ami_time=ringing.at.timestamp())
+                        state="ringing", ami_time=ringing.at.timestamp(), node=node)
         self.calls[ext] = call
         # The ring goes out first; what the database knows follows a moment later, so a
         # slow query never delays the pop itself.
@@ -234,7 +263,7 @@ class LiveDesk:
     async def _agent_connect(self, event: Message) -> None:
         ext = extension_of(str(event.get("Interface", "")))
         call = self.calls.get(ext)
-        if call is None:
+        if call is None or call.node != _node(event):
             return
         call.state = "connected"
         call.answered_at = time.time()
@@ -244,7 +273,7 @@ class LiveDesk:
     async def _agent_gone(self, event: Message) -> None:
         ext = extension_of(str(event.get("Interface", "")))
         call = self.calls.get(ext)
-        if call is None or call.state == WRAP_UP:
+        if call is None or call.state == WRAP_UP or call.node != _node(event):
             return
         if call.state in TALKING:
             await self._wrap_up(ext, call)
@@ -253,9 +282,9 @@ class LiveDesk:
             self._push(ext, "ended", _ended(call, str(event.get("Event", ""))))
 
     async def _caller_abandon(self, event: Message) -> None:
-        abandoned = from_ami(event).call_id
+        abandoned, node = from_ami(event).call_id, _node(event)
         for ext, call in list(self.calls.items()):
-            if call.call_id == abandoned and call.state != WRAP_UP:
+            if call.call_id == abandoned and call.node == node and call.state != WRAP_UP:
                 del self.calls[ext]
                 self._push(ext, "ended", _ended(call, "abandoned"))
 
@@ -264,7 +293,7 @@ class LiveDesk:
         for key in ("TransfererChannel", "OrigTransfererChannel"):
             ext = extension_of(str(event.get(key, "")))
             call = self.calls.get(ext) if ext else None
-            if call is None or call.state == WRAP_UP:
+            if call is None or call.state == WRAP_UP or call.node != _node(event):
                 continue
             if call.state in TALKING:
                 await self._wrap_up(ext, call)
@@ -382,14 +411,38 @@ class LiveDesk:
         seat = {"extension": ext, "member": True, "paused": str(event.get("Paused")) == "1",
                 "reason": str(event.get("PausedReason", "")),
                 "device": DEVICE_STATES.get(str(event.get("Status")), "unknown")}
-        self.seats[ext] = seat
-        self._push(ext, "seat", lambda _role: dict(seat))
+        self._node_seats.setdefault(_node(event), {})[ext] = seat
+        self._seat_changed(ext)
 
     async def _member_removed(self, event: Message) -> None:
         ext = extension_of(str(event.get("StateInterface") or event.get("Interface", "")))
         if ext:
-            self.seats[ext] = {"extension": ext, "member": False}
-            self._push(ext, "seat", lambda _role: {"extension": ext, "member": False})
+            self._node_seats.setdefault(_node(event), {}).pop(ext, None)
+            self._seat_changed(ext)
+
+    def _seat_changed(self, ext: str) -> None:
+        seat = self._merged_seat(ext)
+        self.seats[ext] = seat
+        self._push(ext, "seat", lambda _role: dict(seat))
+
+    def _merged_seat(self, ext: str) -> dict[str, Any]:
+        """The seat as the desk shows it: as its one node has it, or, in a cluster, a
+        member of any node's queue, paused if paused on any, its phone's busiest state."""
+        views = [seats[ext] for seats in self._node_seats.values() if ext in seats]
+        if len(views) == 1:
+            return dict(views[0])
+        if not views:
+            return {"extension": ext, "member": False}
+        return {"extension": ext, "member": True,
+                "paused": any(v["paused"] for v in views),
+                "reason": next((v["reason"] for v in views if v["paused"]), ""),
+                "device": busiest([v["device"] for v in views])}
+
+    async def _node_lost(self, node: str) -> None:
+        """A node's link dropped: what it said of the seats no longer counts."""
+        lost = self._node_seats.pop(node, {})
+        for ext in lost:
+            self._seat_changed(ext)
 
     # -- presence: what the console asks, stored so it survives restarts ------------------
 
@@ -437,31 +490,40 @@ class LiveDesk:
 
     # -- after (re)connecting ---------------------------------------------------------
 
-    async def restore(self) -> None:
-        """On every AMI (re)connect: put back in the queue everyone the console has signed
-        in (Asterisk may have restarted and forgotten them), then read the queue as it is.
-        What Asterisk refuses is tried again in the background until it takes it; a
-        later reconnect starts over."""
+    async def restore(self, node: str = "") -> None:
+        """On every AMI (re)connect of a node ("" for a server alone): put back in its
+        queue everyone the console has signed in (Asterisk may have restarted and
+        forgotten them, or, in a cluster, the seat signed in while the node was away),
+        then read its queue as it is. What Asterisk refuses is tried again in the
+        background until it takes it; a later reconnect starts over."""
         if self.control is None:
             return
-        if self._restoring is not None:
-            self._restoring.cancel()
-        if await self._restore_once():
+        running = self._restoring.pop(node, None)
+        if running is not None:
+            running.cancel()
+        if await self._restore_once(node):
             return
-        self._restoring = asyncio.create_task(self._restore_until_done())
+        self._restoring[node] = asyncio.create_task(self._restore_until_done(node))
 
-    async def _restore_until_done(self) -> None:
+    async def _restore_until_done(self, node: str) -> None:
         for _ in range(RESTORE_ATTEMPTS):
             await asyncio.sleep(RESTORE_RETRY_SECONDS)
-            if await self._restore_once():
-                log.info("the signed-in seats are back in the queue")
+            if await self._restore_once(node):
+                log.info("the signed-in seats are back in the queue%s",
+                         f" of node {node}" if node else "")
                 return
-        log.error("could not put the signed-in seats back in the queue for %.0f s; they "
-                  "must sign in again", RESTORE_ATTEMPTS * RESTORE_RETRY_SECONDS)
+        log.error("could not put the signed-in seats back in the queue%s for %.0f s; they "
+                  "must sign in again", f" of node {node}" if node else "",
+                  RESTORE_ATTEMPTS * RESTORE_RETRY_SECONDS)
 
-    async def _restore_once(self) -> bool:
+    async def _restore_once(self, node: str = "") -> bool:
         """One pass; True when every seat is back and the queue was read."""
         assert self.control is not None
+        try:
+            control = self.control.on(node) if node else self.control
+        except ControlError as exc:
+            log.error("cannot restore the queue: %s", exc)
+            return True
         done = True
         async with session_scope(self.sessions) as session:
             wanted = await presence_db.signed_in(session)
@@ -471,7 +533,7 @@ class LiveDesk:
             if row.extension not in enabled:
                 continue
             try:
-                await self.control.join(row.extension, user.display_name or user.username,
+                await control.join(row.extension, user.display_name or user.username,
                                         paused=row.state != presence_db.READY,
                                         reason=row.reason)
             except ControlError as exc:
@@ -484,14 +546,41 @@ class LiveDesk:
                 left = self.wrap_up_seconds - (datetime.now(UTC) - row.since).total_seconds()
                 self._arm_wrap_up(row.extension, left)
         try:
-            members = await self.control.members()
+            members = await control.members()
+            if node:
+                members = await self._drop_signed_out(control, members, wanted, enabled)
         except ControlError as exc:
             log.warning("could not read the queue: %s", exc)
             return False
-        self.seats = {ext: {"extension": ext, "member": True, "paused": m.paused,
-                            "reason": m.reason, "device": m.device}
-                      for ext, m in members.items()}
+        self._node_seats[node] = {ext: {"extension": ext, "member": True, "paused": m.paused,
+                                        "reason": m.reason, "device": m.device}
+                                  for ext, m in members.items()}
+        self.seats = {ext: self._merged_seat(ext)
+                      for ext in {e for seats in self._node_seats.values() for e in seats}}
         return done
+
+    @staticmethod
+    async def _drop_signed_out(control: PbxControl, members: dict[str, Member],
+                               wanted: list[tuple[AgentPresence, User]],
+                               enabled: set[str]) -> dict[str, Member]:
+        """A node of a cluster that only lost its link kept its queue: a seat signed out
+        meanwhile (on the other nodes) leaves this one too."""
+        keep = {row.extension for row, _user in wanted if row.extension in enabled}
+        for ext in [e for e in members if e not in keep]:
+            await control.leave(ext)
+            del members[ext]
+        return members
+
+
+def _node(event: Message) -> str:
+    return str(event.get(NODE_FIELD, ""))
+
+
+def _tagged(node: str, handler: Handler) -> Handler:
+    async def tagged(event: Message) -> None:
+        event[NODE_FIELD] = node
+        await handler(event)
+    return tagged
 
 
 def _ended(call: SeatCall, reason: str) -> Callable[[str], dict[str, Any]]:

@@ -16,7 +16,7 @@ from hotline import waiting
 from hotline.calendar import SEASONS, WEEKDAY_KEYS, season_month_range, weekday_spans
 from hotline.secrets import Secrets
 from hotline.settings import PbxSettings, Settings
-from pbx.instance import CONF_DIR, DIALPLAN_DIR, PBX_USER, PbxInstance
+from pbx.instance import CONF_DIR, DIALPLAN_DIR, PBX_USER, PbxInstance, ami_host
 from pbx.names import AMI_USER, CONSOLE_AMI_USER, PJSIP_AMI_USER
 from pbx.sip_security import endpoint_media, ensure_bans_file, install_tls, render_tls
 from pbx.trunks import outgoing_trunk, render_dids, render_network, seat_codecs
@@ -161,13 +161,43 @@ def write_atomic(path: Path, text: str, mode: int = 0o640) -> None:
 
 
 def _site_manager(settings: Settings, secrets: Secrets) -> str:
+    own, console = _cluster_ami_permits(settings)
     return "\n".join(["; Rendered from hotline.toml by `hotline pbx up`. Do not edit.",
-                      "[general](+)", f"port = {settings.pbx.ami_port}", "",
-                      f"[{AMI_USER}](bridge-user)", f"secret = {secrets.ami_secret}", "",
+                      "[general](+)", f"port = {settings.pbx.ami_port}",
+                      *_cluster_ami_bind(settings), "",
+                      f"[{AMI_USER}](bridge-user)", f"secret = {secrets.ami_secret}", *own, "",
                       f"[{CONSOLE_AMI_USER}](console-user)",
-                      f"secret = {console_ami_secret(secrets)}", "",
+                      f"secret = {console_ami_secret(secrets)}", *console, "",
                       f"[{PJSIP_AMI_USER}](pjsip-user)",
-                      f"secret = {pjsip_ami_secret(secrets)}", ""])
+                      f"secret = {pjsip_ami_secret(secrets)}", *own, ""])
+
+
+def _cluster_ami_bind(settings: Settings) -> list[str]:
+    """On a node of a cluster AMI listens on the node's own address (one address only: the
+    consoles of the other nodes reach it there, and this node's parts too), never on every
+    interface: the carrier's side and the court's office network cannot even knock."""
+    if not settings.cluster.enabled or not settings.cluster.node:
+        return []
+    return ["; a node of a cluster: the node's own address ([cluster] nodes)",
+            f"bindaddr = {ami_host(settings)}"]
+
+
+def _cluster_ami_permits(settings: Settings) -> tuple[list[str], list[str]]:
+    """The permit lines a cluster adds: (the node's own parts, the console). The bridge and
+    the PJSIP user come from this host only, now over the node's address. The console may
+    run on any node or on the proxy's host, so it is let in from exactly those addresses
+    (each a single host, /32: no subnet, so a PC on the same network is still refused);
+    nothing else changes (its classes and event filter are the template's)."""
+    cluster = settings.cluster
+    if not cluster.enabled or not cluster.node:
+        return [], []
+    hosts = [*cluster.addresses().values(), cluster.proxy_host_port()[0]]
+    return ([_permit_host(ami_host(settings))],
+            [_permit_host(host) for host in dict.fromkeys(hosts)])
+
+
+def _permit_host(address: str) -> str:
+    return f"permit = {address}/{'128' if ':' in address else '255.255.255.255'}"
 
 
 def console_ami_secret(secrets: Secrets) -> str:

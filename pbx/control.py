@@ -27,9 +27,10 @@ from hotline.settings import Settings
 from pbx import names as v
 from pbx.ami import AmiClient, AmiError, Reply
 from pbx.config import console_ami_secret
-from pbx.instance import PbxError
+from pbx.instance import PbxError, ami_host
 
 T = TypeVar("T")
+log = logging.getLogger("pbx.control")
 
 # How long the handler's phone rings for a click-to-call reply before Asterisk gives up.
 REPLY_RING_MS = 30000
@@ -127,12 +128,21 @@ class LiveChannel:
 
 
 class PbxControl:
-    def __init__(self, ami: AmiClient, queue: str = v.QUEUE) -> None:
-        self.ami, self.queue = ami, queue
+    def __init__(self, ami: AmiClient, queue: str = v.QUEUE, node: str = "") -> None:
+        self.ami, self.queue, self.node = ami, queue, node
 
     @property
     def connected(self) -> bool:
         return self.ami.connected
+
+    def on(self, node: str) -> PbxControl:
+        """The control of the node a call is on (a transfer, a hang-up, a redirect must go
+        to the Asterisk that has the channel); a server alone is every node."""
+        return self
+
+    def nodes(self) -> dict[str, PbxControl]:
+        """Each node's own control by name: this one alone, under its name ("")."""
+        return {self.node: self}
 
     async def join(self, extension: str, name: str, *, paused: bool = False,
                    reason: str = "") -> None:
@@ -254,20 +264,171 @@ class PbxControl:
             raise ControlError(f"交换机未执行 {fields['Action']}：{exc}") from exc
 
 
+# The order in which a seat's device states of several nodes give way: a phone busy on
+# one node is busy, one idle anywhere is reachable, unreachable only where no node has it.
+_DEVICE_RANK = ("on_hold", "ring_in_use", "in_use", "busy", "ringing", "idle", "unknown",
+                "unavailable", "invalid")
+
+
+def busiest(states: list[str]) -> str:
+    """The device state that stands for a phone several nodes see (_DEVICE_RANK)."""
+    ranked = [s for s in states if s in _DEVICE_RANK]
+    return min(ranked, key=_DEVICE_RANK.index) if ranked else "unknown"
+
+
+class FanoutControl(PbxControl):
+    """The console's control of a cluster: one PbxControl per node, one face.
+
+    A seat joins, leaves and pauses in the queue of every node that is up, at once: a node
+    that is down misses it and is caught up when its link comes back (the console puts
+    back on every reconnect what the database says, agent_console.live). The queue as it
+    is, members and waiting callers, is the nodes' together. An action on a call goes to
+    the node the call is on (on(node)); a new call (Originate) to the preferred node if it
+    is up, else to the first that is. Each method raises ControlError only when no node
+    took it; the nodes that refused are logged.
+    """
+
+    def __init__(self, controls: Mapping[str, PbxControl], prefer: str = "") -> None:
+        if not controls:
+            raise ValueError("a fan-out needs at least one node")
+        first = next(iter(controls.values()))
+        super().__init__(first.ami, first.queue, node="")
+        self._controls, self._prefer = dict(controls), prefer
+
+    @property
+    def connected(self) -> bool:
+        return any(c.connected for c in self._controls.values())
+
+    def on(self, node: str) -> PbxControl:
+        control = self._controls.get(node)
+        if control is None:
+            raise ControlError(f"交换机节点 {node or '?'} 不在集群中")
+        return control
+
+    def nodes(self) -> dict[str, PbxControl]:
+        return dict(self._controls)
+
+    def _up(self) -> dict[str, PbxControl]:
+        up = {node: c for node, c in self._controls.items() if c.connected}
+        if not up:
+            raise ControlError("交换机未连接：集群中没有一个节点能连上")
+        return up
+
+    async def _everywhere(self, work: Callable[[PbxControl], Awaitable[T]],
+                          what: str) -> dict[str, T]:
+        """work on every node that is up, together; each node's result by name."""
+        up = self._up()
+        results = await asyncio.gather(*(work(c) for c in up.values()), return_exceptions=True)
+        done: dict[str, T] = {}
+        errors: list[str] = []
+        for node, result in zip(up, results, strict=True):
+            if isinstance(result, ControlError):
+                log.warning("node %s did not take %s: %s", node, what, result)
+                errors.append(f"{node}: {result}")
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                done[node] = result
+        if not done:
+            raise ControlError("；".join(errors))
+        return done
+
+    async def join(self, extension: str, name: str, *, paused: bool = False,
+                   reason: str = "") -> None:
+        await self._everywhere(lambda c: c.join(extension, name, paused=paused, reason=reason),
+                               f"QueueAdd {extension}")
+
+    async def leave(self, extension: str) -> None:
+        await self._everywhere(lambda c: c.leave(extension), f"QueueRemove {extension}")
+
+    async def pause(self, extension: str, reason: str) -> None:
+        await self._everywhere(lambda c: c.pause(extension, reason), f"QueuePause {extension}")
+
+    async def resume(self, extension: str) -> None:
+        await self._everywhere(lambda c: c.resume(extension), f"QueuePause {extension}")
+
+    async def members(self) -> dict[str, Member]:
+        """A seat of any node that is up: paused if paused on any, its phone's state as
+        busiest() has it, under the name the first node gives."""
+        by_node = await self._everywhere(lambda c: c.members(), "QueueStatus")
+        seen: dict[str, list[Member]] = {}
+        for members in by_node.values():
+            for ext, member in members.items():
+                seen.setdefault(ext, []).append(member)
+        return {ext: Member(ext, views[0].name, any(m.paused for m in views),
+                            next((m.reason for m in views if m.paused), ""),
+                            busiest([m.device for m in views]))
+                for ext, views in seen.items()}
+
+    async def waiting_callers(self) -> dict[str, str]:
+        """Every node's waiting callers; a uniqueid two nodes happen to share (each counts
+        its own) is kept twice, the second as uniqueid@node."""
+        by_node = await self._everywhere(lambda c: c.waiting_callers(), "QueueStatus")
+        merged: dict[str, str] = {}
+        for node, waiting in by_node.items():
+            for uniqueid, channel in waiting.items():
+                merged[uniqueid if uniqueid not in merged else f"{uniqueid}@{node}"] = channel
+        return merged
+
+    async def channels(self, timeout: float = 10.0) -> dict[str, LiveChannel]:
+        by_node = await self._everywhere(lambda c: c.channels(timeout), "Status")
+        return {uid: channel for found in by_node.values() for uid, channel in found.items()}
+
+    async def originate(self, action: dict[str, str]) -> None:
+        """On the preferred node if it is up, else the first node that is: the call rings
+        the staff phone through the proxy whichever node places it."""
+        up = self._up()
+        node = self._prefer if self._prefer in up else next(iter(up))
+        await up[node].originate(action)
+
+    async def transfer(self, agent_channel: str, target: str, *, attended: bool) -> None:
+        raise ControlError("转接须指明通话所在的交换机节点 (on(node))")
+
+    async def cancel_consultation(self, agent_channel: str) -> None:
+        raise ControlError("须指明通话所在的交换机节点 (on(node))")
+
+    async def complete_consultation(self, agent_channel: str) -> None:
+        raise ControlError("须指明通话所在的交换机节点 (on(node))")
+
+    async def redirect(self, channel: str, context: str) -> None:
+        raise ControlError("须指明通话所在的交换机节点 (on(node))")
+
+
 # --- the AMI connections: the bridge's, the console's, and one-off ones for the CLI ------
 
 def bridge_client(settings: Settings) -> AmiClient:
     """The bridge's AMI connection (events for the call tracker; Redirect at closing)."""
-    return AmiClient("127.0.0.1", settings.pbx.ami_port, v.AMI_USER,
+    return AmiClient(ami_host(settings), settings.pbx.ami_port, v.AMI_USER,
                      load_or_create(settings).ami_secret, logger=logging.getLogger("ivr.ami"))
 
 
 def console_client(settings: Settings) -> AmiClient:
     """The web console's AMI connection (queue and seat events; queue, transfer and reply
     actions), as its own AMI user with fewer rights."""
-    return AmiClient("127.0.0.1", settings.pbx.ami_port, v.CONSOLE_AMI_USER,
+    return AmiClient(ami_host(settings), settings.pbx.ami_port, v.CONSOLE_AMI_USER,
                      console_ami_secret(load_or_create(settings)),
                      logger=logging.getLogger("agent_console.ami"))
+
+
+def console_clients(settings: Settings) -> dict[str, AmiClient]:
+    """The console's AMI connections by node: one per node of a cluster ([cluster] nodes,
+    each at its address: the nodes share secrets.toml, so the console's password is the
+    same on all), else this host's only, under the name "" (a server alone)."""
+    if not settings.cluster.enabled:
+        return {"": console_client(settings)}
+    secret = console_ami_secret(load_or_create(settings))
+    return {node: AmiClient(address, settings.pbx.ami_port, v.CONSOLE_AMI_USER, secret,
+                            logger=logging.getLogger(f"agent_console.ami.{node}"))
+            for node, address in settings.cluster.addresses().items()}
+
+
+def console_control(clients: Mapping[str, AmiClient], prefer: str = "") -> PbxControl:
+    """The console's control over its connections (console_clients): one server's
+    PbxControl itself, or a FanoutControl over the nodes of a cluster."""
+    if set(clients) == {""}:
+        return PbxControl(clients[""])
+    return FanoutControl({node: PbxControl(ami, node=node) for node, ami in clients.items()},
+                         prefer=prefer)
 
 
 def with_control(settings: Settings, work: Callable[[PbxControl], Awaitable[T]],

@@ -104,6 +104,17 @@ def instance_for(settings: Settings) -> PbxInstance:
     return PbxInstance(chroot=settings.pbx.sandbox_dir, pbx_root=Path("/srv/hotline") / name)
 
 
+LOOPBACK = "127.0.0.1"
+
+
+def ami_host(settings: Settings) -> str:
+    """The address this host's Asterisk takes AMI connections on, and so the one its own
+    bridge, console and CLI dial: loopback on a single server; on a node of a cluster
+    ([cluster] node), the node's address, where the console of any node reaches it too
+    (Asterisk's AMI listens on one address only; pbx.config renders it)."""
+    return settings.cluster.addresses().get(settings.cluster.node, LOOPBACK)
+
+
 # --- the sandbox -------------------------------------------------------------------------
 
 def sandbox_ready(root: Path) -> bool:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from hotline.secrets import load_or_create
 from hotline.settings import Settings
-from pbx.instance import PbxError
+from pbx.instance import PbxError, ami_host
 from pbx.names import PJSIP_AMI_USER
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def pjsip_client(settings: Settings) -> AmiClient:
     from pbx.ami import AmiClient
     from pbx.config import pjsip_ami_secret
 
-    return AmiClient("127.0.0.1", settings.pbx.ami_port, PJSIP_AMI_USER,
+    return AmiClient(ami_host(settings), settings.pbx.ami_port, PJSIP_AMI_USER,
                      pjsip_ami_secret(load_or_create(settings)),
                      logger=logging.getLogger("pbx.pjsip"))
 
@@ -53,7 +53,7 @@ def ask(settings: Settings, fields: Mapping[str, str], timeout: float = 10.0,
     from pbx.ami import AmiError
 
     async def once() -> Reply:
-        await _answers(settings.pbx.ami_port)
+        await _answers(ami_host(settings), settings.pbx.ami_port)
         ami = pjsip_client(settings)
         try:
             await ami.connect(wait=timeout)
@@ -71,11 +71,11 @@ def ask(settings: Settings, fields: Mapping[str, str], timeout: float = 10.0,
     return asyncio.run(once())
 
 
-async def _answers(port: int) -> None:
+async def _answers(host: str, port: int) -> None:
     """Refused at once when nothing listens (the PBX is not running): the client would
     retry until its timeout, and a console page waits on this."""
     try:
-        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        _reader, writer = await asyncio.open_connection(host, port)
     except OSError as exc:
         raise PbxError(f"AMI on port {port} does not answer ({exc.strerror or exc}): "
                        "is the PBX running?") from None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hotline.secrets import PRIVATE_UMASK, load_or_create
 from hotline.settings import Settings
-from pbx.instance import PbxError, instance_for
+from pbx.instance import PbxError, ami_host, instance_for
 from pbx.names import AMI_USER
 
 
@@ -99,7 +99,7 @@ async def _booted(settings: Settings, timeout: float) -> bool:
 
     from pbx.ami import AmiClient, AmiError
 
-    ami = AmiClient("127.0.0.1", settings.pbx.ami_port, AMI_USER,
+    ami = AmiClient(ami_host(settings), settings.pbx.ami_port, AMI_USER,
                     load_or_create(settings).ami_secret, reconnect_delay=0.3)
     said = asyncio.Event()
 
