@@ -47,6 +47,7 @@ COMMANDS = (
     Command("phones", "cli.phones", "the SIP phones of seats and duty judges"),
     Command("courts", "cli.courts", "the courts the centre answers for: list, add, staff"),
     Command("sip", "cli.sip", "SIP security: banned addresses (fail-to-ban)"),
+    Command("proxy", "cli.proxy", "the SIP proxy (Kamailio) in front of the PBX nodes"),
     Command("report", "cli.report", "the analysis report (text, Excel or PDF): month, departments"),
     Command("user", "agent_console.cli", "the web console's users"),
     Command("console", "agent_console.cli", "run the web console in the foreground"),

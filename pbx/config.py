@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from hotline import waiting
 from hotline.calendar import SEASONS, WEEKDAY_KEYS, season_month_range, weekday_spans
 from hotline.secrets import Secrets
-from hotline.settings import PbxSettings, Settings
+from hotline.settings import ClusterSettings, PbxSettings, Settings
 from pbx.instance import CONF_DIR, DIALPLAN_DIR, PBX_USER, PbxInstance, ami_host
 from pbx.names import AMI_USER, CONSOLE_AMI_USER, PJSIP_AMI_USER
 from pbx.sip_security import endpoint_media, ensure_bans_file, install_tls, render_tls
@@ -115,7 +115,7 @@ def site_files(settings: Settings, inst: PbxInstance, secrets: Secrets,
 
         phones = phones_db.seed_rows(settings.pbx, secrets.phone_passwords)
     return {
-        "pjsip.conf": render_pjsip(settings.pbx, phones),
+        "pjsip.conf": render_pjsip(settings.pbx, phones, settings.cluster),
         "manager.conf": _site_manager(settings, secrets),
         "extensions.conf": _site_extensions(settings, inst),
         "musiconhold.conf": _site_moh(inst),
@@ -128,19 +128,38 @@ def _site_moh(inst: PbxInstance) -> str:
     return f"[default]\nmode = files\ndirectory = {inst.pbx_root / 'sounds' / 'moh'}\n"
 
 
-def render_pjsip(pbx: PbxSettings, phones: Sequence[Phone]) -> str:
-    """site/pjsip.conf: the transport, the carrier, and each enabled phone of the table."""
+def render_pjsip(pbx: PbxSettings, phones: Sequence[Phone],
+                 cluster: ClusterSettings | None = None) -> str:
+    """site/pjsip.conf: the transport, the carrier, and each enabled phone of the table.
+    Behind the SIP proxy (cluster with nodes), each phone is reached at the proxy, which
+    knows where it registered (pbx/proxy.py)."""
     out = ["; Rendered from hotline.toml and the phones table by `hotline pbx up` and on",
            "; every change of a phone (console, `hotline phones`). Do not edit.",
-           *render_network(pbx)]
+           *render_network(pbx, cluster)]
     for phone in sorted((p for p in phones if p.enabled), key=lambda p: p.extension):
         ext = phone.extension
         out += [f"[{ext}](staff-endpoint)", f"auth = {ext}", f"aors = {ext}",
                 f"callerid = <{ext}>", *endpoint_media(pbx), *seat_codecs(pbx), "",
-                f"[{ext}](staff-aor)", "",
+                f"[{ext}](staff-aor)", *_at_proxy(ext, cluster), "",
                 f"[{ext}](staff-auth)", f"username = {ext}",
                 f"password = {phone.password}", ""]
     return "\n".join(out)
+
+
+def _at_proxy(extension: str, cluster: ClusterSettings | None) -> list[str]:
+    """Behind the proxy, a phone's one contact: itself at the proxy, asked OPTIONS often
+    (the proxy answers only for a registered phone, so the queue skips the others)."""
+    if cluster is None or not cluster.enabled:
+        return []
+    host, port = cluster.proxy_host_port()
+    return [f"contact = sip:{extension}@{host}:{port}",
+            f"qualify_frequency = {seat_qualify_seconds(cluster)}"]
+
+
+def seat_qualify_seconds(cluster: ClusterSettings) -> int:
+    """How often a node asks the proxy whether a phone is registered: a phone switched on
+    is offered queue calls within this (plus Asterisk's 3 s qualify timeout)."""
+    return max(5, cluster.probe_seconds)
 
 
 def write_atomic(path: Path, text: str, mode: int = 0o640) -> None:

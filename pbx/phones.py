@@ -55,6 +55,6 @@ def apply_phones(settings: Settings, phones: Sequence[Phone]) -> None:
     if not site.is_dir():
         raise PbxError("the PBX has not been set up yet (hotline pbx up)")
     with _PJSIP_LOCK:
-        write_atomic(site / "pjsip.conf", render_pjsip(settings.pbx, phones))
+        write_atomic(site / "pjsip.conf", render_pjsip(settings.pbx, phones, settings.cluster))
         reload_pjsip(settings)
 

@@ -7,7 +7,7 @@ The templates (carrier-endpoint, media-defaults) are asterisk-conf/pjsip.conf's.
 
 from __future__ import annotations
 
-from hotline.settings import PbxSettings, Settings
+from hotline.settings import ClusterSettings, PbxSettings, Settings
 from hotline.trunks import Trunk, did_routes, legacy_trunk
 from pbx.instance import PbxError
 
@@ -22,10 +22,19 @@ REGISTRATION_RETRY = 30
 DEFAULT_CODECS = ("alaw", "ulaw")
 
 
-def render_network(pbx: PbxSettings) -> list[str]:
-    """The transports and every trunk, as site/pjsip.conf lines."""
-    return [*transports(pbx),
-            *(line for trunk in trunks_of(pbx) for line in render_trunk(trunk, pbx))]
+# Behind the SIP proxy (a [cluster]), the header by which the proxy names the trunk a call
+# came on (pbx/proxy.py), and the From user of its OPTIONS probes.
+TRUNK_HEADER = "X-Hotline-Trunk"
+PROXY_PROBE_USER = "hotline-proxy"
+
+
+def render_network(pbx: PbxSettings, cluster: ClusterSettings | None = None) -> list[str]:
+    """The transports and every trunk, as site/pjsip.conf lines; behind the proxy (cluster
+    with nodes), the trunks are known by the proxy's header and reached through it."""
+    behind = cluster if cluster is not None and cluster.enabled else None
+    out = [*transports(pbx),
+           *(line for trunk in trunks_of(pbx) for line in render_trunk(trunk, pbx, behind))]
+    return out + (_proxy_probe(pbx) if behind else [])
 
 
 def trunks_of(pbx: PbxSettings) -> tuple[Trunk, ...]:
@@ -45,9 +54,13 @@ def transports(pbx: PbxSettings) -> list[str]:
     return [*lan, "", *carrier, ""]
 
 
-def render_trunk(trunk: Trunk, pbx: PbxSettings) -> list[str]:
+def render_trunk(trunk: Trunk, pbx: PbxSettings,
+                 cluster: ClusterSettings | None = None) -> list[str]:
     """One trunk: its endpoint, where calls to it go (aor), where its calls come from
-    (identify) and, for a register trunk, its credentials and registration."""
+    (identify) and, for a register trunk, its credentials and registration. Behind the
+    proxy (cluster): found by the proxy's header, its calls sent through the proxy."""
+    if cluster is not None:
+        return _trunk_behind_proxy(trunk, pbx, cluster)
     transport = [f"transport = {CARRIER_TRANSPORT}"] if pbx.carrier_bind else []
     registering = trunk.kind == "register"
     target = f"{trunk.host}:{trunk.port}" if trunk.port else trunk.host
@@ -64,6 +77,33 @@ def render_trunk(trunk: Trunk, pbx: PbxSettings) -> list[str]:
     if registering:
         out += _registration(trunk, target, transport)
     return out
+
+
+def _trunk_behind_proxy(trunk: Trunk, pbx: PbxSettings, cluster: ClusterSettings) -> list[str]:
+    """Every request reaches a node from the proxy's address: the carrier's calls are
+    known by the header the proxy adds (and removes from anyone else's), and calls to
+    the carrier go out through the proxy (the carrier knows the proxy's address only)."""
+    if trunk.kind == "register":
+        raise PbxError(f"[[trunks]] {trunk.name}: a register trunk is not supported with "
+                       "[cluster] nodes yet; use an IP trunk (the carrier sends calls to "
+                       "the proxy's address)")
+    host, port = cluster.proxy_host_port()
+    endpoint = [f"[{trunk.name}](carrier-endpoint)", *_carrier_codecs(pbx),
+                f"outbound_proxy = sip:{host}:{port}\\;lr"]
+    target = f"{trunk.host}:{trunk.port}" if trunk.port else trunk.host
+    out = [*endpoint, *([f"aors = {trunk.name}"] if trunk.host else []), ""]
+    if trunk.host:
+        out += [f"[{trunk.name}]", "type = aor", f"contact = sip:{target}", ""]
+    return [*out, f"[{trunk.name}]", "type = identify", f"endpoint = {trunk.name}",
+            f"match_header = {TRUNK_HEADER}: {trunk.name}", ""]
+
+
+def _proxy_probe(pbx: PbxSettings) -> list[str]:
+    """The proxy's OPTIONS probes come as this endpoint (by From user): answered 200,
+    never challenged, so never counted as failed logins; it can place no call (no such
+    context), and the proxy refuses the name from anyone else."""
+    return [f"[{PROXY_PROBE_USER}]", "type = endpoint", "context = hotline-proxy-none",
+            "allow = !all,alaw", ""]
 
 
 def _registration(trunk: Trunk, target: str, transport: list[str]) -> list[str]:
