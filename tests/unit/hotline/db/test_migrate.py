@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from sqlalchemy.engine import make_url
 from hotline.db import calls
 from hotline.db import models as _models  # noqa: F401  (every table on Base.metadata)
 from hotline.db.base import Base, make_engine, make_sessionmaker, session_scope, sync_url
-from hotline.db.migrate import alembic_config, upgrade
+from hotline.db.migrate import alembic_config, pending, upgrade
 
 TABLES = {"alembic_version", *Base.metadata.tables}
 HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
@@ -79,3 +80,35 @@ async def test_upgrade_twice_is_harmless_and_keeps_data(db_url: str) -> None:
             assert await calls.get_call(session, "c1") is not None
     finally:
         await engine.dispose()
+
+
+def test_parts_starting_together_migrate_one_at_a_time(db_url: str) -> None:
+    # The bridge, the console and the scheduler each migrate as they start, and on a
+    # cluster every node's do, at the same moment: one migrates, the others find it done.
+    start = threading.Barrier(3)
+    failures: list[BaseException] = []
+
+    def part() -> None:
+        start.wait()
+        try:
+            upgrade(db_url)
+        except BaseException as exc:  # collected for the assertion below
+            failures.append(exc)
+
+    parts = [threading.Thread(target=part) for _ in range(3)]
+    for thread in parts:
+        thread.start()
+    for thread in parts:
+        thread.join(timeout=120)
+    assert failures == []
+    tables, versions = _schema(db_url)
+    assert tables == TABLES
+    assert versions == [HEAD]
+
+
+def test_pending_names_the_revisions_only_for_a_database_behind(db_url: str) -> None:
+    assert pending(db_url) == (None, None)  # nothing there yet: nothing to lose
+    upgrade(db_url, "0020")
+    assert pending(db_url) == ("0020", HEAD)
+    upgrade(db_url)
+    assert pending(db_url) == (None, None)
