@@ -52,7 +52,8 @@ class CallFlow:
         linkedid = agi.headers.get("arg_1") or await agi.get_variable(v.LINKEDID)
         call = callid.from_agi(agi.headers, linkedid)
         services.writer.write(w.ensure(call.call_id, caller_number=call.caller_number,
-                                       channel=agi.headers.get("channel", "")))
+                                       channel=agi.headers.get("channel", ""),
+                                       node=services.node))
         return cls(agi, services, call.call_id, call.caller_number)
 
     # --- listening ------------------------------------------------------------------

@@ -194,7 +194,8 @@ class CallTracker:
         # The voice menu may have created the call a moment earlier; AMI knows better
         # when the channel really started.
         self.services.writer.write(
-            w.ensure(call.call_id, **facts), w.update(call.call_id, **facts),
+            w.ensure(call.call_id, node=self.services.node, **facts),
+            w.update(call.call_id, **facts),
             w.recording(call.call_id, relative, kind),
             w.event(call.call_id, "recording", {"path": relative, "kind": kind}, at=call.at))
 

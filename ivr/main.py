@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pbx
-from hotline import logs
+from hotline import cluster, logs
 from hotline.db.base import make_engine, make_sessionmaker, session_scope, utcnow
 from hotline.db.migrate import upgrade
 from hotline.hours import OpenHours
@@ -165,6 +165,11 @@ class Bridge:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(beat))
         tmp.replace(path)
+        if self.settings.cluster.enabled:  # issue 17: this node's row, which every node reads
+            await cluster.beat_quietly(self.services.sessions, self.settings, cluster.BRIDGE,
+                                       "up" if self.ami.connected else "no-ami",
+                                       {"calls": len(self.tracker.live_calls()),
+                                        "agi": self.agi.active_sessions})
 
     async def _every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
         while True:

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.callid import CallIdentity, epoch_utc, from_cdr
+from hotline.cluster import NODE_LOST
 from hotline.db import calls
 from hotline.db import callwrites as w
 from hotline.db.base import session_scope
@@ -162,8 +163,9 @@ class Reconciler:
             return await self._pass()
 
     async def _pass(self) -> list[str]:
+        source = mark_source(self.services.node)
         async with session_scope(self.services.sessions) as session:
-            mark = await calls.get_mark(session, SOURCE)
+            mark = await calls.get_mark(session, source)
         position, fingerprint = (mark.position, mark.fingerprint) if mark else (0, "")
         # A minute of calls' CDR lines: read and parsed off the event loop, which callers wait on.
         legs, position, fingerprint = await asyncio.to_thread(
@@ -174,7 +176,7 @@ class Reconciler:
 
         async def apply(session: AsyncSession) -> tuple[list[str], list[str]]:
             changed, waiting = await self._apply(session, facts, live)
-            await calls.set_mark(session, SOURCE, position, fingerprint)
+            await calls.set_mark(session, source, position, fingerprint)
             return changed, waiting
         changed, waiting = await self.services.writer.run(apply)
         self._waiting = {call_id: legs[call_id] for call_id in waiting}
@@ -194,15 +196,15 @@ class Reconciler:
             if call is not None and call.ended_at is None and call_id in live:
                 waiting.append(call_id)
                 continue
-            if call is not None and call.ended_at is not None:
+            if call is not None and call.ended_at is not None and call.ended_by != NODE_LOST:
                 continue
             if call is None:
                 await calls.ensure_call(session, call_id, source="reconciled",
-                                        **_call_values(fact))
+                                        node=self.services.node, **_call_values(fact))
                 await calls.add_event(session, call_id, "reconciled", {"from": SOURCE})
-            else:
+            else:  # open, or ended for its node's silence: Asterisk's own end is better
                 await calls.update_call(session, call_id, ended_at=fact.ended_at,
-                                        disposition=fact.disposition)
+                                        disposition=fact.disposition, ended_by="")
             for relative, kind in fact.recordings.items():
                 await calls.add_recording(session, call_id, relative, kind)
             changed.append(call_id)
@@ -211,8 +213,11 @@ class Reconciler:
     async def _check_recordings(self) -> None:
         async with session_scope(self.services.sessions) as session:
             pending = await calls.recordings_in_progress(session)
+            # Another node's recordings are its bridge's to judge (on its own disk, or
+            # being written still while the call's record says it ended)
             ended = {c.id for c in (await calls.existing_ids(
-                session, {r.call_id for r in pending})).values() if c.ended_at}
+                session, {r.call_id for r in pending})).values()
+                if c.ended_at and c.node in ("", self.services.node)}
         live = self.live_calls()
         for recording in pending:
             if recording.call_id not in ended or recording.call_id in live:
@@ -221,6 +226,11 @@ class Reconciler:
             self.services.writer.write(w.finish_recording(
                 recording.call_id, recording.path, result.status, result.duration_seconds,
                 result.size_bytes))
+
+
+def mark_source(node: str) -> str:
+    """The read position's key: each node reads its own Asterisk's CDR file."""
+    return f"{SOURCE}@{node}" if node else SOURCE
 
 
 def _call_values(fact: CallFacts) -> dict[str, Any]:

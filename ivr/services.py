@@ -57,6 +57,12 @@ class Services:
         """A prompt as Asterisk names it: its path without the extension."""
         return str(self.pbx.pbx_root / "sounds" / "zh" / prompt_id)
 
+    @property
+    def node(self) -> str:
+        """The cluster node whose Asterisk this bridge serves; every call it records is
+        stamped with it (calls.node). "" on a single server."""
+        return self.settings.cluster.node
+
     def recording_file(self, relative: str) -> Path:
         """Host path of a recording the dialplan names relative to the recordings folder."""
         return self.pbx.recordings_dir / relative

@@ -233,7 +233,7 @@ def _site_extensions(settings: Settings, inst: PbxInstance) -> str:
     pbx, calls = settings.pbx, settings.calls
     lines = ["; Rendered from hotline.toml by `hotline pbx up`. Do not edit.", "[globals]",
              f"HOTLINE_AGI={pbx.agi_host}:{pbx.agi_port}",
-             f"HOTLINE_RECORDINGS={inst.pbx_root / 'recordings'}",
+             f"HOTLINE_RECORDINGS={inst.pbx_recordings_dir}",
              f"HOTLINE_SOUNDS={inst.pbx_root / 'sounds' / 'zh'}",
              f"HOTLINE_QUEUE_MAX_WAIT={calls.queue_max_wait}",
              f"HOTLINE_TRANSFER_RING={calls.transfer_ring_seconds}",

@@ -9,6 +9,7 @@ same path differs between what Asterisk sees and what the host sees (see PbxInst
 
 from __future__ import annotations
 
+import dataclasses
 import grp
 import hashlib
 import os
@@ -44,6 +45,9 @@ class PbxInstance:
 
     chroot: Path | None  # None: an installed Asterisk, paths are the same on both sides
     pbx_root: Path  # the instance folder as Asterisk sees it
+    # a cluster's shared recordings folder ([cluster] recordings_dir) as the host sees it;
+    # None: the instance's own recordings folder
+    shared_recordings: Path | None = None
 
     @property
     def host_root(self) -> Path:
@@ -63,7 +67,13 @@ class PbxInstance:
 
     @property
     def recordings_dir(self) -> Path:
-        return self.dir("recordings")
+        """Where the recordings are, as the host sees it."""
+        return self.shared_recordings or self.dir("recordings")
+
+    @property
+    def pbx_recordings_dir(self) -> Path:
+        """... and as Asterisk sees it (the dialplan's HOTLINE_RECORDINGS)."""
+        return self.to_pbx(self.recordings_dir)
 
     @property
     def sounds_dir(self) -> Path:
@@ -99,9 +109,27 @@ def instance_for(settings: Settings) -> PbxInstance:
     if mode == "installed" and (major is None or major < MIN_ASTERISK_MAJOR):
         raise PbxError(f"[pbx] mode=installed but no Asterisk >= {MIN_ASTERISK_MAJOR} is on PATH")
     if major is not None and major >= MIN_ASTERISK_MAJOR:
-        return PbxInstance(chroot=None, pbx_root=settings.data_dir / "pbx")
+        return _with_shared_recordings(
+            settings, PbxInstance(chroot=None, pbx_root=settings.data_dir / "pbx"))
     name = hashlib.sha1(str(settings.data_dir).encode()).hexdigest()[:12]
-    return PbxInstance(chroot=settings.pbx.sandbox_dir, pbx_root=Path("/srv/hotline") / name)
+    return _with_shared_recordings(settings, PbxInstance(
+        chroot=settings.pbx.sandbox_dir, pbx_root=Path("/srv/hotline") / name))
+
+
+def _with_shared_recordings(settings: Settings, inst: PbxInstance) -> PbxInstance:
+    """[cluster] recordings_dir, when set: every node's Asterisk records into the share and
+    every part reads it there. The sandboxed Asterisk sees nothing outside its chroot, so
+    the share must be mounted inside it."""
+    shared = settings.cluster.recordings_dir
+    if not shared:
+        return inst
+    folder = Path(shared)
+    if inst.chroot is not None and not folder.is_relative_to(inst.chroot):
+        raise PbxError(f"[cluster] recordings_dir {folder} is outside the Asterisk sandbox "
+                       f"{inst.chroot}, where Asterisk cannot write: mount the share under "
+                       f"it (e.g. {inst.chroot / 'srv' / 'recordings'}) and name that "
+                       "folder, or install Asterisk on the node ([pbx] mode = installed)")
+    return dataclasses.replace(inst, shared_recordings=folder)
 
 
 LOOPBACK = "127.0.0.1"

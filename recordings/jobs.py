@@ -35,7 +35,8 @@ class JobContext(Protocol):
 
 
 def recordings_root(settings: Settings) -> Path:
-    """The folder Asterisk writes recordings to, as this host sees it."""
+    """The folder Asterisk writes recordings to, as this host sees it: on a cluster with
+    [cluster] recordings_dir, the share every node writes to (pbx.PbxInstance)."""
     return pbx.instance_for(settings).recordings_dir
 
 

@@ -6,7 +6,9 @@ saw. This pass compares it with the files on disk and raises alerts for what doe
 
 * "recording-missing" (key: the call id): an answered, ended call with no recording row, a
   recording that never finished, was judged missing or invalid, or whose file (the WAV, or
-  the kept copy once processed) is gone from disk, unless it was deleted on purpose;
+  the kept copy once processed) is gone from disk, unless it was deleted on purpose — and
+  unless the call was cut by its node's death (calls.ended_by "node-lost", a cluster): its
+  recording is whatever the node wrote before it died, and the call's log says why;
 * "recording-orphan" (key: the file's path under the recordings folder): an audio file no
   recording row names.
 
@@ -28,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from hotline.cluster import NODE_LOST
 from hotline.db import alerts
 from hotline.db.base import session_scope
 from hotline.db.models import Call, Recording
@@ -89,7 +92,7 @@ async def find_problems(sessions: async_sessionmaker[AsyncSession], root: Path,
     found = Findings()
     ended_before = now - timedelta(seconds=GRACE_SECONDS)
     query = (select(Call).where(Call.answered_at.is_not(None), Call.ended_at.is_not(None),
-                                Call.ended_at < ended_before)
+                                Call.ended_at < ended_before, Call.ended_by != NODE_LOST)
              .options(selectinload(Call.recordings)))
     if days is not None:
         query = query.where(Call.started_at >= now - timedelta(days=days))

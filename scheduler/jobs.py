@@ -15,6 +15,7 @@ from hotline.settings import Settings
 from scheduler import (
     callbacks,
     clock,
+    cluster,
     escalation,
     integrations,
     monthly_report,
@@ -53,6 +54,8 @@ def all_jobs(settings: Settings) -> list[Job]:
     jobs.append(Job("report-rollups", report_rollups.EVERY_SECONDS, report_rollups.report_rollups))
     jobs += backup_job(settings)  # issue 16
     jobs.append(Job("clock", clock.EVERY_SECONDS, clock.check_clock))  # issue 16
+    if settings.cluster.enabled:  # issue 17: a dead node's open calls
+        jobs.append(Job("cluster-lost-calls", cluster.EVERY_SECONDS, cluster.close_lost_calls))
     if settings.integrations.endpoints:  # issue 19
         jobs.append(Job("integrations", settings.integrations.poll_seconds, integrations.deliver))
     return jobs

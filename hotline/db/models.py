@@ -77,6 +77,11 @@ class Call(Base):
     # the court the caller chose in the voice menu (issue 17; None: one court, or no choice)
     court_id: Mapped[int | None] = mapped_column(
         ForeignKey("courts.id", name="fk_calls_court_id"))
+    # the cluster node whose Asterisk carried the call ([cluster] node; "" on one server)
+    node: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    # why the call was ended by something else than its hang-up: "node-lost" (its node died
+    # mid-call, hotline.cluster.close_lost_calls); "" for every call Asterisk ended
+    ended_by: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
     events: Mapped[list[CallEvent]] = relationship(
         back_populates="call", order_by="CallEvent.id", cascade="all, delete-orphan"
@@ -85,7 +90,8 @@ class Call(Base):
         back_populates="call", order_by="Recording.id", cascade="all, delete-orphan"
     )
 
-    __table_args__ = (Index("ix_calls_started_at", "started_at"),)
+    __table_args__ = (Index("ix_calls_started_at", "started_at"),
+                      Index("ix_calls_node_open", "node", "ended_at"))
 
 
 class CallEvent(Base):
@@ -872,3 +878,24 @@ class SipBan(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lifted_by: Mapped[str] = mapped_column(String(40), default="")
+
+
+# --- the cluster's nodes (issue 17) --------------------------------------------------------
+
+class ClusterNode(Base):
+    """One process of one node of a cluster (its bridge, its scheduler), as it last said
+    it was: rewritten every few seconds (hotline.cluster.beat). `hotline status` and the
+    console show them; a bridge row that stops moving is a node whose calls are lost."""
+
+    __tablename__ = "cluster_nodes"
+
+    node: Mapped[str] = mapped_column(String(40), primary_key=True)  # [cluster] node
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)  # bridge, scheduler
+    host: Mapped[str] = mapped_column(String(100), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # scheduler: active | standby; bridge: up (the AMI link up) | no-ami
+    state: Mapped[str] = mapped_column(String(20), default="")
+    # what else the process says of itself, e.g. {"calls": 3} for a bridge
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
