@@ -133,6 +133,25 @@ def _migrate(settings: Settings) -> None:
         raise backup.BackupError("the database upgrade failed")
 
 
+def backup_before_migrating(settings: Settings) -> backup.Manifest | None:
+    """`hotline up` after new code: when the database holds data of an older schema, back
+    it up and migrate it as `hotline upgrade` does (put back if the migration fails);
+    None when there was nothing to migrate. Raises BackupError when either step failed."""
+    from hotline.db.migrate import pending
+
+    current, head = pending(settings.database_url)
+    if current is None:
+        return None
+    folder = backup.backup_folder(settings)
+    print(f"the database is at revision {current}, this code needs {head}: backing it up "
+          f"into {folder} before migrating ...", flush=True)
+    manifest = backup.make_backup(settings, recordings_root(settings), folder)
+    print(describe(manifest, folder))
+    archive = backup.archive_path(folder, manifest.name)
+    backup.migrate_or_roll_back(archive, settings.database_url, lambda: _migrate(settings))
+    return manifest
+
+
 def cmd_upgrade(settings: Settings, args: argparse.Namespace) -> int:
     """The steps of docs/operations.md "Upgrading", in order, stopping at the first that
     fails."""

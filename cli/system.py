@@ -59,6 +59,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_up(settings: Settings, _args: argparse.Namespace) -> int:
     if (pair := tls.files(settings)) is not None:
         tls.check_pair(pair)  # before anything starts, not in console.out 30 seconds later
+    if (stopped := _migrate_with_backup(settings)) is not None:
+        return stopped
     if service.installed():  # systemd runs the parts (hotline service install)
         service.start_all(settings)
         _print_welcome(settings, pbx.instance_for(settings))
@@ -75,6 +77,22 @@ def cmd_up(settings: Settings, _args: argparse.Namespace) -> int:
     wait_scheduler_healthy(settings)
     _print_welcome(settings, inst)
     return 0
+
+
+def _migrate_with_backup(settings: Settings) -> int | None:
+    """New code on a database of an older schema: back up first (each part would migrate
+    it as it starts, with no way back); 1 when that failed and nothing was started."""
+    from cli.backup import backup_before_migrating
+    from hotline import backup
+
+    try:
+        backup_before_migrating(settings)
+    except backup.BackupError as exc:
+        print(f"hotline up: {exc}", file=sys.stderr)
+        print("Nothing was started. Go back to the version you came from, or see "
+              "docs/operations.md, \"Upgrading\".", file=sys.stderr)
+        return 1
+    return None
 
 
 def start_bridge(settings: Settings) -> None:

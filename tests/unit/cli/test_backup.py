@@ -75,3 +75,40 @@ def test_a_failed_migration_leaves_the_old_database_and_the_hotline_stopped(
     finally:
         engine.dispose()
     assert version != "9999"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_up_on_an_older_schema_backs_up_before_it_migrates(
+        settings: Settings, _sqlite_template: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # New code started with `hotline up` instead of `hotline upgrade`: the parts would
+    # each migrate as they start, with no backup to go back to.
+    settings = site(settings, tmp_path, _sqlite_template)
+    Path(str(make_url(settings.database_url).database)).unlink()
+    migrate.upgrade(settings.database_url, "0020")  # the schema the older code left
+    manifest = cli_backup.backup_before_migrating(settings)
+
+    assert manifest is not None
+    assert [p.name for p in (tmp_path / "nas").glob("hotline-backup-*.tar")] == [
+        f"{manifest.name}.tar"]
+    assert "at revision 0020" in capsys.readouterr().out
+    assert migrate.pending(settings.database_url) == (None, None)
+    # up to date now: the next start backs up nothing
+    assert cli_backup.backup_before_migrating(settings) is None
+    assert len(list((tmp_path / "nas").glob("hotline-backup-*.tar"))) == 1
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_up_starts_nothing_when_the_migration_fails(
+        settings: Settings, _sqlite_template: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = site(settings, tmp_path, _sqlite_template)
+    monkeypatch.setattr(migrate, "MIGRATIONS", failing_migrations(tmp_path))
+    started: list[str] = []
+    monkeypatch.setattr(system.service, "installed", lambda: started.append("up") or False)
+
+    assert system.cmd_up(settings, argparse.Namespace()) == 1
+
+    assert started == []
+    err = capsys.readouterr().err
+    assert "made to fail" in err and "Nothing was started" in err
