@@ -114,6 +114,15 @@ async def period_figures(session: AsyncSession, settings: Settings, period: Peri
                          ) -> tuple[tuple[CallFigures, MatterFigures], list[list[int]]]:
     """The call and matter figures of a period and its heat map, from the daily roll-ups;
     逾期未答复 (as of now) from the matters still open."""
+    figures, heat, _ = await period_figures_by_day(session, settings, period, now)
+    return figures, heat
+
+
+async def period_figures_by_day(
+        session: AsyncSession, settings: Settings, period: Period, now: datetime
+) -> tuple[tuple[CallFigures, MatterFigures], list[list[int]], list[tuple[date, int, int]]]:
+    """period_figures, and each court day's received and answered calls (the monthly
+    report's daily chart), from the same roll-ups."""
     days = await period_parts(session, settings, period)
     summed = total(days.values())
     calendar = await report_calendar(session, settings, period)
@@ -122,5 +131,7 @@ async def period_figures(session: AsyncSession, settings: Settings, period: Peri
     for day, parts in days.items():
         heat[day.weekday()] = [a + b for a, b in zip(heat[day.weekday()], parts.calls.hours,
                                                      strict=True)]
+    daily = [(day, parts.calls.counts.get("received", 0), parts.calls.counts.get("answered", 0))
+             for day, parts in days.items()]
     return ((figures_of(summed.calls), figures_from(summed.matters, overdue_count(pending, now))),
-            heat)
+            heat, daily)

@@ -9,11 +9,12 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.settings import Settings
-from reports.figures import court_matter_figures, load_period, period_figures
+from reports.figures import court_matter_figures, period_figures, report_calendar
+from reports.matters import load_matters
 from reports.menu import load_menu_calls, menu_figures
 from reports.period import Period
 from reports.scope import Scope
-from reports.scorecard import agent_rows, department_rows
+from reports.scorecard import scorecard_rows, seat_rows
 from reports.tables import (
     Table,
     agent_table,
@@ -48,13 +49,7 @@ async def centre_tables(session: AsyncSession, settings: Settings, period: Perio
             tables.append(call_table(calls, period, before))
         if "matters" in which:
             tables.append(matter_table(matters, period))
-    if "departments" in which or "agents" in which:
-        data = await load_period(session, settings, period)
-        if "departments" in which:
-            tables.append(department_table(
-                await department_rows(session, data, ADMIN_SCOPE, now), period))
-        if "agents" in which:
-            tables.append(agent_table(await agent_rows(session, data, ADMIN_SCOPE), period))
+    tables += await scorecard_tables(session, settings, period, now, which)
     if "menu" in which:
         tables += await menu_tables(session, settings, period)
     return tables
@@ -66,12 +61,28 @@ async def _court_tables(session: AsyncSession, settings: Settings, period: Perio
     if "matters" in which:
         tables.append(matter_table(
             await court_matter_figures(session, settings, period, now, court_id), period))
-    data = await load_period(session, settings, period, court_id)
+    return tables + await scorecard_tables(session, settings, period, now, which, court_id)
+
+
+async def scorecard_tables(session: AsyncSession, settings: Settings, period: Period,
+                           now: datetime, which: tuple[str, ...],
+                           court_id: int | None = None) -> list[Table]:
+    """The department scorecard and the seats' table, when in `which`, as an administrator
+    sees them (of court_id's departments and staff when cut by a court): from the month's
+    forwarded matters and the answered calls' narrow rows (scorecard.seat_rows), not from
+    every call of the month (load_period), which a provincial month made seconds long."""
+    tables: list[Table] = []
+    if "departments" not in which and "agents" not in which:
+        return tables
+    calendar = await report_calendar(session, settings, period)
     if "departments" in which:
-        tables.append(department_table(
-            await department_rows(session, data, ADMIN_SCOPE, now), period))
+        forwarded = await load_matters(session, calendar, period, "forwarded",
+                                       court_id=court_id)
+        tables.append(department_table(await scorecard_rows(
+            session, calendar, forwarded, ADMIN_SCOPE, now, court_id), period))
     if "agents" in which:
-        tables.append(agent_table(await agent_rows(session, data, ADMIN_SCOPE), period))
+        tables.append(agent_table(
+            await seat_rows(session, calendar, period, ADMIN_SCOPE, court_id), period))
     return tables
 
 

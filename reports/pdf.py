@@ -14,11 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from html import escape
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -27,14 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.catalog import TICKET_TYPES
 from hotline.settings import Settings
 from hotline.timefmt import local_time
-from reports.calls import CallFacts, CallFigures, is_answered, is_received
-from reports.figures import load_period, period_figures
+from reports.calls import CallFigures
+from reports.figures import period_figures, period_figures_by_day
 from reports.matters import MatterFigures
-from reports.monthly import ADMIN_SCOPE, menu_tables
+from reports.monthly import DEFAULT_TABLES, menu_tables, scorecard_tables
 from reports.period import Period
-from reports.scorecard import agent_rows, department_rows
-from reports.tables import Table, agent_table, call_table, department_table, matter_table
-from reports.topics import Topic, hot_topics, load_texts, repeat_callers, stop_words
+from reports.tables import Table, call_table, matter_table
+from reports.topics import Topic, hot_topics, load_texts, repeat_caller_count, stop_words
 
 TEMPLATES = Path(__file__).parent / "templates"
 # The court's name when hotline.toml names none (a [court] name setting is proposed).
@@ -77,14 +75,13 @@ async def monthly_report(session: AsyncSession, settings: Settings, period: Peri
     and what the charts draw; with menu, the voice menu's two tables after the others."""
     tz = settings.hours.timezone
     # The tables are centre_tables' — the same figure and table functions, in its order (a
-    # test holds them equal): calls and matters from the daily roll-ups, the month read
-    # once for the scorecard, the seats, the charts and the repeat callers.
-    (calls, matters), heat = await period_figures(session, settings, period, now)
+    # test holds them equal): calls, matters and the daily chart from the daily roll-ups,
+    # the scorecard from the month's forwarded matters, the seats and the repeat callers
+    # from narrow queries; no call of the month is read one by one.
+    (calls, matters), heat, daily = await period_figures_by_day(session, settings, period, now)
     (before, _), _ = await period_figures(session, settings, period.previous(), now)
-    data = await load_period(session, settings, period)
     tables = [call_table(calls, period, before), matter_table(matters, period),
-              department_table(await department_rows(session, data, ADMIN_SCOPE, now), period),
-              agent_table(await agent_rows(session, data, ADMIN_SCOPE), period)]
+              *await scorecard_tables(session, settings, period, now, DEFAULT_TABLES)]
     if menu:
         tables += await menu_tables(session, settings, period)
     words, cases = hot_topics(await load_texts(session, period, tz),
@@ -93,22 +90,9 @@ async def monthly_report(session: AsyncSession, settings: Settings, period: Peri
         court=court_name(settings), period=period, made=local_time(now, tz),
         calls=calls, matters=matters, tables=tables,
         words=words[:TOP_TOPICS], cases=cases[:TOP_TOPICS],
-        repeats=len(repeat_callers(data.calls)), daily=_daily(data.calls, period, tz),
+        repeats=await repeat_caller_count(session, period, tz),
+        daily=[(f"{day.day}日", received, answered) for day, received, answered in daily],
         hourly=[sum(day[hour] for day in heat) for hour in range(24)])
-
-
-def _daily(calls: Sequence[CallFacts], period: Period, timezone: str
-           ) -> list[tuple[str, int, int]]:
-    zone = ZoneInfo(timezone)
-    days = [period.first + timedelta(days=i) for i in range(period.days)]
-    received = dict.fromkeys(days, 0)
-    answered = dict.fromkeys(days, 0)
-    for c in calls:
-        day = c.started_at.astimezone(zone).date()
-        if day in received and is_received(c):
-            received[day] += 1
-            answered[day] += is_answered(c)
-    return [(f"{d.day}日", received[d], answered[d]) for d in days]
 
 
 # --- charts: small SVG, drawn here ------------------------------------------------------

@@ -8,12 +8,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from hotline.db.models import CallLog, Department, Ticket, User
+from hotline.calendar import WorkingCalendar
+from hotline.db.models import Call, CallEvent, CallLog, Department, Ticket, User
+from hotline.recording_access import REPLY_CALL_EVENT
 from hotline.roles import AGENT
-from reports.calls import CallFacts, is_answered, mean, talk_seconds
+from reports.calls import (
+    QUEUE,
+    QUEUE_ROUTE,
+    SEAT,
+    CallFacts,
+    is_answered,
+    mean,
+    talk_seconds,
+)
 from reports.figures import PeriodData
 from reports.matters import (
     MatterFacts,
@@ -25,6 +36,7 @@ from reports.matters import (
     is_on_time,
     overdue_open,
 )
+from reports.period import Period
 from reports.scope import Scope
 
 CALLBACK = "callback"
@@ -52,26 +64,35 @@ async def department_rows(session: AsyncSession, data: PeriodData, scope: Scope,
                           now: datetime) -> list[DepartmentRow]:
     """One row per department the reader may see (every active one, and any inactive one
     that received matters in the period), by name."""
+    return await scorecard_rows(session, data.calendar, data.forwarded, scope, now,
+                                data.court_id)
+
+
+async def scorecard_rows(session: AsyncSession, calendar: WorkingCalendar,
+                         forwarded: Sequence[MatterFacts], scope: Scope, now: datetime,
+                         court_id: int | None = None) -> list[DepartmentRow]:
+    """department_rows from the period's forwarded matters alone (load_matters
+    "forwarded", of court_id's when cut by a court): the scorecard reads no call."""
     query = select(Department).order_by(Department.name)
-    if data.court_id is not None:  # cut by one court: its departments
-        query = query.where(Department.court_id == data.court_id)
+    if court_id is not None:  # cut by one court: its departments
+        query = query.where(Department.court_id == court_id)
     departments = (await session.execute(query)).scalars()
     received: dict[int, list[MatterFacts]] = {}
-    for m in data.forwarded:
+    for m in forwarded:
         if m.department_id is not None and is_forwarded(m):
             received.setdefault(m.department_id, []).append(m)
-    return [_department_row(d, received.get(d.id, []), data, now) for d in departments
+    return [_department_row(d, received.get(d.id, []), calendar, now) for d in departments
             if scope.sees_department(d.id) and (d.active or d.id in received)]
 
 
 def _department_row(department: Department, matters: Sequence[MatterFacts],
-                    data: PeriodData, now: datetime) -> DepartmentRow:
+                    calendar: WorkingCalendar, now: datetime) -> DepartmentRow:
     return DepartmentRow(
         department.id, department.name, len(matters),
         sum(map(is_on_time, matters)), sum(map(is_late, matters)),
         sum(map(is_escalated_to_head, matters)), sum(map(is_escalated_to_leader, matters)),
         sum(1 for m in matters if overdue_open(m, now)),
-        average_reply_hours(data.calendar, matters))
+        average_reply_hours(calendar, matters))
 
 
 def department_matters(data: PeriodData, scope: Scope, department_id: int
@@ -99,31 +120,86 @@ class AgentRow:
         return self.unlogged / self.answered if self.answered else None
 
 
+@dataclass(frozen=True)
+class SeatCall:
+    """What the seats' table counts of one answered call: its seat's console user, its
+    talk time (talk_seconds) and whether a call log names it."""
+
+    id: str
+    user_id: int
+    talk: float | None
+    logged: bool
+
+
 async def agent_rows(session: AsyncSession, data: PeriodData, scope: Scope
                      ) -> list[AgentRow]:
     """One row per agent the reader may see: every active agent, and anyone who answered
     a call in the period."""
-    answered: dict[int, list[CallFacts]] = {}
-    for c in data.calls:
-        if is_answered(c) and c.seat_user_id is not None:
-            answered.setdefault(c.seat_user_id, []).append(c)
+    answered = [c for c in data.calls if is_answered(c) and c.seat_user_id is not None]
+    logged = await _logged_calls(session, [c.id for c in answered])
+    seated = [SeatCall(c.id, c.seat_user_id, talk_seconds(c), c.id in logged)
+              for c in answered if c.seat_user_id is not None]
+    return await _agent_rows(session, seated, data.period, data.calendar.hours.timezone,
+                             scope, data.court_id)
+
+
+async def seat_rows(session: AsyncSession, calendar: WorkingCalendar, period: Period,
+                    scope: Scope, court_id: int | None = None) -> list[AgentRow]:
+    """agent_rows without reading the period's calls: the answered calls' seat, user and
+    talk time come from one narrow query (seat_calls). The same rows (a test holds them
+    equal); the monthly report and its tables use it."""
+    return await _agent_rows(session, await seat_calls(session, calendar, period), period,
+                             calendar.hours.timezone, scope, court_id)
+
+
+async def seat_calls(session: AsyncSession, calendar: WorkingCalendar, period: Period
+                     ) -> list[SeatCall]:
+    """The period's calls answered by a seat whose console user is known, in the order
+    load_calls reads them: one row per seat event (AgentConnect) of a call, the first
+    taken. A call with a seat event has a seat_at, so is_answered asks only the rest:
+    received (no reply-call event) and offered (a queue event or the queue's route)."""
+    start, end = period.bounds(calendar.hours.timezone)
+    seat, queue, reply = aliased(CallEvent), aliased(CallEvent), aliased(CallEvent)
+    rows = await session.execute(
+        select(Call.id, Call.route, Call.ended_at, seat.at, seat.detail["user_id"].as_string(),
+               exists().where(queue.call_id == Call.id, queue.kind == QUEUE),
+               exists().where(reply.call_id == Call.id, reply.kind == REPLY_CALL_EVENT),
+               exists().where(CallLog.call_id == Call.id))
+        .join(seat, seat.call_id == Call.id)
+        .where(Call.started_at >= start, Call.started_at < end, seat.kind == SEAT)
+        .order_by(Call.started_at, Call.id, seat.at, seat.id))
+    found: list[SeatCall] = []
+    last = None
+    for call_id, route, ended_at, seat_at, user, queued, outbound, logged in rows:
+        if call_id == last:
+            continue  # a later seat event of the same call
+        last = call_id
+        if outbound or not (queued or route == QUEUE_ROUTE) or not (user or "").isdigit():
+            continue
+        talk = max(0.0, (ended_at - seat_at).total_seconds()) if ended_at else None
+        found.append(SeatCall(call_id, int(user), talk, bool(logged)))
+    return found
+
+
+async def _agent_rows(session: AsyncSession, seated: Sequence[SeatCall], period: Period,
+                      timezone: str, scope: Scope, court_id: int | None) -> list[AgentRow]:
+    answered: dict[int, list[SeatCall]] = {}
+    for c in seated:
+        answered.setdefault(c.user_id, []).append(c)
     users = (await session.execute(select(User).order_by(User.username))).scalars()
     people = [u for u in users if scope.sees_agent(u.id)
-              and (data.court_id is None or u.court_id == data.court_id)
+              and (court_id is None or u.court_id == court_id)
               and ((u.role == AGENT and u.active) or u.id in answered)]
-    logged = await _logged_calls(session, [c.id for cs in answered.values() for c in cs])
-    logs = await _logs_filed(session, data)
-    callbacks = await _callbacks_answered(session, data)
-    return [_agent_row(u, answered.get(u.id, []), logged, logs.get(u.id, 0),
-                       callbacks.get(u.id, 0)) for u in people]
+    logs = await _logs_filed(session, period, timezone)
+    callbacks = await _callbacks_answered(session, period, timezone)
+    return [_agent_row(u, answered.get(u.id, []), logs.get(u.id, 0), callbacks.get(u.id, 0))
+            for u in people]
 
 
-def _agent_row(user: User, calls: Sequence[CallFacts], logged: set[str], logs: int,
-               callbacks: int) -> AgentRow:
-    talks = [t for c in calls if (t := talk_seconds(c)) is not None]
+def _agent_row(user: User, calls: Sequence[SeatCall], logs: int, callbacks: int) -> AgentRow:
+    talks = [c.talk for c in calls if c.talk is not None]
     return AgentRow(user.id, user.display_name or user.username, len(calls), sum(talks),
-                    mean(talks), logs, callbacks,
-                    sum(1 for c in calls if c.id not in logged))
+                    mean(talks), logs, callbacks, sum(1 for c in calls if not c.logged))
 
 
 def unlogged_calls(data: PeriodData, logged: set[str], user_id: int) -> list[CallFacts]:
@@ -145,8 +221,9 @@ async def _logged_calls(session: AsyncSession, call_ids: list[str]) -> set[str]:
     return found
 
 
-async def _logs_filed(session: AsyncSession, data: PeriodData) -> dict[int, int]:
-    start, end = data.period.bounds(data.calendar.hours.timezone)
+async def _logs_filed(session: AsyncSession, period: Period, timezone: str
+                      ) -> dict[int, int]:
+    start, end = period.bounds(timezone)
     rows = await session.execute(select(CallLog.owner_id).where(
         CallLog.created_at >= start, CallLog.created_at < end))
     counts: dict[int, int] = {}
@@ -156,9 +233,10 @@ async def _logs_filed(session: AsyncSession, data: PeriodData) -> dict[int, int]
     return counts
 
 
-async def _callbacks_answered(session: AsyncSession, data: PeriodData) -> dict[int, int]:
+async def _callbacks_answered(session: AsyncSession, period: Period, timezone: str
+                              ) -> dict[int, int]:
     """Callback matters (留言回电) closed in the period, by their owner agent."""
-    start, end = data.period.bounds(data.calendar.hours.timezone)
+    start, end = period.bounds(timezone)
     rows = await session.execute(select(Ticket.owner_id).where(
         Ticket.type == CALLBACK, Ticket.closed_at >= start, Ticket.closed_at < end))
     counts: dict[int, int] = {}

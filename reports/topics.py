@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.callid import known_number
-from hotline.db.models import CallLog, Ticket
+from hotline.db.models import Call, CallEvent, CallLog, Ticket
+from hotline.recording_access import REPLY_CALL_EVENT
 from reports.calls import CallFacts, is_received
 from reports.period import Period
 
@@ -168,6 +169,29 @@ def repeat_callers(calls: Sequence[CallFacts]) -> list[RepeatCaller]:
         if most >= REPEAT_CALLS:
             found.append(RepeatCaller(number, theirs, most))
     return sorted(found, key=lambda r: (-r.most_in_window, -len(r.calls), r.number))
+
+
+async def repeat_caller_count(session: AsyncSession, period: Period, timezone: str) -> int:
+    """len(repeat_callers(...)) over the period's calls, without reading them all: a
+    grouped count (number, calls) names the numbers with REPEAT_CALLS calls or more in the
+    period, reply calls included (so none is missed); only those numbers' received calls
+    are read, and the same 7-day test applied."""
+    start, end = period.bounds(timezone)
+    in_period = (Call.started_at >= start, Call.started_at < end)
+    numbers = [n for n in (await session.execute(
+        select(Call.caller_number).where(*in_period).group_by(Call.caller_number)
+        .having(func.count() >= REPEAT_CALLS))).scalars() if known_number(n)]
+    moments: dict[str, list[datetime]] = {}
+    for i in range(0, len(numbers), 500):
+        rows = await session.execute(
+            select(Call.caller_number, Call.started_at)
+            .where(*in_period, Call.caller_number.in_(numbers[i:i + 500]),
+                   ~exists().where(CallEvent.call_id == Call.id,
+                                   CallEvent.kind == REPLY_CALL_EVENT)))
+        for number, started in rows:
+            moments.setdefault(number, []).append(started)
+    return sum(1 for theirs in moments.values()
+               if _most_within(sorted(theirs), REPEAT_WINDOW) >= REPEAT_CALLS)
 
 
 def _most_within(moments: list[datetime], window: timedelta) -> int:
