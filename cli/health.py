@@ -16,6 +16,8 @@ from hotline import backup, clock, health, tls
 from hotline.settings import Settings
 
 HEARTBEAT_STALE_SECONDS = 10.0
+# How long `hotline status` waits for each node's (and the proxy's) answer to SIP OPTIONS.
+PROBE_TIMEOUT = 2.0
 BRIDGE_PROCESS = "python"
 
 
@@ -98,8 +100,14 @@ def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
     parts = {"pbx": pbx_problems(settings), "bridge": bridge_problems(settings),
              "console": console_problems(settings),
              "scheduler": scheduler_problems(settings), "database": site.database}
+    node_lines: list[str] = []
+    if settings.cluster.enabled:  # issue 17: every node, its bridge and scheduler
+        node_lines, parts["nodes"] = cluster_report(settings)
     for name, problems in parts.items():
-        print(f"{name:9} {'ok' if not problems else 'UNHEALTHY: ' + '; '.join(problems)}")
+        print(f"{name:9} {'ok' if not problems else 'UNHEALTHY: ' + '; '.join(problems)}"
+              f"{scheduler_role(settings) if name == 'scheduler' else ''}")
+    for line in node_lines:
+        print(line)
     from cli import service  # systemd's view, once the parts run as services
 
     for line in service.status_lines():
@@ -120,6 +128,49 @@ def cmd_status(settings: Settings, _args: argparse.Namespace) -> int:
     for line in pbx.trunks.status_lines(settings):  # each register trunk's registration
         print(line)
     return 1 if any(parts.values()) else 0
+
+
+def scheduler_role(settings: Settings) -> str:
+    """" (active)" or " (standby)": on a cluster, whether this node's scheduler runs the jobs."""
+    try:
+        state = json.loads(settings.scheduler_heartbeat_file.read_text())["cluster"]["state"]
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return ""
+    return f" ({state})"
+
+
+def cluster_report(settings: Settings) -> tuple[list[str], list[str]]:
+    """Every node as the database knows it (each bridge's and scheduler's last heartbeat)
+    and as a SIP OPTIONS finds it, and the proxy: the lines to print, and the problems (a
+    node or the proxy down, no scheduler active)."""
+    from hotline import cluster  # the database layer, only on a cluster
+    from hotline.db.base import run_once, utcnow
+
+    targets = {name: cluster.node_target(address, settings.pbx.sip_port)
+               for name, address in settings.cluster.addresses().items()}
+    targets["proxy"] = settings.cluster.proxy_host_port()
+    found = cluster.probe_all(targets.values(), timeout=PROBE_TIMEOUT)
+    probes = dict(zip(targets, found, strict=True))
+    proxy = probes.pop("proxy")
+    try:
+        rows = run_once(settings.database_url, cluster.members)
+    except Exception as exc:  # the database away: the probes still tell what answers
+        rows, problems = [], [f"the nodes' heartbeats cannot be read: {exc}"]
+    else:
+        problems = []
+    views = cluster.node_views(settings, rows, probes, utcnow())
+    lines = [f"{'node':9} {view.line()}" for view in views]
+    lines.append(f"{'proxy':9} {proxy.target}: " + (f"SIP {proxy.status} {proxy.millis:.0f} ms"
+                                                   if proxy.answered else f"DOWN: {proxy.status}"))
+    problems += [f"node {view.name} DOWN" for view in views if view.down]
+    if not proxy.answered:
+        problems.append("the SIP proxy DOWN")
+    active = cluster.active_scheduler(views)
+    lines.append(f"{'scheduler':9} active on node {active}" if active
+                 else f"{'scheduler':9} NONE ACTIVE: no node's scheduler holds the lock")
+    if not active and rows:
+        problems.append("no scheduler active")
+    return lines, problems
 
 
 def clock_line(state: clock.ClockState) -> str:

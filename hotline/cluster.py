@@ -49,7 +49,7 @@ NODE_LOST = "node-lost"
 # The scheduler's advisory lock, as the pair (classid, objid) pg_locks shows it.
 LOCK_KEY = (12368, 1)
 # How long a query on the lock's connection may take before the lock counts as lost.
-LOCK_QUERY_TIMEOUT = 3.0
+LOCK_QUERY_TIMEOUT = 2.0
 # About when this process started (it imports this module as it starts).
 PROCESS_STARTED = datetime.now(UTC)
 

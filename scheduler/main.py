@@ -36,6 +36,10 @@ HEARTBEAT_SECONDS = 2.0
 APSCHEDULER_LOG_LEVEL = logging.WARNING
 # How often the active scheduler of a cluster makes sure it still holds the lock.
 HOLD_CHECK_SECONDS = 1.0
+# A scheduler that has just taken the lock waits this long before its first job: the node
+# that held it may be alive with its connection cut by the server, and finds out within a
+# check and its timeout, then cancels its jobs. No job runs on two nodes at once.
+TAKEOVER_GRACE_SECONDS = HOLD_CHECK_SECONDS + cluster.LOCK_QUERY_TIMEOUT + 0.5
 
 
 class Scheduler:
@@ -98,6 +102,12 @@ class Scheduler:
                 log.error("node %s lost the scheduler lock (its database connection is gone): "
                           "jobs stopped; another node's scheduler takes over", node)
             elif not self.active and await self._try_lock():
+                log.info("node %s took the scheduler lock; its jobs start in %.1f s", node,
+                         TAKEOVER_GRACE_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), TAKEOVER_GRACE_SECONDS)
+                if stop.is_set() or not await self.lock.held():
+                    continue
                 self.active = True
                 self._add_jobs(aps)
                 log.info("node %s holds the scheduler lock: running %d jobs: %s", node,

@@ -400,3 +400,62 @@ async def test_a_call_left_to_the_tracker_is_looked_at_again_until_it_ends(
     assert (await _call(services)).ended_at == _utc(1795747070.434875)
     assert await reconciler.run() == []
     assert reconciler._waiting == {}
+
+
+# --- a cluster's node (issue 17) -----------------------------------------------------------
+
+def _on_node(services: Services, node: str) -> Services:
+    import dataclasses
+
+    from hotline.settings import ClusterSettings
+
+    cluster_settings = ClusterSettings(node=node, nodes=("pbx1=10.1.1.11", "pbx2=10.1.1.12"),
+                                       proxy="10.1.1.10")
+    return dataclasses.replace(services, settings=dataclasses.replace(
+        services.settings, cluster=cluster_settings))
+
+
+async def test_a_call_ended_for_its_nodes_silence_gets_asterisks_own_end(
+        services: Services, make_wav: WavWriter) -> None:
+    """The active scheduler ended the call when pbx1's bridge fell silent (hotline.cluster.
+    close_lost_calls); pbx1's bridge, back, reads its Asterisk's CDR: the real end wins and
+    the recording is judged. A call is stamped with its node when created from the CDR."""
+    from hotline.cluster import NODE_LOST
+
+    node = _on_node(services, "pbx1")
+    async with session_scope(node.sessions) as session:
+        await calls.ensure_call(session, CALL, caller_number="13812345678", node="pbx1",
+                                started_at=_utc(1795747055.0), ended_at=_utc(1795747058.0),
+                                ended_by=NODE_LOST, disposition="unanswered", route="queue")
+        await calls.add_recording(session, CALL, RECORDING)
+    make_wav(node.recording_file(RECORDING), 2.0)
+    later = "1795747100.5"
+    _write_cdr(node, line(disposition="ANSWERED"), line(linkedid=later, uniqueid=later))
+
+    assert sorted(await Reconciler(node).run()) == sorted([CALL, later])
+
+    call = await _call(node)
+    assert (call.ended_at, call.ended_by, call.disposition) == (
+        _utc(1795747070.434875), "", "answered")
+    assert [(r.path, r.status) for r in call.recordings] == [(RECORDING, "complete")]
+    assert (await _call(node, later)).node == "pbx1"
+    async with session_scope(node.sessions) as session:
+        assert await calls.get_mark(session, SOURCE) is None, "each node reads its own CDR"
+        mark = await calls.get_mark(session, f"{SOURCE}@pbx1")
+    assert mark is not None and mark.position == node.pbx.cdr_file.stat().st_size
+
+
+async def test_a_bridge_leaves_another_nodes_recordings_to_that_node(
+        services: Services) -> None:
+    """pbx2's bridge does not judge pbx1's recording (on pbx1's disk, or still being
+    closed by pbx1's Asterisk): it would call it missing."""
+    async with session_scope(services.sessions) as session:
+        await calls.ensure_call(session, CALL, node="pbx1", started_at=_utc(1795747055.0),
+                                ended_at=_utc(1795747070.0))
+        await calls.add_recording(session, CALL, RECORDING)
+    await Reconciler(_on_node(services, "pbx2")).run()
+    assert [(r.path, r.status) for r in (await _call(services)).recordings] == [
+        (RECORDING, "recording")]
+    await Reconciler(_on_node(services, "pbx1")).run()
+    assert [(r.path, r.status) for r in (await _call(services)).recordings] == [
+        (RECORDING, "missing")]

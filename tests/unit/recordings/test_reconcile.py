@@ -77,3 +77,27 @@ async def test_kept_copy_counts_and_fresh_files_wait_for_their_call(
 
     assert found.missing == {} and found.orphans == {}
     assert kept.exists()
+
+
+async def test_a_call_cut_by_its_nodes_death_raises_no_missing_alert(
+        sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    """Issue 17: node pbx1 died mid-call; the active scheduler ended its calls as node-lost
+    (hotline.cluster.close_lost_calls). Their recordings never finished: no false alarm for
+    them, while an ordinary call of the same node without its file still raises one."""
+    from sqlalchemy import update
+
+    from hotline.cluster import NODE_LOST
+    from hotline.db.models import Call
+
+    now = utcnow()
+    day = now.strftime("%Y/%m/%d")
+    await add_call_recording(sessions, "500.1", f"{day}/500.1.wav", status="recording")
+    await add_call_recording(sessions, "600.1", f"{day}/600.1.wav", status="recording")
+    async with session_scope(sessions) as session:
+        await session.execute(update(Call).values(node="pbx1"))
+        await session.execute(update(Call).where(Call.id == "500.1").values(ended_by=NODE_LOST))
+
+    found = await reconcile.reconcile(sessions, tmp_path, now, days=3)
+
+    assert set(found.missing) == {"600.1"}
+    assert await _open(sessions) == {(alerts.RECORDING_MISSING, "600.1")}
