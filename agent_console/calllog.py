@@ -270,7 +270,7 @@ async def file_log(by: Actor, raw: Mapping[str, str], call_id: str | None,
     if about_staff and fields.category != "complaint":
         raise Invalid({"about_staff": field_error("about_staff", "about_staff_category")})
     async with transaction(by) as db:
-        judge_id = await _todays_judge(by, db) if consult else None
+        judge_id = await _todays_judge(by, db, fields.court_id) if consult else None
         accused = await _accused(db, accused_department) if about_staff else None
         asked = await appointments.check_log_request(by.c, db, fields.category,
                                                      appointment_kind, preferred)
@@ -307,8 +307,9 @@ async def _file_confidential(by: Actor, db: AsyncSession, log: CallLog,
                                     by.now())
 
 
-async def _todays_judge(by: Actor, db: AsyncSession) -> int:
-    judge = await roster.duty_judge_for(db, court_today(by.c.settings, by.now()))
+async def _todays_judge(by: Actor, db: AsyncSession, court_id: int | None) -> int:
+    """Today's duty judge of the log's court (the centre's when it has none today)."""
+    judge = await roster.duty_judge_for(db, court_today(by.c.settings, by.now()), court_id)
     if judge is None:
         raise Invalid({"consult": field_error("consult", "no_duty_judge")})
     return judge.id

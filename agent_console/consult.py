@@ -123,7 +123,8 @@ async def send(by: Actor, raw: Mapping[str, str | None]) -> Ticket:
     question = _text("question", raw.get("question") or "", errors)
     contact = check_contact((raw.get("contact") or "").strip(), errors)
     async with transaction(by) as db:
-        judge = await roster.duty_judge_for(db, court_today(by.c.settings, by.now()))
+        judge = await roster.duty_judge_for_call(db, court_today(by.c.settings, by.now()),
+                                                 call_id)
         if judge is None:
             errors["consult"] = field_error("consult", "no_duty_judge")
         if errors or judge is None:

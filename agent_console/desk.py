@@ -36,7 +36,7 @@ from hotline.db import directory as directory_db
 from hotline.db import presence as presence_db
 from hotline.db.base import session_scope
 from hotline.db.courts import list_courts
-from hotline.db.roster import duty_judge_for
+from hotline.db.roster import duty_judge_for, duty_judge_for_call
 from hotline.directory import item_of
 from hotline.hours import court_today
 from hotline.timefmt import local_time
@@ -218,10 +218,12 @@ class TransferOut(BaseModel):
     extension: str
 
 
-async def _duty_judge(request: Request) -> tuple[str, str]:
+async def _duty_judge(request: Request, call: SeatCall) -> tuple[str, str]:
+    """Today's duty judge of the court the caller chose (the centre's by default)."""
     c = console(request)
     async with session_scope(c.sessions) as session:
-        judge = await duty_judge_for(session, court_today(c.settings, c.clock()))
+        judge = await duty_judge_for_call(session, court_today(c.settings, c.clock()),
+                                          call.call_id)
     if judge is None or not judge.extension:
         raise Refused(409, MESSAGES["no_duty_judge"])
     return judge.display_name or judge.username, judge.extension
@@ -258,7 +260,7 @@ async def transfer(request: Request, body: TransferRequest, who: Agent) -> Trans
     (desk, control), ext = live(request), _extension(who.account)
     call = _call_on_seat(desk, ext)
     name, judge_ext = (await _directory_target(request, body.entry_id) if body.entry_id
-                       else await _duty_judge(request))
+                       else await _duty_judge(request, call))
     await _control(_node_of(control, call).transfer(
         call.agent_channel, judge_ext, attended=body.mode == "attended"))
     if body.mode == "attended":

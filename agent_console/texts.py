@@ -495,3 +495,6 @@ FIELD_ERRORS.update({
     "serves_other_court": "{label}是其他法院某部门的专人、负责人或分管领导，请先在部门管理中更换。",
 })
 FIELD_LABELS["staff_court"] = "所属法院"
+# the duty roster and the calendar are kept per court (issue 17)
+FIELD_ERRORS["judge_other_court"] = "{label}须是该法院的值班法官，请重新选择。"
+MESSAGES["other_courts"] = "您只能管理本院的记录。"

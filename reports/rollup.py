@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.calendar import WorkingCalendar
 from hotline.db import calendar_days
 from hotline.db.base import utcnow
-from hotline.db.models import CalendarOverride, ReportDay, ReportDirty
+from hotline.db.models import CENTRE_COURT_ID, CalendarOverride, ReportDay, ReportDirty
 from hotline.settings import Settings
 from reports.calls import CallFacts, CallParts, call_parts, load_calls
 from reports.matters import MatterFacts, MatterParts, load_matters, matter_parts
@@ -56,8 +56,9 @@ def empty() -> DayParts:
 async def stamp(session: AsyncSession, settings: Settings) -> str:
     """What a day's parts were counted on: the office hours and time zone, the declared
     years and the court's calendar overrides (a change to any counts every day again)."""
-    overrides = (await session.execute(
-        select(CalendarOverride.day, CalendarOverride.workday).order_by(CalendarOverride.day)
+    overrides = (await session.execute(  # the centre's calendar: the hotline's hours
+        select(CalendarOverride.day, CalendarOverride.workday)
+        .where(CalendarOverride.court_id == CENTRE_COURT_ID).order_by(CalendarOverride.day)
     )).all()
     years = sorted(await calendar_days.declared_years(session))
     text = repr((settings.hours, years, [(str(d), bool(w)) for d, w in overrides]))

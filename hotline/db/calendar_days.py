@@ -1,5 +1,9 @@
 """Data access for the court's calendar overrides, and the years whose State Council notice
-the court imported (kept in the shared state, so every process agrees on them)."""
+the court imported (kept in the shared state, so every process agrees on them).
+
+Each court has its own overrides (issue 17, migration 0023); every function takes the court,
+the centre's court by default: the hotline's hours and the matters' deadlines follow the
+centre's calendar."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.base import utcnow
-from hotline.db.models import CalendarOverride
+from hotline.db.models import CENTRE_COURT_ID, CalendarOverride
 from hotline.db.state import get_state, set_state
 
 DECLARED_YEARS_KEY = "calendar.declared_years"
@@ -24,11 +28,12 @@ class DayOverride:
     name: str = ""
 
 
-async def overrides_between(session: AsyncSession, first: date,
-                            last: date) -> list[CalendarOverride]:
-    """The overrides from first to last, both included, by date."""
+async def overrides_between(session: AsyncSession, first: date, last: date,
+                            court_id: int = CENTRE_COURT_ID) -> list[CalendarOverride]:
+    """A court's overrides from first to last, both included, by date."""
     query = (select(CalendarOverride)
-             .where(CalendarOverride.day >= first, CalendarOverride.day <= last)
+             .where(CalendarOverride.court_id == court_id,
+                    CalendarOverride.day >= first, CalendarOverride.day <= last)
              .order_by(CalendarOverride.day))
     return list((await session.scalars(query)).all())
 
@@ -41,18 +46,21 @@ async def version(session: AsyncSession) -> tuple[int, object]:
     return int(count), latest
 
 
-async def set_override(session: AsyncSession, override: DayOverride, updated_by: str) -> None:
-    await set_overrides(session, [override], updated_by)
+async def set_override(session: AsyncSession, override: DayOverride, updated_by: str,
+                       court_id: int = CENTRE_COURT_ID) -> None:
+    await set_overrides(session, [override], updated_by, court_id)
 
 
 async def set_overrides(session: AsyncSession, overrides: Iterable[DayOverride],
-                        updated_by: str) -> int:
-    """Insert or replace many days within the caller's transaction; returns how many."""
+                        updated_by: str, court_id: int = CENTRE_COURT_ID) -> int:
+    """Insert or replace many days of a court within the caller's transaction; returns how
+    many."""
     wanted = {o.day: o for o in overrides}
     existing = {row.day: row for row in (await session.scalars(
-        select(CalendarOverride).where(CalendarOverride.day.in_(wanted)))).all()}
+        select(CalendarOverride).where(CalendarOverride.court_id == court_id,
+                                       CalendarOverride.day.in_(wanted)))).all()}
     for day, override in wanted.items():
-        row = existing.get(day) or CalendarOverride(day=day)
+        row = existing.get(day) or CalendarOverride(day=day, court_id=court_id)
         row.workday, row.name = override.workday, override.name
         # Set by hand: onupdate does not fire when the values did not change.
         row.updated_by, row.updated_at = updated_by, utcnow()
@@ -60,9 +68,11 @@ async def set_overrides(session: AsyncSession, overrides: Iterable[DayOverride],
     return len(wanted)
 
 
-async def delete_override(session: AsyncSession, day: date) -> bool:
-    """Remove the court's setting for a day; False if there was none."""
-    result = await session.execute(delete(CalendarOverride).where(CalendarOverride.day == day))
+async def delete_override(session: AsyncSession, day: date,
+                          court_id: int = CENTRE_COURT_ID) -> bool:
+    """Remove a court's setting for a day; False if there was none."""
+    result = await session.execute(delete(CalendarOverride).where(
+        CalendarOverride.court_id == court_id, CalendarOverride.day == day))
     return bool(getattr(result, "rowcount", 0))
 
 

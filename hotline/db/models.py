@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, false, text
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy import text as sql_text  # where a column is called text
 from sqlalchemy.orm import Mapped, MappedColumn, mapped_column, relationship
 
@@ -41,12 +52,12 @@ class Court(Base):
     active: Mapped[bool] = mapped_column(default=True)
 
 
-def court_column(table: str) -> MappedColumn[int]:
+def court_column(table: str, primary_key: bool = False) -> MappedColumn[int]:
     """The court_id of a table whose rows belong to a court: the centre's court unless
     said otherwise, so a single-court installation's code and data need not name it."""
     return mapped_column(ForeignKey("courts.id", name=f"fk_{table}_court_id"),
                          default=CENTRE_COURT_ID, server_default=str(CENTRE_COURT_ID),
-                         index=True)
+                         index=True, primary_key=primary_key)
 
 
 class Call(Base):
@@ -211,8 +222,9 @@ class CalendarOverride(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     workday: Mapped[bool]
     name: Mapped[str] = mapped_column(String(60), default="")
-    # the court it belongs to (hotline.courts); court 1 is the centre's own court
-    court_id: Mapped[int] = court_column("calendar_overrides")
+    # the court it belongs to (hotline.courts), part of the key: each court has its own
+    # overrides (migration 0023); court 1 is the centre's own court
+    court_id: Mapped[int] = court_column("calendar_overrides", primary_key=True)
     updated_by: Mapped[str] = mapped_column(String(60), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -503,7 +515,9 @@ class Department(Base):
     __tablename__ = "departments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(60), unique=True)
+    # unique within its court (two courts may each have a 立案庭; migration 0023)
+    __table_args__ = (UniqueConstraint("court_id", "name", name="uq_departments_court_name"),)
+    name: Mapped[str] = mapped_column(String(60))
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     head_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -794,8 +808,9 @@ class DutyAssignment(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     judge_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     note: Mapped[str] = mapped_column(String(200), default="")
-    # the court it belongs to (hotline.courts); court 1 is the centre's own court
-    court_id: Mapped[int] = court_column("duty_roster")
+    # the court it belongs to (hotline.courts), part of the key: each court has its own
+    # duty judge for a day (migration 0023); court 1 is the centre's own court
+    court_id: Mapped[int] = court_column("duty_roster", primary_key=True)
 
 
 # The reports read matters by the day they were forwarded (reply figures, 逾期未答复).

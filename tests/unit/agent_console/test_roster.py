@@ -8,9 +8,10 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console import accounts
-from agent_console.texts import DUTY_JUDGE, MESSAGES
+from agent_console.texts import ADMIN, DUTY_JUDGE, MESSAGES
 from hotline.db import roster
 from hotline.db.base import session_scope
+from hotline.db.courts import CourtFields, assign_user, save_court
 
 from .conftest import ADMIN_NAME, PASSWORD, csrf_of, log_in
 
@@ -120,3 +121,42 @@ async def test_fill_skips_the_courts_days_off_unless_told(client: httpx.AsyncCli
     assert len((await client.get("/api/roster", headers=admin, params={
         "start": "2026-12-07", "end": "2026-12-13"})).json()) == 6
 
+
+
+async def test_each_court_has_its_roster_and_a_basic_courts_admin_only_theirs(
+        client: httpx.AsyncClient, sessions: Sessions) -> None:
+    await _judges(sessions)
+    async with session_scope(sessions) as db:
+        xigong = (await save_court(db, CourtFields("洛阳市西工区人民法院", "西工区法院",
+                                                   "豫0303"))).id
+        await assign_user(db, "zhao", xigong)
+        await accounts.add_user(db, "xg-admin", PASSWORD, ADMIN, "西工区管理员")
+        await assign_user(db, "xg-admin", xigong)
+    centre, basic = await _token(client, ADMIN_NAME), await _token(client, "xg-admin")
+
+    # the centre's administrator: any court's roster, with that court's judges
+    assert (await client.put("/api/roster/2026-12-01", headers=centre,
+                             json={"judge": "zhao", "court": xigong})).status_code == 200
+    wrong = await client.put("/api/roster/2026-12-01", headers=centre,
+                             json={"judge": "wang", "court": xigong})
+    assert wrong.status_code == 422 and "须是该法院的值班法官" in wrong.text
+    assert (await client.put("/api/roster/2026-12-01", headers=centre,
+                             json={"judge": "wang"})).status_code == 200
+    await log_in(client, ADMIN_NAME)
+    page = await client.get(f"/admin/roster?court={xigong}")
+    assert page.status_code == 200 and "值班表 · 西工区法院" in page.text
+    assert "赵法官（8102）" in page.text and "王法官（8101）" not in page.text
+
+    # a basic court's administrator: their own court's only, whatever they ask for
+    assert (await client.put("/api/roster/2026-12-02", headers=basic,
+                             json={"judge": "wang", "court": 1})).status_code == 403
+    assert (await client.delete("/api/roster/2026-12-01?court=1",
+                                headers=basic)).status_code == 403
+    assert (await client.get("/api/roster?court=1", headers=basic)).status_code == 403
+    own = (await client.get("/api/roster?start=2026-12-01&end=2026-12-01",
+                            headers=basic)).json()
+    assert [d["judge"] for d in own] == ["zhao"]
+    async with session_scope(sessions) as db:
+        judges = [await roster.duty_judge_for(db, date(2026, 12, 1), court)
+                  for court in (1, xigong)]
+    assert [j.username if j else None for j in judges] == ["wang", "zhao"]

@@ -34,7 +34,7 @@ async def test_set_inserts_then_replaces(sessions: Sessions) -> None:
 
 async def _stamp(sessions: Sessions, day: date) -> datetime:
     async with session_scope(sessions) as session:
-        row = await session.get(CalendarOverride, day)
+        row = await session.get(CalendarOverride, (day, 1))
     assert row is not None
     return row.updated_at
 

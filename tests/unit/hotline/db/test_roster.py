@@ -11,7 +11,8 @@ from agent_console import accounts
 from agent_console.texts import AGENT, DUTY_JUDGE
 from hotline.db import roster
 from hotline.db.base import session_scope
-from hotline.db.models import User
+from hotline.db.courts import CourtFields, assign_user, save_court
+from hotline.db.models import Call, User
 from hotline.db.roster import RosterError
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -100,3 +101,42 @@ async def test_clear_duty_takes_the_day_off(sessions: Sessions) -> None:
         assert await roster.clear_duty(db, MONDAY) is True
         assert await roster.clear_duty(db, MONDAY) is False
         assert await roster.duty_judge_for(db, MONDAY) is None
+
+
+def _name(user: User | None) -> str | None:
+    return user.username if user is not None else None
+
+
+async def _second_court(sessions: Sessions) -> int:
+    async with session_scope(sessions) as db:
+        court = await save_court(db, CourtFields("洛阳市西工区人民法院", "西工区法院", "豫0303"))
+        return court.id
+
+
+async def test_each_court_has_its_own_duty_judge_and_falls_back_to_the_centres(
+        sessions: Sessions, caplog: pytest.LogCaptureFixture) -> None:
+    xigong = await _second_court(sessions)
+    wang, _ = await _user(sessions, "wang"), await _user(sessions, "li")
+    async with session_scope(sessions) as db:
+        li_of_xigong = await assign_user(db, "li", xigong)
+        await roster.set_duty(db, MONDAY, wang)
+        await roster.set_duty(db, MONDAY, li_of_xigong, court_id=xigong)
+        with pytest.raises(RosterError) as refused:
+            await roster.set_duty(db, MONDAY, wang, court_id=xigong)
+        assert refused.value.reason == "other_court"
+        db.add(Call(id="c-xigong", caller_number="13800000000", court_id=xigong))
+        db.add(Call(id="c-none", caller_number="13800000000"))
+    async with session_scope(sessions) as db:
+        assert _name(await roster.duty_judge_for(db, MONDAY)) == "wang"
+        assert _name(await roster.duty_judge_for(db, MONDAY, xigong)) == "li"
+        assert _name(await roster.duty_judge_for_call(db, MONDAY, "c-xigong")) == "li"
+        assert _name(await roster.duty_judge_for_call(db, MONDAY, "c-none")) == "wang"
+        assert _name(await roster.duty_judge_for_call(db, MONDAY, None)) == "wang"
+        assert [d.judge.username for d in await roster.roster_between(
+            db, MONDAY, MONDAY, xigong)] == ["li"]
+        assert await roster.clear_duty(db, MONDAY, xigong)
+    caplog.set_level("INFO", logger="hotline.db.roster")
+    async with session_scope(sessions) as db:
+        assert _name(await roster.duty_judge_for(db, MONDAY, xigong)) == "wang"
+        assert _name(await roster.duty_judge_for(db, MONDAY)) == "wang", "untouched"
+    assert f"court {xigong} has no duty judge on {MONDAY}: the centre's (wang)" in caplog.text
