@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from hotline.db.base import session_scope
@@ -108,15 +108,39 @@ async def close_lost_calls(session: AsyncSession, now: datetime,
         open_calls = (await session.execute(select(Call).where(
             Call.node == bridge.node, Call.ended_at.is_(None)))).scalars().all()
         for call in open_calls:
-            call.ended_at = max(call.started_at, bridge.last_seen)
-            call.ended_by = NODE_LOST
-            call.disposition = "answered" if call.answered_at else "unanswered"
-            session.add(CallEvent(call_id=call.id, at=now, kind=NODE_LOST,
-                                  detail={"node": bridge.node,
-                                          "last_seen": bridge.last_seen.isoformat()}))
+            end_as_lost(session, call, max(call.started_at, bridge.last_seen), now,
+                        {"node": bridge.node, "last_seen": bridge.last_seen.isoformat()})
         if open_calls:
             closed[bridge.node] = [c.id for c in open_calls]
     return closed
+
+
+async def close_calls_not_up(session: AsyncSession, node: str, keep: set[str],
+                             before: datetime, now: datetime) -> list[str]:
+    """The node's bridge, its AMI link back (Asterisk restarted after dying, or the bridge
+    after a crash): the node's calls still open that started before `before` and are not in
+    `keep` (the calls Asterisk has up, those the bridge tracks) ended while nobody watched
+    and left no CDR (Asterisk was killed mid-call). Ended as node-lost at the last moment
+    the record knows of (its last step); a CDR found later puts its own end over it."""
+    open_calls = (await session.execute(select(Call).where(
+        Call.node == node, Call.ended_at.is_(None), Call.started_at < before))).scalars().all()
+    lost = [c for c in open_calls if c.id not in keep]
+    for call in lost:
+        last_step = (await session.execute(select(func.max(CallEvent.at)).where(
+            CallEvent.call_id == call.id))).scalar()
+        end_as_lost(session, call, max(t for t in (call.started_at, call.answered_at,
+                                                   last_step) if t is not None), now,
+                    {"node": node, "reason": "not up in Asterisk, no CDR"})
+    return [c.id for c in lost]
+
+
+def end_as_lost(session: AsyncSession, call: Call, at: datetime, now: datetime,
+                detail: dict[str, str]) -> None:
+    """End a call its node lost: nothing of it is removed; why is in its log."""
+    call.ended_at = at
+    call.ended_by = NODE_LOST
+    call.disposition = "answered" if call.answered_at else "unanswered"
+    session.add(CallEvent(call_id=call.id, at=now, kind=NODE_LOST, detail=detail))
 
 
 # --- the scheduler's lock --------------------------------------------------------------------

@@ -106,6 +106,10 @@ class Bridge:
         login come after this."""
         await self.tracker.catch_up(self.control)
         await self.reconcile()
+        try:  # issue 17: the calls a killed Asterisk left open
+            await self.reconciler.close_left_open(self.control)
+        except Exception:
+            log.exception("ending the calls Asterisk's stop left open failed; next connection")
 
     async def reconcile(self) -> None:
         try:

@@ -30,11 +30,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.callid import CallIdentity, epoch_utc, from_cdr
-from hotline.cluster import NODE_LOST
+from hotline.cluster import NODE_LOST, close_calls_not_up
 from hotline.db import calls
 from hotline.db import callwrites as w
-from hotline.db.base import session_scope
+from hotline.db.base import session_scope, utcnow
 from ivr.services import Services
+from pbx import ControlError, PbxControl
 from recordings import probe
 
 log = logging.getLogger(__name__)
@@ -209,6 +210,33 @@ class Reconciler:
                 await calls.add_recording(session, call_id, relative, kind)
             changed.append(call_id)
         return changed, waiting
+
+    async def close_left_open(self, control: PbxControl) -> list[str]:
+        """After AMI (re)connects on a cluster's node: its calls still open that Asterisk
+        no longer has and whose CDR never came (Asterisk was killed mid-call) are ended as
+        node-lost (hotline.cluster.close_calls_not_up). Asterisk's channels are read
+        first, then the CDR once more: a call that ended before the read has its CDR line
+        written by then (cdr.conf batch = no) and is ended from it instead."""
+        if not self.services.node:
+            return []
+        try:
+            up = {channel.linkedid for channel in (await control.channels()).values()}
+        except ControlError as exc:
+            log.warning("Asterisk's channels could not be read (%s): calls left open by a "
+                        "restart are looked at on the next connection", exc)
+            return []
+        before = utcnow()
+        await self.run()
+        keep = up | self.live_calls() | set(self._waiting)
+
+        async def close(session: AsyncSession) -> list[str]:
+            return await close_calls_not_up(session, self.services.node, keep, before,
+                                            utcnow())
+        closed = await self.services.writer.run(close)
+        if closed:
+            log.warning("%d call(s) of node %s were left open by Asterisk's stop; ended as "
+                        "node-lost", len(closed), self.services.node)
+        return closed
 
     async def _check_recordings(self) -> None:
         async with session_scope(self.services.sessions) as session:

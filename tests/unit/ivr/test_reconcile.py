@@ -459,3 +459,36 @@ async def test_a_bridge_leaves_another_nodes_recordings_to_that_node(
     await Reconciler(_on_node(services, "pbx1")).run()
     assert [(r.path, r.status) for r in (await _call(services)).recordings] == [
         (RECORDING, "missing")]
+
+
+async def test_calls_a_killed_asterisk_left_open_are_ended_when_ami_is_back(
+        services: Services) -> None:
+    """Node pbx1's Asterisk was killed mid-call and restarted (its bridge kept writing its
+    heartbeat, so the scheduler closed nothing): at the AMI connection the bridge ends its
+    open calls that Asterisk does not have up and whose CDR never came, as node-lost at
+    their last known step; a call still up, one ended by its CDR line, and another node's
+    are left to what they are."""
+    from hotline.cluster import NODE_LOST
+    from tests.unit.ivr.test_calltracker import control, load_events
+
+    node = _on_node(services, "pbx1")
+    up = "1795747099.7"  # in the recorded Status reply
+    async with session_scope(node.sessions) as session:
+        for call_id, on in ((up, "pbx1"), ("lost.1", "pbx1"), (CALL, "pbx1"),
+                            ("elsewhere.1", "pbx2")):
+            await calls.ensure_call(session, call_id, node=on, started_at=_utc(1795747050.0))
+        await calls.add_event(session, "lost.1", "menu", {}, at=_utc(1795747065.0))
+    _write_cdr(node, line(disposition="ANSWERED"))  # CALL ended, its CDR written
+
+    closed = await Reconciler(node).close_left_open(control(load_events("status_reply.txt")))
+
+    assert closed == ["lost.1"]
+    lost = await _call(node, "lost.1")
+    assert (lost.ended_at, lost.ended_by) == (_utc(1795747065.0), NODE_LOST)
+    assert [e.kind for e in lost.events] == ["menu", NODE_LOST]
+    ended = await _call(node, CALL)
+    assert (ended.ended_at, ended.ended_by) == (_utc(1795747070.434875), "")
+    assert (await _call(node, up)).ended_at is None
+    assert (await _call(node, "elsewhere.1")).ended_at is None
+    assert await Reconciler(services).close_left_open(
+        control(load_events("status_reply.txt"))) == [], "a single server: nothing"
