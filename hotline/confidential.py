@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.db.departments import department_named
 from hotline.db.models import CallLog, Department, SmsMessage, Ticket
 from hotline.roles import ADMIN
 
@@ -133,10 +134,11 @@ async def may_see_log(session: AsyncSession, seen: Clearance, log: CallLog) -> b
     return log.call_id is None or await may_see_call(session, seen, log.call_id)
 
 
-async def discipline_department(session: AsyncSession, name: str) -> Department | None:
-    """The department the court names for complaints about its staff, if it exists."""
-    query = select(Department).where(Department.name == name)
-    return (await session.execute(query)).scalar_one_or_none()
+async def discipline_department(session: AsyncSession, name: str,
+                                court_id: int | None = None) -> Department | None:
+    """The department a court names for complaints about its staff, if it exists: the
+    matter's court's of that name, else the centre's (departments.department_named)."""
+    return await department_named(session, name, court_id)
 
 
 @dataclass(frozen=True)

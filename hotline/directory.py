@@ -34,7 +34,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.db.models import Department, DirectoryEntry, Ticket
+from hotline.db.departments import department_named
+from hotline.db.models import DirectoryEntry, Ticket
 from hotline.settings import Settings
 from hotline.tickets import TicketRefused, forward
 
@@ -260,8 +261,8 @@ async def route_message(session: AsyncSession, settings: Settings, ticket: Ticke
     department exists with a handler; otherwise it waits for an agent, the department
     named in the matter."""
     ticket.detail = {**ticket.detail, "department": department}
-    found = (await session.execute(select(Department).where(
-        Department.name == department, Department.active))).scalar_one_or_none()
+    # the matter's court's department of that name, else the centre's (names are per court)
+    found = await department_named(session, department, ticket.court_id, active_only=True)
     if found is None:
         return
     # No handler named: TicketRefused, and an agent forwards it by hand.

@@ -25,6 +25,7 @@ from hotline.db import calls
 from hotline.db import courts as courts_db
 from hotline.db import presence as presence_db
 from hotline.db.base import utcnow
+from hotline.db.departments import department_named
 from hotline.db.models import (
     CallLog,
     Department,
@@ -215,8 +216,9 @@ async def make_confidential(session: AsyncSession, settings: Settings, ticket: T
     Without that department (or its handler) it waits, seen by administrators only, for
     one of them to forward it; the caller's matter is kept either way."""
     ticket.confidential, ticket.accused_department_id = True, accused_department_id
-    query = select(Department).where(Department.name == settings.court.discipline_department)
-    department = (await session.execute(query)).scalar_one_or_none()
+    # the matter's court's discipline department, else the centre's (names are per court)
+    department = await department_named(session, settings.court.discipline_department,
+                                        ticket.court_id)
     _event(session, ticket, CONFIDENTIAL, by_user_id, now or utcnow())
     if department is None:
         await session.flush()

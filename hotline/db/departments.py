@@ -44,6 +44,22 @@ async def list_departments(session: AsyncSession, active_only: bool = False,
     return list((await session.execute(query)).scalars())
 
 
+async def department_named(session: AsyncSession, name: str, court_id: int | None,
+                           active_only: bool = False) -> Department | None:
+    """The department a name means for a court's matter (names are unique only within a
+    court): that court's, else the centre's, else the one department of that name in any
+    court; None when there is none, or several and none of them these courts'."""
+    query = select(Department).where(Department.name == name)
+    if active_only:
+        query = query.where(Department.active)
+    found = list((await session.execute(query)).scalars())
+    for court in (court_id, CENTRE_COURT_ID):
+        mine = [d for d in found if d.court_id == court]
+        if mine:
+            return mine[0]
+    return found[0] if len(found) == 1 else None
+
+
 async def get_department(session: AsyncSession, department_id: int) -> Department | None:
     return await session.get(Department, department_id)
 
@@ -58,7 +74,7 @@ async def check_department(session: AsyncSession, name: str, *, handler_id: int 
         errors["name"] = "required"
     elif len(name) > NAME_LIMIT:
         errors["name"] = "too_long"
-    elif await _name_taken(session, name, department_id):
+    elif await _name_taken(session, name, department_id, court_id):
         errors["name"] = "taken"
     if await session.get(Court, court_id) is None:
         errors["court"] = "no_court"
@@ -68,8 +84,12 @@ async def check_department(session: AsyncSession, name: str, *, handler_id: int 
     return errors
 
 
-async def _name_taken(session: AsyncSession, name: str, department_id: int | None) -> bool:
-    query = select(func.count()).select_from(Department).where(Department.name == name)
+async def _name_taken(session: AsyncSession, name: str, department_id: int | None,
+                      court_id: int) -> bool:
+    """Another department of the same court has the name (names are unique per court,
+    migration 0023: two courts may each have a 立案庭)."""
+    query = select(func.count()).select_from(Department).where(
+        Department.name == name, Department.court_id == court_id)
     if department_id is not None:
         query = query.where(Department.id != department_id)
     return bool((await session.execute(query)).scalar())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -230,6 +231,36 @@ async def test_a_department_takes_its_people_from_its_own_court(sessions: Sessio
     assert refused.value.errors == {"head": "other_court"}
     assert no_court.value.errors["court"] == "no_court"
     assert [d.name for d in of_court] == ["立案庭"]
+
+
+async def test_department_names_are_unique_per_court_and_a_name_means_the_matters_courts(
+        sessions: Sessions, settings: Settings) -> None:
+    async with session_scope(sessions) as db:
+        ids = await _basic_court_world(db)
+        centre = {name: User(username=f"c_{name}", role=role, password_hash="x")
+                  for name, role in (("handler", DEPT_HANDLER), ("head", DEPT_HEAD),
+                                     ("leader", LEADER))}
+        db.add_all(centre.values())
+        await db.flush()
+        people: dict[str, Any] = {f"{k}_id": u.id for k, u in centre.items()}
+        basic: dict[str, Any] = {f"{k}_id": ids[k] for k in ("handler", "head", "leader")}
+        # the centre may have a 立案庭 too; 西工区 not a second one
+        centre_filing = await save_department(db, "立案庭", **people)
+        with pytest.raises(DepartmentInvalid) as taken:
+            await save_department(db, "立案庭", court_id=ids["court"], **basic)
+        discipline = {court: await save_department(db, settings.court.discipline_department,
+                                                   court_id=court, **who)
+                      for court, who in ((1, people), (ids["court"], basic))}
+        named = {court: await departments_db.department_named(db, "立案庭", court)
+                 for court in (1, ids["court"], None)}
+        matter = await create_ticket(db, "complaint", "13812345678", None, now=FORWARDED,
+                                     court_id=ids["court"])
+        await tickets.make_confidential(db, settings, matter, None, now=FORWARDED)
+
+    assert taken.value.errors == {"name": "taken"}
+    assert {court: d.id if d else None for court, d in named.items()} == {
+        1: centre_filing.id, ids["court"]: ids["department"], None: centre_filing.id}
+    assert matter.department_id == discipline[ids["court"]].id, "the matter's court's 纪检监察"
 
 
 # --- per-court views: a basic court's staff see their court's; the centre's see all ------
