@@ -439,10 +439,20 @@ class LiveDesk:
                 "device": busiest([v["device"] for v in views])}
 
     async def _node_lost(self, node: str) -> None:
-        """A node's link dropped: what it said of the seats no longer counts."""
+        """A node's link dropped: what it said of the seats no longer counts, and its calls
+        leave the desks as a hang-up would take them (a node that dies ends its calls; one
+        that only lost its link sends no hang-up later): a talking call goes to wrap-up."""
         lost = self._node_seats.pop(node, {})
         for ext in lost:
             self._seat_changed(ext)
+        for ext, call in list(self.calls.items()):
+            if call.node != node or call.state == WRAP_UP:
+                continue
+            if call.state in TALKING:
+                await self._wrap_up(ext, call)
+            else:
+                del self.calls[ext]
+                self._push(ext, "ended", _ended(call, "node_lost"))
 
     # -- presence: what the console asks, stored so it survives restarts ------------------
 

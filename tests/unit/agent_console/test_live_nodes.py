@@ -82,6 +82,14 @@ async def test_a_ring_on_node_2_pops_and_only_node_2_moves_that_call(
                                       Uniqueid="1795756476.0"))
     call = desk.calls["8001"]
     assert (call.node, call.call_id, call.state) == ("pbx2", "1795756476.0", "connected")
+
+    # Node 1 lost: not this call's node. Node 2 lost (it died, and its calls with it): the
+    # call leaves the desk as a hang-up would, through wrap-up.
+    await links["pbx1"].lose()
+    assert desk.calls["8001"].state == "connected"
+    await links["pbx2"].lose()
+    assert desk.calls["8001"].state == "wrap_up"
+    assert [k for k, _ in await drain(desk, page)][-1] == "wrap_up"
     await desk.shutdown()
 
 
