@@ -46,7 +46,7 @@ def render_config(settings: Settings, inst: PbxInstance, secrets: Secrets,
         stale.unlink()
     for conf in DIALPLAN_DIR.glob("*.conf"):
         shutil.copy2(conf, etc / "dialplan" / conf.name)
-    (etc / "asterisk.conf").write_text(_asterisk_conf(inst))
+    (etc / "asterisk.conf").write_text(_asterisk_conf(inst, settings.cluster.node))
     _link_data_dir(inst)
     for name, text in site_files(settings, inst, secrets, phones).items():
         write_atomic(etc / "site" / name, text)
@@ -91,7 +91,7 @@ def _link_data_dir(inst: PbxInstance) -> None:
         link.symlink_to(target)  # resolved by Asterisk, inside the sandbox when there is one
 
 
-def _asterisk_conf(inst: PbxInstance) -> str:
+def _asterisk_conf(inst: PbxInstance, node: str = "") -> str:
     host_base = inst.chroot or Path("/")
     moddir = next((d for d in _MODULE_DIRS if (host_base / d).is_dir()), _MODULE_DIRS[0])
     root = inst.pbx_root
@@ -103,6 +103,11 @@ def _asterisk_conf(inst: PbxInstance) -> str:
     text = (CONF_DIR / "asterisk.conf.in").read_text()
     for key, value in values.items():
         text = text.replace(f"@{key}@", str(value))
+    if node:
+        # Every channel's uniqueid (and so a call's id, its linkedid) starts with the
+        # node's name: two nodes writing to one database never give two calls one id.
+        text = text.replace("[options]\n", f"[options]\n; A cluster's node ([cluster] node).\n"
+                            f"systemname = {node}\n", 1)
     return text
 
 

@@ -91,6 +91,16 @@ def exempt_networks(pbx: PbxSettings) -> list[Network]:
     return out
 
 
+def proxy_networks(settings: Settings) -> list[Network]:
+    """A cluster's node: the SIP proxy's address, never banned. Every request reaches the
+    node from it (a phone's wrong password too), and banning it cuts off every caller and
+    phone; the proxy checks the phones' REGISTER itself (docs/cluster.md)."""
+    if not settings.cluster.enabled or not settings.cluster.proxy:
+        return []
+    host, _port = settings.cluster.proxy_host_port()
+    return [ipaddress.ip_network(host, strict=False)]
+
+
 def _host(match: str) -> str:
     """"1.2.3.4:5060" → "1.2.3.4"; "[::1]:5060" → "::1"; a network stays as it is."""
     if match.startswith("["):
@@ -327,7 +337,7 @@ class SipGuard:
         self.settings, self.sessions = settings, sessions
         self.clock, self.apply = clock, apply
         self.counter = FailureCounter(settings.pbx.ban_window_seconds)
-        self.exempt = exempt_networks(settings.pbx)
+        self.exempt = [*exempt_networks(settings.pbx), *proxy_networks(settings)]
         self.banned: set[str] = set()  # as Asterisk's ACL has it since the last refresh
         self._failing = ""  # the last refresh's error, logged once, not every second
         self._pending: set[str] = set()  # crossed the limit, row not written yet

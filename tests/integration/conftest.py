@@ -95,16 +95,18 @@ def asterisk(settings: Settings) -> Iterator[pbx.PbxInstance]:
 
 
 class BridgeProcess:
-    """The bridge as `hotline up` runs it: `python -m ivr`, its own process."""
+    """The bridge as `hotline up` runs it: `python -m ivr`, its own process (netns: inside
+    that network namespace, as a cluster node's, tests/integration/test_cluster.py)."""
 
-    def __init__(self, settings: Settings, env: dict[str, str]) -> None:
-        self.settings, self.env = settings, env
+    def __init__(self, settings: Settings, env: dict[str, str], netns: str = "") -> None:
+        self.settings, self.env, self.netns = settings, env, netns
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         log = open(self.settings.log_dir / "bridge-test.out", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen([sys.executable, "-m", "ivr"], cwd=REPO_ROOT, env=self.env,
-                                     stdout=log, stderr=log)
+        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
+        self.proc = subprocess.Popen([*prefix, sys.executable, "-m", "ivr"], cwd=REPO_ROOT,
+                                     env=self.env, stdout=log, stderr=log)
         log.close()
         health.wait_bridge_healthy(self.settings, timeout=30)
 

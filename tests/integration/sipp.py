@@ -77,6 +77,18 @@ def _render(steps: str, media: CallerMedia) -> str:
     return re.sub(r"@(SPEAK|QUIET|KEY|WAIT):([^@]+)@", step, steps)
 
 
+def _routed(scenario: str) -> str:
+    """The caller's in-dialog requests sent as RFC 3261 says (to the Contact, with the
+    Record-Route as Route), not back to the request URI of the INVITE."""
+    routed = scenario.replace('<recv response="200" rtd="true"/>',
+                              '<recv response="200" rtd="true" rrs="true"/>')
+    for method in ("ACK", "BYE"):
+        routed = routed.replace(f"{method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
+                                f"{method} [next_url] SIP/2.0\n      [routes]")
+    assert routed.count("[routes]") == 2, "caller.xml.in changed: update sipp._routed"
+    return routed
+
+
 def waiting(workdir: Path, mark: int) -> bool:
     """Whether the caller has reached wait_go(mark) and holds on there."""
     return (workdir / _waiting_file(mark)).exists()
@@ -116,15 +128,20 @@ class SippResult:
 
 def call(steps: str, *, target: str, local: str, caller: str, media_port: int,
          service: str = "12368", workdir: Path, timeout: float = 120.0, count: int = 1,
-         every_ms: int = 1000) -> SippResult:
+         every_ms: int = 1000, netns: str = "", routed: bool = False) -> SippResult:
     """Place one call from `local` (ip:port) to `target`, run `steps`, hang up; or `count`
-    such calls, one every `every_ms`, from the same address (as a carrier trunk does)."""
+    such calls, one every `every_ms`, from the same address (as a carrier trunk does).
+    netns: from inside that network namespace; routed: the ACK and BYE follow the
+    answer's Contact and Record-Route, as behind a SIP proxy (tests/integration/
+    test_cluster.py)."""
     name = f"caller-{time.monotonic_ns()}"
     scenario = workdir / f"{name}.xml"
     steps = _render(steps, CallerMedia(workdir, name))
-    scenario.write_text((SCENARIOS / "caller.xml.in").read_text().replace("@STEPS@", steps))
+    text = (SCENARIOS / "caller.xml.in").read_text().replace("@STEPS@", steps)
+    scenario.write_text(_routed(text) if routed else text)
     ip, port = local.rsplit(":", 1)
-    argv = ["sipp", target, "-sf", str(scenario), "-m", str(count), "-l", str(count),
+    argv = [*in_netns(netns), "sipp", target, "-sf", str(scenario), "-m", str(count),
+            "-l", str(count),
             "-r", "1", "-rp", str(every_ms), "-i", ip, "-p", port,
             "-mp", str(media_port), "-s", service, "-key", "caller", caller, "-nostdin",
             "-timeout", f"{int(timeout)}s", "-timeout_error", "-trace_err"]
@@ -133,10 +150,21 @@ def call(steps: str, *, target: str, local: str, caller: str, media_port: int,
     return SippResult(done.returncode, time.monotonic() - started, done.stdout[-3000:])
 
 
-def wait_bound(port: int, timeout: float = 10.0) -> None:
+def in_netns(netns: str) -> list[str]:
+    """The argv prefix that runs a command inside a network namespace ("" : here)."""
+    return ["ip", "netns", "exec", netns] if netns else []
+
+
+def wait_bound(port: int, timeout: float = 10.0, netns: str = "") -> None:
     """Return once a process listens on UDP `port`: a phone registered before it can answer
     Asterisk's first OPTIONS would count as unreachable until the next qualify."""
     deadline = time.monotonic() + timeout
+    while netns and time.monotonic() < deadline:
+        listening = subprocess.run([*in_netns(netns), "ss", "-Hlun", f"sport = :{port}"],
+                                   capture_output=True, text=True, check=False).stdout
+        if listening.strip():
+            return
+        time.sleep(0.05)
     while time.monotonic() < deadline:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             try:
@@ -156,23 +184,26 @@ class Phone:
     """
 
     def __init__(self, user: str, password: str, *, target: str, port: int, media_port: int,
-                 workdir: Path) -> None:
+                 workdir: Path, netns: str = "", ip: str = "127.0.0.1") -> None:
         self.user, self.password, self.target = user, password, target
         self.port, self.media_port, self.workdir = port, media_port, workdir
+        self.netns, self.ip = netns, ip  # a phone on another network (namespace)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Phone:
         self.proc = subprocess.Popen(
-            ["sipp", self.target, "-sf", str(SCENARIOS / "phone.xml"), "-i", "127.0.0.1",
-             "-p", str(self.port), "-mp", str(self.media_port), "-nostdin", "-trace_err"],
+            [*in_netns(self.netns), "sipp", self.target, "-sf", str(SCENARIOS / "phone.xml"),
+             "-i", self.ip, "-p", str(self.port), "-mp", str(self.media_port), "-nostdin",
+             "-trace_err"],
             cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_bound(self.port)
+        wait_bound(self.port, netns=self.netns)
         self.register()
         return self
 
     def register(self, expires_ok: bool = True, expires: int = 3600) -> None:
         done = subprocess.run(
-            ["sipp", self.target, "-sf", str(SCENARIOS / "register.xml"), "-i", "127.0.0.1",
+            [*in_netns(self.netns), "sipp", self.target, "-sf",
+             str(SCENARIOS / "register.xml"), "-i", self.ip,
              "-p", str(self.port + 1), "-m", "1", "-key", "user", self.user,
              "-au", self.user, "-ap", self.password, "-key", "contact_port", str(self.port),
              "-key", "expires", str(expires),

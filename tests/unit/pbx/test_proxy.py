@@ -142,3 +142,26 @@ def test_kamailio_refuses_a_broken_config(tmp_path: Path) -> None:
     where = proxy.write(settings)
     where.config.write_text(where.config.read_text().replace("t_relay()", "t_rely()", 1))
     assert proxy.check_config(where.config).returncode != 0
+
+
+def test_a_node_s_call_ids_start_with_its_name(tmp_path: Path) -> None:
+    """A call's id is Asterisk's linkedid ("1796109104.0", the time and a counter): two
+    nodes give the same ids within a second, and the second call's record would take the
+    first's place in the one database. systemname makes them "pbx1-1796109104.0"."""
+    from pbx.config import _asterisk_conf
+    from pbx.instance import PbxInstance
+
+    inst = PbxInstance(chroot=None, pbx_root=tmp_path / "pbx")
+    node = _asterisk_conf(inst, "pbx1")
+    options = node[node.index("[options]"):].split("\n[", 1)[0]
+    assert "\nsystemname = pbx1\n" in options
+    assert "systemname" not in _asterisk_conf(inst)  # one server: unchanged
+
+
+def test_a_node_never_bans_the_proxy_s_address(tmp_path: Path) -> None:
+    """Behind the proxy a phone's wrong password comes from the proxy's address: banning
+    it would cut off every caller."""
+    from pbx.sip_security import proxy_networks
+
+    assert [str(n) for n in proxy_networks(_settings(tmp_path))] == ["10.1.1.10/32"]
+    assert proxy_networks(_settings(tmp_path, cluster=ClusterSettings())) == []
