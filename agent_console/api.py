@@ -23,6 +23,7 @@ from agent_console.auth import (
 from agent_console.forms import ErrorOut
 from agent_console.pages import end_sessions_of
 from agent_console.texts import ADMIN, MESSAGES, ROLE_LABELS, ROLES
+from hotline.courts import court_scope
 from hotline.db.base import session_scope
 from hotline.db.models import User
 
@@ -128,8 +129,11 @@ async def me(who: Annotated[Principal, Depends(require_role(*ROLES))]) -> UserOu
     return UserOut.of(who.account)
 
 
-@router.get("/users", summary="every console user (administrators only)")
+@router.get("/users", summary="every console user (administrators only; a basic court's "
+            "administrator: their court's)")
 async def users(request: Request,
-                _who: Annotated[Principal, Depends(require_role(ADMIN))]) -> list[UserOut]:
+                who: Annotated[Principal, Depends(require_role(ADMIN))]) -> list[UserOut]:
     async with session_scope(console(request).sessions) as db:
-        return [UserOut.of(user) for user in await accounts.list_users(db)]
+        scope = await court_scope(db, who.account.id)
+        return [UserOut.of(user) for user in await accounts.list_users(db)
+                if scope in (None, user.court_id)]

@@ -10,12 +10,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console.auth import Principal, console, require_role
 from agent_console.forms import Errors, Invalid, Refused, field_error, form_values
 from agent_console.pages import render
 from agent_console.service import Actor, Refusals, actor, attempt, transaction
 from agent_console.texts import ADMIN, FIELD_LABELS, MESSAGES
+from hotline.courts import court_scope
 from hotline.db import courts as courts_db
 from hotline.db.base import session_scope
 from hotline.db.courts import LIMITS, CourtFields, CourtInvalid, NoSuchCourt
@@ -99,9 +101,31 @@ STAFF_REFUSALS: Refusals = {
                                                                     "serves_other_court")})}
 
 
+# --- which court an administrator manages (issue 17) ---------------------------------------
+
+async def managed_court(db: AsyncSession, who: Principal) -> int | None:
+    """The one court whose departments, staff, phones and roster an administrator
+    manages, or None for every court: the centre's administrators manage all, a basic
+    court's administrator only their own (hotline.courts.court_scope)."""
+    return await court_scope(db, who.account.id)
+
+
+def refuse_other_court(scope: int | None, court_id: int | None) -> None:
+    """Refused (403) when a basic court's administrator reaches for another court's."""
+    if scope is not None and court_id != scope:
+        raise Refused(403, MESSAGES["other_courts"])
+
+
+async def _centre_only(db: AsyncSession, by: Actor) -> None:
+    """The list of courts and who serves which are the centre's to change."""
+    if await managed_court(db, by.who) is not None:
+        raise Refused(403, MESSAGES["other_courts"])
+
+
 async def assign(by: Actor, username: str, court_id: int) -> StaffOut:
     """Make a user a court's staff (hotline.db.courts.assign_user)."""
     async with transaction(by, STAFF_REFUSALS) as db:
+        await _centre_only(db, by)
         user = await courts_db.assign_user(db, username.strip(), court_id)
         return StaffOut(username=user.username, court_id=user.court_id)
 
@@ -109,6 +133,7 @@ async def assign(by: Actor, username: str, court_id: int) -> StaffOut:
 async def save(by: Actor, body: CourtIn, court_id: int | None = None) -> Court:
     """Add a court, or change the one with court_id."""
     async with transaction(by, REFUSALS) as db:
+        await _centre_only(db, by)
         return await courts_db.save_court(db, CourtFields(**body.model_dump()), court_id)
 
 

@@ -1,6 +1,9 @@
 """Departments, managed by the administrator (Art. 5(6)): the handler who answers the
 matters forwarded there, the head pushed when one is overdue, the supervising leader.
-Also the staff's mobile numbers, where their notices go by SMS."""
+Also the staff's mobile numbers, where their notices go by SMS.
+
+A basic court's administrator sees and manages only their court's departments and staff
+(issue 17; agent_console.courts.managed_court): another court's is refused (403)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_console import courts as court_pages
 from agent_console.auth import Principal, console, require_role
@@ -36,7 +40,8 @@ class DepartmentIn(BaseModel):
     head_id: int | None = None
     leader_id: int | None = None
     active: bool = True
-    court_id: int = CENTRE_COURT_ID  # issue 17: the court it belongs to
+    # issue 17: the court it belongs to; none given: the administrator's own court
+    court_id: int | None = None
 
 
 class DepartmentOut(BaseModel):
@@ -89,10 +94,25 @@ async def save(by: Actor, body: DepartmentIn, department_id: int | None = None
                ) -> Department:
     """Add a department, or change the one with department_id."""
     async with transaction(by, SAVE_REFUSALS) as db:
+        scope = await court_pages.managed_court(db, by.who)
+        court_id = body.court_id or scope or CENTRE_COURT_ID
+        court_pages.refuse_other_court(scope, court_id)
+        if department_id is not None:
+            await _managed(db, scope, department_id)
         return await db_departments.save_department(
             db, body.name, handler_id=body.handler_id, head_id=body.head_id,
             leader_id=body.leader_id, active=body.active, department_id=department_id,
-            court_id=body.court_id)
+            court_id=court_id)
+
+
+async def _managed(db: AsyncSession, scope: int | None, department_id: int) -> Department:
+    """The department, if the administrator manages its court: 404 when there is none,
+    403 when it is another court's."""
+    found = await db_departments.get_department(db, department_id)
+    if found is None:
+        raise HTTPException(404, MESSAGES["not_found"])
+    court_pages.refuse_other_court(scope, found.court_id)
+    return found
 
 
 def _in_use(refused: DepartmentInUse) -> Refused:
@@ -107,15 +127,17 @@ async def remove(by: Actor, department_id: int) -> bool:
     """Remove a department that never received a matter; False when there is none.
     Refused (409) when it has matters: deactivate it instead (hotline.db.departments)."""
     async with transaction(by, REMOVE_REFUSALS) as db:
+        found = await db_departments.get_department(db, department_id)
+        if found is not None:
+            court_pages.refuse_other_court(await court_pages.managed_court(db, by.who),
+                                           found.court_id)
         return await db_departments.delete_department(db, department_id)
 
 
 async def deactivate(by: Actor, department_id: int) -> Department:
     """Stop forwarding to a department; its matters run their course."""
     async with transaction(by) as db:
-        found = await db_departments.get_department(db, department_id)
-        if found is None:
-            raise HTTPException(404, MESSAGES["not_found"])
+        found = await _managed(db, await court_pages.managed_court(db, by.who), department_id)
         found.active = False
         return found
 
@@ -123,6 +145,10 @@ async def deactivate(by: Actor, department_id: int) -> Department:
 async def set_mobile(by: Actor, user_id: int, mobile: str) -> User:
     """The mobile number a user's notices go to by SMS ("" for none)."""
     async with transaction(by, MOBILE_REFUSALS) as db:
+        user = await db.get(User, user_id)
+        if user is not None:
+            court_pages.refuse_other_court(await court_pages.managed_court(db, by.who),
+                                           user.court_id)
         return await db_departments.set_mobile(db, user_id, mobile)
 
 
@@ -134,8 +160,7 @@ def _from_form(values: Mapping[str, str]) -> DepartmentIn:
         return int(raw) if raw.isdigit() else None
     return DepartmentIn(name=values.get("name", ""), handler_id=user_id("handler"),
                         head_id=user_id("head"), leader_id=user_id("leader"),
-                        active=values.get("active", "") == "on",
-                        court_id=user_id("court") or CENTRE_COURT_ID)
+                        active=values.get("active", "") == "on", court_id=user_id("court"))
 
 
 async def _page(request: Request, who: Principal, status: int = 200,
@@ -144,16 +169,21 @@ async def _page(request: Request, who: Principal, status: int = 200,
                 mobile_errors: dict[int, Errors] | None = None,
                 mobile_typed: dict[int, str] | None = None, deleted: str = "") -> Response:
     async with session_scope(console(request).sessions) as db:
-        departments = await db_departments.list_departments(db)
-        users = list((await db.execute(select(User).order_by(User.username))).scalars())
-        courts = await courts_db.list_courts(db)
+        scope = await court_pages.managed_court(db, who)
+        departments = await db_departments.list_departments(db, court_id=scope)
+        staff = select(User).order_by(User.username)
+        if scope is not None:
+            staff = staff.where(User.court_id == scope)
+        users = list((await db.execute(staff)).scalars())
+        courts = [c for c in await courts_db.list_courts(db) if scope in (None, c.id)]
     choices = {field: {str(u.id): f"{u.display_name or u.username}（{u.username}）"
                        for u in users if u.role == role and u.active}
                for field, role in PEOPLE.items()}
     names = {u.id: u.display_name or u.username for u in users}
     return render(request, "admin_departments.html", status, user=who.account,
                   csrf_token=who.csrf_token, departments=departments, users=users,
-                  choices=choices, names=names, values=values or {"active": "on", "court": "1"},
+                  choices=choices, names=names,
+                  values=values or {"active": "on", "court": str(scope or CENTRE_COURT_ID)},
                   courts=court_pages.court_choices(courts) if len(courts) > 1 else {},
                   errors=errors or {}, labels=FIELD_LABELS, editing=editing, saved=saved,
                   mobile_errors=mobile_errors or {}, mobile_typed=mobile_typed or {},
@@ -163,12 +193,11 @@ async def _page(request: Request, who: Principal, status: int = 200,
 @pages.get("/admin/departments")
 async def departments_page(request: Request, who: Admin, edit: int | None = None,
                            saved: str = "") -> Response:
-    values: dict[str, str] = {"active": "on", "court": str(CENTRE_COURT_ID)}
-    if edit is not None:
-        async with session_scope(console(request).sessions) as db:
-            found = await db_departments.get_department(db, edit)
-        if found is None:
-            raise HTTPException(404, MESSAGES["not_found"])
+    async with session_scope(console(request).sessions) as db:
+        scope = await court_pages.managed_court(db, who)
+        found = await _managed(db, scope, edit) if edit is not None else None
+    values: dict[str, str] = {"active": "on", "court": str(scope or CENTRE_COURT_ID)}
+    if found is not None:
         values = {"name": found.name, "handler": str(found.handler_id or ""),
                   "head": str(found.head_id or ""), "leader": str(found.leader_id or ""),
                   "active": "on" if found.active else "", "court": str(found.court_id)}
@@ -187,9 +216,7 @@ async def save_page(request: Request, who: Admin, edit: int | None = None) -> Re
 async def _delete_page(request: Request, who: Principal, department_id: int,
                        status: int = 200) -> Response:
     async with session_scope(console(request).sessions) as db:
-        found = await db_departments.get_department(db, department_id)
-        if found is None:
-            raise HTTPException(404, MESSAGES["not_found"])
+        found = await _managed(db, await court_pages.managed_court(db, who), department_id)
         matters: Matters = await db_departments.matters_of(db, department_id)
     return render(request, "admin_department_delete.html", status, user=who.account,
                   csrf_token=who.csrf_token, department=found, matters=matters,
@@ -209,9 +236,7 @@ async def delete_page(request: Request, who: Admin, department_id: int) -> Respo
     if values["confirm"] != "yes":
         return RedirectResponse(f"/admin/departments/{department_id}/delete", status_code=303)
     async with session_scope(console(request).sessions) as db:
-        found = await db_departments.get_department(db, department_id)
-    if found is None:
-        raise HTTPException(404, MESSAGES["not_found"])
+        found = await _managed(db, await court_pages.managed_court(db, who), department_id)
     done = await attempt(remove(actor(request, who), department_id))
     if isinstance(done, Refused):
         return await _delete_page(request, who, department_id, done.status_code)
@@ -236,10 +261,12 @@ async def mobile_page(request: Request, who: Admin, user_id: int) -> Response:
 
 # --- API --------------------------------------------------------------------------------
 
-@api.get("/departments", summary="every department with its handler, head and leader")
+@api.get("/departments", summary="every department with its handler, head and leader (a "
+        "basic court's administrator: their court's)")
 async def api_list(request: Request, who: Admin) -> list[DepartmentOut]:
     async with session_scope(console(request).sessions) as db:
-        return [_out(d) for d in await db_departments.list_departments(db)]
+        scope = await court_pages.managed_court(db, who)
+        return [_out(d) for d in await db_departments.list_departments(db, court_id=scope)]
 
 
 @api.post("/departments", status_code=201, summary="add a department (administrators)")

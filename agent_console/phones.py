@@ -2,7 +2,10 @@
 the API under /api/phones. Each change is saved in the phones table, then site/pjsip.conf
 is rendered from the table and Asterisk reloads PJSIP (pbx.apply_phones), which
 leaves calls in progress connected. A new password is shown once, in the answer to the
-request that made it."""
+request that made it.
+
+A basic court's administrator sees and manages only their court's phones (issue 17); a
+phone they add is their court's."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from pydantic import BaseModel
 
 import pbx
 from agent_console.auth import Console, Principal, console, require_role
+from agent_console.courts import managed_court, refuse_other_court
 from agent_console.forms import Refused
 from agent_console.pages import render
 from agent_console.service import Actor, Refusals, actor, attempt, transaction
@@ -84,7 +88,9 @@ PHONE_REFUSALS: Refusals = {phones_db.PhoneError: _refused}
 
 async def add(by: Actor, extension: str, kind: str, label: str) -> Outcome:
     async with transaction(by, PHONE_REFUSALS) as db:
+        scope = await managed_court(db, by.who)
         phone = await phones_db.add_phone(db, extension, kind, label)
+        phone.court_id = scope or phone.court_id
     log.info("phone %s (%s) added", phone.extension, phone.kind)
     reloaded = await _apply(by.c, by.control, [])
     return _outcome(phone, reloaded, TEXTS["added"], phone.password)
@@ -92,6 +98,9 @@ async def add(by: Actor, extension: str, kind: str, label: str) -> Outcome:
 
 async def change(by: Actor, extension: str, action: Action) -> Outcome:
     async with transaction(by, PHONE_REFUSALS) as db:
+        found = await db.get(Phone, extension)
+        if found is not None:
+            refuse_other_court(await managed_court(db, by.who), found.court_id)
         if action == "reset-password":
             phone = await phones_db.reset_password(db, extension)
         else:
@@ -115,9 +124,12 @@ async def registered(settings: Settings) -> dict[str, str] | None:
         return None
 
 
-async def listing(c: Console) -> tuple[list[Phone], dict[str, str] | None]:
+async def listing(c: Console, who: Principal
+                  ) -> tuple[list[Phone], dict[str, str] | None]:
+    """The phones `who` manages (a basic court's administrator: their court's)."""
     async with session_scope(c.sessions) as db:
-        rows = await phones_db.list_phones(db)
+        scope = await managed_court(db, who)
+        rows = [p for p in await phones_db.list_phones(db) if scope in (None, p.court_id)]
     return rows, await registered(c.settings)
 
 
@@ -125,7 +137,7 @@ async def listing(c: Console) -> tuple[list[Phone], dict[str, str] | None]:
 
 async def _page(request: Request, who: Principal, refused: Refused | None = None, *,
                 form: dict[str, str] | None = None, outcome: Outcome | None = None) -> Response:
-    rows, contacts = await listing(console(request))
+    rows, contacts = await listing(console(request), who)
     return render(request, "admin_phones.html", refused.status_code if refused else 200,
                   user=who.account, csrf_token=who.csrf_token, phones=rows, contacts=contacts,
                   kinds=phones_db.KINDS, form=form or {"kind": phones_db.SEAT},
@@ -201,8 +213,8 @@ def _change_out(outcome: Outcome) -> ChangeOut:
 
 
 @router.get("/api/phones", summary="the SIP phones, and whether each is registered (admins)")
-async def api_phones(request: Request, _who: Admin) -> list[PhoneOut]:
-    rows, contacts = await listing(console(request))
+async def api_phones(request: Request, who: Admin) -> list[PhoneOut]:
+    rows, contacts = await listing(console(request), who)
     return [PhoneOut.of(phone, contacts) for phone in rows]
 
 

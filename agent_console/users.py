@@ -25,6 +25,7 @@ from agent_console import accounts
 from agent_console.accounts import ExtensionRefused
 from agent_console.api import UserOut
 from agent_console.auth import Principal, console, require_role
+from agent_console.courts import managed_court, refuse_other_court
 from agent_console.forms import Errors, Invalid, Refused, field_error, form_values
 from agent_console.pages import render
 from agent_console.service import Actor, Refusals, actor, attempt, transaction
@@ -91,11 +92,14 @@ EXTENSION_REFUSALS: Refusals = {
 
 # --- the workflows, for pages and API alike ---------------------------------------------
 
-async def _find(db: AsyncSession, user_key: int | str) -> User:
+async def _find(db: AsyncSession, user_key: int | str, who: Principal) -> User:
+    """The user, if `who` manages their court: 404 when there is none, 403 when a basic
+    court's administrator reaches for another court's staff (issue 17)."""
     user = await (db.get(User, user_key) if isinstance(user_key, int)
                   else accounts.get_user(db, user_key))
     if user is None:
         raise HTTPException(404, MESSAGES["user_not_found"])
+    refuse_other_court(await managed_court(db, who), user.court_id)
     return user
 
 
@@ -135,7 +139,8 @@ async def add(by: Actor, body: NewUserIn) -> Handed:
             raise Invalid(errors)
         user = await accounts.add_user(db, username, password, body.role,
                                        body.display_name.strip(), body.extension)
-        user.mobile = mobile
+        # a basic court's administrator adds their own court's staff (issue 17)
+        user.mobile, user.court_id = mobile, await managed_court(db, by.who) or user.court_id
     log.info("user %s added by %s (%s)", username, by.account.username, body.role)
     return Handed(user, password)
 
@@ -146,7 +151,7 @@ async def change(by: Actor, user_id: int, body: UserChangeIn) -> User:
     errors: Errors = {}
     mobile = _check_person(body.model_dump(), errors)
     async with transaction(by) as db:
-        user = await _find(db, user_id)
+        user = await _find(db, user_id, by.who)
         if "role" not in errors and body.role != user.role:
             if user.id == by.account.id:
                 errors["role"] = field_error("role", "own_role")
@@ -183,7 +188,7 @@ async def set_active(by: Actor, user_id: int, active: bool) -> User:
     if not active and user_id == by.account.id:
         raise Refused(409, MESSAGES["disable_self"])
     async with transaction(by) as db:
-        user = await _find(db, user_id)
+        user = await _find(db, user_id, by.who)
         seat = await accounts.set_active(db, user, active, by.now())
     await _out_of_queue(by, [seat] if seat else [])
     log.info("user %s %s by %s", user.username, "enabled" if active else "disabled",
@@ -195,7 +200,7 @@ async def reset_password(by: Actor, user_key: int | str) -> Handed:
     """A new generated password; every session and token of the user ends."""
     password = accounts.generate_password()
     async with transaction(by) as db:
-        user = await _find(db, user_key)
+        user = await _find(db, user_key, by.who)
         await accounts.set_password(db, user.username, password)
     log.info("password of %s reset by %s", user.username, by.account.username)
     return Handed(user, password)
@@ -205,7 +210,7 @@ async def set_extension(by: Actor, user_key: int | str, extension: str, move: bo
     """Give the user (by id, or by username) the extension, or none with "". Seats left
     without their holder leave the queue now."""
     async with transaction(by, EXTENSION_REFUSALS) as db:
-        user = await _find(db, user_key)
+        user = await _find(db, user_key, by.who)
         vacated = await accounts.assign_extension(db, user, extension, move=move)
     await _out_of_queue(by, vacated)
     return user
@@ -235,7 +240,8 @@ async def _users_page(request: Request, who: Principal, status: int = 200, notic
                       = None, new_errors: Errors | None = None,
                       handed: Handed | None = None) -> Response:
     async with session_scope(console(request).sessions) as db:
-        users = await accounts.list_users(db)
+        scope = await managed_court(db, who)
+        users = [u for u in await accounts.list_users(db) if scope in (None, u.court_id)]
     return render(request, "admin_users.html", status, user=who.account,
                   csrf_token=who.csrf_token, users=users, notice=notice,
                   extension_errors=errors or {}, extension_typed=typed or {},
@@ -284,7 +290,7 @@ async def _user_page(request: Request, who: Principal, user_id: int, status: int
                      values: Mapping[str, str] | None = None,
                      handed: Handed | None = None) -> Response:
     async with session_scope(console(request).sessions) as db:
-        found = await _find(db, user_id)
+        found = await _find(db, user_id, who)
     shown = values or {"display_name": found.display_name, "role": found.role,
                        "mobile": found.mobile}
     return render(request, "admin_user.html", status, user=who.account,
@@ -354,7 +360,7 @@ async def api_add(request: Request, who: Admin, body: NewUserIn) -> NewPasswordO
          "disabling ends their sessions and takes their seat out of the queue")
 async def api_active(request: Request, who: Admin, username: str, body: ActiveIn) -> UserOut:
     async with session_scope(console(request).sessions) as db:
-        user_id = (await _find(db, username)).id
+        user_id = (await _find(db, username, who)).id
     return UserOut.of(await set_active(actor(request, who), user_id, body.active))
 
 
