@@ -49,7 +49,6 @@ from reports import (
     Scope,
     Table,
     abandon_seconds,
-    agent_rows,
     agent_table,
     call_table,
     calls_list_table,
@@ -83,6 +82,7 @@ from reports import (
     report_court,
     save_stop_words,
     scope_of,
+    seat_rows,
     stop_words,
     talk_seconds,
     unlogged_calls,
@@ -447,8 +447,7 @@ async def seats_page(request: Request, who: Staff, kind: PeriodKind = "month",
     c = console(request)
     period = _period(request, kind, first, last)
     async with session_scope(c.sessions) as db:
-        data = await load_period(db, c.settings, period, _court(request))
-        rows = await agent_rows(db, data, scope)
+        rows = await seat_rows(db, c.settings.hours.timezone, period, scope, _court(request))
         seated = await presence_db.seated(db)
         rated = await ratings.tallies(db, "agent", *period.bounds(c.settings.hours.timezone))
     if format == XLSX:

@@ -39,6 +39,7 @@ from reports.scorecard import (
     department_matters,
     department_rows,
     logged_call_ids,
+    seat_rows,
     unlogged_calls,
 )
 from reports.tables import (
@@ -132,6 +133,7 @@ __all__ = [
     "save_stop_words",
     "save_xlsx",
     "scope_of",
+    "seat_rows",
     "stop_words",
     "table_text",
     "talk_seconds",

@@ -82,7 +82,8 @@ async def scorecard_tables(session: AsyncSession, settings: Settings, period: Pe
             session, calendar, forwarded, ADMIN_SCOPE, now, court_id), period))
     if "agents" in which:
         tables.append(agent_table(
-            await seat_rows(session, calendar, period, ADMIN_SCOPE, court_id), period))
+            await seat_rows(session, settings.hours.timezone, period, ADMIN_SCOPE,
+                            court_id), period))
     return tables
 
 

@@ -143,22 +143,21 @@ async def agent_rows(session: AsyncSession, data: PeriodData, scope: Scope
                              scope, data.court_id)
 
 
-async def seat_rows(session: AsyncSession, calendar: WorkingCalendar, period: Period,
-                    scope: Scope, court_id: int | None = None) -> list[AgentRow]:
+async def seat_rows(session: AsyncSession, timezone: str, period: Period, scope: Scope,
+                    court_id: int | None = None) -> list[AgentRow]:
     """agent_rows without reading the period's calls: the answered calls' seat, user and
     talk time come from one narrow query (seat_calls). The same rows (a test holds them
-    equal); the monthly report and its tables use it."""
-    return await _agent_rows(session, await seat_calls(session, calendar, period), period,
-                             calendar.hours.timezone, scope, court_id)
+    equal); the monthly report, its tables and the seats page use it."""
+    return await _agent_rows(session, await seat_calls(session, timezone, period), period,
+                             timezone, scope, court_id)
 
 
-async def seat_calls(session: AsyncSession, calendar: WorkingCalendar, period: Period
-                     ) -> list[SeatCall]:
+async def seat_calls(session: AsyncSession, timezone: str, period: Period) -> list[SeatCall]:
     """The period's calls answered by a seat whose console user is known, in the order
     load_calls reads them: one row per seat event (AgentConnect) of a call, the first
     taken. A call with a seat event has a seat_at, so is_answered asks only the rest:
     received (no reply-call event) and offered (a queue event or the queue's route)."""
-    start, end = period.bounds(calendar.hours.timezone)
+    start, end = period.bounds(timezone)
     seat, queue, reply = aliased(CallEvent), aliased(CallEvent), aliased(CallEvent)
     rows = await session.execute(
         select(Call.id, Call.route, Call.ended_at, seat.at, seat.detail["user_id"].as_string(),
