@@ -92,6 +92,7 @@ def create_app(settings: Settings, sessions: async_sessionmaker[AsyncSession], *
     routers.append(__import__("agent_console.directory", fromlist=["router"]).router)  # issue 15
     routers.append(__import__("agent_console.blocklist", fromlist=["router"]).router)  # issue 15
     routers.append(__import__("agent_console.courts", fromlist=["router"]).router)  # issue 17
+    routers.append(__import__("agent_console.nodes", fromlist=["router"]).router)  # issue 17
     systems = __import__("agent_console.integrations", fromlist=["api"])  # issue 19
     routers += [systems.api, systems.staff_api, systems.pages]
     # An HTTP SMS provider's receipts and replies, signed, no session (issue 19).
