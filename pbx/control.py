@@ -434,16 +434,21 @@ def console_control(clients: Mapping[str, AmiClient], prefer: str = "") -> PbxCo
 def with_control(settings: Settings, work: Callable[[PbxControl], Awaitable[T]],
                  timeout: float = 10.0) -> T:
     """Run `work` on a PbxControl from synchronous code (the CLI): log in as the console's
-    AMI user, do it, log off. ControlError when AMI does not let us in within timeout."""
+    AMI user, do it, log off. In a cluster, on every node that lets us in within timeout
+    (a FanoutControl, as the console has). ControlError when none does."""
     async def once() -> T:
-        ami = console_client(settings)
-        try:
-            await ami.connect(wait=timeout)
-        except AmiError as exc:
+        clients = console_clients(settings)
+        tried = await asyncio.gather(*(ami.connect(wait=timeout) for ami in clients.values()),
+                                     return_exceptions=True)
+        failed = [exc for exc in tried if isinstance(exc, BaseException)]
+        if len(failed) == len(tried):
+            first = failed[0]
+            if not isinstance(first, AmiError):
+                raise first
             raise ControlError(f"AMI on port {settings.pbx.ami_port} does not answer: "
-                               f"{exc}") from None
+                               f"{first}") from None
         try:
-            return await work(PbxControl(ami))
+            return await work(console_control(clients, prefer=settings.cluster.node))
         finally:
-            await ami.close()
+            await asyncio.gather(*(ami.close() for ami in clients.values()))
     return asyncio.run(once())

@@ -300,6 +300,15 @@ async def test_a_seat_signs_in_on_every_node_and_a_call_on_node_2_pops_on_its_de
             await _until(lambda: one.has_seat(paused=False) and two.has_seat(paused=False))
             assert await _presence(client, "sign_out") == "out"
             assert not one.has_seat() and not two.has_seat()
+
+            # The CLI's one-off control (`hotline phones disable` takes a seat out) reaches
+            # every node as well.
+            await asyncio.to_thread(pbx.with_control, two.settings,
+                                    lambda control: control.join(SEAT, "李四"))
+            assert one.has_seat() and two.has_seat()
+            await asyncio.to_thread(pbx.with_control, two.settings,
+                                    lambda control: control.leave(SEAT))
+            assert not one.has_seat() and not two.has_seat()
     finally:
         await client.aclose()
         await set_mode(sessions, "closed")
