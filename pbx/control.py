@@ -361,13 +361,17 @@ class FanoutControl(PbxControl):
                 for ext, views in seen.items()}
 
     async def waiting_callers(self) -> dict[str, str]:
-        """Every node's waiting callers; a uniqueid two nodes happen to share (each counts
-        its own) is kept twice, the second as uniqueid@node."""
+        """Every node's waiting callers. A uniqueid two nodes happen to share (each numbers
+        its own) is kept twice, the second with a 0 added to its decimals: another key,
+        the same number, so the arrival time read from it (the desk, the wallboard) holds."""
         by_node = await self._everywhere(lambda c: c.waiting_callers(), "QueueStatus")
         merged: dict[str, str] = {}
-        for node, waiting in by_node.items():
+        for waiting in by_node.values():
             for uniqueid, channel in waiting.items():
-                merged[uniqueid if uniqueid not in merged else f"{uniqueid}@{node}"] = channel
+                key = uniqueid
+                while key in merged:
+                    key += "0" if "." in key else ".0"
+                merged[key] = channel
         return merged
 
     async def channels(self, timeout: float = 10.0) -> dict[str, LiveChannel]:

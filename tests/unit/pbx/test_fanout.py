@@ -104,6 +104,7 @@ async def test_the_queue_is_the_nodes_together() -> None:
     assert members["8002"].device == "unavailable"
     waiting = await control.waiting_callers()
     assert len(waiting) == 3, "two nodes' callers with the same uniqueid are both counted"
+    assert sorted(map(float, waiting)) == [1700.1, 1700.1, 1700.2], "arrival times hold"
 
 
 def test_a_phone_reachable_on_any_node_is_reachable() -> None:
