@@ -14,6 +14,7 @@ its namespace. Which node carried a call: each node's CDR file, by the caller's 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,8 +99,9 @@ def _remove_network() -> None:
     subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True, check=False)
 
 
-@pytest.fixture(scope="module")
-def network() -> Iterator[None]:
+@contextlib.contextmanager
+def network_up() -> Iterator[None]:
+    """The namespaces, their links and the bridge; removed on the way out."""
     _remove_network()  # a run killed half-way left them
     try:
         _run("ip", "link", "add", BRIDGE, "type", "bridge")
@@ -125,8 +127,9 @@ def _admin(sql: str) -> None:
         db.execute(sql)
 
 
-@pytest.fixture(scope="module")
-def database() -> Iterator[str]:
+@contextlib.contextmanager
+def database_up() -> Iterator[str]:
+    """A PostgreSQL database of this run's own (its URL through the unix socket)."""
     _admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
     _admin(f"CREATE DATABASE {DATABASE}")
     try:
@@ -215,6 +218,12 @@ class Cluster:
         assert len(found) <= 1, f"{caller} on two nodes: {found}"
         return found[0] if found else None
 
+    def proxy_status(self) -> subprocess.CompletedProcess[str]:
+        """`hotline proxy status` on the proxy's host."""
+        return subprocess.run([*in_netns(NS["prx"]), sys.executable, "-m", "cli", "proxy",
+                               "status"], cwd=REPO_ROOT, env=self.proxy_env,
+                              capture_output=True, text=True, timeout=60, check=False)
+
     def dispatcher_flags(self, node: str) -> str:
         uri = proxy.node_uris(self.proxy_settings)[node]
         done = _run("kamcmd", "-s", f"unix:{proxy.paths(self.proxy_settings).control}",
@@ -256,14 +265,34 @@ def _settings(config: Path) -> tuple[Settings, dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
+def network() -> Iterator[None]:
+    with network_up():
+        yield
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[str]:
+    with database_up() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def cluster(network: None, database: str,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    with cluster_up(database, tmp_path_factory.mktemp) as built:
+        yield built
+
+
+@contextlib.contextmanager
+def cluster_up(database: str, mktemp: Callable[[str], Path]) -> Iterator[Cluster]:
+    """Both nodes and the proxy running, after hours (the voice menu answers); mktemp
+    gives a new folder for a name (pytest's tmp_path_factory.mktemp, or bench's)."""
     upgrade(database)
     nodes = {}
     # The prompts are synthesized once (the first node) and copied by the second.
-    prompts = tmp_path_factory.mktemp("prompt-cache")
+    prompts = mktemp("prompt-cache")
     for name in ("pbx1", "pbx2"):
-        data = tmp_path_factory.mktemp(name)
+        data = mktemp(name)
         (data / "prompt-cache").symlink_to(prompts)
         settings, env = _settings(_write_config(data, name, database))
         # the instance folder is named after the data folder: a run before left its CDR
@@ -275,11 +304,11 @@ def cluster(network: None, database: str,
         [*in_netns(NS["prx"]), "socat", "TCP-LISTEN:5432,bind=127.0.0.1,reuseaddr,fork",
          f"UNIX-CONNECT:{PG_SOCKET}/.s.PGSQL.5432"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    proxy_data = tmp_path_factory.mktemp("proxy")
+    proxy_data = mktemp("proxy")
     proxy_data.chmod(0o755)  # Kamailio runs as its own user
     proxy_settings, proxy_env = _settings(_write_config(
         proxy_data, "proxy", f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE}"))
-    workdir = tmp_path_factory.mktemp("cluster-sipp")
+    workdir = mktemp("cluster-sipp")
     built = Cluster(nodes, proxy_settings, proxy_env, database, workdir)
     try:
         for node in nodes.values():  # one after the other: each seeds the phones table
@@ -349,6 +378,10 @@ def test_calls_spread_over_both_nodes_and_a_seat_registered_at_the_proxy_answers
     sql = f"SELECT route FROM calls WHERE caller_number = '{caller}' AND ended_at IS NOT NULL"
     rows = wait_for(lambda: len(r := _rows(cluster.db_url, sql)) >= count and r, 20)
     assert rows == [("menu",)] * count
+    status = cluster.proxy_status()
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert f"node      pbx1 sip:{HOSTS['pbx1']}:{SIP}: takes calls" in status.stdout
+    assert f"node      pbx2 sip:{HOSTS['pbx2']}:{SIP}: takes calls" in status.stdout
 
     cluster.hotline("mode", "open")
     try:
@@ -390,6 +423,8 @@ def test_a_killed_node_gets_no_new_calls_and_loses_no_record(cluster: Cluster) -
 
     # no call record made before the kill is missing
     assert before <= set(cluster.call_rows())
+    status = cluster.proxy_status().stdout
+    assert f"WARNING   pbx2 sip:{HOSTS['pbx2']}:{SIP}: no new calls" in status, status
 
     cluster.hotline("mode", "open")
     try:
