@@ -33,6 +33,7 @@ from hotline.settings import Settings, load_settings
 from ivr.calltracker import CallTracker
 from ivr.closing import ClosingHandover
 from ivr.fastagi import FastAgiBindError, FastAgiServer
+from ivr.phonesync import PHONES_SYNC_SECONDS, PhoneSync
 from ivr.reconcile import Reconciler
 from ivr.routes import build_routes
 from ivr.services import Services
@@ -68,6 +69,9 @@ class Bridge:
         for name, handler in self.tracker.subscriptions().items():
             self.ami.on_event(name, handler)
         self.sip_guard = pbx.sip_security.SipGuard(settings, sessions)
+        # issue 17: a phone changed on another host reaches this node's Asterisk
+        self.phones = PhoneSync(settings, sessions,
+                                self.services.pbx.dir("etc") / "site" / "pjsip.conf")
         for name, handler in self.sip_guard.subscriptions().items():
             self.ami.on_event(name, handler)
         self.control = pbx.PbxControl(self.ami)
@@ -94,6 +98,8 @@ class Bridge:
                                                        self.refresh_lockout)),
                        asyncio.create_task(self._every(SIP_BANS_REFRESH_SECONDS,
                                                        self.sip_guard.refresh)),
+                       asyncio.create_task(self._every(PHONES_SYNC_SECONDS,
+                                                       self.phones.check)),
                        asyncio.create_task(self._every(closing_check_interval(self.settings),
                                                        self.check_closing))]
         await stop.wait()
