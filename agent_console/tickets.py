@@ -14,7 +14,6 @@ Callers' numbers are shown whole only to roles in texts.SEES_PERSONAL_DATA.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Awaitable, Mapping
 from typing import Annotated, Any
 
@@ -360,14 +359,6 @@ async def _base(db: AsyncSession, who: Principal) -> tuple[Select[Ticket], list[
     return db_tickets.departments_list([d.id for d in mine]), mine
 
 
-def _department_labels(departments: list[Department]) -> dict[str, str]:
-    """The filter's choices by department id: names are unique only within a court, so a
-    name two courts share is told apart by its court's number."""
-    names = Counter(d.name for d in departments)
-    return {str(d.id): d.name if names[d.name] == 1 else f"{d.name}（{d.court_id}号法院）"
-            for d in departments}
-
-
 def ticket_spec(departments: list[Department], callbacks: bool = False) -> Spec:
     """What a list of matters may be searched, filtered and sorted by. The default order
     is the list's own (open first and soonest due; callbacks in the callers' order)."""
@@ -376,8 +367,11 @@ def ticket_spec(departments: list[Department], callbacks: bool = False) -> Spec:
         filters["status"] = Filter("状态", {k: TICKET_STATUS_LABELS[k] for k in ("open", "closed")},
                                    lambda v: Ticket.status == v)
     if len(departments) > 1:
-        filters["department"] = Filter("部门", _department_labels(departments),
-                                       lambda v: Ticket.department_id == int(v))
+        # by name, as the API has always taken it; names are unique only within a court
+        # (migration 0023), so a name two courts share means both of the list's
+        names = {d.name: d.name for d in departments}
+        filters["department"] = Filter("部门", names, lambda v: Ticket.department_id.in_(
+            [d.id for d in departments if d.name == v]))
     return Spec(search=(Ticket.reference, Ticket.text, Ticket.reply_text),
                 cases=(db_tickets.case_number(),),
                 numbers=(Ticket.caller_number,), moment=Ticket.created_at, filters=filters,
