@@ -330,8 +330,10 @@ def node_views(settings: Settings, rows: Iterable[ClusterNode],
 
 
 def active_scheduler(views: Iterable[NodeView]) -> str | None:
-    """The node whose scheduler says it is active (and still writes), if one does."""
-    for view in views:
-        if view.alive(view.scheduler) and view.scheduler and view.scheduler.state == ACTIVE:
-            return view.name
-    return None
+    """The node whose scheduler says it is active (and still writes), if one does; the
+    freshest when two do (one killed moments ago, its row not stale yet, and the one that
+    took over)."""
+    active = [(view.age(view.scheduler), view.name) for view in views
+              if view.scheduler and view.alive(view.scheduler)
+              and view.scheduler.state == ACTIVE]
+    return min(active)[1] if active else None

@@ -188,4 +188,6 @@ def test_views_mark_a_node_down_and_name_the_active_scheduler() -> None:
     assert cluster.active_scheduler(views) is None, "pbx2's scheduler stopped writing"
     rows[1] = _row("pbx1", "scheduler", "active", 1)
     assert cluster.active_scheduler(cluster.node_views(settings, rows, probes, T0)) == "pbx1"
+    rows[3] = _row("pbx2", "scheduler", "active", 6)  # killed 6 s ago, not stale yet
+    assert cluster.active_scheduler(cluster.node_views(settings, rows, probes, T0)) == "pbx1"
 
