@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from hotline.db.base import make_engine, make_sessionmaker
 from hotline.db.migrate import upgrade
 from hotline.secrets import load_or_create
 from hotline.settings import REPO_ROOT, Settings, load_settings
+from ivr.phonesync import PHONES_SYNC_SECONDS
 from pbx.trunks import TRUNK_HEADER
 from tests.integration import sipp
 from tests.integration.conftest import BridgeProcess, phone_password, port
@@ -54,7 +56,7 @@ CONSOLE = f"http://127.0.0.1:{CONSOLE_PORT}"
 PROXY = f"127.0.0.1:{port(25099)}"
 SEAT = "8001"
 PG_ADMIN = os.environ.get("HOTLINE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-DATABASE = "fo_console_nodes"
+DATABASE = f"fo_console_nodes_{port(0)}"  # a run of its own per port offset
 
 CONFIG = """
 [paths]
@@ -312,3 +314,68 @@ async def test_a_seat_signs_in_on_every_node_and_a_call_on_node_2_pops_on_its_de
     finally:
         await client.aclose()
         await set_mode(sessions, "closed")
+
+
+def _hotline(node: Node, *args: str) -> subprocess.CompletedProcess[str]:
+    """`hotline ...` with the node's configuration, as an administrator runs it there."""
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=REPO_ROOT, env=node.env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _knows(node: Node, extension: str) -> bool:
+    """The node's Asterisk has the phone's endpoint (its control socket)."""
+    out = pbx.cli(node.settings, f"pjsip show endpoint {extension}")
+    if "Unable to find object" in out:
+        return False
+    assert f"Endpoint:  {extension}" in out, out
+    return True
+
+
+def _synced(node: Node) -> list[str]:
+    """The node's bridge's log lines saying it rewrote and reloaded its phones."""
+    log = node.settings.log_dir / "bridge.log"
+    return [line for line in log.read_text().splitlines()
+            if "site/pjsip.conf rewritten from the phones table" in line]
+
+
+async def test_a_phone_changed_with_node_1s_configuration_reaches_node_2_through_its_bridge(
+        nodes: dict[str, Node]) -> None:
+    """`hotline phones` applies a change to its own node's Asterisk only; node 2's bridge
+    renders site/pjsip.conf from the table and reloads PJSIP within PHONES_SYNC_SECONDS.
+    Node 1's bridge finds its file already the table's and reloads nothing."""
+    one, two = nodes["pbx1"], nodes["pbx2"]
+    ext = "8177"
+    before_one, before_two = len(_synced(one)), len(_synced(two))
+    assert not _knows(one, ext) and not _knows(two, ext)
+
+    started = time.monotonic()
+    added = await asyncio.to_thread(_hotline, one, "phones", "add", ext, "--label", "新座席")
+    assert added.returncode == 0, added.stdout + added.stderr
+    assert _knows(one, ext)  # the CLI's own reload, on its own node
+    await _until(lambda: _knows(two, ext))
+    print(f"node 2 knew {ext} {time.monotonic() - started:.1f} s after `hotline phones add`"
+          " began")
+    await _until(lambda: len(_synced(two)) == before_two + 1)  # logged after the reload
+
+    password = added.stdout.split(f"SIP password of {ext}: ")[1].split()[0]
+    site_two = pbx.instance_for(two.settings).dir("etc") / "site" / "pjsip.conf"
+    assert f"password = {password}" in site_two.read_text()
+    reset = await asyncio.to_thread(_hotline, one, "phones", "reset-password", ext)
+    assert reset.returncode == 0, reset.stdout + reset.stderr
+    new = reset.stdout.split(f"SIP password of {ext}: ")[1].split()[0]
+    await _until(lambda: f"password = {new}" in site_two.read_text())
+    assert f"password = {password}" not in site_two.read_text()
+
+    started = time.monotonic()
+    disabled = await asyncio.to_thread(_hotline, one, "phones", "disable", ext)
+    assert disabled.returncode == 0, disabled.stdout + disabled.stderr
+    assert not _knows(one, ext)
+    await _until(lambda: not _knows(two, ext))
+    print(f"node 2 dropped {ext} {time.monotonic() - started:.1f} s after `hotline phones "
+          "disable` began")
+    await _until(lambda: len(_synced(two)) == before_two + 3)
+
+    # Node 1's file was the CLI's, already the table's: its bridge wrote and reloaded
+    # nothing (two of its rounds after node 2's last).
+    await asyncio.sleep(2 * PHONES_SYNC_SECONDS + 1)
+    assert len(_synced(one)) == before_one
