@@ -8,9 +8,12 @@ differ it writes the file and reloads PJSIP (pbx.apply_phones, in a worker threa
 progress stay up). When they are the same nothing is written and nothing reloaded, so on a
 single server, where the console already applied the change, this does nothing.
 
-It runs on single servers too: harmless there (one small query and one file read every few
-seconds), and it heals a change whose reload failed (the reload is retried each round until
-Asterisk takes it) or that was made from a host without the PBX's files.
+It runs on single servers too, as harmless there as a check can be (one small query and one
+file read every few seconds; the console's file is found to be the table's, nothing is done)
+and so the one code path is exercised on every site. A reload this bridge could not make
+(its Asterisk down or restarting) is tried again each round until Asterisk takes it; the
+console's own failed reload is not (its file is already the table's; Asterisk reads it
+when it starts, and the console tells the administrator so).
 
 The query is the three columns the file is made of (extension, password of the enabled
 phones): as cheap as a change stamp would be, and no stamp of the table is reliable across
@@ -34,10 +37,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import pbx
 from hotline.db.base import session_scope
 from hotline.db.models import Phone
 from hotline.settings import DEFAULT_CONFIG, Settings, load_settings
-from pbx.config import render_pjsip
 
 log = logging.getLogger("ivr.phonesync")
 
@@ -85,15 +88,13 @@ class PhoneSync:
     def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession],
                  site_file: Path, apply: Apply | None = None,
                  config: Path | None = None) -> None:
-        import pbx
-
         self.settings, self.sessions, self.site_file = settings, sessions, site_file
         self.apply: Apply = apply or pbx.apply_phones
         self.config = config or config_path()
         self._config_stamp = _stamp(self.config)
         self.unloaded: str | None = None  # written, Asterisk's reload failed
         self._last_problem = ""
-        self.applied = 0  # writes and reloads done (hotline status, tests)
+        self.applied = 0  # writes and reloads done (tests)
 
     async def check(self) -> None:
         try:
@@ -108,7 +109,7 @@ class PhoneSync:
 
     def _round(self, phones: Sequence[Phone]) -> None:
         """In a worker thread: render, compare, and write and reload when it differs."""
-        rendered = render_pjsip(self.settings.pbx, phones, self.settings.cluster)
+        rendered = pbx.render_pjsip(self.settings.pbx, phones, self.settings.cluster)
         try:
             on_disk: str | None = self.site_file.read_text()
         except FileNotFoundError:
@@ -139,7 +140,7 @@ class PhoneSync:
         if _stamp(self.config) == self._config_stamp:
             return False
         fresh = load_settings()
-        if render_pjsip(fresh.pbx, phones, fresh.cluster) == rendered:
+        if pbx.render_pjsip(fresh.pbx, phones, fresh.cluster) == rendered:
             self._config_stamp = _stamp(self.config)  # an edit that changes nothing here
             return False
         self._problem(f"{self.config} changed since the bridge started; its phones are not "
