@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import threading
+import multiprocessing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -82,25 +83,24 @@ async def test_upgrade_twice_is_harmless_and_keeps_data(db_url: str) -> None:
         await engine.dispose()
 
 
+def _migrate_when_all_are_ready(db_url: str, ready: Any) -> None:
+    ready.wait()
+    upgrade(db_url)
+
+
 def test_parts_starting_together_migrate_one_at_a_time(db_url: str) -> None:
     # The bridge, the console and the scheduler each migrate as they start, and on a
     # cluster every node's do, at the same moment: one migrates, the others find it done.
-    start = threading.Barrier(3)
-    failures: list[BaseException] = []
-
-    def part() -> None:
-        start.wait()
-        try:
-            upgrade(db_url)
-        except BaseException as exc:  # collected for the assertion below
-            failures.append(exc)
-
-    parts = [threading.Thread(target=part) for _ in range(3)]
-    for thread in parts:
-        thread.start()
-    for thread in parts:
-        thread.join(timeout=120)
-    assert failures == []
+    # Three processes, as the parts are.
+    spawn = multiprocessing.get_context("spawn")
+    ready = spawn.Barrier(3)
+    parts = [spawn.Process(target=_migrate_when_all_are_ready, args=(db_url, ready))
+             for _ in range(3)]
+    for part in parts:
+        part.start()
+    for part in parts:
+        part.join(timeout=120)
+    assert [part.exitcode for part in parts] == [0, 0, 0]
     tables, versions = _schema(db_url)
     assert tables == TABLES
     assert versions == [HEAD]
