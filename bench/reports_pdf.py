@@ -17,7 +17,7 @@ warm (the first run, not timed, counts the roll-ups a fresh fill lacks):
 - layout: the PDF (WeasyPrint).
 
 Each with this process's CPU time: on a shared machine the wall clock says more about the
-others. Results: bench/README.md.
+others. Results: bench/reports.md.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ async def _timed(work: Callable[[], Awaitable[Any]]) -> tuple[Any, Timing]:
 
 async def full_read(session: Any, settings: Settings, now: datetime) -> tuple[Any, ...]:
     """The report's seats, scorecard, repeat callers and daily chart as it made them before
-    (commit 3afce6b): from every call of the month, read by load_period."""
+    (before commit 3afce6b): from every call of the month, read by load_period."""
     data = await load_period(session, settings, MONTH)
     zone = ZoneInfo(settings.hours.timezone)
     days = [MONTH.first + timedelta(days=i) for i in range(MONTH.days)]
