@@ -147,7 +147,8 @@ def call(steps: str, *, target: str, local: str, caller: str, media_port: int,
             "-timeout", f"{int(timeout)}s", "-timeout_error", "-trace_err"]
     started = time.monotonic()
     done = subprocess.run(argv, cwd=workdir, capture_output=True, text=True, timeout=timeout + 10)
-    return SippResult(done.returncode, time.monotonic() - started, done.stdout[-3000:])
+    return SippResult(done.returncode, time.monotonic() - started,
+                      done.stdout[-3000:] + done.stderr[-1000:])
 
 
 def in_netns(netns: str) -> list[str]:

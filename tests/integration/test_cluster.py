@@ -65,7 +65,7 @@ sip_bind = "{address}"
 sip_port = {sip}
 carrier_match = "{carrier}"
 rtp_start = 31000
-rtp_end = 31099
+rtp_end = 31999
 seats = ["8001"]
 judges = []
 [calls]
@@ -235,6 +235,7 @@ class Cluster:
 
     def call(self, caller: str, seconds: float = 3, count: int = 1,
              every_ms: int = 1000) -> sipp.SippResult:
+        """The carrier's call(s) to 12368."""
         return sipp.call(sipp.quiet(seconds), target=f"{HOSTS['prx']}:{SIP}",
                          local=f"{HOSTS['car']}:{SIP}", caller=caller, media_port=26000,
                          workdir=self.workdir, timeout=60, count=count, every_ms=every_ms,
