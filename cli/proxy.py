@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+import pbx
 from hotline.settings import Settings
-from pbx import proxy
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,6 +18,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_proxy(settings: Settings, args: argparse.Namespace) -> int:
+    proxy = pbx.proxy
     if args.action == "up":
         pid = proxy.start(settings)
         print(f"SIP proxy up (pid {pid}) on {settings.cluster.proxy}; "

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 # Where the names live, cheapest first: a name is looked for in order, so asking for one of
 # the process functions imports neither the configuration's renderers nor panoramisk.
 _MODULES = ("names", "instance", "process", "pjsip", "config", "phones", "provision", "ami",
-            "control", "sip_security", "trunks")
+            "control", "sip_security", "trunks", "proxy")
 __all__ = [
     "CONF_DIR",
     "DEVICE_STATES",
@@ -69,6 +69,7 @@ __all__ = [
     "pjsip_client",
     "prepare",
     "process_uid",
+    "proxy",
     "registered_phones",
     "reload_pjsip",
     "render_config",
@@ -109,7 +110,7 @@ def _module(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # what mypy reads; tests/unit/pbx/test_face.py checks it matches __all__
-    from pbx import names, pjsip, sip_security, trunks
+    from pbx import names, pjsip, proxy, sip_security, trunks
     from pbx.ami import AmiClient, AmiError, AmiNotConnected, AmiTimeout
     from pbx.config import (
         console_ami_secret,
