@@ -17,19 +17,37 @@ PostgreSQL database), after hours: every call is answered by the voice menu.
    Measured: kill → the proxy marks node 2 down, kill → the first new call answered (by
    node 1), and how many new calls failed (none should).
 
+One core per node (--core-per-node, the default): as if each node were a one-core
+server of its own, node 1's Asterisk and bridge (every thread, and every child) run on
+CPU 0 only and node 2's on CPU 1 only (`taskset -a -p`, checked in every thread's
+/proc/<pid>/task/<tid>/status Cpus_allowed_list, and again after node 2 is started
+again); with node 2 stopped, node 1 still has only CPU 0. The carrier's SIPp, Kamailio
+and PostgreSQL are not pinned: they share both cores with the nodes, so their work (the
+bridges' writes to PostgreSQL above all) counts against the nodes' cores. At each rung
+the CPU each part used (from /proc, in cores: 1.0 = one core busy the whole rung) and
+each core's busy share are recorded, to tell what saturates. --no-core-per-node: both
+nodes share both cores (the first measurement, ratio 1.0: no ceiling reached).
+
+A configuration's ladder stops at its first rung that fails (a call failed or got no
+prompt, or the p95 over --p95): its ceiling is the rung below.
+
 Needs root (namespaces), Kamailio and socat:
 
-    .venv/bin/python bench/cluster.py --rates 5,10,15,20 --window 8 --seconds 12 [--json out.json]
+    .venv/bin/python bench/cluster.py --rates 10,20,30,40,50 --window 10 --seconds 8 \
+        [--json out.json]
 
-All on one machine: two nodes share its cores, so the ratio says what the proxy's spreading
-costs and gains here, not what two servers carry.
+All on one machine: the ratio says what two one-core nodes behind the proxy carry against
+one, with the proxy, the carrier's SIPp and the database on the same two cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -39,11 +57,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import pbx  # noqa: E402
+from pbx import proxy  # noqa: E402
 from tests.integration import test_cluster as rig  # noqa: E402
 from tests.integration.conftest import wait_for  # noqa: E402
+
+NODE_CPU = {"pbx1": 0, "pbx2": 1}
 
 
 def folders(root: Path) -> Callable[[str], Path]:
@@ -56,10 +80,159 @@ def folders(root: Path) -> Callable[[str], Path]:
     return mktemp
 
 
+def descendants(pid: int) -> list[int]:
+    """pid and every process under it (each thread's children)."""
+    found, todo = [], [pid]
+    while todo:
+        now = todo.pop()
+        found.append(now)
+        for task in Path(f"/proc/{now}/task").glob("*"):
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def node_pids(node: rig.Node) -> dict[str, int]:
+    asterisk = pbx.running_pid(node.settings)
+    assert asterisk is not None and node.bridge.proc is not None, f"{node.name} not running"
+    # `ip netns exec` execs the command: the Popen's pid is the bridge's python itself
+    return {"asterisk": asterisk, "bridge": node.bridge.proc.pid}
+
+
+def allowed_cpus(pid: int) -> set[str]:
+    """Cpus_allowed_list of every thread of pid."""
+    out = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            status = (task / "status").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        out |= {line.split(":", 1)[1].strip() for line in status.splitlines()
+                if line.startswith("Cpus_allowed_list:")}
+    return out
+
+
+def pin(node: rig.Node, cpu: int) -> str:
+    """Node's Asterisk and bridge, every thread and child, on `cpu` only; checked."""
+    said = []
+    for part, pid in node_pids(node).items():
+        pids = descendants(pid)
+        for each in pids:
+            subprocess.run(["taskset", "-a", "-p", "-c", str(cpu), str(each)],
+                           capture_output=True, check=True)
+        threads = sum(len(list(Path(f"/proc/{p}/task").glob("*"))) for p in pids)
+        seen = set().union(*(allowed_cpus(p) for p in pids))
+        assert seen == {str(cpu)}, f"{node.name} {part} {pid}: Cpus_allowed_list {seen}"
+        said.append(f"{part} pid {pid} ({len(pids)} process(es), {threads} threads)")
+    return f"{node.name} on CPU {cpu}: " + ", ".join(said)
+
+
+def _ticks(pid: int) -> int | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+    return int(fields[11]) + int(fields[12])  # utime + stime (the process's every thread)
+
+
+def _cpu_busy() -> dict[str, tuple[int, int]]:
+    """Per core: (busy, total) jiffies since boot."""
+    out = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *values = line.split()
+        if name.startswith("cpu") and name != "cpu":
+            v = [int(x) for x in values]
+            idle = v[3] + v[4]
+            out[name] = (sum(v[:8]) - idle, sum(v[:8]))
+    return out
+
+
+class Usage:
+    """CPU time of the cluster's parts over a rung, sampled from /proc twice a second (a
+    process that ends counts up to its last sample)."""
+
+    HZ = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, cluster: rig.Cluster) -> None:
+        self.cluster = cluster
+        self.first: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+        self.group: dict[int, str] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _groups(self) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for node in self.cluster.nodes.values():
+            if node.bridge.running and pbx.running_pid(node.settings):
+                for part, pid in node_pids(node).items():
+                    out |= {p: f"{part} {node.name}" for p in descendants(pid)}
+        if kamailio := proxy.running_pid(self.cluster.proxy_settings):
+            out |= {p: "kamailio" for p in descendants(kamailio)}
+        out |= {p: "sipp (carrier)" for p in descendants(os.getpid())[1:]
+                if Path(f"/proc/{p}/comm").exists()
+                and Path(f"/proc/{p}/comm").read_text().strip() == "sipp"}
+        # one connection of its own for the whole rung (its backend left out)
+        backends = self.db.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s "
+                                   "AND pid <> pg_backend_pid()", (rig.DATABASE,)).fetchall()
+        out |= {int(p): "postgresql (this database's backends)" for (p,) in backends}
+        return out
+
+    def _sample(self) -> None:
+        self.group |= self._groups()
+        for pid in self.group:
+            if (t := _ticks(pid)) is not None:
+                self.first.setdefault(pid, t)
+                self.last[pid] = t
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.5):
+            self._sample()
+
+    def __enter__(self) -> Usage:
+        self.db = psycopg.connect(f"host={rig.PG_SOCKET} user=postgres dbname={rig.DATABASE}",
+                                  autocommit=True)
+        self.started, self.busy = time.monotonic(), _cpu_busy()
+        self._sample()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self._sample()
+        self.db.close()
+        self.wall = time.monotonic() - self.started
+        busy = _cpu_busy()
+        self.cores = {name: round((b - self.busy[name][0]) / max(1, t - self.busy[name][1]), 2)
+                      for name, (b, t) in busy.items()}
+
+    def report(self) -> dict[str, float]:
+        """Part → cores used over the rung (CPU seconds / wall seconds)."""
+        out: dict[str, float] = {}
+        for pid, name in self.group.items():
+            if pid in self.first:
+                out[name] = out.get(name, 0.0) + (self.last[pid] - self.first[pid]) / self.HZ
+        return {k: round(v / self.wall, 2) for k, v in sorted(out.items())}
+
+
+def pinned(cluster: rig.Cluster) -> dict[str, str]:
+    """Running node → the CPUs every thread of its Asterisk and bridge may use (threads
+    and children made after the pinning included)."""
+    out = {}
+    for node in cluster.nodes.values():
+        if node.bridge.running and pbx.running_pid(node.settings):
+            pids = [p for pid in node_pids(node).values() for p in descendants(pid)]
+            out[node.name] = ",".join(sorted(set().union(*(allowed_cpus(p) for p in pids))))
+    return out
+
+
 def step(cluster: rig.Cluster, rate: float, calls: int, seconds: float, caller: str
          ) -> dict[str, Any]:
     """One rung of the ladder: `calls` callers at `rate` a second."""
-    result = cluster.call(caller, seconds=seconds, count=calls, every_ms=int(1000 / rate))
+    with Usage(cluster) as usage:
+        result = cluster.call(caller, seconds=seconds, count=calls,
+                              every_ms=int(1000 / rate))
     time.sleep(2.0)  # the bridges' last writes
     delays = [float(str(d)) for (d,) in rig._rows(cluster.db_url, _FIRST_PROMPT.format(caller))
               if d is not None]
@@ -69,7 +242,9 @@ def step(cluster: rig.Cluster, rate: float, calls: int, seconds: float, caller: 
     return {"rate": rate, "placed": calls, "failed": _failed_calls(result.output),
             "recorded": recorded, "with_prompt": len(delays), "first_prompt_p95": p95,
             "first_prompt_p50": statistics.median(delays) if delays else float("nan"),
-            "wall_seconds": round(result.seconds, 1)}
+            "wall_seconds": round(result.seconds, 1), "cpu_cores_used": usage.report(),
+            "core_busy": usage.cores, "loadavg": os.getloadavg()[0],
+            "cpus_allowed": pinned(cluster)}
 
 
 # The call's start as the bridge recorded it (calls.started_at) → the bridge asking
@@ -91,15 +266,34 @@ def ladder(cluster: rig.Cluster, nodes: int, args: argparse.Namespace
               f"failed, {row['with_prompt']} with a prompt; first prompt p50 "
               f"{row['first_prompt_p50']:.2f} s p95 {row['first_prompt_p95']:.2f} s",
               flush=True)
+        print(f"      cores used: {row['cpu_cores_used']}; each core busy: "
+              f"{row['core_busy']}; load {row['loadavg']:.1f}; CPUs allowed (every thread): "
+              f"{row['cpus_allowed']}", flush=True)
         out.append(row)
+        if not passes(row, args.p95):
+            print(f"  {nodes} node(s): {rate:.1f}/s fails: the ceiling is below it", flush=True)
+            break
     return out
 
 
+def passes(row: dict[str, Any], p95_limit: float) -> bool:
+    """Every call placed got its first prompt, none failed, the p95 within the limit."""
+    return bool(row["failed"] == 0 and row["with_prompt"] == row["placed"]
+            and row["first_prompt_p95"] <= p95_limit)
+
+
 def carried(rows: list[dict[str, Any]], p95_limit: float) -> float:
-    """The highest rate whose every call got its first prompt within the p95 limit."""
-    ok = [r["rate"] for r in rows
-          if r["with_prompt"] == r["placed"] and r["first_prompt_p95"] <= p95_limit]
-    return max(ok, default=0.0)
+    """The ceiling: the highest rate of the rungs that pass before the first that fails."""
+    best = 0.0
+    for row in rows:
+        if not passes(row, p95_limit):
+            break
+        best = row["rate"]
+    return best
+
+
+def reached(rows: list[dict[str, Any]], p95_limit: float) -> bool:
+    return any(not passes(r, p95_limit) for r in rows)
 
 
 def capacity(cluster: rig.Cluster, args: argparse.Namespace,
@@ -112,10 +306,15 @@ def capacity(cluster: rig.Cluster, args: argparse.Namespace,
     print("one node (pbx2 stopped)", flush=True)
     results["one_node"] = ladder(cluster, 1, args)
     cluster.nodes["pbx2"].up()
+    if args.core_per_node:
+        print("  " + pin(cluster.nodes["pbx2"], NODE_CPU["pbx2"]), flush=True)
     wait_for(lambda: cluster.dispatcher_flags("pbx2").startswith("A"), 30)
     two, one = (carried(results[k], args.p95) for k in ("two_nodes", "one_node"))
-    results["carried_rate"] = {"two_nodes": two, "one_node": one,
-                               "ratio": round(two / one, 2) if one else None}
+    results["carried_rate"] = {
+        "two_nodes": two, "one_node": one, "ratio": round(two / one, 2) if one else None,
+        # False: the ladder's top rung passed, the ceiling is that rate or above
+        "two_nodes_ceiling_reached": reached(results["two_nodes"], args.p95),
+        "one_node_ceiling_reached": reached(results["one_node"], args.p95)}
 
 
 def failover(cluster: rig.Cluster) -> dict[str, Any]:
@@ -164,6 +363,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=12.0, help="each call's length")
     parser.add_argument("--p95", type=float, default=1.0, help="first-prompt p95 limit (s)")
     parser.add_argument("--failover-only", action="store_true")
+    parser.add_argument("--core-per-node", action=argparse.BooleanOptionalAction,
+                        default=True, help="node 1 on CPU 0 only, node 2 on CPU 1 only "
+                        "(default); SIPp, Kamailio and PostgreSQL unpinned")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     started = time.monotonic()
@@ -171,13 +373,26 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp, rig.network_up(), \
             rig.database_up() as database, \
             rig.cluster_up(database, folders(Path(tmp))) as cluster:
+        results["core_per_node"] = args.core_per_node
+        results["cpus"] = os.cpu_count()
+        results["loadavg_at_start"] = os.getloadavg()
+        if args.core_per_node:
+            print("one core per node, as if each were a one-core server:", flush=True)
+            for name, cpu in NODE_CPU.items():
+                print("  " + pin(cluster.nodes[name], cpu), flush=True)
+            print("  not pinned, sharing both cores with the nodes: the carrier's SIPp, "
+                  "Kamailio, PostgreSQL\n  (the bridges' database work counts against "
+                  "the nodes' cores)", flush=True)
+        else:
+            print("both nodes share all the machine's cores (--no-core-per-node)", flush=True)
+        print(f"load average at start: {os.getloadavg()}", flush=True)
         if not args.failover_only:
             capacity(cluster, args, results)
         print("failover", flush=True)
         results["failover"] = failover(cluster)
     results["wall_seconds"] = round(time.monotonic() - started)
     print(json.dumps({k: v for k, v in results.items() if k in (
-        "carried_rate", "failover", "wall_seconds")}, indent=2))
+        "core_per_node", "carried_rate", "failover", "wall_seconds")}, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
