@@ -244,7 +244,8 @@ def step(cluster: rig.Cluster, rate: float, calls: int, seconds: float, caller: 
             "first_prompt_p50": statistics.median(delays) if delays else float("nan"),
             "wall_seconds": round(result.seconds, 1), "cpu_cores_used": usage.report(),
             "core_busy": usage.cores, "loadavg": os.getloadavg()[0],
-            "cpus_allowed": pinned(cluster)}
+            "cpus_allowed": pinned(cluster),
+            "carried_by": cluster.carried(caller)}  # each node's CDR: the proxy's spread
 
 
 # The call's start as the bridge recorded it (calls.started_at) → the bridge asking
@@ -264,8 +265,8 @@ def ladder(cluster: rig.Cluster, nodes: int, args: argparse.Namespace
                    caller=f"135{nodes}{n:02d}000000")
         print(f"  {nodes} node(s) {rate:4.1f}/s: {row['placed']} placed, {row['failed']} "
               f"failed, {row['with_prompt']} with a prompt; first prompt p50 "
-              f"{row['first_prompt_p50']:.2f} s p95 {row['first_prompt_p95']:.2f} s",
-              flush=True)
+              f"{row['first_prompt_p50']:.2f} s p95 {row['first_prompt_p95']:.2f} s; "
+              f"carried by {row['carried_by']}", flush=True)
         print(f"      cores used: {row['cpu_cores_used']}; each core busy: "
               f"{row['core_busy']}; load {row['loadavg']:.1f}; CPUs allowed (every thread): "
               f"{row['cpus_allowed']}", flush=True)
