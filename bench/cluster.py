@@ -348,6 +348,33 @@ def failover(cluster: rig.Cluster) -> dict[str, Any]:
             "placed_after_kill": placed_after, "answered_after_kill": len(after)}
 
 
+def markdown(results: dict[str, Any]) -> str:
+    """The ladders as Markdown tables (bench/README.md's): calls, then CPU."""
+    rows = {k: {r["rate"]: r for r in results.get(k, [])} for k in ("two_nodes", "one_node")}
+    rates = sorted(set(rows["two_nodes"]) | set(rows["one_node"]))
+
+    def calls(r: dict[str, Any] | None) -> str:
+        if r is None:
+            return "— | —"
+        return (f"{r['failed']} / {r['with_prompt']} of {r['placed']} | "
+                f"{r['first_prompt_p50'] * 1000:.0f} ms / {r['first_prompt_p95'] * 1000:.0f} ms")
+
+    out = ["| rate (calls/s) | two nodes: failed / with prompt | p50 / p95 | one node: "
+           "failed / with prompt | p50 / p95 |", "| ---: | --- | --- | --- | --- |"]
+    out += [f"| {rate:g} | {calls(rows['two_nodes'].get(rate))} | "
+            f"{calls(rows['one_node'].get(rate))} |" for rate in rates]
+    parts = sorted({part for k in rows for r in rows[k].values() for part in r["cpu_cores_used"]})
+    out += ["", "| nodes | rate | " + " | ".join(parts) + " | cpu0 busy | cpu1 busy |",
+            "| ---: | ---: | " + " | ".join("---:" for _ in parts) + " | ---: | ---: |"]
+    for key, n in (("two_nodes", 2), ("one_node", 1)):
+        for rate, r in sorted(rows[key].items()):
+            used = r["cpu_cores_used"]
+            out.append(f"| {n} | {rate:g} | " + " | ".join(
+                f"{used[p]:.2f}" if p in used else "—" for p in parts)
+                + f" | {r['core_busy'].get('cpu0', 0):.0%} | {r['core_busy'].get('cpu1', 0):.0%} |")
+    return "\n".join(out)
+
+
 def _failed_calls(output: str) -> int | None:
     for line in output.splitlines():
         if line.strip().startswith("Failed call"):
@@ -394,6 +421,8 @@ def main() -> int:
     results["wall_seconds"] = round(time.monotonic() - started)
     print(json.dumps({k: v for k, v in results.items() if k in (
         "core_per_node", "carried_rate", "failover", "wall_seconds")}, indent=2))
+    if not args.failover_only:
+        print(markdown(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
