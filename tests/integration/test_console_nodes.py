@@ -49,11 +49,13 @@ from tests.integration.test_walking_skeleton import CALLER, set_mode
 
 # Loopback addresses of this module's own (127.0.30.x), one per node.
 NODES = {"pbx1": "127.0.30.11", "pbx2": "127.0.30.12"}
-SIP, AMI, CONSOLE_PORT = port(25060), port(25038), port(28368)
+# Ports of its own: the module runs on the worker whose session bridge, console and
+# Asterisk hold the conftest's (tests/integration/conftest.py PORTS) meanwhile.
+SIP, AMI, CONSOLE_PORT = port(25860), port(25838), port(28868)
 CONSOLE = f"http://127.0.0.1:{CONSOLE_PORT}"
 # Nothing listens there: the nodes' seat contacts at the proxy stay unreachable, and the
 # phone's own registration on each node is what rings.
-PROXY = f"127.0.0.1:{port(25099)}"
+PROXY = f"127.0.0.1:{port(25899)}"
 SEAT = "8001"
 PG_ADMIN = os.environ.get("HOTLINE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DATABASE = f"fo_console_nodes_{port(0)}"  # a run of its own per port offset
@@ -111,9 +113,9 @@ def _node_settings(tmp: Path, name: str, index: int, url: str) -> tuple[Settings
     data = tmp / name
     data.mkdir()
     path = data / "hotline.toml"
-    rtp = port(30000) + 500 * index  # half of this run's RTP range each
+    rtp = port(32000) + 500 * index  # a range of its own, half each
     path.write_text(CONFIG.format(
-        data=data, url=url, address=NODES[name], sip=SIP, ami=AMI, agi=port(24573) + index,
+        data=data, url=url, address=NODES[name], sip=SIP, ami=AMI, agi=port(24873) + index,
         rtp_start=rtp, rtp_end=rtp + 499, console=CONSOLE_PORT, node=name, proxy=PROXY,
         nodes=", ".join(f'"{n}={a}"' for n, a in NODES.items())))
     return load_settings(env={}, config_path=path), path
@@ -237,7 +239,7 @@ def _call_node(node: Node, steps: str, workdir: Path) -> SippResult:
     text = (text[:invite_end] + f"{TRUNK_HEADER}: carrier\n      " + text[invite_end:])
     scenario.write_text(text)
     argv = ["sipp", f"{node.address}:{SIP}", "-sf", str(scenario), "-m", "1",
-            "-i", "127.0.0.1", "-p", str(port(25070)), "-mp", str(port(26000)),
+            "-i", "127.0.0.1", "-p", str(port(25870)), "-mp", str(port(26950)),
             "-s", "12368", "-key", "caller", CALLER, "-nostdin", "-timeout", "90s",
             "-timeout_error", "-trace_err"]
     done = subprocess.run(argv, cwd=workdir, capture_output=True, text=True, timeout=100)

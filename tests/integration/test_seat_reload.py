@@ -103,7 +103,9 @@ async def test_seat_reload_keeps_the_call_in_progress(
     call = await wait_call(sessions, recording_done, caller=CALLER)
     assert (call.route, call.agent, call.disposition) == ("queue", "8001", "answered")
     assert call.answered_at is not None and call.ended_at is not None
-    assert (call.ended_at - call.answered_at).total_seconds() >= TALK_SECONDS
+    # The whole talk is on record (less a second: the answer's time is Asterisk's event
+    # time, the end's the bridge's, and one run found them 16 ms short of 16 s).
+    assert (call.ended_at - call.answered_at).total_seconds() >= TALK_SECONDS - 1
 
     # 8002's new password is the one Asterisk asks for now; the old one is refused.
     new_8002 = reset.json()["password"]
