@@ -4,19 +4,15 @@ it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from hotline.db.migrate import upgrade
-
 from .test_console_login import (
-    PASSWORD,
-    _free_port,
     _hotline,
     browser,
+    console_site,
     page,
     serving_console,
 )
@@ -27,13 +23,7 @@ __all__ = ["browser", "page"]  # the fixtures, shared with the login tests
 
 @pytest.fixture(scope="module")
 def courts_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("console-courts")
-    port = _free_port()
-    env = {**os.environ, "HOTLINE_PATHS_DATA_DIR": str(data),
-           "HOTLINE_DATABASE_URL": f"sqlite:///{data / 'hotline.db'}",
-           "HOTLINE_CONSOLE_HOST": "127.0.0.1", "HOTLINE_CONSOLE_PORT": str(port),
-           "HOTLINE_NEW_PASSWORD": PASSWORD}
-    upgrade(env["HOTLINE_DATABASE_URL"])
+    data, env = console_site(tmp_path_factory, "console-courts")
     _hotline(env, "user", "add", "zhang", "--role", "agent", "--name", "张三",
              "--extension", "8001")
     _hotline(env, "courts", "add", "洛阳市西工区人民法院", "--short-name", "西工区法院",

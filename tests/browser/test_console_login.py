@@ -54,6 +54,19 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None
     pytest.fail(f"`hotline console` did not answer at {url}:\n{log.read_text()}")
 
 
+def console_site(tmp_path_factory: pytest.TempPathFactory, name: str
+                 ) -> tuple[Path, dict[str, str]]:
+    """A data folder of its own with a migrated SQLite database, and the environment that
+    points `hotline console` (and `hotline` commands) at it, on a free loopback port."""
+    data = tmp_path_factory.mktemp(name)
+    env = {**os.environ, "HOTLINE_PATHS_DATA_DIR": str(data),
+           "HOTLINE_DATABASE_URL": f"sqlite:///{data / 'hotline.db'}",
+           "HOTLINE_CONSOLE_HOST": "127.0.0.1", "HOTLINE_CONSOLE_PORT": str(_free_port()),
+           "HOTLINE_NEW_PASSWORD": PASSWORD}
+    upgrade(env["HOTLINE_DATABASE_URL"])
+    return data, env
+
+
 @contextmanager
 def serving_console(env: dict[str, str], data: Path) -> Iterator[str]:
     """`hotline console` as its own process, on env's data folder, database and loopback
@@ -74,13 +87,7 @@ def serving_console(env: dict[str, str], data: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("console")
-    port = _free_port()
-    env = {**os.environ, "HOTLINE_PATHS_DATA_DIR": str(data),
-           "HOTLINE_DATABASE_URL": f"sqlite:///{data / 'hotline.db'}",
-           "HOTLINE_CONSOLE_HOST": "127.0.0.1", "HOTLINE_CONSOLE_PORT": str(port),
-           "HOTLINE_NEW_PASSWORD": PASSWORD}
-    upgrade(env["HOTLINE_DATABASE_URL"])
+    data, env = console_site(tmp_path_factory, "console")
     _hotline(env, "user", "add", "zhang", "--role", "agent", "--name", "张三",
              "--extension", "8001")
     with serving_console(env, data) as url:

@@ -3,20 +3,17 @@ with every value kept, then saved; an agent refused on the administrators' pages
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from hotline.db.migrate import upgrade
-
 from .test_console_login import (
     PASSWORD,
-    _free_port,
     _hotline,
     browser,
+    console_site,
     page,
     serving_console,
 )
@@ -29,13 +26,7 @@ GOOD_ID, BAD_ID = "11010519491231002X", "110105194912310021"
 
 @pytest.fixture(scope="module")
 def work_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("console-work")
-    port = _free_port()
-    env = {**os.environ, "HOTLINE_PATHS_DATA_DIR": str(data),
-           "HOTLINE_DATABASE_URL": f"sqlite:///{data / 'hotline.db'}",
-           "HOTLINE_CONSOLE_HOST": "127.0.0.1", "HOTLINE_CONSOLE_PORT": str(port),
-           "HOTLINE_NEW_PASSWORD": PASSWORD}
-    upgrade(env["HOTLINE_DATABASE_URL"])
+    data, env = console_site(tmp_path_factory, "console-work")
     _hotline(env, "user", "add", "zhang", "--role", "agent", "--name", "张三",
              "--extension", "8001")
     with serving_console(env, data) as url:

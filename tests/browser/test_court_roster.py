@@ -4,28 +4,19 @@ untouched; a basic court's administrator is offered no other court."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from hotline.db.migrate import upgrade
-
-from .test_console_login import PASSWORD, _free_port, _hotline, browser, page, serving_console
+from .test_console_login import PASSWORD, _hotline, browser, console_site, page, serving_console
 
 __all__ = ["browser", "page"]  # the fixtures, shared with the login tests
 
 
 @pytest.fixture(scope="module")
 def roster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("console-court-roster")
-    port = _free_port()
-    env = {**os.environ, "HOTLINE_PATHS_DATA_DIR": str(data),
-           "HOTLINE_DATABASE_URL": f"sqlite:///{data / 'hotline.db'}",
-           "HOTLINE_CONSOLE_HOST": "127.0.0.1", "HOTLINE_CONSOLE_PORT": str(port),
-           "HOTLINE_NEW_PASSWORD": PASSWORD}
-    upgrade(env["HOTLINE_DATABASE_URL"])
+    data, env = console_site(tmp_path_factory, "console-court-roster")
     _hotline(env, "courts", "add", "洛阳市西工区人民法院", "--short-name", "西工区法院",
              "--case-prefix", "豫0303")
     for name, role, label, extension in (("boss", "admin", "中心管理员", ""),

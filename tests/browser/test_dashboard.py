@@ -5,7 +5,6 @@ loads is refused by its Content-Security-Policy."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -16,15 +15,14 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, insert
 
 from hotline.db.base import make_engine, make_sessionmaker, session_scope, sync_url
-from hotline.db.migrate import upgrade
 from hotline.db.models import Call, CallEvent
 from tests.unit.reports import month
 
 from .test_console_login import (
     PASSWORD,
-    _free_port,
     _hotline,
     browser,
+    console_site,
     serving_console,
 )
 from .test_pages import _faults
@@ -50,13 +48,7 @@ DATABASES: dict[str, str] = {}  # console URL → its database URL
 
 @pytest.fixture(scope="module")
 def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("console-dashboard")
-    port = _free_port()
-    env = {**os.environ, "HOTLINE_PATHS_DATA_DIR": str(data),
-           "HOTLINE_DATABASE_URL": f"sqlite:///{data / 'hotline.db'}",
-           "HOTLINE_CONSOLE_HOST": "127.0.0.1", "HOTLINE_CONSOLE_PORT": str(port),
-           "HOTLINE_NEW_PASSWORD": PASSWORD}
-    upgrade(env["HOTLINE_DATABASE_URL"])
+    data, env = console_site(tmp_path_factory, "console-dashboard")
     # Playwright's own event loop may already run in this thread (the browser fixture).
     with ThreadPoolExecutor(1) as worker:
         worker.submit(asyncio.run, _fill(env["HOTLINE_DATABASE_URL"])).result()
