@@ -135,6 +135,17 @@ def _ticks(pid: int) -> int | None:
     return int(fields[11]) + int(fields[12])  # utime + stime (the process's every thread)
 
 
+def _waited(pid: int, main_only: bool) -> dict[str, int]:
+    """Thread → nanoseconds it spent runnable but not running (/proc/.../schedstat's
+    run_delay): time lost waiting for a core; pid's main thread only, or all its threads."""
+    tasks = [Path(f"/proc/{pid}")] if main_only else list(Path(f"/proc/{pid}/task").glob("*"))
+    out = {}
+    for task in tasks:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError, IndexError):
+            out[f"{pid}/{task.name}"] = int((task / "schedstat").read_text().split()[1])
+    return out
+
+
 def _cpu_busy() -> dict[str, tuple[int, int]]:
     """Per core: (busy, total) jiffies since boot."""
     out = {}
@@ -158,6 +169,8 @@ class Usage:
         self.first: dict[int, int] = {}
         self.last: dict[int, int] = {}
         self.group: dict[int, str] = {}
+        self.wait_first: dict[tuple[str, str], int] = {}
+        self.wait_last: dict[tuple[str, str], int] = {}
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -180,6 +193,16 @@ class Usage:
 
     def _sample(self) -> None:
         self.group |= self._groups()
+        for node in self.cluster.nodes.values():
+            if node.bridge.running and pbx.running_pid(node.settings):
+                pids = node_pids(node)
+                for key, waited in ((f"bridge {node.name} (its loop)",
+                                     _waited(pids["bridge"], main_only=True)),
+                                    (f"asterisk {node.name} (all threads)",
+                                     _waited(pids["asterisk"], main_only=False))):
+                    for tid, ns in waited.items():  # each thread's own, while it lives
+                        self.wait_first.setdefault((key, tid), ns)
+                        self.wait_last[key, tid] = ns
         for pid in self.group:
             if (t := _ticks(pid)) is not None:
                 self.first.setdefault(pid, t)
@@ -215,6 +238,13 @@ class Usage:
                 out[name] = out.get(name, 0.0) + (self.last[pid] - self.first[pid]) / self.HZ
         return {k: round(v / self.wall, 2) for k, v in sorted(out.items())}
 
+    def waits(self) -> dict[str, float]:
+        """Seconds spent waiting for a core, per second of the rung."""
+        out: dict[str, float] = {}
+        for (key, tid), first in self.wait_first.items():
+            out[key] = out.get(key, 0.0) + (self.wait_last[key, tid] - first) / 1e9
+        return {k: round(v / self.wall, 2) for k, v in sorted(out.items())}
+
 
 def pinned(cluster: rig.Cluster) -> dict[str, str]:
     """Running node → the CPUs every thread of its Asterisk and bridge may use (threads
@@ -244,7 +274,7 @@ def step(cluster: rig.Cluster, rate: float, calls: int, seconds: float, caller: 
             "first_prompt_p50": statistics.median(delays) if delays else float("nan"),
             "wall_seconds": round(result.seconds, 1), "cpu_cores_used": usage.report(),
             "core_busy": usage.cores, "loadavg": os.getloadavg()[0],
-            "cpus_allowed": pinned(cluster),
+            "cpus_allowed": pinned(cluster), "waited_for_a_core": usage.waits(),
             "carried_by": cluster.carried(caller)}  # each node's CDR: the proxy's spread
 
 
@@ -269,7 +299,8 @@ def ladder(cluster: rig.Cluster, nodes: int, args: argparse.Namespace
               f"carried by {row['carried_by']}", flush=True)
         print(f"      cores used: {row['cpu_cores_used']}; each core busy: "
               f"{row['core_busy']}; load {row['loadavg']:.1f}; CPUs allowed (every thread): "
-              f"{row['cpus_allowed']}", flush=True)
+              f"{row['cpus_allowed']}\n      waited for a core (s per s): "
+              f"{row['waited_for_a_core']}", flush=True)
         out.append(row)
         if not passes(row, args.p95):
             print(f"  {nodes} node(s): {rate:.1f}/s fails: the ceiling is below it", flush=True)
@@ -364,14 +395,20 @@ def markdown(results: dict[str, Any]) -> str:
     out += [f"| {rate:g} | {calls(rows['two_nodes'].get(rate))} | "
             f"{calls(rows['one_node'].get(rate))} |" for rate in rates]
     parts = sorted({part for k in rows for r in rows[k].values() for part in r["cpu_cores_used"]})
-    out += ["", "| nodes | rate | " + " | ".join(parts) + " | cpu0 busy | cpu1 busy |",
-            "| ---: | ---: | " + " | ".join("---:" for _ in parts) + " | ---: | ---: |"]
+    waits = sorted({w for k in rows for r in rows[k].values()
+                    for w in r.get("waited_for_a_core", {})})
+    out += ["", "| nodes | rate | " + " | ".join(parts) + " | cpu0 busy | cpu1 busy | "
+            + " | ".join(f"{w} waited for a core (s/s)" for w in waits) + " |",
+            "| ---: | ---: | " + " | ".join("---:" for _ in [*parts, "", "", *waits]) + " |"]
     for key, n in (("two_nodes", 2), ("one_node", 1)):
         for rate, r in sorted(rows[key].items()):
             used = r["cpu_cores_used"]
             out.append(f"| {n} | {rate:g} | " + " | ".join(
                 f"{used[p]:.2f}" if p in used else "—" for p in parts)
-                + f" | {r['core_busy'].get('cpu0', 0):.0%} | {r['core_busy'].get('cpu1', 0):.0%} |")
+                + f" | {r['core_busy'].get('cpu0', 0):.0%} | {r['core_busy'].get('cpu1', 0):.0%} | "
+                + " | ".join(f"{r['waited_for_a_core'][w]:.2f}"
+                             if w in r.get("waited_for_a_core", {}) else "—" for w in waits)
+                + " |")
     return "\n".join(out)
 
 
@@ -414,10 +451,14 @@ def main() -> int:
         else:
             print("both nodes share all the machine's cores (--no-core-per-node)", flush=True)
         print(f"load average at start: {os.getloadavg()}", flush=True)
-        if not args.failover_only:
-            capacity(cluster, args, results)
-        print("failover", flush=True)
-        results["failover"] = failover(cluster)
+        try:
+            if not args.failover_only:
+                capacity(cluster, args, results)
+            print("failover", flush=True)
+            results["failover"] = failover(cluster)
+        finally:  # what was measured, even when a later part fails
+            if args.json:
+                args.json.write_text(json.dumps(results, indent=2))
     results["wall_seconds"] = round(time.monotonic() - started)
     print(json.dumps({k: v for k, v in results.items() if k in (
         "core_per_node", "carried_rate", "failover", "wall_seconds")}, indent=2))
