@@ -33,8 +33,8 @@ prompt, or the p95 over --p95): its ceiling is the rung below.
 
 Needs root (namespaces), Kamailio and socat:
 
-    .venv/bin/python bench/cluster.py --rates 10,20,30,40,50 --window 10 --seconds 8 \
-        [--json out.json]
+    .venv/bin/python bench/cluster.py --rates 12,16,20,22,24,28,32,36,40,44,48 \
+        --window 10 --seconds 8 [--json out.json]     (the defaults)
 
 All on one machine: the ratio says what two one-core nodes behind the proxy carry against
 one, with the proxy, the carrier's SIPp and the database on the same two cores.
@@ -422,10 +422,11 @@ def _failed_calls(output: str) -> int | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")],
-                        default=[5.0, 10.0, 15.0, 20.0])
-    parser.add_argument("--window", type=float, default=8.0,
+                        default=[12.0, 16.0, 20.0, 22.0, 24.0, 28.0, 32.0, 36.0, 40.0, 44.0,
+                                 48.0])
+    parser.add_argument("--window", type=float, default=10.0,
                         help="seconds of arrivals at each rate")
-    parser.add_argument("--seconds", type=float, default=12.0, help="each call's length")
+    parser.add_argument("--seconds", type=float, default=8.0, help="each call's length")
     parser.add_argument("--p95", type=float, default=1.0, help="first-prompt p95 limit (s)")
     parser.add_argument("--failover-only", action="store_true")
     parser.add_argument("--core-per-node", action=argparse.BooleanOptionalAction,
