@@ -44,6 +44,7 @@ import collections
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -164,6 +165,10 @@ class Phase:
     asterisk_cpu_ms_per_call: float
     bridge_cpu_ms_per_call: float | None = None
     bridge_loop_cpu_ms_per_call: float | None = None  # its main thread: the event loop
+    # how long that thread waited for a core, runnable but not running, in seconds a second
+    bridge_loop_waited: float | None = None
+    sipp_cpu_ms_per_call: float | None = None  # the load generator's (not the box's work)
+    cores_busy: float | None = None  # the machine's cores busy over the phase, 0-1
     others_cpu_ms_per_call: float | None = None
     calls_in_db: int | None = None
     calls_with_prompt_in_db: int | None = None
@@ -177,6 +182,18 @@ def cpu_seconds(pid: int, thread: bool = False) -> float:
     stat = f"/proc/{pid}/task/{pid}/stat" if thread else f"/proc/{pid}/stat"
     fields = Path(stat).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_delay(pid: int) -> float:
+    """Seconds the process's main thread has waited for a core while runnable."""
+    return int(Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[1]) / 1e9
+
+
+def busy_ticks() -> tuple[int, int]:
+    """(busy, all) jiffies of every core so far, from /proc/stat."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -213,8 +230,11 @@ class Rig:
 
     def spawn(self, name: str) -> None:
         log = open(self.settings.log_dir / f"bench-{name}.out", "ab")  # noqa: SIM115
+        # Each in a session of its own, as `hotline up` starts them (setsid) and systemd
+        # does: the kernel shares the cores between sessions (autogroups) before threads.
         self.procs[name] = subprocess.Popen([sys.executable, *PARTS[name]], cwd=REPO,
-                                            env=self.env, stdout=log, stderr=log)
+                                            env=self.env, stdout=log, stderr=log,
+                                            start_new_session=True)
         log.close()
 
     def restart(self, name: str) -> None:
@@ -289,18 +309,24 @@ def sipp_counts(stats: Path) -> dict[str, int]:
 
 
 def run_sipp(rig: Rig, script: Path, number: str, args: argparse.Namespace,
-             workdir: Path) -> tuple[int, float, str]:
-    """(failed calls, seconds, SIPp's last output) for one phase."""
+             workdir: Path) -> tuple[int, float, str, float]:
+    """(failed calls, seconds, SIPp's last output, SIPp's CPU seconds) for one phase."""
     stats = workdir / f"stats-{number}.csv"
     argv = sipp_argv(rig, script, number, (args.concurrent, args.rate, args.calls), stats)
     started = time.monotonic()
-    done = subprocess.run(argv, cwd=workdir, capture_output=True, text=True)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # The load generator in a session of its own, as if on another machine: its RTP threads
+    # (one per caller) must not share the bridge's autogroup (bench/README.md, 2026-12-01).
+    done = subprocess.run(argv, cwd=workdir, capture_output=True, text=True,
+                          start_new_session=True)
     seconds = time.monotonic() - started
     if not stats.exists():
         raise SystemExit(f"SIPp did not run ({done.returncode}):\n{done.stdout[-1500:]}"
                          f"{done.stderr[-1500:]}")
     output = done.stdout[-2000:] + done.stderr[-1000:]
-    return sipp_counts(stats)["FailedCall"], seconds, output
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime)
+    return sipp_counts(stats)["FailedCall"], seconds, output, cpu
 
 
 def phase(rig: Rig, sniffer: Sniffer, script: Path, number: str, name: str,
@@ -308,15 +334,20 @@ def phase(rig: Rig, sniffer: Sniffer, script: Path, number: str, name: str,
     pids = {"asterisk": rig.asterisk_pid(), **{k: p.pid for k, p in rig.procs.items()}}
     before = {k: cpu_seconds(pid) for k, pid in pids.items()}
     loop_before = cpu_seconds(pids["bridge"], thread=True)
+    waited_before = run_delay(pids["bridge"])
     since, drops = time.time(), sniffer.dropped()
     spy = profile_bridge(pids["bridge"], args.profile) if name == "hotline" else None
-    failed, seconds, output = run_sipp(rig, script, number, args, workdir)
+    ticks = busy_ticks()
+    failed, seconds, output, sipp_cpu = run_sipp(rig, script, number, args, workdir)
     until = time.time()
+    busy = busy_ticks()
+    cores_busy = (busy[0] - ticks[0]) / max(busy[1] - ticks[1], 1)
     if spy is not None:
         spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
         spy.wait(timeout=60)
     after = {k: cpu_seconds(pid) for k, pid in pids.items()}
     loop_cpu = (cpu_seconds(pids["bridge"], thread=True) - loop_before) * 1000 / args.calls
+    loop_waited = (run_delay(pids["bridge"]) - waited_before) / max(until - since, 1e-9)
     cpu = {k: (after[k] - before[k]) * 1000 / args.calls for k in pids}
     delays, silent = sniffer.wire.first_prompt_delays(since, until)
     if failed:
@@ -324,9 +355,12 @@ def phase(rig: Rig, sniffer: Sniffer, script: Path, number: str, name: str,
     result = Phase(name, args.calls, failed, seconds, sniffer.wire.answered(since, until),
                    silent, percentiles(delays), sniffer.dropped() - drops,
                    cpu["asterisk"])
+    result.sipp_cpu_ms_per_call = sipp_cpu * 1000 / args.calls
+    result.cores_busy = cores_busy
     if name == "hotline":
         result.bridge_cpu_ms_per_call = cpu["bridge"]
         result.bridge_loop_cpu_ms_per_call = loop_cpu
+        result.bridge_loop_waited = loop_waited
         result.others_cpu_ms_per_call = cpu["console"] + cpu["scheduler"]
     return result
 
@@ -455,12 +489,15 @@ def report(result: dict[str, Any]) -> None:
         line = (f"  {name:9} SIPp failed {p['sipp_failed']:4}  answered {p['answered_on_wire']}"
                 f"  silent {p['silent']}  capture drops {p['capture_drops']}"
                 f"  answer→prompt p50/p95/p99 {times} ms"
-                f"  Asterisk CPU {p['asterisk_cpu_ms_per_call']:.1f} ms/call")
+                f"  Asterisk CPU {p['asterisk_cpu_ms_per_call']:.1f} ms/call"
+                f"  SIPp CPU {p.get('sipp_cpu_ms_per_call') or 0:.1f} ms/call"
+                f"  cores busy {100 * (p.get('cores_busy') or 0):.0f}%")
         if name == "hotline":
             line += (f"\n            calls in DB {p['calls_in_db']}/{p['placed']}"
                      f" (with a prompt in their log: {p['calls_with_prompt_in_db']})"
                      f"  bridge CPU {p['bridge_cpu_ms_per_call']:.1f} ms/call"
-                     f" ({p.get('bridge_loop_cpu_ms_per_call') or 0:.1f} in its loop)"
+                     f" ({p.get('bridge_loop_cpu_ms_per_call') or 0:.1f} in its loop,"
+                     f" which waited for a core {p.get('bridge_loop_waited') or 0:.2f} s/s)"
                      f"  console+scheduler {p['others_cpu_ms_per_call']:.1f} ms/call"
                      f"  bridge ERRORs {p['bridge_errors']}  fallbacks {p['fallbacks']}"
                      f"\n            {p['error_kinds']}")

@@ -42,6 +42,9 @@ class Part:
     description: str
     argv: tuple[str, ...]  # after the Python interpreter (the PBX's: before Asterisk starts)
     staff: bool  # runs as the unprivileged user (the PBX part starts as root)
+    # its share of the cores when all are busy (systemd's default 100; hotline.cpushare):
+    # callers wait on the bridge; the scheduler's batch work takes what calls leave over
+    cpu_weight: int = 100
 
     @property
     def unit(self) -> str:
@@ -50,9 +53,10 @@ class Part:
 
 PARTS = (
     Part("pbx", "the Asterisk PBX", ("-m", "cli", "pbx", "prepare"), staff=False),
-    Part("bridge", "the bridge (voice menus, call records)", ("-m", "ivr"), staff=True),
+    Part("bridge", "the bridge (voice menus, call records)", ("-m", "ivr"), staff=True,
+         cpu_weight=1000),
     Part("console", "the web console", ("-m", "cli", "console"), staff=True),
-    Part("scheduler", "the timed jobs", ("-m", "scheduler"), staff=True),
+    Part("scheduler", "the timed jobs", ("-m", "scheduler"), staff=True, cpu_weight=10),
 )
 UNITS = (TARGET, *(p.unit for p in PARTS))
 
@@ -139,6 +143,7 @@ StartLimitIntervalSec=0
 Type=simple
 {who}WorkingDirectory={_quote(str(site.repo))}
 ExecStart={start}
+CPUWeight={part.cpu_weight}
 Restart=always
 RestartSec={RESTART_SEC}
 TimeoutStopSec=30

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pbx
-from hotline import cluster, logs
+from hotline import cluster, cpushare, logs
 from hotline.db.base import make_engine, make_sessionmaker, session_scope, utcnow
 from hotline.db.migrate import upgrade
 from hotline.hours import OpenHours
@@ -221,6 +221,8 @@ def main() -> int:
     settings = load_settings()
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     logs.configure(settings.log_dir / "bridge.log")
+    # callers wait on this loop: it comes before bulk media work when the cores are busy
+    cpushare.set_session_nice(cpushare.BRIDGE_NICE, "bridge")
     upgrade(settings.database_url, court_name=settings.court.name)
     pid_file = settings.bridge_pid_file
     pid_file.write_text(str(os.getpid()))

@@ -21,7 +21,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from hotline import cluster, health, logs
+from hotline import cluster, cpushare, health, logs
 from hotline.db.base import make_engine, make_sessionmaker, session_scope, utcnow
 from hotline.db.migrate import upgrade
 from hotline.settings import Settings, load_settings
@@ -198,6 +198,8 @@ def main() -> int:
     settings = load_settings()
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     logs.configure(settings.log_dir / "scheduler.log")
+    # batch work: it takes what the calls leave over (its transcodes also idle I/O)
+    cpushare.set_session_nice(cpushare.BACKGROUND_NICE, "scheduler")
     upgrade(settings.database_url, court_name=settings.court.name)
     pid_file = settings.scheduler_pid_file
     pid_file.write_text(str(os.getpid()))

@@ -69,6 +69,18 @@ def test_asterisk_is_prepared_as_root_then_runs_in_the_foreground() -> None:
     assert 'ReadWritePaths="/srv/hotline 12368/data"' in pbx
 
 
+def test_callers_come_first_for_the_cores_then_asterisk_then_batch_work() -> None:
+    """systemd shares the cores between services by weight (hotline.cpushare): the bridge
+    well above Asterisk's default, the scheduler well below."""
+    weights = {name: [line for line in lines(text) if line.startswith("CPUWeight=")]
+               for name, text in units().items() if name.endswith(".service")}
+
+    assert weights == {"hotline-pbx.service": ["CPUWeight=100"],
+                       "hotline-bridge.service": ["CPUWeight=1000"],
+                       "hotline-console.service": ["CPUWeight=100"],
+                       "hotline-scheduler.service": ["CPUWeight=10"]}
+
+
 def test_the_installers_settings_go_to_a_drop_in_quoted_as_systemd_reads_them() -> None:
     drop_in = units()[str(service.ENV_DROP_IN)]
 
