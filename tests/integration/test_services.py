@@ -305,6 +305,9 @@ def test_up_and_down_go_through_systemd_and_remove_deletes_the_units(
     hotline = [sys.executable, "-m", "cli"]
 
     bridge = systemd.show("hotline-bridge.service", "MainPID")
+    # systemd read each part's share of the cores (hotline.cpushare): callers first
+    assert [systemd.show(p.unit, "CPUWeight") for p in service.PARTS] == [
+        "100", "1000", "100", "10"]
     up = systemd.run(*hotline, "up", env=env)  # systemd's, not a second bridge by hand
     assert "The 12368 hotline is up" in up.stdout
     assert systemd.show("hotline-bridge.service", "MainPID") == bridge
