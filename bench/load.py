@@ -72,6 +72,7 @@ from tests.integration.rtp import CallerMedia  # noqa: E402
 
 HOTLINE_NUMBER = "12368"
 BASELINE_NUMBER = "19999"
+NULL_NUMBER = "19998"
 CALLER = "13800001234"
 HOLD_SECONDS = 20.0
 CONFIG = """
@@ -92,13 +93,15 @@ port = {base}368
 RTP_START, RTP_END = 50000, 53999
 PARTS = {"bridge": ["-m", "ivr"], "console": ["-m", "cli", "console"],
          "scheduler": ["-m", "scheduler"]}
-OWN_FILES = ("load.py", "sniff.py", "faults.py")  # what run_at copies into the old tree
+# what run_at copies into the old tree
+OWN_FILES = ("load.py", "sniff.py", "faults.py", "null_bridge.py")
 
 # Bench-only dialplan, added to the running instance's configuration (never to dialplan/).
 # [from-carrier] is extended, not replaced: an exact number wins over its _X. pattern.
 BASELINE_DIALPLAN = """
 [from-carrier]
 exten => {number},1,Goto(bench-baseline,s,1)
+exten => {null_number},1,Goto(bench-null,s,1)
 
 ; [bench-baseline]: bench/load.py's ceiling. Answer, record, play; no bridge, no database.
 [bench-baseline]
@@ -106,6 +109,14 @@ exten => s,1,Answer()
  same => n,MixMonitor(${{HOTLINE_RECORDINGS}}/bench-baseline/${{UNIQUEID}}.wav)
  same => n(play),Playback({sounds}/welcome&{sounds}/main-menu)
  same => n,Goto(play)
+
+; [bench-null]: the null bridge's (bench/null_bridge.py): as a hotline call, but the AGI only
+; plays the welcome prompts in a loop.
+[bench-null]
+exten => s,1,Answer()
+ same => n,MixMonitor(${{HOTLINE_RECORDINGS}}/bench-baseline/${{UNIQUEID}}.wav)
+ same => n,AGI(agi://127.0.0.1:{null_port}/null)
+ same => n,Hangup()
 """
 
 # The caller's kinds: (name, steps). Each lasts HOLD_SECONDS, then the caller hangs up.
@@ -225,6 +236,7 @@ class Rig:
         self._install_baseline(inst)
         for name in PARTS:
             self.spawn(name)
+        self.spawn_null(inst)
         health.wait_bridge_healthy(self.settings)
         health.wait_console_healthy(self.settings)
 
@@ -237,6 +249,20 @@ class Rig:
                                             start_new_session=True)
         log.close()
 
+    @property
+    def null_port(self) -> int:
+        return self.settings.pbx.agi_port + 1
+
+    def spawn_null(self, inst: Any) -> None:
+        """The null bridge (bench/null_bridge.py), in a session of its own as the bridge."""
+        log = open(self.settings.log_dir / "bench-null.out", "ab")  # noqa: SIM115
+        sounds = inst.pbx_root / "sounds" / "zh"
+        self.procs["null"] = subprocess.Popen(
+            [sys.executable, "-m", "bench.null_bridge", "--port", str(self.null_port),
+             "--sounds", str(sounds)], cwd=REPO, stdout=log, stderr=log,
+            start_new_session=True)
+        log.close()
+
     def restart(self, name: str) -> None:
         self.procs[name].terminate()
         self.procs[name].wait(timeout=30)
@@ -246,7 +272,8 @@ class Rig:
         etc = inst.dir("etc")
         sounds = inst.pbx_root / "sounds" / "zh"
         (etc / "bench-baseline.conf").write_text(
-            BASELINE_DIALPLAN.format(number=BASELINE_NUMBER, sounds=sounds))
+            BASELINE_DIALPLAN.format(number=BASELINE_NUMBER, sounds=sounds,
+                                     null_number=NULL_NUMBER, null_port=self.null_port))
         (etc / "bench-baseline.conf").chmod(0o644)
         with (etc / "extensions.conf").open("a") as conf:
             conf.write('\n#include "bench-baseline.conf"\n')
@@ -333,8 +360,9 @@ def phase(rig: Rig, sniffer: Sniffer, script: Path, number: str, name: str,
           args: argparse.Namespace, workdir: Path) -> Phase:
     pids = {"asterisk": rig.asterisk_pid(), **{k: p.pid for k, p in rig.procs.items()}}
     before = {k: cpu_seconds(pid) for k, pid in pids.items()}
-    loop_before = cpu_seconds(pids["bridge"], thread=True)
-    waited_before = run_delay(pids["bridge"])
+    agi = pids["null"] if name == "null" else pids["bridge"]  # the phase's FastAGI server
+    loop_before = cpu_seconds(agi, thread=True)
+    waited_before = run_delay(agi)
     since, drops = time.time(), sniffer.dropped()
     spy = profile_bridge(pids["bridge"], args.profile) if name == "hotline" else None
     ticks = busy_ticks()
@@ -346,8 +374,8 @@ def phase(rig: Rig, sniffer: Sniffer, script: Path, number: str, name: str,
         spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
         spy.wait(timeout=60)
     after = {k: cpu_seconds(pid) for k, pid in pids.items()}
-    loop_cpu = (cpu_seconds(pids["bridge"], thread=True) - loop_before) * 1000 / args.calls
-    loop_waited = (run_delay(pids["bridge"]) - waited_before) / max(until - since, 1e-9)
+    loop_cpu = (cpu_seconds(agi, thread=True) - loop_before) * 1000 / args.calls
+    loop_waited = (run_delay(agi) - waited_before) / max(until - since, 1e-9)
     cpu = {k: (after[k] - before[k]) * 1000 / args.calls for k in pids}
     delays, silent = sniffer.wire.first_prompt_delays(since, until)
     if failed:
@@ -357,10 +385,11 @@ def phase(rig: Rig, sniffer: Sniffer, script: Path, number: str, name: str,
                    cpu["asterisk"])
     result.sipp_cpu_ms_per_call = sipp_cpu * 1000 / args.calls
     result.cores_busy = cores_busy
-    if name == "hotline":
-        result.bridge_cpu_ms_per_call = cpu["bridge"]
+    if name in ("hotline", "null"):
+        result.bridge_cpu_ms_per_call = cpu["null" if name == "null" else "bridge"]
         result.bridge_loop_cpu_ms_per_call = loop_cpu
         result.bridge_loop_waited = loop_waited
+    if name == "hotline":
         result.others_cpu_ms_per_call = cpu["console"] + cpu["scheduler"]
     return result
 
@@ -429,6 +458,9 @@ def measure(rig: Rig, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
         baseline = (phase(rig, sniffer, script, BASELINE_NUMBER, "baseline", args, workdir)
                     if not args.no_baseline else None)
         time.sleep(5)
+        null = (phase(rig, sniffer, script, NULL_NUMBER, "null", args, workdir)
+                if not args.no_null else None)
+        time.sleep(5)
         calls_before = asyncio.run(count_calls(settings))
         prompted_before = asyncio.run(count_calls(settings, prompted=True))
         hotline = phase(rig, sniffer, script, HOTLINE_NUMBER, "hotline", args, workdir)
@@ -444,7 +476,8 @@ def measure(rig: Rig, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
             "db": "postgresql" if settings.database_url.startswith("postgresql")
             else "sqlite", "commit": args.commit or _commit(), "cores": os.cpu_count(),
             "load_average_before": load_before, "load_average_after": os.getloadavg()[0],
-            "baseline": asdict(baseline) if baseline else None, "hotline": asdict(hotline)}
+            "baseline": asdict(baseline) if baseline else None,
+            "null": asdict(null) if null else None, "hotline": asdict(hotline)}
 
 
 def _commit() -> str:
@@ -480,8 +513,8 @@ def report(result: dict[str, Any]) -> None:
     print(f"\n{result['concurrent']} concurrent, {result['rate']}/s, {result['calls']} calls,"
           f" {result['db']}, commit {result['commit']}, load average"
           f" {result['load_average_before']:.1f} before, {result['load_average_after']:.1f} after")
-    for name in ("baseline", "hotline"):
-        p = result[name]
+    for name in ("baseline", "null", "hotline"):
+        p = result.get(name)
         if p is None:
             continue
         prompt = p["prompt_ms"]
@@ -492,6 +525,10 @@ def report(result: dict[str, Any]) -> None:
                 f"  Asterisk CPU {p['asterisk_cpu_ms_per_call']:.1f} ms/call"
                 f"  SIPp CPU {p.get('sipp_cpu_ms_per_call') or 0:.1f} ms/call"
                 f"  cores busy {100 * (p.get('cores_busy') or 0):.0f}%")
+        if name == "null":
+            line += (f"\n            null bridge CPU {p['bridge_cpu_ms_per_call']:.1f} ms/call"
+                     f" ({p.get('bridge_loop_cpu_ms_per_call') or 0:.1f} in its loop,"
+                     f" which waited for a core {p.get('bridge_loop_waited') or 0:.2f} s/s)")
         if name == "hotline":
             line += (f"\n            calls in DB {p['calls_in_db']}/{p['placed']}"
                      f" (with a prompt in their log: {p['calls_with_prompt_in_db']})"
@@ -501,6 +538,11 @@ def report(result: dict[str, Any]) -> None:
                      f"  console+scheduler {p['others_cpu_ms_per_call']:.1f} ms/call"
                      f"  bridge ERRORs {p['bridge_errors']}  fallbacks {p['fallbacks']}"
                      f"\n            {p['error_kinds']}")
+            null = result.get("null")
+            if null and null.get("bridge_cpu_ms_per_call"):
+                line += (f"\n            the bridge's CPU per call is"
+                         f" {p['bridge_cpu_ms_per_call'] / null['bridge_cpu_ms_per_call']:.1f}×"
+                         " the null bridge's")
         print(line)
 
 
@@ -520,6 +562,8 @@ def main() -> int:
     parser.add_argument("--commit", help=argparse.SUPPRESS)
     parser.add_argument("--no-baseline", action="store_true",
                         help="the hotline only (e.g. comparing the bridge's CPU per call)")
+    parser.add_argument("--no-null", action="store_true",
+                        help="skip the null bridge's phase (bench/null_bridge.py)")
     parser.add_argument("--profile", type=Path, help="sample the bridge with py-spy during "
                         "the hotline phase; collapsed stacks written here")
     args = parser.parse_args()
