@@ -2,8 +2,9 @@
 
 The same FastAGI server as the bridge (ivr.fastagi), with one route that does nothing but
 play the welcome and the main menu, in a loop, until the caller hangs up: no menu logic, no
-call record, no database, no AMI. What the real bridge costs a call beyond this is what the
-hotline's own work costs (issue 12 measured such a bridge at 1.4-2 ms a call).
+call record, no database, no AMI. Its session has the bridge's share of the cores. What the
+real bridge costs a call beyond this is what the hotline's own work costs (issue 12
+measured such a bridge at 1.4-2 ms a call).
 
     python -m bench.null_bridge --port 47574 --sounds /path/to/sounds/zh
 """
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import signal
 
+from hotline import cpushare
 from ivr.fastagi import AgiError, AgiSession, FastAgiServer, RouteTable
 
 PROMPTS = ("welcome", "main-menu")
@@ -49,6 +51,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--sounds", required=True, help="the prompts' folder, as Asterisk sees it")
     args = parser.parse_args()
+    cpushare.set_session_nice(cpushare.BRIDGE_NICE, "null bridge")  # the bridge's share
     asyncio.run(serve(args.port, args.sounds))
 
 
