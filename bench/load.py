@@ -19,6 +19,11 @@ answers, records (MixMonitor, as every hotline call is) and plays the welcome pr
 loop: no bridge, no database. It runs first, so nothing the hotline's phase leaves behind
 (the scheduler transcoding its recordings) runs during it.
 
+Then the null bridge (bench/null_bridge.py; --no-null skips it): the same calls through the
+same dialplan steps and the bridge's own FastAGI server, whose one route only plays the
+welcome prompts: the yardstick for the bridge's CPU per call and for what the AGI path
+itself adds to the first prompt.
+
     .venv/bin/python bench/load.py --concurrent 300 --rate 20 --calls 600
     .venv/bin/python bench/load.py --concurrent 100 --rate 10 --calls 200 \\
         --db postgresql://postgres@127.0.0.1:5432/test
