@@ -34,10 +34,12 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from hotline.db import calls, callwrites
 from hotline.db.base import make_sync_engine, session_scope
@@ -134,28 +136,75 @@ class Journal:
 
 
 class WriterThread:
-    """The writer's own synchronous connection, used from one thread of its own: a batch of
-    writes is one hop to that thread and one transaction there. Through the async engine
-    (aiosqlite) every statement is several hops between the event loop and the driver's
-    thread, which cost more CPU than the statements themselves and held the loop up."""
+    """The writer's own synchronous connection, used from one thread of its own: a batch
+    (writes and the jobs among them) is one hop to that thread and one transaction there.
+    Through the async engine (aiosqlite) every statement is several hops between the event
+    loop and the driver's thread, which cost more CPU than the statements themselves and
+    held the loop up: a voice message's ticket took 4.8 ms of CPU that way.
+
+    A job is the same coroutine function as anywhere else (job(AsyncSession)): here its
+    session is an AsyncSession over the thread's synchronous connection, in the batch's
+    transaction, and the thread's own event loop runs it. A synchronous driver never
+    suspends, so each of the job's statements runs at once, in this thread; the bridge's
+    loop only hears when the whole batch is committed."""
 
     def __init__(self, url: str) -> None:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="call-writer")
         self.engine = make_sync_engine(url, pool_size=1, max_overflow=0)
+        self._loop: asyncio.AbstractEventLoop | None = None  # the thread's, made there
 
     async def apply(self, writes: list[Write], mark: Position | None) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._apply, writes,
-                                                         mark)
+        await self.run([_Item(write=w) for w in writes], mark)
 
-    def _apply(self, writes: list[Write], mark: Position | None) -> None:
-        with self.engine.begin() as conn:
-            callwrites.apply_on(conn, writes)
+    async def run(self, batch: list[_Item], mark: Position | None) -> list[Any]:
+        """Each item's result (None for a write), in one transaction."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._run,
+                                                                batch, mark)
+
+    def _run(self, batch: list[_Item], mark: Position | None) -> list[Any]:
+        results: list[Any] = []
+        with self.engine.connect() as conn, conn.begin():
+            run: list[Write] = []
+            for item in batch:
+                if item.write is not None:
+                    run.append(item.write)
+                    results.append(None)
+                    continue
+                if run:
+                    callwrites.apply_on(conn, run)
+                    run = []
+                assert item.job is not None
+                results.append(self._job(conn, item.job))
+            if run:
+                callwrites.apply_on(conn, run)
             if mark is not None:
                 callwrites.move_mark(conn, MARK_SOURCE, mark[1], str(mark[0]))
+        return results
+
+    def _job(self, conn: Connection, job: Job) -> Any:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        # The session joins the batch's transaction: its commit flushes, and leaves the
+        # transaction to the batch (join_transaction_mode's default for a connection that
+        # is in one); an error rolls the whole batch back, as session_scope would.
+        # (sync_session_class takes "a Session subclass or other callable")
+        joined = cast(type[Session], lambda **_: Session(bind=conn, expire_on_commit=False))
+        session = AsyncSession(sync_session_class=joined)
+
+        async def run() -> Any:
+            async with session:
+                result = await job(session)
+                await session.commit()
+                return result
+        return self._loop.run_until_complete(run())
 
     def close(self) -> None:
-        # The connection is closed in the thread that made it.
-        self._executor.submit(self.engine.dispose).result()
+        # The connection and the loop are closed in the thread that made them.
+        def close() -> None:
+            self.engine.dispose()
+            if self._loop is not None:
+                self._loop.close()
+        self._executor.submit(close).result()
         self._executor.shutdown()
 
 
@@ -287,32 +336,25 @@ class WriteBehind:
                     log.exception("the bridge's writer failed on a batch of %d", len(batch))
 
     async def _commit(self, batch: list[_Item]) -> None:
-        for segment in self._segments(batch):
-            await self._commit_segment(segment)
-
-    def _segments(self, batch: list[_Item]) -> list[list[_Item]]:
-        """One transaction per run of writes and per job when the writes go through the
-        thread; the whole batch in one otherwise."""
-        if self.thread is None:
-            return [batch]
-        segments: list[list[_Item]] = []
-        for item in batch:
-            if item.write is not None and segments and segments[-1][-1].write is not None:
-                segments[-1].append(item)
-            else:
-                segments.append([item])
-        return segments
-
-    async def _commit_segment(self, batch: list[_Item]) -> None:
         try:
             results = await self._until_it_takes(batch)
         except Exception:
-            # One bad write (or a failing job) must not sink the others with it.
-            for item in batch:
-                await self._commit_alone(item)
+            # One bad write (or a failing job) must not sink the others with it: each job
+            # alone, each run of writes together (and one by one if that fails too).
+            for part in _parts(batch):
+                if len(part) == 1 or not await self._commit_part(part):
+                    for item in part:
+                        await self._commit_alone(item)
             return
         for item, result in zip(batch, results, strict=True):
             _resolve(item, result)
+
+    async def _commit_part(self, part: list[_Item]) -> bool:
+        try:
+            await self._until_it_takes(part)
+        except Exception:
+            return False
+        return True
 
     async def _commit_alone(self, item: _Item) -> None:
         try:
@@ -349,17 +391,25 @@ class WriteBehind:
             return results
 
     async def _apply(self, batch: list[_Item]) -> list[Any]:
-        if self.thread is not None and all(item.write is not None for item in batch):
-            return await self._apply_in_thread(batch, self.thread)
+        positions = [item.position for item in batch if item.position is not None]
+        mark = positions[-1] if positions else None
+        if self.thread is not None:
+            results = await self.thread.run(batch, mark)
+        else:
+            results = await self._apply_here(batch, mark)
+        if mark is not None and self.journal is not None:
+            self.journal.applied(mark)
+        return results
+
+    async def _apply_here(self, batch: list[_Item], mark: Position | None) -> list[Any]:
+        """The batch on the async sessions (without a thread: tests of one piece)."""
         results: list[Any] = []
-        mark: Position | None = None
         async with session_scope(self.sessions) as session:
             run: list[Write] = []
             for item in batch:
                 if item.write is not None:
                     run.append(item.write)
                     results.append(None)
-                    mark = item.position or mark
                     continue
                 if run:
                     await callwrites.apply(session, run)
@@ -370,17 +420,7 @@ class WriteBehind:
                 await callwrites.apply(session, run)
             if mark is not None:
                 await calls.set_mark(session, MARK_SOURCE, mark[1], str(mark[0]))
-        if mark is not None and self.journal is not None:
-            self.journal.applied(mark)
         return results
-
-    async def _apply_in_thread(self, batch: list[_Item], thread: WriterThread) -> list[Any]:
-        positions = [item.position for item in batch if item.position is not None]
-        mark = positions[-1] if positions else None
-        await thread.apply([item.write for item in batch if item.write is not None], mark)
-        if mark is not None and self.journal is not None:
-            self.journal.applied(mark)
-        return [None] * len(batch)
 
     async def _skip(self, item: _Item) -> None:
         """A write the database refuses for good is passed over in the journal too."""
@@ -392,6 +432,17 @@ class WriteBehind:
                                      str(item.position[0]))
         except Exception:  # the next batch's mark passes it over anyway
             log.warning("journal mark not moved past a refused write", exc_info=True)
+
+
+def _parts(batch: list[_Item]) -> list[list[_Item]]:
+    """The batch as runs of writes and single jobs, in order."""
+    parts: list[list[_Item]] = []
+    for item in batch:
+        if item.write is not None and parts and parts[-1][-1].write is not None:
+            parts[-1].append(item)
+        else:
+            parts.append([item])
+    return parts
 
 
 def _resolve(item: _Item, result: Any) -> None:

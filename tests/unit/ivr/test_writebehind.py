@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline.db import calls
+from hotline.db import calls, tickets
 from hotline.db import callwrites as w
 from hotline.db.base import session_scope
 from hotline.db.models import Call, CallEvent
@@ -123,6 +124,53 @@ async def test_jobs_run_after_the_writes_before_them_and_answer(
     writer.write(*a_call(2))  # after the job: in a transaction of its own
     await writer.flush()
     assert await counts(sessions) == (2, 4)
+    await writer.close()
+
+
+async def test_a_failing_job_sinks_neither_the_writes_around_it_nor_other_jobs(
+        sessions: Sessions, writer_of: Any) -> None:
+    """One batch: writes, a job that fails half-way through its own writes, writes, a
+    job that files a ticket (ORM objects, a SAVEPOINT). The batch is one transaction: its
+    failure is answered by committing the parts again, each job alone."""
+    writer = writer_of(sessions, batch_delay=60)
+
+    async def fails(session: AsyncSession) -> None:
+        await calls.add_event(session, "1795747054.1", "half-done")
+        await session.flush()
+        raise ValueError("a job's own error")
+
+    async def files(session: AsyncSession) -> str:
+        ticket = await tickets.create_ticket(session, "callback", "13812345678",
+                                             "1795747054.2")
+        return ticket.reference
+
+    writer.write(*a_call(1))
+    failed = writer.submit(fails)
+    writer.write(*a_call(2))
+    reference = await asyncio.wait_for(writer.run(files), 5)
+
+    with pytest.raises(ValueError, match="a job's own error"):
+        await failed
+    assert await counts(sessions) == (2, 4)  # not the failed job's half-done event
+    async with session_scope(sessions) as session:
+        [ticket] = await tickets.tickets_for_call(session, "1795747054.2")
+    assert ticket.reference == reference
+    await writer.close()
+
+
+async def test_the_writers_thread_runs_the_jobs_in_its_own_thread(
+        sessions: Sessions, db_url: str) -> None:
+    """The bridge's loop does not run a job's statements: the writer's thread does, on its
+    synchronous connection (through aiosqlite each statement was hops between threads)."""
+    writer = WriteBehind(sessions, None, 0.05, thread=WriterThread(db_url))
+
+    async def where(session: AsyncSession) -> tuple[str, str]:
+        await session.execute(select(func.count()).select_from(Call))
+        return threading.current_thread().name, type(session.get_bind()).__name__
+
+    thread, bind = await asyncio.wait_for(writer.run(where), 5)
+    assert thread.startswith("call-writer")
+    assert bind == "Connection"  # the batch's own, not a pool's engine
     await writer.close()
 
 
