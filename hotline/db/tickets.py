@@ -83,11 +83,22 @@ async def _serialize_writers_on_sqlite(session: AsyncSession) -> None:
 
 async def _next_reference(session: AsyncSession, prefix: str) -> str:
     # Longest first: after 9999 the sequence grows a digit, and "…10000" < "…9999" as text.
-    query = (select(Ticket.reference).where(Ticket.reference.startswith(prefix))
+    # The day's references as a range of the unique index, not LIKE 'prefix%' (which neither
+    # SQLite nor PostgreSQL answers from it: every ticket ever was scanned at each new one).
+    # Digits sort alike in every collation, and the day's references all lie between its
+    # prefix and the next day's.
+    query = (select(Ticket.reference)
+             .where(Ticket.reference >= prefix, Ticket.reference < _after(prefix))
              .order_by(func.length(Ticket.reference).desc(), Ticket.reference.desc()).limit(1))
     last = (await session.execute(query)).scalar_one_or_none()
     sequence = int(last[len(prefix):]) + 1 if last else 1
     return f"{prefix}{sequence:0{SEQUENCE_DIGITS}d}"
+
+
+def _after(prefix: str) -> str:
+    """The prefix just past `prefix`'s references: "261231" -> "261232" (no such day; the
+    bound only has to sort after every "261231…")."""
+    return f"{int(prefix) + 1:0{len(prefix)}d}"
 
 
 async def _try_insert(session: AsyncSession, ticket: Ticket) -> Ticket | None:
