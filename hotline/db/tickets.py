@@ -13,7 +13,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, exists, func, select, text
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    String,
+    bindparam,
+    exists,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,16 +91,21 @@ async def _serialize_writers_on_sqlite(session: AsyncSession) -> None:
         await session.execute(text("UPDATE tickets SET id = id WHERE 0 = 1"))
 
 
+# Longest first: after 9999 the sequence grows a digit, and "…10000" < "…9999" as text.
+# The day's references as a range of the unique index, not LIKE 'prefix%' (which neither
+# SQLite nor PostgreSQL answers from it: every ticket ever was scanned at each new one).
+# Digits sort alike in every collation, and the day's references all lie between its
+# prefix and the next day's. Built once: building it cost more CPU than running it.
+_LAST_OF_DAY = (select(Ticket.reference)
+                .where(Ticket.reference >= bindparam("day", type_=String()),
+                       Ticket.reference < bindparam("next_day", type_=String()))
+                .order_by(func.length(Ticket.reference).desc(), Ticket.reference.desc())
+                .limit(1))
+
+
 async def _next_reference(session: AsyncSession, prefix: str) -> str:
-    # Longest first: after 9999 the sequence grows a digit, and "…10000" < "…9999" as text.
-    # The day's references as a range of the unique index, not LIKE 'prefix%' (which neither
-    # SQLite nor PostgreSQL answers from it: every ticket ever was scanned at each new one).
-    # Digits sort alike in every collation, and the day's references all lie between its
-    # prefix and the next day's.
-    query = (select(Ticket.reference)
-             .where(Ticket.reference >= prefix, Ticket.reference < _after(prefix))
-             .order_by(func.length(Ticket.reference).desc(), Ticket.reference.desc()).limit(1))
-    last = (await session.execute(query)).scalar_one_or_none()
+    last = (await session.execute(_LAST_OF_DAY, {"day": prefix, "next_day": _after(prefix)})
+            ).scalar_one_or_none()
     sequence = int(last[len(prefix):]) + 1 if last else 1
     return f"{prefix}{sequence:0{SEQUENCE_DIGITS}d}"
 
