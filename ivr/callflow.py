@@ -191,6 +191,6 @@ class CallFlow:
     async def set_route(self, route: str, dialplan: str) -> None:
         """What the call record says (route) and where the dialplan goes next (dialplan):
         both in one AGI round trip (MSet)."""
-        await self.agi.set_variables({v.CDR_ROUTE: route, v.ROUTE_VAR: dialplan})
+        await self.agi.set_variables({v.CALL_ROUTE: route, v.ROUTE_VAR: dialplan})
         self.services.writer.write(w.update(self.call_id, route=route),
                                    w.event(self.call_id, "route", {"route": route}))

@@ -33,9 +33,10 @@ DIRECTORY_CONTEXT = "hotline-directory"
 DIRECTORY_DIAL = "HOTLINE_DIAL"
 DIRECTORY_ENTRY = "HOTLINE_DIRECTORY_ENTRY"
 
-# CDR variables the dialplan and the bridge fill, read back by the reconciler.
-CDR_ROUTE = "CDR(hotline_route)"
-CDR_RECORDING = "CDR(hotline_recording)"
+# The call record's route, which the bridge and the dialplan set; [hotline-cdr] writes it
+# into the CDR (hotline_route) when the caller has gone, and the reconciler reads it back.
+# A channel variable, not CDR() at once: every CDR() call waits for Asterisk's CDR thread.
+CALL_ROUTE = "HOTLINE_CALL_ROUTE"
 
 LINKEDID = "CHANNEL(linkedid)"
 

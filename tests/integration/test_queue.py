@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import pbx
 from hotline.settings import Settings
+from ivr import reconcile
 from recordings import files
 from tests.integration import sipp
 from tests.integration.conftest import PORTS, BridgeProcess, phone_password, port
@@ -56,6 +57,23 @@ async def test_office_hours_call_reaches_a_seat(
     assert call.answered_at is not None and call.ended_at is not None
     talked = (call.ended_at - call.answered_at).total_seconds()
     assert recording.duration_seconds == pytest.approx(talked, rel=0.1)
+    # Asterisk's own record of it, written when the caller hung up on the seat (the hangup
+    # handler [hotline-cdr]): what the reconciler would rebuild the call from.
+    facts = await cdr_facts(settings, call.id)
+    assert facts.route == "queue"
+    assert facts.recordings == {recording.path: "call"}
+    assert facts.answered_at is not None
+
+
+async def cdr_facts(settings: Settings, call_id: str) -> reconcile.CallFacts:
+    path = pbx.instance_for(settings).cdr_file
+    for _ in range(50):
+        lines, _position, _fingerprint = reconcile.read_new_lines(path, 0, "")
+        found = reconcile.group_legs(lines).get(call_id)
+        if found is not None:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no CDR line of call {call_id}")
 
 
 async def test_nobody_logged_in_sends_the_caller_to_the_voice_menu(

@@ -113,7 +113,7 @@ async def test_open_goes_to_the_queue(services: Services, tmp_path: Path) -> Non
 
     await handler.handle(agi)  # type: ignore[arg-type]
 
-    assert agi.variables == {v.ROUTE_VAR: v.ROUTE_QUEUE, v.CDR_ROUTE: v.CALL_ROUTE_QUEUE}
+    assert agi.variables == {v.ROUTE_VAR: v.ROUTE_QUEUE, v.CALL_ROUTE: v.CALL_ROUTE_QUEUE}
     assert agi.prompts() == ["transfer-seat"] and ran == []
     call = await the_call(services)
     assert (call.route, call.caller_number) == (v.CALL_ROUTE_QUEUE, "13812345678")
@@ -130,7 +130,7 @@ async def test_key_during_the_welcome_runs_the_action_then_ends(
     assert ran == ["act"]
     assert agi.prompts() == ["welcome", "goodbye"]
     assert agi.played[0] == ("stream", services.sound("welcome"), ANY_KEY)
-    assert agi.variables == {v.ROUTE_VAR: v.ROUTE_DONE, v.CDR_ROUTE: v.CALL_ROUTE_MENU}
+    assert agi.variables == {v.ROUTE_VAR: v.ROUTE_DONE, v.CALL_ROUTE: v.CALL_ROUTE_MENU}
     call = await the_call(services)
     assert (call.route, call.menu_path) == (v.CALL_ROUTE_MENU, "1")
     assert [(e.kind, e.detail) for e in call.events][:3] == [
@@ -279,6 +279,6 @@ async def test_a_court_number_with_its_own_route_skips_the_welcome(
 
     await handler.handle(agi)  # type: ignore[arg-type]
 
-    assert agi.variables == {v.ROUTE_VAR: v.ROUTE_CLOSED, v.CDR_ROUTE: v.CALL_ROUTE_CLOSED}
+    assert agi.variables == {v.ROUTE_VAR: v.ROUTE_CLOSED, v.CALL_ROUTE: v.CALL_ROUTE_CLOSED}
     assert agi.prompts() == [] and ran == []
     assert (await the_call(services)).route == v.CALL_ROUTE_CLOSED

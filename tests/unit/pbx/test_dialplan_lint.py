@@ -1,4 +1,5 @@
-"""The dialplan, as Asterisk will read it (site file rendered), passes asterisklint.
+"""The dialplan, as Asterisk will read it (site file rendered), passes asterisklint, and
+every application and function it calls is in a module modules.conf loads.
 
 asterisklint's list of applications predates Asterisk 22: reports about applications it
 does not know but Asterisk has are ignored by name, never wholesale.
@@ -62,3 +63,64 @@ def test_site_files_hold_no_secret_in_the_repo() -> None:
     for conf in [*pbx.CONF_DIR.glob("*.conf"), *pbx.DIALPLAN_DIR.glob("*.conf")]:
         text = conf.read_text()
         assert not re.search(r"^\s*(secret|password)\s*=", text, re.M), conf.name
+
+
+# Where Asterisk 22 keeps each application and function the dialplan uses (None: the core,
+# pbx_builtins.c). modules.conf loads nothing it does not name (autoload = no), and an
+# application whose module is not loaded only fails when a call reaches it ("No application
+# 'ExecIf'"): a hangup handler that wrote nothing went unnoticed that way.
+APP_MODULES: dict[str, str | None] = {
+    "Answer": None, "Goto": None, "GotoIf": None, "GotoIfTime": None, "Hangup": None,
+    "NoOp": None, "Set": None, "MSet": None, "Wait": None, "Progress": None, "Ringing": None,
+    "AGI": "res_agi.so", "Dial": "app_dial.so", "Gosub": "app_stack.so",
+    "Return": "app_stack.so", "Log": "app_verbose.so", "Verbose": "app_verbose.so",
+    "MixMonitor": "app_mixmonitor.so", "Playback": "app_playback.so",
+    "Queue": "app_queue.so", "Record": "app_record.so", "UserEvent": "app_userevent.so",
+    "ExecIf": "app_exec.so",
+}
+FUNCTION_MODULES: dict[str, str] = {
+    "CALLERID": "func_callerid.so", "CDR": "func_cdr.so", "CHANNEL": "func_channel.so",
+    "CUT": "func_cut.so", "IF": "func_logic.so", "REGEX": "func_strings.so",
+    "STRFTIME": "func_strings.so", "GLOBAL": "func_global.so", "LEN": "func_strings.so",
+}
+
+
+def used_in_dialplan(etc: Path) -> tuple[set[str], set[str]]:
+    """The applications and functions the rendered dialplan calls."""
+    apps: set[str] = set()
+    functions: set[str] = set()
+    files = [etc / "extensions.conf", etc / "site" / "extensions.conf",
+             *(etc / "dialplan").glob("*.conf")]
+    for conf in files:
+        for line in conf.read_text().splitlines():
+            code = line.split(";")[0]
+            app = re.match(r"\s*(?:exten\s*=>\s*[^,]+,|same\s*=>\s*)[^,]+,\s*([A-Za-z]+)\(",
+                           code)
+            if app:
+                apps.add(app.group(1))
+            functions |= set(re.findall(r"(?:\$\{|Set\()([A-Z_]+)\(", code))
+    return apps, functions
+
+
+def missing_modules(etc: Path) -> list[str]:
+    """The modules the dialplan needs that modules.conf does not load."""
+    loaded = set(re.findall(r"^load\s*=\s*(\S+)", (etc / "modules.conf").read_text(), re.M))
+    apps, functions = used_in_dialplan(etc)
+    unknown = sorted((apps - APP_MODULES.keys()) | (functions - FUNCTION_MODULES.keys()))
+    assert not unknown, f"name the module of {unknown} in APP_MODULES / FUNCTION_MODULES"
+    needed = {APP_MODULES[a] for a in apps} | {FUNCTION_MODULES[f] for f in functions}
+    return sorted(m for m in needed - loaded if m is not None)
+
+
+def test_every_application_and_function_the_dialplan_uses_is_loaded(tmp_path: Path) -> None:
+    etc = render(tmp_path)
+    apps, functions = used_in_dialplan(etc)
+    assert {"AGI", "MixMonitor", "Queue", "Gosub"} <= apps and {"CDR", "CHANNEL"} <= functions
+    assert missing_modules(etc) == []
+
+
+def test_an_application_whose_module_is_not_loaded_is_caught(tmp_path: Path) -> None:
+    etc = render(tmp_path)
+    with (etc / "dialplan" / "staff.conf").open("a") as conf:
+        conf.write(" same => n,ExecIf($[${LEN(${EXTEN})} > 3]?NoOp(long))\n")
+    assert missing_modules(etc) == ["app_exec.so"]
