@@ -164,19 +164,12 @@ class WriterThread:
     def _run(self, batch: list[_Item], mark: Position | None) -> list[Any]:
         results: list[Any] = []
         with self.engine.connect() as conn, conn.begin():
-            run: list[Write] = []
-            for item in batch:
-                if item.write is not None:
-                    run.append(item.write)
-                    results.append(None)
-                    continue
-                if run:
-                    callwrites.apply_on(conn, run)
-                    run = []
-                assert item.job is not None
-                results.append(self._job(conn, item.job))
-            if run:
-                callwrites.apply_on(conn, run)
+            for part in _parts(batch):
+                if part[0].job is None:
+                    callwrites.apply_on(conn, _writes(part))
+                    results += [None] * len(part)
+                else:
+                    results.append(self._job(conn, part[0].job))
             if mark is not None:
                 callwrites.move_mark(conn, MARK_SOURCE, mark[1], str(mark[0]))
         return results
@@ -405,19 +398,12 @@ class WriteBehind:
         """The batch on the async sessions (without a thread: tests of one piece)."""
         results: list[Any] = []
         async with session_scope(self.sessions) as session:
-            run: list[Write] = []
-            for item in batch:
-                if item.write is not None:
-                    run.append(item.write)
-                    results.append(None)
-                    continue
-                if run:
-                    await callwrites.apply(session, run)
-                    run = []
-                assert item.job is not None
-                results.append(await item.job(session))
-            if run:
-                await callwrites.apply(session, run)
+            for part in _parts(batch):
+                if part[0].job is None:
+                    await callwrites.apply(session, _writes(part))
+                    results += [None] * len(part)
+                else:
+                    results.append(await part[0].job(session))
             if mark is not None:
                 await calls.set_mark(session, MARK_SOURCE, mark[1], str(mark[0]))
         return results
@@ -443,6 +429,10 @@ def _parts(batch: list[_Item]) -> list[list[_Item]]:
         else:
             parts.append([item])
     return parts
+
+
+def _writes(part: list[_Item]) -> list[Write]:
+    return [item.write for item in part if item.write is not None]
 
 
 def _resolve(item: _Item, result: Any) -> None:
