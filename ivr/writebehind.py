@@ -182,7 +182,7 @@ class WriterThread:
         # is in one); an error rolls the whole batch back, as session_scope would.
         # (sync_session_class takes "a Session subclass or other callable")
         joined = cast(type[Session], lambda **_: Session(bind=conn, expire_on_commit=False))
-        session = AsyncSession(sync_session_class=joined)
+        session = _ThreadSession(sync_session_class=joined)
 
         async def run() -> Any:
             async with session:
@@ -199,6 +199,20 @@ class WriterThread:
                 self._loop.close()
         self._executor.submit(close).result()
         self._executor.shutdown()
+
+
+class _ThreadSession(AsyncSession):
+    """A job's AsyncSession in the writer's thread. AsyncSession.execute closes the driver's
+    cursor the asynchronous way (an async driver's cursor method, which the synchronous
+    driver's cursor does not have); here the statement runs as Session.execute runs it,
+    its rows read in this thread."""
+
+    async def execute(self, statement: Any, params: Any = None, *,
+                      execution_options: Any = None, bind_arguments: Any = None,
+                      **kw: Any) -> Any:
+        return self.sync_session.execute(
+            statement, params, execution_options=execution_options or {},
+            bind_arguments=bind_arguments, **kw)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, exists, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -164,13 +164,16 @@ async def test_the_writers_thread_runs_the_jobs_in_its_own_thread(
     synchronous connection (through aiosqlite each statement was hops between threads)."""
     writer = WriteBehind(sessions, None, 0.05, thread=WriterThread(db_url))
 
-    async def where(session: AsyncSession) -> tuple[str, str]:
+    async def where(session: AsyncSession) -> tuple[str, str, bool]:
+        # ORM-enabled and plain statements both (the SMS's "sent lately?" is the first)
+        found = (await session.execute(select(exists().where(Call.id == "none")))).scalar()
         await session.execute(select(func.count()).select_from(Call))
-        return threading.current_thread().name, type(session.get_bind()).__name__
+        return threading.current_thread().name, type(session.get_bind()).__name__, found
 
-    thread, bind = await asyncio.wait_for(writer.run(where), 5)
+    thread, bind, found = await asyncio.wait_for(writer.run(where), 5)
     assert thread.startswith("call-writer")
     assert bind == "Connection"  # the batch's own, not a pool's engine
+    assert found is False
     await writer.close()
 
 
