@@ -205,13 +205,14 @@ class _ThreadSession(AsyncSession):
     """A job's AsyncSession in the writer's thread. AsyncSession.execute closes the driver's
     cursor the asynchronous way (an async driver's cursor method, which the synchronous
     driver's cursor does not have); here the statement runs as Session.execute runs it,
-    its rows read in this thread."""
+    its rows read at once (prebuffer_rows, as AsyncSession asks for them too)."""
 
     async def execute(self, statement: Any, params: Any = None, *,
                       execution_options: Any = None, bind_arguments: Any = None,
                       **kw: Any) -> Any:
         return self.sync_session.execute(
-            statement, params, execution_options=execution_options or {},
+            statement, params, execution_options={**(execution_options or {}),
+                                                  "prebuffer_rows": True},
             bind_arguments=bind_arguments, **kw)
 
 
