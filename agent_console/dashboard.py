@@ -59,7 +59,7 @@ from reports import (
     department_matters,
     department_rows,
     department_table,
-    hot_topics,
+    hot_topics_apart,
     load_menu_calls,
     load_period,
     load_texts,
@@ -500,7 +500,7 @@ async def topics_page(request: Request, who: Staff, kind: PeriodKind = "month",
     async with session_scope(c.sessions) as db:
         data = await load_period(db, c.settings, period, _court(request))
         texts = await load_texts(db, period, c.settings.hours.timezone)
-    words, cases = hot_topics(texts, stop_words(c.settings.paths.data_dir))
+    words, cases = await hot_topics_apart(texts, stop_words(c.settings.paths.data_dir))
     repeats = repeat_callers(data.calls)
     if call:
         theirs = next((r.calls for r in repeats if call in {f.id for f in r.calls}), [])
@@ -560,7 +560,7 @@ async def monthly_page(request: Request, who: Staff, month: str = "", format: st
             return _xlsx(tables, "月度分析研判报告")
         texts = await load_texts(db, period, c.settings.hours.timezone)
         data = await load_period(db, c.settings, period)
-    words, cases = hot_topics(texts, stop_words(c.settings.paths.data_dir))
+    words, cases = await hot_topics_apart(texts, stop_words(c.settings.paths.data_dir))
     return render(request, "report_monthly.html",
                   **_context(request, who, period, tables=tables, words=words[:10],
                              cases=cases[:10], repeats=len(repeat_callers(data.calls)),

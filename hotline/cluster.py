@@ -48,8 +48,10 @@ LOST_SECONDS = 60.0
 NODE_LOST = "node-lost"
 # The scheduler's advisory lock, as the pair (classid, objid) pg_locks shows it.
 LOCK_KEY = (12368, 1)
-# How long a query on the lock's connection may take before the lock counts as lost.
+# How long a query on the lock's connection may take before the lock counts as lost, and
+# the second chance it gets once the loop runs again (SchedulerLock._scalar).
 LOCK_QUERY_TIMEOUT = 2.0
+LATE_ANSWER_SECONDS = 0.5
 # About when this process started (it imports this module as it starts).
 PROCESS_STARTED = datetime.now(UTC)
 
@@ -197,9 +199,21 @@ class SchedulerLock:
         async with self._guard:
             if self._conn is None:
                 raise ConnectionError("the lock's connection was closed")
-            result = await asyncio.wait_for(self._conn.execute(text(sql), {"a": a, "b": b}),
-                                            LOCK_QUERY_TIMEOUT)
-        return result.scalar()
+            query = asyncio.ensure_future(self._conn.execute(text(sql), {"a": a, "b": b}))
+            try:
+                done, _ = await asyncio.wait({query}, timeout=LOCK_QUERY_TIMEOUT)
+                if not done:
+                    # A loop that a job kept busy past the timeout (a report's word
+                    # segmentation takes seconds) may not have sent the query yet: a second,
+                    # shorter chance, now that the loop runs, tells a late answer from one
+                    # that will not come.
+                    done, _ = await asyncio.wait({query}, timeout=LATE_ANSWER_SECONDS)
+                if not done:
+                    raise TimeoutError(f"no answer on the lock's connection in "
+                                       f"{LOCK_QUERY_TIMEOUT + LATE_ANSWER_SECONDS:.1f} s")
+            finally:
+                query.cancel()  # no-op once answered; else nobody waits for it any more
+        return query.result().scalar()
 
 
 def lock_engine(url: str) -> AsyncEngine:

@@ -32,7 +32,7 @@ from reports.matters import MatterFigures
 from reports.monthly import DEFAULT_TABLES, menu_tables, scorecard_tables
 from reports.period import Period
 from reports.tables import Table, call_table, matter_table
-from reports.topics import Topic, hot_topics, load_texts, repeat_caller_count, stop_words
+from reports.topics import Topic, hot_topics_apart, load_texts, repeat_caller_count, stop_words
 
 TEMPLATES = Path(__file__).parent / "templates"
 # The court's name when hotline.toml names none (a [court] name setting is proposed).
@@ -84,8 +84,8 @@ async def monthly_report(session: AsyncSession, settings: Settings, period: Peri
               *await scorecard_tables(session, settings, period, now, DEFAULT_TABLES)]
     if menu:
         tables += await menu_tables(session, settings, period)
-    words, cases = hot_topics(await load_texts(session, period, tz),
-                              stop_words(settings.paths.data_dir))
+    words, cases = await hot_topics_apart(await load_texts(session, period, tz),
+                                          stop_words(settings.paths.data_dir))
     return MonthlyReport(
         court=court_name(settings), period=period, made=local_time(now, tz),
         calls=calls, matters=matters, tables=tables,

@@ -9,6 +9,7 @@ administrator's edited copy in the data folder (report-stopwords.txt).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -125,6 +126,14 @@ def terms_of(text: str, stop: frozenset[str]) -> tuple[set[str], set[str]]:
     rest = CASE_NUMBER.sub(" ", text)
     words = {w for w in _segment(rest) if HAN.match(w) and w not in stop}
     return words, cases
+
+
+async def hot_topics_apart(texts: Sequence[Text], stop: frozenset[str], top: int = TOP
+                           ) -> tuple[list[Topic], list[Topic]]:
+    """hot_topics on a worker thread. Segmenting a month's texts, and building jieba's
+    dictionary the first time, take seconds of CPU: the event loop keeps serving meanwhile
+    (the console's other pages, the scheduler's lock checks)."""
+    return await asyncio.to_thread(hot_topics, texts, stop, top)
 
 
 def hot_topics(texts: Iterable[Text], stop: frozenset[str], top: int = TOP

@@ -39,7 +39,8 @@ HOLD_CHECK_SECONDS = 1.0
 # A scheduler that has just taken the lock waits this long before its first job: the node
 # that held it may be alive with its connection cut by the server, and finds out within a
 # check and its timeout, then cancels its jobs. No job runs on two nodes at once.
-TAKEOVER_GRACE_SECONDS = HOLD_CHECK_SECONDS + cluster.LOCK_QUERY_TIMEOUT + 0.5
+TAKEOVER_GRACE_SECONDS = (HOLD_CHECK_SECONDS + cluster.LOCK_QUERY_TIMEOUT
+                          + cluster.LATE_ANSWER_SECONDS + 0.5)
 
 
 class Scheduler:

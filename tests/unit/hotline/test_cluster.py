@@ -3,9 +3,11 @@ scheduler's lock in PostgreSQL, the SIP OPTIONS probe and what status shows of t
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -113,6 +115,25 @@ async def test_one_lock_holder_at_a_time_and_a_dropped_connection_frees_it(
         for lock in (first, second):
             await lock.release()
             await lock.engine.dispose()
+
+
+async def test_a_lock_answer_late_because_the_loop_was_busy_still_counts(
+        pg_url: str) -> None:
+    """A job that keeps the scheduler's loop busy past the check's timeout (the monthly
+    report's word segmentation took seconds) delays the answer, not the lock: the answer
+    waiting on the socket is read, and the lock stays."""
+    lock = cluster.SchedulerLock(cluster.lock_engine(pg_url))
+    try:
+        assert await lock.try_acquire()
+        check = asyncio.ensure_future(lock.held())
+        for _ in range(1):  # held() has begun, its query not yet sent
+            await asyncio.sleep(0)
+        time.sleep(cluster.LOCK_QUERY_TIMEOUT + 0.5)  # noqa: ASYNC251  # the loop is busy, on purpose
+        assert await check, "the answer came: the lock is still held"
+        assert lock._conn is not None and await lock.held()
+    finally:
+        await lock.release()
+        await lock.engine.dispose()
 
 
 # --- SIP OPTIONS ----------------------------------------------------------------------------

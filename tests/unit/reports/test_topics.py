@@ -3,6 +3,7 @@ the court's stop words (which the administrator edits), and repeat callers."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hotline.db.base import session_scope
 from hotline.db.models import CallLog, Ticket
 from hotline.settings import Settings
-from reports import Period, load_period
+from reports import Period, load_period, topics
 from reports.topics import (
     Text,
     hot_topics,
+    hot_topics_apart,
     load_texts,
     read_stop_words_text,
     repeat_callers,
@@ -51,6 +53,26 @@ def test_terms_recurring_in_two_records_or_more_most_first() -> None:
     assert "提交" not in {t.term for t in words}  # said once: not recurring
     assert [(t.term, [r.id for r in t.records]) for t in cases] == [
         ("（2026）豫03执45号", ["c-1", "c-2"])]
+
+
+async def test_the_consoles_and_reports_topics_are_segmented_off_the_event_loop(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Segmenting takes seconds of CPU (jieba's dictionary, the first time): the event loop
+    of the console or the scheduler keeps its turns meanwhile."""
+    texts = [Text("ticket", "1", "事项 1", "立案材料怎么提交"),
+             Text("ticket", "2", "事项 2", "网上立案材料的要求")]
+    segmented_on: set[threading.Thread] = set()
+    segment = topics._segment
+
+    def watched(text: str) -> list[str]:
+        segmented_on.add(threading.current_thread())
+        return segment(text)
+
+    monkeypatch.setattr(topics, "_segment", watched)
+    words, cases = await hot_topics_apart(texts, DEFAULT)
+
+    assert segmented_on and threading.current_thread() not in segmented_on
+    assert (words, cases) == hot_topics(texts, DEFAULT)
 
 
 def test_the_administrator_edits_the_stop_words(tmp_path: Path) -> None:
