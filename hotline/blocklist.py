@@ -19,10 +19,12 @@ agent's desk; nobody is blocked automatically.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ScalarSelect, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.callid import known_number
@@ -58,6 +60,10 @@ def normal_number(raw: str) -> str:
         return "".join(ch for ch in raw if ch in "0123456789")
 
 
+# What tells the list changed: the newest line of block_changes, as a scalar subquery.
+STAMP: tuple[ScalarSelect[Any], ...] = (select(func.max(BlockChange.id)).scalar_subquery(),)
+
+
 class BlockList:
     """The block list in memory: number → expiry (aware UTC)."""
 
@@ -72,9 +78,11 @@ class BlockList:
         expires = self.expiries.get(normal_number(caller_number))
         return expires is not None and now < expires
 
-    async def refresh(self, session: AsyncSession) -> bool:
-        """Reload if the list changed (a new line in block_changes); whether it did."""
-        stamp = await session.scalar(select(func.max(BlockChange.id)))
+    async def refresh(self, session: AsyncSession, found: Sequence[object] | None = None
+                      ) -> bool:
+        """Reload if the list changed (a new line in block_changes); whether it did. found:
+        STAMP's values, when the caller read them with others' (the bridge)."""
+        stamp = (await session.execute(select(*STAMP))).one()[0] if found is None else found[0]
         if self.loaded and stamp == self._stamp:
             return False
         rows = await session.execute(select(BlockedNumber.number, BlockedNumber.expires_at))

@@ -171,6 +171,11 @@ class MenuCourt:
     position: int = 0
 
 
+# The courts the menu offers, as columns (no ORM objects: the bridge reads them every second).
+_ACTIVE = (select(Court.id, Court.short_name, Court.name, Court.case_prefix, Court.position)
+           .where(Court.active).order_by(Court.position, Court.id))
+
+
 class CourtBook:
     """The courts the voice menu offers, by key (menu_keys), in memory: the bridge reads
     them on its timer like the telephone directory, never while a caller listens. With
@@ -195,9 +200,9 @@ class CourtBook:
 
     async def refresh(self, session: AsyncSession) -> bool:
         """Reload; True when the courts offered changed (the bridge logs it)."""
-        courts = list((await session.execute(select(Court))).scalars())
-        active = [MenuCourt(c.id, c.short_name or c.name, c.case_prefix, True, c.position)
-                  for c in sorted(courts, key=lambda c: (c.position, c.id)) if c.active]
+        active = [MenuCourt(id_, short_name or name, case_prefix, True, position)
+                  for id_, short_name, name, case_prefix, position
+                  in await session.execute(_ACTIVE)]
         changed = not self.loaded or active != self.active
         self.by_key, self.active, self.loaded = menu_keys(active), active, True
         return changed

@@ -26,12 +26,13 @@ import contextlib
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.departments import department_named
@@ -210,6 +211,14 @@ def _clashes(items: Iterable[tuple[int, DirectoryItem]]) -> dict[str, str]:
 
 # --- in memory, for the voice menu -----------------------------------------------------
 
+# What tells the directory changed: its entries' count, newest id and last edit, as
+# scalar subqueries.
+STAMP: tuple[ScalarSelect[Any], ...] = (
+    select(func.count()).select_from(DirectoryEntry).scalar_subquery(),
+    select(func.max(DirectoryEntry.id)).scalar_subquery(),
+    select(func.max(DirectoryEntry.updated_at)).scalar_subquery())
+
+
 class DirectoryBook:
     """The active directory in memory: departments by menu key, everyone by extension.
     The bridge calls refresh() on a timer; it reloads only when the stamp (how many
@@ -223,10 +232,12 @@ class DirectoryBook:
         self.loaded = False
         self._stamp: tuple[object, ...] | None = None
 
-    async def refresh(self, session: AsyncSession) -> bool:
-        stamp = tuple((await session.execute(select(
-            func.count(), func.max(DirectoryEntry.id),
-            func.max(DirectoryEntry.updated_at)))).one())
+    async def refresh(self, session: AsyncSession, found: Sequence[object] | None = None
+                      ) -> bool:
+        """Reload if the directory changed; whether it did. found: STAMP's values, when the
+        caller read them with others' (the bridge)."""
+        stamp = tuple((await session.execute(select(*STAMP))).one()) if found is None \
+            else tuple(found)
         if self.loaded and stamp == self._stamp:
             return False
         rows = (await session.execute(select(DirectoryEntry).where(DirectoryEntry.active)

@@ -14,15 +14,18 @@ court's day) says they changed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ScalarSelect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.calendar import WorkingCalendar
 from hotline.db import calendar_days
 from hotline.db.base import utcnow
-from hotline.db.state import get_state, get_states
+from hotline.db.state import get_state, state_stamp
 from hotline.settings import Settings
 
 MODES = ("auto", "open", "closed")
@@ -78,9 +81,13 @@ class OpenHours:
         _warn_if_guessing(self.calendar, now)
         return self.calendar.is_open(now)
 
-    async def refresh(self, session: AsyncSession, now: datetime | None = None) -> bool:
-        """Reload if anything it depends on changed; whether it did."""
-        stamp = await _stamp(session, self.settings, now)
+    async def refresh(self, session: AsyncSession, now: datetime | None = None,
+                      found: Sequence[object] | None = None) -> bool:
+        """Reload if anything it depends on changed; whether it did. found: STAMP's values,
+        when the caller read them with others' (the bridge)."""
+        if found is None:
+            found = tuple((await session.execute(select(*STAMP))).one())
+        stamp = (court_today(self.settings, now), *found)
         if stamp == self._stamp:
             return False
         await self.load(session, now)
@@ -93,10 +100,12 @@ class OpenHours:
                                             court_today(self.settings, now))
 
 
-async def _stamp(session: AsyncSession, settings: Settings, now: datetime | None) -> Stamp:
-    states = await get_states(session, (MODE_KEY, calendar_days.DECLARED_YEARS_KEY))
-    return (court_today(settings, now), tuple(sorted(states.items())),
-            *await calendar_days.version(session))
+# What the mode and calendar depend on, besides the day: the mode, the years declared and
+# the overrides, as scalar subqueries (the bridge reads them with the other books' in one
+# statement).
+STAMP: tuple[ScalarSelect[Any], ...] = (
+    *state_stamp(MODE_KEY), *state_stamp(calendar_days.DECLARED_YEARS_KEY),
+    *calendar_days.VERSION)
 
 
 async def calendar_warnings(session: AsyncSession, settings: Settings,

@@ -15,11 +15,12 @@ A file with any wrong entry imports nothing: the errors name the entry and the f
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db import knowledge as knowledge_db
@@ -61,9 +62,12 @@ class KnowledgeMenu:
         self.loaded = False
         self._stamp: tuple[object, ...] | None = None
 
-    async def refresh(self, session: AsyncSession) -> bool:
-        """Reload if the knowledge base changed; whether it did."""
-        stamp = await _knowledge_stamp(session)
+    async def refresh(self, session: AsyncSession, found: Sequence[object] | None = None
+                      ) -> bool:
+        """Reload if the knowledge base changed; whether it did. found: STAMP's values,
+        when the caller read them with others' (the bridge)."""
+        stamp = tuple((await session.execute(select(*STAMP))).one()) if found is None \
+            else tuple(found)
         if self.loaded and stamp == self._stamp:
             return False
         self.entries = {e.menu_key: KnowledgeItem(e.title, e.answer, e.menu_key, e.category,
@@ -73,11 +77,13 @@ class KnowledgeMenu:
         return True
 
 
-async def _knowledge_stamp(session: AsyncSession) -> tuple[object, ...]:
-    entries = (await session.execute(select(
-        func.count(), func.max(KnowledgeEntry.id), func.max(KnowledgeEntry.updated_at)))).one()
-    changes = await session.scalar(select(func.max(KnowledgeChange.id)))
-    return (*entries, changes)
+# What tells the knowledge base changed: its entries' count, newest id and last edit, and
+# the newest line of its change log, as scalar subqueries.
+STAMP: tuple[ScalarSelect[Any], ...] = (
+    select(func.count()).select_from(KnowledgeEntry).scalar_subquery(),
+    select(func.max(KnowledgeEntry.id)).scalar_subquery(),
+    select(func.max(KnowledgeEntry.updated_at)).scalar_subquery(),
+    select(func.max(KnowledgeChange.id)).scalar_subquery())
 
 
 @dataclass(frozen=True)

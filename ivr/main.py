@@ -36,6 +36,7 @@ from ivr.fastagi import FastAgiBindError, FastAgiServer
 from ivr.phonesync import PHONES_SYNC_SECONDS, PhoneSync
 from ivr.reconcile import Reconciler
 from ivr.routes import build_routes
+from ivr.routing import refresh_books
 from ivr.services import Services
 from ivr.writebehind import Journal, WriteBehind, WriterThread
 
@@ -125,22 +126,8 @@ class Bridge:
 
     async def refresh_routing(self) -> None:
         try:
-            async with session_scope(self.services.sessions) as session:
-                if await self.services.hours.refresh(session):
-                    log.info("hotline mode %s; calendar reloaded", self.services.hours.mode)
-                if await self.services.knowledge.refresh(session):
-                    log.info("consultation menu: %d knowledge-base entries",
-                             len(self.services.knowledge.entries))
-                if await self.services.blocked.refresh(session):
-                    log.info("block list: %d numbers", len(self.services.blocked.expiries))
-                if await self.services.directory.refresh(session):
-                    log.info("telephone directory: %d departments in the menu, %d extensions",
-                             len(self.services.directory.by_key),
-                             len(self.services.directory.by_extension))
-                if await self.services.courts.refresh(session):
-                    log.info("voice menu: %d courts offered by key",
-                             len(self.services.courts.by_key)
-                             if self.services.courts.offered() else 0)
+            for line in await refresh_books(self.services):
+                log.info("%s", line)
         except Exception:
             log.warning("reading the mode and calendar failed; the last ones stay in use",
                         exc_info=True)

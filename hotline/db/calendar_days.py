@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ScalarSelect, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.base import utcnow
@@ -38,11 +39,15 @@ async def overrides_between(session: AsyncSession, first: date, last: date,
     return list((await session.scalars(query)).all())
 
 
+# How many overrides there are and the latest change: what a cache of them compares
+# (set_overrides stamps every row it writes, a deletion changes the count).
+VERSION: tuple[ScalarSelect[Any], ...] = (
+    select(func.count()).select_from(CalendarOverride).scalar_subquery(),
+    select(func.max(CalendarOverride.updated_at)).scalar_subquery())
+
+
 async def version(session: AsyncSession) -> tuple[int, object]:
-    """How many overrides there are and the latest change: what a cache of them compares
-    (set_overrides stamps every row it writes, a deletion changes the count)."""
-    count, latest = (await session.execute(
-        select(func.count(), func.max(CalendarOverride.updated_at)))).one()
+    count, latest = (await session.execute(select(*VERSION))).one()
     return int(count), latest
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.models import StateEntry
@@ -28,3 +29,10 @@ async def get_states(session: AsyncSession, keys: Iterable[str]) -> dict[str, tu
     rows = await session.execute(select(StateEntry.key, StateEntry.value, StateEntry.updated_at)
                                  .where(StateEntry.key.in_(list(keys))))
     return {key: (value, updated) for key, value, updated in rows}
+
+
+def state_stamp(key: str) -> tuple[ScalarSelect[Any], ScalarSelect[Any]]:
+    """An entry's value and when it changed, as two scalar subqueries: a cache of what
+    depends on it puts them in the one statement that tells whether anything changed."""
+    return (select(StateEntry.value).where(StateEntry.key == key).scalar_subquery(),
+            select(StateEntry.updated_at).where(StateEntry.key == key).scalar_subquery())
