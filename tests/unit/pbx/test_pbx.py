@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from pathlib import Path
 
@@ -239,3 +240,22 @@ def test_render_config_writes_site_files_into_the_instance(tmp_path: Path) -> No
     assert f"astrundir => {inst.pbx_root / 'run'}\n" in asterisk_conf
     assert "@" not in re.sub(r";.*", "", asterisk_conf)  # every placeholder filled
     assert inst.cdr_file.parent.is_dir() and inst.recordings_dir.is_dir()
+
+
+def test_the_installed_asterisks_version_is_asked_once_per_binary(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """instance_for() runs on every use (the bridge's ban list every second): `asterisk -V`
+    is a process started, so it runs once per binary, not each time."""
+    asked = tmp_path / "asked"
+    binary = tmp_path / "bin" / "asterisk"
+    binary.parent.mkdir()
+    binary.write_text(f"#!/bin/sh\necho x >> {asked}\necho 'Asterisk 22.10.1'\n")
+    binary.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{binary.parent}{os.pathsep}{os.environ['PATH']}")
+    settings = Settings(paths=dataclasses.replace(Settings().paths, data_dir=tmp_path),
+                        pbx=PbxSettings(mode="auto"))
+
+    for _ in range(3):
+        assert pbx.installed_asterisk_major() == 22
+        assert pbx.instance_for(settings).chroot is None, "an installed Asterisk 22 is used"
+    assert asked.read_text().count("x") == 1
