@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ScalarSelect, select
@@ -22,13 +21,6 @@ async def set_state(session: AsyncSession, key: str, value: str) -> None:
         session.add(StateEntry(key=key, value=value))
     else:
         entry.value = value
-
-
-async def get_states(session: AsyncSession, keys: Iterable[str]) -> dict[str, tuple[str, object]]:
-    """key → (value, updated_at) of the entries that exist, in one query."""
-    rows = await session.execute(select(StateEntry.key, StateEntry.value, StateEntry.updated_at)
-                                 .where(StateEntry.key.in_(list(keys))))
-    return {key: (value, updated) for key, value, updated in rows}
 
 
 def state_stamp(key: str) -> tuple[ScalarSelect[Any], ScalarSelect[Any]]:
