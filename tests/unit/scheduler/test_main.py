@@ -37,9 +37,12 @@ async def test_jobs_run_again_after_failing_and_the_heartbeat_tells(
     scheduler = Scheduler(settings, [Job("steady", 0.2, steady), Job("flaky", 0.2, flaky)])
     stop = asyncio.Event()
     task = asyncio.create_task(scheduler.run(stop))
+    # A run is counted when it starts and its end is recorded a step of the loop later:
+    # wait for the record, not the count (CI once read the beat between the two).
     for _ in range(100):
         await asyncio.sleep(0.05)
-        if runs.count("flaky") >= 2 and runs.count("steady") >= 2:
+        if runs.count("flaky") >= 2 and all(
+                scheduler.last.get(name, {}).get("ok") for name in ("flaky", "steady")):
             break
     await scheduler.heartbeat()
     beat = json.loads(settings.scheduler_heartbeat_file.read_text())
