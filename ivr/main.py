@@ -44,7 +44,9 @@ log = logging.getLogger("ivr")
 
 HEARTBEAT_SECONDS = 2.0
 RECONCILE_SECONDS = 60.0
-# How soon a change of mode or calendar (hotline mode, the console) reaches new calls.
+# How soon a change of mode or calendar (hotline mode, the console) reaches new calls, and a
+# SIP ban's expiry or `hotline sip unban` Asterisk's ACL (the ban list's stamp is read with
+# the routing books', ivr/routing.py).
 ROUTING_REFRESH_SECONDS = 1.0
 # How soon another node's bridge's wrong query codes count here (this bridge's own count at
 # once: hotline.cases.QueryLockout).
@@ -55,8 +57,6 @@ LOCKOUT_REFRESH_SECONDS = 30.0
 # ms: at 300 concurrent calls on SQLite the first prompt's p50 / p95 was 45–50 / 320–330 ms,
 # at 1 ms 12–15 / 62–136 ms, with no more CPU (bench/README.md).
 SWITCH_SECONDS = 0.001
-# How soon a SIP ban's expiry or `hotline sip unban` reaches Asterisk's ACL.
-SIP_BANS_REFRESH_SECONDS = 1.0
 
 
 class Bridge:
@@ -103,8 +103,6 @@ class Bridge:
                                                        self.refresh_routing)),
                        asyncio.create_task(self._every(LOCKOUT_REFRESH_SECONDS,
                                                        self.refresh_lockout)),
-                       asyncio.create_task(self._every(SIP_BANS_REFRESH_SECONDS,
-                                                       self.sip_guard.refresh)),
                        asyncio.create_task(self._every(PHONES_SYNC_SECONDS,
                                                        self.phones.check)),
                        asyncio.create_task(self._every(closing_check_interval(self.settings),
@@ -132,7 +130,7 @@ class Bridge:
 
     async def refresh_routing(self) -> None:
         try:
-            for line in await refresh_books(self.services):
+            for line in await refresh_books(self.services, self.sip_guard):
                 log.info("%s", line)
         except Exception:
             log.warning("reading the mode and calendar failed; the last ones stay in use",

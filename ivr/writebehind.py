@@ -254,12 +254,15 @@ class WriteBehind:
         self._items += [_Item(write=w, position=p) for w, p in zip(writes, positions, strict=True)]
         self._kick()
 
-    def submit(self, job: Callable[[AsyncSession], Awaitable[T]]) -> asyncio.Future[T]:
+    def submit(self, job: Callable[[AsyncSession], Awaitable[T]],
+               urgent: bool = True) -> asyncio.Future[T]:
         """Run job(session) in the writer's transaction, after everything queued before it;
-        the future has its result once committed."""
+        the future has its result once committed. urgent: someone waits for it, so the
+        batch goes without the gathering time."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._items.append(_Item(job=job, future=future))
-        self._urgent.set()
+        if urgent:
+            self._urgent.set()
         self._kick()
         return future
 
@@ -267,11 +270,13 @@ class WriteBehind:
         return await self.submit(job)
 
     def later(self, job: Job, what: str) -> None:
-        """submit() for work nobody waits on; a failure is logged."""
+        """submit() for work nobody waits on, in the next batch as the writes are (issue
+        12: made urgent, every case query's note cost a transaction of its own); a failure
+        is logged."""
         def report(done: asyncio.Future[Any]) -> None:
             if not done.cancelled() and done.exception() is not None:
                 log.error("%s failed", what, exc_info=done.exception())
-        self.submit(job).add_done_callback(report)
+        self.submit(job, urgent=False).add_done_callback(report)
 
     async def flush(self) -> None:
         """Return once everything queued so far is committed."""

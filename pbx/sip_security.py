@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 from zoneinfo import ZoneInfo
 
 from hotline.settings import PbxSettings, Settings
@@ -322,6 +322,10 @@ async def banned_now(session: AsyncSession, now: datetime) -> list[Ban]:
     return [Ban(ban.address, ban.expires_at) for ban in await sip_bans.active_bans(session, now)]
 
 
+# Unchanged bans are compared with the ACL file (and Asterisk's) this often all the same:
+# a file lost or edited by hand is put right within a minute.
+RECHECK_SECONDS = 60.0
+
 Handler: TypeAlias = "Callable[[Message], Awaitable[None]]"
 
 
@@ -340,6 +344,10 @@ class SipGuard:
         self.exempt = [*exempt_networks(settings.pbx), *proxy_networks(settings)]
         self.banned: set[str] = set()  # as Asterisk's ACL has it since the last refresh
         self._failing = ""  # the last refresh's error, logged once, not every second
+        # the table as the ACL was last made from it: its stamp, and the first expiry
+        self._stamp: tuple[Any, ...] | None = None
+        self._next_expiry: datetime | None = None
+        self._checked = -RECHECK_SECONDS  # when the ACL file was last compared
         self._pending: set[str] = set()  # crossed the limit, row not written yet
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -388,18 +396,33 @@ class SipGuard:
         await self.refresh()
         self._pending.discard(host)
 
-    async def refresh(self) -> None:
-        """Make Asterisk's ACL the table's active bans; log the bans that ended."""
+    async def refresh(self, found: tuple[Any, ...] | None = None) -> None:
+        """Make Asterisk's ACL the table's active bans; log the bans that ended. found:
+        hotline.db.sip_bans.STAMP's values, when the bridge read them with its routing
+        books' (one statement a second, issue 12); None reads them here. The bans are read
+        again only when the stamp moved or the first of them has expired."""
+        from sqlalchemy import select
+
+        from hotline.db import sip_bans
         from hotline.db.base import session_scope, utcnow
 
         try:
+            now = utcnow()
+            if found is None:
+                async with session_scope(self.sessions) as session:
+                    found = tuple((await session.execute(select(*sip_bans.STAMP))).one())
+            if (found == self._stamp and (self._next_expiry is None or now < self._next_expiry)
+                    and self.clock() < self._checked + RECHECK_SECONDS):
+                return
             async with session_scope(self.sessions) as session:
-                active = await banned_now(session, utcnow())
+                active = await banned_now(session, now)
             await asyncio.to_thread(self.apply, self.settings, active)
             addresses = {ban.address for ban in active}
             for host in sorted(self.banned - addresses):
                 log.info("SIP address %s no longer banned (expired or lifted)", host)
             self.banned = addresses
+            self._stamp, self._checked = found, self.clock()
+            self._next_expiry = min((ban.until for ban in active), default=None)
             self._failing = ""
         except Exception as exc:
             if str(exc) != self._failing:

@@ -8,11 +8,21 @@ table renders the PBX's ACL from active_bans() again.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.models import SipBan
+
+# Whether the table changed since these were read: a ban added (the last id), lifted (the
+# lifted rows), or history removed (the rows); the bridge reads them every second with its
+# routing books' stamps (ivr/routing.py) and the bans themselves only when they moved.
+STAMP: tuple[ScalarSelect[Any], ...] = (
+    select(func.max(SipBan.id)).scalar_subquery(),
+    select(func.count(SipBan.lifted_at)).scalar_subquery(),
+    select(func.count()).select_from(SipBan).scalar_subquery(),
+)
 
 
 def _active(now: datetime) -> ColumnElement[bool]:

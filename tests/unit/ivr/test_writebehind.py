@@ -127,6 +127,27 @@ async def test_jobs_run_after_the_writes_before_them_and_answer(
     await writer.close()
 
 
+async def test_work_nobody_waits_for_waits_for_the_batch_and_awaited_work_does_not(
+        sessions: Sessions) -> None:
+    """Issue 12: later() (a case query's note, an SMS to queue) made the writer commit at
+    once, a transaction for each; it goes with the next batch. run() still goes at once."""
+    writer = WriteBehind(sessions, batch_delay=60)
+    noted = asyncio.Event()
+
+    async def note(_session: AsyncSession) -> None:
+        noted.set()
+    writer.write(*a_call(1))
+    writer.later(note, "a note")
+    await asyncio.sleep(0.2)
+    assert not noted.is_set() and await counts(sessions) == (0, 0)
+
+    async def ask(session: AsyncSession) -> int:
+        return (await session.execute(select(func.count()).select_from(Call))).scalar_one()
+    assert await asyncio.wait_for(writer.run(ask), 5) == 1  # the queue before it too
+    assert noted.is_set()
+    await writer.close()
+
+
 async def test_a_failing_job_sinks_neither_the_writes_around_it_nor_other_jobs(
         sessions: Sessions, writer_of: Any) -> None:
     """One batch: writes, a job that fails half-way through its own writes, writes, a

@@ -4,6 +4,7 @@ ban list and expiry (the guard against a real database, with Asterisk's reload r
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import subprocess
@@ -25,6 +26,7 @@ from hotline.settings import PbxSettings, Settings
 from hotline.trunks import Trunk
 from pbx import pjsip, process
 from pbx.sip_security import (
+    RECHECK_SECONDS,
     Ban,
     FailureCounter,
     SipGuard,
@@ -319,6 +321,39 @@ async def test_the_acl_follows_expiry_and_lifting(settings: Settings, sessions: 
         assert await sip_bans.lift(session, "192.0.2.7", datetime.now(UTC), by="cli") == 1
     await guard.refresh()
 
+    assert applied.calls[-1] == [] and guard.banned == set()
+
+
+async def test_the_bans_are_read_again_only_when_they_moved_or_one_expired(
+        settings: Settings, sessions: Sessions) -> None:
+    """Issue 12: the bridge read the bans and compared the ACL file every second, idle or
+    not; now the table's stamp says whether to, besides the first expiry and a check a
+    minute of the file."""
+    clock, applied = [0.0], Applied()
+    guard = _guard(settings, sessions, clock, applied)
+    now = datetime.now(UTC)
+    async with session_scope(sessions) as session:
+        await sip_bans.add_ban(session, "192.0.2.7", failures=3, reason="x", now=now,
+                               seconds=600)
+        await sip_bans.add_ban(session, "192.0.2.9", failures=3, reason="x",
+                               now=now - timedelta(seconds=599), seconds=600)  # 1 s left
+    await guard.refresh()
+    assert applied.calls == [["192.0.2.7", "192.0.2.9"]]
+
+    await guard.refresh()
+    assert len(applied.calls) == 1, "nothing moved: nothing read, nothing compared"
+
+    await asyncio.sleep(1.1)  # the second ban is over
+    await guard.refresh()
+    assert applied.calls[-1] == ["192.0.2.7"]
+
+    clock[0] += RECHECK_SECONDS
+    await guard.refresh()
+    assert len(applied.calls) == 3, "the file compared again after a minute"
+
+    async with session_scope(sessions) as session:
+        assert await sip_bans.lift(session, "192.0.2.7", datetime.now(UTC), by="cli") == 1
+    await guard.refresh()
     assert applied.calls[-1] == [] and guard.banned == set()
 
 
