@@ -25,7 +25,7 @@ from agent_console.accounts import AccountError
 from agent_console.app import create_app
 from agent_console.live import LiveDesk
 from agent_console.texts import ROLE_LABELS, ROLES
-from hotline import tls
+from hotline import logs, tls
 from hotline.db.base import make_engine, make_sessionmaker, run_once
 from hotline.db.migrate import upgrade
 from hotline.settings import Settings
@@ -155,6 +155,9 @@ def cmd_console(settings: Settings, _args: argparse.Namespace) -> int:
         tls.check_pair(pair)  # a SettingsError names the setting (cli.main prints it)
     upgrade(settings.database_url, court_name=settings.court.name)
     settings.run_dir.mkdir(parents=True, exist_ok=True)
+    # Ours and uvicorn's lines (uvicorn_config: log_config=None), masked: an access line's
+    # path holds the numbers searched or blocked.
+    logs.configure(settings.log_dir / "console.log")
     # `hotline down` and `hotline status` find the console by this file.
     settings.console_pid_file.write_text(str(os.getpid()))
     try:
@@ -196,8 +199,10 @@ def uvicorn_config(settings: Settings, app: FastAPI) -> uvicorn.Config:
     proxies = list(settings.console.trusted_proxies)
     pair = tls.files(settings)
     # Open event streams would hold a shutdown forever; they reconnect by themselves.
+    # log_config None: uvicorn's loggers (its access lines too) go through the process's
+    # handlers (hotline.logs: console.log, numbers masked), not a stderr of their own.
     return uvicorn.Config(app, host=settings.console.host, port=settings.console.port,
-                          log_level="info", proxy_headers=bool(proxies),
+                          log_level="info", log_config=None, proxy_headers=bool(proxies),
                           forwarded_allow_ips=proxies or None, timeout_graceful_shutdown=2,
                           ssl_certfile=pair.cert if pair else None,
                           ssl_keyfile=pair.key if pair else None)
@@ -255,9 +260,11 @@ async def _serve_with_redirect(settings: Settings, server: uvicorn.Server) -> No
     if not c.http_redirect_port:
         await server.serve()
         return
+    # Its loggers are the console's (uvicorn's names are per process): no config, no level
+    # of its own, or it would set theirs.
     redirect = _Companion(uvicorn.Config(redirect_app(c.port), host=c.host,
-                                         port=c.http_redirect_port, log_level="warning",
-                                         lifespan="off"))
+                                         port=c.http_redirect_port, log_config=None,
+                                         log_level=None, lifespan="off"))
     running = asyncio.create_task(redirect.serve())
     try:
         await server.serve()

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def wait_scheduler_healthy(settings: Settings, timeout: float = 30.0) -> None:
     _wait_healthy("scheduler", lambda: scheduler_problems(settings),
-                  settings.log_dir / "scheduler.out", timeout)
+                  settings.log_dir / "scheduler.log", timeout)
 
 
 def scheduler_pid(settings: Settings) -> int | None:
@@ -53,7 +53,7 @@ def scheduler_problems(settings: Settings) -> list[str]:
 
 def wait_console_healthy(settings: Settings, timeout: float = 30.0) -> None:
     _wait_healthy("console", lambda: console_problems(settings),
-                  settings.log_dir / "console.out", timeout)
+                  settings.log_dir / "console.log", timeout)
 
 
 def _wait_healthy(part: str, problems: Callable[[], list[str]], log: Path,
@@ -63,8 +63,9 @@ def _wait_healthy(part: str, problems: Callable[[], list[str]], log: Path,
         if not problems():
             return
         time.sleep(0.3)
+    # log: the part's log; what it printed outside it (a crash at start) is in its .out
     raise pbx.PbxError(f"the {part} did not become healthy: {'; '.join(problems())}"
-                       f" (see {log})")
+                       f" (see {log} and {log.with_suffix('.out')})")
 
 
 def console_problems(settings: Settings) -> list[str]:

@@ -10,14 +10,22 @@ from pathlib import Path
 from hotline.privacy import MaskingFilter
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# Each process has its own file (bridge.log, scheduler.log): it rotates it itself, so no
-# logrotate set-up is needed and a full disk cannot come from a log (5 x 10 MiB at most).
+# Each process has its own file (bridge.log, scheduler.log, console.log): it rotates it
+# itself, so no logrotate set-up is needed and a full disk cannot come from a log (5 x 10 MiB
+# at most).
 ROTATE_BYTES = 10 * 1024 * 1024
 ROTATE_KEEP = 5
 
 
-def configure(logfile: Path | None = None, level: int = logging.INFO) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+def configure(logfile: Path | None = None, level: int = logging.INFO,
+              echo: bool | None = None) -> None:
+    """Every line, masked, to `logfile` (rotated) and, when echo, to stderr too. echo None:
+    only when stderr is a terminal (someone watching). Started by `hotline up` or systemd, a
+    process's stderr is a file (bridge.out) or the journal: every line twice, and the file
+    rotated by nobody; there stderr keeps only what the logging does not carry (a crash)."""
+    if echo is None:
+        echo = logfile is None or sys.stderr.isatty()
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)] if echo else []
     if logfile is not None:
         logfile.parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.handlers.RotatingFileHandler(
