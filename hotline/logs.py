@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
+import stat
 import sys
 from pathlib import Path
+from typing import IO
 
 from hotline.privacy import MaskingFilter
 
@@ -20,11 +23,12 @@ ROTATE_KEEP = 5
 def configure(logfile: Path | None = None, level: int = logging.INFO,
               echo: bool | None = None) -> None:
     """Every line, masked, to `logfile` (rotated) and, when echo, to stderr too. echo None:
-    only when stderr is a terminal (someone watching). Started by `hotline up` or systemd, a
-    process's stderr is a file (bridge.out) or the journal: every line twice, and the file
-    rotated by nobody; there stderr keeps only what the logging does not carry (a crash)."""
+    unless stderr is a plain file. Started by `hotline up`, a process's stderr is one
+    (bridge.out) that nothing rotates: every line went there twice; now it keeps only what
+    the logging does not carry (a crash). A terminal, or systemd's journal (which rotates
+    itself), still gets every line."""
     if echo is None:
-        echo = logfile is None or sys.stderr.isatty()
+        echo = logfile is None or not plain_file(sys.stderr)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)] if echo else []
     if logfile is not None:
         logfile.parent.mkdir(parents=True, exist_ok=True)
@@ -34,3 +38,11 @@ def configure(logfile: Path | None = None, level: int = logging.INFO,
         handler.setFormatter(logging.Formatter(FORMAT))
         handler.addFilter(MaskingFilter())
     logging.basicConfig(level=level, handlers=handlers, force=True)
+
+
+def plain_file(stream: IO[str]) -> bool:
+    """Whether the stream writes into a regular file (not a terminal, pipe or socket)."""
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):  # no descriptor (io.UnsupportedOperation is a ValueError)
+        return False
