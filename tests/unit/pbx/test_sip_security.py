@@ -305,15 +305,19 @@ async def test_failures_spread_beyond_the_window_do_not_ban() -> None:
     assert not guard._tasks and applied.calls == []
 
 
+async def _ban(sessions: Sessions, *bans: tuple[str, int]) -> None:
+    """Ban each address for 600 s, from so many seconds ago."""
+    now = datetime.now(UTC)
+    async with session_scope(sessions) as session:
+        for address, ago in bans:
+            await sip_bans.add_ban(session, address, failures=3, reason="x",
+                                   now=now - timedelta(seconds=ago), seconds=600)
+
+
 async def test_the_acl_follows_expiry_and_lifting(settings: Settings, sessions: Sessions) -> None:
     clock, applied = [0.0], Applied()
     guard = _guard(settings, sessions, clock, applied)
-    now = datetime.now(UTC)
-    async with session_scope(sessions) as session:
-        await sip_bans.add_ban(session, "192.0.2.7", failures=3, reason="x", now=now,
-                               seconds=600)
-        await sip_bans.add_ban(session, "192.0.2.8", failures=3, reason="x",
-                               now=now - timedelta(seconds=700), seconds=600)  # over
+    await _ban(sessions, ("192.0.2.7", 0), ("192.0.2.8", 700))  # the second one is over
     await guard.refresh()
     assert applied.calls[-1] == ["192.0.2.7"] and guard.banned == {"192.0.2.7"}
 
@@ -331,12 +335,7 @@ async def test_the_bans_are_read_again_only_when_they_moved_or_one_expired(
     minute of the file."""
     clock, applied = [0.0], Applied()
     guard = _guard(settings, sessions, clock, applied)
-    now = datetime.now(UTC)
-    async with session_scope(sessions) as session:
-        await sip_bans.add_ban(session, "192.0.2.7", failures=3, reason="x", now=now,
-                               seconds=600)
-        await sip_bans.add_ban(session, "192.0.2.9", failures=3, reason="x",
-                               now=now - timedelta(seconds=599), seconds=600)  # 1 s left
+    await _ban(sessions, ("192.0.2.7", 0), ("192.0.2.9", 599))  # the second: 1 s left
     await guard.refresh()
     assert applied.calls == [["192.0.2.7", "192.0.2.9"]]
 
