@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import logging
 import os
 import socket
 import sys
@@ -35,6 +36,7 @@ PASSWORD_VAR = "HOTLINE_NEW_PASSWORD"
 DEFAULT_CERT = "tls/console.crt"
 DEFAULT_KEY = "tls/console.key"
 HTTPS_DEFAULT_PORT = 443
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 MOVE_HELP = ("an extension another user has is refused; with this it is taken from them "
              "(and they are signed out of the seat)")
 
@@ -155,9 +157,7 @@ def cmd_console(settings: Settings, _args: argparse.Namespace) -> int:
         tls.check_pair(pair)  # a SettingsError names the setting (cli.main prints it)
     upgrade(settings.database_url, court_name=settings.court.name)
     settings.run_dir.mkdir(parents=True, exist_ok=True)
-    # Ours and uvicorn's lines (uvicorn_config: log_config=None), masked: an access line's
-    # path holds the numbers searched or blocked.
-    logs.configure(settings.log_dir / "console.log")
+    configure_logging(settings)
     # `hotline down` and `hotline status` find the console by this file.
     settings.console_pid_file.write_text(str(os.getpid()))
     try:
@@ -165,6 +165,18 @@ def cmd_console(settings: Settings, _args: argparse.Namespace) -> int:
     finally:
         settings.console_pid_file.unlink(missing_ok=True)
     return 0
+
+
+def configure_logging(settings: Settings) -> None:
+    """Ours and uvicorn's lines, its access lines too, masked, into console.log (an access
+    line's path holds the numbers searched or blocked). uvicorn's loggers hand theirs to the
+    process's handlers: a uvicorn Config made with its default log_config gives them
+    handlers of their own, on stdout and stderr, unmasked (uvicorn_config makes none)."""
+    logs.configure(settings.log_dir / "console.log")
+    for name in UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
 
 
 def cmd_console_cert(settings: Settings, args: argparse.Namespace) -> int:

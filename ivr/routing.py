@@ -13,7 +13,7 @@ from hotline import blocklist, directory, hours, knowledge
 from hotline.db import sip_bans
 from hotline.db.base import session_scope
 from ivr.services import Services
-from pbx.sip_security import SipGuard
+from pbx import sip_security
 
 # The books' stamps, in this order, as one row.
 _STAMPS = (hours.STAMP, knowledge.STAMP, blocklist.STAMP, directory.STAMP, sip_bans.STAMP)
@@ -22,7 +22,8 @@ _SLICES = [slice(sum(map(len, _STAMPS[:i])), sum(map(len, _STAMPS[:i + 1])))
            for i in range(len(_STAMPS))]
 
 
-async def refresh_books(services: Services, guard: SipGuard | None = None) -> list[str]:
+async def refresh_books(services: Services,
+                        guard: sip_security.SipGuard | None = None) -> list[str]:
     """Reload the books that changed, and the guard's bans if they did; what changed in the
     books, as lines for the log (the guard logs its own)."""
     changed = []

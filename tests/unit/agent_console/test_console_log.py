@@ -16,8 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from agent_console.cli import uvicorn_config
-from hotline import logs
+from agent_console.cli import configure_logging, uvicorn_config
 from hotline.settings import Settings
 
 
@@ -30,10 +29,13 @@ async def test_access_lines_go_to_console_log_masked(tmp_path: Path) -> None:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     settings = Settings()
-    settings = dataclasses.replace(settings, console=dataclasses.replace(
-        settings.console, host="127.0.0.1", port=sock.getsockname()[1]))
-    logfile = tmp_path / "log" / "console.log"
-    logs.configure(logfile)
+    settings = dataclasses.replace(
+        settings, paths=dataclasses.replace(settings.paths, data_dir=tmp_path),
+        console=dataclasses.replace(settings.console, host="127.0.0.1",
+                                    port=sock.getsockname()[1]))
+    # As a test before this one may have left them: a Config with uvicorn's own logging.
+    uvicorn.Config(app, log_level="warning")
+    configure_logging(settings)
     server = uvicorn.Server(uvicorn_config(settings, app))  # type: ignore[arg-type]
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -52,7 +54,7 @@ async def test_access_lines_go_to_console_log_masked(tmp_path: Path) -> None:
         sock.close()
         logging.basicConfig(handlers=[logging.NullHandler()], force=True)
 
-    text = logfile.read_text()
+    text = (settings.log_dir / "console.log").read_text()
     assert "removed from the block list" in text, "the console's own INFO lines are kept"
     assert '"DELETE /api/blocklist/' in text, "uvicorn's access line is in the file"
     assert "13812340077" not in text and "13812340078" not in text
