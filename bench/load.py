@@ -181,6 +181,7 @@ class Phase:
     asterisk_cpu_ms_per_call: float
     bridge_cpu_ms_per_call: float | None = None
     bridge_loop_cpu_ms_per_call: float | None = None  # its main thread: the event loop
+    bridge_kernel_cpu_ms_per_call: float | None = None  # its system calls, all its threads'
     # how long that thread waited for a core, runnable but not running, in seconds a second
     bridge_loop_waited: float | None = None
     sipp_cpu_ms_per_call: float | None = None  # the load generator's (not the box's work)
@@ -193,11 +194,13 @@ class Phase:
     fallbacks: int | None = None
 
 
-def cpu_seconds(pid: int, thread: bool = False) -> float:
-    """The process's CPU (thread: only its main thread's, the one whose id is the pid)."""
+def cpu_seconds(pid: int, thread: bool = False, kernel: bool = False) -> float:
+    """The process's CPU (thread: only its main thread's, the one whose id is the pid;
+    kernel: only the time the kernel spent for it, in its system calls)."""
     stat = f"/proc/{pid}/task/{pid}/stat" if thread else f"/proc/{pid}/stat"
     fields = Path(stat).read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[12]) if kernel else int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def run_delay(pid: int) -> float:
@@ -367,6 +370,7 @@ def phase(rig: Rig, sniffer: Sniffer, script: Path, number: str, name: str,
     before = {k: cpu_seconds(pid) for k, pid in pids.items()}
     agi = pids["null"] if name == "null" else pids["bridge"]  # the phase's FastAGI server
     loop_before = cpu_seconds(agi, thread=True)
+    kernel_before = cpu_seconds(agi, kernel=True)
     waited_before = run_delay(agi)
     since, drops = time.time(), sniffer.dropped()
     spy = profile_bridge(pids["bridge"], args.profile) if name == "hotline" else None
@@ -380,6 +384,7 @@ def phase(rig: Rig, sniffer: Sniffer, script: Path, number: str, name: str,
         spy.wait(timeout=60)
     after = {k: cpu_seconds(pid) for k, pid in pids.items()}
     loop_cpu = (cpu_seconds(agi, thread=True) - loop_before) * 1000 / args.calls
+    kernel_cpu = (cpu_seconds(agi, kernel=True) - kernel_before) * 1000 / args.calls
     loop_waited = (run_delay(agi) - waited_before) / max(until - since, 1e-9)
     cpu = {k: (after[k] - before[k]) * 1000 / args.calls for k in pids}
     delays, silent = sniffer.wire.first_prompt_delays(since, until)
@@ -393,6 +398,7 @@ def phase(rig: Rig, sniffer: Sniffer, script: Path, number: str, name: str,
     if name in ("hotline", "null"):
         result.bridge_cpu_ms_per_call = cpu["null" if name == "null" else "bridge"]
         result.bridge_loop_cpu_ms_per_call = loop_cpu
+        result.bridge_kernel_cpu_ms_per_call = kernel_cpu
         result.bridge_loop_waited = loop_waited
     if name == "hotline":
         result.others_cpu_ms_per_call = cpu["console"] + cpu["scheduler"]
@@ -533,12 +539,14 @@ def report(result: dict[str, Any]) -> None:
         if name == "null":
             line += (f"\n            null bridge CPU {p['bridge_cpu_ms_per_call']:.1f} ms/call"
                      f" ({p.get('bridge_loop_cpu_ms_per_call') or 0:.1f} in its loop,"
+                     f" {p.get('bridge_kernel_cpu_ms_per_call') or 0:.1f} in the kernel,"
                      f" which waited for a core {p.get('bridge_loop_waited') or 0:.2f} s/s)")
         if name == "hotline":
             line += (f"\n            calls in DB {p['calls_in_db']}/{p['placed']}"
                      f" (with a prompt in their log: {p['calls_with_prompt_in_db']})"
                      f"  bridge CPU {p['bridge_cpu_ms_per_call']:.1f} ms/call"
                      f" ({p.get('bridge_loop_cpu_ms_per_call') or 0:.1f} in its loop,"
+                     f" {p.get('bridge_kernel_cpu_ms_per_call') or 0:.1f} in the kernel,"
                      f" which waited for a core {p.get('bridge_loop_waited') or 0:.2f} s/s)"
                      f"  console+scheduler {p['others_cpu_ms_per_call']:.1f} ms/call"
                      f"  bridge ERRORs {p['bridge_errors']}  fallbacks {p['fallbacks']}"

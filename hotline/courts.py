@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -172,7 +172,7 @@ class MenuCourt:
 
 
 # The courts the menu offers, as columns (no ORM objects: the bridge reads them every second).
-_ACTIVE = (select(Court.id, Court.short_name, Court.name, Court.case_prefix, Court.position)
+ACTIVE = (select(Court.id, Court.short_name, Court.name, Court.case_prefix, Court.position)
            .where(Court.active).order_by(Court.position, Court.id))
 
 
@@ -200,9 +200,12 @@ class CourtBook:
 
     async def refresh(self, session: AsyncSession) -> bool:
         """Reload; True when the courts offered changed (the bridge logs it)."""
+        return self.load(await session.execute(ACTIVE))
+
+    def load(self, rows: Iterable[Sequence[Any]]) -> bool:
+        """The rows of ACTIVE, read by the caller; True when the courts offered changed."""
         active = [MenuCourt(id_, short_name or name, case_prefix, True, position)
-                  for id_, short_name, name, case_prefix, position
-                  in await session.execute(_ACTIVE)]
+                  for id_, short_name, name, case_prefix, position in rows]
         changed = not self.loaded or active != self.active
         self.by_key, self.active, self.loaded = menu_keys(active), active, True
         return changed

@@ -36,7 +36,7 @@ from ivr.fastagi import FastAgiBindError, FastAgiServer
 from ivr.phonesync import PHONES_SYNC_SECONDS, PhoneSync
 from ivr.reconcile import Reconciler
 from ivr.routes import build_routes
-from ivr.routing import refresh_books
+from ivr.routing import RoutingBooks
 from ivr.services import Services
 from ivr.writebehind import Journal, WriteBehind, WriterThread
 
@@ -84,6 +84,7 @@ class Bridge:
         self.control = pbx.PbxControl(self.ami)
         self.ami.on_connect(self.on_ami_connect)
         self.closing = ClosingHandover(self.services, self.control)
+        self.books = RoutingBooks(self.services, self.sip_guard)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -130,7 +131,7 @@ class Bridge:
 
     async def refresh_routing(self) -> None:
         try:
-            for line in await refresh_books(self.services, self.sip_guard):
+            for line in await self.books.refresh():
                 log.info("%s", line)
         except Exception:
             log.warning("reading the mode and calendar failed; the last ones stay in use",

@@ -161,6 +161,17 @@ class WriterThread:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._run,
                                                                 batch, mark)
 
+    async def read(self, query: Callable[[Connection], T]) -> T:
+        """query(connection) in this thread, between batches: one hop for the loop (the
+        bridge's look at its routing books every second, ivr/routing.py; through aiosqlite
+        each statement was several)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._read,
+                                                                query)
+
+    def _read(self, query: Callable[[Connection], T]) -> T:
+        with self.engine.connect() as conn:
+            return query(conn)
+
     def _run(self, batch: list[_Item], mark: Position | None) -> list[Any]:
         results: list[Any] = []
         with self.engine.connect() as conn, conn.begin():
@@ -277,6 +288,14 @@ class WriteBehind:
             if not done.cancelled() and done.exception() is not None:
                 log.error("%s failed", what, exc_info=done.exception())
         self.submit(job, urgent=False).add_done_callback(report)
+
+    async def read(self, query: Callable[[Connection], T]) -> T:
+        """query(connection): a read on the writer's thread (WriterThread.read), or on one
+        of the sessions without it. Not ordered with the queued writes."""
+        if self.thread is not None:
+            return await self.thread.read(query)
+        async with self.sessions() as session:
+            return await session.run_sync(lambda sync: query(sync.connection()))
 
     async def flush(self) -> None:
         """Return once everything queued so far is committed."""
