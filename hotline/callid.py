@@ -23,6 +23,7 @@ everybody's, so it never links one caller to another (known_number).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -110,8 +111,12 @@ def epoch_utc(value: object) -> datetime | None:
         return None
 
 
+# Every AMI event of a call names its caller: the number is put in normal form once.
+_caller_number = functools.lru_cache(maxsize=4096)(caller_number)
+
+
 def _identity(call_id: str, uniqueid: str, caller: str, at: When) -> CallIdentity[When]:
-    return CallIdentity(call_id, caller_number(caller), at,
+    return CallIdentity(call_id, _caller_number(caller), at,
                         bool(uniqueid) and uniqueid == call_id)
 
 

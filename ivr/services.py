@@ -11,6 +11,7 @@ out, they are made here: a writer without a journal, hours and knowledge not loa
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +56,11 @@ class Services:
 
     def sound(self, prompt_id: str) -> str:
         """A prompt as Asterisk names it: its path without the extension."""
-        return str(self.pbx.pbx_root / "sounds" / "zh" / prompt_id)
+        return f"{self._sounds}/{prompt_id}"
+
+    @functools.cached_property
+    def _sounds(self) -> str:
+        return str(self.pbx.pbx_root / "sounds" / "zh")
 
     @property
     def node(self) -> str:

@@ -50,7 +50,9 @@ class PbxInstance:
     # None: the instance's own recordings folder
     shared_recordings: Path | None = None
 
-    @property
+    # The folders are worked out once: the bridge asks for them at every call and prompt
+    # (pathlib's joins cost it more CPU than anything else it did with a path).
+    @functools.cached_property
     def host_root(self) -> Path:
         return self.to_host(self.pbx_root)
 
@@ -66,17 +68,17 @@ class PbxInstance:
         """Host path of one of the instance's folders: etc, run, log, spool, lib, ..."""
         return self.host_root / name
 
-    @property
+    @functools.cached_property
     def recordings_dir(self) -> Path:
         """Where the recordings are, as the host sees it."""
         return self.shared_recordings or self.dir("recordings")
 
-    @property
+    @functools.cached_property
     def pbx_recordings_dir(self) -> Path:
         """... and as Asterisk sees it (the dialplan's HOTLINE_RECORDINGS)."""
         return self.to_pbx(self.recordings_dir)
 
-    @property
+    @functools.cached_property
     def sounds_dir(self) -> Path:
         return self.dir("sounds")
 
