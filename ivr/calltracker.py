@@ -42,6 +42,10 @@ class _Channel:
     name: str
     answered_at: datetime | None = None
     call_id: str = ""
+    # When the far end hung up (HangupRequest): the channel's Hangup comes only after its
+    # hangup handlers and, for a call in the voice menu, after the bridge has closed its
+    # FastAGI session, so a busy machine would lengthen the call by that bookkeeping.
+    left_at: datetime | None = None
 
 
 class CallTracker:
@@ -59,6 +63,7 @@ class CallTracker:
         return {
             "Newchannel": self.on_newchannel,
             "Newstate": self.on_newstate,
+            "HangupRequest": self.on_hangup_request,
             "Hangup": self.on_hangup,
             "QueueCallerJoin": self.on_queue_join,
             "QueueCallerAbandon": self.on_queue_abandon,
@@ -171,16 +176,24 @@ class CallTracker:
         await self._event(event, "transfer", {"kind": event.get("Event", ""),
                                               "result": event.get("Result", "")})
 
+    async def on_hangup_request(self, event: Message) -> None:
+        """The far end of a channel hung up (a caller's BYE): the moment the call ended
+        for them, whatever the channel still does before its Hangup."""
+        channel = self._channels.get(event.Uniqueid)
+        if channel is not None and channel.left_at is None:
+            channel.left_at = from_ami(event).at
+
     async def on_hangup(self, event: Message) -> None:
-        self._channels.pop(event.Uniqueid, None)
+        channel = self._channels.pop(event.Uniqueid, None)
         ended = from_ami(event)
         if not ended.primary:
             return
+        at = min(ended.at, channel.left_at) if channel and channel.left_at else ended.at
         cause = int(event.get("Cause", "0") or 0)
         # Answered or not is decided by the writer from what the record says by then.
         self.services.writer.write(
-            w.hangup(ended.call_id, ended.at, cause),
-            w.event(ended.call_id, "hangup", {"cause": str(cause)}, at=ended.at, if_known=True))
+            w.hangup(ended.call_id, at, cause),
+            w.event(ended.call_id, "hangup", {"cause": str(cause)}, at=at, if_known=True))
         if ended.call_id in self._recording:
             self._finish_recordings_later(ended.call_id, self._recording.pop(ended.call_id))
 

@@ -4,6 +4,9 @@ its length matches the call, and post-processing keeps a verified compact copy."
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import time
 import wave
 from datetime import timedelta
@@ -38,6 +41,16 @@ def prompt_seconds(settings: Settings, *prompts: str) -> float:
     return total
 
 
+async def _stall(bridge: BridgeProcess, after: float, seconds: float) -> None:
+    assert bridge.proc is not None
+    await asyncio.sleep(after)
+    os.kill(bridge.proc.pid, signal.SIGSTOP)
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        os.kill(bridge.proc.pid, signal.SIGCONT)
+
+
 def rms_dbfs(segment: audio.AudioSegment) -> float:
     return audio.level(segment).rms_dbfs
 
@@ -51,7 +64,12 @@ async def test_recording_holds_the_callers_speech_where_spoken_and_lasts_the_cal
     prompts = prompt_seconds(settings, "welcome", "main-menu")
     start = prompts + 0.6
     steps = sipp.quiet(start) + sipp.speak(SPEAK) + sipp.quiet(QUIET)
+    # The bridge stalls (a busy machine) from a second before the caller hangs up until two
+    # after: the channel's Hangup waits for the bridge to close the voice menu's FastAGI
+    # session, but the call ended when the caller left, and its record must say so.
+    stall = asyncio.create_task(_stall(bridge, start + SPEAK + QUIET - 1.0, 3.0))
     result = await place_call(settings, steps, tmp_path, caller=CALLER)
+    await stall
     assert result.returncode == 0, result.output
 
     call = await wait_call(sessions, recording_done, caller=CALLER)

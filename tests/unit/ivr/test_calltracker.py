@@ -117,6 +117,30 @@ async def test_a_queued_call_from_first_event_to_hangup(services: Services,
     assert await _rows(services) == (1, 4, 1)
 
 
+async def test_the_call_ends_when_the_caller_hangs_up_not_when_its_channel_is_done(
+        services: Services) -> None:
+    """The caller's BYE raises HangupRequest; the channel's Hangup follows only after its
+    hangup handlers and the voice menu's FastAGI session have finished, seconds later on a
+    busy machine. The seat's own HangupRequest is not the end of the call. (Without a
+    HangupRequest, the dialplan hung up: the Hangup is the end, as in the test above.)"""
+    events = load_events("queue_call.txt")
+    seat_hangup, hangup = events[7], events[8]
+    tracker = CallTracker(services, recording_timeout=0.1)
+    left = "1795747068.100000"
+
+    def request(of: Message, at: str) -> Message:
+        return Message({**of, "Event": "HangupRequest", "Timestamp": at})
+
+    await feed(tracker, *events[:7], request(seat_hangup, "1795747060.0"),
+               request(hangup, left), request(hangup, "1795747069.0"), seat_hangup, hangup)
+    await settle(tracker)
+
+    call = await _call(services)
+    assert call.ended_at == _utc(left) != _utc(hangup.Timestamp)
+    assert [e.at for e in call.events if e.kind == "hangup"] == [_utc(left)]
+    assert tracker._channels == {}
+
+
 async def test_events_of_a_staff_call_are_ignored(services: Services) -> None:
     tracker = CallTracker(services, recording_timeout=0.1)
 
