@@ -65,8 +65,9 @@ async def test_recording_holds_the_callers_speech_where_spoken_and_lasts_the_cal
     start = prompts + 0.6
     steps = sipp.quiet(start) + sipp.speak(SPEAK) + sipp.quiet(QUIET)
     # The bridge stalls (a busy machine) from a second before the caller hangs up until two
-    # after: the channel's Hangup waits for the bridge to close the voice menu's FastAGI
-    # session, but the call ended when the caller left, and its record must say so.
+    # after: Asterisk holds the channel's Hangup back (about a second) waiting for the bridge
+    # to close the voice menu's FastAGI session, but the call ended when the caller left,
+    # and its record must say so.
     stall = asyncio.create_task(_stall(bridge, start + SPEAK + QUIET - 1.0, 3.0))
     result = await place_call(settings, steps, tmp_path, caller=CALLER)
     await stall
