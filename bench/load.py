@@ -99,7 +99,7 @@ RTP_START, RTP_END = 50000, 53999
 PARTS = {"bridge": ["-m", "ivr"], "console": ["-m", "cli", "console"],
          "scheduler": ["-m", "scheduler"]}
 # what run_at copies into the old tree
-OWN_FILES = ("load.py", "sniff.py", "faults.py", "null_bridge.py")
+OWN_FILES = ("load.py", "sniff.py", "faults.py", "null_bridge.py", "cpu_sampler.py")
 
 # Bench-only dialplan, added to the running instance's configuration (never to dialplan/).
 # [from-carrier] is extended, not replaced: an exact number wins over its _X. pattern.
@@ -230,19 +230,24 @@ def percentiles(values: list[float]) -> dict[str, float]:
 class Rig:
     """The whole hotline on its own ports and data folder, started and stopped here."""
 
-    def __init__(self, data: Path, base: int, db: str) -> None:
+    def __init__(self, data: Path, base: int, db: str, profile: Path | None = None) -> None:
         config = data / "hotline.toml"
         config.write_text(CONFIG.format(data=data, base=base, db=db, rtp_start=RTP_START,
                                         rtp_end=RTP_END))
         self.env = {**os.environ, "HOTLINE_CONFIG": str(config)}
         self.settings: Settings = load_settings(env={}, config_path=config)
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        # --profile: the bridge under bench/cpu_sampler.py (profile_bridge starts and stops it)
+        self.parts = dict(PARTS)
+        if profile is not None:
+            self.parts["bridge"] = ["-m", "bench.cpu_sampler", "--out", str(profile.resolve()),
+                                    "ivr"]
 
     def start(self) -> None:
         upgrade(self.settings.database_url)
         inst = pbx.start(self.settings)
         self._install_baseline(inst)
-        for name in PARTS:
+        for name in self.parts:
             self.spawn(name)
         self.spawn_null(inst)
         health.wait_bridge_healthy(self.settings)
@@ -252,7 +257,7 @@ class Rig:
         log = open(self.settings.log_dir / f"bench-{name}.out", "ab")  # noqa: SIM115
         # Each in a session of its own, as `hotline up` starts them (setsid) and systemd
         # does: the kernel shares the cores between sessions (autogroups) before threads.
-        self.procs[name] = subprocess.Popen([sys.executable, *PARTS[name]], cwd=REPO,
+        self.procs[name] = subprocess.Popen([sys.executable, *self.parts[name]], cwd=REPO,
                                             env=self.env, stdout=log, stderr=log,
                                             start_new_session=True)
         log.close()
@@ -373,15 +378,20 @@ def phase(rig: Rig, sniffer: Sniffer, script: Path, number: str, name: str,
     kernel_before = cpu_seconds(agi, kernel=True)
     waited_before = run_delay(agi)
     since, drops = time.time(), sniffer.dropped()
-    spy = profile_bridge(pids["bridge"], args.profile) if name == "hotline" else None
+    profiling = args.profile is not None and name == "hotline"
+    if profiling:
+        os.kill(pids["bridge"], signal.SIGUSR1)  # bench/cpu_sampler.py: start sampling
     ticks = busy_ticks()
     failed, seconds, output, sipp_cpu = run_sipp(rig, script, number, args, workdir)
     until = time.time()
     busy = busy_ticks()
     cores_busy = (busy[0] - ticks[0]) / max(busy[1] - ticks[1], 1)
-    if spy is not None:
-        spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
-        spy.wait(timeout=60)
+    if profiling:
+        args.profile.unlink(missing_ok=True)
+        os.kill(pids["bridge"], signal.SIGUSR2)  # stop sampling, write the stacks
+        deadline = time.monotonic() + 30
+        while not args.profile.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
     after = {k: cpu_seconds(pid) for k, pid in pids.items()}
     loop_cpu = (cpu_seconds(agi, thread=True) - loop_before) * 1000 / args.calls
     kernel_cpu = (cpu_seconds(agi, kernel=True) - kernel_before) * 1000 / args.calls
@@ -403,20 +413,6 @@ def phase(rig: Rig, sniffer: Sniffer, script: Path, number: str, name: str,
     if name == "hotline":
         result.others_cpu_ms_per_call = cpu["console"] + cpu["scheduler"]
     return result
-
-
-def profile_bridge(pid: int, out: Path | None) -> subprocess.Popen[bytes] | None:
-    """--profile: py-spy samples the bridge during the hotline phase (only the thread holding
-    the GIL: where its CPU goes), as collapsed stacks (flamegraph.pl's input)."""
-    if out is None:
-        return None
-    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
-    if spy is None:
-        raise SystemExit("--profile needs py-spy (pip install py-spy into the venv)")
-    return subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "250", "--threads",
-                             "--gil", "--format", "raw", "--output", str(out),
-                             "--nonblocking"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def bridge_errors(settings: Settings) -> tuple[int, dict[str, int]]:
@@ -577,13 +573,13 @@ def main() -> int:
                         help="the hotline only (e.g. comparing the bridge's CPU per call)")
     parser.add_argument("--no-null", action="store_true",
                         help="skip the null bridge's phase (bench/null_bridge.py)")
-    parser.add_argument("--profile", type=Path, help="sample the bridge with py-spy during "
-                        "the hotline phase; collapsed stacks written here")
+    parser.add_argument("--profile", type=Path, help="sample the bridge's CPU during the "
+                        "hotline phase (bench/cpu_sampler.py); collapsed stacks written here")
     args = parser.parse_args()
     if args.at:
         return run_at(args.at, "load.py", without_at(sys.argv[1:]))
     tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    rig = Rig(tmp, args.base, args.db)
+    rig = Rig(tmp, args.base, args.db, args.profile)
     try:
         rig.start()
         result = measure(rig, args, tmp)
