@@ -25,11 +25,13 @@ Semantics worth knowing:
 from __future__ import annotations
 
 import asyncio
+import codecs
 import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeAlias
+from urllib.parse import unquote
 
 from panoramisk import actions
 from panoramisk.ami_protocol import AMIProtocol
@@ -107,14 +109,76 @@ class _SecretMaskingLogger(logging.LoggerAdapter[logging.Logger]):
         super().log(level, _Masked(msg, args, self._secret), **kwargs)
 
 
+_EOL = "\r\n"
+_HAS_BODY = ("Response: Follows", "Response: Fail")
+
+
+def parse_message(block: str) -> Message | None:
+    """One AMI message (its lines, without the blank line that ends it) as panoramisk's
+    Message, or None if it is neither an event nor a reply: what Message.from_line gives,
+    built straight into the case-insensitive store. panoramisk sets each header through
+    MutableMapping.update, a Python call a header, and that was the most of an event's
+    parse (bench/README.md, 2026-12-02). A header that comes twice becomes a list."""
+    lines = block.split(_EOL)
+    content = ""
+    if lines[0].startswith(_HAS_BODY):
+        content = lines.pop()
+        while not content and lines:
+            content = lines.pop()
+    store: dict[str, tuple[str, Any]] = {}
+    for line in lines:
+        key, sep, value = line.partition(": ")
+        if not sep:
+            continue
+        lower = key.lower()
+        if lower == "result":  # panoramisk's Message.quoted_keys
+            value = unquote(value).strip()
+        if lower in store:
+            seen = store[lower][1]
+            store[lower] = (key, [*seen, value] if isinstance(seen, list) else [seen, value])
+        else:
+            store[lower] = (key, value)
+    if "event" not in store and "response" not in store:
+        return None
+    store["content"] = ("content", content)
+    message: Message = Message.__new__(Message)
+    message._store = store
+    message.manager = None
+    return message
+
+
 class _AmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is untyped
-    """AMIProtocol that reports the loss of its link instead of reconnecting.
+    """AMIProtocol that reports the loss of its link instead of reconnecting, and parses
+    messages with parse_message.
 
     The base class calls ``Manager.connection_lost``, which schedules a reconnect with
     ``loop.call_later`` and keeps no handle, so it could fire after ``close()``.
     """
 
     lost: asyncio.Future[None]
+    version: str | None
+    _decoder: codecs.IncrementalDecoder | None = None
+
+    def data_received(self, data: bytes) -> None:
+        """As AMIProtocol.data_received (what it did with each message, and the greeting's
+        version), without its per-message debug log and parse, and with a decoder that
+        keeps a character whose bytes two reads split (panoramisk decoded each read alone
+        and dropped it: a caller's name in Chinese could lose a character)."""
+        if self._decoder is None:
+            encoding = getattr(self, "encoding", "utf-8")
+            self._decoder = codecs.getincrementaldecoder(encoding)("ignore")
+        text = self._decoder.decode(data)
+        if self.version is None and text.startswith("Asterisk Call Manager/"):
+            self.version = text.partition(_EOL)[0].partition("/")[2].strip()
+            self.log.info("protocol version: '%s'", self.version)
+        if self.queue:
+            text = self.queue.popleft() + text
+        *blocks, rest = text.split(_EOL + _EOL)
+        self.queue.append(rest)
+        for block in blocks:
+            message = parse_message(block.strip())
+            if message is not None:
+                self.handle_message(message)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)

@@ -9,6 +9,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from panoramisk.message import Message
@@ -19,6 +20,7 @@ from pbx.ami import (
     AmiNotConnected,
     AmiTimeout,
     _SecretMaskingLogger,
+    parse_message,
 )
 
 SECRET = "Zq9-unmistakable-AMI-secret-7731"
@@ -547,3 +549,63 @@ def test_secret_is_masked_even_in_messages_logged_by_panoramisk(
     assert (
         caplog.records[0].funcName == "test_secret_is_masked_even_in_messages_logged_by_panoramisk"
     )
+
+
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "ami_events"
+CRAFTED = [
+    "Response: Success\r\nActionID: 7\r\nMessage: Authentication accepted",
+    "Response: Follows\r\nActionID: 8\r\nPrivilege: Command\r\nline one\r\nline two\r\n",
+    "Response: Error\r\nActionID: 9\r\nMessage: No such channel",
+    "Event: AGIExecEnd\r\nResult: 200%20result%3D1 \r\nCommand: ANSWER",
+    "Event: VarSet\r\nChanVariable: A=1\r\nChanVariable: B=2\r\nChanVariable: C=3",
+    "Event: UserEvent\r\nUserEvent: HotlineRecording\r\nPath: a: b: c\r\nEmpty: \r\nX",
+    "Privilege: call,all\r\nChannel: PJSIP/x",  # neither event nor reply
+    "Asterisk Call Manager/9.0.0",
+]
+
+
+def _blocks(name: str) -> list[str]:
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    return [block.strip("\n").replace("\n", "\r\n") for block in text.split("\n\n")
+            if block.strip()]
+
+
+def test_the_fast_parse_gives_what_panoramisk_s_gives() -> None:
+    blocks = [*CRAFTED, *(b for f in sorted(FIXTURES.glob("*.txt")) for b in _blocks(f.name))]
+    assert len(blocks) > 30
+    for block in blocks:
+        ours, theirs = parse_message(block), Message.from_line(block)
+        if theirs is None:
+            assert ours is None, block
+            continue
+        assert ours is not None, block
+        assert dict(ours.items()) == dict(theirs.items()), block
+        assert (ours.event, ours.id, ours.success) == (theirs.event, theirs.id, theirs.success)
+    values = parse_message(CRAFTED[4])
+    assert values is not None and values["chanvariable"] == ["A=1", "B=2", "C=3"]
+
+
+async def test_events_split_across_reads_arrive_whole_and_in_order(
+        ami: FakeAmi, client: AmiClient) -> None:
+    seen: list[tuple[str, str, str]] = []
+
+    async def record(event: Message) -> None:
+        seen.append((event.event, event.Uniqueid, event.CallerIDName))
+
+    client.on_event("Newchannel", record)
+    client.on_event("Hangup", record)
+    await client.connect(wait=2)
+    wire = b"".join(f"Event: {name}\r\nUniqueid: 17.{n}\r\nCallerIDName: 张三\r\n\r\n".encode()
+                    for n, name in enumerate(["Newchannel", "Hangup"] * 3))
+    conn = ami.connections[0]
+    for start in range(0, len(wire), 7):  # a few bytes at a time, cut anywhere
+        conn.writer.write(wire[start:start + 7])
+        await conn.writer.drain()
+        await asyncio.sleep(0)
+    for _ in range(100):
+        if len(seen) == 6:
+            break
+        await asyncio.sleep(0.02)
+    # every character of the name arrives, though reads cut its bytes apart
+    assert seen == [(name, f"17.{n}", "张三")
+                    for n, name in enumerate(["Newchannel", "Hangup"] * 3)]
