@@ -7,6 +7,8 @@ hang-up; :func:`wait_finished` waits for that before the file is judged.
 from __future__ import annotations
 
 import asyncio
+import os
+import struct
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +23,40 @@ class Probe:
     size_bytes: int | None = None
 
 
+# The header Asterisk writes (format_wav): RIFF, WAVE, a 16-byte PCM fmt chunk, data.
+_CANONICAL = struct.Struct("<4sI4s4sIHHIIHH4sI")
+_CANONICAL_SIZE = _CANONICAL.size  # 44
+
+
 def probe(path: Path) -> Probe:
     """Read a WAV file's header and size; never raises for a bad or missing file."""
+    return _canonical_probe(path) or _wave_probe(path)
+
+
+def _canonical_probe(path: Path) -> Probe | None:
+    """A finished file with Asterisk's 44-byte header, judged from that header alone (one
+    open and read: the call tracker judges every call's recording on the bridge's loop);
+    None for anything else, which the wave module reads."""
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            head = handle.read(_CANONICAL_SIZE)
+    except OSError:
+        return None
+    if len(head) < _CANONICAL_SIZE:
+        return None
+    (riff, riff_size, wave_id, fmt, fmt_size, tag, channels, rate, _byte_rate, _align, bits,
+     data, data_size) = _CANONICAL.unpack(head)
+    if (riff, wave_id, fmt, data, fmt_size, tag) != (b"RIFF", b"WAVE", b"fmt ", b"data", 16, 1):
+        return None
+    frame_bytes = channels * ((bits + 7) // 8)
+    if (riff_size != size - 8 or data_size != size - _CANONICAL_SIZE or rate <= 0
+            or frame_bytes <= 0):
+        return None  # unfinished, or padded: as the wave module judges it
+    return Probe(COMPLETE, data_size // frame_bytes / rate, size)
+
+
+def _wave_probe(path: Path) -> Probe:
     try:
         size = path.stat().st_size
         with wave.open(str(path), "rb") as audio:

@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from recordings.files import COMPLETE, INVALID, MISSING, Probe, probe, wait_finished
+from recordings.files import (
+    COMPLETE,
+    INVALID,
+    MISSING,
+    Probe,
+    _canonical_probe,
+    _wave_probe,
+    probe,
+    wait_finished,
+)
 from tests.conftest import WavWriter
 
 
@@ -118,3 +127,34 @@ async def test_wait_finished_waits_for_the_header_of_a_file_that_stood_still(
 
     assert writer.done()
     assert result == Probe(COMPLETE, 1.0, len(whole))
+
+
+@pytest.mark.parametrize(("channels", "width", "rate", "frames"),
+                         [(1, 2, 8000, 8000), (2, 2, 16000, 4000), (1, 1, 8000, 801),
+                          (1, 3, 48000, 4800), (1, 2, 8000, 0)])
+def test_the_header_alone_judges_as_the_wave_module_does(
+        tmp_path: Path, channels: int, width: int, rate: int, frames: int) -> None:
+    path = tmp_path / "a.wav"
+    with wave.open(str(path), "wb") as audio:
+        audio.setnchannels(channels)
+        audio.setsampwidth(width)
+        audio.setframerate(rate)
+        audio.writeframes(b"\1" * channels * width * frames)
+
+    fast = _canonical_probe(path)
+
+    assert fast is not None  # a finished file with the 44-byte header: no wave module
+    assert fast == _wave_probe(path) == Probe(COMPLETE, frames / rate, path.stat().st_size)
+
+
+def test_an_unfinished_or_unusual_header_is_left_to_the_wave_module(
+        tmp_path: Path, make_wav: WavWriter) -> None:
+    whole = make_wav(tmp_path / "source.wav", 1.0).read_bytes()
+    unfinished = tmp_path / "unfinished.wav"
+    unfinished.write_bytes(whole[:4] + b"\0\0\0\0" + whole[8:40] + b"\0\0\0\0" + whole[44:])
+    grown = tmp_path / "grown.wav"  # audio after the data the header counts
+    grown.write_bytes(whole + b"\0" * 100)
+
+    assert _canonical_probe(unfinished) is None and probe(unfinished).status == INVALID
+    assert _canonical_probe(grown) is None
+    assert probe(grown) == _wave_probe(grown)
