@@ -69,6 +69,7 @@ class Journal:
         self.folder, self.rotate_bytes = folder, rotate_bytes
         self._fd = -1
         self.generation, self._offset = 0, 0
+        self._swept = -1  # no generation older than this is left
 
     def generations(self) -> list[int]:
         if not self.folder.is_dir():
@@ -124,10 +125,15 @@ class Journal:
         return positions
 
     def applied(self, mark: Position) -> None:
-        """Everything up to `mark` is committed: older generations can go."""
+        """Everything up to `mark` is committed: older generations can go. The folder is
+        looked at only when the mark has reached a newer generation (after every batch it
+        was a directory listing on the bridge's loop)."""
+        if mark[0] <= self._swept:
+            return
         for generation in self.generations():
             if generation < mark[0]:
                 self.path(generation).unlink(missing_ok=True)
+        self._swept = mark[0]
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -243,3 +243,21 @@ async def test_the_writers_thread_opens_a_read_only_database_again(
     assert await counts(sessions) == (1, 2)
     assert "readonly database" in caplog.text and len(opened) == 2
     await writer.close()
+
+
+def test_a_journal_drops_each_generation_once_everything_in_it_is_committed(
+        tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal", rotate_bytes=300)  # a generation every call
+    journal.open(after=0)
+    marks = [journal.append(*a_call(n))[-1] for n in range(4)]
+    names = lambda: sorted(p.name for p in (tmp_path / "journal").iterdir())  # noqa: E731
+    assert names() == [f"0000000{g}.jsonl" for g in range(1, 6)]
+
+    journal.applied(marks[1])  # committed up to the second call: the generations before its go
+    assert names() == [f"0000000{g}.jsonl" for g in range(2, 6)]
+    (tmp_path / "journal" / "00000001.jsonl").write_text("")  # (as if never swept)
+    journal.applied(marks[1])  # the same generation again: the folder is not looked at
+    assert "00000001.jsonl" in names()
+    journal.applied(marks[3])
+    assert names() == ["00000004.jsonl", "00000005.jsonl"]
+    journal.close()
