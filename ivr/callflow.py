@@ -24,6 +24,9 @@ from pbx import names as v
 from recordings import Probe, probe
 
 ANY_KEY = "0123456789*#"
+# How long a failed prompt waits for Asterisk's HANGUP line (it comes within a millisecond of
+# the -1 when the caller has gone) before it asks the channel instead.
+HANGUP_FOLLOWS_SECONDS = 0.2
 T = TypeVar("T")
 
 
@@ -127,13 +130,16 @@ class CallFlow:
 
     async def _hangup_aware(self, command: Awaitable[T]) -> T:
         """A prompt that fails as the caller hangs up answers -1 before Asterisk says
-        HANGUP; ask the channel, so a hang-up ends the call quietly and a real failure
-        (a missing sound file) is still an error."""
+        HANGUP: a HANGUP right behind it ends the call quietly; with none, the channel is
+        asked, so a real failure (a missing sound file) is still an error. Most calls end
+        this way, so the wait spares them a command to a dead channel (issue 12)."""
         try:
             return await command
         except AgiHangup:
             raise
-        except AgiError:
+        except AgiError as exc:
+            if await self.agi.hangup_follows(HANGUP_FOLLOWS_SECONDS):
+                raise AgiHangup(f"the caller hung up ({exc})") from exc
             await self.agi.command("CHANNEL STATUS")  # raises AgiHangup on a dead channel
             raise
 

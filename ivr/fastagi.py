@@ -270,6 +270,26 @@ class AgiSession:
             else:
                 parts.append(line)
 
+    async def hangup_follows(self, within: float) -> bool:
+        """After a command answered -1: whether Asterisk says HANGUP within `within`
+        seconds. When the caller hangs up during a prompt, Asterisk sends the prompt's -1
+        first and HANGUP right after it; waiting for that line tells a hang-up from a
+        real failure without a command to a dead channel. An unexpected line is an error
+        (and the session out of step)."""
+        if self.hung_up:
+            return True
+        async with self._lock:
+            try:
+                async with asyncio.timeout(within):
+                    line = await self._read_line()
+            except TimeoutError:
+                return False  # nothing more to read: the channel is up
+            if line is None or line == "HANGUP":
+                self.hung_up = True
+                return True
+            self._out_of_step = True
+            raise AgiError(f"unexpected line from Asterisk after a failed command: {line!r}")
+
     def _failed(self, what: str, reply: AgiResult) -> AgiError:
         # -1 is both "channel gone" and "could not do it" (e.g. a missing sound file).
         if self.hung_up:

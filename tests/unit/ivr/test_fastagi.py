@@ -465,6 +465,70 @@ async def test_minus_one_result(
     assert type(info.value) is error
 
 
+async def test_a_hangup_right_behind_a_failed_prompt_is_seen_without_a_command(
+    start_server: StartServer, connect: Connect
+) -> None:
+    """Asterisk answers a prompt the caller hung up on with -1, then says HANGUP: the
+    session hears it without sending anything to the dead channel."""
+    outcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    seen: list[bool] = []
+
+    async def script(s: AgiSession) -> None:
+        with contextlib.suppress(AgiError):
+            await s.stream_file("welcome")
+        seen.append(await s.hangup_follows(STEP))
+        seen.append(s.hung_up)
+
+    server = await start_server(single_route(outcome, script))
+    client = await connect(server.port)
+    await client.send_headers()
+    await client.expect('STREAM FILE "welcome" ""', "200 result=-1 endpos=1200")
+    await asyncio.sleep(0.05)  # the HANGUP line a moment after the reply
+    await client.send("HANGUP")
+    await asyncio.wait_for(outcome, STEP)
+    assert seen == [True, True]
+    assert await client.closed_by_server()  # and no command was sent after it
+
+
+async def test_no_hangup_behind_a_failed_prompt_leaves_the_session_usable(
+    start_server: StartServer, connect: Connect
+) -> None:
+    outcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    seen: list[object] = []
+
+    async def script(s: AgiSession) -> None:
+        with contextlib.suppress(AgiError):
+            await s.stream_file("missing-prompt")
+        seen.append(await s.hangup_follows(0.1))
+        seen.append(await s.get_variable("X"))
+
+    server = await start_server(single_route(outcome, script))
+    client = await connect(server.port)
+    await client.send_headers()
+    await client.expect('STREAM FILE "missing-prompt" ""', "200 result=-1 endpos=0")
+    await client.expect('GET VARIABLE "X"', "200 result=1 (still here)")
+    await asyncio.wait_for(outcome, STEP)
+    assert seen == [False, "still here"]
+
+
+async def test_an_unexpected_line_behind_a_failed_prompt_is_an_error(
+    start_server: StartServer, connect: Connect
+) -> None:
+    outcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def script(s: AgiSession) -> None:
+        with contextlib.suppress(AgiError):
+            await s.stream_file("welcome")
+        await s.hangup_follows(STEP)
+
+    server = await start_server(single_route(outcome, script))
+    client = await connect(server.port)
+    await client.send_headers()
+    await client.expect('STREAM FILE "welcome" ""', "200 result=-1 endpos=0", "200 result=0")
+    with pytest.raises(AgiError, match="unexpected line"):
+        await asyncio.wait_for(outcome, STEP)
+
+
 # --- 4. provisional replies -------------------------------------------------------------
 
 
