@@ -117,7 +117,7 @@ def parse_message(block: str) -> Message | None:
     """One AMI message (its lines, without the blank line that ends it) as panoramisk's
     Message, or None if it is neither an event nor a reply: what Message.from_line gives,
     built straight into the case-insensitive store. panoramisk sets each header through
-    MutableMapping.update, a Python call a header, and that was the most of an event's
+    MutableMapping.update, a Python call a header, and that was most of an event's
     parse (bench/README.md, 2026-12-02). A header that comes twice becomes a list."""
     lines = block.split(_EOL)
     content = ""
