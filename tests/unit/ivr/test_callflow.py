@@ -48,12 +48,19 @@ async def connection() -> AsyncIterator[tuple[AgiSession, Asterisk]]:
     server.close()
 
 
-async def test_a_caller_gone_mid_prompt_ends_the_call_without_asking_the_channel(
-        connection: tuple[AgiSession, Asterisk], services: Services) -> None:
-    agi, asterisk = connection
+async def welcome_asked(agi: AgiSession, asterisk: Asterisk,
+                        services: Services) -> asyncio.Task[str]:
+    """The call's welcome prompt, sent to Asterisk and waiting for its reply."""
     flow = CallFlow(agi, services, "1795747054.0", "13812345678")
     playing = asyncio.create_task(flow.play("welcome"))
     assert (await asterisk.command()).startswith('STREAM FILE "')
+    return playing
+
+
+async def test_a_caller_gone_mid_prompt_ends_the_call_without_asking_the_channel(
+        connection: tuple[AgiSession, Asterisk], services: Services) -> None:
+    agi, asterisk = connection
+    playing = await welcome_asked(agi, asterisk, services)
     await asterisk.send("200 result=-1 endpos=4000", "HANGUP")  # Asterisk's order
 
     with pytest.raises(AgiHangup):
@@ -65,9 +72,7 @@ async def test_a_caller_gone_mid_prompt_ends_the_call_without_asking_the_channel
 async def test_a_prompt_failing_on_a_live_channel_is_an_error(
         connection: tuple[AgiSession, Asterisk], services: Services) -> None:
     agi, asterisk = connection
-    flow = CallFlow(agi, services, "1795747054.0", "13812345678")
-    playing = asyncio.create_task(flow.play("welcome"))
-    assert (await asterisk.command()).startswith('STREAM FILE "')
+    playing = await welcome_asked(agi, asterisk, services)
     await asterisk.send("200 result=-1 endpos=0")  # e.g. the sound file is missing
     assert await asterisk.command() == "CHANNEL STATUS"  # no HANGUP came: ask
     await asterisk.send("200 result=6")
