@@ -12,11 +12,13 @@ Work that needs an answer from the database (a ticket's reference) goes through
 one who asked.
 
 Nothing queued is lost when the process dies (kill -9 included): each write is in the journal
-(data/journal/<generation>.jsonl, appended with one write(2) before it is queued, so it is in
-the kernel's hands) and the database remembers, in the same transaction as each batch, how far
-the journal is applied (reconcile_marks, source "bridge-journal"). At start the writes after
-that mark are applied first, exactly once. A power cut can still take the last moments of the
-journal with it (it is not fsync'd per write); the reconciler then rebuilds those calls from
+(data/journal/<generation>.jsonl) before the event loop next waits for anything, so it is in
+the kernel's hands. The writes of one turn of the loop go in one write(2) at its end (a
+write(2) for each cost a system call on the callers' loop every time). The database
+remembers, in the same transaction as each batch, how far the journal is applied
+(reconcile_marks, source "bridge-journal"). At start the writes after that mark are applied
+first, exactly once. A power cut can still take the last moments of the journal with it (it
+is not fsync'd per write); the reconciler then rebuilds those calls from
 Asterisk's CDR (without their menu steps).
 
 A database that cannot take the writes (locked by another process, PostgreSQL down) holds
@@ -233,7 +235,7 @@ class _ThreadSession(AsyncSession):
             bind_arguments=bind_arguments, **kw)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Item:
     write: Write | None = None
     position: Position | None = None
@@ -257,6 +259,7 @@ class WriteBehind:
         self.sessions, self.journal, self.batch_delay = sessions, journal, batch_delay
         self.thread = thread
         self._items: list[_Item] = []
+        self._unjournaled: list[Write] = []  # this turn of the loop's writes
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()  # someone awaits a job: no gathering time
         self._task: asyncio.Task[None] | None = None
@@ -265,11 +268,29 @@ class WriteBehind:
     # --- what the bridge calls -----------------------------------------------------------
 
     def write(self, *writes: Write) -> None:
-        """Queue facts about calls; returns at once (they are in the journal already)."""
-        positions: list[Position | None] = (list(self.journal.append(*writes)) if self.journal
-                                            else [None] * len(writes))
-        self._items += [_Item(write=w, position=p) for w, p in zip(writes, positions, strict=True)]
+        """Queue facts about calls; returns at once. They reach the journal at the end of
+        this turn of the event loop, with the others made in it, before it waits again."""
+        if self.journal is None:
+            self._items += [_Item(write=w) for w in writes]
+        else:
+            if not self._unjournaled:
+                asyncio.get_running_loop().call_soon(self._journal_now)
+            self._unjournaled += writes
         self._kick()
+
+    def _journal_now(self) -> None:
+        """The writes made since the last call, into the journal in one write(2) and into
+        the queue. Also called before anything else is queued, so the order holds."""
+        writes, self._unjournaled = self._unjournaled, []
+        if not writes or self.journal is None:
+            return
+        try:
+            positions: list[Position | None] = list(self.journal.append(*writes))
+        except OSError as exc:  # the disk is full: the writes are still queued, in memory
+            log.error("journal %s not written (%s): %d write(s) kept in memory only",
+                      self.journal.folder, exc, len(writes))
+            positions = [None] * len(writes)
+        self._items += [_Item(write=w, position=p) for w, p in zip(writes, positions, strict=True)]
 
     def submit(self, job: Callable[[AsyncSession], Awaitable[T]],
                urgent: bool = True) -> asyncio.Future[T]:
@@ -277,6 +298,7 @@ class WriteBehind:
         the future has its result once committed. urgent: someone waits for it, so the
         batch goes without the gathering time."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._journal_now()
         self._items.append(_Item(job=job, future=future))
         if urgent:
             self._urgent.set()
@@ -309,7 +331,7 @@ class WriteBehind:
 
     @property
     def queued(self) -> int:
-        return len(self._items)
+        return len(self._items) + len(self._unjournaled)
 
     # --- start and stop ------------------------------------------------------------------
 
@@ -332,6 +354,7 @@ class WriteBehind:
 
     async def close(self, timeout: float = 10.0) -> None:
         """Commit what is queued (what is not by `timeout` stays in the journal)."""
+        self._journal_now()
         if self._items and self._task is not None:
             try:
                 await asyncio.wait_for(self.flush(), timeout)
@@ -366,6 +389,7 @@ class WriteBehind:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._urgent.wait(), self.batch_delay)
             self._urgent.clear()
+            self._journal_now()
             while self._items:
                 batch, self._items = self._items[:MAX_BATCH], self._items[MAX_BATCH:]
                 try:

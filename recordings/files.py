@@ -81,7 +81,12 @@ async def wait_finished(path: Path, timeout: float = 10.0, settle: float = 0.5) 
     """Wait until the file has stopped growing and its header is final (or the timeout),
     then probe it. MixMonitor may pause writing for a while before its last flush (after an
     attended transfer, for one): a file that stands still with its header still unwritten
-    is not finished yet."""
+    is not finished yet. A file whose header already gives its true sizes is returned at
+    once: Asterisk writes them only when it closes the file (its first header says 0), and
+    most calls' recordings are closed by the time their Hangup is heard."""
+    closed = _canonical_probe(path)
+    if closed is not None:
+        return closed
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     last_size = -1

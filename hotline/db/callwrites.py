@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import String, Table, bindparam, case, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -40,18 +40,18 @@ _CALL_DEFAULTS: dict[str, Any] = {
     "source": "live"}
 
 
-@dataclass(frozen=True)
-class Write:
-    """One fact about a call; `values` holds JSON types and aware datetimes only."""
+class Write(NamedTuple):
+    """One fact about a call; `values` holds JSON types and aware datetimes only. A tuple:
+    the bridge makes about twenty a call on its event loop, and a frozen dataclass's
+    __init__ cost three attribute sets through object.__setattr__ each."""
 
     op: str
     call_id: str
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any]
 
     def encode(self) -> bytes:
         """One journal line."""
-        return (json.dumps([self.op, self.call_id, self.values], ensure_ascii=False,
-                           separators=(",", ":"), default=_encode_time) + "\n").encode()
+        return (_ENCODE([self.op, self.call_id, self.values]) + "\n").encode()
 
     @classmethod
     def decode(cls, line: bytes) -> Write:
@@ -65,6 +65,11 @@ def _encode_time(value: object) -> dict[str, str]:
     if isinstance(value, datetime):
         return {"$t": value.isoformat()}
     raise TypeError(f"{type(value).__name__} is not journaled")
+
+
+# One encoder for every line: json.dumps with options builds a new one a call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                           default=_encode_time).encode
 
 
 def _decode_time(value: dict[str, Any]) -> Any:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -95,6 +96,49 @@ async def test_a_killed_writers_journal_is_applied_once_at_the_next_start(
     assert sorted(p.name for p in (tmp_path / "journal").iterdir()) == [
         "00000002.jsonl", "00000003.jsonl"]
     await third.close()
+
+
+async def test_one_turn_of_the_loops_writes_reach_the_journal_in_one_write_before_it_waits(
+        sessions: Sessions, tmp_path: Path, writer_of: Any) -> None:
+    writer = writer_of(sessions, Journal(tmp_path / "journal"), batch_delay=60)
+    await writer.open()
+    assert writer.journal is not None
+    appends = []
+    append = writer.journal.append
+    writer.journal.append = lambda *writes: appends.append(len(writes)) or append(*writes)
+    made = [a_call(n) for n in range(3)]
+    for writes in made:  # three callers' steps in one turn of the loop
+        writer.write(*writes)
+
+    await asyncio.sleep(0)  # the loop's turn ends
+    lines = writer.journal.path(writer.journal.generation).read_bytes().splitlines()
+    assert appends == [12] and len(lines) == 12
+    assert [w.Write.decode(line) for line in lines] == [x for writes in made for x in writes]
+
+    # A job asked for in the same turn as writes still runs after them.
+    writer.write(*a_call(3))
+    async def known(session: AsyncSession) -> bool:
+        return bool(await session.scalar(select(exists().where(Call.id == "1795747054.3"))))
+    assert await writer.run(known)
+    assert appends == [12, 4]
+    await writer.close()
+
+
+async def test_a_full_disk_under_the_journal_loses_no_write(
+        sessions: Sessions, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        writer_of: Any) -> None:
+    writer = writer_of(sessions, Journal(tmp_path / "journal"), batch_delay=60)
+    await writer.open()
+    assert writer.journal is not None
+    os.close(writer.journal._fd)
+    writer.journal._fd = os.open("/dev/full", os.O_WRONLY)  # every write(2): ENOSPC
+    with caplog.at_level(logging.ERROR, "ivr.writebehind"):
+        writer.write(*a_call(1))
+        await writer.flush()
+
+    assert await counts(sessions) == (1, 2)
+    assert "4 write(s) kept in memory only" in caplog.text
+    await writer.close()
 
 
 async def test_a_write_the_database_refuses_sinks_no_other(

@@ -79,6 +79,16 @@ async def test_wait_finished_returns_once_the_size_is_stable(
     assert time.monotonic() - started < 1.0
 
 
+async def test_wait_finished_takes_a_closed_recording_at_its_header_without_waiting(
+        tmp_path: Path, make_wav: WavWriter) -> None:
+    path = make_wav(tmp_path / "closed.wav", 1.0)  # its header gives its sizes: closed
+
+    # A minute between looks: only the first look can end it within the ten seconds.
+    result = await asyncio.wait_for(wait_finished(path, timeout=120.0, settle=60.0), 10.0)
+
+    assert result == Probe(COMPLETE, 1.0, path.stat().st_size)
+
+
 async def test_wait_finished_waits_while_the_file_grows(tmp_path: Path,
                                                         make_wav: WavWriter) -> None:
     whole = make_wav(tmp_path / "source.wav", 1.0).read_bytes()
