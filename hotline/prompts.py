@@ -68,6 +68,11 @@ def synthesize(text: str, out: Path) -> None:
 _SPOKEN_DIGITS = str.maketrans("0123456789", "零幺二三四五六七八九")
 
 
+def synthesized_path(text: str, folder: Path) -> Path:
+    """Where synthesize_cached keeps the sound of `text` (there or not yet)."""
+    return folder / f"{_cache_key(text.translate(_SPOKEN_DIGITS))}.wav"
+
+
 def synthesize_cached(text: str, folder: Path) -> Path:
     """Speak data at call time (a case number, a judge's name, an answer), once per text.
 
@@ -75,7 +80,7 @@ def synthesize_cached(text: str, folder: Path) -> Path:
     at once: each writes its own file and the last rename wins.
     """
     spoken = text.translate(_SPOKEN_DIGITS)
-    out = folder / f"{_cache_key(spoken)}.wav"
+    out = synthesized_path(text, folder)
     if not out.exists():
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{out.stem}.{os.getpid()}.{threading.get_ident()}.wav"

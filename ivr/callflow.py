@@ -157,7 +157,11 @@ class CallFlow:
 
     async def _tts(self, text: str) -> str:
         folder = self.services.pbx.sounds_dir / "tts"
-        path = await asyncio.to_thread(prompts.synthesize_cached, text, folder)
+        path = prompts.synthesized_path(text, folder)
+        # Made before (every knowledge-base caller hears the same menu): one stat here,
+        # not a hop to a worker thread and back; a new sentence is synthesized there.
+        if not path.exists():
+            path = await asyncio.to_thread(prompts.synthesize_cached, text, folder)
         return str(self.services.pbx.to_pbx(path.with_suffix("")))
 
     # --- recording ------------------------------------------------------------------
@@ -165,8 +169,10 @@ class CallFlow:
     async def record(self, relative: str, max_seconds: int, silence: int = 3) -> Probe:
         """Record the caller into recordings/<relative>.wav after a beep; # ends it."""
         host = self.services.recording_file(relative + ".wav")
-        # Asterisk writes the file: the folder must be its user's (pbx.make_pbx_dirs).
-        await asyncio.to_thread(pbx.make_pbx_dirs, self.services.pbx, host.parent)
+        # Asterisk writes the file: the folder must be its user's (pbx.make_pbx_dirs), made
+        # in a worker thread the first time a day (later, one stat here).
+        if not host.parent.is_dir():
+            await asyncio.to_thread(pbx.make_pbx_dirs, self.services.pbx, host.parent)
         target = self.services.pbx.to_pbx(host.with_suffix(""))
         self.log("record", {"path": relative + ".wav"})
         await self.agi.stream_file(str(self.services.pbx.pbx_root / "sounds" / "tones" / "beep"))

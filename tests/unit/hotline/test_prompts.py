@@ -73,6 +73,23 @@ def test_synthesize_makes_an_8khz_mono_16bit_wav(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["goodbye.wav"]  # espeak's file removed
 
 
+def test_a_sentence_is_synthesized_where_the_bridge_looks_for_it_and_only_once(
+        tmp_path: Path) -> None:
+    """The voice menu plays a sentence it finds at synthesized_path without a worker
+    thread (ivr.callflow): synthesize_cached must put it exactly there."""
+    text = "案号二〇二六，请按1"
+    expected = prompts.synthesized_path(text, tmp_path)
+    assert not expected.exists()
+
+    made = prompts.synthesize_cached(text, tmp_path)
+
+    assert made == expected and made.stat().st_size > 44
+    stamp = made.stat().st_mtime_ns
+    assert prompts.synthesize_cached(text, tmp_path) == made
+    assert made.stat().st_mtime_ns == stamp  # not made again
+    assert prompts.synthesized_path("案号二〇二六，请按2", tmp_path) != expected
+
+
 def test_build_prefers_the_human_recording(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                            ) -> None:
     spoken: list[str] = []
