@@ -4,8 +4,10 @@ a few statements, says what the same writes one by one said."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.db import calls
@@ -72,6 +74,40 @@ async def test_facts_about_unknown_calls_are_left_out_when_asked(sessions: Sessi
         kinds = list((await session.execute(select(CallEvent.call_id))).scalars())
         count = (await session.execute(select(func.count()).select_from(Call))).scalar_one()
     assert kinds == [CALL] and count == 1
+
+
+def _stored(conn: Connection, table: str, call_column: str) -> dict[str, tuple[Any, ...]]:
+    """Each call's row as the database holds it, without the columns that name it."""
+    result = conn.exec_driver_sql(f"SELECT * FROM {table}")
+    names = list(result.keys())
+    return {row[names.index(call_column)]: tuple(value for name, value in zip(names, row,
+                                                                           strict=True)
+                                                 if name not in ("id", "call_id"))
+            for row in result}
+
+
+async def test_the_drivers_executemany_stores_what_sqlalchemy_stores(sessions: Sessions) -> None:
+    """_execute_many hands the driver the values itself: the same rows through it (CALL) and
+    through SQLAlchemy's execute (OTHER) must be stored alike, defaults and literals too."""
+    def both(conn: Connection) -> None:
+        for call_id, run in ((CALL, w._execute_many), (OTHER, Connection.execute)):
+            run(conn, w._INSERT_IGNORE[conn.dialect.name, "calls"],
+                [{"id": call_id, "caller_number": "13812345678", "started_at": T0}])
+            run(conn, w._EVENTS_INSERT, [{"call_id": call_id, "kind": "menu", "at": T0,
+                                          "detail": {"prompt": "欢迎", "key": "1"}}])
+            run(conn, w._HANGUP, [{"h_id": call_id, "h_at": T0 + timedelta(seconds=30),
+                                   "h_cause": 16}])
+
+    async with session_scope(sessions) as session:
+        await session.run_sync(lambda sync: both(sync.connection()))
+        calls_stored = await session.run_sync(
+            lambda sync: _stored(sync.connection(), "calls", "id"))
+        events = await session.run_sync(
+            lambda sync: _stored(sync.connection(), "call_events", "call_id"))
+
+    assert calls_stored[CALL] == calls_stored[OTHER]
+    assert "unanswered" in calls_stored[CALL] and "live" in calls_stored[CALL]
+    assert events[CALL] == events[OTHER]
 
 
 def test_a_write_survives_its_journal_line() -> None:
