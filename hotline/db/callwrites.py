@@ -11,10 +11,11 @@ events; a fact about a call only counts once the call exists, as before.
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import String, Table, bindparam, case, select
@@ -42,9 +43,12 @@ _CALL_DEFAULTS: dict[str, Any] = {
 
 
 class Write(NamedTuple):
-    """One fact about a call; `values` holds JSON types and aware datetimes only. A tuple:
-    the bridge makes about twenty a call on its event loop, and a frozen dataclass's
-    __init__ cost three attribute sets through object.__setattr__ each."""
+    """One fact about a call; `values` holds JSON types only, its times (TIME_KEYS) as whole
+    microseconds since the epoch. A tuple: the bridge makes about twenty a call on its
+    event loop, and a frozen dataclass's __init__ cost three attribute sets through
+    object.__setattr__ each. The times are numbers because the journal line of each is
+    encoded on that loop: a datetime went through a Python call (isoformat) from inside
+    the JSON encoder, and the journal cost a ninth of the bridge's CPU (issue 12)."""
 
     op: str
     call_id: str
@@ -59,7 +63,7 @@ class Write(NamedTuple):
         op, call_id, values = json.loads(line, object_hook=_decode_time)
         if op not in OPS or not isinstance(values, dict):
             raise ValueError(f"not a call write: {line[:80]!r}")
-        return cls(op, str(call_id), values)
+        return cls(op, str(call_id), _times(values))  # a journal from before: datetimes
 
 
 def _encode_time(value: object) -> dict[str, str]:
@@ -79,23 +83,57 @@ def _decode_time(value: dict[str, Any]) -> Any:
     return value
 
 
+# --- times in writes -------------------------------------------------------------------
+
+TIME_KEYS = frozenset({"started_at", "answered_at", "ended_at", "at", "created_at"})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(value: datetime) -> int:
+    """An aware datetime as a write carries it: whole microseconds since the epoch (exact,
+    unlike a float's seconds)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a call write; use UTC-aware datetimes")
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def _now() -> int:
+    return time.time_ns() // 1000
+
+
+def _times(values: dict[str, Any]) -> dict[str, Any]:
+    """values with each datetime in it as micros (in place)."""
+    for key, value in values.items():
+        if isinstance(value, datetime):
+            values[key] = micros(value)
+    return values
+
+
+def _datetimes(values: dict[str, Any]) -> dict[str, Any]:
+    """A write's values with its times as aware datetimes again, for the database."""
+    return {key: _EPOCH + _MICROSECOND * value if key in TIME_KEYS and type(value) is int
+            else value for key, value in values.items()}
+
+
 # --- the facts, stamped when they happen (not when they are committed) --------------------
 
 def ensure(call_id: str, **values: Any) -> Write:
     """Create the call unless it exists (the first writer wins)."""
-    values.setdefault("started_at", utcnow())
-    return Write(ENSURE, call_id, values)
+    values.setdefault("started_at", _now())
+    return Write(ENSURE, call_id, _times(values))
 
 
 def update(call_id: str, **values: Any) -> Write:
-    return Write(UPDATE, call_id, values)
+    return Write(UPDATE, call_id, _times(values))
 
 
 def event(call_id: str, kind: str, detail: dict[str, str] | None = None,
           at: datetime | None = None, if_known: bool = False) -> Write:
     """A step of the call's log; if_known: only for a call already in the database (not a
     hotline call otherwise, e.g. staff calling each other)."""
-    values: dict[str, Any] = {"kind": kind, "detail": detail or {}, "at": at or utcnow()}
+    values: dict[str, Any] = {"kind": kind, "detail": detail or {},
+                              "at": micros(at) if at else _now()}
     if if_known:
         values["if_known"] = True
     return Write(EVENT, call_id, values)
@@ -106,7 +144,7 @@ def menu_key(call_id: str, key: str) -> Write:
 
 
 def recording(call_id: str, path: str, kind: str = "call") -> Write:
-    return Write(RECORDING, call_id, {"path": path, "kind": kind, "created_at": utcnow()})
+    return Write(RECORDING, call_id, {"path": path, "kind": kind, "created_at": _now()})
 
 
 def finish_recording(call_id: str, path: str, status: str, duration_seconds: float | None,
@@ -118,7 +156,7 @@ def finish_recording(call_id: str, path: str, status: str, duration_seconds: flo
 
 def hangup(call_id: str, at: datetime, cause: int) -> Write:
     """The call ended: answered or not is decided from what the database knows then."""
-    return Write(HANGUP, call_id, {"at": at, "cause": cause})
+    return Write(HANGUP, call_id, {"at": micros(at), "cause": cause})
 
 
 # --- applying a batch ----------------------------------------------------------------------
@@ -137,23 +175,26 @@ class _Batch:
     def add(self, write: Write) -> None:
         cid, values = write.call_id, write.values
         if write.op == ENSURE:
-            self.ensures.setdefault(cid, {**_CALL_DEFAULTS, **values, "id": cid})
+            if cid not in self.ensures:
+                self.ensures[cid] = {**_CALL_DEFAULTS, **_datetimes(values), "id": cid}
         elif write.op == UPDATE:
-            self.updates.setdefault(cid, {}).update(values)
+            self.updates.setdefault(cid, {}).update(_datetimes(values))
         elif write.op == HANGUP:
-            self.hangups[cid] = values
+            self.hangups[cid] = _datetimes(values)
         elif write.op == MENU_KEY:
             self.keys[cid].append(str(values["key"]))
         elif write.op == RECORDING:
-            self.recordings.setdefault(values["path"], {**values, "call_id": cid,
-                                                        "status": "recording"})
+            if values["path"] not in self.recordings:
+                self.recordings[values["path"]] = {**_datetimes(values), "call_id": cid,
+                                                   "status": "recording"}
         elif write.op == FINISH_RECORDING:
             self.finished[values["path"]] = values
         elif write.op == EVENT:
             if values.get("if_known"):
                 self.known_only.add(cid)
             self.events.append({"call_id": cid, "kind": values["kind"],
-                                "detail": values["detail"], "at": values["at"],
+                                "detail": values["detail"],
+                                "at": _EPOCH + _MICROSECOND * values["at"],
                                 "if_known": bool(values.get("if_known"))})
 
 

@@ -117,3 +117,19 @@ def test_a_write_survives_its_journal_line() -> None:
 
     assert line.endswith(b"\n") and line.count(b"\n") == 1
     assert w.Write.decode(line) == write
+    assert b'"at":1795744800123456' in line  # a time is a number: no Python call to encode
+
+
+async def test_a_journal_line_from_before_times_were_numbers_is_applied_alike(
+        sessions: Sessions) -> None:
+    """A journal left by an older bridge wrote times as {"$t": ISO}: read after an upgrade,
+    its writes say what they said."""
+    old = (b'["ensure","' + CALL.encode() + b'",{"caller_number":"13812345678",'
+           b'"started_at":{"$t":"2026-11-27T02:00:00.123456+00:00"}}]\n')
+
+    write = w.Write.decode(old)
+    await _apply(sessions, write, w.event(CALL, "route", {}, at=T0 + timedelta(seconds=1)))
+
+    assert write == w.ensure(CALL, caller_number="13812345678", started_at=T0)
+    call = await _call(sessions)
+    assert call.started_at == T0 and call.events[0].at == T0 + timedelta(seconds=1)
