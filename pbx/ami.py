@@ -113,6 +113,20 @@ _EOL = "\r\n"
 _HAS_BODY = ("Response: Follows", "Response: Fail")
 
 
+class AmiMessage(Message):  # type: ignore[misc]  # panoramisk is untyped
+    """panoramisk's Message with its look-ups in one step: Message.get went through
+    MutableMapping.get, __getitem__ and lower(), and every event is looked at a dozen times
+    on the bridge's loop (the call tracker, hotline.callid). Same answers: a missing header
+    is the default for get() and "" as an attribute."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        found = self._store.get(key.lower())
+        return default if found is None else found[1]
+
+    def __getattr__(self, attr: str) -> Any:
+        return self.get(attr, "")
+
+
 def parse_message(block: str) -> Message | None:
     """One AMI message (its lines, without the blank line that ends it) as panoramisk's
     Message, or None if it is neither an event nor a reply: what Message.from_line gives,
@@ -141,7 +155,7 @@ def parse_message(block: str) -> Message | None:
     if "event" not in store and "response" not in store:
         return None
     store["content"] = ("content", content)
-    message: Message = Message.__new__(Message)
+    message: Message = AmiMessage.__new__(AmiMessage)
     message._store = store
     message.manager = None
     return message
@@ -179,6 +193,18 @@ class _AmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is untyped
             message = parse_message(block.strip())
             if message is not None:
                 self.handle_message(message)
+
+    def handle_message(self, message: Message) -> None:
+        """An event that answers no action goes straight to the manager's dispatch (the
+        base class first looks it up among the replies it awaits, through three property
+        look-ups an event)."""
+        store = message._store
+        if "event" in store and "actionid" not in store and "commandid" not in store:
+            if store["event"][1].lower() == "shutdown":
+                self.connection_lost(message)
+            self.factory.dispatch(message)
+            return
+        super().handle_message(message)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)

@@ -356,6 +356,20 @@ async def _reconnects_after_server_close(
     assert not isinstance(reply, list) and reply.ping == "Pong"
 
 
+async def test_asterisk_s_shutdown_event_ends_the_session_and_a_new_one_follows(
+    ami: FakeAmi, client: AmiClient, lifecycle: list[str]
+) -> None:
+    """Asterisk says Shutdown before it stops: the client takes the link for lost at once
+    (events skip the base class's reply look-up, this one included)."""
+    await client.connect(wait=2)
+    await eventually(lambda: lifecycle == ["connect"])
+
+    ami.push_event("Shutdown", Shutdown="Cleanly", Restart="True")
+
+    await eventually(lambda: lifecycle == ["connect", "disconnect", "connect"], within=2)
+    assert len(ami.connections) == 2
+
+
 async def test_no_second_session_from_panoramisk_own_reconnect_timer(
     ami: FakeAmi, client: AmiClient, lifecycle: list[str]
 ) -> None:
@@ -581,6 +595,10 @@ def test_the_fast_parse_gives_what_panoramisk_s_gives() -> None:
         assert ours is not None, block
         assert dict(ours.items()) == dict(theirs.items()), block
         assert (ours.event, ours.id, ours.success) == (theirs.event, theirs.id, theirs.success)
+        for key in [*theirs, "uniqueid", "UNIQUEID", "NoSuchHeader"]:
+            assert ours.get(key) == theirs.get(key), (block, key)
+            assert ours.get(key, "-") == theirs.get(key, "-"), (block, key)
+            assert getattr(ours, key) == getattr(theirs, key), (block, key)
     values = parse_message(CRAFTED[4])
     assert values is not None and values["chanvariable"] == ["A=1", "B=2", "C=3"]
 
