@@ -34,6 +34,9 @@ _log = logging.getLogger(__name__)
 # Asterisk sends ~25 headers plus one per AGI argument; anything far beyond that is
 # not Asterisk and must not be allowed to grow memory until header_timeout fires.
 _MAX_HEADER_LINES = 512
+# What one read of the header block asks for: more than the reader can hold (its limit
+# twice, and one socket read), so each read empties it.
+_HEADER_READ = 1 << 20
 # A peer that stops reading must not keep a finished session's socket alive forever.
 _CLOSE_GRACE = 2.0
 # Refused addresses are logged once each; a scan from many addresses must not grow the
@@ -200,6 +203,8 @@ class AgiSession:
             if self._out_of_step:
                 raise AgiError("an earlier command was abandoned; replies are out of step")
             try:
+                if timeout is None:  # most commands: no timer to set up and take down
+                    return await self._exchange(line)
                 async with asyncio.timeout(timeout):
                     return await self._exchange(line)
             except (AgiHangup, AgiCommandError):
@@ -361,26 +366,44 @@ class _MalformedHeader(Exception):
     """A header line that is not ``agi_name: value``."""
 
 
-async def _read_header_line(reader: asyncio.StreamReader) -> str:
-    try:
-        raw = await reader.readline()
-    except ValueError as exc:  # StreamReader's limit, i.e. max_line
-        raise _HeaderAbort("header line longer than max_line") from exc
-    except ConnectionError as exc:
-        raise _HeaderAbort(f"connection error: {exc}") from exc
-    # Checking for EOF here is the whole point: looping on b"" is what froze panoramisk.
-    if not raw.endswith(b"\n"):
-        raise _HeaderAbort("connection closed before the header block ended")
-    return _decode(raw)
-
-
-async def _read_header_block(reader: asyncio.StreamReader) -> list[str]:
-    lines: list[str] = []
-    while line := await _read_header_line(reader):
-        if len(lines) >= _MAX_HEADER_LINES:
+async def _read_header_block(reader: asyncio.StreamReader, max_line: int) -> list[str]:
+    """The header lines up to the blank one, read as the bytes come (one await for the whole
+    block, where a readline a line was about 25 a call on the bridge's loop). Lines may end
+    in CRLF; a line longer than max_line, too many lines, or the peer closing before the
+    blank line is a _HeaderAbort. What Asterisk sent after the block (a HANGUP as the
+    caller leaves) goes back to the reader for the session."""
+    data = b""
+    while (end := _header_end(data)) is None:
+        if len(data) - data.rfind(b"\n") > max_line:  # the line still coming
+            raise _HeaderAbort("header line longer than max_line")
+        if data.count(b"\n") > _MAX_HEADER_LINES:
             raise _HeaderAbort("too many header lines")
-        lines.append(line)
-    return lines
+        try:
+            chunk = await reader.read(_HEADER_READ)
+        except ConnectionError as exc:
+            raise _HeaderAbort(f"connection error: {exc}") from exc
+        if not chunk:  # looping on b"" is what froze panoramisk
+            raise _HeaderAbort("connection closed before the header block ended")
+        data += chunk
+    if end < len(data) and not reader.at_eof():
+        reader.feed_data(data[end:])  # the reader is empty: read() took all it had
+    raw_lines = data[:end].split(b"\n")[:-1]
+    if raw_lines and raw_lines[-1] in (b"", b"\r"):
+        raw_lines.pop()  # the blank line
+    if len(raw_lines) > _MAX_HEADER_LINES:
+        raise _HeaderAbort("too many header lines")
+    if any(len(raw) >= max_line for raw in raw_lines):
+        raise _HeaderAbort("header line longer than max_line")
+    return [_decode(raw) for raw in raw_lines]
+
+
+def _header_end(data: bytes) -> int | None:
+    """Where the header block in data ends (just after its blank line), if it does."""
+    if data.startswith((b"\n", b"\r\n")):
+        return data.index(b"\n") + 1
+    ends = [found + len(mark) for mark in (b"\n\n", b"\n\r\n")
+            if (found := data.find(mark)) >= 0]
+    return min(ends) if ends else None
 
 
 def _parse_headers(lines: list[str]) -> dict[str, str]:
@@ -532,7 +555,7 @@ class FastAgiServer:
     async def _read_headers(self, reader: asyncio.StreamReader) -> dict[str, str] | None:
         try:
             async with asyncio.timeout(self._header_timeout):
-                lines = await _read_header_block(reader)
+                lines = await _read_header_block(reader, self._max_line)
         except TimeoutError:
             self._log.debug(
                 "FastAGI header block not complete in %ss; closing", self._header_timeout

@@ -260,6 +260,7 @@ class WriteBehind:
         self.thread = thread
         self._items: list[_Item] = []
         self._unjournaled: list[Write] = []  # this turn of the loop's writes
+        self._running_loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()  # someone awaits a job: no gathering time
         self._task: asyncio.Task[None] | None = None
@@ -274,7 +275,7 @@ class WriteBehind:
             self._items += [_Item(write=w) for w in writes]
         else:
             if not self._unjournaled:
-                asyncio.get_running_loop().call_soon(self._journal_now)
+                self._loop().call_soon(self._journal_now)
             self._unjournaled += writes
         self._kick()
 
@@ -297,7 +298,7 @@ class WriteBehind:
         """Run job(session) in the writer's transaction, after everything queued before it;
         the future has its result once committed. urgent: someone waits for it, so the
         batch goes without the gathering time."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[T] = self._loop().create_future()
         self._journal_now()
         self._items.append(_Item(job=job, future=future))
         if urgent:
@@ -377,9 +378,15 @@ class WriteBehind:
 
     def _kick(self) -> None:
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._drain(),
-                                                                name="write-behind")
+            self._task = self._loop().create_task(self._drain(), name="write-behind")
         self._wake.set()
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the writer serves, found once (each asyncio.get_running_loop() is a
+        getpid(2) on Python 3.11)."""
+        if self._running_loop is None:
+            self._running_loop = asyncio.get_running_loop()
+        return self._running_loop
 
     async def _drain(self) -> None:
         while True:

@@ -490,6 +490,27 @@ async def test_a_hangup_right_behind_a_failed_prompt_is_seen_without_a_command(
     assert await client.closed_by_server()  # and no command was sent after it
 
 
+@pytest.mark.parametrize("crlf", [False, True])
+async def test_what_comes_in_the_same_read_as_the_headers_reaches_the_session(
+    start_server: StartServer, connect: Connect, crlf: bool
+) -> None:
+    """The header block is read as it comes, in one go: a HANGUP that Asterisk sent right
+    behind it (the caller left at once) must still be the session's first line."""
+    outcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    seen: list[object] = []
+
+    async def script(s: AgiSession) -> None:
+        seen.append(s.headers["uniqueid"])
+        seen.append(await s.hangup_follows(STEP))
+
+    server = await start_server(single_route(outcome, script))
+    client = await connect(server.port)
+    block = header_block() + b"HANGUP\n"
+    await client.send_raw(block.replace(b"\n", b"\r\n") if crlf else block)
+    await asyncio.wait_for(outcome, STEP)
+    assert seen == [HEADERS["agi_uniqueid"], True]
+
+
 async def test_no_hangup_behind_a_failed_prompt_leaves_the_session_usable(
     start_server: StartServer, connect: Connect
 ) -> None:
