@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -49,6 +48,9 @@ __all__ = [
 
 EventHandler: TypeAlias = Callable[[Message], Awaitable[None]]
 Callback: TypeAlias = Callable[[], Awaitable[None]]
+# What waits in the delivery queue: an event's name, its handlers and the event; or a
+# label and connect/disconnect callbacks, without an event.
+_Delivery: TypeAlias = tuple[str, tuple[Any, ...], Message | None]
 Reply: TypeAlias = "Message | list[Message]"
 ActionFields: TypeAlias = Mapping[str, str | list[str]]
 
@@ -292,7 +294,7 @@ class AmiClient:
         self._log = _SecretMaskingLogger(base_logger, secret)
         # A child logger, so panoramisk's chatter can be tuned apart from the client's.
         self._panoramisk_log = _SecretMaskingLogger(base_logger.getChild("panoramisk"), secret)
-        self._handlers: dict[str, list[EventHandler]] = {}
+        self._handlers: dict[str, tuple[EventHandler, ...]] = {}
         self._on_connect: list[Callback] = []
         self._on_disconnect: list[Callback] = []
         self._manager: Any = None
@@ -301,7 +303,7 @@ class AmiClient:
         self._closing = False
         self._last_error: str | None = None
         self._ready = asyncio.Event()
-        self._inbox: asyncio.Queue[Callback] = asyncio.Queue()
+        self._inbox: asyncio.Queue[_Delivery] = asyncio.Queue()
         self._supervisor: asyncio.Task[None] | None = None
         self._delivery: asyncio.Task[None] | None = None
 
@@ -310,7 +312,7 @@ class AmiClient:
     def on_event(self, name: str, handler: EventHandler) -> None:
         """Call ``handler(message)`` for every event named exactly ``name``."""
         _require_async(handler)
-        self._handlers.setdefault(name, []).append(handler)
+        self._handlers[name] = (*self._handlers.get(name, ()), handler)
 
     def on_connect(self, callback: Callback) -> None:
         """Call ``callback()`` after every successful login, the first one included."""
@@ -541,21 +543,22 @@ class AmiClient:
     # -- event delivery -----------------------------------------------------------
 
     def _on_ami_event(self, _manager: Any, message: Message) -> None:
-        calls = [functools.partial(h, message) for h in self._handlers.get(message.event, ())]
-        self._enqueue(f"{message.event} event handler", calls)
+        handlers = self._handlers.get(message.event)
+        if handlers:  # as (name, handlers, event): no closure or label made an event
+            self._inbox.put_nowait((message.event, handlers, message))
 
     def _enqueue(self, label: str, callbacks: Sequence[Callback]) -> None:
         if callbacks:
-            self._inbox.put_nowait(functools.partial(self._run_callbacks, label, list(callbacks)))
+            self._inbox.put_nowait((label, tuple(callbacks), None))
 
     async def _deliver(self) -> None:
+        """Every event's handlers, and the connect and disconnect callbacks, one after
+        another in the order they came; one that fails is logged and the rest go on."""
         while True:
-            job = await self._inbox.get()
-            await job()
-
-    async def _run_callbacks(self, label: str, callbacks: Sequence[Callback]) -> None:
-        for callback in callbacks:
-            try:
-                await callback()
-            except Exception:
-                self._log.exception("AMI %s %r failed", label, callback)
+            name, callbacks, message = await self._inbox.get()
+            for callback in callbacks:
+                try:
+                    await (callback() if message is None else callback(message))
+                except Exception:
+                    what = name if message is None else f"{name} event handler"
+                    self._log.exception("AMI %s %r failed", what, callback)

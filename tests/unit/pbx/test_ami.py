@@ -603,6 +603,27 @@ def test_the_fast_parse_gives_what_panoramisk_s_gives() -> None:
     assert values is not None and values["chanvariable"] == ["A=1", "B=2", "C=3"]
 
 
+async def test_a_failing_handler_is_logged_and_the_others_and_later_events_go_on(
+        ami: FakeAmi, client: AmiClient, caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[str] = []
+
+    async def broken(event: Message) -> None:
+        raise RuntimeError(f"broken on {event.Uniqueid}")
+
+    async def record(event: Message) -> None:
+        seen.append(f"{event.event} {event.Uniqueid}")
+
+    client.on_event("Newchannel", broken)
+    client.on_event("Newchannel", record)
+    client.on_event("Hangup", record)
+    await client.connect(wait=2)
+    ami.push_event("Newchannel", Uniqueid="17.1")
+    ami.push_event("Hangup", Uniqueid="17.1")
+
+    await eventually(lambda: seen == ["Newchannel 17.1", "Hangup 17.1"])
+    assert "AMI Newchannel event handler" in caplog.text and "broken on 17.1" in caplog.text
+
+
 async def test_events_split_across_reads_arrive_whole_and_in_order(
         ami: FakeAmi, client: AmiClient) -> None:
     seen: list[tuple[str, str, str]] = []
