@@ -374,7 +374,7 @@ async def _read_header_block(reader: asyncio.StreamReader, max_line: int) -> lis
     caller leaves) goes back to the reader for the session."""
     data = b""
     while (end := _header_end(data)) is None:
-        if len(data) - data.rfind(b"\n") > max_line:  # the line still coming
+        if len(data) - data.rfind(b"\n") - 1 > max_line:  # the line still coming
             raise _HeaderAbort("header line longer than max_line")
         if data.count(b"\n") > _MAX_HEADER_LINES:
             raise _HeaderAbort("too many header lines")
@@ -392,7 +392,7 @@ async def _read_header_block(reader: asyncio.StreamReader, max_line: int) -> lis
         raw_lines.pop()  # the blank line
     if len(raw_lines) > _MAX_HEADER_LINES:
         raise _HeaderAbort("too many header lines")
-    if any(len(raw) >= max_line for raw in raw_lines):
+    if any(len(raw) > max_line for raw in raw_lines):  # as StreamReader's limit judged
         raise _HeaderAbort("header line longer than max_line")
     return [_decode(raw) for raw in raw_lines]
 

@@ -103,9 +103,12 @@ def _now() -> int:
 
 
 def _times(values: dict[str, Any]) -> dict[str, Any]:
-    """values with each datetime in it as micros (in place)."""
+    """values with each datetime in it as micros (in place). A time may only come under one
+    of TIME_KEYS: _datetimes turns only those back."""
     for key, value in values.items():
         if isinstance(value, datetime):
+            if key not in TIME_KEYS:
+                raise ValueError(f"{key!r} is not one of a call write's times ({TIME_KEYS})")
             values[key] = micros(value)
     return values
 
@@ -364,8 +367,8 @@ def _menu_keys(conn: Connection, keys: dict[str, list[str]]) -> None:
 def _finish_recordings(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         _execute_many(conn, _FINISH, [{"r_path": r["path"], "r_status": r["status"],
-                                "r_duration": r["duration_seconds"],
-                                "r_size": r["size_bytes"]} for r in rows])
+                                       "r_duration": r["duration_seconds"],
+                                       "r_size": r["size_bytes"]} for r in rows])
 
 
 def _events(conn: Connection, batch: _Batch) -> None:

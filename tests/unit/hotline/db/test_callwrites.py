@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -133,3 +134,11 @@ async def test_a_journal_line_from_before_times_were_numbers_is_applied_alike(
     assert write == w.ensure(CALL, caller_number="13812345678", started_at=T0)
     call = await _call(sessions)
     assert call.started_at == T0 and call.events[0].at == T0 + timedelta(seconds=1)
+
+
+def test_a_time_under_a_key_that_is_not_a_time_is_refused() -> None:
+    """Only TIME_KEYS are turned back into datetimes for the database: a datetime anywhere
+    else would be stored as a number."""
+    with pytest.raises(ValueError, match="'left_at' is not one of a call write's times"):
+        w.update(CALL, left_at=T0)
+    assert w.update(CALL, ended_at=T0).values == {"ended_at": w.micros(T0)}
