@@ -453,6 +453,7 @@ class FastAgiServer:
         self.host = host
         self.port = port
         self._allowed = parse_allowed_peers(allowed_peers)
+        self._verdicts: dict[str, bool] = {}  # peer host -> allowed
         if not self._allowed and not _is_loopback_host(host):
             raise FastAgiBindError(
                 f"FastAGI: refusing to listen on {host or 'every interface'!r}: any machine "
@@ -493,7 +494,20 @@ class FastAgiServer:
         self._log.info("FastAGI server on port %d stopped", self.port)
 
     def peer_allowed(self, peer: object) -> bool:
-        """Whether a connection from `peer` (a socket's peername) may speak FastAGI."""
+        """Whether a connection from `peer` (a socket's peername) may speak FastAGI. Asterisk
+        connects from one address for every call: the verdict on it is kept, not worked out
+        through the ipaddress module at each call (issue 12)."""
+        host = peer[0] if isinstance(peer, tuple) and peer else None
+        if isinstance(host, str):
+            verdict = self._verdicts.get(host)
+            if verdict is None:
+                if len(self._verdicts) >= _MAX_REFUSED_LOGGED:
+                    self._verdicts.clear()  # scanned from many addresses: start again
+                verdict = self._verdicts[host] = self._judge(peer)
+            return verdict
+        return self._judge(peer)
+
+    def _judge(self, peer: object) -> bool:
         address = _peer_address(peer)
         if address is None:
             return False

@@ -908,3 +908,17 @@ def test_listed_networks_match_mapped_ipv4_peers() -> None:
     assert server.peer_allowed(("::ffff:10.1.2.9", 1, 0, 0))
     assert not server.peer_allowed(("10.1.2.16", 1))
     assert not server.peer_allowed(("127.0.0.1", 1))  # loopback too must be listed
+
+
+def test_a_kept_verdict_is_the_one_its_host_was_given() -> None:
+    """Verdicts are kept per host (one address for every call); asking again, from another
+    port, and past the size bound gives each host its own verdict, never another's."""
+    server = FastAgiServer(RouteTable(), "::", 0, allowed_peers=["10.1.2.0/28"])
+    for port in (1, 2):
+        assert server.peer_allowed(("10.1.2.9", port))
+        assert not server.peer_allowed(("10.1.2.16", port))
+        assert not server.peer_allowed(("not an address", port))
+    for last in range(300):  # past the bound: the kept verdicts start again
+        assert server.peer_allowed((f"10.1.3.{last % 256}", 1)) is False
+    assert server.peer_allowed(("10.1.2.9", 3))
+    assert not server.peer_allowed(("10.1.2.16", 3))
