@@ -245,6 +245,7 @@ _INSERT_IGNORE = {(name, table.name): insert(table).on_conflict_do_nothing()
                   for table in (_CALLS, _RECORDINGS, _MARKS)}
 _UPDATES: dict[tuple[str, ...], Any] = {}  # by the columns set
 _EVENTS_INSERT = _EVENTS.insert()
+_KNOWN = select(_CALLS.c.id).where(_CALLS.c.id.in_(bindparam("k_ids", expanding=True)))
 
 
 def move_mark(conn: Connection, source: str, position: int, fingerprint: str) -> None:
@@ -376,7 +377,7 @@ def _events(conn: Connection, batch: _Batch) -> None:
         return
     known: set[str] = set()
     if batch.known_only:
-        found = conn.execute(select(_CALLS.c.id).where(_CALLS.c.id.in_(batch.known_only)))
+        found = conn.execute(_KNOWN, {"k_ids": sorted(batch.known_only)})
         known = set(found.scalars())
     rows = [{k: v for k, v in e.items() if k != "if_known"} for e in batch.events
             if not e["if_known"] or e["call_id"] in known]
