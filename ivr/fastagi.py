@@ -42,6 +42,8 @@ _CLOSE_GRACE = 2.0
 # Refused addresses are logged once each; a scan from many addresses must not grow the
 # set (or the log) without bound.
 _MAX_REFUSED_LOGGED = 256
+# Peer addresses whose verdict is kept (FastAgiServer.peer_allowed); past it, start again.
+_MAX_VERDICTS = 256
 
 _STATUS_RE = re.compile(r"(\d{3})(?:([ -])(.*))?")
 # The data in parentheses is free text (a variable's value may contain parentheses or
@@ -501,7 +503,7 @@ class FastAgiServer:
         if isinstance(host, str):
             verdict = self._verdicts.get(host)
             if verdict is None:
-                if len(self._verdicts) >= _MAX_REFUSED_LOGGED:
+                if len(self._verdicts) >= _MAX_VERDICTS:
                     self._verdicts.clear()  # scanned from many addresses: start again
                 verdict = self._verdicts[host] = self._judge(peer)
             return verdict
