@@ -3,9 +3,10 @@ are told of is written as one row per configured endpoint, in the same flush, he
 same transaction, as the change itself. Nothing is lost if a process dies after the commit,
 and nothing is sent for a change that was rolled back; hotline.integrations delivers them.
 
-The rows come from what every step already writes: a new Ticket is "created", and the
-TicketEvent kinds in EVENT_KINDS are the rest. So no caller of the core has to remember
-it — a step that records its history is pushed.
+The rows come from what every step already writes: a new Ticket is "created" (written by
+hotline.db.tickets.create_ticket, the one place matters are made, or by any flush of a new
+Ticket), and the TicketEvent kinds in EVENT_KINDS are the rest. So no caller of the core
+has to remember it — a step that records its history is pushed.
 
     configure(("case-system",))  # which endpoints get rows; by default [integrations]
 """
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import event, insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
 from hotline.db.models import Department, OutboxEvent, Ticket, TicketEvent
@@ -98,11 +100,15 @@ def _changes(session: Session) -> list[tuple[Ticket, str, Any, dict[str, Any]]]:
 
 
 def _record(session: Session, _flush: UOWTransaction) -> None:
+    _write(session, _changes(session))
+
+
+def _write(session: Session, changes: list[tuple[Ticket, str, Any, dict[str, Any]]]) -> None:
     names = endpoints()
     if not names:
         return
     rows = []
-    for ticket, kind, at, detail in _changes(session):
+    for ticket, kind, at, detail in changes:
         department = (session.get(Department, ticket.department_id)
                       if ticket.department_id else None)
         event_id = str(uuid.uuid4())
@@ -113,6 +119,14 @@ def _record(session: Session, _flush: UOWTransaction) -> None:
                  for name in names]
     if rows:
         session.connection().execute(insert(OutboxEvent), rows)
+
+
+async def created(session: AsyncSession, ticket: Ticket) -> None:
+    """The "created" rows of a matter inserted without the ORM's unit of work
+    (hotline.db.tickets.create_ticket), which the flush hook below does not see."""
+    if endpoints():
+        await session.run_sync(lambda sync: _write(sync, [(ticket, CREATED,
+                                                           ticket.created_at, {})]))
 
 
 event.listen(Session, "after_flush", _record)

@@ -2,15 +2,16 @@
 
 Each ticket gets a reference the caller is told and keys in later: the court's local date
 as YYMMDD and a daily sequence of at least 4 digits, e.g. "2611270001". Two processes (the
-bridge, the console) may create tickets at the same moment; the unique constraint decides,
-and the loser retries with the next number inside a SAVEPOINT, so the caller's other work
-in the same transaction is kept.
+bridge, the console) may create tickets at the same moment; the unique constraint decides:
+the loser's insert finds the reference taken (ON CONFLICT DO NOTHING) and it retries with
+the next number, the caller's other work in the same transaction kept.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -18,18 +19,19 @@ from sqlalchemy import (
     ScalarSelect,
     Select,
     String,
+    Table,
     bindparam,
-    exists,
     func,
     select,
     text,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.callid import known_number
 from hotline.catalog import APPOINTMENT_KINDS, TICKET_TYPES
-from hotline.db import outbox as _outbox  # noqa: F401  (every change of a matter is pushed)
+from hotline.db import outbox as _outbox  # every change of a matter is pushed
 from hotline.db.base import utcnow
 from hotline.db.models import CENTRE_COURT_ID, Appointment, CallLog, Department, Ticket
 from hotline.settings import HoursSettings
@@ -68,7 +70,9 @@ async def create_ticket(session: AsyncSession, type: str, caller_number: str,
     await _serialize_writers_on_sqlite(session)
     for _ in range(MAX_ATTEMPTS):
         reference = await _next_reference(session, prefix)
-        if ticket := await _try_insert(session, Ticket(reference=reference, **values)):
+        if ticket_id := await _try_insert(session, {**values, "reference": reference}):
+            ticket = await session.get_one(Ticket, ticket_id)
+            await _outbox.created(session, ticket)
             return ticket
     raise RuntimeError(f"no free ticket reference for {prefix} after {MAX_ATTEMPTS} attempts")
 
@@ -85,8 +89,7 @@ async def _serialize_writers_on_sqlite(session: AsyncSession) -> None:
     # SQLite has one writer at a time. Reading the day's last reference before holding the
     # write lock would leave us on a stale snapshot ("database is locked" at the insert,
     # with no retry possible); a write that changes nothing takes the lock first (others
-    # wait out the busy timeout) and opens a real transaction, so the SAVEPOINT below is
-    # nested in it instead of committing on its own when released.
+    # wait out the busy timeout), so the last reference read below is the newest.
     if session.get_bind().dialect.name == "sqlite":
         await session.execute(text("UPDATE tickets SET id = id WHERE 0 = 1"))
 
@@ -116,21 +119,21 @@ def _after(prefix: str) -> str:
     return f"{int(prefix) + 1:0{len(prefix)}d}"
 
 
-async def _try_insert(session: AsyncSession, ticket: Ticket) -> Ticket | None:
-    """The ticket, or None when a concurrent creation took its reference first."""
-    try:
-        async with session.begin_nested():
-            session.add(ticket)
-    except IntegrityError:
-        if not await _reference_taken(session, ticket.reference):
-            raise  # another constraint (e.g. an unknown call id): retrying cannot help
-        return None
-    return ticket
+# One statement that either takes the reference or finds it taken: no SAVEPOINT to fall
+# back to, nor the ORM's unit of work for a row written once. A voice message's ticket,
+# which a caller waits for, cost 4.8 ms of CPU that way and 1.6 this way (issue 12).
+# Any other constraint (an unknown call id) still raises: retrying cannot help.
+_TICKETS = cast(Table, Ticket.__table__)  # the table's, not the ORM's bulk insert
+_INSERTS = {name: insert(_TICKETS).on_conflict_do_nothing(index_elements=[_TICKETS.c.reference])
+            .returning(_TICKETS.c.id) for name, insert in (("sqlite", sqlite_insert),
+                                                           ("postgresql", pg_insert))}
 
 
-async def _reference_taken(session: AsyncSession, reference: str) -> bool:
-    query = select(exists().where(Ticket.reference == reference))
-    return bool((await session.execute(query)).scalar())
+async def _try_insert(session: AsyncSession, values: dict[str, Any]) -> int | None:
+    """The new ticket's id, or None when a concurrent creation took its reference first."""
+    statement = _INSERTS[session.get_bind().dialect.name]
+    found: int | None = (await session.execute(statement, values)).scalar_one_or_none()
+    return found
 
 
 async def tickets_for_call(session: AsyncSession, call_id: str) -> list[Ticket]:
