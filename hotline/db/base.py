@@ -112,7 +112,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # finish instead of failing at once. pysqlite's own lazy transactions are kept on purpose:
     # a transaction begins at its first write, so a read-then-write unit never holds a stale
     # snapshot that SQLite would refuse to upgrade ("database is locked", which no busy
-    # timeout cures). Savepoints need care under it: see db/tickets.py.
+    # timeout cures). Under it a SAVEPOINT with no write before it in its transaction is the
+    # transaction itself, and commits on its own when released.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
