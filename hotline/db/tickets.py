@@ -120,8 +120,9 @@ def _after(prefix: str) -> str:
 
 
 # One statement that either takes the reference or finds it taken: no SAVEPOINT to fall
-# back to, nor the ORM's unit of work for a row written once. A voice message's ticket,
-# which a caller waits for, cost 4.8 ms of CPU that way and 1.6 this way (issue 12).
+# back to, nor the ORM's unit of work for a row written once. A voice message's ticket job,
+# which a caller waits for, cost 4.3-4.7 ms of CPU that way and 3.5 this way, timed alone
+# (bench/README.md, issue 12).
 # Any other constraint (an unknown call id) still raises: retrying cannot help.
 _TICKETS = cast(Table, Ticket.__table__)  # the table's, not the ORM's bulk insert
 _INSERTS = {name: insert(_TICKETS).on_conflict_do_nothing(index_elements=[_TICKETS.c.reference])
