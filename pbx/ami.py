@@ -25,7 +25,6 @@ Semantics worth knowing:
 from __future__ import annotations
 
 import asyncio
-import codecs
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -112,6 +111,7 @@ class _SecretMaskingLogger(logging.LoggerAdapter[logging.Logger]):
 
 
 _EOL = "\r\n"
+_BLOCK_END = b"\r\n\r\n"  # the blank line that ends every AMI message
 _HAS_BODY = ("Response: Follows", "Response: Fail")
 
 
@@ -173,38 +173,44 @@ class _AmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is untyped
 
     lost: asyncio.Future[None]
     version: str | None
-    _decoder: codecs.IncrementalDecoder | None = None
+    # Where an event that answers no action goes: AmiClient's delivery (set in its _open).
+    # Without it, panoramisk's Manager.dispatch, as the base class does.
+    on_event: Callable[[Message], None] | None = None
+    _rest = b""
 
     def data_received(self, data: bytes) -> None:
         """As AMIProtocol.data_received (what it did with each message, and the greeting's
-        version), without its per-message debug log and parse, and with a decoder that
-        keeps a character whose bytes two reads split (panoramisk decoded each read alone
-        and dropped it: a caller's name in Chinese could lose a character)."""
-        if self._decoder is None:
-            encoding = getattr(self, "encoding", "utf-8")
-            self._decoder = codecs.getincrementaldecoder(encoding)("ignore")
-        text = self._decoder.decode(data)
-        if self.version is None and text.startswith("Asterisk Call Manager/"):
-            self.version = text.partition(_EOL)[0].partition("/")[2].strip()
+        version), without its per-message debug log and parse. Messages are cut apart in
+        bytes, at the blank line that ends each, and each is decoded whole: no character is
+        split between two reads (panoramisk decoded each read alone and dropped such a
+        character: a caller's name in Chinese could lose one), and without an incremental
+        decoder, a Python call every read (bench/README.md, 2026-12-02)."""
+        if self.version is None and data.startswith(b"Asterisk Call Manager/"):
+            greeting = data.partition(b"\r\n")[0].decode("ascii", "replace")
+            self.version = greeting.partition("/")[2].strip()
             self.log.info("protocol version: '%s'", self.version)
-        if self.queue:
-            text = self.queue.popleft() + text
-        *blocks, rest = text.split(_EOL + _EOL)
-        self.queue.append(rest)
+        if self._rest:
+            data = self._rest + data
+        *blocks, self._rest = data.split(_BLOCK_END)
+        encoding = getattr(self, "encoding", "utf-8")
         for block in blocks:
-            message = parse_message(block.strip())
+            message = parse_message(block.decode(encoding, "ignore").strip())
             if message is not None:
                 self.handle_message(message)
 
     def handle_message(self, message: Message) -> None:
-        """An event that answers no action goes straight to the manager's dispatch (the
-        base class first looks it up among the replies it awaits, through three property
-        look-ups an event)."""
+        """An event that answers no action goes straight to on_event (the base class first
+        looks it up among the replies it awaits, through three property look-ups an event,
+        then panoramisk's dispatch matched it against patterns and asked whether each
+        handler's result was a coroutine)."""
         store = message._store
         if "event" in store and "actionid" not in store and "commandid" not in store:
             if store["event"][1].lower() == "shutdown":
                 self.connection_lost(message)
-            self.factory.dispatch(message)
+            if self.on_event is not None:
+                self.on_event(message)
+            else:
+                self.factory.dispatch(message)
             return
         super().handle_message(message)
 
@@ -403,9 +409,10 @@ class AmiClient:
             ping_delay=_PANORAMISK_PING_NEVER,
             ping_interval=_PANORAMISK_PING_NEVER,
         )
-        # One catch-all pattern, then an exact-name lookup: registered names are not
-        # treated as fnmatch globs, and handlers may be added at any time.
-        manager.register_event("*", self._on_ami_event)
+        # Events reach _on_ami_event from the protocol itself (_AmiProtocol.on_event), not
+        # through the manager's patterns: an exact-name lookup, so registered names are not
+        # fnmatch globs, handlers may be added at any time, and panoramisk's own FullyBooted
+        # handler (which would resend requests pending at a drop) never runs.
         return manager
 
     async def _supervise(self) -> None:
@@ -447,6 +454,7 @@ class AmiClient:
         handed_over = loop.create_future()
         handed_over.set_result((transport, protocol))
         self._manager.connection_made(handed_over)
+        protocol.on_event = self._on_ami_event
         return protocol
 
     def _login_fields(self) -> dict[str, str]:
@@ -542,7 +550,7 @@ class AmiClient:
 
     # -- event delivery -----------------------------------------------------------
 
-    def _on_ami_event(self, _manager: Any, message: Message) -> None:
+    def _on_ami_event(self, message: Message) -> None:
         handlers = self._handlers.get(message.event)
         if handlers:  # as (name, handlers, event): no closure or label made an event
             self._inbox.put_nowait((message.event, handlers, message))
