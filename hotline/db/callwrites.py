@@ -1,7 +1,7 @@
 """Writes to the call aggregate as data: what the bridge queues behind a call (ivr/writebehind.py)
 and later applies many at a time, in one transaction.
 
-A write is a small JSON-able value, so it can be journaled before it is applied and applied
+A write is a small plain value, so it can be journaled before it is applied and applied
 again after a crash. :func:`apply` turns a batch into a handful of statements (one INSERT for
 all the batch's events, one for its new calls, ...) instead of a statement and a commit per
 fact. Within a batch new calls go first, then updates, hang-ups, menu keys, recordings and
@@ -10,7 +10,9 @@ events; a fact about a call only counts once the call exists, as before.
 
 from __future__ import annotations
 
+import io
 import json
+import pickle
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -43,38 +45,60 @@ _CALL_DEFAULTS: dict[str, Any] = {
 
 
 class Write(NamedTuple):
-    """One fact about a call; `values` holds JSON types only, its times (TIME_KEYS) as whole
-    microseconds since the epoch. A tuple: the bridge makes about twenty a call on its
-    event loop, and a frozen dataclass's __init__ cost three attribute sets through
-    object.__setattr__ each. The times are numbers because the journal line of each is
-    encoded on that loop: a datetime went through a Python call (isoformat) from inside
-    the JSON encoder, and the journal cost a ninth of the bridge's CPU (issue 12)."""
+    """One fact about a call; `values` holds plain values only (str, int, float, bool,
+    None, lists and dicts of them), its times (TIME_KEYS) as whole microseconds since the
+    epoch. A tuple: the bridge makes about twenty a call on its event loop, and a frozen
+    dataclass's __init__ cost three attribute sets through object.__setattr__ each."""
 
     op: str
     call_id: str
     values: dict[str, Any]
 
-    def encode(self) -> bytes:
-        """One journal line."""
-        return (_ENCODE([self.op, self.call_id, self.values]) + "\n").encode()
+    @classmethod
+    def checked(cls, op: object, call_id: object, values: object) -> Write:
+        """A write read back from a journal, refused (ValueError) unless it is one."""
+        if op not in OPS or not isinstance(call_id, str) or not isinstance(values, dict):
+            raise ValueError(f"not a call write: {str((op, call_id, values))[:80]}")
+        return cls(str(op), call_id, _times(values))  # a journal from before: datetimes
 
     @classmethod
     def decode(cls, line: bytes) -> Write:
+        """A line of a journal from before its records were pickled (a .jsonl file)."""
         op, call_id, values = json.loads(line, object_hook=_decode_time)
-        if op not in OPS or not isinstance(values, dict):
-            raise ValueError(f"not a call write: {line[:80]!r}")
-        return cls(op, str(call_id), _times(values))  # a journal from before: datetimes
+        return cls.checked(op, str(call_id), values)
 
 
-def _encode_time(value: object) -> dict[str, str]:
-    if isinstance(value, datetime):
-        return {"$t": value.isoformat()}
-    raise TypeError(f"{type(value).__name__} is not journaled")
+# --- the journal's records ----------------------------------------------------------------
+
+_PICKLE_PROTOCOL = 5
 
 
-# One encoder for every line: json.dumps with options builds a new one a call.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
-                           default=_encode_time).encode
+def encode_record(writes: Sequence[Write]) -> bytes:
+    """The writes made together (one turn of the bridge's loop) as one journal record: the
+    pickled list of their (op, call_id, values), as plain tuples so that no class is named
+    in it. One pickle for all of them costs a fifth of a JSON line for each, and the
+    journal is written on the callers' loop (issue 12; bench/README.md)."""
+    return pickle.dumps([tuple(write) for write in writes], _PICKLE_PROTOCOL)
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Loads plain values only: a record that names any class or function (none that the
+    bridge writes does) is refused, never imported or called."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"a journal record may not name {module}.{name}")
+
+
+def decode_record(payload: bytes) -> list[Write]:
+    """encode_record's writes again; ValueError for anything else."""
+    try:
+        parts = _PlainUnpickler(io.BytesIO(payload)).load()
+    except Exception as exc:  # a damaged record can fail in many ways; all say the same
+        raise ValueError(f"not a journal record ({exc.__class__.__name__}: {exc})") from None
+    if not isinstance(parts, list) or not all(isinstance(p, tuple) and len(p) == 3
+                                              for p in parts):
+        raise ValueError("not a journal record: not a list of (op, call_id, values)")
+    return [Write.checked(*part) for part in parts]
 
 
 def _decode_time(value: dict[str, Any]) -> Any:

@@ -26,6 +26,7 @@ from hotline.db.callwrites import ENSURE, EVENT, Write
 from hotline.db.models import Call
 from hotline.settings import Settings
 from ivr.main import journal_folder
+from ivr.writebehind import Journal
 from tests.integration import sipp
 from tests.integration.conftest import MEDIA_PORT, PORTS, BridgeProcess
 from tests.integration.test_walking_skeleton import set_mode
@@ -36,10 +37,8 @@ CALLS = 4
 
 def journaled(settings: Settings) -> dict[str, list[Write]]:
     """This test's calls as the bridge's journal has them: call id → its writes."""
-    writes: list[Write] = []
-    for path in sorted(journal_folder(settings).glob("*.jsonl")):
-        writes += [Write.decode(line) for line in path.read_bytes().splitlines(keepends=True)
-                   if line.endswith(b"\n")]
+    records = Journal(journal_folder(settings)).unapplied((0, 0))
+    writes = [write for record, _ in records for write in record]
     ours = {w.call_id for w in writes
             if w.op == ENSURE and w.values.get("caller_number") == CALLER}
     return {cid: [w for w in writes if w.call_id == cid] for cid in ours}

@@ -6,8 +6,10 @@ where it applies)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
+import pickle
 import sqlite3
 import threading
 from pathlib import Path
@@ -94,7 +96,7 @@ async def test_a_killed_writers_journal_is_applied_once_at_the_next_start(
     assert await counts(sessions) == (4, 8)
     # The first generation went once the second's writes were committed.
     assert sorted(p.name for p in (tmp_path / "journal").iterdir()) == [
-        "00000002.jsonl", "00000003.jsonl"]
+        "00000002.journal", "00000003.journal"]
     await third.close()
 
 
@@ -105,15 +107,15 @@ async def test_one_turn_of_the_loops_writes_reach_the_journal_in_one_write_befor
     assert writer.journal is not None
     appends = []
     append = writer.journal.append
-    writer.journal.append = lambda *writes: appends.append(len(writes)) or append(*writes)
+    writer.journal.append = lambda writes: appends.append(len(writes)) or append(writes)
     made = [a_call(n) for n in range(3)]
     for writes in made:  # three callers' steps in one turn of the loop
         writer.write(*writes)
 
     await asyncio.sleep(0)  # the loop's turn ends
-    lines = writer.journal.path(writer.journal.generation).read_bytes().splitlines()
-    assert appends == [12] and len(lines) == 12
-    assert [w.Write.decode(line) for line in lines] == [x for writes in made for x in writes]
+    records = writer.journal.unapplied((writer.journal.generation, 0))
+    assert appends == [12] and len(records) == 1
+    assert records[0][0] == [x for writes in made for x in writes]
 
     # A job asked for in the same turn as writes still runs after them.
     writer.write(*a_call(3))
@@ -291,17 +293,86 @@ async def test_the_writers_thread_opens_a_read_only_database_again(
 
 def test_a_journal_drops_each_generation_once_everything_in_it_is_committed(
         tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "journal", rotate_bytes=300)  # a generation every call
+    journal = Journal(tmp_path / "journal", rotate_bytes=100)  # a generation every call
     journal.open(after=0)
-    marks = [journal.append(*a_call(n))[-1] for n in range(4)]
+    marks = [journal.append(a_call(n)) for n in range(4)]
     names = lambda: sorted(p.name for p in (tmp_path / "journal").iterdir())  # noqa: E731
-    assert names() == [f"0000000{g}.jsonl" for g in range(1, 6)]
+    assert names() == [f"0000000{g}.journal" for g in range(1, 6)]
 
     journal.applied(marks[1])  # committed up to the second call: the generations before its go
-    assert names() == [f"0000000{g}.jsonl" for g in range(2, 6)]
-    (tmp_path / "journal" / "00000001.jsonl").write_text("")  # (as if never swept)
+    assert names() == [f"0000000{g}.journal" for g in range(2, 6)]
+    (tmp_path / "journal" / "00000001.journal").write_text("")  # (as if never swept)
     journal.applied(marks[1])  # the same generation again: the folder is not looked at
-    assert "00000001.jsonl" in names()
+    assert "00000001.journal" in names()
     journal.applied(marks[3])
-    assert names() == ["00000004.jsonl", "00000005.jsonl"]
+    assert names() == ["00000004.journal", "00000005.journal"]
     journal.close()
+
+
+async def test_a_write_refused_in_a_record_moves_the_journals_mark_past_that_record(
+        sessions: Sessions, tmp_path: Path, writer_of: Any) -> None:
+    """The writes of one turn of the loop are one record: one refused write is committed
+    alone and skipped, its record-mates are committed, and nothing is applied again."""
+    writer = writer_of(sessions, Journal(tmp_path / "journal"))
+    await writer.open()
+    writer.write(*a_call(1), w.event("no-such-call", "prompt", {}), *a_call(2))
+    await writer.flush()
+    await writer.close()
+
+    again = writer_of(sessions, Journal(tmp_path / "journal"))
+    assert await again.open() == 0
+    assert await counts(sessions) == (2, 4)
+    await again.close()
+
+
+async def test_a_journal_of_json_lines_left_by_an_older_bridge_is_applied(
+        sessions: Sessions, tmp_path: Path, writer_of: Any) -> None:
+    folder = tmp_path / "journal"
+    folder.mkdir()
+    lines = [json.dumps([write.op, write.call_id, write.values]).encode() + b"\n"
+             for write in a_call(1)]
+    (folder / "00000007.jsonl").write_bytes(b"".join(lines) + b'["ensure", "cut sh')
+
+    writer = writer_of(sessions, Journal(folder))
+    assert await writer.open() == 4  # the line cut short never was a write
+    await writer.flush()
+
+    assert await counts(sessions) == (1, 2)
+    assert writer.journal.generation == 8
+    writer.write(*a_call(2))  # once a write of the new generation is committed, the old goes
+    await writer.flush()
+    assert sorted(p.name for p in folder.iterdir()) == ["00000008.journal"]
+    await writer.close()
+
+
+class _Shell:
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (os.system, ("touch pwned",))
+
+
+def test_a_damaged_record_is_skipped_a_cut_one_was_never_written_and_no_code_runs(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    journal = Journal(tmp_path / "journal")
+    journal.open(after=0)
+    made = [a_call(n) for n in range(3)]
+    for writes in made:
+        journal.append(writes)
+    journal.close()
+    path = journal.path(1)
+    data = bytearray(path.read_bytes())
+    length = int.from_bytes(data[:4], "little")
+    data[4 + length + 4:4 + length + 12] = b"\xff" * 8  # inside the second record
+    evil = pickle.dumps([("ensure", "1.1", {}), _Shell()])
+    data += len(evil).to_bytes(4, "little") + evil
+    data += (500).to_bytes(4, "little") + b"\x80\x05"  # the process died inside write(2)
+    path.write_bytes(bytes(data))
+
+    with caplog.at_level(logging.WARNING, "ivr.writebehind"):
+        found = journal.unapplied((0, 0))
+
+    assert [writes for writes, _ in found] == [made[0], made[2]]
+    assert caplog.text.count("an unreadable record") == 2
+    assert "may not name posix.system" in caplog.text
+    assert not (tmp_path / "pwned").exists()

@@ -111,14 +111,16 @@ async def test_the_drivers_executemany_stores_what_sqlalchemy_stores(sessions: S
     assert events[CALL] == events[OTHER]
 
 
-def test_a_write_survives_its_journal_line() -> None:
-    write = w.event(CALL, "menu", {"prompt": "欢迎", "key": "1"}, at=T0, if_known=True)
+def test_writes_survive_their_journal_record_as_plain_values() -> None:
+    writes = [w.event(CALL, "menu", {"prompt": "欢迎", "key": "1"}, at=T0, if_known=True),
+              w.ensure(CALL, caller_number="13812345678", started_at=T0)]
 
-    line = write.encode()
+    record = w.encode_record(writes)
 
-    assert line.endswith(b"\n") and line.count(b"\n") == 1
-    assert w.Write.decode(line) == write
-    assert b'"at":1795744800123456' in line  # a time is a number: no Python call to encode
+    assert w.decode_record(record) == writes
+    assert b"callwrites" not in record and b"datetime" not in record  # no class is named
+    with pytest.raises(ValueError, match="not a journal record"):
+        w.decode_record(record[:-3])
 
 
 async def test_a_journal_line_from_before_times_were_numbers_is_applied_alike(
