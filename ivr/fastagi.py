@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 __all__ = [
     "AgiCommandError",
@@ -34,9 +35,6 @@ _log = logging.getLogger(__name__)
 # Asterisk sends ~25 headers plus one per AGI argument; anything far beyond that is
 # not Asterisk and must not be allowed to grow memory until header_timeout fires.
 _MAX_HEADER_LINES = 512
-# What one read of the header block asks for: more than the reader can hold (its limit
-# twice, and one socket read), so each read empties it.
-_HEADER_READ = 1 << 20
 # A peer that stops reading must not keep a finished session's socket alive forever.
 _CLOSE_GRACE = 2.0
 # Refused addresses are logged once each; a scan from many addresses must not grow the
@@ -122,6 +120,12 @@ class AgiResult:
     @classmethod
     def parse(cls, line: str) -> AgiResult:
         code, _, rest = line.partition(" ")
+        if code == "200" and rest.startswith("result=") and "(" not in rest:
+            # The common shape, "result=<r> [key=value ...]", without the regex.
+            head, *fields = rest.split()
+            if all(field.find("=") > 0 for field in fields):
+                pairs = (field.partition("=") for field in fields)
+                return cls(200, head[7:], None, {key: value for key, _, value in pairs})
         match = _RESULT_RE.fullmatch(rest)
         if code != "200" or match is None:
             raise AgiError(f"unparsable AGI reply: {line!r}")
@@ -179,13 +183,28 @@ def _split_status(line: str) -> tuple[int, bool, str]:
     return int(match[1]), match[2] == "-", match[3] or ""
 
 
+class LineReader(Protocol):
+    """Where a session reads Asterisk's lines: the server's connection, or an asyncio
+    StreamReader."""
+
+    async def readline(self) -> bytes: ...
+
+
+class CommandWriter(Protocol):
+    """Where a session sends its commands: the server's connection, or a StreamWriter."""
+
+    def write(self, data: bytes) -> None: ...
+
+    async def drain(self) -> None: ...
+
+
 class AgiSession:
     """One call's AGI conversation: send a command, read its final reply."""
 
     def __init__(
         self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        reader: LineReader,
+        writer: CommandWriter,
         headers: dict[str, str],
     ) -> None:
         self.headers = headers
@@ -232,7 +251,7 @@ class AgiSession:
             raw = await self._reader.readline()
         except ConnectionError:
             return None
-        except ValueError as exc:  # StreamReader's limit, i.e. max_line
+        except ValueError as exc:  # the reader's limit, i.e. max_line
             raise AgiError("reply line longer than max_line") from exc
         return _decode(raw) if raw.endswith(b"\n") else None
 
@@ -246,6 +265,8 @@ class AgiSession:
                 # The command may still complete; its reply tells us whether it ran.
                 self.hung_up = True
                 continue
+            if line.startswith("200 "):  # nearly every reply: no status regex for it
+                return AgiResult.parse(line)
             code, continues, text = _split_status(line)
             if code == 200:
                 return AgiResult.parse(line)
@@ -368,28 +389,145 @@ class _MalformedHeader(Exception):
     """A header line that is not ``agi_name: value``."""
 
 
-async def _read_header_block(reader: asyncio.StreamReader, max_line: int) -> list[str]:
-    """The header lines up to the blank one, read as the bytes come (one await for the whole
-    block, where a readline a line was about 25 a call on the bridge's loop). Lines may end
-    in CRLF; a line longer than max_line, too many lines, or the peer closing before the
-    blank line is a _HeaderAbort. What Asterisk sent after the block (a HANGUP as the
-    caller leaves) goes back to the reader for the session."""
-    data = b""
-    while (end := _header_end(data)) is None:
-        if len(data) - data.rfind(b"\n") - 1 > max_line:  # the line still coming
-            raise _HeaderAbort("header line longer than max_line")
-        if data.count(b"\n") > _MAX_HEADER_LINES:
-            raise _HeaderAbort("too many header lines")
+class _Connection(asyncio.Protocol):
+    """One FastAGI connection as the server sees it: Asterisk's bytes as they come, our
+    commands out. It does for the server what asyncio's StreamReader, StreamReaderProtocol
+    and StreamWriter did, with less between a reply and the session awaiting it: a line
+    already received is returned without a suspension, and bytes that arrive wake the
+    one waiting reader's future directly. Those three classes' Python code, a few calls per
+    AGI command, was a tenth of the bridge's CPU (bench/README.md, 2026-12-02)."""
+
+    transport: asyncio.Transport
+
+    def __init__(self, server: FastAgiServer, limit: int) -> None:
+        self._server, self._limit = server, limit
+        self._buffer = bytearray()
+        self._eof = False  # Asterisk closed its side (or the link is gone)
+        self._lost = False
+        self._waiter: asyncio.Future[None] | None = None  # a reader waiting for bytes
+        self._paused = False  # the transport's buffer is full (flow control)
+        self._drained: asyncio.Future[None] | None = None
+        self._closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    # --- asyncio.Protocol -------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self._server._accept(self)
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._wake()
+        return True  # our side stays open until the session closes it (as the streams did)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._eof = self._lost = True
+        self._wake()
+        self._resume()
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        self._resume()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _resume(self) -> None:
+        drained = self._drained
+        if drained is not None and not drained.done():
+            drained.set_result(None)
+
+    async def _more(self) -> None:
+        """Wait until more bytes, the end of the stream, or the link's loss."""
+        if self._waiter is not None:
+            raise RuntimeError("two readers on one FastAGI connection")
+        self._waiter = asyncio.get_running_loop().create_future()
         try:
-            chunk = await reader.read(_HEADER_READ)
-        except ConnectionError as exc:
-            raise _HeaderAbort(f"connection error: {exc}") from exc
-        if not chunk:  # looping on b"" is what froze panoramisk
-            raise _HeaderAbort("connection closed before the header block ended")
-        data += chunk
-    if end < len(data) and not reader.at_eof():
-        reader.feed_data(data[end:])  # the reader is empty: read() took all it had
-    raw_lines = data[:end].split(b"\n")[:-1]
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    # --- what the session reads -------------------------------------------------------
+
+    async def readline(self) -> bytes:
+        """The next line with its newline; at the end, what is left (b"" if nothing). A line
+        longer than the limit is dropped with ValueError, as StreamReader.readline does."""
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line = bytes(self._buffer[:end + 1])
+                del self._buffer[:end + 1]
+                if end > self._limit:
+                    raise ValueError("a line longer than the limit")
+                return line
+            if len(self._buffer) > self._limit:
+                self._buffer.clear()
+                raise ValueError("a line longer than the limit")
+            if self._eof:
+                rest = bytes(self._buffer)
+                self._buffer.clear()
+                return rest
+            await self._more()
+
+    async def header_block(self) -> bytes:
+        """The bytes up to and with the blank line that ends the header block; what comes
+        after it (a HANGUP as the caller leaves) stays for the session. _HeaderAbort for a
+        line longer than the limit, too many lines, or the end of the stream first."""
+        while (end := _header_end(self._buffer)) is None:
+            if len(self._buffer) - self._buffer.rfind(b"\n") - 1 > self._limit:
+                raise _HeaderAbort("header line longer than max_line")
+            if self._buffer.count(b"\n") > _MAX_HEADER_LINES:
+                raise _HeaderAbort("too many header lines")
+            if self._eof:  # waiting on nothing more is what froze panoramisk
+                raise _HeaderAbort("connection closed before the header block ended")
+            await self._more()
+        block = bytes(self._buffer[:end])
+        del self._buffer[:end]
+        return block
+
+    # --- what the session writes ------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        self.transport.write(data)
+
+    async def drain(self) -> None:
+        """Return once the transport takes more; ConnectionResetError once the link is
+        gone (as StreamWriter.drain)."""
+        while True:
+            if self._lost:
+                raise ConnectionResetError("Connection lost")
+            if not self._paused:
+                return
+            self._drained = asyncio.get_running_loop().create_future()
+            await self._drained
+
+    def get_extra_info(self, name: str) -> Any:
+        return self.transport.get_extra_info(name)
+
+    def close(self) -> None:
+        self.transport.close()  # flushes what is buffered, then closes
+
+    async def wait_closed(self) -> None:
+        await asyncio.shield(self._closed)
+
+
+async def _read_header_block(connection: _Connection, max_line: int) -> list[str]:
+    """The header lines, without the blank one that ends them (lines may end in CRLF); a
+    line longer than max_line, too many lines, or the peer closing before the blank line
+    is a _HeaderAbort. One wait for the whole block where it can be (a readline a line was
+    about 25 a call on the bridge's loop)."""
+    raw_lines = (await connection.header_block()).split(b"\n")[:-1]
     if raw_lines and raw_lines[-1] in (b"", b"\r"):
         raw_lines.pop()  # the blank line
     if len(raw_lines) > _MAX_HEADER_LINES:
@@ -399,7 +537,7 @@ async def _read_header_block(reader: asyncio.StreamReader, max_line: int) -> lis
     return [_decode(raw) for raw in raw_lines]
 
 
-def _header_end(data: bytes) -> int | None:
+def _header_end(data: bytes | bytearray) -> int | None:
     """Where the header block in data ends (just after its blank line), if it does."""
     if data.startswith((b"\n", b"\r\n")):
         return data.index(b"\n") + 1
@@ -420,15 +558,15 @@ def _parse_headers(lines: list[str]) -> dict[str, str]:
     return headers
 
 
-async def _close_writer(writer: asyncio.StreamWriter) -> None:
-    writer.close()  # flushes what is buffered, then closes
+async def _close(connection: _Connection) -> None:
+    connection.close()  # flushes what is buffered, then closes
     try:
         async with asyncio.timeout(_CLOSE_GRACE):
-            await writer.wait_closed()
+            await connection.wait_closed()
     except ConnectionError:
         pass
     except TimeoutError:
-        writer.transport.abort()
+        connection.transport.abort()
 
 
 class FastAgiServer:
@@ -475,8 +613,8 @@ class FastAgiServer:
     async def start(self) -> None:
         if self._server is not None:
             raise RuntimeError("FastAGI server already started")
-        self._server = await asyncio.start_server(
-            self._accept, self.host, self.port, limit=self._max_line
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: _Connection(self, self._max_line), self.host, self.port
         )
         self.port = int(self._server.sockets[0].getsockname()[1])
         self._log.info("FastAGI server listening on %s:%d", self.host, self.port)
@@ -517,8 +655,8 @@ class FastAgiServer:
             return address.is_loopback
         return any(address in network for network in self._allowed)
 
-    def _refuse(self, writer: asyncio.StreamWriter, peer: object) -> None:
-        writer.transport.abort()
+    def _refuse(self, connection: _Connection, peer: object) -> None:
+        connection.transport.abort()
         shown = str(_peer_address(peer) or peer)
         if shown in self._refused_logged or len(self._refused_logged) > _MAX_REFUSED_LOGGED:
             return
@@ -531,33 +669,31 @@ class FastAgiServer:
                           "address ([pbx] agi_allow); further ones from it are not logged",
                           shown)
 
-    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
+    def _accept(self, connection: _Connection) -> None:
+        peer = connection.get_extra_info("peername")
         if not self.peer_allowed(peer):
-            self._refuse(writer, peer)
+            self._refuse(connection, peer)
             return
-        task = asyncio.create_task(self._serve(reader, writer))
+        task = asyncio.create_task(self._serve(connection))
         self._sessions.add(task)
         task.add_done_callback(self._sessions.discard)
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(self, connection: _Connection) -> None:
         try:
-            opened = await self._open(reader, writer)
+            opened = await self._open(connection)
             if opened is not None:
                 await self._run(*opened)
         except Exception:
             # Never let one connection's surprise become an unretrieved task exception.
             self._log.exception("FastAGI connection failed")
         finally:
-            await _close_writer(writer)
+            await _close(connection)
 
-    async def _open(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> tuple[AgiSession, Handler] | None:
-        headers = await self._read_headers(reader)
+    async def _open(self, connection: _Connection) -> tuple[AgiSession, Handler] | None:
+        headers = await self._read_headers(connection)
         if headers is None:
             return None
-        session = AgiSession(reader, writer, headers)
+        session = AgiSession(connection, connection, headers)
         handler = self.routes.get(session.route)
         if handler is None:
             self._log.warning(
@@ -568,10 +704,10 @@ class FastAgiServer:
             return None
         return session, handler
 
-    async def _read_headers(self, reader: asyncio.StreamReader) -> dict[str, str] | None:
+    async def _read_headers(self, connection: _Connection) -> dict[str, str] | None:
         try:
             async with asyncio.timeout(self._header_timeout):
-                lines = await _read_header_block(reader, self._max_line)
+                lines = await _read_header_block(connection, self._max_line)
         except TimeoutError:
             self._log.debug(
                 "FastAGI header block not complete in %ss; closing", self._header_timeout
