@@ -73,7 +73,8 @@ class BlockList:
         self._stamp: object = None
 
     def blocks(self, caller_number: str, now: datetime) -> bool:
-        if not known_number(caller_number):
+        # An empty list (most courts, most days) blocks nobody: no number is parsed for it.
+        if not self.expiries or not known_number(caller_number):
             return False
         expires = self.expiries.get(normal_number(caller_number))
         return expires is not None and now < expires

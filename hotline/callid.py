@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from hotline.db.base import utcnow
 from hotline.phonenumbers import caller_number
@@ -52,12 +51,13 @@ def known_number(number: str) -> bool:
     return number.strip().lower() not in _WITHHELD and any(c.isdigit() for c in number)
 
 
-@dataclass(frozen=True)
-class CallIdentity(Generic[When]):
+class CallIdentity(NamedTuple, Generic[When]):
     """One source's word on a call.
 
     call_id is "" when the source names no call. primary: this is the caller's own channel
-    (or CDR leg), the one whose uniqueid names the call. at is aware UTC.
+    (or CDR leg), the one whose uniqueid names the call. at is aware UTC. A tuple: the call
+    tracker makes one for each AMI event on the bridge's loop, and a frozen dataclass's
+    __init__ set each field through object.__setattr__.
     """
 
     call_id: str

@@ -14,8 +14,7 @@ import ipaddress
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 __all__ = [
     "AgiCommandError",
@@ -108,9 +107,10 @@ def _is_loopback_host(host: str) -> bool:
         return False  # a name or "" (every interface): not known to stay on this machine
 
 
-@dataclass(frozen=True)
-class AgiResult:
-    """A parsed ``200 result=<r> [(data)] [key=value ...]`` reply."""
+class AgiResult(NamedTuple):
+    """A parsed ``200 result=<r> [(data)] [key=value ...]`` reply. A tuple: a call makes
+    a dozen, and a frozen dataclass's __init__ set each field through
+    object.__setattr__."""
 
     code: int
     result: str
@@ -734,7 +734,9 @@ class FastAgiServer:
         try:
             await handler(session)
         except AgiHangup:
-            self._log.info("caller hung up in route %r (uniqueid %s)", session.route, uniqueid)
+            # Routine (most calls end so) and recorded with the call: not a line per call
+            # in the bridge's log, whose handler formatted, sought and wrote for each.
+            self._log.debug("caller hung up in route %r (uniqueid %s)", session.route, uniqueid)
         except Exception:
             self._log.exception(
                 "FastAGI handler for route %r failed (uniqueid %s)", session.route, uniqueid

@@ -25,6 +25,7 @@ Semantics worth knowing:
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -309,7 +310,11 @@ class AmiClient:
         self._closing = False
         self._last_error: str | None = None
         self._ready = asyncio.Event()
-        self._inbox: asyncio.Queue[_Delivery] = asyncio.Queue()
+        # What the delivery task has still to hand out, and its wake-up while there is none
+        # (a deque and a future: asyncio.Queue's get and put cost a few Python calls an
+        # event on the bridge's loop).
+        self._inbox: collections.deque[_Delivery] = collections.deque()
+        self._arrived: asyncio.Future[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._delivery: asyncio.Task[None] | None = None
 
@@ -346,7 +351,7 @@ class AmiClient:
         if self._supervisor is not None:
             raise RuntimeError("AmiClient is already started; close() it first")
         self._manager = self._new_manager()
-        self._inbox = asyncio.Queue()
+        self._inbox.clear()
         self._delivery = asyncio.create_task(self._deliver(), name=f"ami-events {self._address}")
         self._supervisor = asyncio.create_task(self._supervise(), name=f"ami {self._address}")
         try:
@@ -553,17 +558,31 @@ class AmiClient:
     def _on_ami_event(self, message: Message) -> None:
         handlers = self._handlers.get(message.event)
         if handlers:  # as (name, handlers, event): no closure or label made an event
-            self._inbox.put_nowait((message.event, handlers, message))
+            self._inbox.append((message.event, handlers, message))
+            self._wake_delivery()
 
     def _enqueue(self, label: str, callbacks: Sequence[Callback]) -> None:
         if callbacks:
-            self._inbox.put_nowait((label, tuple(callbacks), None))
+            self._inbox.append((label, tuple(callbacks), None))
+            self._wake_delivery()
+
+    def _wake_delivery(self) -> None:
+        arrived = self._arrived
+        if arrived is not None and not arrived.done():
+            arrived.set_result(None)
 
     async def _deliver(self) -> None:
         """Every event's handlers, and the connect and disconnect callbacks, one after
         another in the order they came; one that fails is logged and the rest go on."""
         while True:
-            name, callbacks, message = await self._inbox.get()
+            if not self._inbox:
+                self._arrived = asyncio.get_running_loop().create_future()
+                try:
+                    await self._arrived
+                finally:
+                    self._arrived = None
+                continue
+            name, callbacks, message = self._inbox.popleft()
             for callback in callbacks:
                 try:
                     await (callback() if message is None else callback(message))
