@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from hotline.db import calls, callwrites
-from hotline.db.base import make_sync_engine, session_scope
+from hotline.db.base import HOLDS_WRITE_LOCK, make_sync_engine, session_scope
 from hotline.db.callwrites import Write
 
 log = logging.getLogger(__name__)
@@ -229,7 +229,11 @@ class WriterThread:
         # transaction to the batch (join_transaction_mode's default for a connection that
         # is in one); an error rolls the whole batch back, as session_scope would.
         # (sync_session_class takes "a Session subclass or other callable")
-        joined = cast(type[Session], lambda **_: Session(bind=conn, expire_on_commit=False))
+        # SQLite's driver begins a transaction at its first write (hotline.db.base): one
+        # begun already holds the write lock, which the job's own writes need not take.
+        info = {HOLDS_WRITE_LOCK: True} if _writing_sqlite(conn) else {}
+        joined = cast(type[Session], lambda **_: Session(bind=conn, expire_on_commit=False,
+                                                          info=info))
         session = _ThreadSession(sync_session_class=joined)
 
         async def run() -> Any:
@@ -247,6 +251,12 @@ class WriterThread:
                 self._loop.close()
         self._executor.submit(close).result()
         self._executor.shutdown()
+
+
+def _writing_sqlite(conn: Connection) -> bool:
+    if conn.dialect.name != "sqlite":
+        return False
+    return bool(getattr(conn.connection.driver_connection, "in_transaction", False))
 
 
 class _ThreadSession(AsyncSession):

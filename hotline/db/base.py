@@ -49,6 +49,12 @@ class Base(DeclarativeBase):
     pass
 
 
+# Session.info key: this session's transaction already holds SQLite's write lock (a write
+# came before it in the same transaction). The bridge's writer sets it for the jobs it runs
+# after a batch's writes, so hotline.db.tickets need not take the lock with a write of its own.
+HOLDS_WRITE_LOCK = "holds_sqlite_write_lock"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

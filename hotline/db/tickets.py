@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.callid import known_number
 from hotline.catalog import APPOINTMENT_KINDS, TICKET_TYPES
 from hotline.db import outbox as _outbox  # every change of a matter is pushed
-from hotline.db.base import utcnow
+from hotline.db.base import HOLDS_WRITE_LOCK, utcnow
 from hotline.db.models import CENTRE_COURT_ID, Appointment, CallLog, Department, Ticket
 from hotline.settings import HoursSettings
 
@@ -89,8 +89,9 @@ async def _serialize_writers_on_sqlite(session: AsyncSession) -> None:
     # SQLite has one writer at a time. Reading the day's last reference before holding the
     # write lock would leave us on a stale snapshot ("database is locked" at the insert,
     # with no retry possible); a write that changes nothing takes the lock first (others
-    # wait out the busy timeout), so the last reference read below is the newest.
-    if session.get_bind().dialect.name == "sqlite":
+    # wait out the busy timeout), so the last reference read below is the newest. A
+    # transaction that has written already holds it (the bridge's writer says so).
+    if session.get_bind().dialect.name == "sqlite" and not session.info.get(HOLDS_WRITE_LOCK):
         await session.execute(text("UPDATE tickets SET id = id WHERE 0 = 1"))
 
 

@@ -376,3 +376,32 @@ def test_a_damaged_record_is_skipped_a_cut_one_was_never_written_and_no_code_run
     assert caplog.text.count("an unreadable record") == 2
     assert "may not name posix.system" in caplog.text
     assert not (tmp_path / "pwned").exists()
+
+
+async def test_a_ticket_after_writes_in_the_writers_batch_takes_no_lock_of_its_own(
+        sessions: Sessions, db_url: str) -> None:
+    """SQLite: a ticket's reference is read under the write lock. A job after the batch's
+    writes holds it already (the driver began the transaction at the first write); a job
+    that comes first takes it with a write that changes nothing."""
+    thread = WriterThread(db_url)
+    writer = WriteBehind(sessions, None, 0.05, thread=thread)
+    statements: list[str] = []
+    event.listen(thread.engine, "before_cursor_execute",
+                 lambda *args: statements.append(args[2]))
+
+    async def ticket(session: AsyncSession) -> str:
+        made = await tickets.create_ticket(session, "consultation", "13812345678", None)
+        return made.reference
+
+    first = await writer.run(ticket)  # nothing written before it in its transaction
+    writer.write(*a_call(1))
+    second = await writer.run(ticket)
+
+    takes = [n for n, sql in enumerate(statements) if sql.startswith("UPDATE tickets SET id")]
+    inserts = [n for n, sql in enumerate(statements) if sql.startswith("INSERT INTO tickets")]
+    sqlite = make_url(db_url).get_backend_name() == "sqlite"
+    assert len(inserts) == 2 and second == f"{first[:-4]}{int(first[-4:]) + 1:04d}"
+    # SQLite: one write that changes nothing, before the first ticket only
+    assert takes == ([takes[0]] if sqlite and takes and takes[0] < inserts[0] else [])
+    assert bool(takes) == sqlite
+    await writer.close()
