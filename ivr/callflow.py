@@ -206,3 +206,5 @@ class CallFlow:
         await self.agi.set_variables({v.CALL_ROUTE: route, v.ROUTE_VAR: dialplan})
         self.services.writer.write(w.update(self.call_id, route=route),
                                    w.event(self.call_id, "route", {"route": route}))
+        if route == v.CALL_ROUTE_QUEUE:  # to a seat: the agent's screen reads the call soon
+            self.services.writer.hurry()

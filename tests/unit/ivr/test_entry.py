@@ -3,6 +3,7 @@ scripted AGI session (a unit test of one piece), a small menu file and a real da
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from ivr.callflow import ANY_KEY, CallFlow
 from ivr.menu import MenuStore, Node
 from ivr.modules.entry import MAX_STEPS, Entry
 from ivr.services import Services
+from ivr.writebehind import WriteBehind
 from pbx import names as v
 
 CALL = "1795747054.0"
@@ -214,6 +216,28 @@ async def test_office_hours_no_key_is_a_seat_at_once(services: Services, tmp_pat
     assert agi.prompts() == ["welcome", "office-menu", "transfer-seat"] and ran == []
     assert agi.variables[v.ROUTE_VAR] == v.ROUTE_QUEUE
     assert (await the_call(services)).route == v.CALL_ROUTE_QUEUE
+
+
+async def test_a_caller_handed_to_the_seats_is_committed_without_the_writers_wait(
+        services: Services, tmp_path: Path) -> None:
+    """The agent's screen reads how the caller came through the menu as the seat rings:
+    the writer, gathering writes for a minute here, commits the call at the handover."""
+    await force_mode(services, "open")
+    object.__setattr__(services, "writer", WriteBehind(services.sessions, batch_delay=60))
+    handler, _ = entry(services, tmp_path, OFFICE)
+    agi = FakeAgi(data_replies=[("0", False)])  # 0 at the office menu: a seat
+
+    await handler.handle(agi)  # type: ignore[arg-type]
+
+    assert agi.variables[v.ROUTE_VAR] == v.ROUTE_QUEUE
+    for _ in range(100):
+        async with session_scope(services.sessions) as session:
+            call = await calls.get_call(session, CALL)
+        if call is not None and call.route == v.CALL_ROUTE_QUEUE:
+            break
+        await asyncio.sleep(0.05)
+    assert call is not None and call.route == v.CALL_ROUTE_QUEUE
+    assert call.menu_path == "0"
 
 
 async def test_star_repeats_and_zero_is_a_seat_from_a_submenu_in_office_hours(

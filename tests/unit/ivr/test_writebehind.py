@@ -194,6 +194,34 @@ async def test_work_nobody_waits_for_waits_for_the_batch_and_awaited_work_does_n
     await writer.close()
 
 
+async def until_counted(sessions: Sessions, expected: tuple[int, int], seconds: float) -> bool:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if await counts(sessions) == expected:
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+async def test_writes_that_come_fast_gather_longer_and_a_hurry_commits_them_at_once(
+        sessions: Sessions) -> None:
+    """Issue 12: under load a commit every 0.5 s cost the bridge an eighth of its CPU; while
+    writes come at BUSY_WRITES_PER_SECOND or more they gather for busy_delay. A few writes
+    still go after batch_delay, and hurry() (a caller handed to the seats) sends them now."""
+    writer = WriteBehind(sessions, batch_delay=0.05, busy_delay=60)
+    writer.write(*a_call(0))  # a trickle: committed after the short delay
+    assert await until_counted(sessions, (1, 2), 5)
+    for n in range(1, 41):  # 160 writes within a few milliseconds: busy
+        writer.write(*a_call(n))
+    assert await until_counted(sessions, (41, 82), 5)  # (taken before it knew)
+
+    writer.write(*a_call(41))
+    assert not await until_counted(sessions, (42, 84), 0.5)  # gathering for 60 s now
+    writer.hurry()
+    assert await until_counted(sessions, (42, 84), 5)
+    await writer.close()
+
+
 async def test_a_failing_job_sinks_neither_the_writes_around_it_nor_other_jobs(
         sessions: Sessions, writer_of: Any) -> None:
     """One batch: writes, a job that fails half-way through its own writes, writes, a
