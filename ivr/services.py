@@ -24,6 +24,7 @@ from hotline.directory import DirectoryBook
 from hotline.hours import OpenHours
 from hotline.knowledge import KnowledgeMenu
 from hotline.settings import Settings
+from ivr import journaled
 from ivr.writebehind import WriteBehind
 from pbx import PbxInstance
 
@@ -47,6 +48,7 @@ class Services:
     def __post_init__(self) -> None:
         if self.writer is None:
             object.__setattr__(self, "writer", WriteBehind(self.sessions))
+        journaled.register(self.writer, self.settings)
         if self.hours is None:
             object.__setattr__(self, "hours", OpenHours(self.settings))
         if self.knowledge is None:

@@ -9,7 +9,9 @@ its lock is what made callers wait before).
 
 Work that needs an answer from the database (a ticket's reference) goes through
 :meth:`WriteBehind.run`: the same writer, in order with the queued writes, awaited by the
-one who asked.
+one who asked. Work nobody waits for goes with the next batch: :meth:`WriteBehind.later`
+(in memory), or :meth:`WriteBehind.later_journaled` for work that must not be lost (a hung-up
+caller's voice message, ivr/journaled.py): a job named in the journal with plain values.
 
 Nothing queued is lost when the process dies (kill -9 included): each write is in the journal
 (data/journal/<generation>.journal) before the event loop next waits for anything, so it is
@@ -53,6 +55,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Job = Callable[[AsyncSession], Awaitable[Any]]
+# A job kept in the journal (ivr/journaled.py): job(session, values), found by its name.
+NamedJob = Callable[[AsyncSession, dict[str, Any]], Awaitable[Any]]
 
 MARK_SOURCE = "bridge-journal"
 # How long the writer lets writes gather before a commit (none when someone awaits a job).
@@ -284,7 +288,8 @@ class _ThreadSession(AsyncSession):
 
 @dataclass(slots=True)
 class _Item:
-    """Writes made together (one journal record), or a job."""
+    """Writes made together (one journal record), or a job; a job kept in the journal
+    (later_journaled) is both: its record and what runs it."""
     writes: list[Write] | None = None
     position: Position | None = None
     job: Job | None = None
@@ -309,6 +314,7 @@ class WriteBehind:
         self.sessions, self.journal, self.batch_delay = sessions, journal, batch_delay
         self.busy_delay = busy_delay
         self._busy = False  # the writes since the last commit came fast
+        self._named: dict[str, NamedJob] = {}  # the jobs the journal may name
         self._last_batch = 0.0  # when the last batch was taken (the loop's clock)
         self.thread = thread
         self._items: list[_Item] = []
@@ -345,6 +351,42 @@ class WriteBehind:
             log.error("journal %s not written (%s): %d write(s) kept in memory only",
                       self.journal.folder, exc, len(writes))
         self._items.append(_Item(writes=writes, position=position))
+
+    def register(self, name: str, job: NamedJob) -> None:
+        """A job later_journaled() may name; registered before open(), which runs the ones
+        a killed bridge left in the journal."""
+        self._named[name] = job
+
+    def later_journaled(self, name: str, call_id: str, values: dict[str, Any]) -> None:
+        """Work nobody waits for, kept in the journal by name with plain values (as the
+        call facts are), so a bridge killed before it is committed runs it at its next
+        start; in the next batch, after the writes queued before it."""
+        if name not in self._named:
+            raise KeyError(f"no job {name!r} registered with the writer")
+        write = Write(callwrites.JOB, call_id, {**values, "job": name})
+        self._journal_now()  # the writes before it: a record of their own, first
+        position: Position | None = None
+        if self.journal is not None:
+            try:
+                position = self.journal.append([write])
+            except OSError as exc:
+                log.error("journal %s not written (%s): job %s of call %s kept in memory "
+                          "only", self.journal.folder, exc, name, call_id)
+        self._items.append(self._item([write], position))
+        self._kick()
+
+    def _item(self, writes: list[Write], position: Position | None) -> _Item:
+        """A journal record as the queue holds it: a named job's is that job."""
+        if len(writes) == 1 and writes[0].op == callwrites.JOB:
+            values = dict(writes[0].values)
+            name = values.pop("job", "")
+
+            async def named(session: AsyncSession) -> Any:
+                if name not in self._named:
+                    raise LookupError(f"no job {name!r} registered with the writer")
+                return await self._named[name](session, values)
+            return _Item(writes=writes, position=position, job=named)
+        return _Item(writes=writes, position=position)
 
     def hurry(self) -> None:
         """Commit what is queued now rather than after the gathering time: someone will
@@ -407,7 +449,7 @@ class WriteBehind:
             mark = await calls.get_mark(session, MARK_SOURCE)
         position = (int(mark.fingerprint or 0), mark.position) if mark else (0, 0)
         recovered = self.journal.unapplied(position)
-        self._items[:0] = [_Item(writes=writes, position=p) for writes, p in recovered]
+        self._items[:0] = [self._item(writes, p) for writes, p in recovered]
         self.journal.open(position[0])
         count = sum(len(writes) for writes, _ in recovered)
         if recovered:
@@ -580,7 +622,8 @@ def _parts(batch: list[_Item]) -> list[list[_Item]]:
     """The batch as runs of writes and single jobs, in order."""
     parts: list[list[_Item]] = []
     for item in batch:
-        if item.writes is not None and parts and parts[-1][-1].writes is not None:
+        if (item.job is None and parts and parts[-1][-1].job is None
+                and item.writes is not None and parts[-1][-1].writes is not None):
             parts[-1].append(item)
         else:
             parts.append([item])

@@ -32,7 +32,10 @@ from hotline.db.models import Call, CallEvent, ReconcileMark, Recording
 
 ENSURE, UPDATE, EVENT, MENU_KEY = "ensure", "update", "event", "menu_key"
 RECORDING, FINISH_RECORDING, HANGUP = "recording", "finish_recording", "hangup"
-OPS = (ENSURE, UPDATE, EVENT, MENU_KEY, RECORDING, FINISH_RECORDING, HANGUP)
+# A job of the bridge's writer kept in the journal by name (ivr/journaled.py): values hold
+# the job's name ("job") and its arguments; never applied here.
+JOB = "job"
+OPS = (ENSURE, UPDATE, EVENT, MENU_KEY, RECORDING, FINISH_RECORDING, HANGUP, JOB)
 
 _CALLS: Table = Call.__table__  # type: ignore[assignment]
 _EVENTS: Table = CallEvent.__table__  # type: ignore[assignment]

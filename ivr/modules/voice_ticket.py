@@ -15,16 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from hotline.catalog import APPOINTMENT_KINDS, TICKET_TYPES
 from hotline.db import callwrites as w
-from hotline.db import tickets
 from hotline.db.base import utcnow
-from hotline.db.models import CENTRE_COURT_ID
-from hotline.directory import route_message
-from hotline.tickets import make_confidential
 from hotline.timefmt import utc_day_folder
+from ivr import journaled
 from ivr.callflow import CallFlow
 from ivr.fastagi import AgiHangup
 from ivr.menu import Node
@@ -99,31 +94,26 @@ async def _has_audio(flow: CallFlow, base: str) -> bool:
 
 
 async def _file_ticket(flow: CallFlow, node: Node, relative: str, hung_up: bool = False) -> str:
+    """The ticket, its reference; "" for a caller who has hung up: theirs is made behind the
+    call (ivr/journaled.py), in the writer's next batch, as nobody hears it."""
     found = probe(flow.recording_path(relative))
     # The message's recording goes behind the call as every call fact does: queued just
-    # before the ticket's job, it is in the same batch and transaction (ivr/writebehind.py),
-    # as a few batched rows rather than two statements of the job's own.
-    flow.services.writer.write(
-        w.recording(flow.call_id, relative, "message"),
-        w.finish_recording(flow.call_id, relative, found.status, found.duration_seconds,
-                           found.size_bytes))
-
-    async def create(session: AsyncSession) -> str:
-        ticket = await tickets.create_ticket(
-            session, node.params["ticket_type"], flow.caller_number, flow.call_id,
-            audio_path=relative, subtype=node.params.get("subtype", ""),
-            detail={"menu_node": node.id, "hung_up": "yes" if hung_up else "no"},
-            timezone=flow.services.settings.hours.timezone,
-            court_id=flow.court_id or CENTRE_COURT_ID)
-        if node.params.get("department"):
-            await route_message(session, flow.services.settings, ticket,
-                                str(node.params["department"]))
-        if node.params.get("confidential"):
-            # a complaint about the court's staff (issue 15): hidden from everyone but the
-            # discipline department and administrators, forwarded to it at once
-            await make_confidential(session, flow.services.settings, ticket, None)
-        return ticket.reference
+    # before the ticket, it is in the same batch and transaction (ivr/writebehind.py), as a
+    # few batched rows rather than two statements of the job's own.
+    writer = flow.services.writer
+    writer.write(w.recording(flow.call_id, relative, "message"),
+                 w.finish_recording(flow.call_id, relative, found.status,
+                                    found.duration_seconds, found.size_bytes))
+    values = {"ticket_type": node.params["ticket_type"], "subtype": node.params.get("subtype", ""),
+              "caller_number": flow.caller_number, "call_id": flow.call_id,
+              "audio_path": relative, "menu_node": node.id, "hung_up": "yes" if hung_up else "no",
+              "court_id": flow.court_id, "department": str(node.params.get("department", "")),
+              "confidential": bool(node.params.get("confidential", False))}
+    if hung_up:
+        writer.later_journaled(journaled.VOICE_MESSAGE, flow.call_id, values)
+        return ""
     # The caller is told the reference: it must exist first (one short wait, batched).
-    reference = await flow.services.writer.run(create)
-    flow.log("ticket", {"reference": reference, "type": node.params["ticket_type"]})
+    settings = flow.services.settings
+    reference: str = await writer.run(
+        lambda session: journaled.file_voice_message(settings, session, values))
     return reference

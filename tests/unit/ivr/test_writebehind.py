@@ -100,6 +100,69 @@ async def test_a_killed_writers_journal_is_applied_once_at_the_next_start(
     await third.close()
 
 
+async def logged(session: AsyncSession, values: dict[str, Any]) -> str:
+    """A job the journal may name: a step in the call's log."""
+    await w.apply(session, [w.event(values["call_id"], "ticket", {"n": str(values["n"])})])
+    return "done"
+
+
+async def test_a_journaled_job_runs_behind_the_writes_before_it_and_once_after_a_kill(
+        sessions: Sessions, tmp_path: Path, writer_of: Any) -> None:
+    """Issue 12: a hung-up caller's ticket goes with the next batch, not a transaction of
+    its own; kept in the journal by name, a killed bridge's next start runs it, once."""
+    first = writer_of(sessions, Journal(tmp_path / "journal"), batch_delay=60)
+    first.register("log", logged)
+    await first.open()
+    first.write(*a_call(0))
+    first.later_journaled("log", "1795747054.0", {"call_id": "1795747054.0", "n": 1})
+    with pytest.raises(KeyError):
+        first.later_journaled("unknown", "1795747054.0", {})
+    await asyncio.sleep(0.2)
+    assert await counts(sessions) == (0, 0)  # waiting for the batch, in the journal only
+    killed(first)
+
+    second = writer_of(sessions, Journal(tmp_path / "journal"))
+    second.register("log", logged)
+    assert await second.open() == 5
+    await second.flush()  # the call first, then the job: its event needs the call
+    assert await counts(sessions) == (1, 3)
+    second.later_journaled("log", "1795747054.0", {"call_id": "1795747054.0", "n": 2})
+    await second.flush()
+    killed(second)
+
+    third = WriteBehind(sessions, Journal(tmp_path / "journal"))
+    third.register("log", logged)
+    assert await third.open() == 0
+    await third.flush()
+    async with session_scope(sessions) as session:
+        steps = (await session.execute(select(CallEvent.detail).where(
+            CallEvent.kind == "ticket"))).scalars().all()
+    assert sorted(step["n"] for step in steps) == ["1", "2"]
+    await third.close()
+
+
+async def test_a_job_the_journal_names_that_nobody_registered_is_refused_and_passed_over(
+        sessions: Sessions, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    first = WriteBehind(sessions, Journal(tmp_path / "journal"), batch_delay=60)
+    first.register("log", logged)
+    await first.open()
+    first.write(*a_call(0))
+    first.later_journaled("log", "1795747054.0", {"call_id": "1795747054.0", "n": 1})
+    await asyncio.sleep(0)
+    killed(first)
+
+    second = WriteBehind(sessions, Journal(tmp_path / "journal"))  # "log" is gone
+    assert await second.open() == 5
+    with caplog.at_level(logging.ERROR):
+        await second.flush()
+    assert await counts(sessions) == (1, 2)
+    assert "no job 'log' registered" in caplog.text
+    await second.close()
+    third = WriteBehind(sessions, Journal(tmp_path / "journal"))
+    assert await third.open() == 0  # passed over in the journal too
+    await third.close()
+
+
 async def test_one_turn_of_the_loops_writes_reach_the_journal_in_one_write_before_it_waits(
         sessions: Sessions, tmp_path: Path, writer_of: Any) -> None:
     writer = writer_of(sessions, Journal(tmp_path / "journal"), batch_delay=60)
