@@ -222,21 +222,29 @@ class WriterThread:
             return query(conn)
 
     def _run(self, batch: list[_Item], mark: Position | None) -> list[Any]:
-        results: list[Any] = []
         with self.engine.connect() as conn, conn.begin():
-            for part in _parts(batch):
-                if part[0].job is None:
-                    callwrites.apply_on(conn, _writes(part))
-                    results += [None] * len(part)
-                else:
-                    results.append(self._job(conn, part[0].job))
+            if all(item.job is None for item in batch):
+                results: list[Any] = _apply_parts_on(conn, batch)
+            else:
+                # The batch's jobs in one pass of the thread's loop, not one each: starting
+                # and stopping the loop cost more than a ticket's statements (issue 12).
+                if self._loop is None:
+                    self._loop = asyncio.new_event_loop()
+                results = self._loop.run_until_complete(self._with_jobs(conn, batch))
             if mark is not None:
                 callwrites.move_mark(conn, MARK_SOURCE, mark[1], str(mark[0]))
         return results
 
-    def _job(self, conn: Connection, job: Job) -> Any:
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
+    async def _with_jobs(self, conn: Connection, batch: list[_Item]) -> list[Any]:
+        results: list[Any] = []
+        for part in _parts(batch):
+            if part[0].job is None:
+                results += _apply_parts_on(conn, part)
+            else:
+                results.append(await self._job(conn, part[0].job))
+        return results
+
+    async def _job(self, conn: Connection, job: Job) -> Any:
         # The session joins the batch's transaction: its commit flushes, and leaves the
         # transaction to the batch (join_transaction_mode's default for a connection that
         # is in one); an error rolls the whole batch back, as session_scope would.
@@ -246,14 +254,10 @@ class WriterThread:
         info = {HOLDS_WRITE_LOCK: True} if _writing_sqlite(conn) else {}
         joined = cast(type[Session], lambda **_: Session(bind=conn, expire_on_commit=False,
                                                           info=info))
-        session = _ThreadSession(sync_session_class=joined)
-
-        async def run() -> Any:
-            async with session:
-                result = await job(session)
-                await session.commit()
-                return result
-        return self._loop.run_until_complete(run())
+        async with _ThreadSession(sync_session_class=joined) as session:
+            result = await job(session)
+            await session.commit()
+            return result
 
     def close(self) -> None:
         # The connection and the loop are closed in the thread that made them.
@@ -628,6 +632,12 @@ def _parts(batch: list[_Item]) -> list[list[_Item]]:
         else:
             parts.append([item])
     return parts
+
+
+def _apply_parts_on(conn: Connection, items: list[_Item]) -> list[None]:
+    """Runs of writes (no jobs) on a synchronous connection; a None for each item."""
+    callwrites.apply_on(conn, _writes(items))
+    return [None] * len(items)
 
 
 def _writes(part: list[_Item]) -> list[Write]:
