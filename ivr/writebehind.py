@@ -63,10 +63,10 @@ MARK_SOURCE = "bridge-journal"
 # A commit costs ~2 ms of CPU whatever its size: every 50 ms that was most of the bridge's CPU
 # per call at a few calls a second; nobody waits on these writes (they are journaled).
 BATCH_DELAY = 0.5
-# Busy (the writes since the last commit came at BUSY_WRITES_PER_SECOND or more, about 30
-# callers in the voice menu), the writes gather longer: in place, under load, a commit cost
-# several times what it costs alone, and a commit every 2 s rather than every 0.5 s took an
-# eighth off the bridge's CPU a call at 100 concurrent (bench/README.md, 2026-12-03). The
+# Busy (writes coming at BUSY_WRITES_PER_SECOND or more, about 30 callers in the voice
+# menu), the writes gather longer: in place, under load, a commit cost several times what
+# it costs alone, and a commit every 2 s rather than every 0.5 s took about a tenth off the
+# bridge's CPU a call at 100 concurrent (bench/README.md, 2026-12-03). The
 # console sees a busy hour's calls up to 2 s behind; a caller handed to the seats is
 # committed at once (hurry), for the agent's screen.
 BUSY_BATCH_DELAY = 2.0
@@ -317,9 +317,9 @@ class WriteBehind:
         batch_delay: how long writes gather; busy_delay: how long while they come fast."""
         self.sessions, self.journal, self.batch_delay = sessions, journal, batch_delay
         self.busy_delay = busy_delay
-        self._busy = False  # the writes since the last commit came fast
+        self._busy = False  # writes come fast (_note_rate)
         self._named: dict[str, NamedJob] = {}  # the jobs the journal may name
-        self._last_batch = 0.0  # when the last batch was taken (the loop's clock)
+        self._taken, self._judged_at = 0, 0.0  # writes taken since busy was judged, when
         self.thread = thread
         self._items: list[_Item] = []
         self._unjournaled: list[Write] = []  # this turn of the loop's writes
@@ -516,10 +516,15 @@ class WriteBehind:
                     log.exception("the bridge's writer failed on a batch of %d", len(batch))
 
     def _note_rate(self) -> None:
-        """Busy or not, by the writes queued since the last batch was taken."""
+        """Busy or not, by the writes taken since it was last judged, over batch_delay at
+        least (a job someone awaits can take a batch a moment after the last one: a few
+        writes in a few milliseconds say nothing of the hour)."""
         now = self._loop().time()
-        elapsed, self._last_batch = now - self._last_batch, now
-        self._busy = self.queued >= BUSY_WRITES_PER_SECOND * elapsed
+        self._taken += self.queued
+        elapsed = now - self._judged_at
+        if elapsed >= self.batch_delay:
+            self._busy = self._taken >= BUSY_WRITES_PER_SECOND * elapsed
+            self._taken, self._judged_at = 0, now
 
     async def _commit(self, batch: list[_Item]) -> None:
         try:

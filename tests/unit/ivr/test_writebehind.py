@@ -285,6 +285,23 @@ async def test_writes_that_come_fast_gather_longer_and_a_hurry_commits_them_at_o
     await writer.close()
 
 
+async def test_a_job_awaited_just_after_a_batch_does_not_make_a_quiet_writer_busy(
+        sessions: Sessions) -> None:
+    """One write a moment after a commit is no rate: busy is judged over batch_delay."""
+    writer = WriteBehind(sessions, batch_delay=0.3, busy_delay=60)
+    writer.write(*a_call(0))
+    assert await until_counted(sessions, (1, 2), 5)
+    await writer.run(_count_calls)  # a caller waiting for a reference, at once
+
+    writer.write(*a_call(1))
+    assert await until_counted(sessions, (2, 4), 5)
+    await writer.close()
+
+
+async def _count_calls(session: AsyncSession) -> int:
+    return (await session.execute(select(func.count()).select_from(Call))).scalar_one()
+
+
 async def test_a_failing_job_sinks_neither_the_writes_around_it_nor_other_jobs(
         sessions: Sessions, writer_of: Any) -> None:
     """One batch: writes, a job that fails half-way through its own writes, writes, a
